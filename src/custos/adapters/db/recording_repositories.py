@@ -1,0 +1,156 @@
+"""Row ↔ domain mapping for the segment index, gaps and camera health."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, or_, select, update
+
+from custos.adapters.db import recording_tables as rt
+from custos.domain.recording import (
+    CameraHealth,
+    Gap,
+    OfflineReason,
+    RecorderState,
+    Segment,
+)
+
+
+class SegmentRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(self, s: Segment) -> Segment:
+        row = {k: v for k, v in s.__dict__.items() if k != "id"}
+        new_id = self._c.execute(
+            insert(rt.segments).values(**row).returning(rt.segments.c.id)
+        ).scalar_one()
+        return Segment(**{**s.__dict__, "id": new_id})
+
+    def mark_missing(self, segment_id: int) -> None:
+        q = update(rt.segments).where(rt.segments.c.id == segment_id).values(missing=True)
+        self._c.execute(q)
+
+    def find(
+        self,
+        camera_id: int | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Segment]:
+        q = select(rt.segments).order_by(rt.segments.c.camera_id, rt.segments.c.start_at)
+        if camera_id is not None:
+            q = q.where(rt.segments.c.camera_id == camera_id)
+        if start is not None:
+            q = q.where(rt.segments.c.end_at > start)
+        if end is not None:
+            q = q.where(rt.segments.c.start_at < end)
+        if limit is not None:
+            q = q.limit(limit)
+        return [_segment(r) for r in self._c.execute(q).mappings()]
+
+    def paths(self) -> set[str]:
+        return set(self._c.execute(select(rt.segments.c.path)).scalars())
+
+    def last_of(self, camera_id: int) -> Segment | None:
+        q = (
+            select(rt.segments)
+            .where(rt.segments.c.camera_id == camera_id)
+            .order_by(rt.segments.c.end_at.desc())
+            .limit(1)
+        )
+        row = self._c.execute(q).mappings().first()
+        return _segment(row) if row else None
+
+
+def _segment(r: RowMapping) -> Segment:
+    return Segment(**dict(r))
+
+
+class GapRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(self, g: Gap) -> Gap:
+        row = {
+            "camera_id": g.camera_id,
+            "start_at": g.start_at,
+            "end_at": g.end_at,
+            "reason": g.reason.value,
+            "detail": g.detail,
+        }
+        new_id = self._c.execute(insert(rt.gaps).values(**row).returning(rt.gaps.c.id)).scalar_one()
+        return Gap(new_id, g.camera_id, g.start_at, g.end_at, g.reason, g.detail)
+
+    def open_for(self, camera_id: int) -> Gap | None:
+        q = (
+            select(rt.gaps)
+            .where(rt.gaps.c.camera_id == camera_id, rt.gaps.c.end_at.is_(None))
+            .order_by(rt.gaps.c.id.desc())
+            .limit(1)
+        )
+        row = self._c.execute(q).mappings().first()
+        return _gap(row) if row else None
+
+    def close(self, gap_id: int, end_at: datetime) -> None:
+        self._c.execute(update(rt.gaps).where(rt.gaps.c.id == gap_id).values(end_at=end_at))
+
+    def find(
+        self, camera_id: int, start: datetime | None = None, end: datetime | None = None
+    ) -> list[Gap]:
+        q = select(rt.gaps).where(rt.gaps.c.camera_id == camera_id).order_by(rt.gaps.c.start_at)
+        if start is not None:
+            q = q.where(or_(rt.gaps.c.end_at.is_(None), rt.gaps.c.end_at > start))
+        if end is not None:
+            q = q.where(rt.gaps.c.start_at < end)
+        return [_gap(r) for r in self._c.execute(q).mappings()]
+
+
+def _gap(r: RowMapping) -> Gap:
+    return Gap(
+        r["id"], r["camera_id"], r["start_at"], r["end_at"], OfflineReason(r["reason"]), r["detail"]
+    )
+
+
+class HealthRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def put(self, h: CameraHealth) -> None:
+        row: dict[str, Any] = {
+            "state": h.state.value,
+            "reason": h.reason.value if h.reason else None,
+            "detail": h.detail,
+            "since": h.since,
+            "last_frame_at": h.last_frame_at,
+            "fps": h.fps,
+            "bitrate_kbps": h.bitrate_kbps,
+            "updated_at": h.updated_at,
+        }
+        where = rt.camera_health.c.camera_id == h.camera_id
+        if self._c.execute(update(rt.camera_health).where(where).values(**row)).rowcount == 0:
+            self._c.execute(insert(rt.camera_health).values(camera_id=h.camera_id, **row))
+
+    def get(self, camera_id: int) -> CameraHealth | None:
+        q = select(rt.camera_health).where(rt.camera_health.c.camera_id == camera_id)
+        row = self._c.execute(q).mappings().first()
+        return _health(row) if row else None
+
+    def find(self) -> list[CameraHealth]:
+        q = select(rt.camera_health).order_by(rt.camera_health.c.camera_id)
+        return [_health(r) for r in self._c.execute(q).mappings()]
+
+
+def _health(r: RowMapping) -> CameraHealth:
+    return CameraHealth(
+        camera_id=r["camera_id"],
+        state=RecorderState(r["state"]),
+        reason=OfflineReason(r["reason"]) if r["reason"] else None,
+        detail=r["detail"],
+        since=r["since"],
+        last_frame_at=r["last_frame_at"],
+        fps=r["fps"],
+        bitrate_kbps=r["bitrate_kbps"],
+        updated_at=r["updated_at"],
+    )

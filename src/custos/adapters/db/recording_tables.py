@@ -1,0 +1,71 @@
+"""Tables of the recorder: the segment index, gaps and per-camera health.
+
+Defined on the shared ``metadata`` of :mod:`custos.adapters.db.tables`; migration 0003 creates them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from custos.adapters.db.tables import UTCDateTime, metadata
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("run_id", String(40), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("path", String(500), nullable=False, unique=True),
+    Column("start_at", UTCDateTime(), nullable=False),
+    Column("end_at", UTCDateTime(), nullable=False),
+    Column("duration_s", Float, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("codec", String(16), nullable=False),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("sealed_at", UTCDateTime(), nullable=False),
+    Column("adopted", Boolean, nullable=False),
+    Column("missing", Boolean, nullable=False),
+    UniqueConstraint("camera_id", "run_id", "sequence", name="uq_segments_camera_run_sequence"),
+    Index("ix_segments_camera_start", "camera_id", "start_at"),
+)
+
+gaps = Table(
+    "recording_gaps",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("start_at", UTCDateTime(), nullable=False),
+    Column("end_at", UTCDateTime()),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_recording_gaps_camera_start", "camera_id", "start_at"),
+)
+
+camera_health = Table(
+    "camera_health",
+    metadata,
+    Column("camera_id", Integer, ForeignKey("cameras.id"), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("reason", String(32)),
+    Column("detail", Text, nullable=False),
+    Column("since", UTCDateTime(), nullable=False),
+    Column("last_frame_at", UTCDateTime()),
+    Column("fps", Float),
+    Column("bitrate_kbps", Float),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

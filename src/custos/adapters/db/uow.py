@@ -1,0 +1,80 @@
+"""The SQLAlchemy unit of work: one connection, one transaction."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from custos.adapters.db import recording_repositories as rr
+from custos.adapters.db import repositories as r
+from custos.services.audit_log import Checkpointer
+from custos.services.ports import SecretBox
+
+
+class SqlUnitOfWork:
+    units: r.UnitRepository
+    sites: r.SiteRepository
+    cameras: r.CameraRepository
+    filings: r.FilingRepository
+    users: r.UserRepository
+    sessions: r.SessionRepository
+    audit: r.AuditRepository
+    segments: rr.SegmentRepository
+    gaps: rr.GapRepository
+    health: rr.HealthRepository
+
+    def __init__(
+        self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
+    ) -> None:
+        self._engine = engine
+        self._secrets = secrets
+        self._checkpointer = checkpointer
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Self:
+        conn = self._engine.connect()
+        conn.begin()
+        self._conn = conn
+        self.units = r.UnitRepository(conn)
+        self.sites = r.SiteRepository(conn)
+        self.cameras = r.CameraRepository(conn, self._secrets)
+        self.filings = r.FilingRepository(conn)
+        self.users = r.UserRepository(conn)
+        self.sessions = r.SessionRepository(conn)
+        self.audit = r.AuditRepository(conn, self._checkpointer)
+        self.segments = rr.SegmentRepository(conn)
+        self.gaps = rr.GapRepository(conn)
+        self.health = rr.HealthRepository(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        self._conn.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(
+        self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
+    ) -> None:
+        self.engine = engine
+        self._secrets = secrets
+        self._checkpointer = checkpointer  # signs the operation log's checkpoints
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self._secrets, self._checkpointer)

@@ -1,0 +1,141 @@
+"""One ``ffmpeg -c copy -f segment`` process per camera: its command line and what it prints.
+
+ffmpeg is run with ``-segment_list pipe:1`` (one CSV line ``name,start,end`` per finished segment
+on standard output: that is how a finished segment is known, never by looking at open files) and
+``-progress pipe:2`` (``key=value`` blocks on standard error, every second, between its log lines).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from custos.domain.recording import OfflineReason
+
+FRAGMENTED_MP4 = "movflags=+frag_keyframe+empty_moov+default_base_moof"
+
+
+def segmenter_command(
+    url: str, run_dir: Path, segment_seconds: int, io_timeout_s: float, ffmpeg: str = "ffmpeg"
+) -> list[str]:
+    """The argv for recording ``url`` (credentials included: never log this list)."""
+    return [
+        ffmpeg,
+        "-nostdin",
+        "-hide_banner",
+        "-loglevel",
+        "info",
+        "-nostats",
+        "-progress",
+        "pipe:2",
+        "-stats_period",
+        "1",
+        "-rtsp_transport",
+        "tcp",
+        "-timeout",
+        str(int(io_timeout_s * 1_000_000)),
+        "-i",
+        url,
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        "-f",
+        "segment",
+        "-segment_time",
+        str(segment_seconds),
+        "-segment_format",
+        "mp4",
+        "-segment_format_options",
+        FRAGMENTED_MP4,
+        "-reset_timestamps",
+        "1",
+        "-segment_list",
+        "pipe:1",
+        "-segment_list_type",
+        "csv",
+        str(run_dir / "%06d.mp4"),
+    ]
+
+
+@dataclass(frozen=True)
+class ListedSegment:
+    """One line of ffmpeg's segment list: a segment it has finished writing."""
+
+    name: str
+    media_start: float
+    media_end: float
+
+    @property
+    def sequence(self) -> int:
+        return int(Path(self.name).stem)
+
+
+def parse_list_line(line: str) -> ListedSegment | None:
+    parts = line.strip().rsplit(",", 2)
+    if len(parts) != 3:
+        return None
+    try:
+        return ListedSegment(Path(parts[0]).name, float(parts[1]), float(parts[2]))
+    except ValueError:
+        return None
+
+
+_STREAM = re.compile(r"Stream #0:\d+.*?: Video: (\w+)[^,]*,.*?(\d{2,5})x(\d{2,5})")
+_OPENING = re.compile(r"Opening '.*?(\d+)\.mp4' for writing")
+_PROGRESS = re.compile(r"^([a-z_0-9]+)=(.*)$")
+
+
+@dataclass(frozen=True)
+class InputVideo:
+    codec: str
+    width: int
+    height: int
+
+
+def parse_input_video(line: str) -> InputVideo | None:
+    m = _STREAM.search(line)
+    return InputVideo(m.group(1), int(m.group(2)), int(m.group(3))) if m else None
+
+
+def parse_opening(line: str) -> int | None:
+    """The sequence number of a segment file ffmpeg has just opened, if this line says so."""
+    m = _OPENING.search(line)
+    return int(m.group(1)) if m else None
+
+
+def parse_progress(line: str) -> tuple[str, str] | None:
+    m = _PROGRESS.match(line.strip())
+    return (m.group(1), m.group(2)) if m else None
+
+
+#: Substrings of ffmpeg's log that tell why it stopped, first match wins.
+_REASONS: tuple[tuple[str, OfflineReason], ...] = (
+    ("No space left on device", OfflineReason.STORAGE_FULL),
+    ("401 Unauthorized", OfflineReason.AUTH_FAILED),
+    ("403 Forbidden", OfflineReason.AUTH_FAILED),
+    ("matches no streams", OfflineReason.UNSUPPORTED_CODEC),
+    ("does not contain any stream", OfflineReason.UNSUPPORTED_CODEC),
+    ("codec not currently supported in container", OfflineReason.UNSUPPORTED_CODEC),
+    ("Could not find codec parameters", OfflineReason.UNSUPPORTED_CODEC),
+    ("Connection refused", OfflineReason.UNREACHABLE),
+    ("Connection timed out", OfflineReason.UNREACHABLE),
+    ("No route to host", OfflineReason.UNREACHABLE),
+    ("Name or service not known", OfflineReason.UNREACHABLE),
+    ("Temporary failure in name resolution", OfflineReason.UNREACHABLE),
+    ("Network is unreachable", OfflineReason.UNREACHABLE),
+    ("404 Not Found", OfflineReason.UNREACHABLE),
+    ("Invalid data found when processing input", OfflineReason.UNREACHABLE),
+)
+
+
+def classify_exit(log_tail: list[str], recorded_anything: bool) -> OfflineReason:
+    """Why an ffmpeg run ended, from the last lines of its log."""
+    text = "\n".join(log_tail)
+    for needle, reason in _REASONS:
+        if needle in text:
+            if reason is OfflineReason.UNREACHABLE and recorded_anything:
+                return OfflineReason.STREAM_ENDED
+            return reason
+    return OfflineReason.STREAM_ENDED if recorded_anything else OfflineReason.UNREACHABLE

@@ -1,0 +1,63 @@
+"""The clip the simulated cameras replay: H.264 with a burnt-in running timestamp, made by ffmpeg.
+
+Generated on demand (never committed): ``testsrc2`` plus ``drawtext`` of the media time, a keyframe
+every ``gop`` frames, and an access-unit delimiter before every frame so the server can split it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+SERVER_SCRIPT = Path(__file__).with_name("gst_rtsp_camera.py")
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which has ``gi``; the virtualenv may not
+
+
+def make_clip(
+    target: Path,
+    seconds: int = 20,
+    size: str = "640x360",
+    fps: int = 25,
+    gop: int = 50,
+    kbps: int = 500,
+    ffmpeg: str = "ffmpeg",
+) -> Path:
+    if target.exists() and target.stat().st_size > 0:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    video = f"testsrc2=size={size}:rate={fps}"
+    if FONT.exists():
+        video += (
+            f",drawtext=fontfile={FONT}:text='%{{pts\\:hms}}':fontsize=32:fontcolor=white"
+            ":box=1:boxcolor=black@0.6:x=10:y=10"
+        )
+    tmp = target.with_suffix(".part")
+    subprocess.run(  # noqa: S603 - fixed argv
+        [
+            ffmpeg, "-nostdin", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", video, "-t", str(seconds),
+            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+            "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+            "-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize", f"{kbps * 2}k",
+            "-bsf:v", "h264_metadata=aud=insert", "-f", "h264", str(tmp),
+        ],
+        check=True,
+    )  # fmt: skip
+    tmp.replace(target)
+    return target
+
+
+def server_command(
+    clip: Path,
+    port: int,
+    mounts: list[str],
+    host: str = "127.0.0.1",
+    user: str | None = None,
+    password: str = "",
+) -> list[str]:
+    argv = [SYSTEM_PYTHON, str(SERVER_SCRIPT), "--host", host, "--port", str(port)]
+    argv += ["--clip", str(clip), "--mounts", *mounts]
+    if user:
+        argv += ["--user", user, "--password", password]
+    return argv

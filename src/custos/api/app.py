@@ -1,0 +1,42 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from custos import __version__
+from custos.api import errors
+from custos.api.routers import (
+    audit,
+    auth,
+    cameras,
+    compliance,
+    health,
+    rules,
+    sites,
+    units,
+    users,
+)
+from custos.api.routers import recording as recording_router
+from custos.bootstrap import Container
+
+API_PREFIX = "/api/v1"
+#: Routes reachable without a token. A test fails if any other route is.
+PUBLIC_ROUTES = frozenset({("POST", f"{API_PREFIX}/auth/login"), ("GET", f"{API_PREFIX}/health")})
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="Custos",
+        version=__version__,
+        description="Public-security video image information system (公共安全视频图像信息系统)",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.container = container
+    errors.install(app)
+    for module in (auth, users, units, sites, cameras, rules, compliance, audit, health):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(recording_router.router, prefix=API_PREFIX)
+    return app

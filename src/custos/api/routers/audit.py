@@ -1,0 +1,120 @@
+"""The operation log (运行记录): entries, signed checkpoints, inclusion proofs, verification."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict
+
+from custos.api.deps import Caller, ContainerDep, needs
+from custos.domain.access import Permission
+from custos.domain.audit_chain import Checkpoint
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+Reader = Annotated[Caller, needs(Permission.AUDIT_READ)]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuditEntryOut(_Out):
+    seq: int
+    entry: dict[str, Any]  # the canonical entry, exactly as hashed
+    leaf_hash: str
+    chain_hash: str
+
+
+class EntriesPage(_Out):
+    entries: list[AuditEntryOut]
+    next_after_seq: int | None  # pass as after_seq for the next page; null on the last
+
+
+class CheckpointOut(_Out):
+    tree_size: int
+    root: str
+    chain: str
+    signed_at: str
+    key_id: str
+    signature: str
+
+    @classmethod
+    def of(cls, cp: Checkpoint) -> CheckpointOut:
+        return cls(**cp.as_dict())
+
+
+class CheckpointsPage(_Out):
+    public_key: str
+    key_id: str
+    checkpoints: list[CheckpointOut]
+
+
+class InclusionProofOut(_Out):
+    seq: int
+    leaf_index: int
+    tree_size: int
+    entry: dict[str, Any]
+    leaf_hash: str
+    audit_path: list[str]
+    root: str
+    checkpoint: CheckpointOut
+    public_key: str
+
+
+class FindingOut(_Out):
+    seq: int
+    problem: str
+    detail: str
+
+
+class VerificationOut(_Out):
+    ok: bool
+    entries: int
+    checkpoints: int
+    root: str
+    chain: str
+    unsigned_entries: int
+    first_bad: FindingOut | None
+    notes: list[str]
+
+
+@router.get("/entries", response_model=EntriesPage)
+def list_entries(
+    caller: Reader,
+    c: ContainerDep,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> EntriesPage:
+    records = c.audit.entries(caller.principal, after_seq, limit)
+    entries = [
+        AuditEntryOut(seq=r.seq, entry=r.entry, leaf_hash=r.leaf.hex(), chain_hash=r.chain.hex())
+        for r in records
+    ]
+    more = len(records) == limit
+    return EntriesPage(entries=entries, next_after_seq=records[-1].seq if more else None)
+
+
+@router.get("/checkpoints", response_model=CheckpointsPage)
+def list_checkpoints(
+    caller: Reader,
+    c: ContainerDep,
+    after_size: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> CheckpointsPage:
+    cps = c.audit.checkpoints(caller.principal, after_size, limit)
+    return CheckpointsPage(
+        public_key=c.audit.public_key.hex(),
+        key_id=c.audit.key_id,
+        checkpoints=[CheckpointOut.of(cp) for cp in cps],
+    )
+
+
+@router.get("/proofs/{seq}", response_model=InclusionProofOut)
+def inclusion_proof(seq: int, caller: Reader, c: ContainerDep) -> InclusionProofOut:
+    return InclusionProofOut(**c.audit.proof(caller.principal, seq).as_dict())
+
+
+@router.post("/verify", response_model=VerificationOut)
+def verify(caller: Reader, c: ContainerDep) -> VerificationOut:
+    return VerificationOut(**c.audit.verify(caller.principal).as_dict())

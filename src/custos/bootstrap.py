@@ -1,0 +1,76 @@
+"""The only place that wires adapters into services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Engine
+
+from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
+from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
+from custos.adapters.db.engine import make_engine
+from custos.adapters.db.uow import SqlUnitOfWorkFactory
+from custos.adapters.rulepack_loader import load_rulebook
+from custos.adapters.signing import TrustedKeys, load_or_create_signer
+from custos.config import Settings
+from custos.domain.calendar import WorkdayCalendar
+from custos.domain.clock import Clock, SystemClock
+from custos.domain.rules import RuleBook
+from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointPolicy
+from custos.services.auth import AuthPolicy, AuthService
+from custos.services.compliance import ComplianceService
+from custos.services.recording import RecordingService
+from custos.services.registry import RegistryService
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    uow: SqlUnitOfWorkFactory
+    clock: Clock
+    rules: RuleBook
+    calendar: WorkdayCalendar
+    auth: AuthService
+    registry: RegistryService
+    audit: AuditLogService
+    compliance: ComplianceService
+    recording: RecordingService
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
+    clock = clock or SystemClock()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url())
+    secrets = FernetSecretBox(load_or_create_key(settings.data_dir / "keys" / "secrets.key"))
+    signer = load_or_create_signer(settings.data_dir / "keys")
+    checkpoint_policy = CheckpointPolicy(
+        settings.audit_checkpoint_every, settings.audit_checkpoint_seconds
+    )
+    checkpointer = Checkpointer(signer, clock, checkpoint_policy)
+    uow = SqlUnitOfWorkFactory(engine, secrets, checkpointer)
+    rules = load_rulebook()
+    calendar = ChineseWorkdayCalendar()
+    policy = AuthPolicy(
+        token_ttl=timedelta(minutes=settings.token_ttl_minutes),
+        lockout_threshold=settings.lockout_threshold,
+        lockout_window=timedelta(minutes=settings.lockout_window_minutes),
+        lockout_duration=timedelta(minutes=settings.lockout_minutes),
+    )
+    return Container(
+        settings=settings,
+        engine=engine,
+        uow=uow,
+        clock=clock,
+        rules=rules,
+        calendar=calendar,
+        auth=AuthService(uow, Argon2PasswordHasher(), clock, policy),
+        registry=RegistryService(uow, rules, clock),
+        audit=AuditLogService(uow, checkpointer, TrustedKeys.of(signer.public_key), clock),
+        compliance=ComplianceService(uow, rules, clock, calendar),
+        recording=RecordingService(uow, clock),
+    )

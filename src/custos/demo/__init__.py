@@ -1,0 +1,1 @@
+"""``custos demo``: simulated cameras, registered through the services, then served."""

@@ -1,0 +1,90 @@
+"""Roles and the permissions they carry. Deny by default: a role has only what is listed."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Permission(enum.StrEnum):
+    REGISTRY_READ = "registry.read"
+    REGISTRY_WRITE = "registry.write"
+    CAMERA_MANAGE = "camera.manage"
+    BASE_INFO_READ = "base_info.read"  # address code, install position, design (Chongqing art. 22)
+    FILING_WRITE = "filing.write"
+    COMPLIANCE_READ = "compliance.read"
+    RULES_READ = "rules.read"
+    USERS_MANAGE = "users.manage"
+    AUDIT_READ = "audit.read"
+    LIVE_VIEW = "live.view"
+    PLAYBACK = "playback"
+    EXPORT = "export"
+    RETRIEVE = "retrieve"
+    PTZ = "ptz"
+    APPROVE = "approve"
+    SUPERVISE = "supervise"
+    SELF = "self"  # what every signed-in user may do about their own session
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    UNIT_MANAGER = "unit_manager"
+    OPERATOR = "operator"
+    OFFICER = "officer"
+    APPROVER = "approver"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+
+
+P = Permission
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(
+        {
+            P.REGISTRY_READ,
+            P.REGISTRY_WRITE,
+            P.CAMERA_MANAGE,
+            P.BASE_INFO_READ,
+            P.FILING_WRITE,
+            P.COMPLIANCE_READ,
+            P.RULES_READ,
+            P.USERS_MANAGE,
+            P.AUDIT_READ,
+            P.SELF,
+        }
+    ),
+    Role.UNIT_MANAGER: frozenset(
+        {
+            P.REGISTRY_READ,
+            P.REGISTRY_WRITE,
+            P.CAMERA_MANAGE,
+            P.BASE_INFO_READ,
+            P.FILING_WRITE,
+            P.COMPLIANCE_READ,
+            P.RULES_READ,
+            P.SELF,
+        }
+    ),
+    Role.OPERATOR: frozenset({P.REGISTRY_READ, P.LIVE_VIEW, P.PLAYBACK, P.RULES_READ, P.SELF}),
+    Role.OFFICER: frozenset({P.REGISTRY_READ, P.RULES_READ, P.SELF}),
+    Role.APPROVER: frozenset({P.REGISTRY_READ, P.RULES_READ, P.APPROVE, P.SELF}),
+    Role.SUPERVISOR: frozenset(
+        {
+            P.REGISTRY_READ,
+            P.BASE_INFO_READ,
+            P.COMPLIANCE_READ,
+            P.RULES_READ,
+            P.SUPERVISE,
+            P.AUDIT_READ,
+            P.SELF,
+        }
+    ),
+    Role.AUDITOR: frozenset(
+        {P.REGISTRY_READ, P.COMPLIANCE_READ, P.RULES_READ, P.AUDIT_READ, P.SELF}
+    ),
+}
+
+#: Roles whose reach is limited to one unit's sites and cameras.
+UNIT_SCOPED_ROLES: frozenset[Role] = frozenset({Role.UNIT_MANAGER, Role.OPERATOR})
+
+
+def permissions_of(role: Role) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS[role]

@@ -1,0 +1,203 @@
+"""The registry: units (使用单位), their sites, and the cameras on them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from urllib.parse import SplitResult, urlsplit, urlunsplit
+
+from custos.domain.errors import FieldError, InvalidTransition, ValidationFailed
+from custos.domain.kinds import LifecycleState, PublicPlaceArticle, UnitKind
+from custos.domain.rules.facts import FilingKind as FilingKind  # re-exported for the registry
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: str
+    role: str = ""
+
+
+@dataclass
+class Unit:
+    id: int | None
+    name: str
+    credit_code: str
+    kind: UnitKind
+    contacts: list[Contact] = field(default_factory=list)
+
+
+class SiteType(enum.StrEnum):
+    FIXED = "fixed"
+    VEHICLE = "vehicle"  # §8 C-09: public transport vehicles, cash-in-transit vehicles
+
+
+@dataclass
+class Site:
+    id: int | None
+    unit_id: int
+    name: str
+    division_code: str
+    address: str
+    latitude: float | None
+    longitude: float | None
+    is_public_place: bool
+    public_place_article: PublicPlaceArticle
+    is_public_road_or_square: bool
+    is_classified: bool
+    categories: list[str] = field(default_factory=list)
+    site_type: SiteType = SiteType.FIXED
+
+
+@dataclass(frozen=True)
+class StreamUrl:
+    """An RTSP URL whose credentials are kept apart and never shown.
+
+    ``public`` is the URL without user information; ``username``/``password`` are secrets.
+    """
+
+    public: str
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, field_name: str) -> StreamUrl:
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError as exc:
+            raise ValidationFailed([FieldError(field_name, f"not a valid URL: {exc}")]) from None
+        if parts.scheme not in {"rtsp", "rtsps", "http", "https"} or not parts.hostname:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        field_name, "must be an rtsp://, rtsps:// or http(s):// URL with a host"
+                    )
+                ]
+            )
+        host = parts.hostname if port is None else f"{parts.hostname}:{port}"
+        bare = SplitResult(parts.scheme, host, parts.path, parts.query, "")
+        return cls(urlunsplit(bare), parts.username, parts.password)
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.username is not None
+
+    def redacted(self) -> str:
+        if not self.has_credentials:
+            return self.public
+        scheme, rest = self.public.split("://", 1)
+        return f"{scheme}://***@{rest}"
+
+    def with_credentials(self) -> str:
+        """The full URL, for the recorder's connection only. Never log it."""
+        if not self.has_credentials:
+            return self.public
+        scheme, rest = self.public.split("://", 1)
+        from urllib.parse import quote
+
+        user = quote(self.username or "", safe="")
+        pw = quote(self.password or "", safe="")
+        return f"{scheme}://{user}:{pw}@{rest}"
+
+    def __repr__(self) -> str:
+        return f"StreamUrl({self.redacted()!r})"
+
+    __str__ = redacted
+
+
+@dataclass(frozen=True)
+class Signage:
+    installed: bool = False
+    installed_on: date | None = None
+    photo_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class LifecycleEvent:
+    state: LifecycleState
+    on: date
+    recorded_at: datetime
+
+
+S = LifecycleState
+#: Which states may follow which (obligations §8 F-04; Decree 799 art. 11, 14).
+NEXT_STATES: dict[LifecycleState, frozenset[LifecycleState]] = {
+    S.PLANNED: frozenset({S.DESIGN_REVIEWED, S.REMOVED}),
+    S.DESIGN_REVIEWED: frozenset({S.BUILT, S.REMOVED}),
+    S.BUILT: frozenset({S.ACCEPTED, S.REMOVED}),
+    S.ACCEPTED: frozenset({S.IN_SERVICE, S.REMOVED}),
+    S.IN_SERVICE: frozenset({S.CHANGED, S.RELOCATED, S.REMOVED}),
+    S.CHANGED: frozenset({S.IN_SERVICE, S.CHANGED, S.RELOCATED, S.REMOVED}),
+    S.RELOCATED: frozenset({S.IN_SERVICE, S.CHANGED, S.RELOCATED, S.REMOVED}),
+    S.REMOVED: frozenset(),
+}
+
+#: States in which a camera is operating and should be recorded.
+RECORDING_STATES = frozenset({S.IN_SERVICE, S.CHANGED, S.RELOCATED})
+
+
+@dataclass
+class Camera:
+    id: int | None
+    site_id: int
+    address_code: str
+    name: str
+    device_type: str
+    manufacturer: str
+    model: str
+    install_position: str
+    field_of_view: str
+    location_categories: list[str]
+    covers_public_area: bool
+    captures_public_area_outside_premises: bool
+    signage: Signage
+    main_stream: StreamUrl | None
+    sub_stream: StreamUrl | None
+    retention_days: int | None
+    ptz: bool = False
+    lifecycle: list[LifecycleEvent] = field(default_factory=list)
+
+    @property
+    def state(self) -> LifecycleState:
+        return self.lifecycle[-1].state if self.lifecycle else LifecycleState.PLANNED
+
+    def date_of(self, state: LifecycleState) -> date | None:
+        """The first date the camera entered ``state``."""
+        return next((e.on for e in self.lifecycle if e.state is state), None)
+
+    def transition(self, to: LifecycleState, on: date, today: date, now: datetime) -> None:
+        current = self.state
+        if to not in NEXT_STATES[current]:
+            allowed = ", ".join(sorted(NEXT_STATES[current])) or "none (removed is final)"
+            raise InvalidTransition(
+                current, to, reason=f"cannot go from {current} to {to}; allowed next: {allowed}"
+            )
+        last = self.lifecycle[-1] if self.lifecycle else None
+        if last is not None and on < last.on:
+            raise InvalidTransition(
+                current,
+                to,
+                field="on",
+                reason=f"{on.isoformat()} is before the previous step "
+                f"({last.state} on {last.on.isoformat()})",
+            )
+        if on > today:
+            raise InvalidTransition(
+                current, to, field="on", reason=f"{on.isoformat()} is in the future"
+            )
+        self.lifecycle.append(LifecycleEvent(to, on, now))
+
+
+@dataclass
+class Filing:
+    id: int | None
+    site_id: int
+    kind: FilingKind
+    trigger_date: date
+    filed_on: date | None
+    recipient: str
+    receipt_number: str
+    note: str = ""
+    camera_id: int | None = None

@@ -1,0 +1,1 @@
+"""The ingest process: records every camera in service into sealed, indexed segments."""

@@ -1,0 +1,304 @@
+"""One camera's recording loop: connect, segment, seal, and reconnect with capped backoff."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from custos.adapters.media.ffmpeg_segmenter import (
+    ListedSegment,
+    classify_exit,
+    parse_list_line,
+    segmenter_command,
+)
+from custos.adapters.storage.segment_files import SegmentStore
+from custos.domain.clock import Clock
+from custos.domain.recording import (
+    RECORDABLE_CODECS,
+    CameraHealth,
+    OfflineReason,
+    RecorderState,
+    Segment,
+    WallClockAnchor,
+)
+from custos.recorder.lifeline import dies_with_parent
+from custos.recorder.run_state import RunState
+from custos.services.recording import RecordingService, RecordTarget
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    segment_seconds: int = 60
+    io_timeout_s: float = 5.0  # ffmpeg's own socket timeout
+    stall_s: float = 10.0  # the watchdog kills a run with no new frame for this long
+    backoff_first_s: float = 0.5
+    backoff_max_s: float = 3.0  # keeps "back within 5 s of the camera returning"
+    min_free_bytes: int = 256 * 1024 * 1024
+    ffmpeg: str = "ffmpeg"
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def reachable(url: str, timeout_s: float = 1.0) -> bool:
+    """A cheap TCP probe, so an absent camera costs no ffmpeg start every few seconds."""
+    parts = urlsplit(url)
+    default = 322 if parts.scheme == "rtsps" else 554
+    try:
+        with socket.create_connection((parts.hostname or "", parts.port or default), timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+class CameraWorker:
+    def __init__(
+        self,
+        target: RecordTarget,
+        config: RecorderConfig,
+        store: SegmentStore,
+        service: RecordingService,
+        clock: Clock,
+    ) -> None:
+        self.target = target
+        self._config = config
+        self._store = store
+        self._service = service
+        self._clock = clock
+        self._stop = threading.Event()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._run: RunState | None = None
+        self._killed_for: OfflineReason | None = None
+        self._state = RecorderState.CONNECTING
+        self._reason: OfflineReason | None = None
+        self._detail = ""
+        self._since = clock.now()
+        self._bitrate_kbps: float | None = None
+        self.sealed = 0
+        self._thread = threading.Thread(
+            target=self._loop, name=f"camera-{target.camera_id}", daemon=True
+        )
+
+    @property
+    def camera_id(self) -> int:
+        return self.target.camera_id
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask ffmpeg to finish its segment (SIGTERM: it closes and lists it), then end the loop."""
+        self._stop.set()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+
+    def join(self, timeout_s: float) -> None:
+        self._thread.join(timeout_s)
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def check_watchdog(self) -> None:
+        run, proc = self._run, self._proc
+        if run is None or proc is None or proc.poll() is not None:
+            return
+        if run.stalled_for() > self._config.stall_s:
+            log.warning(
+                "camera %s: no frame for %.0f s, restarting", self.camera_id, run.stalled_for()
+            )
+            self._killed_for = OfflineReason.STALLED
+            proc.kill()
+
+    def health(self) -> CameraHealth:
+        run = self._run
+        recording = self._state is RecorderState.RECORDING
+        return CameraHealth(
+            camera_id=self.camera_id,
+            state=self._state,
+            reason=self._reason,
+            detail=self._detail,
+            since=self._since,
+            last_frame_at=run.last_frame_at if run else None,
+            fps=run.fps if run and recording else None,
+            bitrate_kbps=self._bitrate_kbps if recording else None,
+            updated_at=self._clock.now(),
+        )
+
+    # ---- the loop --------------------------------------------------------------------------
+    def _loop(self) -> None:
+        backoff = self._config.backoff_first_s
+        while not self._stop.is_set():
+            try:
+                recorded = self._attempt()
+            except Exception:  # the worker loop's boundary: one camera never stops the others
+                log.exception("camera %s: recording run failed", self.camera_id)
+                self._go_offline(OfflineReason.STREAM_ENDED, "internal error, see the log")
+                recorded = False
+            backoff = (
+                self._config.backoff_first_s
+                if recorded
+                else min(backoff * 2, self._config.backoff_max_s)
+            )
+            self._stop.wait(backoff)
+        self._set_state(RecorderState.OFFLINE, OfflineReason.RECORDER_RESTART, "recorder stopped")
+
+    def _attempt(self) -> bool:
+        """One try: checks, then one ffmpeg run. True if it sealed anything."""
+        if self._store.free_bytes() < self._config.min_free_bytes:
+            self._go_offline(OfflineReason.STORAGE_FULL, "free space below the minimum")
+            return False
+        url = self.target.stream.with_credentials()
+        if not reachable(url):
+            self._go_offline(OfflineReason.UNREACHABLE, "no TCP connection")
+            return False
+        reason, detail, sealed = self._record_run(url)
+        if not self._stop.is_set():
+            self._go_offline(reason, detail)
+        return sealed > 0
+
+    def _record_run(self, url: str) -> tuple[OfflineReason, str, int]:
+        run_id = new_run_id(self._clock.now())
+        run_dir = self._store.run_dir(self.camera_id, run_id)
+        argv = segmenter_command(
+            url,
+            run_dir,
+            self._config.segment_seconds,
+            self._config.io_timeout_s,
+            self._config.ffmpeg,
+        )
+        run = RunState(self._clock)
+        self._run, self._killed_for = run, None
+        self._set_state(RecorderState.CONNECTING, None, "")
+        proc = subprocess.Popen(  # noqa: S603 - argv is built by us, no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=dies_with_parent(signal.SIGKILL),  # ffmpeg never outlives us
+            start_new_session=True,  # signals reach ffmpeg from this worker only
+        )
+        self._proc = proc
+        if self._stop.is_set():
+            proc.terminate()
+        reader = threading.Thread(target=self._read_log, args=(proc, run), daemon=True)
+        reader.start()
+        sealed, storage_full = self._seal_listed(proc, run, run_id)
+        proc.wait()
+        reader.join(5)
+        if storage_full:
+            return OfflineReason.STORAGE_FULL, "no space left while sealing", sealed
+        if self._killed_for is not None:
+            return self._killed_for, "", sealed
+        reason = classify_exit(list(run.log_tail), run.frames > 0)
+        return reason, last_error(list(run.log_tail)), sealed
+
+    def _read_log(self, proc: subprocess.Popen[bytes], run: RunState) -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace")
+            run.feed(line)
+            if self._state is RecorderState.CONNECTING and run.frames > 0:
+                self._set_state(RecorderState.RECORDING, None, "")
+            video = run.video
+            if video and video.codec not in RECORDABLE_CODECS and self._killed_for is None:
+                self._killed_for = OfflineReason.UNSUPPORTED_CODEC
+                proc.kill()
+        run.mark_exited()
+
+    def _seal_listed(
+        self, proc: subprocess.Popen[bytes], run: RunState, run_id: str
+    ) -> tuple[int, bool]:
+        assert proc.stdout is not None
+        anchor = WallClockAnchor()
+        sealed = 0
+        for raw in proc.stdout:
+            listed = parse_list_line(raw.decode("utf-8", "replace"))
+            if listed is None:
+                continue
+            arrived = self._clock.now()
+            if not run.wait_closed(listed.sequence, timeout_s=30):
+                log.warning("camera %s: segment %s not closed in time", self.camera_id, listed.name)
+            try:
+                self._seal_one(listed, run, run_id, anchor, arrived)
+            except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    proc.kill()
+                    return sealed, True
+                raise
+            sealed += 1
+        return sealed, False
+
+    def _seal_one(
+        self,
+        listed: ListedSegment,
+        run: RunState,
+        run_id: str,
+        anchor: WallClockAnchor,
+        arrived: datetime,
+    ) -> None:
+        path = self._store.root / str(self.camera_id) / run_id / listed.name
+        start, end, drift = anchor.place(listed.media_start, listed.media_end, arrived)
+        if abs(drift) > anchor.max_drift.total_seconds():
+            log.info("camera %s: wall clock re-anchored (drift %.2f s)", self.camera_id, drift)
+        done = self._store.seal(path)
+        duration = max(0.0, listed.media_end - listed.media_start)
+        video = run.video
+        self._service.seal(
+            Segment(
+                id=None,
+                camera_id=self.camera_id,
+                run_id=run_id,
+                sequence=listed.sequence,
+                path=self._store.relative(path),
+                start_at=start,
+                end_at=end,
+                duration_s=duration,
+                bytes=done.bytes,
+                sha256=done.sha256,
+                codec=video.codec if video else "",
+                width=video.width if video else None,
+                height=video.height if video else None,
+                sealed_at=self._clock.now(),
+            )
+        )
+        self.sealed += 1
+        if duration > 0:
+            self._bitrate_kbps = done.bytes * 8 / duration / 1000
+
+    def _set_state(self, state: RecorderState, reason: OfflineReason | None, detail: str) -> None:
+        if (state, reason) != (self._state, self._reason):
+            self._since = self._clock.now()
+            log.info("camera %s: %s %s", self.camera_id, state, reason or "")
+        self._state, self._reason, self._detail = state, reason, detail
+
+    def _go_offline(self, reason: OfflineReason, detail: str) -> None:
+        self._set_state(RecorderState.OFFLINE, reason, detail)
+        self._service.open_gap(self.camera_id, self._clock.now(), reason, detail)
+
+
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S*", re.IGNORECASE)
+
+
+def last_error(log_tail: list[str]) -> str:
+    """The last line of ffmpeg's log that is not chatter, with every URL (and so every
+    password) replaced by ``<stream>``."""
+    for line in reversed(log_tail):
+        if line and not line.startswith(("[segment", "Exiting", "video:", "frame=", "  ")):
+            return _URL.sub("<stream>", line)[:200]
+    return ""

@@ -1,0 +1,128 @@
+"""Files vs rows: the start-up reconcile and ``custos check``.
+
+Invariant: every row names a sealed file (or is flagged ``missing``), and every file under the media
+root either has a row or is in quarantine. A crash can break it only one way: a file without a row
+(the segment in flight, or one sealed whose row was not yet committed). Reconcile repairs that by
+adopting the file (probe it, seal it, index it with ``adopted``) or, if it holds no video or belongs
+to no camera, moving it to quarantine. Rows whose file is gone are flagged, never deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from custos.adapters.media.probe import probe_segment
+from custos.adapters.storage.segment_files import SegmentStore
+from custos.domain.clock import Clock
+from custos.domain.recording import Segment, SegmentMedia
+from custos.services.recording import RecordingService
+
+log = logging.getLogger(__name__)
+Probe = Callable[[Path], SegmentMedia | None]
+
+
+@dataclass
+class ReconcileReport:
+    adopted: list[str] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    flagged_missing: list[str] = field(default_factory=list)
+
+
+def reconcile(
+    service: RecordingService, store: SegmentStore, clock: Clock, probe: Probe = probe_segment
+) -> ReconcileReport:
+    report = ReconcileReport()
+    indexed = {s.path: s for s in service.indexed()}
+    for rel in store.segment_files():
+        if rel in indexed:
+            continue
+        why = _adopt(service, store, clock, probe, rel)
+        if why is None:
+            report.adopted.append(rel)
+        else:
+            moved = store.quarantine(rel)
+            service.note_quarantined(rel, moved, why)
+            report.quarantined.append(rel)
+            log.warning("quarantined %s: %s", rel, why)
+    for s in indexed.values():
+        if not s.missing and store.size_of(s.path) is None:
+            service.flag_missing(s)
+            report.flagged_missing.append(s.path)
+            log.error("segment %s is indexed but its file is gone", s.path)
+    return report
+
+
+def _adopt(
+    service: RecordingService, store: SegmentStore, clock: Clock, probe: Probe, rel: str
+) -> str | None:
+    """Index a file found without a row; return why not if it cannot be."""
+    parts = rel.split("/")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[2].removesuffix(".mp4").isdigit():
+        return "not a segment name"
+    camera_id, run_id, sequence = int(parts[0]), parts[1], int(parts[2].removesuffix(".mp4"))
+    if not service.camera_exists(camera_id):
+        return "no such camera"
+    path = store.absolute(rel)
+    media = probe(path)
+    if media is None:
+        return "holds no readable video"
+    path.chmod(0o644)  # a crash may have left it sealed but unindexed
+    done = store.seal(path)
+    end = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    service.adopt(
+        Segment(
+            id=None,
+            camera_id=camera_id,
+            run_id=run_id,
+            sequence=sequence,
+            path=rel,
+            start_at=end - timedelta(seconds=media.duration_s),
+            end_at=end,
+            duration_s=media.duration_s,
+            bytes=done.bytes,
+            sha256=done.sha256,
+            codec=media.codec,
+            width=media.width,
+            height=media.height,
+            sealed_at=clock.now(),
+            adopted=True,
+        )
+    )
+    return None
+
+
+@dataclass
+class CheckReport:
+    rows: int = 0
+    files: int = 0
+    missing_files: list[str] = field(default_factory=list)
+    size_mismatch: list[str] = field(default_factory=list)
+    hash_mismatch: list[str] = field(default_factory=list)
+    unindexed_files: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.missing_files or self.size_mismatch or self.hash_mismatch or self.unindexed_files
+        )
+
+
+def check(service: RecordingService, store: SegmentStore, rehash: bool = False) -> CheckReport:
+    """Compare the index with the files; change nothing."""
+    rows = service.indexed()
+    files = set(store.segment_files())
+    report = CheckReport(rows=len(rows), files=len(files))
+    for s in rows:
+        size = store.size_of(s.path)
+        if size is None:
+            report.missing_files.append(s.path)
+        elif size != s.bytes:
+            report.size_mismatch.append(s.path)
+        elif rehash and store.hash_of(s.path) != s.sha256:
+            report.hash_mismatch.append(s.path)
+    report.unindexed_files = sorted(files - {s.path for s in rows})
+    return report

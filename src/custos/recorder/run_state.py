@@ -1,0 +1,82 @@
+"""What one ffmpeg run has said so far: the input's codec, segments opened, frames, its log tail."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from datetime import datetime
+
+from custos.adapters.media.ffmpeg_segmenter import (
+    InputVideo,
+    parse_input_video,
+    parse_opening,
+    parse_progress,
+)
+from custos.domain.clock import Clock
+
+LOG_TAIL_LINES = 40
+
+
+class RunState:
+    """Fed line by line from ffmpeg's standard error by one thread, read by others."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._cond = threading.Condition()
+        self.video: InputVideo | None = None
+        self.opened_sequence = -1
+        self.exited = False
+        self.log_tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
+        self.frames = 0
+        self.fps: float | None = None
+        self.last_frame_at: datetime | None = None
+        self.last_advance = time.monotonic()
+        self._block: dict[str, str] = {}
+        self._last_block: tuple[float, int] | None = None
+
+    def feed(self, line: str) -> None:
+        kv = parse_progress(line)
+        if kv is not None:
+            self._block[kv[0]] = kv[1]
+            if kv[0] == "progress":
+                self._end_block()
+            return
+        self.log_tail.append(line.rstrip())
+        if self.video is None:
+            self.video = parse_input_video(line)
+        opened = parse_opening(line)
+        if opened is not None:
+            with self._cond:
+                self.opened_sequence = max(self.opened_sequence, opened)
+                self._cond.notify_all()
+
+    def _end_block(self) -> None:
+        try:
+            frames = int(self._block.get("frame", "0"))
+        except ValueError:
+            frames = self.frames
+        now = time.monotonic()
+        if self._last_block is not None and now > self._last_block[0]:
+            self.fps = (frames - self._last_block[1]) / (now - self._last_block[0])
+        self._last_block = (now, frames)
+        if frames > self.frames:
+            self.frames = frames
+            self.last_advance = now
+            self.last_frame_at = self._clock.now()
+        self._block.clear()
+
+    def mark_exited(self) -> None:
+        with self._cond:
+            self.exited = True
+            self._cond.notify_all()
+
+    def wait_closed(self, sequence: int, timeout_s: float) -> bool:
+        """Wait until ffmpeg has closed segment ``sequence`` (it opened a later one, or exited)."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self.opened_sequence > sequence or self.exited, timeout_s
+            )
+
+    def stalled_for(self) -> float:
+        return time.monotonic() - self.last_advance

@@ -1,0 +1,163 @@
+"""The recorder process: reconcile, then keep one worker per camera in service, in step with the
+registry, and publish their health."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from custos.adapters.storage.segment_files import SegmentStore
+from custos.domain.clock import Clock
+from custos.domain.recording import CameraHealth, OfflineReason, RecorderState
+from custos.recorder.camera_worker import CameraWorker, RecorderConfig
+from custos.recorder.metrics import RecorderMetrics
+from custos.recorder.reconcile import reconcile
+from custos.services.recording import RecordingService, RecordTarget
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SupervisorTiming:
+    registry_poll_s: float = 3.0
+    health_publish_s: float = 2.0
+    tick_s: float = 0.5
+    stop_grace_s: float = 10.0
+
+
+class RecorderLock:
+    """One recorder per data directory: an exclusive lock on ``recorder.lock``."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._file: IO[str] | None = None
+
+    def acquire(self, stop: threading.Event, retry_s: float = 2.0) -> bool:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        f = self._path.open("a+")
+        while not stop.is_set():
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.warning("another recorder holds %s; waiting", self._path)
+                stop.wait(retry_s)
+                continue
+            f.truncate(0)
+            f.write(str(os.getpid()))
+            f.flush()
+            self._file = f
+            return True
+        f.close()
+        return False
+
+
+class Supervisor:
+    def __init__(
+        self,
+        service: RecordingService,
+        store: SegmentStore,
+        config: RecorderConfig,
+        clock: Clock,
+        metrics: RecorderMetrics | None = None,
+        timing: SupervisorTiming | None = None,
+    ) -> None:
+        self._service = service
+        self._store = store
+        self._config = config
+        self._clock = clock
+        self._metrics = metrics
+        self._timing = timing or SupervisorTiming()
+        self._workers: dict[int, CameraWorker] = {}
+        self._sealed_by_stopped = 0
+        self._sealed_reported = 0
+
+    def run(self, stop: threading.Event) -> None:
+        """Record until ``stop`` is set; then let every ffmpeg finish and seal its segment."""
+        report = reconcile(self._service, self._store, self._clock)
+        log.info(
+            "reconcile: %d adopted, %d quarantined, %d rows without file",
+            len(report.adopted),
+            len(report.quarantined),
+            len(report.flagged_missing),
+        )
+        self._service.note_restart([t.camera_id for t in self._service.targets()])
+        next_poll = next_publish = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            if now >= next_poll:
+                self._sync_with_registry()
+                next_poll = now + self._timing.registry_poll_s
+            for w in list(self._workers.values()):
+                w.check_watchdog()
+            if now >= next_publish:
+                self._publish()
+                next_publish = now + self._timing.health_publish_s
+            stop.wait(self._timing.tick_s)
+        workers = list(self._workers.values())
+        self._stop_all(list(self._workers))
+        self._service.publish_health([w.health() for w in workers])
+
+    def _sync_with_registry(self) -> None:
+        try:
+            targets = {t.camera_id: t for t in self._service.targets()}
+        except (
+            Exception
+        ):  # the supervisor loop's boundary: a database hiccup must not stop recording
+            log.exception("cannot read the registry; keeping the current cameras")
+            return
+        gone = [cid for cid, w in self._workers.items() if targets.get(cid) != w.target]
+        self._stop_all(gone, removed={cid for cid in gone if cid not in targets})
+        for cid, target in targets.items():
+            if cid not in self._workers:
+                self._start(target)
+
+    def _start(self, target: RecordTarget) -> None:
+        log.info("camera %s: recording starts (%s)", target.camera_id, target.stream.redacted())
+        w = CameraWorker(target, self._config, self._store, self._service, self._clock)
+        self._workers[target.camera_id] = w
+        w.start()
+
+    def _stop_all(self, camera_ids: list[int], removed: set[int] | None = None) -> None:
+        workers = [self._workers.pop(cid) for cid in camera_ids if cid in self._workers]
+        for w in workers:
+            w.stop()
+        for w in workers:
+            w.join(self._timing.stop_grace_s)
+            self._sealed_by_stopped += w.sealed
+            if removed and w.camera_id in removed:
+                self._mark_removed(w)
+                if self._metrics:
+                    self._metrics.forget(w.camera_id)
+
+    def _mark_removed(self, w: CameraWorker) -> None:
+        now = self._clock.now()
+        h = w.health()
+        gone = CameraHealth(
+            w.camera_id,
+            RecorderState.OFFLINE,
+            OfflineReason.REMOVED,
+            "",
+            now,
+            h.last_frame_at,
+            None,
+            None,
+            now,
+        )
+        self._service.publish_health([gone])
+
+    def _publish(self) -> None:
+        board = [w.health() for w in self._workers.values()]
+        sealed = self._sealed_by_stopped + sum(w.sealed for w in self._workers.values())
+        try:
+            self._service.publish_health(board)
+        except Exception:  # the supervisor loop's boundary
+            log.exception("cannot publish camera health")
+        if self._metrics:
+            self._metrics.observe(board, sealed - self._sealed_reported)
+        self._sealed_reported = sealed

@@ -1,0 +1,195 @@
+"""Sign-in, bearer tokens, expiry, revocation and lockout after repeated failures."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from custos.domain.access import UNIT_SCOPED_ROLES, Role
+from custos.domain.audit import AuditEvent, Outcome
+from custos.domain.clock import Clock
+from custos.domain.errors import (
+    AccountLocked,
+    AuthenticationFailed,
+    Conflict,
+    FieldError,
+    NotFound,
+    ValidationFailed,
+)
+from custos.domain.users import AuthSession, Principal, User
+from custos.services.ports import PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from custos.services.snapshots import snapshot
+
+MIN_PASSWORD_LENGTH = 12
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+@dataclass(frozen=True)
+class AuthPolicy:
+    token_ttl: timedelta
+    lockout_threshold: int
+    lockout_window: timedelta
+    lockout_duration: timedelta
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    user: User
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AuthService:
+    def __init__(
+        self, uow: UnitOfWorkFactory, hasher: PasswordHasher, clock: Clock, policy: AuthPolicy
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+        self._policy = policy
+        self._dummy_hash = hasher.hash(secrets.token_urlsafe(16))
+
+    def create_user(
+        self, actor: Principal, username: str, role: Role, password: str, unit_id: int | None
+    ) -> User:
+        errors = _check_new_user(username, role, password, unit_id)
+        if errors:
+            raise ValidationFailed(errors)
+        with self._uow() as uow:
+            if uow.users.by_username(username) is not None:
+                raise Conflict("username", f"a user named {username!r} already exists")
+            if unit_id is not None and uow.units.get(unit_id) is None:
+                raise ValidationFailed([FieldError("unit_id", f"no unit with id {unit_id}")])
+            user = uow.users.add(User(None, username, role, unit_id, self._hasher.hash(password)))
+            uow.audit.append(self._event(actor, "user.create", user, after=snapshot(user)))
+            uow.commit()
+            return user
+
+    def login(self, username: str, password: str) -> IssuedToken:
+        now = self._clock.now()
+        with self._uow() as uow:
+            user = uow.users.by_username(username)
+            if user is None or not user.active:
+                # Same work and same answer as a wrong password: no user enumeration.
+                self._hasher.verify(self._dummy_hash, password)
+                self._refuse(uow, username, "unknown or inactive user")
+                raise AuthenticationFailed("wrong username or password")
+            if user.locked_until is not None and now < user.locked_until:
+                self._refuse(uow, username, "account locked")
+                raise AccountLocked(user.locked_until)
+            if not self._hasher.verify(user.password_hash, password):
+                self._count_failure(user, now)
+                uow.users.update(user)
+                self._refuse(uow, username, "wrong password")
+                if user.locked_until is not None and now < user.locked_until:
+                    raise AccountLocked(user.locked_until)
+                raise AuthenticationFailed("wrong username or password")
+            user.failed_logins, user.first_failure_at, user.locked_until = 0, None, None
+            if self._hasher.needs_rehash(user.password_hash):
+                user.password_hash = self._hasher.hash(password)
+            uow.users.update(user)
+            token = secrets.token_urlsafe(32)
+            expires = now + self._policy.token_ttl
+            uow.sessions.add(AuthSession(None, user.id or 0, token_digest(token), now, expires))
+            uow.audit.append(self._event(_principal(user), "auth.login", user))
+            uow.commit()
+            return IssuedToken(token, expires, user)
+
+    def authenticate(self, token: str) -> tuple[Principal, AuthSession]:
+        now = self._clock.now()
+        with self._uow() as uow:
+            session = uow.sessions.by_token_hash(token_digest(token))
+            if session is None or not session.is_live(now):
+                raise AuthenticationFailed("token unknown, expired or revoked")
+            user = uow.users.get(session.user_id)
+            if user is None or not user.active:
+                raise AuthenticationFailed("token unknown, expired or revoked")
+            return _principal(user), session
+
+    def logout(self, actor: Principal, session: AuthSession) -> None:
+        with self._uow() as uow:
+            uow.sessions.revoke(session.id or 0, self._clock.now())
+            uow.audit.append(
+                AuditEvent(
+                    self._clock.now(), actor.username, "auth.logout", "user", str(actor.user_id)
+                )
+            )
+            uow.commit()
+
+    def revoke_all(self, actor: Principal, user_id: int) -> int:
+        with self._uow() as uow:
+            user = uow.users.get(user_id)
+            if user is None:
+                raise NotFound("user", user_id)
+            count = uow.sessions.revoke_all_for(user_id, self._clock.now())
+            event = self._event(actor, "auth.revoke_all", user)
+            uow.audit.append(
+                AuditEvent(
+                    event.at,
+                    event.actor,
+                    event.action,
+                    "user",
+                    str(user_id),
+                    detail={"sessions": count},
+                )
+            )
+            uow.commit()
+            return count
+
+    def list_users(self) -> list[User]:
+        with self._uow() as uow:
+            return uow.users.find()
+
+    def _count_failure(self, user: User, now: datetime) -> None:
+        window_start = user.first_failure_at
+        if window_start is None or now - window_start > self._policy.lockout_window:
+            user.first_failure_at, user.failed_logins = now, 0
+        user.failed_logins += 1
+        if user.failed_logins >= self._policy.lockout_threshold:
+            user.locked_until = now + self._policy.lockout_duration
+            user.failed_logins, user.first_failure_at = 0, None
+
+    def _refuse(self, uow: UnitOfWork, username: str, reason: str) -> None:
+        event = AuditEvent(
+            self._clock.now(),
+            username[:64],
+            "auth.login",
+            "user",
+            None,
+            Outcome.REFUSED,
+            detail={"reason": reason},
+        )
+        uow.audit.append(event)
+        uow.commit()
+
+    def _event(
+        self, actor: Principal, action: str, user: User, after: dict[str, object] | None = None
+    ) -> AuditEvent:
+        return AuditEvent(
+            self._clock.now(), actor.username, action, "user", str(user.id), after=after
+        )
+
+
+def _principal(user: User) -> Principal:
+    return Principal(user.id, user.username, user.role, user.unit_id)
+
+
+def _check_new_user(
+    username: str, role: Role, password: str, unit_id: int | None
+) -> list[FieldError]:
+    errors = []
+    if not (3 <= len(username) <= 64) or not set(username) <= USERNAME_CHARS:
+        errors.append(
+            FieldError("username", "3–64 characters of lowercase letters, digits, '.', '_' or '-'")
+        )
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors.append(FieldError("password", f"at least {MIN_PASSWORD_LENGTH} characters"))
+    if role in UNIT_SCOPED_ROLES and unit_id is None:
+        errors.append(FieldError("unit_id", f"role {role} works for one unit: give its unit id"))
+    return errors

@@ -1,0 +1,164 @@
+"""Use-cases of recording: what to record, sealing into the index, gaps, health, and reading them.
+
+The recorder process calls the write side as the system actor ``recorder``; the API calls the read
+side on behalf of a signed-in user, after the registry has checked that user may see the camera.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from custos.domain.audit import AuditEvent
+from custos.domain.clock import Clock
+from custos.domain.recording import CameraHealth, Gap, OfflineReason, Segment
+from custos.domain.registry import RECORDING_STATES, StreamUrl
+from custos.services.ports import RecordingUnitOfWorkFactory
+
+RECORDER_ACTOR = "recorder"
+
+
+@dataclass(frozen=True)
+class RecordTarget:
+    """A camera the recorder should be recording, and how to reach it."""
+
+    camera_id: int
+    address_code: str
+    stream: StreamUrl
+
+
+@dataclass(frozen=True)
+class Timeline:
+    segments: list[Segment]
+    gaps: list[Gap]
+
+
+class RecordingService:
+    def __init__(self, uow: RecordingUnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    # ---- the recorder's side -------------------------------------------------------------
+    def targets(self) -> list[RecordTarget]:
+        """Cameras in service with a main stream: the registry as the recorder must see it now."""
+        with self._uow() as uow:
+            cams = uow.cameras.find()
+        return [
+            RecordTarget(c.id, c.address_code, c.main_stream)
+            for c in cams
+            if c.id is not None and c.main_stream is not None and c.state in RECORDING_STATES
+        ]
+
+    def seal(self, segment: Segment) -> Segment:
+        """Index a sealed file, end the camera's open gap, and enter the hash in the audit log."""
+        with self._uow() as uow:
+            saved = uow.segments.add(segment)
+            gap = uow.gaps.open_for(segment.camera_id)
+            if gap is not None and gap.id is not None:
+                uow.gaps.close(gap.id, max(gap.start_at, segment.start_at))
+            uow.audit.append(self._segment_event("segment.seal", saved))
+            uow.commit()
+        return saved
+
+    def open_gap(
+        self, camera_id: int, start_at: datetime, reason: OfflineReason, detail: str
+    ) -> None:
+        """Start a gap unless one is already open (the first reason is the one that counts).
+
+        Footage stops where the camera's last sealed segment ends, so that is where the gap
+        starts; a camera never recorded starts its gap at ``start_at``.
+        """
+        with self._uow() as uow:
+            if uow.gaps.open_for(camera_id) is not None:
+                return
+            last = uow.segments.last_of(camera_id)
+            start = last.end_at if last is not None else start_at
+            uow.gaps.add(Gap(None, camera_id, start, None, reason, detail))
+            uow.commit()
+
+    def note_restart(self, camera_ids: list[int]) -> None:
+        """At start-up: footage since each camera's last segment was lost to a recorder restart."""
+        for camera_id in camera_ids:
+            with self._uow() as uow:
+                last = uow.segments.last_of(camera_id)
+                if last is None or uow.gaps.open_for(camera_id) is not None:
+                    continue
+                uow.gaps.add(
+                    Gap(None, camera_id, last.end_at, None, OfflineReason.RECORDER_RESTART, "")
+                )
+                uow.commit()
+
+    def publish_health(self, board: list[CameraHealth]) -> None:
+        with self._uow() as uow:
+            for h in board:
+                uow.health.put(h)
+            uow.commit()
+
+    # ---- reconcile (files vs rows) ----------------------------------------------------------
+    def indexed(self) -> list[Segment]:
+        with self._uow() as uow:
+            return uow.segments.find()
+
+    def camera_exists(self, camera_id: int) -> bool:
+        with self._uow() as uow:
+            return uow.cameras.get(camera_id) is not None
+
+    def adopt(self, segment: Segment) -> Segment:
+        with self._uow() as uow:
+            saved = uow.segments.add(segment)
+            uow.audit.append(self._segment_event("segment.adopt", saved))
+            uow.commit()
+        return saved
+
+    def flag_missing(self, segment: Segment) -> None:
+        assert segment.id is not None
+        with self._uow() as uow:
+            uow.segments.mark_missing(segment.id)
+            uow.audit.append(self._segment_event("segment.missing", segment))
+            uow.commit()
+
+    def note_quarantined(self, relative: str, moved_to: str, why: str) -> None:
+        with self._uow() as uow:
+            uow.audit.append(
+                AuditEvent(
+                    at=self._clock.now(),
+                    actor=RECORDER_ACTOR,
+                    action="segment.quarantine",
+                    object_type="segment_file",
+                    object_id=relative[-64:],
+                    detail={"moved_to": moved_to, "why": why},
+                )
+            )
+            uow.commit()
+
+    # ---- the readers' side -------------------------------------------------------------------
+    def health(self, camera_id: int) -> CameraHealth | None:
+        """Call only after the registry has checked the caller may see ``camera_id``."""
+        with self._uow() as uow:
+            return uow.health.get(camera_id)
+
+    def timeline(
+        self, camera_id: int, start: datetime | None, end: datetime | None, limit: int = 1000
+    ) -> Timeline:
+        """Call only after the registry has checked the caller may see ``camera_id``."""
+        with self._uow() as uow:
+            segs = uow.segments.find(camera_id, start, end, limit)
+            gaps = uow.gaps.find(camera_id, start, end)
+        return Timeline(segs, gaps)
+
+    def _segment_event(self, action: str, s: Segment) -> AuditEvent:
+        return AuditEvent(
+            at=self._clock.now(),
+            actor=RECORDER_ACTOR,
+            action=action,
+            object_type="segment",
+            object_id=str(s.id),
+            detail={
+                "camera_id": s.camera_id,
+                "path": s.path,
+                "sha256": s.sha256,
+                "bytes": s.bytes,
+                "start_at": s.start_at.isoformat(),
+                "end_at": s.end_at.isoformat(),
+            },
+        )

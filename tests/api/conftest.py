@@ -1,0 +1,50 @@
+"""An HTTP client on the real app, and users of every role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from custos.api.app import create_app
+from custos.bootstrap import Container
+from custos.domain.access import Role
+from custos.domain.users import SYSTEM
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def app(container: Container) -> FastAPI:
+    return create_app(container)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+LoginAs = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def login_as(container: Container, client: TestClient) -> LoginAs:
+    """Create a user of ``role`` (once) and return auth headers for it."""
+
+    def make(role: Role, unit_id: int | None = None, name: str | None = None) -> dict[str, str]:
+        username = name or f"{role.value.replace('_', '-')}{unit_id or ''}"
+        if all(u.username != username for u in container.auth.list_users()):
+            container.auth.create_user(SYSTEM, username, role, PASSWORD, unit_id)
+        r = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return make
+
+
+@pytest.fixture
+def admin(login_as: LoginAs) -> dict[str, str]:
+    return login_as(Role.ADMIN)
