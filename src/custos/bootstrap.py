@@ -11,15 +11,19 @@ from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
 from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
 from custos.adapters.db.engine import make_engine
 from custos.adapters.db.uow import SqlUnitOfWorkFactory
+from custos.adapters.export.package import ZipPackageBuilder
 from custos.adapters.rulepack_loader import load_rulebook
 from custos.adapters.signing import TrustedKeys, load_or_create_signer
+from custos.adapters.storage.documents import DocumentStore
 from custos.config import Settings
 from custos.domain.calendar import WorkdayCalendar
 from custos.domain.clock import Clock, SystemClock
 from custos.domain.rules import RuleBook
+from custos.services.access_requests import AccessRequestService
 from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointPolicy
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.compliance import ComplianceService
+from custos.services.footage import FootageService
 from custos.services.recording import RecordingService
 from custos.services.registry import RegistryService
 
@@ -37,6 +41,8 @@ class Container:
     audit: AuditLogService
     compliance: ComplianceService
     recording: RecordingService
+    footage: FootageService
+    requests: AccessRequestService
 
     def close(self) -> None:
         self.engine.dispose()
@@ -61,6 +67,15 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         lockout_window=timedelta(minutes=settings.lockout_window_minutes),
         lockout_duration=timedelta(minutes=settings.lockout_minutes),
     )
+    trusted = TrustedKeys.of(signer.public_key)
+    footage = FootageService(
+        uow,
+        clock,
+        settings.resolved_media_dir(),
+        settings.data_dir / "exports",
+        ZipPackageBuilder(settings.data_dir / "exports" / ".work"),
+    )
+    documents = DocumentStore(settings.data_dir / "documents")
     return Container(
         settings=settings,
         engine=engine,
@@ -70,7 +85,11 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         calendar=calendar,
         auth=AuthService(uow, Argon2PasswordHasher(), clock, policy),
         registry=RegistryService(uow, rules, clock),
-        audit=AuditLogService(uow, checkpointer, TrustedKeys.of(signer.public_key), clock),
+        audit=AuditLogService(uow, checkpointer, trusted, clock),
         compliance=ComplianceService(uow, rules, clock, calendar),
         recording=RecordingService(uow, clock),
+        footage=footage,
+        requests=AccessRequestService(
+            uow, rules, signer, trusted.verify, clock, footage, documents.put
+        ),
     )

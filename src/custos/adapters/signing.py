@@ -113,6 +113,17 @@ class TrustedKeys:
     def key_ids(self) -> list[str]:
         return sorted(self._keys)
 
+    def verify(self, message: bytes, signature: bytes, key_id: str) -> bool:
+        """Does ``signature`` over ``message`` verify with the trusted key ``key_id``?"""
+        key = self._keys.get(key_id)
+        if key is None:
+            return False
+        try:
+            key.verify(signature, message)
+        except InvalidSignature:
+            return False
+        return True
+
     def __call__(self, cp: Checkpoint) -> str | None:
         key = self._keys.get(cp.key_id)
         if key is None:

@@ -11,7 +11,10 @@ from custos.api.routers import (
     auth,
     cameras,
     compliance,
+    footage,
     health,
+    register,
+    requests,
     rules,
     sites,
     units,
@@ -36,7 +39,20 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (auth, users, units, sites, cameras, rules, compliance, audit, health):
+    for module in (
+        auth,
+        users,
+        units,
+        sites,
+        cameras,
+        rules,
+        compliance,
+        audit,
+        health,
+        requests,
+        footage,
+        register,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)
     return app

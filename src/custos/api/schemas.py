@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from custos.domain.access import Role
 from custos.domain.kinds import LifecycleState, PublicPlaceArticle, UnitKind
 from custos.domain.registry import Camera, Filing, FilingKind, Site, SiteType, Unit
+from custos.domain.rules.terms import ApproverRole
+from custos.domain.users import User, UserProfile
 
 
 class In(BaseModel):
@@ -29,7 +31,19 @@ class TokenOut(BaseModel):
     role: Role
 
 
-class UserIn(In):
+class ProfileIn(In):
+    full_name: str = Field(default="", max_length=100)
+    jurisdiction: str | None = Field(default=None, description="GB/T 2260 division code")
+    approver_title: ApproverRole | None = None
+    scopes: list[str] = Field(default_factory=list, max_length=500)
+
+    def domain(self) -> UserProfile:
+        return UserProfile(
+            self.full_name, self.jurisdiction, self.approver_title, tuple(self.scopes)
+        )
+
+
+class UserIn(ProfileIn):
     username: str
     role: Role
     password: str = Field(max_length=1024)
@@ -42,6 +56,24 @@ class UserOut(BaseModel):
     role: Role
     unit_id: int | None
     active: bool
+    full_name: str
+    jurisdiction: str | None
+    approver_title: ApproverRole | None
+    scopes: list[str]
+
+    @classmethod
+    def of(cls, u: User) -> UserOut:
+        return cls(
+            id=u.id or 0,
+            username=u.username,
+            role=u.role,
+            unit_id=u.unit_id,
+            active=u.active,
+            full_name=u.full_name,
+            jurisdiction=u.jurisdiction,
+            approver_title=u.approver_title,
+            scopes=list(u.scopes),
+        )
 
 
 class ContactIn(In):

@@ -22,6 +22,10 @@ class Permission(enum.StrEnum):
     PTZ = "ptz"
     APPROVE = "approve"
     SUPERVISE = "supervise"
+    REQUEST_FILE = "request.file"  # an authority files and executes access requests
+    REQUEST_READ = "request.read"  # read requests filed by others (approvers, supervision)
+    FOOTAGE_SESSION = "footage.session"  # read footage through a session one holds
+    REGISTER_READ = "register.read"  # the registration register (登记)
     SELF = "self"  # what every signed-in user may do about their own session
 
 
@@ -48,6 +52,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RULES_READ,
             P.USERS_MANAGE,
             P.AUDIT_READ,
+            P.REQUEST_READ,
+            P.REGISTER_READ,
             P.SELF,
         }
     ),
@@ -60,12 +66,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.FILING_WRITE,
             P.COMPLIANCE_READ,
             P.RULES_READ,
+            P.LIVE_VIEW,
+            P.PLAYBACK,
+            P.EXPORT,
+            P.FOOTAGE_SESSION,
+            P.REGISTER_READ,
             P.SELF,
         }
     ),
-    Role.OPERATOR: frozenset({P.REGISTRY_READ, P.LIVE_VIEW, P.PLAYBACK, P.RULES_READ, P.SELF}),
-    Role.OFFICER: frozenset({P.REGISTRY_READ, P.RULES_READ, P.SELF}),
-    Role.APPROVER: frozenset({P.REGISTRY_READ, P.RULES_READ, P.APPROVE, P.SELF}),
+    Role.OPERATOR: frozenset(
+        {P.REGISTRY_READ, P.LIVE_VIEW, P.PLAYBACK, P.FOOTAGE_SESSION, P.RULES_READ, P.SELF}
+    ),
+    Role.OFFICER: frozenset(
+        {P.REGISTRY_READ, P.RULES_READ, P.REQUEST_FILE, P.FOOTAGE_SESSION, P.SELF}
+    ),
+    Role.APPROVER: frozenset({P.REGISTRY_READ, P.RULES_READ, P.APPROVE, P.REQUEST_READ, P.SELF}),
     Role.SUPERVISOR: frozenset(
         {
             P.REGISTRY_READ,
@@ -74,11 +89,21 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.RULES_READ,
             P.SUPERVISE,
             P.AUDIT_READ,
+            P.REQUEST_READ,
+            P.REGISTER_READ,
             P.SELF,
         }
     ),
     Role.AUDITOR: frozenset(
-        {P.REGISTRY_READ, P.COMPLIANCE_READ, P.RULES_READ, P.AUDIT_READ, P.SELF}
+        {
+            P.REGISTRY_READ,
+            P.COMPLIANCE_READ,
+            P.RULES_READ,
+            P.AUDIT_READ,
+            P.REQUEST_READ,
+            P.REGISTER_READ,
+            P.SELF,
+        }
     ),
 }
 

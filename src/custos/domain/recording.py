@@ -43,11 +43,14 @@ class RecorderState(enum.StrEnum):
 
 
 class OfflineReason(enum.StrEnum):
-    UNREACHABLE = "unreachable"
+    UNREACHABLE = "unreachable"  # no TCP connection, or it timed out before any answer
     AUTH_FAILED = "auth_failed"
+    PROTOCOL_ERROR = (
+        "protocol_error"  # accepts TCP but gives no valid RTSP answer (garbage, silence)
+    )
     STREAM_ENDED = "stream_ended"
     STALLED = "stalled"  # connected, then no media for longer than the watchdog allows
-    UNSUPPORTED_CODEC = "unsupported_codec"
+    UNSUPPORTED_CODEC = "unsupported_codec"  # video not H.264/H.265, or no video at all
     STORAGE_FULL = "storage_full"
     RECORDER_RESTART = "recorder_restart"
     REMOVED = "removed"  # no longer in a recording state in the registry

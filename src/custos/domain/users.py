@@ -7,6 +7,7 @@ from datetime import datetime
 
 from custos.domain.access import Permission, Role, permissions_of
 from custos.domain.errors import PermissionDenied
+from custos.domain.rules.terms import ApproverRole
 
 
 @dataclass
@@ -20,9 +21,38 @@ class User:
     failed_logins: int = 0
     first_failure_at: datetime | None = None
     locked_until: datetime | None = None
+    # Who the person is, for registers and the two-person rule:
+    full_name: str = ""
+    # An officer's, approver's or supervisor's reach: sites in this division (GB/T 2260) or below.
+    jurisdiction: str | None = None
+    # The title an approver holds (e.g. head of a county-level police organ), from the packs.
+    approver_title: ApproverRole | None = None
+    # Narrower reach inside the unit or jurisdiction: "unit:3", "site:7", "camera:12".
+    scopes: tuple[str, ...] = ()
 
     def can(self, permission: Permission) -> bool:
         return self.active and permission in permissions_of(self.role)
+
+
+@dataclass(frozen=True)
+class UserProfile:
+    """The parts of a user an administrator sets besides name, role and password."""
+
+    full_name: str = ""
+    jurisdiction: str | None = None
+    approver_title: ApproverRole | None = None
+    scopes: tuple[str, ...] = ()
+
+
+SCOPE_KINDS = ("unit", "site", "camera")
+
+
+def parse_scope(entry: str) -> tuple[str, int] | None:
+    """``"site:7"`` → ``("site", 7)``; None when malformed."""
+    kind, _, number = entry.partition(":")
+    if kind not in SCOPE_KINDS or not number.isdigit():
+        return None
+    return kind, int(number)
 
 
 @dataclass(frozen=True)
@@ -33,6 +63,10 @@ class Principal:
     username: str
     role: Role | None
     unit_id: int | None
+    full_name: str = ""
+    jurisdiction: str | None = None
+    approver_title: ApproverRole | None = None
+    scopes: tuple[str, ...] = ()
 
     @property
     def is_system(self) -> bool:

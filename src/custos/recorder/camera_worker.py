@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import re
@@ -12,6 +13,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from custos.adapters.media.ffmpeg_segmenter import (
@@ -31,6 +33,7 @@ from custos.domain.recording import (
     WallClockAnchor,
 )
 from custos.recorder.lifeline import dies_with_parent
+from custos.recorder.reconcile import adopt_files
 from custos.recorder.run_state import RunState
 from custos.services.recording import RecordingService, RecordTarget
 
@@ -44,8 +47,26 @@ class RecorderConfig:
     stall_s: float = 10.0  # the watchdog kills a run with no new frame for this long
     backoff_first_s: float = 0.5
     backoff_max_s: float = 3.0  # keeps "back within 5 s of the camera returning"
+    #: After a refusal (wrong password, no recordable video) retrying fast cannot help and may
+    #: lock the camera's account; a registry change restarts the worker at once anyway.
+    backoff_refused_max_s: float = 30.0
     min_free_bytes: int = 256 * 1024 * 1024
     ffmpeg: str = "ffmpeg"
+
+
+#: Reasons that say the camera answered and refused (or cannot be recorded as it is set up).
+REFUSALS = frozenset({OfflineReason.AUTH_FAILED, OfflineReason.UNSUPPORTED_CODEC})
+
+
+def next_backoff(
+    previous_s: float, recorded: bool, reason: OfflineReason | None, config: RecorderConfig
+) -> float:
+    """The wait before the next try: back to the first step after a run that recorded, else
+    doubled up to a cap (a longer one after a refusal)."""
+    if recorded:
+        return config.backoff_first_s
+    cap = config.backoff_refused_max_s if reason in REFUSALS else config.backoff_max_s
+    return min(previous_s * 2, cap)
 
 
 def new_run_id(now: datetime) -> str:
@@ -125,6 +146,17 @@ class CameraWorker:
             self._killed_for = OfflineReason.STALLED
             proc.kill()
 
+    def storage_low(self) -> None:
+        """Free space fell below the minimum: ffmpeg finishes and lists its segment (SIGTERM,
+        so it is sealed while there is still room), and the camera stays offline
+        (``storage_full``) until space returns. Nothing is ever deleted to make room."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None or self._killed_for is not None:
+            return
+        log.warning("camera %s: free space below the minimum, stopping", self.camera_id)
+        self._killed_for = OfflineReason.STORAGE_FULL
+        proc.terminate()
+
     def health(self) -> CameraHealth:
         run = self._run
         recording = self._state is RecorderState.RECORDING
@@ -150,18 +182,14 @@ class CameraWorker:
                 log.exception("camera %s: recording run failed", self.camera_id)
                 self._go_offline(OfflineReason.STREAM_ENDED, "internal error, see the log")
                 recorded = False
-            backoff = (
-                self._config.backoff_first_s
-                if recorded
-                else min(backoff * 2, self._config.backoff_max_s)
-            )
+            backoff = next_backoff(backoff, recorded, self._reason, self._config)
             self._stop.wait(backoff)
         self._set_state(RecorderState.OFFLINE, OfflineReason.RECORDER_RESTART, "recorder stopped")
 
     def _attempt(self) -> bool:
         """One try: checks, then one ffmpeg run. True if it sealed anything."""
         if self._store.free_bytes() < self._config.min_free_bytes:
-            self._go_offline(OfflineReason.STORAGE_FULL, "free space below the minimum")
+            self._go_offline(OfflineReason.STORAGE_FULL, self._below_minimum())
             return False
         url = self.target.stream.with_credentials()
         if not reachable(url):
@@ -184,7 +212,9 @@ class CameraWorker:
         )
         run = RunState(self._clock)
         self._run, self._killed_for = run, None
-        self._set_state(RecorderState.CONNECTING, None, "")
+        if self._state is not RecorderState.OFFLINE:
+            # A retry keeps showing why the camera is offline until media flows again.
+            self._set_state(RecorderState.CONNECTING, None, "")
         proc = subprocess.Popen(  # noqa: S603 - argv is built by us, no shell
             argv,
             stdin=subprocess.DEVNULL,
@@ -198,15 +228,33 @@ class CameraWorker:
             proc.terminate()
         reader = threading.Thread(target=self._read_log, args=(proc, run), daemon=True)
         reader.start()
-        sealed, storage_full = self._seal_listed(proc, run, run_id)
+        sealed_names: set[str] = set()
+        sealed, storage_full = self._seal_listed(proc, run, run_id, sealed_names)
         proc.wait()
         reader.join(5)
+        self._adopt_unlisted(run_dir, sealed_names)
+        _remove_if_empty(run_dir)  # a refused or failed try leaves no trace on disk
         if storage_full:
             return OfflineReason.STORAGE_FULL, "no space left while sealing", sealed
         if self._killed_for is not None:
-            return self._killed_for, "", sealed
+            return self._killed_for, self._why_killed(self._killed_for, run), sealed
         reason = classify_exit(list(run.log_tail), run.frames > 0)
+        if reason is OfflineReason.UNSUPPORTED_CODEC and run.video is None:
+            carried = f" (it carries {', '.join(run.input_streams)})" if run.input_streams else ""
+            return reason, f"no video stream{carried}", sealed
         return reason, last_error(list(run.log_tail)), sealed
+
+    def _why_killed(self, reason: OfflineReason, run: RunState) -> str:
+        if reason is OfflineReason.STALLED:
+            return f"no new frame for {self._config.stall_s:.0f} s"
+        if reason is OfflineReason.STORAGE_FULL:
+            return self._below_minimum()
+        if reason is OfflineReason.UNSUPPORTED_CODEC and run.video is not None:
+            return f"video codec {run.video.codec} is not recorded (H.264 and H.265 only)"
+        return ""
+
+    def _below_minimum(self) -> str:
+        return f"free space below the minimum of {self._config.min_free_bytes // 2**20} MiB"
 
     def _read_log(self, proc: subprocess.Popen[bytes], run: RunState) -> None:
         assert proc.stderr is not None
@@ -221,8 +269,30 @@ class CameraWorker:
                 proc.kill()
         run.mark_exited()
 
+    def _adopt_unlisted(self, run_dir: Path, sealed_names: set[str]) -> None:
+        """ffmpeg ended (stopped, killed or dropped) with a file it never listed: the segment
+        in flight. Adopt it now rather than at the next start, so a stopped recorder leaves
+        every file indexed (or quarantined when it holds no video)."""
+        if not run_dir.exists():
+            return
+        leftovers = [
+            self._store.relative(p)
+            for p in sorted(run_dir.glob("*.mp4"))
+            if p.name not in sealed_names
+        ]
+        if not leftovers:
+            return
+        try:
+            report = adopt_files(self._service, self._store, self._clock, leftovers)
+        except OSError:
+            log.exception(
+                "camera %s: cannot adopt %s; the next start will", self.camera_id, leftovers
+            )
+            return
+        self.sealed += len(report.adopted)
+
     def _seal_listed(
-        self, proc: subprocess.Popen[bytes], run: RunState, run_id: str
+        self, proc: subprocess.Popen[bytes], run: RunState, run_id: str, sealed_names: set[str]
     ) -> tuple[int, bool]:
         assert proc.stdout is not None
         anchor = WallClockAnchor()
@@ -236,6 +306,7 @@ class CameraWorker:
                 log.warning("camera %s: segment %s not closed in time", self.camera_id, listed.name)
             try:
                 self._seal_one(listed, run, run_id, anchor, arrived)
+                sealed_names.add(listed.name)
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
                     proc.kill()
@@ -290,6 +361,11 @@ class CameraWorker:
     def _go_offline(self, reason: OfflineReason, detail: str) -> None:
         self._set_state(RecorderState.OFFLINE, reason, detail)
         self._service.open_gap(self.camera_id, self._clock.now(), reason, detail)
+
+
+def _remove_if_empty(run_dir: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty (or already gone): nothing to do
+        run_dir.rmdir()
 
 
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://\S*", re.IGNORECASE)

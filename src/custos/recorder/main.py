@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
+from collections.abc import Mapping
 from types import FrameType
 
 from custos.adapters.storage.segment_files import SegmentStore
@@ -14,6 +16,24 @@ from custos.recorder.metrics import RecorderMetrics
 from custos.recorder.supervisor import RecorderLock, Supervisor
 
 log = logging.getLogger(__name__)
+
+
+MIN_FREE_ENV = "CUSTOS_RECORDER_MIN_FREE_MB"
+
+
+def min_free_bytes(environ: Mapping[str, str]) -> int:
+    """The free space (``CUSTOS_RECORDER_MIN_FREE_MB``, MiB, default 256) below which the
+    recorder stops writing and shows ``storage_full``; read once at start-up."""
+    text = environ.get(MIN_FREE_ENV, "").strip()
+    if not text:
+        return RecorderConfig.min_free_bytes
+    try:
+        mib = int(text)
+    except ValueError:
+        raise SystemExit(f"{MIN_FREE_ENV} must be a whole number of MiB, not {text!r}") from None
+    if mib < 0:
+        raise SystemExit(f"{MIN_FREE_ENV} must not be negative")
+    return mib * 2**20
 
 
 def run_recorder(container: Container, stop: threading.Event | None = None) -> None:
@@ -41,7 +61,9 @@ def run_recorder(container: Container, stop: threading.Event | None = None) -> N
     supervisor = Supervisor(
         container.recording,
         SegmentStore(settings.resolved_media_dir()),
-        RecorderConfig(segment_seconds=settings.segment_seconds),
+        RecorderConfig(
+            segment_seconds=settings.segment_seconds, min_free_bytes=min_free_bytes(os.environ)
+        ),
         container.clock,
         metrics,
     )

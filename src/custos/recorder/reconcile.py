@@ -35,11 +35,27 @@ class ReconcileReport:
 def reconcile(
     service: RecordingService, store: SegmentStore, clock: Clock, probe: Probe = probe_segment
 ) -> ReconcileReport:
-    report = ReconcileReport()
     indexed = {s.path: s for s in service.indexed()}
-    for rel in store.segment_files():
-        if rel in indexed:
-            continue
+    unindexed = [rel for rel in store.segment_files() if rel not in indexed]
+    report = adopt_files(service, store, clock, unindexed, probe)
+    for s in indexed.values():
+        if not s.missing and store.size_of(s.path) is None:
+            service.flag_missing(s)
+            report.flagged_missing.append(s.path)
+            log.error("segment %s is indexed but its file is gone", s.path)
+    return report
+
+
+def adopt_files(
+    service: RecordingService,
+    store: SegmentStore,
+    clock: Clock,
+    relatives: list[str],
+    probe: Probe = probe_segment,
+) -> ReconcileReport:
+    """Adopt each file (known to have no row), or quarantine it when it cannot be indexed."""
+    report = ReconcileReport()
+    for rel in relatives:
         why = _adopt(service, store, clock, probe, rel)
         if why is None:
             report.adopted.append(rel)
@@ -48,11 +64,6 @@ def reconcile(
             service.note_quarantined(rel, moved, why)
             report.quarantined.append(rel)
             log.warning("quarantined %s: %s", rel, why)
-    for s in indexed.values():
-        if not s.missing and store.size_of(s.path) is None:
-            service.flag_missing(s)
-            report.flagged_missing.append(s.path)
-            log.error("segment %s is indexed but its file is gone", s.path)
     return report
 
 

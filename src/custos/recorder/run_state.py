@@ -9,6 +9,7 @@ from datetime import datetime
 
 from custos.adapters.media.ffmpeg_segmenter import (
     InputVideo,
+    parse_input_stream,
     parse_input_video,
     parse_opening,
     parse_progress,
@@ -25,6 +26,8 @@ class RunState:
         self._clock = clock
         self._cond = threading.Condition()
         self.video: InputVideo | None = None
+        self.input_streams: list[str] = []  # "video hevc", "audio opus", … as ffmpeg lists them
+        self._output_listed = False
         self.opened_sequence = -1
         self.exited = False
         self.log_tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
@@ -43,8 +46,14 @@ class RunState:
                 self._end_block()
             return
         self.log_tail.append(line.rstrip())
-        if self.video is None:
-            self.video = parse_input_video(line)
+        if line.startswith("Output #"):
+            self._output_listed = True
+        if not self._output_listed:
+            if self.video is None:
+                self.video = parse_input_video(line)
+            stream = parse_input_stream(line)
+            if stream is not None:
+                self.input_streams.append(stream)
         opened = parse_opening(line)
         if opened is not None:
             with self._cond:

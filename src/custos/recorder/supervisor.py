@@ -95,6 +95,7 @@ class Supervisor:
                 next_poll = now + self._timing.registry_poll_s
             for w in list(self._workers.values()):
                 w.check_watchdog()
+            self._check_storage()
             if now >= next_publish:
                 self._publish()
                 next_publish = now + self._timing.health_publish_s
@@ -102,6 +103,18 @@ class Supervisor:
         workers = list(self._workers.values())
         self._stop_all(list(self._workers))
         self._service.publish_health([w.health() for w in workers])
+
+    def _check_storage(self) -> None:
+        """Stop every camera (cleanly) as soon as free space falls below the minimum; each
+        worker checks again before every reconnection and resumes when space returns."""
+        try:
+            low = self._store.free_bytes() < self._config.min_free_bytes
+        except OSError:  # the supervisor loop's boundary: the workers check again themselves
+            log.exception("cannot read the free space of %s", self._store.root)
+            return
+        if low:
+            for w in list(self._workers.values()):
+                w.storage_low()
 
     def _sync_with_registry(self) -> None:
         try:

@@ -7,9 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from custos.domain.access import UNIT_SCOPED_ROLES, Role
+from custos.domain.access import UNIT_SCOPED_ROLES, Permission, Role
 from custos.domain.audit import AuditEvent, Outcome
 from custos.domain.clock import Clock
+from custos.domain.codes import DivisionCode
 from custos.domain.errors import (
     AccountLocked,
     AuthenticationFailed,
@@ -18,7 +19,7 @@ from custos.domain.errors import (
     NotFound,
     ValidationFailed,
 )
-from custos.domain.users import AuthSession, Principal, User
+from custos.domain.users import AuthSession, Principal, User, UserProfile, parse_scope
 from custos.services.ports import PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from custos.services.snapshots import snapshot
 
@@ -56,9 +57,17 @@ class AuthService:
         self._dummy_hash = hasher.hash(secrets.token_urlsafe(16))
 
     def create_user(
-        self, actor: Principal, username: str, role: Role, password: str, unit_id: int | None
+        self,
+        actor: Principal,
+        username: str,
+        role: Role,
+        password: str,
+        unit_id: int | None,
+        profile: UserProfile | None = None,
     ) -> User:
+        profile = profile or UserProfile()
         errors = _check_new_user(username, role, password, unit_id)
+        errors += _check_profile_shape(profile)
         if errors:
             raise ValidationFailed(errors)
         with self._uow() as uow:
@@ -66,10 +75,37 @@ class AuthService:
                 raise Conflict("username", f"a user named {username!r} already exists")
             if unit_id is not None and uow.units.get(unit_id) is None:
                 raise ValidationFailed([FieldError("unit_id", f"no unit with id {unit_id}")])
-            user = uow.users.add(User(None, username, role, unit_id, self._hasher.hash(password)))
+            _check_scope_targets(uow, profile)
+            user = User(None, username, role, unit_id, self._hasher.hash(password))
+            _apply(user, profile)
+            user = uow.users.add(user)
             uow.audit.append(self._event(actor, "user.create", user, after=snapshot(user)))
             uow.commit()
             return user
+
+    def set_profile(self, actor: Principal, user_id: int, profile: UserProfile) -> User:
+        """Full name, jurisdiction, approver title and narrower scopes of one user."""
+        actor.require(Permission.USERS_MANAGE)
+        errors = _check_profile_shape(profile)
+        if errors:
+            raise ValidationFailed(errors)
+        with self._uow() as uow:
+            user = uow.users.get(user_id)
+            if user is None:
+                raise NotFound("user", user_id)
+            _check_scope_targets(uow, profile)
+            before = snapshot(user)
+            _apply(user, profile)
+            uow.users.update(user)
+            uow.audit.append(
+                self._event(actor, "user.profile", user, before=before, after=snapshot(user))
+            )
+            uow.commit()
+            return user
+
+    def get_user(self, user_id: int) -> User | None:
+        with self._uow() as uow:
+            return uow.users.get(user_id)
 
     def login(self, username: str, password: str) -> IssuedToken:
         now = self._clock.now()
@@ -169,15 +205,77 @@ class AuthService:
         uow.commit()
 
     def _event(
-        self, actor: Principal, action: str, user: User, after: dict[str, object] | None = None
+        self,
+        actor: Principal,
+        action: str,
+        user: User,
+        after: dict[str, object] | None = None,
+        before: dict[str, object] | None = None,
     ) -> AuditEvent:
         return AuditEvent(
-            self._clock.now(), actor.username, action, "user", str(user.id), after=after
+            self._clock.now(),
+            actor.username,
+            action,
+            "user",
+            str(user.id),
+            before=before,
+            after=after,
         )
 
 
 def _principal(user: User) -> Principal:
-    return Principal(user.id, user.username, user.role, user.unit_id)
+    return Principal(
+        user.id,
+        user.username,
+        user.role,
+        user.unit_id,
+        full_name=user.full_name,
+        jurisdiction=user.jurisdiction,
+        approver_title=user.approver_title,
+        scopes=user.scopes,
+    )
+
+
+def _apply(user: User, profile: UserProfile) -> None:
+    user.full_name = profile.full_name.strip()
+    user.jurisdiction = profile.jurisdiction
+    user.approver_title = profile.approver_title
+    user.scopes = tuple(dict.fromkeys(profile.scopes))
+
+
+def _check_profile_shape(profile: UserProfile) -> list[FieldError]:
+    errors: list[FieldError] = []
+    if len(profile.full_name) > 100:
+        errors.append(FieldError("full_name", "at most 100 characters"))
+    if profile.jurisdiction is not None:
+        try:
+            DivisionCode.parse(profile.jurisdiction, field="jurisdiction")
+        except ValidationFailed as exc:
+            errors.extend(exc.errors)
+    for i, entry in enumerate(profile.scopes):
+        if parse_scope(entry) is None:
+            errors.append(FieldError(f"scopes[{i}]", "write 'unit:ID', 'site:ID' or 'camera:ID'"))
+    return errors
+
+
+def _check_scope_targets(uow: UnitOfWork, profile: UserProfile) -> None:
+    errors: list[FieldError] = []
+    for i, entry in enumerate(profile.scopes):
+        parsed = parse_scope(entry)
+        if parsed is None:
+            continue
+        kind, target = parsed
+        found = (
+            uow.units.get(target)
+            if kind == "unit"
+            else uow.sites.get(target)
+            if kind == "site"
+            else uow.cameras.get(target)
+        )
+        if found is None:
+            errors.append(FieldError(f"scopes[{i}]", f"no {kind} with id {target}"))
+    if errors:
+        raise ValidationFailed(errors)
 
 
 def _check_new_user(

@@ -40,6 +40,7 @@ from custos.domain.registry import (
 )
 from custos.domain.rules import RuleBook
 from custos.domain.users import Principal
+from custos.domain.visibility import reaches_camera, reaches_site
 from custos.services import placement
 from custos.services.ports import UnitOfWork, UnitOfWorkFactory
 from custos.services.snapshots import snapshot
@@ -216,7 +217,8 @@ class RegistryService:
         if scope is not None and unit_id is not None and unit_id != scope:
             return []
         with self._uow() as uow:
-            return uow.sites.find(scope if scope is not None else unit_id)
+            found = uow.sites.find(scope if scope is not None else unit_id)
+        return [s for s in found if reaches_site(actor, s.unit_id, s.division_code)]
 
     def get_site(self, actor: Principal, site_id: int) -> Site:
         actor.require(Permission.REGISTRY_READ)
@@ -279,12 +281,19 @@ class RegistryService:
         actor.require(Permission.REGISTRY_READ)
         with self._uow() as uow:
             if site_id is not None:
-                self._site_in_scope(uow, actor, site_id)
-                return uow.cameras.find([site_id])
-            scope = _scope(actor)
-            if scope is None:
-                return uow.cameras.find()
-            return uow.cameras.find([s.id for s in uow.sites.find(scope) if s.id is not None])
+                sites = [self._site_in_scope(uow, actor, site_id)]
+            else:
+                sites = [
+                    s
+                    for s in uow.sites.find(_scope(actor))
+                    if reaches_site(actor, s.unit_id, s.division_code)
+                ]
+            by_id = {s.id: s for s in sites}
+            return [
+                cam
+                for cam in uow.cameras.find([i for i in by_id if i is not None])
+                if reaches_camera(actor, by_id[cam.site_id].unit_id, cam.site_id, cam.id or 0)
+            ]
 
     def get_camera(self, actor: Principal, camera_id: int) -> Camera:
         actor.require(Permission.REGISTRY_READ)
@@ -417,8 +426,7 @@ class RegistryService:
         self, uow: UnitOfWork, actor: Principal, site_id: int, field_name: str | None = None
     ) -> Site:
         site = uow.sites.get(site_id)
-        scope = _scope(actor)
-        if site is None or (scope is not None and site.unit_id != scope):
+        if site is None or not reaches_site(actor, site.unit_id, site.division_code):
             if field_name:
                 raise ValidationFailed(
                     [FieldError(field_name, f"no site {site_id} that you can see")]
@@ -430,7 +438,9 @@ class RegistryService:
         cam = uow.cameras.get(camera_id)
         if cam is None:
             raise NotFound("camera", camera_id)
-        self._site_in_scope(uow, actor, cam.site_id)
+        site = self._site_in_scope(uow, actor, cam.site_id)
+        if not reaches_camera(actor, site.unit_id, site.id or 0, camera_id):
+            raise NotFound("camera", camera_id)
         return cam
 
 

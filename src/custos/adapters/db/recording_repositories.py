@@ -50,6 +50,11 @@ class SegmentRepository:
             q = q.limit(limit)
         return [_segment(r) for r in self._c.execute(q).mappings()]
 
+    def get(self, segment_id: int) -> Segment | None:
+        q = select(rt.segments).where(rt.segments.c.id == segment_id)
+        row = self._c.execute(q).mappings().first()
+        return _segment(row) if row else None
+
     def paths(self) -> set[str]:
         return set(self._c.execute(select(rt.segments.c.path)).scalars())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from custos.domain.registry import (
     StreamUrl,
     Unit,
 )
+from custos.domain.rules.terms import ApproverRole
 from custos.domain.users import AuthSession, User
 from custos.services.ports import SecretBox
 
@@ -335,6 +337,10 @@ def _user_row(u: User) -> dict[str, Any]:
         "failed_logins": u.failed_logins,
         "first_failure_at": u.first_failure_at,
         "locked_until": u.locked_until,
+        "full_name": u.full_name,
+        "jurisdiction": u.jurisdiction,
+        "approver_title": u.approver_title.value if u.approver_title else None,
+        "scopes": json.dumps(list(u.scopes)),
     }
 
 
@@ -349,6 +355,10 @@ def _user(r: RowMapping) -> User:
         r["failed_logins"],
         r["first_failure_at"],
         r["locked_until"],
+        full_name=r["full_name"],
+        jurisdiction=r["jurisdiction"],
+        approver_title=ApproverRole(r["approver_title"]) if r["approver_title"] else None,
+        scopes=tuple(json.loads(r["scopes"])),
     )
 
 

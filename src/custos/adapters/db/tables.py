@@ -141,6 +141,10 @@ users = Table(
     Column("failed_logins", Integer, nullable=False),
     Column("first_failure_at", UTCDateTime()),
     Column("locked_until", UTCDateTime()),
+    Column("full_name", String(100), nullable=False, server_default=""),
+    Column("jurisdiction", String(6)),
+    Column("approver_title", String(64)),
+    Column("scopes", Text, nullable=False, server_default="[]"),
 )
 
 auth_sessions = Table(

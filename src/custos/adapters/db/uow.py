@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from custos.adapters.db import access_repositories as ar
 from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
 from custos.services.audit_log import Checkpointer
@@ -24,6 +25,10 @@ class SqlUnitOfWork:
     segments: rr.SegmentRepository
     gaps: rr.GapRepository
     health: rr.HealthRepository
+    access_requests: ar.AccessRequestRepository
+    register: ar.RegisterRepository
+    playback_sessions: ar.PlaybackSessionRepository
+    exports: ar.ExportRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -47,6 +52,10 @@ class SqlUnitOfWork:
         self.segments = rr.SegmentRepository(conn)
         self.gaps = rr.GapRepository(conn)
         self.health = rr.HealthRepository(conn)
+        self.access_requests = ar.AccessRequestRepository(conn)
+        self.register = ar.RegisterRepository(conn)
+        self.playback_sessions = ar.PlaybackSessionRepository(conn)
+        self.exports = ar.ExportRepository(conn)
         return self
 
     def __exit__(

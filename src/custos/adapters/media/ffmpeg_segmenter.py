@@ -83,6 +83,7 @@ def parse_list_line(line: str) -> ListedSegment | None:
 
 
 _STREAM = re.compile(r"Stream #0:\d+.*?: Video: (\w+)[^,]*,.*?(\d{2,5})x(\d{2,5})")
+_ANY_STREAM = re.compile(r"^\s*Stream #0:\d+.*?: (Video|Audio|Data|Subtitle): (\w+)")
 _OPENING = re.compile(r"Opening '.*?(\d+)\.mp4' for writing")
 _PROGRESS = re.compile(r"^([a-z_0-9]+)=(.*)$")
 
@@ -97,6 +98,12 @@ class InputVideo:
 def parse_input_video(line: str) -> InputVideo | None:
     m = _STREAM.search(line)
     return InputVideo(m.group(1), int(m.group(2)), int(m.group(3))) if m else None
+
+
+def parse_input_stream(line: str) -> str | None:
+    """``"audio opus"`` for an input stream line of any kind (video included), else None."""
+    m = _ANY_STREAM.match(line)
+    return f"{m.group(1).lower()} {m.group(2)}" if m else None
 
 
 def parse_opening(line: str) -> int | None:
@@ -120,22 +127,33 @@ _REASONS: tuple[tuple[str, OfflineReason], ...] = (
     ("codec not currently supported in container", OfflineReason.UNSUPPORTED_CODEC),
     ("Could not find codec parameters", OfflineReason.UNSUPPORTED_CODEC),
     ("Connection refused", OfflineReason.UNREACHABLE),
-    ("Connection timed out", OfflineReason.UNREACHABLE),
+    ("Connection timed out", OfflineReason.UNREACHABLE),  # after media: STALLED, below
     ("No route to host", OfflineReason.UNREACHABLE),
     ("Name or service not known", OfflineReason.UNREACHABLE),
     ("Temporary failure in name resolution", OfflineReason.UNREACHABLE),
     ("Network is unreachable", OfflineReason.UNREACHABLE),
     ("404 Not Found", OfflineReason.UNREACHABLE),
-    ("Invalid data found when processing input", OfflineReason.UNREACHABLE),
+    # The peer took the connection but what came back was not RTSP (random bytes, an HTTP or
+    # other banner) or nothing came back at all: ffmpeg says this in every such case.
+    ("Invalid data found when processing input", OfflineReason.PROTOCOL_ERROR),
 )
 
 
 def classify_exit(log_tail: list[str], recorded_anything: bool) -> OfflineReason:
-    """Why an ffmpeg run ended, from the last lines of its log."""
+    """Why an ffmpeg run ended, from the last lines of its log.
+
+    After media has flowed, a socket time-out means the camera kept the connection but stopped
+    sending (``stalled``); other connection errors mean the stream ended.
+    """
     text = "\n".join(log_tail)
     for needle, reason in _REASONS:
         if needle in text:
-            if reason is OfflineReason.UNREACHABLE and recorded_anything:
+            if recorded_anything and needle == "Connection timed out":
+                return OfflineReason.STALLED
+            if recorded_anything and reason in _CONNECTION_REASONS:
                 return OfflineReason.STREAM_ENDED
             return reason
     return OfflineReason.STREAM_ENDED if recorded_anything else OfflineReason.UNREACHABLE
+
+
+_CONNECTION_REASONS = frozenset({OfflineReason.UNREACHABLE, OfflineReason.PROTOCOL_ERROR})

@@ -35,5 +35,13 @@ def me(caller: Annotated[Caller, needs(Permission.SELF)]) -> UserOut:
     p = caller.principal
     assert p.role is not None
     return UserOut(
-        id=p.user_id or 0, username=p.username, role=p.role, unit_id=p.unit_id, active=True
+        id=p.user_id or 0,
+        username=p.username,
+        role=p.role,
+        unit_id=p.unit_id,
+        active=True,
+        full_name=p.full_name,
+        jurisdiction=p.jurisdiction,
+        approver_title=p.approver_title,
+        scopes=list(p.scopes),
     )

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.schemas import UserIn, UserOut
+from custos.api.schemas import ProfileIn, UserIn, UserOut
 from custos.domain.access import Permission
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -16,18 +16,22 @@ Admin = Annotated[Caller, needs(Permission.USERS_MANAGE)]
 
 @router.get("", response_model=list[UserOut])
 def list_users(caller: Admin, c: ContainerDep) -> list[UserOut]:
-    return [
-        UserOut(id=u.id or 0, username=u.username, role=u.role, unit_id=u.unit_id, active=u.active)
-        for u in c.auth.list_users()
-    ]
+    return [UserOut.of(u) for u in c.auth.list_users()]
 
 
 @router.post("", response_model=UserOut, status_code=201)
 def create_user(body: UserIn, caller: Admin, c: ContainerDep) -> UserOut:
-    u = c.auth.create_user(caller.principal, body.username, body.role, body.password, body.unit_id)
-    return UserOut(
-        id=u.id or 0, username=u.username, role=u.role, unit_id=u.unit_id, active=u.active
+    u = c.auth.create_user(
+        caller.principal, body.username, body.role, body.password, body.unit_id, body.domain()
     )
+    return UserOut.of(u)
+
+
+@router.put("/{user_id}/profile", response_model=UserOut)
+def set_profile(user_id: int, body: ProfileIn, caller: Admin, c: ContainerDep) -> UserOut:
+    """Full name, jurisdiction (division code), approver title and narrower scopes
+    (``unit:ID``, ``site:ID``, ``camera:ID``)."""
+    return UserOut.of(c.auth.set_profile(caller.principal, user_id, body.domain()))
 
 
 @router.post("/{user_id}/revoke-sessions")

@@ -4,10 +4,13 @@ Run with Debian's Python (it needs ``gi``), not the Custos virtualenv::
 
     /usr/bin/python3 gst_rtsp_camera.py --port 8554 --clip clip.h264 --mounts cam1 cam2
 
-Each mount ``rtsp://host:port/<mount>`` is one camera. The clip is an Annex B H.264 stream whose
-access units start with an access-unit delimiter (see ``clip.py``); it is replayed in a loop at its
-frame rate, timestamped on arrival, so the stream is live and never ends. ``--user``/``--password``
-require RTSP basic authentication. The line ``ready`` on standard output means it is listening.
+Each mount ``rtsp://host:port/<mount>`` is one camera. The clip is an Annex B H.264 (or, with
+``--codec h265``, H.265) stream whose access units start with an access-unit delimiter (see
+``clip.py``); it is replayed in a loop at its frame rate, timestamped on arrival, so the stream is
+live and never ends. ``--user``/``--password`` require RTSP basic authentication. Each
+``--audio-mounts`` mount serves an audio-only stream (Opus, no video at all). SIGUSR1 freezes every
+stream (connections stay open, no more media is sent) and the next SIGUSR1 thaws them. The line
+``ready`` on standard output means it is listening.
 
 This file is a stand-alone program: it imports only the standard library and ``gi``.
 """
@@ -15,6 +18,7 @@ This file is a stand-alone program: it imports only the standard library and ``g
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from typing import Any
@@ -25,35 +29,52 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # type: ignore[import-not-found, unused-ignore]  # noqa: E402
 
-AUD = b"\x00\x00\x00\x01\x09"
+#: The access-unit delimiter, start code included: NAL type 9 (H.264), 35 (H.265).
+AUD = {"h264": b"\x00\x00\x00\x01\x09", "h265": b"\x00\x00\x00\x01\x46\x01"}
 
 
-def access_units(clip: bytes) -> list[bytes]:
+def access_units(clip: bytes, codec: str = "h264") -> list[bytes]:
     """Split an Annex B stream at its access-unit delimiters."""
+    aud = AUD[codec]
     starts = []
-    i = clip.find(AUD)
+    i = clip.find(aud)
     while i != -1:
         starts.append(i)
-        i = clip.find(AUD, i + 1)
+        i = clip.find(aud, i + 1)
     if not starts:
         raise SystemExit("clip has no access-unit delimiters; encode it with clip.py")
     return [clip[a:b] for a, b in zip(starts, [*starts[1:], len(clip)], strict=True)]
 
 
+class Freezer:
+    """SIGUSR1 toggles: while frozen, no stream sends media (its connections stay open)."""
+
+    def __init__(self) -> None:
+        self.frozen = False
+
+    def toggle(self) -> bool:
+        self.frozen = not self.frozen
+        return True  # keep the signal handler
+
+
 class ClipFeeder:
     """Pushes the clip's access units into one appsrc at the clip's frame rate."""
 
-    def __init__(self, appsrc: Any, units: list[bytes], fps: int) -> None:
+    def __init__(self, appsrc: Any, units: list[bytes], fps: int, freezer: Freezer) -> None:
         self._src = appsrc
         self._units = units
         self._period = 1.0 / fps
         self._duration = Gst.SECOND // fps
         self._started = time.monotonic()
         self._sent = 0
+        self._freezer = freezer
         GLib.timeout_add(10, self._tick)
 
     def _tick(self) -> bool:
         due = int((time.monotonic() - self._started) / self._period) + 1
+        if self._freezer.frozen:
+            self._sent = due  # what would have been sent while frozen is lost, as on a camera
+            return True
         while self._sent < due:
             unit = self._units[self._sent % len(self._units)]
             buf = Gst.Buffer.new_wrapped(unit)
@@ -67,26 +88,35 @@ class ClipFeeder:
 def serve(args: argparse.Namespace) -> None:
     Gst.init(None)
     with open(args.clip, "rb") as f:
-        units = access_units(f.read())
+        units = access_units(f.read(), args.codec)
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(str(args.port))
+    codec = args.codec  # h264 or h265: the caps, parser and payloader share the name
     launch = (
         "( appsrc name=src is-live=true do-timestamp=true format=time "
-        f"caps=video/x-h264,stream-format=byte-stream,alignment=au,framerate={args.fps}/1 "
-        "! h264parse config-interval=-1 ! rtph264pay name=pay0 pt=96 config-interval=1 )"
+        f"caps=video/x-{codec},stream-format=byte-stream,alignment=au,framerate={args.fps}/1 "
+        f"! {codec}parse config-interval=-1 ! rtp{codec}pay name=pay0 pt=96 config-interval=1 )"
+    )
+    audio_launch = (
+        "( audiotestsrc is-live=true wave=sine ! audio/x-raw,rate=48000,channels=1 "
+        "! opusenc ! rtpopuspay name=pay0 pt=97 )"
     )
     feeders: list[ClipFeeder] = []
+    freezer = Freezer()
+    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, freezer.toggle)
 
     def configure(_factory: Any, media: Any) -> None:
         appsrc = media.get_element().get_child_by_name("src")
-        feeders.append(ClipFeeder(appsrc, units, args.fps))
+        feeders.append(ClipFeeder(appsrc, units, args.fps, freezer))
 
-    for mount in args.mounts:
+    mounts = [(m, launch) for m in args.mounts] + [(m, audio_launch) for m in args.audio_mounts]
+    for mount, pipeline in mounts:
         factory = GstRtspServer.RTSPMediaFactory()
-        factory.set_launch(launch)
+        factory.set_launch(pipeline)
         factory.set_shared(True)
-        factory.connect("media-configure", configure)
+        if pipeline is launch:
+            factory.connect("media-configure", configure)
         if args.user:
             factory.add_role_from_structure(
                 Gst.Structure.from_string(
@@ -113,7 +143,9 @@ def main(argv: list[str]) -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--clip", required=True)
     p.add_argument("--fps", type=int, default=25)
-    p.add_argument("--mounts", nargs="+", default=["cam"])
+    p.add_argument("--codec", choices=sorted(AUD), default="h264")
+    p.add_argument("--mounts", nargs="*", default=["cam"])
+    p.add_argument("--audio-mounts", nargs="*", default=[])
     p.add_argument("--user", default=None)
     p.add_argument("--password", default="")
     serve(p.parse_args(argv))

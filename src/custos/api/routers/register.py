@@ -1,0 +1,149 @@
+"""The registration register (登记): search it, export it as CSV or a printable form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
+from pydantic import AwareDatetime, BaseModel
+
+from custos.api.deps import Caller, ContainerDep, needs
+from custos.bootstrap import Container
+from custos.domain.access import Permission
+from custos.domain.register import RegisterEntry, RegisterKind, RegisterQuery
+from custos.domain.users import Principal
+from custos.services import register_forms
+
+router = APIRouter(prefix="/register", tags=["register"])
+Reader = Annotated[Caller, needs(Permission.REGISTER_READ)]
+
+
+class PersonOut(BaseModel):
+    name: str
+    role: str
+    credential: str
+
+
+class EntryOut(BaseModel):
+    id: int
+    at: datetime
+    kind: RegisterKind
+    unit_id: int | None
+    user_id: int | None
+    persons: list[PersonOut]
+    organ: str
+    purpose: str
+    camera_ids: list[int]
+    start: datetime | None
+    end: datetime | None
+    ended_at: datetime | None
+    request_id: int | None
+    session_id: int | None
+    output_sha256: str | None
+    output_name: str | None
+
+    @classmethod
+    def of(cls, e: RegisterEntry) -> EntryOut:
+        d = dict(e.__dict__)
+        d["persons"] = [PersonOut(**p.__dict__) for p in e.persons]
+        d["camera_ids"] = list(e.camera_ids)
+        return cls(**d)
+
+
+def _query(
+    unit_id: int | None,
+    kind: RegisterKind | None,
+    since: datetime | None,
+    until: datetime | None,
+    camera_id: int | None,
+    person: str | None,
+    request_id: int | None,
+    limit: int,
+) -> RegisterQuery:
+    return RegisterQuery(
+        unit_ids=(unit_id,) if unit_id is not None else None,
+        kind=kind,
+        since=since,
+        until=until,
+        camera_id=camera_id,
+        person=person,
+        request_id=request_id,
+        limit=limit,
+    )
+
+
+Unit = Annotated[int | None, Query()]
+Kind = Annotated[RegisterKind | None, Query()]
+When = Annotated[AwareDatetime | None, Query()]
+Limit = Annotated[int, Query(ge=1, le=10000)]
+
+
+@router.get("", response_model=list[EntryOut])
+def search_register(
+    caller: Reader,
+    c: ContainerDep,
+    unit_id: Unit = None,
+    kind: Kind = None,
+    since: When = None,
+    until: When = None,
+    camera_id: Annotated[int | None, Query()] = None,
+    person: Annotated[str | None, Query(max_length=100)] = None,
+    request_id: Annotated[int | None, Query()] = None,
+    limit: Limit = 500,
+) -> list[EntryOut]:
+    """Entries newest first; unit-scoped users see their own unit only."""
+    q = _query(unit_id, kind, since, until, camera_id, person, request_id, limit)
+    return [EntryOut.of(e) for e in c.footage.register(caller.principal, q)]
+
+
+def _unit_names(c: Container, actor: Principal) -> dict[int, str]:
+    return {u.id: u.name for u in c.registry.list_units(actor) if u.id is not None}
+
+
+@router.get("/export.csv")
+def export_register_csv(
+    caller: Reader,
+    c: ContainerDep,
+    unit_id: Unit = None,
+    kind: Kind = None,
+    since: When = None,
+    until: When = None,
+    limit: Limit = 10000,
+) -> Response:
+    """The register as CSV (UTF-8 with BOM), columns as the registration forms ask."""
+    q = _query(unit_id, kind, since, until, None, None, None, limit)
+    entries = c.footage.register(caller.principal, q)
+    text = register_forms.as_csv(entries, _unit_names(c, caller.principal))
+    _audit_export(c, caller.principal, "csv", len(entries))
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="register.csv"'},
+    )
+
+
+@router.get("/form", response_class=HTMLResponse)
+def register_form(
+    caller: Reader,
+    c: ContainerDep,
+    unit_id: Unit = None,
+    kind: Kind = None,
+    since: When = None,
+    until: When = None,
+    limit: Limit = 10000,
+) -> HTMLResponse:
+    """A printable registration form (查阅、复制、调取登记表), A4 landscape."""
+    q = _query(unit_id, kind, since, until, None, None, None, limit)
+    entries = c.footage.register(caller.principal, q)
+    generated = c.clock.now().isoformat()
+    html = register_forms.as_html(
+        entries, _unit_names(c, caller.principal), "视频图像信息查阅、复制、调取登记表", generated
+    )
+    _audit_export(c, caller.principal, "form", len(entries))
+    return HTMLResponse(html)
+
+
+def _audit_export(c: Container, actor: Principal, form: str, count: int) -> None:
+    c.footage.note_register_export(actor, form, count)

@@ -1,0 +1,292 @@
+"""Access requests by authorities: 查阅 view, 复制 copy, 调取 retrieve."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from pydantic import AwareDatetime, BaseModel, Field
+
+from custos.api.deps import Caller, ContainerDep, needs
+from custos.api.schemas import In
+from custos.domain.access import Permission
+from custos.domain.access_requests import (
+    AccessRequest,
+    EmergencyKind,
+    FootageScope,
+    Handler,
+    RequestState,
+)
+from custos.domain.errors import FieldError, ValidationFailed
+from custos.domain.kinds import AccessAction
+from custos.domain.rules.terms import Credential, RequesterKind
+from custos.services.access_requests import DocumentUpload
+
+router = APIRouter(prefix="/requests", tags=["access requests"])
+Filer = Annotated[Caller, needs(Permission.REQUEST_FILE)]
+Approver = Annotated[Caller, needs(Permission.APPROVE)]
+Signed = Annotated[Caller, needs(Permission.SELF)]
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
+class ScopeIn(In):
+    camera_ids: list[int] = Field(min_length=1, max_length=200)
+    start: AwareDatetime
+    end: AwareDatetime
+
+    def domain(self) -> FootageScope:
+        return FootageScope(tuple(self.camera_ids), self.start, self.end)
+
+
+class HandlerIn(In):
+    name: str = Field(max_length=100)
+    credential_type: Credential
+    credential_number: str = Field(max_length=64)
+    user_id: int | None = None
+
+    def domain(self) -> Handler:
+        return Handler(
+            self.name.strip(), self.credential_type, self.credential_number.strip(), self.user_id
+        )
+
+
+class RequestIn(In):
+    action: AccessAction
+    scope: ScopeIn
+    requester_kind: RequesterKind
+    organ: str = Field(max_length=200)
+    organ_unit: str = Field(default="", max_length=200)
+    legal_basis: str = Field(max_length=2000)
+    purpose: str = Field(max_length=2000)
+    handlers: list[HandlerIn] = Field(default_factory=list, max_length=20)
+    emergency: EmergencyKind | None = None
+    expires_at: AwareDatetime
+
+
+class RequestPatch(In):
+    action: AccessAction | None = None
+    scope: ScopeIn | None = None
+    requester_kind: RequesterKind | None = None
+    organ: str | None = Field(default=None, max_length=200)
+    organ_unit: str | None = Field(default=None, max_length=200)
+    legal_basis: str | None = Field(default=None, max_length=2000)
+    purpose: str | None = Field(default=None, max_length=2000)
+    handlers: list[HandlerIn] | None = Field(default=None, max_length=20)
+    emergency: EmergencyKind | None = None
+    expires_at: AwareDatetime | None = None
+
+
+class DecisionIn(In):
+    note: str = Field(default="", max_length=2000)
+
+
+class ApprovalOut(BaseModel):
+    approver_id: int
+    approver_username: str
+    title: str | None
+    request_hash: str
+    at: datetime
+    key_id: str
+    signature: str
+
+
+class DocumentOut(BaseModel):
+    number: str
+    issuer: str
+    issued_on: date
+    sha256: str
+    filename: str
+    size: int
+
+
+class RequestOut(BaseModel):
+    id: int
+    state: RequestState
+    action: AccessAction
+    scope: dict[str, Any]
+    requester_kind: RequesterKind
+    organ: str
+    organ_unit: str
+    legal_basis: str
+    purpose: str
+    handlers: list[dict[str, Any]]
+    document: DocumentOut | None
+    emergency: EmergencyKind | None
+    expires_at: datetime
+    requested_by: int
+    created_at: datetime
+    submitted_at: datetime | None
+    required_titles: list[str]
+    titles_still_needed: list[str]
+    citations: list[str]
+    approvals: list[ApprovalOut]
+    decided_at: datetime | None
+    decision_note: str
+    executed_at: datetime | None
+    output_sha256: str | None
+    request_hash: str
+
+    @classmethod
+    def of(cls, r: AccessRequest) -> RequestOut:
+        return cls(
+            id=r.id or 0,
+            state=r.state,
+            action=r.action,
+            scope={
+                "camera_ids": list(r.scope.camera_ids),
+                "start": r.scope.start,
+                "end": r.scope.end,
+            },
+            requester_kind=r.requester_kind,
+            organ=r.organ,
+            organ_unit=r.organ_unit,
+            legal_basis=r.legal_basis,
+            purpose=r.purpose,
+            handlers=[h.as_dict() for h in r.handlers],
+            document=DocumentOut(**r.document.__dict__) if r.document else None,
+            emergency=r.emergency,
+            expires_at=r.expires_at,
+            requested_by=r.requested_by,
+            created_at=r.created_at,
+            submitted_at=r.submitted_at,
+            required_titles=[t.value for t in r.required_titles],
+            titles_still_needed=sorted(t.value for t in r.titles_still_needed()),
+            citations=list(r.citations),
+            approvals=[ApprovalOut(**{**a.__dict__, "title": a.title}) for a in r.approvals],
+            decided_at=r.decided_at,
+            decision_note=r.decision_note,
+            executed_at=r.executed_at,
+            output_sha256=r.output_sha256,
+            request_hash=r.canonical_hash(),
+        )
+
+
+class ExecutionOut(BaseModel):
+    kind: str
+    session_id: int | None
+    export_id: int | None
+    sha256: str | None
+    expires_at: datetime | None
+
+
+@router.post("", response_model=RequestOut, status_code=201)
+def create_request(body: RequestIn, caller: Filer, c: ContainerDep) -> RequestOut:
+    """File a draft request. Every camera must be one the requester can see."""
+    draft = AccessRequest(
+        id=None,
+        action=body.action,
+        scope=body.scope.domain(),
+        requester_kind=body.requester_kind,
+        organ=body.organ.strip(),
+        organ_unit=body.organ_unit.strip(),
+        legal_basis=body.legal_basis.strip(),
+        purpose=body.purpose.strip(),
+        handlers=tuple(h.domain() for h in body.handlers),
+        document=None,
+        emergency=body.emergency,
+        expires_at=body.expires_at,
+        requested_by=caller.principal.user_id or 0,
+        created_at=c.clock.now(),
+    )
+    return RequestOut.of(c.requests.create(caller.principal, draft))
+
+
+@router.patch("/{request_id}", response_model=RequestOut)
+def update_request(
+    request_id: int, body: RequestPatch, caller: Filer, c: ContainerDep
+) -> RequestOut:
+    """Change a draft (submitted requests are fixed: approvals sign their content)."""
+    changes: dict[str, object] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if name == "scope" and value is not None:
+            value = body.scope.domain() if body.scope else None
+        elif name == "handlers" and value is not None:
+            value = tuple(h.domain() for h in body.handlers or [])
+        changes[name] = value
+    return RequestOut.of(c.requests.update(caller.principal, request_id, changes))
+
+
+@router.post("/{request_id}/document", response_model=RequestOut)
+async def attach_document(
+    request_id: int,
+    caller: Filer,
+    c: ContainerDep,
+    number: Annotated[str, Form(max_length=100)],
+    issuer: Annotated[str, Form(max_length=200)],
+    issued_on: Annotated[str, Form(max_length=10)],
+    file: Annotated[UploadFile, File()],
+) -> RequestOut:
+    """Attach the approval document (批准文件): number, issuer, date and the scanned file."""
+    data = await file.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ValidationFailed(FieldError("file", f"at most {MAX_DOCUMENT_BYTES} bytes"))
+    upload = DocumentUpload(number, issuer, issued_on, file.filename or "document", data)
+    return RequestOut.of(c.requests.attach_document(caller.principal, request_id, upload))
+
+
+@router.post("/{request_id}/submit", response_model=RequestOut)
+def submit_request(request_id: int, caller: Filer, c: ContainerDep) -> RequestOut:
+    """Check the request against the rule packs of its cameras and submit it for approval."""
+    return RequestOut.of(c.requests.submit(caller.principal, request_id))
+
+
+@router.post("/{request_id}/cancel", response_model=RequestOut)
+def cancel_request(request_id: int, caller: Filer, c: ContainerDep) -> RequestOut:
+    return RequestOut.of(c.requests.cancel(caller.principal, request_id))
+
+
+@router.post("/{request_id}/approve", response_model=RequestOut)
+def approve_request(
+    request_id: int, body: DecisionIn, caller: Approver, c: ContainerDep
+) -> RequestOut:
+    """Sign the request's canonical hash. Refused to its requester, its handlers, and approvers
+    without the title the packs name."""
+    return RequestOut.of(c.requests.approve(caller.principal, request_id, body.note))
+
+
+@router.post("/{request_id}/reject", response_model=RequestOut)
+def reject_request(
+    request_id: int, body: DecisionIn, caller: Approver, c: ContainerDep
+) -> RequestOut:
+    return RequestOut.of(c.requests.reject(caller.principal, request_id, body.note))
+
+
+@router.post("/{request_id}/execute", response_model=ExecutionOut)
+def execute_request(request_id: int, caller: Filer, c: ContainerDep) -> ExecutionOut:
+    """Use the grant, once: a view session for 查阅, a package with its SHA-256 otherwise."""
+    o = c.requests.execute(caller.principal, request_id)
+    return ExecutionOut(
+        kind=o.kind,
+        session_id=o.session_id,
+        export_id=o.export_id,
+        sha256=o.sha256,
+        expires_at=o.expires_at,
+    )
+
+
+@router.get("", response_model=list[RequestOut])
+def list_requests(
+    caller: Signed,
+    c: ContainerDep,
+    state: Annotated[list[RequestState] | None, Query()] = None,
+    awaiting_me: bool = False,
+) -> list[RequestOut]:
+    """Requests I filed, or (with request.read) all I can see; ``awaiting_me`` for approvers."""
+    if awaiting_me:
+        return [RequestOut.of(r) for r in c.requests.awaiting(caller.principal)]
+    found = c.requests.find(caller.principal, set(state) if state else None)
+    return [RequestOut.of(r) for r in found]
+
+
+@router.get("/{request_id}", response_model=RequestOut)
+def get_request(request_id: int, caller: Signed, c: ContainerDep) -> RequestOut:
+    return RequestOut.of(c.requests.get(caller.principal, request_id))
+
+
+@router.get("/{request_id}/verification")
+def verify_request(request_id: int, caller: Signed, c: ContainerDep) -> dict[str, object]:
+    """Do the approvals still match the request's content and verify?"""
+    problems = c.requests.verify_approvals(caller.principal, request_id)
+    return {"valid": not problems, "problems": problems}

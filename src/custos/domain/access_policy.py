@@ -1,0 +1,165 @@
+"""What the rule packs demand of an access request, checked before it may be submitted.
+
+Each camera in the request brings the packs of its site's division; every demand is the union
+(the strictest) over those cameras. Readings the texts leave open are in
+docs/design/approvals.md: a handler shows one credential of a kind some pack accepts; copying is
+covered by an entitlement to retrieve (a copy is how footage is taken away); an entitlement in any
+applicable pack that is not limited to emergencies suffices, so the national Decree's general
+entitlement (art. 20) is not narrowed by an older local rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from custos.domain.access_requests import AccessRequest
+from custos.domain.errors import FieldError
+from custos.domain.kinds import AccessAction
+from custos.domain.rules.citation import Citation
+from custos.domain.rules.effective import EffectiveRules
+from custos.domain.rules.terms import AccessOperation, ApproverRole
+
+
+@dataclass(frozen=True)
+class RequestDemands:
+    """What the request's cameras' packs require, and the articles behind it."""
+
+    min_handlers: int
+    min_handlers_citations: tuple[Citation, ...]
+    credentials: frozenset[str]
+    credential_citations: tuple[Citation, ...]
+    document_required: bool
+    document_citations: tuple[Citation, ...]
+    titles: tuple[ApproverRole, ...]
+    title_citations: tuple[Citation, ...]
+    registration_citations: tuple[Citation, ...]
+
+    def all_citations(self) -> list[str]:
+        every = (
+            self.min_handlers_citations
+            + self.credential_citations
+            + self.document_citations
+            + self.title_citations
+            + self.registration_citations
+        )
+        return list(dict.fromkeys(c.rule_id for c in every))
+
+
+def demands(action: AccessAction, rules: Sequence[EffectiveRules]) -> RequestDemands:
+    """The demands that do not depend on who asks (approver titles are added per requester)."""
+    handlers = max(rules, key=lambda r: r.min_handlers.value)
+    doc = [r.approval_required[action] for r in rules]
+    creds = [r.credentials for r in rules]
+    return RequestDemands(
+        min_handlers=handlers.min_handlers.value,
+        min_handlers_citations=_unique(c for r in rules for c in r.min_handlers.citations),
+        credentials=frozenset(v.value for d in creds for v in d.value),
+        credential_citations=_unique(c for d in creds for c in d.citations),
+        document_required=any(d.value for d in doc),
+        document_citations=_unique(c for d in doc if d.value for c in d.citations),
+        titles=(),
+        title_citations=(),
+        registration_citations=_unique(c for r in rules for c in r.registration_required.citations),
+    )
+
+
+def check_request(
+    req: AccessRequest, rules: Sequence[EffectiveRules]
+) -> tuple[list[FieldError], RequestDemands]:
+    """Every way the request falls short of its packs (empty when it may be submitted)."""
+    d = demands(req.action, rules)
+    operation = AccessOperation(req.action.value)
+    titles: set[ApproverRole] = set()
+    title_cites: list[Citation] = []
+    for r in rules:
+        duty = r.approvers_for(req.requester_kind, operation)
+        titles |= duty.value
+        title_cites.extend(duty.citations)
+    d = replace(d, titles=tuple(sorted(titles)), title_citations=_unique(title_cites))
+    errors: list[FieldError] = []
+    if len(req.handlers) < d.min_handlers:
+        errors += _cited(
+            "handlers",
+            f"at least {d.min_handlers} handlers must take part; {len(req.handlers)} named",
+            d.min_handlers_citations,
+        )
+    for i, h in enumerate(req.handlers):
+        if not h.name.strip():
+            errors.append(FieldError(f"handlers[{i}].name", "must not be empty"))
+        if not h.credential_number.strip():
+            errors.append(
+                FieldError(f"handlers[{i}].credential_number", "the credential's number is needed")
+            )
+        if d.credentials and h.credential_type.value not in d.credentials:
+            accepted = ", ".join(sorted(d.credentials))
+            errors += _cited(
+                f"handlers[{i}].credential_type",
+                f"{h.credential_type.value} is not a credential these rules accept ({accepted})",
+                d.credential_citations,
+            )
+    names = [h.name for h in req.handlers]
+    if len({"".join(n.split()).casefold() for n in names}) != len(names):
+        errors.append(FieldError("handlers", "the same person is named twice"))
+    if d.document_required and req.document is None:
+        errors += _cited(
+            "document",
+            f"an approval document (批准文件) is required to {req.action.value} footage here",
+            d.document_citations,
+        )
+    errors += _entitlement(req, rules, operation)
+    for f, value in (
+        ("organ", req.organ),
+        ("legal_basis", req.legal_basis),
+        ("purpose", req.purpose),
+    ):
+        if not value.strip():
+            errors.append(FieldError(f, "must not be empty"))
+    return errors, d
+
+
+def _entitlement(
+    req: AccessRequest, rules: Sequence[EffectiveRules], operation: AccessOperation
+) -> list[FieldError]:
+    wanted = {operation}
+    if operation is AccessOperation.COPY:
+        wanted.add(AccessOperation.RETRIEVE)
+    errors: list[FieldError] = []
+    for r in rules:
+        if not r.entitlements:
+            continue
+        matching = [
+            e
+            for e in r.entitlements
+            if req.requester_kind in e.requesters and wanted & e.operations
+        ]
+        if not matching:
+            errors += _cited(
+                "requester_kind",
+                f"no rule in force for division {r.division_code} entitles a "
+                f"{req.requester_kind.value} to {operation.value} footage",
+                _unique(e.citation for e in r.entitlements),
+            )
+        elif req.emergency is None and all(e.emergency_only for e in matching):
+            errors += _cited(
+                "emergency",
+                f"a {req.requester_kind.value} may {operation.value} footage in division "
+                f"{r.division_code} only in a public emergency; name the emergency",
+                _unique(e.citation for e in matching),
+            )
+    return _dedupe(errors)
+
+
+def _cited(field: str, reason: str, citations: Iterable[Citation]) -> list[FieldError]:
+    cites = list(citations)
+    if not cites:
+        return [FieldError(field, reason)]
+    return [FieldError(field, reason, c.rule_id, c.human) for c in cites]
+
+
+def _unique(citations: Iterable[Citation]) -> tuple[Citation, ...]:
+    return tuple(dict.fromkeys(citations))
+
+
+def _dedupe(errors: list[FieldError]) -> list[FieldError]:
+    return list(dict.fromkeys(errors))

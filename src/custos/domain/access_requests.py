@@ -1,0 +1,268 @@
+"""Requests by authorities to view (查阅), copy (复制) or retrieve (调取) footage.
+
+A request names what (action, cameras, time range), who (the requesting organ, its handlers and
+their credentials), why (legal basis, purpose) and on whose authority (the approval document).
+Its *canonical hash* covers exactly those facts; every approval signs it, so a request changed
+after approval no longer matches its signatures and its grant is void
+(docs/design/approvals.md).
+
+States::
+
+    draft ──submit──▶ submitted ──approve (all titles)──▶ approved ──execute──▶ executed
+      │                 │  └──reject──▶ rejected             │  └──(past expiry)──▶ expired
+      └──cancel──▶ cancelled ◀──cancel──┘                     └──cancel──▶ cancelled
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from custos.domain.audit_chain import canonical_json, canonical_time
+from custos.domain.errors import FieldError, InvalidTransition, ValidationFailed
+from custos.domain.kinds import AccessAction
+from custos.domain.rules.terms import ApproverRole, Credential, RequesterKind
+
+
+class RequestState(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXECUTED = "executed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+#: States whose footage may not be deleted: a request in flight freezes its scope.
+FREEZING_STATES = frozenset({RequestState.SUBMITTED, RequestState.APPROVED})
+FINAL_STATES = frozenset(
+    {RequestState.REJECTED, RequestState.EXECUTED, RequestState.EXPIRED, RequestState.CANCELLED}
+)
+_NEXT: dict[RequestState, frozenset[RequestState]] = {
+    RequestState.DRAFT: frozenset({RequestState.SUBMITTED, RequestState.CANCELLED}),
+    RequestState.SUBMITTED: frozenset(
+        {RequestState.APPROVED, RequestState.REJECTED, RequestState.CANCELLED}
+    ),
+    RequestState.APPROVED: frozenset(
+        {RequestState.EXECUTED, RequestState.EXPIRED, RequestState.CANCELLED}
+    ),
+}
+
+
+class EmergencyKind(enum.StrEnum):
+    """Public emergencies that open emergency access (Beijing art. 16, Liaoning art. 17 para 2)."""
+
+    SOCIAL_ORDER = "social_order"  # 社会安全 (Beijing art. 16)
+    NATURAL_DISASTER = "natural_disaster"
+    ACCIDENT = "accident"
+    PUBLIC_HEALTH = "public_health"
+
+
+@dataclass(frozen=True)
+class Handler:
+    """An officer who handles the request in person, and the credential they show."""
+
+    name: str
+    credential_type: Credential
+    credential_number: str
+    user_id: int | None = None  # when the officer is also a Custos user
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "credential_type": self.credential_type.value,
+            "credential_number": self.credential_number,
+            "user_id": self.user_id,
+        }
+
+
+@dataclass(frozen=True)
+class ApprovalDocument:
+    """The approval document (批准文件): its particulars and the uploaded file's SHA-256."""
+
+    number: str
+    issuer: str
+    issued_on: date
+    sha256: str
+    filename: str
+    size: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "issuer": self.issuer,
+            "issued_on": self.issued_on.isoformat(),
+            "sha256": self.sha256,
+            "filename": self.filename,
+            "size": self.size,
+        }
+
+
+@dataclass(frozen=True)
+class FootageScope:
+    """Cameras × one half-open time range [start, end)."""
+
+    camera_ids: tuple[int, ...]
+    start: datetime
+    end: datetime
+
+    def covers(self, camera_id: int, start: datetime, end: datetime) -> bool:
+        return camera_id in self.camera_ids and self.start <= start and end <= self.end
+
+    def overlaps(self, camera_id: int, start: datetime, end: datetime) -> bool:
+        return camera_id in self.camera_ids and start < self.end and self.start < end
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "camera_ids": list(self.camera_ids),
+            "start": canonical_time(self.start),
+            "end": canonical_time(self.end),
+        }
+
+
+def check_scope(scope: FootageScope, prefix: str = "") -> list[FieldError]:
+    errors: list[FieldError] = []
+    if not scope.camera_ids:
+        errors.append(FieldError(f"{prefix}camera_ids", "name at least one camera"))
+    if len(set(scope.camera_ids)) != len(scope.camera_ids):
+        errors.append(FieldError(f"{prefix}camera_ids", "a camera is named twice"))
+    if scope.end <= scope.start:
+        errors.append(FieldError(f"{prefix}end", "must be after start"))
+    return errors
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One approver's signed decision over the request's canonical hash."""
+
+    approver_id: int
+    approver_username: str
+    title: ApproverRole | None
+    request_hash: str
+    at: datetime
+    key_id: str
+    signature: str  # hex Ed25519 signature over :func:`approval_statement`
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "approver_id": self.approver_id,
+            "approver_username": self.approver_username,
+            "title": self.title.value if self.title else None,
+            "request_hash": self.request_hash,
+            "at": canonical_time(self.at),
+            "key_id": self.key_id,
+            "signature": self.signature,
+        }
+
+
+@dataclass
+class AccessRequest:
+    id: int | None
+    action: AccessAction
+    scope: FootageScope
+    requester_kind: RequesterKind
+    organ: str  # the requesting organ, e.g. 西安市公安局雁塔分局
+    organ_unit: str  # its department, e.g. 刑侦大队
+    legal_basis: str
+    purpose: str
+    handlers: tuple[Handler, ...]
+    document: ApprovalDocument | None
+    emergency: EmergencyKind | None
+    expires_at: datetime
+    requested_by: int
+    created_at: datetime
+    state: RequestState = RequestState.DRAFT
+    # Set at submission, from the rule packs of the cameras' divisions:
+    required_titles: tuple[ApproverRole, ...] = ()
+    citations: tuple[str, ...] = ()
+    submitted_at: datetime | None = None
+    approvals: tuple[Approval, ...] = ()
+    decided_at: datetime | None = None
+    decided_by: int | None = None
+    decision_note: str = ""
+    executed_at: datetime | None = None
+    executed_by: int | None = None
+    output_sha256: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    # ---- the canonical content -----------------------------------------------------------
+    def content(self) -> dict[str, Any]:
+        """The facts an approval vouches for; nothing about state or decisions."""
+        return {
+            "id": self.id,
+            "action": self.action.value,
+            "scope": self.scope.as_dict(),
+            "requester_kind": self.requester_kind.value,
+            "organ": self.organ,
+            "organ_unit": self.organ_unit,
+            "legal_basis": self.legal_basis,
+            "purpose": self.purpose,
+            "handlers": [h.as_dict() for h in self.handlers],
+            "document": self.document.as_dict() if self.document else None,
+            "emergency": self.emergency.value if self.emergency else None,
+            "expires_at": canonical_time(self.expires_at),
+            "requested_by": self.requested_by,
+            "required_titles": [t.value for t in self.required_titles],
+        }
+
+    def canonical_hash(self) -> str:
+        return hashlib.sha256(canonical_json(self.content()).encode()).hexdigest()
+
+    # ---- transitions ---------------------------------------------------------------------
+    def move(self, to: RequestState) -> None:
+        if to not in _NEXT.get(self.state, frozenset()):
+            raise InvalidTransition(
+                self.state.value,
+                to.value,
+                field="state",
+                reason=f"a {self.state.value} request cannot become {to.value}",
+            )
+        self.state = to
+
+    def is_expired(self, now: datetime) -> bool:
+        return now >= self.expires_at
+
+    def titles_still_needed(self) -> set[ApproverRole]:
+        have = {a.title for a in self.approvals if a.title is not None}
+        return set(self.required_titles) - have
+
+    def fully_approved(self) -> bool:
+        return bool(self.approvals) and not self.titles_still_needed()
+
+    def handler_names(self) -> set[str]:
+        return {_normal(h.name) for h in self.handlers}
+
+    def handler_user_ids(self) -> set[int]:
+        return {h.user_id for h in self.handlers if h.user_id is not None}
+
+    def editable_copy(self, **changes: Any) -> AccessRequest:
+        if self.state is not RequestState.DRAFT:
+            raise ValidationFailed(
+                FieldError("state", f"only a draft can be edited; this request is {self.state}")
+            )
+        return replace(self, **changes)
+
+
+def approval_statement(request_hash: str, approver_id: int, title: str | None, at: str) -> bytes:
+    """The bytes an approval signs: the request's hash and who approved it, when, as what."""
+    return canonical_json(
+        {
+            "kind": "custos-approval/1",
+            "request_hash": request_hash,
+            "approver_id": approver_id,
+            "title": title,
+            "at": at,
+        }
+    ).encode()
+
+
+def _normal(name: str) -> str:
+    return "".join(name.split()).casefold()
+
+
+def same_person(name_a: str, name_b: str) -> bool:
+    return bool(_normal(name_a)) and _normal(name_a) == _normal(name_b)

@@ -1,0 +1,571 @@
+"""Seeing footage and taking it away, always through a registered session or package.
+
+- Live view (值班监看) opens a registered session: who, which cameras, from when to when.
+- Staff playback and export need a stated purpose (Decree 799 art. 16(3)) and register it.
+- An authority's approved request, executed, opens a view session or builds a package bounded by
+  the request's scope (see :mod:`custos.services.access_requests`).
+- Every segment list and media read goes through a session and is refused one second outside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from custos.domain.access import Permission
+from custos.domain.access_requests import AccessRequest, FootageScope, check_scope
+from custos.domain.audit import AuditEvent
+from custos.domain.clock import Clock
+from custos.domain.errors import FieldError, NotFound, ValidationFailed
+from custos.domain.footage_access import ExportPackage, PlaybackSession, SessionKind
+from custos.domain.kinds import AccessAction
+from custos.domain.recording import Segment
+from custos.domain.register import Person, RegisterEntry, RegisterKind, RegisterQuery
+from custos.domain.users import Principal
+from custos.domain.visibility import reaches_camera, reaches_site
+from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
+from custos.services.refusals import refusals_logged
+
+PLAYBACK_SESSION_TTL = timedelta(hours=4)
+LIVE_SESSION_TTL = timedelta(hours=12)  # one duty shift; a longer watch opens a new session
+PURPOSE_ARTICLE = ("national-2025:art16.p2.i3", "Decree 799 art. 16 para 2 item 3")
+
+
+@dataclass(frozen=True)
+class Cut:
+    """One segment's part inside the package."""
+
+    name: str
+    source: Path
+    cut_from_s: float | None
+    cut_to_s: float | None
+    segment: Segment
+
+
+class Built(Protocol):
+    @property
+    def path(self) -> Path: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def bytes(self) -> int: ...
+
+
+class PackageBuilder(Protocol):
+    def __call__(self, dst: Path, cuts: Sequence[Cut], manifest: dict[str, Any]) -> Built: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What executing a grant produced: a session to view through, or a package."""
+
+    kind: str  # "session" or "export"
+    session_id: int | None = None
+    export_id: int | None = None
+    sha256: str | None = None
+    expires_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "session_id": self.session_id,
+            "export_id": self.export_id,
+            "sha256": self.sha256,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+        }
+
+
+class FootageService:
+    def __init__(
+        self,
+        uow: AccessUnitOfWorkFactory,
+        clock: Clock,
+        media_root: Path,
+        exports_root: Path,
+        build: PackageBuilder,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._media_root = media_root
+        self._exports_root = exports_root
+        self._build = build
+
+    # ---- live view ----------------------------------------------------------------------
+    def open_live(self, actor: Principal, camera_ids: Sequence[int]) -> PlaybackSession:
+        actor.require(Permission.LIVE_VIEW)
+        now = self._clock.now()
+        with self._logged(actor, "live.open", None), self._uow() as uow:
+            ids = self._check_cameras(uow, actor, camera_ids)
+            scope = FootageScope(ids, now, now + LIVE_SESSION_TTL)
+            session = self._start_session(
+                uow,
+                actor,
+                SessionKind.LIVE,
+                scope,
+                "on-duty monitoring (值班监看)",
+                scope.end,
+                RegisterKind.LIVE_VIEW,
+            )
+            uow.commit()
+        return session
+
+    def close_live(self, actor: Principal, session_id: int) -> PlaybackSession:
+        actor.require(Permission.LIVE_VIEW)
+        now = self._clock.now()
+        with self._logged(actor, "live.close", session_id), self._uow() as uow:
+            s = self._session(uow, actor, session_id)
+            if s.kind is not SessionKind.LIVE:
+                raise ValidationFailed(FieldError("session_id", "not a live-view session"))
+            uow.playback_sessions.close(session_id, now)
+            uow.register.end_session(session_id, now)
+            uow.audit.append(AuditEvent(now, actor.username, "live.close", "session", str(s.id)))
+            uow.commit()
+            s.closed_at = now
+        return s
+
+    # ---- staff playback and export --------------------------------------------------------
+    def open_playback(
+        self,
+        actor: Principal,
+        camera_ids: Sequence[int],
+        start: datetime,
+        end: datetime,
+        purpose: str,
+    ) -> PlaybackSession:
+        actor.require(Permission.PLAYBACK)
+        now = self._clock.now()
+        with self._logged(actor, "playback.open", None), self._uow() as uow:
+            scope = self._staff_scope(uow, actor, camera_ids, start, end, purpose)
+            session = self._start_session(
+                uow,
+                actor,
+                SessionKind.PLAYBACK,
+                scope,
+                purpose,
+                now + PLAYBACK_SESSION_TTL,
+                RegisterKind.PLAYBACK,
+            )
+            uow.commit()
+        return session
+
+    def export(
+        self,
+        actor: Principal,
+        camera_ids: Sequence[int],
+        start: datetime,
+        end: datetime,
+        purpose: str,
+    ) -> ExportPackage:
+        actor.require(Permission.EXPORT)
+        with self._logged(actor, "export.create", None), self._uow() as uow:
+            scope = self._staff_scope(uow, actor, camera_ids, start, end, purpose)
+            package = self._package(uow, actor, scope, purpose, None, RegisterKind.EXPORT, ())
+            uow.commit()
+        return package
+
+    def download(self, actor: Principal, export_id: int) -> tuple[ExportPackage, Path]:
+        """The package's file; the download itself is registered with the file's hash."""
+        actor.require(Permission.FOOTAGE_SESSION)
+        with self._logged(actor, "export.download", export_id), self._uow() as uow:
+            package = uow.exports.get(export_id)
+            if package is None or package.user_id != actor.user_id:
+                raise NotFound("export", export_id)
+            for e in self._entries(
+                uow,
+                actor,
+                RegisterKind.DOWNLOAD,
+                package.scope,
+                package.purpose,
+                request_id=package.request_id,
+                output=(package.sha256, package.path),
+            ):
+                uow.register.add(e)
+            uow.audit.append(
+                AuditEvent(
+                    self._clock.now(),
+                    actor.username,
+                    "export.download",
+                    "export",
+                    str(export_id),
+                    detail={"sha256": package.sha256},
+                )
+            )
+            uow.commit()
+        return package, self._exports_root / package.path
+
+    # ---- reading through a session ------------------------------------------------------------
+    def session_segments(
+        self, actor: Principal, session_id: int, camera_id: int, start: datetime, end: datetime
+    ) -> list[Segment]:
+        """Segments of one camera overlapping [start, end), which must lie inside the session."""
+        actor.require(Permission.FOOTAGE_SESSION)
+        with self._logged(actor, "session.read", session_id), self._uow() as uow:
+            s = self._session(uow, actor, session_id)
+            self._check_inside(s, camera_id, start, end)
+            return uow.segments.find(camera_id, start, end)
+
+    def segment_media(
+        self, actor: Principal, session_id: int, segment_id: int
+    ) -> tuple[Segment, Path, float | None, float | None]:
+        """A segment's file and, when the session's range cuts it, the cut (seconds into it)."""
+        actor.require(Permission.FOOTAGE_SESSION)
+        with self._logged(actor, "session.media", session_id), self._uow() as uow:
+            s = self._session(uow, actor, session_id)
+            seg = uow.segments.get(segment_id)
+            if seg is None or not s.scope.overlaps(seg.camera_id, seg.start_at, seg.end_at):
+                raise ValidationFailed(
+                    FieldError("segment_id", "that segment lies outside your session's scope")
+                )
+        cut_from, cut_to = _cut(seg, s.scope)
+        return seg, self._media_root / seg.path, cut_from, cut_to
+
+    # ---- authorities ---------------------------------------------------------------------------
+    def execute_grant(self, uow: AccessUnitOfWork, actor: Principal, req: AccessRequest) -> Outcome:
+        """Within the request's own transaction: open the view session or build the package."""
+        handlers = tuple(
+            Person(h.name, "handler", f"{h.credential_type.value} {h.credential_number}")
+            for h in req.handlers
+        )
+        if req.action is AccessAction.VIEW:
+            s = self._start_session(
+                uow,
+                actor,
+                SessionKind.GRANT,
+                req.scope,
+                req.purpose,
+                req.expires_at,
+                RegisterKind.VIEW,
+                request_id=req.id,
+                persons=handlers,
+                organ=req.organ,
+            )
+            return Outcome("session", session_id=s.id, expires_at=req.expires_at)
+        kind = RegisterKind.COPY if req.action is AccessAction.COPY else RegisterKind.RETRIEVE
+        package = self._package(uow, actor, req.scope, req.purpose, req, kind, handlers)
+        return Outcome("export", export_id=package.id, sha256=package.sha256)
+
+    # ---- the register ---------------------------------------------------------------------
+    def register(self, actor: Principal, query: RegisterQuery) -> list[RegisterEntry]:
+        actor.require(Permission.REGISTER_READ)
+        with self._uow() as uow:
+            units = self._units_in_reach(uow, actor)
+            if units is not None:
+                wanted = set(units) & set(query.unit_ids) if query.unit_ids is not None else units
+                query = RegisterQuery(**{**query.__dict__, "unit_ids": tuple(sorted(wanted))})
+            return uow.register.find(query)
+
+    def note_register_export(self, actor: Principal, form: str, count: int) -> None:
+        """Exporting the register is itself an operation to log."""
+        actor.require(Permission.REGISTER_READ)
+        with self._uow() as uow:
+            uow.audit.append(
+                AuditEvent(
+                    self._clock.now(),
+                    actor.username,
+                    "register.export",
+                    "register",
+                    None,
+                    detail={"form": form, "entries": count},
+                )
+            )
+            uow.commit()
+
+    # ---- internals ----------------------------------------------------------------------------
+    def _staff_scope(
+        self,
+        uow: AccessUnitOfWork,
+        actor: Principal,
+        camera_ids: Sequence[int],
+        start: datetime,
+        end: datetime,
+        purpose: str,
+    ) -> FootageScope:
+        errors: list[FieldError] = []
+        if not purpose.strip():
+            rule_id, article = PURPOSE_ARTICLE
+            errors.append(
+                FieldError("purpose", "state the purpose of viewing footage", rule_id, article)
+            )
+        scope = FootageScope(tuple(camera_ids), start, end)
+        errors += check_scope(scope)
+        if errors:
+            raise ValidationFailed(errors)
+        self._check_cameras(uow, actor, camera_ids)
+        return scope
+
+    def _check_cameras(
+        self, uow: AccessUnitOfWork, actor: Principal, camera_ids: Sequence[int]
+    ) -> tuple[int, ...]:
+        errors = []
+        if not camera_ids:
+            errors.append(FieldError("camera_ids", "name at least one camera"))
+        for i, cid in enumerate(camera_ids):
+            if self._unit_of(uow, actor, cid) is None:
+                errors.append(FieldError(f"camera_ids[{i}]", f"no camera {cid} that you can see"))
+        if errors:
+            raise ValidationFailed(errors)
+        return tuple(dict.fromkeys(camera_ids))
+
+    def _unit_of(self, uow: AccessUnitOfWork, actor: Principal, camera_id: int) -> int | None:
+        cam = uow.cameras.get(camera_id)
+        site = uow.sites.get(cam.site_id) if cam else None
+        if site is None:
+            return None
+        if not reaches_site(actor, site.unit_id, site.division_code):
+            return None
+        if not reaches_camera(actor, site.unit_id, site.id or 0, camera_id):
+            return None
+        return site.unit_id
+
+    def _units_in_reach(self, uow: AccessUnitOfWork, actor: Principal) -> set[int] | None:
+        if actor.is_system or (actor.jurisdiction is None and actor.unit_id is None):
+            return None
+        return {
+            s.unit_id
+            for s in uow.sites.find(actor.unit_id)
+            if reaches_site(actor, s.unit_id, s.division_code)
+        }
+
+    def _start_session(
+        self,
+        uow: AccessUnitOfWork,
+        actor: Principal,
+        kind: SessionKind,
+        scope: FootageScope,
+        purpose: str,
+        expires_at: datetime,
+        register_kind: RegisterKind,
+        *,
+        request_id: int | None = None,
+        persons: tuple[Person, ...] = (),
+        organ: str = "",
+    ) -> PlaybackSession:
+        now = self._clock.now()
+        s = PlaybackSession(
+            None, kind, actor.user_id or 0, scope, purpose, now, expires_at, request_id
+        )
+        uow.playback_sessions.add(s)
+        entries = self._entries(
+            uow,
+            actor,
+            register_kind,
+            scope,
+            purpose,
+            session_id=s.id,
+            request_id=request_id,
+            persons=persons,
+            organ=organ,
+            live=kind is SessionKind.LIVE,
+        )
+        for e in entries:
+            uow.register.add(e)
+        s.register_entry_id = entries[0].id if entries else None
+        uow.playback_sessions.set_entry(s)
+        uow.audit.append(
+            AuditEvent(
+                now,
+                actor.username,
+                f"{register_kind.value}.open",
+                "session",
+                str(s.id),
+                detail={
+                    "scope": _scope_detail(scope),
+                    "purpose": purpose,
+                    "request_id": request_id,
+                },
+            )
+        )
+        return s
+
+    def _entries(
+        self,
+        uow: AccessUnitOfWork,
+        actor: Principal,
+        kind: RegisterKind,
+        scope: FootageScope,
+        purpose: str,
+        *,
+        session_id: int | None = None,
+        request_id: int | None = None,
+        persons: tuple[Person, ...] = (),
+        organ: str = "",
+        output: tuple[str, str] | None = None,
+        live: bool = False,
+    ) -> list[RegisterEntry]:
+        """One register entry per operating unit whose cameras are in scope."""
+        now = self._clock.now()
+        role = actor.role.value if actor.role else "system"
+        me = Person(actor.full_name or actor.username, role)
+        by_unit: dict[int | None, list[int]] = {}
+        for cid in scope.camera_ids:
+            by_unit.setdefault(self._unit_of(uow, _SYSTEM_VIEW, cid), []).append(cid)
+        return [
+            RegisterEntry(
+                id=None,
+                at=now,
+                kind=kind,
+                unit_id=unit_id,
+                user_id=actor.user_id,
+                persons=(me, *persons),
+                organ=organ,
+                purpose=purpose,
+                camera_ids=tuple(cams),
+                start=None if live else scope.start,
+                end=None if live else scope.end,
+                request_id=request_id,
+                session_id=session_id,
+                output_sha256=output[0] if output else None,
+                output_name=output[1] if output else None,
+            )
+            for unit_id, cams in by_unit.items()
+        ]
+
+    def _package(
+        self,
+        uow: AccessUnitOfWork,
+        actor: Principal,
+        scope: FootageScope,
+        purpose: str,
+        req: AccessRequest | None,
+        kind: RegisterKind,
+        persons: tuple[Person, ...],
+    ) -> ExportPackage:
+        now = self._clock.now()
+        cuts: list[Cut] = []
+        for cid in scope.camera_ids:
+            for seg in uow.segments.find(cid, scope.start, scope.end):
+                cut_from, cut_to = _cut(seg, scope)
+                cuts.append(
+                    Cut(
+                        f"camera-{cid}/{seg.start_at:%Y%m%dT%H%M%SZ}-{seg.sequence:06d}.mp4",
+                        self._media_root / seg.path,
+                        cut_from,
+                        cut_to,
+                        seg,
+                    )
+                )
+        if not cuts:
+            raise ValidationFailed(
+                FieldError("scope", "no recorded footage in that range for those cameras")
+            )
+        name = f"{now:%Y%m%dT%H%M%S}-{kind.value}-{actor.user_id or 0}-{len(cuts)}"
+        manifest = {
+            "kind": kind.value,
+            "created_at": now.isoformat(),
+            "by": actor.username,
+            "purpose": purpose,
+            "request_id": req.id if req else None,
+            "organ": req.organ if req else "",
+            "handlers": [p.__dict__ for p in persons],
+            "scope": _scope_detail(scope),
+            "segments": [
+                {
+                    "file": c.name,
+                    "camera_id": c.segment.camera_id,
+                    "segment_id": c.segment.id,
+                    "start_at": c.segment.start_at.isoformat(),
+                    "end_at": c.segment.end_at.isoformat(),
+                    "original_sha256": c.segment.sha256,
+                    "cut_from_s": c.cut_from_s,
+                    "cut_to_s": c.cut_to_s,
+                }
+                for c in cuts
+            ],
+        }
+        built = self._build(self._exports_root / f"{name}.zip", cuts, manifest)
+        package = ExportPackage(
+            None,
+            actor.user_id or 0,
+            scope,
+            purpose,
+            now,
+            built.path.name,
+            built.sha256,
+            built.bytes,
+            len(cuts),
+            req.id if req else None,
+        )
+        entries = self._entries(
+            uow,
+            actor,
+            kind,
+            scope,
+            purpose,
+            request_id=req.id if req else None,
+            persons=persons,
+            organ=req.organ if req else "",
+            output=(built.sha256, built.path.name),
+        )
+        uow.exports.add(package)
+        for e in entries:
+            uow.register.add(e)
+        package.register_entry_id = entries[0].id if entries else None
+        uow.audit.append(
+            AuditEvent(
+                now,
+                actor.username,
+                f"{kind.value}.package",
+                "export",
+                str(package.id),
+                detail={
+                    "sha256": built.sha256,
+                    "bytes": built.bytes,
+                    "segments": len(cuts),
+                    "scope": _scope_detail(scope),
+                },
+            )
+        )
+        return package
+
+    def _session(self, uow: AccessUnitOfWork, actor: Principal, session_id: int) -> PlaybackSession:
+        s = uow.playback_sessions.get(session_id)
+        if s is None or s.user_id != actor.user_id:
+            raise NotFound("session", session_id)
+        if not s.is_open(self._clock.now()):
+            raise ValidationFailed(
+                FieldError(
+                    "session_id", f"the session ended or expired at {s.expires_at.isoformat()}"
+                )
+            )
+        return s
+
+    def _check_inside(
+        self, s: PlaybackSession, camera_id: int, start: datetime, end: datetime
+    ) -> None:
+        errors = []
+        if camera_id not in s.scope.camera_ids:
+            errors.append(FieldError("camera_id", f"camera {camera_id} is not in this session"))
+        if start < s.scope.start:
+            errors.append(
+                FieldError("start", f"before the granted range ({s.scope.start.isoformat()})")
+            )
+        if end > s.scope.end:
+            errors.append(FieldError("end", f"after the granted range ({s.scope.end.isoformat()})"))
+        if end <= start:
+            errors.append(FieldError("end", "must be after start"))
+        if errors:
+            raise ValidationFailed(errors)
+
+    def _logged(self, actor: Principal, action: str, obj_id: int | None):  # type: ignore[no-untyped-def]
+        return refusals_logged(self._uow, self._clock, actor, action, "footage", obj_id)
+
+
+_SYSTEM_VIEW = Principal(user_id=None, username="system", role=None, unit_id=None)
+
+
+def _cut(seg: Segment, scope: FootageScope) -> tuple[float | None, float | None]:
+    cut_from = (scope.start - seg.start_at).total_seconds() if seg.start_at < scope.start else None
+    cut_to = (scope.end - seg.start_at).total_seconds() if seg.end_at > scope.end else None
+    return cut_from, cut_to
+
+
+def _scope_detail(scope: FootageScope) -> dict[str, Any]:
+    return {
+        "camera_ids": list(scope.camera_ids),
+        "start": scope.start.isoformat(),
+        "end": scope.end.isoformat(),
+    }
