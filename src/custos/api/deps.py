@@ -43,8 +43,10 @@ class RequirePermission:
     ) -> Caller:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise AuthenticationFailed("sign in first: send 'Authorization: Bearer <token>'")
-        principal, session = container(request).auth.authenticate(credentials.credentials)
+        c = container(request)
+        principal, session = c.auth.authenticate(credentials.credentials)
         if not principal.can(self.permission):
+            c.auth.note_denied(principal, self.permission, f"{request.method} {request.url.path}")
             raise PermissionDenied(f"role {principal.role} lacks permission {self.permission}")
         return Caller(principal, session)
 

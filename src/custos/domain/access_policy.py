@@ -2,7 +2,8 @@
 
 Each camera in the request brings the packs of its site's division; every demand is the union
 (the strictest) over those cameras. Readings the texts leave open are in
-docs/design/approvals.md: a handler shows one credential of a kind some pack accepts; copying is
+docs/design/approvals.md: a handler shows one credential of a kind the packs of every camera
+in the request accept; copying is
 covered by an entitlement to retrieve (a copy is how footage is taken away); an entitlement in any
 applicable pack that is not limited to emergencies suffices, so the national Decree's general
 entitlement (art. 20) is not narrowed by an older local rule.
@@ -91,13 +92,16 @@ def check_request(
             errors.append(
                 FieldError(f"handlers[{i}].credential_number", "the credential's number is needed")
             )
-        if d.credentials and h.credential_type.value not in d.credentials:
-            accepted = ", ".join(sorted(d.credentials))
-            errors += _cited(
-                f"handlers[{i}].credential_type",
-                f"{h.credential_type.value} is not a credential these rules accept ({accepted})",
-                d.credential_citations,
-            )
+        for r in rules:  # each camera's packs must accept the credential shown
+            accepted_here = r.credentials.value
+            if accepted_here and h.credential_type not in accepted_here:
+                accepted = ", ".join(sorted(c.value for c in accepted_here))
+                errors += _cited(
+                    f"handlers[{i}].credential_type",
+                    f"{h.credential_type.value} is not a credential the rules for division "
+                    f"{r.division_code} accept ({accepted})",
+                    r.credentials.citations,
+                )
     names = [h.name for h in req.handlers]
     if len({"".join(n.split()).casefold() for n in names}) != len(names):
         errors.append(FieldError("handlers", "the same person is named twice"))
@@ -115,7 +119,7 @@ def check_request(
     ):
         if not value.strip():
             errors.append(FieldError(f, "must not be empty"))
-    return errors, d
+    return _dedupe(errors), d
 
 
 def _entitlement(

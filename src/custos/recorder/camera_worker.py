@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -44,7 +45,8 @@ log = logging.getLogger(__name__)
 class RecorderConfig:
     segment_seconds: int = 60
     io_timeout_s: float = 5.0  # ffmpeg's own socket timeout
-    stall_s: float = 10.0  # the watchdog kills a run with no new frame for this long
+    stall_s: float = 10.0  # the watchdog ends a run with no new frame for this long
+    kill_grace_s: float = 10.0  # SIGKILL when ffmpeg is still there this long after SIGTERM
     backoff_first_s: float = 0.5
     backoff_max_s: float = 3.0  # keeps "back within 5 s of the camera returning"
     #: After a refusal (wrong password, no recordable video) retrying fast cannot help and may
@@ -102,6 +104,7 @@ class CameraWorker:
         self._proc: subprocess.Popen[bytes] | None = None
         self._run: RunState | None = None
         self._killed_for: OfflineReason | None = None
+        self._terminated_at: float | None = None  # time.monotonic() of our SIGTERM to ffmpeg
         self._state = RecorderState.CONNECTING
         self._reason: OfflineReason | None = None
         self._detail = ""
@@ -136,15 +139,34 @@ class CameraWorker:
         return self._thread.is_alive()
 
     def check_watchdog(self) -> None:
+        """Called every tick: end a run that has had no new frame for ``stall_s``.
+
+        SIGTERM first, so ffmpeg writes the fragment it holds and lists its segment (a stalled
+        read returns within ffmpeg's own time-out); SIGKILL if it is still there after
+        ``kill_grace_s`` (then the fragment in flight is lost, and adopted if readable)."""
         run, proc = self._run, self._proc
         if run is None or proc is None or proc.poll() is not None:
+            return
+        if self._terminated_at is not None:
+            if time.monotonic() - self._terminated_at > self._config.kill_grace_s:
+                log.warning("camera %s: ffmpeg ignored SIGTERM, killing it", self.camera_id)
+                proc.kill()
             return
         if run.stalled_for() > self._config.stall_s:
             log.warning(
                 "camera %s: no frame for %.0f s, restarting", self.camera_id, run.stalled_for()
             )
-            self._killed_for = OfflineReason.STALLED
-            proc.kill()
+            # No input listed yet: the peer never got as far as describing a stream (it sends
+            # junk without end, or nothing); that is not a camera that stopped sending.
+            stalled = bool(run.input_streams)
+            self._terminate(
+                proc, OfflineReason.STALLED if stalled else OfflineReason.PROTOCOL_ERROR
+            )
+
+    def _terminate(self, proc: subprocess.Popen[bytes], reason: OfflineReason) -> None:
+        self._killed_for = reason
+        self._terminated_at = time.monotonic()
+        proc.terminate()
 
     def storage_low(self) -> None:
         """Free space fell below the minimum: ffmpeg finishes and lists its segment (SIGTERM,
@@ -154,8 +176,7 @@ class CameraWorker:
         if proc is None or proc.poll() is not None or self._killed_for is not None:
             return
         log.warning("camera %s: free space below the minimum, stopping", self.camera_id)
-        self._killed_for = OfflineReason.STORAGE_FULL
-        proc.terminate()
+        self._terminate(proc, OfflineReason.STORAGE_FULL)
 
     def health(self) -> CameraHealth:
         run = self._run
@@ -211,7 +232,7 @@ class CameraWorker:
             self._config.ffmpeg,
         )
         run = RunState(self._clock)
-        self._run, self._killed_for = run, None
+        self._run, self._killed_for, self._terminated_at = run, None, None
         if self._state is not RecorderState.OFFLINE:
             # A retry keeps showing why the camera is offline until media flows again.
             self._set_state(RecorderState.CONNECTING, None, "")
@@ -247,6 +268,8 @@ class CameraWorker:
     def _why_killed(self, reason: OfflineReason, run: RunState) -> str:
         if reason is OfflineReason.STALLED:
             return f"no new frame for {self._config.stall_s:.0f} s"
+        if reason is OfflineReason.PROTOCOL_ERROR:
+            return f"no RTSP stream described within {self._config.stall_s:.0f} s"
         if reason is OfflineReason.STORAGE_FULL:
             return self._below_minimum()
         if reason is OfflineReason.UNSUPPORTED_CODEC and run.video is not None:
@@ -261,7 +284,7 @@ class CameraWorker:
         for raw in proc.stderr:
             line = raw.decode("utf-8", "replace")
             run.feed(line)
-            if self._state is RecorderState.CONNECTING and run.frames > 0:
+            if self._state is not RecorderState.RECORDING and run.frames > 0:
                 self._set_state(RecorderState.RECORDING, None, "")
             video = run.video
             if video and video.codec not in RECORDABLE_CODECS and self._killed_for is None:

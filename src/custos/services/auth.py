@@ -103,6 +103,22 @@ class AuthService:
             uow.commit()
             return user
 
+    def note_denied(self, actor: Principal, permission: Permission, target: str) -> None:
+        """A signed-in user tried what their role does not allow: a refused attempt, logged."""
+        with self._uow() as uow:
+            uow.audit.append(
+                AuditEvent(
+                    self._clock.now(),
+                    actor.username,
+                    "access.denied",
+                    "route",
+                    target[:200],
+                    Outcome.REFUSED,
+                    detail={"permission": permission.value, "role": str(actor.role)},
+                )
+            )
+            uow.commit()
+
     def get_user(self, user_id: int) -> User | None:
         with self._uow() as uow:
             return uow.users.get(user_id)

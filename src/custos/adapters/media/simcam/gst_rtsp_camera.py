@@ -127,8 +127,8 @@ def serve(args: argparse.Namespace) -> None:
         server.get_mount_points().add_factory(f"/{mount}", factory)
     if args.user:
         auth = GstRtspServer.RTSPAuth()
-        token = GstRtspServer.RTSPToken.new_empty()
-        token.get_structure().set_value(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "user")
+        token = GstRtspServer.RTSPToken()  # what the user may do: act in the role "user"
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "user")
         auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password), token)
         server.set_auth(auth)
     if server.attach(None) == 0:

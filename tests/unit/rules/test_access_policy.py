@@ -1,0 +1,115 @@
+"""The access policy against the real packs: each jurisdiction's demands and their articles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from custos.domain.access_policy import check_request
+from custos.domain.access_requests import (
+    AccessRequest,
+    ApprovalDocument,
+    EmergencyKind,
+    FootageScope,
+    Handler,
+)
+from custos.domain.kinds import AccessAction
+from custos.domain.rules.engine import RuleBook
+from custos.domain.rules.terms import ApproverRole, Credential, RequesterKind
+
+NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+DOC = ApprovalDocument("No. 1", "Bureau", NOW.date(), "0" * 64, "a.pdf", 10)
+
+
+def request(
+    action: AccessAction,
+    kind: RequesterKind = RequesterKind.POLICE,
+    handlers: int = 2,
+    credential: Credential = Credential.LAW_ENFORCEMENT_ID,
+    document: ApprovalDocument | None = DOC,
+    emergency: EmergencyKind | None = None,
+) -> AccessRequest:
+    return AccessRequest(
+        id=1,
+        action=action,
+        scope=FootageScope((1,), NOW - timedelta(hours=2), NOW - timedelta(hours=1)),
+        requester_kind=kind,
+        organ="Bureau",
+        organ_unit="",
+        legal_basis="law",
+        purpose="case",
+        handlers=tuple(Handler(f"officer {i}", credential, f"N{i}") for i in range(handlers)),
+        document=document,
+        emergency=emergency,
+        expires_at=NOW + timedelta(days=1),
+        requested_by=1,
+        created_at=NOW,
+    )
+
+
+def rule_ids(book: RuleBook, req: AccessRequest, division: str) -> set[str]:
+    errors, _ = check_request(req, [book.effective(division)])
+    return {e.rule_id for e in errors if e.rule_id}
+
+
+def test_a_complete_xian_copy_passes_and_needs_the_county_police_head(book: RuleBook) -> None:
+    errors, demands = check_request(request(AccessAction.COPY), [book.effective("610113")])
+    assert errors == []
+    assert demands.titles == (ApproverRole.HEAD_OF_POLICE_COUNTY_PLUS,)
+    assert demands.min_handlers == 2
+
+
+@pytest.mark.parametrize(
+    ("division", "cited"),
+    [
+        ("610113", {"xian-2020:art27.p2.i1", "shaanxi-2011:art18.i1"}),
+        ("210102", {"liaoning-2008:art18.i1"}),
+        ("110105", {"beijing-2007:art17.i1"}),
+        ("500103", {"chongqing-2016:art25.p2.i1"}),
+    ],
+)
+def test_one_handler_is_refused_everywhere_with_the_local_articles(
+    book: RuleBook, division: str, cited: set[str]
+) -> None:
+    req = request(AccessAction.VIEW, handlers=1, credential=Credential.WORK_ID)
+    errors, _ = check_request(req, [book.effective(division)])
+    handler_errors = {e.rule_id for e in errors if e.field == "handlers"}
+    assert cited <= handler_errors
+
+
+def test_the_decree_alone_still_requires_two_handlers(book: RuleBook) -> None:
+    # Guangdong (44): only the national Decree applies; it states no number, Custos asks for two.
+    errors, demands = check_request(
+        request(AccessAction.VIEW, handlers=1), [book.effective("440103")]
+    )
+    assert demands.min_handlers == 2
+    assert [e.field for e in errors] == ["handlers"]
+
+
+def test_documents_by_jurisdiction_and_action(book: RuleBook) -> None:
+    no_doc = {a: request(a, document=None) for a in AccessAction}
+    assert "liaoning-2008:art18.i2" in rule_ids(book, no_doc[AccessAction.VIEW], "210102")
+    assert rule_ids(book, no_doc[AccessAction.VIEW], "610113") == set()
+    assert "shaanxi-2011:art18.p2" in rule_ids(book, no_doc[AccessAction.RETRIEVE], "610202")
+
+
+def test_emergency_only_entitlements_require_the_emergency(book: RuleBook) -> None:
+    # Liaoning art. 17 para 2 lets government departments in only in emergencies, but the Decree
+    # (art. 20) entitles them to view and retrieve in general: the request passes. Copying in
+    # Beijing is entitled only by art. 16 (emergencies) and, through retrieval, by the Decree.
+    dept = request(AccessAction.VIEW, kind=RequesterKind.GOV_DEPT, credential=Credential.WORK_ID)
+    assert check_request(dept, [book.effective("110105")])[0] == []
+    subject = request(
+        AccessAction.COPY, kind=RequesterKind.DATA_SUBJECT, credential=Credential.WORK_ID
+    )
+    errors, _ = check_request(subject, [book.effective("110105")])
+    assert "requester_kind" in {e.field for e in errors}
+
+
+def test_demands_are_the_union_over_cameras_in_different_jurisdictions(book: RuleBook) -> None:
+    req = request(AccessAction.VIEW, document=None, credential=Credential.WORK_ID)
+    errors, _ = check_request(req, [book.effective("110105"), book.effective("210102")])
+    fields = {e.field for e in errors}
+    assert "document" in fields  # Liaoning's camera needs it
+    assert "handlers[0].credential_type" in fields  # Liaoning accepts law-enforcement IDs only
