@@ -62,6 +62,7 @@ def serve_with_recorder(settings: Settings, with_recorder: bool = True) -> None:
     from custos.adapters.db.migrate import upgrade
     from custos.api.app import create_app
     from custos.bootstrap import bootstrap
+    from custos.housekeeping import Housekeeper
     from custos.recorder.child import RecorderChild
 
     upgrade(settings.resolved_database_url())
@@ -76,11 +77,14 @@ def serve_with_recorder(settings: Settings, with_recorder: bool = True) -> None:
     child = RecorderChild(settings.data_dir, settings.segment_seconds) if with_recorder else None
     if child is not None:
         child.start()
+    housekeeper = Housekeeper(container)
+    housekeeper.start()
     try:
         uvicorn.run(
             create_app(container), host=settings.host, port=settings.port, log_level="warning"
         )
     finally:
+        housekeeper.stop()
         if child is not None:
             child.stop()
 
