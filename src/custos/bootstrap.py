@@ -15,6 +15,7 @@ from custos.adapters.export.package import ZipPackageBuilder
 from custos.adapters.rulepack_loader import load_rulebook
 from custos.adapters.signing import TrustedKeys, load_or_create_signer
 from custos.adapters.storage.documents import DocumentStore
+from custos.adapters.storage.segment_files import SegmentStore
 from custos.config import Settings
 from custos.domain.calendar import WorkdayCalendar
 from custos.domain.clock import Clock, SystemClock
@@ -24,8 +25,13 @@ from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointP
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.compliance import ComplianceService
 from custos.services.footage import FootageService
+from custos.services.holds import HoldService
+from custos.services.offload import OffloadService
 from custos.services.recording import RecordingService
 from custos.services.registry import RegistryService
+from custos.services.retention import RetentionService
+from custos.services.scrub import Scrubber
+from custos.services.storage_watch import AlarmService, StorageWatch
 
 
 @dataclass
@@ -43,6 +49,12 @@ class Container:
     recording: RecordingService
     footage: FootageService
     requests: AccessRequestService
+    retention: RetentionService
+    holds: HoldService
+    alarms: AlarmService
+    storage: StorageWatch
+    scrubber: Scrubber
+    offload: OffloadService | None = None  # None unless an object store is configured
 
     def close(self) -> None:
         self.engine.dispose()
@@ -68,14 +80,24 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         lockout_duration=timedelta(minutes=settings.lockout_minutes),
     )
     trusted = TrustedKeys.of(signer.public_key)
+    offload = _offload(settings, uow, clock)
+    segment_store = SegmentStore(settings.resolved_media_dir(), settings.media_volumes)
     footage = FootageService(
         uow,
         clock,
-        settings.resolved_media_dir(),
+        segment_store.absolute,
         settings.data_dir / "exports",
         ZipPackageBuilder(settings.data_dir / "exports" / ".work"),
+        fetch=offload.fetch if offload is not None else None,
     )
     documents = DocumentStore(settings.data_dir / "documents")
+    requests = AccessRequestService(
+        uow, rules, signer, trusted.verify, clock, footage, documents.put
+    )
+    retention = RetentionService(
+        uow, rules, clock, segment_store, requests.frozen_scopes, settings.retention_max_days
+    )
+    alarms = AlarmService(uow, clock)
     return Container(
         settings=settings,
         engine=engine,
@@ -89,7 +111,44 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         compliance=ComplianceService(uow, rules, clock, calendar),
         recording=RecordingService(uow, clock),
         footage=footage,
-        requests=AccessRequestService(
-            uow, rules, signer, trusted.verify, clock, footage, documents.put
+        requests=requests,
+        retention=retention,
+        holds=HoldService(uow, clock),
+        alarms=alarms,
+        storage=StorageWatch(
+            uow,
+            clock,
+            retention,
+            alarms,
+            str(settings.resolved_media_dir()),
+            segment_store.disk_usage,
         ),
+        scrubber=Scrubber(uow, clock, segment_store, alarms),
+        offload=offload,
+    )
+
+
+def _offload(settings: Settings, uow: SqlUnitOfWorkFactory, clock: Clock) -> OffloadService | None:
+    """The object-store offloader, when ``CUSTOS_S3_ENDPOINT`` is set (boto3 is loaded only then)."""
+    if not settings.object_store_enabled() or settings.s3_endpoint is None:
+        return None
+    from custos.adapters.storage.object_store import S3SegmentStore
+
+    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+    store = S3SegmentStore(
+        settings.s3_endpoint,
+        settings.s3_bucket,
+        settings.s3_access_key,
+        secret,
+        settings.s3_region,
+        settings.s3_lock_mode,
+        prefix=settings.s3_prefix,
+    )
+    return OffloadService(
+        uow,
+        store,
+        clock,
+        settings.resolved_media_dir(),
+        settings.data_dir / "object-cache",
+        settings.s3_lock_days,
     )

@@ -204,3 +204,22 @@ def _add_audit_commands() -> None:
 
 
 _add_audit_commands()
+
+
+def _add_retention_commands() -> None:
+    from custos.cli_retention import footage, retention
+
+    main.add_command(retention)
+    main.add_command(footage)
+
+
+_add_retention_commands()
+
+
+def _add_objectstore_commands() -> None:
+    from custos.cli_objectstore import objectstore
+
+    main.add_command(objectstore)
+
+
+_add_objectstore_commands()

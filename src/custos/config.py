@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -35,14 +36,65 @@ class Settings(BaseSettings):
     media_dir: Path | None = Field(
         default=None, description="Where recorded segments live; default: <data_dir>/media"
     )
+    media_volumes: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="More volumes for segments, comma-separated, in the order they are filled "
+        "after the media directory (volume 0); a segment's path names its volume ('@v1/…')",
+    )
     segment_seconds: int = Field(default=60, ge=10, le=300, description="Segment length")
     recorder_metrics_host: str = "127.0.0.1"
     recorder_metrics_port: int = Field(
         default=9464, ge=0, le=65535, description="Prometheus /metrics of the recorder; 0: off"
     )
 
+    retention_max_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Optional cap on a camera's configured retention (Decree 799 art. 17); "
+        "never below the rule packs' floor",
+    )
+
+    # ---- object storage (S3-compatible, e.g. SeaweedFS); off while s3_endpoint is unset ----
+    s3_endpoint: str | None = Field(
+        default=None, description="S3 endpoint URL, e.g. http://127.0.0.1:8333; unset: no offload"
+    )
+    s3_bucket: str = Field(default="custos-segments", min_length=3, max_length=63)
+    s3_access_key: str | None = None
+    s3_secret_key: SecretStr | None = Field(default=None, repr=False)
+    s3_region: str = "us-east-1"
+    s3_prefix: str = Field(
+        default="", max_length=200, description="Key prefix, e.g. 'site-a/', to share a bucket"
+    )
+    s3_lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] = Field(
+        default="COMPLIANCE", description="Object Lock mode for uploaded segments"
+    )
+    s3_lock_days: int = Field(
+        default=30,
+        ge=0,
+        le=3650,
+        description="Object Lock retention from a segment's start (0: no lock); the purge can"
+        " delete an object only after it",
+    )
+    s3_offload_every_s: float = Field(
+        default=10.0, gt=0, description="How often the offloader looks for sealed segments"
+    )
+
+    @field_validator("media_volumes", mode="before")
+    @classmethod
+    def _split_volumes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def object_store_enabled(self) -> bool:
+        return bool(self.s3_endpoint)
+
     def resolved_media_dir(self) -> Path:
         return self.media_dir if self.media_dir is not None else self.data_dir / "media"
+
+    def resolved_media_volumes(self) -> list[Path]:
+        """Every volume segments may be written to, in order: the media directory first."""
+        return [self.resolved_media_dir(), *self.media_volumes]
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -1,6 +1,9 @@
 """Timed duties of a running server: sign the operation log's tail when its time has come
-(checkpoints every N entries *or* T seconds, also when no one writes), and lapse access requests
-past their expiry (which also lifts the footage freeze they held)."""
+(checkpoints every N entries *or* T seconds, also when no one writes); lapse access requests
+past their expiry (which also lifts the footage freeze they held); project storage against the
+retention floors; scrub segments' hashes; purge footage past retention. With an object store
+configured, a second thread (``offloader``) uploads sealed segments not yet in it, so a slow
+store never delays the duties above."""
 
 from __future__ import annotations
 
@@ -13,24 +16,67 @@ log = logging.getLogger(__name__)
 
 
 class Housekeeper:
+    STORAGE_EVERY = 12  # ticks: once a minute at 5 s
+    SCRUB_EVERY = 120  # every 10 minutes, a batch of segments re-hashed
+    PURGE_EVERY = 720  # hourly
+
     def __init__(self, container: Container, every_s: float = 5.0) -> None:
         self._c = container
+        self._ticks = 0
         self._every_s = every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
+        self._offloader = threading.Thread(target=self._offload_loop, name="offloader", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        if self._c.offload is not None:
+            self._offloader.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(10)
+        if self._offloader.is_alive():
+            self._offloader.join(30)
+
+    def offload_tick(self, batch: int = 50) -> int:
+        """Upload sealed segments not yet in the object store, batch by batch, until none is
+        left or the housekeeper stops; return how many were uploaded."""
+        offload = self._c.offload
+        if offload is None:
+            return 0
+        total = 0
+        while not self._stop.is_set():
+            report = offload.run_once(batch)
+            total += len(report.uploaded)
+            if len(report.uploaded) < batch:  # the rest failed or were skipped: next time
+                break
+        return total
+
+    def _offload_loop(self) -> None:
+        every_s = self._c.settings.s3_offload_every_s
+        while not self._stop.wait(every_s):
+            try:
+                uploaded = self.offload_tick()
+                if uploaded:
+                    log.info("%d segment(s) uploaded to the object store", uploaded)
+            except Exception:  # the timer's boundary: a store outage must not end the timer
+                log.exception("offload pass failed")
 
     def tick(self) -> None:
+        self._ticks += 1
         self._c.audit.checkpoint_if_due()
         expired = self._c.requests.expire_due()
         if expired:
             log.info("%d access request(s) expired", expired)
+        if self._ticks % self.STORAGE_EVERY == 1:
+            self._c.storage.check()
+        if self._ticks % self.SCRUB_EVERY == 1:
+            self._c.scrubber.run()
+        if self._ticks % self.PURGE_EVERY == 1:
+            report = self._c.retention.purge()
+            if report.deleted:
+                log.info("purged %d segment(s), %d bytes", len(report.deleted), report.bytes)
 
     def _loop(self) -> None:
         while not self._stop.wait(self._every_s):

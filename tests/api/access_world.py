@@ -18,8 +18,7 @@ from custos.domain.access import Role
 from custos.domain.recording import Segment
 from custos.domain.rules.terms import ApproverRole
 from custos.domain.users import SYSTEM, UserProfile
-from tests.api.builders import API, camera_body, make_site, make_unit
-from tests.api.conftest import PASSWORD
+from tests.api.builders import API, PASSWORD, camera_body, make_site, make_unit
 
 # Division codes: a district of each jurisdiction the packs cover.
 XIAN = "610113"  # 西安市雁塔区 (Xi'an → Shaanxi → national)
@@ -78,9 +77,12 @@ class World:
         scopes: tuple[str, ...] = (),
     ) -> dict[str, str]:
         if username not in self.people:
-            profile = UserProfile(full_name, jurisdiction, title, scopes)
-            u = self.container.auth.create_user(SYSTEM, username, role, PASSWORD, unit_id, profile)
-            self.user_ids[username] = u.id or 0
+            if username not in self.user_ids:
+                profile = UserProfile(full_name, jurisdiction, title, scopes)
+                u = self.container.auth.create_user(
+                    SYSTEM, username, role, PASSWORD, unit_id, profile
+                )
+                self.user_ids[username] = u.id or 0
             r = self.client.post(
                 f"{API}/auth/login", json={"username": username, "password": PASSWORD}
             )

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from custos.domain.codes import credit_check_character
 
 API = "/api/v1"
+PASSWORD = "correct horse battery staple"
 
 
 def credit_code(n: int, division: str = "110105") -> str:

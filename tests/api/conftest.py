@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -11,9 +12,10 @@ from fastapi.testclient import TestClient
 from custos.api.app import create_app
 from custos.bootstrap import Container
 from custos.domain.access import Role
+from custos.domain.rules.terms import ApproverRole
 from custos.domain.users import SYSTEM
-
-PASSWORD = "correct horse battery staple"
+from tests.api.access_world import World, build_world, make_clip
+from tests.api.builders import PASSWORD
 
 
 @pytest.fixture
@@ -48,3 +50,20 @@ def login_as(container: Container, client: TestClient) -> LoginAs:
 @pytest.fixture
 def admin(login_as: LoginAs) -> dict[str, str]:
     return login_as(Role.ADMIN)
+
+
+HEAD = ApproverRole.HEAD_OF_POLICE_COUNTY_PLUS
+
+
+@pytest.fixture(scope="session")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("access-clip") / "clip.mp4")
+
+
+@pytest.fixture
+def world(client: TestClient, container: Container, admin: dict[str, str], clip: Path) -> World:
+    w = build_world(client, container, admin, clip)
+    w.person("officer", Role.OFFICER, full_name="赵警官")
+    w.person("head", Role.APPROVER, full_name="孙局长", title=HEAD)
+    w.person("plain-approver", Role.APPROVER, full_name="周科长")
+    return w

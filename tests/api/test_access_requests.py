@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from custos.adapters.db.access_tables import access_requests
@@ -29,28 +28,12 @@ from tests.api.access_world import (
     TONGCHUAN,
     XIAN,
     World,
-    build_world,
     handlers,
-    make_clip,
     request_body,
 )
 from tests.api.builders import API, rule_ids
 
 HEAD = ApproverRole.HEAD_OF_POLICE_COUNTY_PLUS
-
-
-@pytest.fixture(scope="session")
-def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_clip(tmp_path_factory.mktemp("access-clip") / "clip.mp4")
-
-
-@pytest.fixture
-def world(client: TestClient, container: Container, admin: dict[str, str], clip: Path) -> World:
-    w = build_world(client, container, admin, clip)
-    w.person("officer", Role.OFFICER, full_name="赵警官")
-    w.person("head", Role.APPROVER, full_name="孙局长", title=HEAD)
-    w.person("plain-approver", Role.APPROVER, full_name="周科长")
-    return w
 
 
 def refused_actions(container: Container) -> list[str]:

@@ -13,19 +13,25 @@ from custos.api.routers import (
     compliance,
     footage,
     health,
+    holds,
     register,
     requests,
     rules,
     sites,
+    storage,
     units,
     users,
 )
 from custos.api.routers import recording as recording_router
 from custos.bootstrap import Container
+from custos.web import PUBLIC_UI_ROUTES
+from custos.web import install as install_ui
 
 API_PREFIX = "/api/v1"
 #: Routes reachable without a token. A test fails if any other route is.
-PUBLIC_ROUTES = frozenset({("POST", f"{API_PREFIX}/auth/login"), ("GET", f"{API_PREFIX}/health")})
+PUBLIC_ROUTES = frozenset(
+    {("POST", f"{API_PREFIX}/auth/login"), ("GET", f"{API_PREFIX}/health")} | PUBLIC_UI_ROUTES
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -52,7 +58,10 @@ def create_app(container: Container) -> FastAPI:
         requests,
         footage,
         register,
+        holds,
+        storage,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)
+    install_ui(app)  # the web UI: pages, static files, live WebSocket (docs/design/ui.md)
     return app

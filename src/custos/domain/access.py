@@ -26,6 +26,9 @@ class Permission(enum.StrEnum):
     REQUEST_READ = "request.read"  # read requests filed by others (approvers, supervision)
     FOOTAGE_SESSION = "footage.session"  # read footage through a session one holds
     REGISTER_READ = "register.read"  # the registration register (登记)
+    HOLD_MANAGE = "hold.manage"  # evidence holds: create, extend, ask or approve release
+    FOOTAGE_DELETE = "footage.delete"  # ask to delete footage (refused inside retention)
+    STORAGE_READ = "storage.read"  # retention policies, storage projection, alarms
     SELF = "self"  # what every signed-in user may do about their own session
 
 
@@ -54,6 +57,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AUDIT_READ,
             P.REQUEST_READ,
             P.REGISTER_READ,
+            P.HOLD_MANAGE,
+            P.FOOTAGE_DELETE,
+            P.STORAGE_READ,
             P.SELF,
         }
     ),
@@ -71,6 +77,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.EXPORT,
             P.FOOTAGE_SESSION,
             P.REGISTER_READ,
+            P.HOLD_MANAGE,
+            P.STORAGE_READ,
             P.SELF,
         }
     ),
@@ -91,6 +99,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AUDIT_READ,
             P.REQUEST_READ,
             P.REGISTER_READ,
+            P.HOLD_MANAGE,
+            P.STORAGE_READ,
             P.SELF,
         }
     ),

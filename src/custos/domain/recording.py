@@ -84,6 +84,9 @@ class Segment:
     sealed_at: datetime
     adopted: bool = False  # found on disk at start-up without a row, checked and indexed
     missing: bool = False  # its file was gone at the last reconcile
+    # Arrival time minus the end the camera's own timestamps imply, before any re-anchoring
+    # (docs/design/time.md): recorded to show how the camera's clock behaves, never used for time.
+    clock_drift_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -135,3 +138,13 @@ class WallClockAnchor:
             end = arrived
         start = end - timedelta(seconds=max(0.0, media_end - media_start))
         return start, end, drift
+
+
+@dataclass(frozen=True)
+class CameraFootageStats:
+    """How much footage a camera has, and how fast it grew lately (for storage projection)."""
+
+    camera_id: int
+    total_bytes: int
+    recent_bytes: int
+    recent_seconds: float

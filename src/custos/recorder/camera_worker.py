@@ -105,6 +105,9 @@ class CameraWorker:
         self._run: RunState | None = None
         self._killed_for: OfflineReason | None = None
         self._terminated_at: float | None = None  # time.monotonic() of our SIGTERM to ffmpeg
+        self._volume: int | None = None  # where the run in progress writes
+        self._spill = False  # the run in progress was asked to end to move to another volume
+        self._switching = False  # the last run ended for that: start the next one at once
         self._state = RecorderState.CONNECTING
         self._reason: OfflineReason | None = None
         self._detail = ""
@@ -138,6 +141,14 @@ class CameraWorker:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def volume(self) -> int | None:
+        """The volume the running ffmpeg writes to; None while none runs."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return None
+        return self._volume
+
     def check_watchdog(self) -> None:
         """Called every tick: end a run that has had no new frame for ``stall_s``.
 
@@ -164,16 +175,33 @@ class CameraWorker:
             )
 
     def _terminate(self, proc: subprocess.Popen[bytes], reason: OfflineReason) -> None:
+        """SIGTERM, and show the camera offline now: a stalled ffmpeg may take its own socket
+        time-out (several seconds) to exit. The gap opens once it has (after its last seal)."""
         self._killed_for = reason
         self._terminated_at = time.monotonic()
         proc.terminate()
+        run = self._run
+        detail = self._why_killed(reason, run) if run is not None else ""
+        self._set_state(RecorderState.OFFLINE, reason, detail)
 
-    def storage_low(self) -> None:
-        """Free space fell below the minimum: ffmpeg finishes and lists its segment (SIGTERM,
-        so it is sealed while there is still room), and the camera stays offline
-        (``storage_full``) until space returns. Nothing is ever deleted to make room."""
+    def storage_low(self, room_elsewhere: bool = False) -> None:
+        """Free space on the run's volume fell below the minimum: ffmpeg finishes and lists
+        its segment (SIGTERM, so it is sealed while there is still room). With
+        ``room_elsewhere`` the next run starts at once on the first volume with room (a
+        spill: one reconnection, the camera stays ``recording``); otherwise the camera stays
+        offline (``storage_full``) until space returns. Nothing is ever deleted to make room."""
         proc = self._proc
-        if proc is None or proc.poll() is not None or self._killed_for is not None:
+        if proc is None or proc.poll() is not None or self._killed_for is not None or self._spill:
+            return
+        if room_elsewhere:
+            log.warning(
+                "camera %s: volume %s below the minimum, moving to the next with room",
+                self.camera_id,
+                self._volume,
+            )
+            self._spill = True
+            self._terminated_at = time.monotonic()  # the watchdog kills it if it lingers
+            proc.terminate()
             return
         log.warning("camera %s: free space below the minimum, stopping", self.camera_id)
         self._terminate(proc, OfflineReason.STORAGE_FULL)
@@ -203,27 +231,40 @@ class CameraWorker:
                 log.exception("camera %s: recording run failed", self.camera_id)
                 self._go_offline(OfflineReason.STREAM_ENDED, "internal error, see the log")
                 recorded = False
+            if self._switching:  # the run ended only to move to another volume: at once
+                backoff = self._config.backoff_first_s
+                continue
             backoff = next_backoff(backoff, recorded, self._reason, self._config)
             self._stop.wait(backoff)
         self._set_state(RecorderState.OFFLINE, OfflineReason.RECORDER_RESTART, "recorder stopped")
 
     def _attempt(self) -> bool:
-        """One try: checks, then one ffmpeg run. True if it sealed anything."""
-        if self._store.free_bytes() < self._config.min_free_bytes:
+        """One try: checks, then one ffmpeg run on the first volume with room. True if it
+        sealed anything."""
+        switching, self._switching = self._switching, False
+        volume = self._store.volume_with_room(self._config.min_free_bytes)
+        if volume is None:
             self._go_offline(OfflineReason.STORAGE_FULL, self._below_minimum())
             return False
         url = self.target.stream.with_credentials()
         if not reachable(url):
             self._go_offline(OfflineReason.UNREACHABLE, "no TCP connection")
             return False
-        reason, detail, sealed = self._record_run(url)
+        reason, detail, sealed = self._record_run(url, volume, switching)
+        if self._spill and not self._stop.is_set():
+            log.info("camera %s: run on volume %d ended to spill over", self.camera_id, volume)
+            self._switching = True
+            return sealed > 0
         if not self._stop.is_set():
+            log.info("camera %s: run ended, %s: %s", self.camera_id, reason, detail)
             self._go_offline(reason, detail)
         return sealed > 0
 
-    def _record_run(self, url: str) -> tuple[OfflineReason, str, int]:
+    def _record_run(
+        self, url: str, volume: int, switching: bool = False
+    ) -> tuple[OfflineReason, str, int]:
         run_id = new_run_id(self._clock.now())
-        run_dir = self._store.run_dir(self.camera_id, run_id)
+        run_dir = self._store.run_dir(self.camera_id, run_id, volume)
         argv = segmenter_command(
             url,
             run_dir,
@@ -233,8 +274,10 @@ class CameraWorker:
         )
         run = RunState(self._clock)
         self._run, self._killed_for, self._terminated_at = run, None, None
-        if self._state is not RecorderState.OFFLINE:
-            # A retry keeps showing why the camera is offline until media flows again.
+        self._volume, self._spill = volume, False
+        if self._state is not RecorderState.OFFLINE and not switching:
+            # A retry keeps showing why the camera is offline until media flows again; a spill
+            # to another volume keeps showing it recording (one reconnection, no gap row).
             self._set_state(RecorderState.CONNECTING, None, "")
         proc = subprocess.Popen(  # noqa: S603 - argv is built by us, no shell
             argv,
@@ -250,7 +293,7 @@ class CameraWorker:
         reader = threading.Thread(target=self._read_log, args=(proc, run), daemon=True)
         reader.start()
         sealed_names: set[str] = set()
-        sealed, storage_full = self._seal_listed(proc, run, run_id, sealed_names)
+        sealed, storage_full = self._seal_listed(proc, run, run_dir, sealed_names)
         proc.wait()
         reader.join(5)
         self._adopt_unlisted(run_dir, sealed_names)
@@ -277,14 +320,19 @@ class CameraWorker:
         return ""
 
     def _below_minimum(self) -> str:
-        return f"free space below the minimum of {self._config.min_free_bytes // 2**20} MiB"
+        where = " on every volume" if len(self._store.volumes) > 1 else ""
+        return f"free space below the minimum of {self._config.min_free_bytes // 2**20} MiB{where}"
 
     def _read_log(self, proc: subprocess.Popen[bytes], run: RunState) -> None:
         assert proc.stderr is not None
         for raw in proc.stderr:
             line = raw.decode("utf-8", "replace")
             run.feed(line)
-            if self._state is not RecorderState.RECORDING and run.frames > 0:
+            if (
+                self._state is not RecorderState.RECORDING
+                and run.frames > 0
+                and self._killed_for is None
+            ):
                 self._set_state(RecorderState.RECORDING, None, "")
             video = run.video
             if video and video.codec not in RECORDABLE_CODECS and self._killed_for is None:
@@ -315,7 +363,7 @@ class CameraWorker:
         self.sealed += len(report.adopted)
 
     def _seal_listed(
-        self, proc: subprocess.Popen[bytes], run: RunState, run_id: str, sealed_names: set[str]
+        self, proc: subprocess.Popen[bytes], run: RunState, run_dir: Path, sealed_names: set[str]
     ) -> tuple[int, bool]:
         assert proc.stdout is not None
         anchor = WallClockAnchor()
@@ -328,7 +376,7 @@ class CameraWorker:
             if not run.wait_closed(listed.sequence, timeout_s=30):
                 log.warning("camera %s: segment %s not closed in time", self.camera_id, listed.name)
             try:
-                self._seal_one(listed, run, run_id, anchor, arrived)
+                self._seal_one(listed, run, run_dir, anchor, arrived)
                 sealed_names.add(listed.name)
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
@@ -342,11 +390,12 @@ class CameraWorker:
         self,
         listed: ListedSegment,
         run: RunState,
-        run_id: str,
+        run_dir: Path,
         anchor: WallClockAnchor,
         arrived: datetime,
     ) -> None:
-        path = self._store.root / str(self.camera_id) / run_id / listed.name
+        path = run_dir / listed.name
+        run_id = run_dir.name
         start, end, drift = anchor.place(listed.media_start, listed.media_end, arrived)
         if abs(drift) > anchor.max_drift.total_seconds():
             log.info("camera %s: wall clock re-anchored (drift %.2f s)", self.camera_id, drift)
@@ -369,6 +418,7 @@ class CameraWorker:
                 width=video.width if video else None,
                 height=video.height if video else None,
                 sealed_at=self._clock.now(),
+                clock_drift_s=round(drift, 3),
             )
         )
         self.sealed += 1

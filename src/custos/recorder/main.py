@@ -58,9 +58,14 @@ def run_recorder(container: Container, stop: threading.Event | None = None) -> N
             log.error(
                 "recorder metrics not served on port %d: %s", settings.recorder_metrics_port, exc
             )
+    store = SegmentStore(settings.resolved_media_dir(), settings.media_volumes)
+    try:
+        store.claim_volumes()
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     supervisor = Supervisor(
         container.recording,
-        SegmentStore(settings.resolved_media_dir()),
+        store,
         RecorderConfig(
             segment_seconds=settings.segment_seconds, min_free_bytes=min_free_bytes(os.environ)
         ),

@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from custos.adapters.media.probe import probe_segment
-from custos.adapters.storage.segment_files import SegmentStore
+from custos.adapters.storage.segment_files import SegmentStore, split_volume
 from custos.domain.clock import Clock
 from custos.domain.recording import Segment, SegmentMedia
+from custos.services.offload import OffloadService
 from custos.services.recording import RecordingService
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ def reconcile(
     unindexed = [rel for rel in store.segment_files() if rel not in indexed]
     report = adopt_files(service, store, clock, unindexed, probe)
     for s in indexed.values():
+        if not store.knows(s.path):  # a volume left out of the settings is not lost footage
+            log.error("segment %s is on a volume that is not configured", s.path)
+            continue
         if not s.missing and store.size_of(s.path) is None:
             service.flag_missing(s)
             report.flagged_missing.append(s.path)
@@ -71,7 +75,7 @@ def _adopt(
     service: RecordingService, store: SegmentStore, clock: Clock, probe: Probe, rel: str
 ) -> str | None:
     """Index a file found without a row; return why not if it cannot be."""
-    parts = rel.split("/")
+    parts = split_volume(rel)[1].split("/")
     if len(parts) != 3 or not parts[0].isdigit() or not parts[2].removesuffix(".mp4").isdigit():
         return "not a segment name"
     camera_id, run_id, sequence = int(parts[0]), parts[1], int(parts[2].removesuffix(".mp4"))
@@ -114,16 +118,38 @@ class CheckReport:
     size_mismatch: list[str] = field(default_factory=list)
     hash_mismatch: list[str] = field(default_factory=list)
     unindexed_files: list[str] = field(default_factory=list)
+    # index vs object store (only when one is configured; see services/offload.py)
+    objects_checked: bool = False
+    missing_objects: list[str] = field(default_factory=list)
+    object_size_mismatch: list[str] = field(default_factory=list)
+    object_hash_mismatch: list[str] = field(default_factory=list)
+    object_content_mismatch: list[str] = field(default_factory=list)
+    unindexed_objects: list[str] = field(default_factory=list)
+    objects_pending: int = 0
 
     @property
     def clean(self) -> bool:
         return not (
-            self.missing_files or self.size_mismatch or self.hash_mismatch or self.unindexed_files
+            self.missing_files
+            or self.size_mismatch
+            or self.hash_mismatch
+            or self.unindexed_files
+            or self.missing_objects
+            or self.object_size_mismatch
+            or self.object_hash_mismatch
+            or self.object_content_mismatch
+            or self.unindexed_objects
         )
 
 
-def check(service: RecordingService, store: SegmentStore, rehash: bool = False) -> CheckReport:
-    """Compare the index with the files; change nothing."""
+def check(
+    service: RecordingService,
+    store: SegmentStore,
+    rehash: bool = False,
+    objects: OffloadService | None = None,
+) -> CheckReport:
+    """Compare the index with the files (and, given ``objects``, with the object store);
+    change nothing."""
     rows = service.indexed()
     files = set(store.segment_files())
     report = CheckReport(rows=len(rows), files=len(files))
@@ -136,4 +162,13 @@ def check(service: RecordingService, store: SegmentStore, rehash: bool = False) 
         elif rehash and store.hash_of(s.path) != s.sha256:
             report.hash_mismatch.append(s.path)
     report.unindexed_files = sorted(files - {s.path for s in rows})
+    if objects is not None:
+        found = objects.check(rows, rehash)
+        report.objects_checked = True
+        report.missing_objects = found.missing_objects
+        report.object_size_mismatch = found.object_size_mismatch
+        report.object_hash_mismatch = found.object_hash_mismatch
+        report.object_content_mismatch = found.object_content_mismatch
+        report.unindexed_objects = found.unindexed_objects
+        report.objects_pending = found.objects_pending
     return report

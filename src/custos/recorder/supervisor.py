@@ -105,16 +105,17 @@ class Supervisor:
         self._service.publish_health([w.health() for w in workers])
 
     def _check_storage(self) -> None:
-        """Stop every camera (cleanly) as soon as free space falls below the minimum; each
-        worker checks again before every reconnection and resumes when space returns."""
-        try:
-            low = self._store.free_bytes() < self._config.min_free_bytes
-        except OSError:  # the supervisor loop's boundary: the workers check again themselves
-            log.exception("cannot read the free space of %s", self._store.root)
-            return
-        if low:
-            for w in list(self._workers.values()):
-                w.storage_low()
+        """As soon as the volume a camera writes to falls below the minimum, end its run
+        cleanly: it goes on at once on the first volume with room (spill), or, with none left,
+        stops (``storage_full``); each worker checks again before every reconnection and
+        resumes when space returns."""
+        minimum = self._config.min_free_bytes
+        free = self._store.free_by_volume()  # 0 for a volume that cannot be read
+        for w in list(self._workers.values()):
+            volume = w.volume
+            if volume is None or free[volume] >= minimum:
+                continue
+            w.storage_low(room_elsewhere=any(f >= minimum for f in free))
 
     def _sync_with_registry(self) -> None:
         try:

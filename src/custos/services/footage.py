@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -58,6 +58,12 @@ class PackageBuilder(Protocol):
     def __call__(self, dst: Path, cuts: Sequence[Cut], manifest: dict[str, Any]) -> Built: ...
 
 
+class SegmentFetch(Protocol):
+    """A verified local copy of a segment whose file is gone (from the object store), or None."""
+
+    def __call__(self, seg: Segment) -> Path | None: ...
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What executing a grant produced: a session to view through, or a package."""
@@ -84,15 +90,17 @@ class FootageService:
         self,
         uow: AccessUnitOfWorkFactory,
         clock: Clock,
-        media_root: Path,
+        segment_file: Callable[[str], Path],
         exports_root: Path,
         build: PackageBuilder,
+        fetch: SegmentFetch | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._media_root = media_root
+        self._segment_file = segment_file  # an indexed path → its file, on whichever volume
         self._exports_root = exports_root
         self._build = build
+        self._fetch = fetch
 
     # ---- live view ----------------------------------------------------------------------
     def open_live(self, actor: Principal, camera_ids: Sequence[int]) -> PlaybackSession:
@@ -221,7 +229,7 @@ class FootageService:
                     FieldError("segment_id", "that segment lies outside your session's scope")
                 )
         cut_from, cut_to = _cut(seg, s.scope)
-        return seg, self._media_root / seg.path, cut_from, cut_to
+        return seg, self._source(seg), cut_from, cut_to
 
     # ---- authorities ---------------------------------------------------------------------------
     def execute_grant(self, uow: AccessUnitOfWork, actor: Principal, req: AccessRequest) -> Outcome:
@@ -442,7 +450,7 @@ class FootageService:
                 cuts.append(
                     Cut(
                         f"camera-{cid}/{seg.start_at:%Y%m%dT%H%M%SZ}-{seg.sequence:06d}.mp4",
-                        self._media_root / seg.path,
+                        self._source(seg),
                         cut_from,
                         cut_to,
                         seg,
@@ -549,6 +557,13 @@ class FootageService:
             errors.append(FieldError("end", "must be after start"))
         if errors:
             raise ValidationFailed(errors)
+
+    def _source(self, seg: Segment) -> Path:
+        """The segment's local file; if it is gone, a verified copy from the object store."""
+        local = self._segment_file(seg.path)
+        if self._fetch is None or local.exists():
+            return local
+        return self._fetch(seg) or local
 
     def _logged(self, actor: Principal, action: str, obj_id: int | None):  # type: ignore[no-untyped-def]
         return refusals_logged(self._uow, self._clock, actor, action, "footage", obj_id)

@@ -146,6 +146,11 @@ class RecordingService:
             gaps = uow.gaps.find(camera_id, start, end)
         return Timeline(segs, gaps)
 
+    def covering(self, camera_id: int, at: datetime) -> Segment | None:
+        """Call only after the registry has checked the caller may see ``camera_id``."""
+        with self._uow() as uow:
+            return uow.segments.covering(camera_id, at)
+
     def _segment_event(self, action: str, s: Segment) -> AuditEvent:
         return AuditEvent(
             at=self._clock.now(),

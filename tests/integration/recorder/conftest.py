@@ -1,4 +1,5 @@
-"""Real peers for the recorder: GStreamer's RTSP server replaying a clip, and `custos recorder`.
+"""Real peers for the recorder: GStreamer's RTSP server replaying a clip, a TCP server that
+answers with junk, and `custos recorder`.
 
 These tests fail (never skip) when ffmpeg, ffprobe or GStreamer's RTSP server are missing:
 ``scripts/setup`` installs them.
@@ -12,8 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -48,6 +51,26 @@ def media_tools() -> None:
     ) if Path(SYSTEM_PYTHON).exists() else None  # fmt: skip
     if probe is None or probe.returncode != 0:
         missing.append("GStreamer RTSP server for /usr/bin/python3 (gir1.2-gst-rtsp-server-1.0)")
+    elements = {  # element: the Debian package that has it
+        "appsrc": "gstreamer1.0-plugins-base",
+        "h264parse": "gstreamer1.0-plugins-bad",
+        "rtph264pay": "gstreamer1.0-plugins-good",
+        "h265parse": "gstreamer1.0-plugins-bad",
+        "rtph265pay": "gstreamer1.0-plugins-good",
+        "audiotestsrc": "gstreamer1.0-plugins-base",
+        "opusenc": "gstreamer1.0-plugins-base",
+        "rtpopuspay": "gstreamer1.0-plugins-good",
+    }
+    for element, package in elements.items():
+        found = shutil.which("gst-inspect-1.0") and subprocess.run(
+            ["gst-inspect-1.0", "--exists", element], capture_output=True, check=False
+        ).returncode == 0  # fmt: skip
+        if not found:
+            missing.append(f"GStreamer element {element} ({package}, gstreamer1.0-tools)")
+    encoders = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True, check=False
+    ).stdout if "ffmpeg" not in missing else ""  # fmt: skip
+    missing += [f"ffmpeg encoder {e}" for e in ("libx264", "libx265") if f" {e} " not in encoders]
     if missing:
         pytest.fail(f"recorder tests need {', '.join(missing)}: run scripts/setup")
 
@@ -57,6 +80,11 @@ def clip(media_tools: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_clip(tmp_path_factory.mktemp("clip") / "clip.h264", seconds=10)
 
 
+@pytest.fixture(scope="session")
+def clip_h265(media_tools: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("clip") / "clip.h265", seconds=10, codec="h265")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -64,20 +92,47 @@ def free_port() -> int:
 
 
 class CameraServer:
-    """A GStreamer RTSP server with one mount per camera; killed and restarted at will."""
+    """A GStreamer RTSP server with one mount per camera; killed, restarted, frozen at will."""
 
-    def __init__(self, clip: Path, mounts: list[str]) -> None:
+    def __init__(
+        self,
+        clip: Path,
+        mounts: list[str],
+        codec: str = "h264",
+        audio_mounts: list[str] | None = None,
+        user: str | None = None,
+        password: str = "",
+    ) -> None:
         self.clip, self.mounts, self.port = clip, mounts, free_port()
+        self.codec, self.audio_mounts = codec, audio_mounts or []
+        self.user, self.password = user, password
         self._proc: subprocess.Popen[bytes] | None = None
 
     def urls(self) -> list[str]:
-        return [f"rtsp://127.0.0.1:{self.port}/{m}" for m in self.mounts]
+        return [self.url(m) for m in self.mounts]
+
+    def url(self, mount: str, user: str | None = None, password: str = "") -> str:
+        auth = f"{user}:{password}@" if user else ""
+        return f"rtsp://{auth}127.0.0.1:{self.port}/{mount}"
 
     def start(self) -> None:
-        argv = server_command(self.clip, self.port, self.mounts)
+        argv = server_command(
+            self.clip,
+            self.port,
+            self.mounts,
+            user=self.user,
+            password=self.password,
+            codec=self.codec,
+            audio_mounts=self.audio_mounts,
+        )
         self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
         assert self._proc.stdout is not None
         assert self._proc.stdout.readline().strip() == b"ready"
+
+    def toggle_freeze(self) -> None:
+        """Freeze (or thaw) every stream: connections stay open, no media is sent."""
+        assert self._proc is not None and self._proc.poll() is None
+        self._proc.send_signal(signal.SIGUSR1)
 
     def kill(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
@@ -87,17 +142,90 @@ class CameraServer:
             self._proc.stdout.close()
 
 
+@dataclass
+class JunkConnection:
+    accepted: float  # time.monotonic()
+    closed: float | None = None  # when the client hung up
+
+
+class JunkServer:
+    """A TCP server at a camera's address that does not speak RTSP.
+
+    ``garbage``: reads the request, answers with 1 KiB of random bytes and hangs up.
+    ``endless``: reads the request, then sends random bytes until the client hangs up.
+    ``http``: reads the request and answers like a web server (``HTTP/1.1 400``), then waits.
+    Connections that send a request (ffmpeg's, not the recorder's bare TCP probe) are recorded.
+    """
+
+    def __init__(self, mode: str) -> None:
+        assert mode in {"garbage", "endless", "http"}
+        self.mode = mode
+        self.connections: list[JunkConnection] = []
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._sock.getsockname()[1])
+        self._closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def url(self) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/stream"
+
+    def _accept(self) -> None:
+        while not self._closing:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        record = JunkConnection(time.monotonic())
+        with conn:
+            try:
+                if not conn.recv(4096):
+                    return  # the recorder's TCP probe: connect, then close
+                self.connections.append(record)
+                if self.mode == "garbage":
+                    conn.sendall(os.urandom(1024))
+                elif self.mode == "http":
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                    conn.settimeout(None)
+                    while conn.recv(4096):
+                        pass
+                else:
+                    conn.settimeout(0.01)
+                    while True:
+                        try:
+                            if conn.recv(4096) == b"":
+                                break  # the client hung up
+                        except TimeoutError:
+                            pass
+                        conn.sendall(os.urandom(1024))
+            except OSError:
+                pass
+            finally:
+                record.closed = time.monotonic()
+
+    def close(self) -> None:
+        self._closing = True
+        self._sock.close()
+
+
 class RecorderProcess:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "recorder.log"
+        self.env: dict[str, str] = {}  # more environment for the next start
 
     def start(self) -> None:
-        env = os.environ | {
-            "CUSTOS_DATA_DIR": str(self.data_dir),
-            "CUSTOS_RECORDER_METRICS_PORT": "0",
-        }
+        env = (
+            os.environ
+            | {
+                "CUSTOS_DATA_DIR": str(self.data_dir),
+                "CUSTOS_RECORDER_METRICS_PORT": "0",
+            }
+            | self.env
+        )
         env.pop("CUSTOS_DATABASE_URL", None)
         argv = [sys.executable, "-m", "custos", "recorder"]
         argv += ["--segment-seconds", str(SEGMENT_SECONDS)]
@@ -108,6 +236,13 @@ class RecorderProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
             self.proc.wait(30)
+
+    def assert_running(self) -> None:
+        """The recorder has not crashed (nor logged a traceback) so far."""
+        assert self.proc is not None
+        assert self.proc.poll() is None, f"the recorder exited with {self.proc.returncode}"
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        assert "Traceback" not in text, text[-3000:]
 
 
 @pytest.fixture
@@ -132,6 +267,9 @@ def recorder(site: Container) -> Iterator[RecorderProcess]:
     rec = RecorderProcess(site.settings.data_dir)
     yield rec
     rec.stop()
+    if rec.log.exists():  # shown by pytest only when the test failed
+        print(f"---- {rec.log} (tail)")
+        print("\n".join(rec.log.read_text(errors="replace").splitlines()[-40:]))
 
 
 def register(site: Container, urls: list[str]) -> list[int]:

@@ -72,6 +72,8 @@ def test_segments_are_valid_mp4_whose_hashes_match_the_index(
             codec, packets, duration = _ffprobe_packets(path)
             assert codec == s.codec == "h264" and (s.width, s.height) == (640, 360)
             assert packets > 0 and abs(duration - s.duration_s) < 0.5
+            # the camera clock's drift is kept (not trusted); a first segment anchors at 0
+            assert s.clock_drift_s is not None and abs(s.clock_drift_s) < 5
         full = segs[:-1]  # the last one was cut short by the stop
         assert all(abs(s.duration_s - SEGMENT_SECONDS) < 2.5 for s in full)
         for a, b in itertools.pairwise(segs):
@@ -111,7 +113,7 @@ def test_kill_9_mid_segment_loses_at_most_one_fragment(
     recorder.start()
     wait_until(lambda: any(s.adopted for s in _segments(site, camera_id)), 15)
     recorder.stop()
-    adopted = next(s for s in _segments(site, camera_id) if s.adopted)
+    adopted = next(s for s in _segments(site, camera_id) if s.adopted and s.run_id == first_run)
     assert adopted.path == _store(site).relative(in_flight[0])
     first_sealed = _segments(site, camera_id)[0]
     written = killed_at - first_sealed.end_at.timestamp()  # media that reached the in-flight file

@@ -37,3 +37,16 @@ def test_log_lines_are_kept_but_progress_lines_are_not() -> None:
     run.feed("frame=1\n")
     run.feed("rtsp://x: Connection refused\n")
     assert list(run.log_tail) == ["rtsp://x: Connection refused"]
+
+
+def test_the_input_streams_are_listed_and_the_output_section_is_not() -> None:
+    run = RunState(ManualClock(START))
+    for line in (
+        "Input #0, rtsp, from '<stream>':\n",
+        "  Stream #0:0: Audio: opus, 48000 Hz, stereo, fltp\n",
+        "Output #0, segment, to '/m/%06d.mp4':\n",
+        "  Stream #0:0: Video: hevc (Main), yuv420p(tv), 640x360, q=2-31, 25 fps\n",
+    ):
+        run.feed(line)
+    assert run.input_streams == ["audio opus"]
+    assert run.video is None  # the output's stream is not the input's

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, case, func, insert, or_, select, update
+from sqlalchemy import delete as sa_delete
 
 from custos.adapters.db import recording_tables as rt
 from custos.domain.recording import (
+    CameraFootageStats,
     CameraHealth,
     Gap,
     OfflineReason,
@@ -50,6 +54,67 @@ class SegmentRepository:
             q = q.limit(limit)
         return [_segment(r) for r in self._c.execute(q).mappings()]
 
+    def covering(self, camera_id: int, at: datetime) -> Segment | None:
+        """The segment recording ``at`` (start <= at < end), by one index probe."""
+        t = rt.segments
+        q = (
+            select(t)
+            .where(t.c.camera_id == camera_id, t.c.start_at <= at)
+            .order_by(t.c.start_at.desc())
+            .limit(1)
+        )
+        row = self._c.execute(q).mappings().first()
+        if row is None or row["end_at"] <= at:
+            return None
+        return _segment(row)
+
+    def past(self, camera_id: int, cutoff: datetime, limit: int) -> list[Segment]:
+        """Segments of a camera that ended at or before ``cutoff``, oldest first."""
+        t = rt.segments
+        q = (
+            select(t)
+            .where(t.c.camera_id == camera_id, t.c.end_at <= cutoff)
+            .order_by(t.c.start_at)
+            .limit(limit)
+        )
+        return [_segment(r) for r in self._c.execute(q).mappings()]
+
+    def delete(self, segment_ids: Sequence[int]) -> None:
+        """Only the retention purge calls this, after its own checks (services/retention.py)."""
+        ids = list(segment_ids)
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            self._c.execute(sa_delete(rt.segments).where(rt.segments.c.id.in_(chunk)))
+
+    def least_verified(self, limit: int) -> list[Segment]:
+        """Segments never re-hashed first, then those re-hashed longest ago."""
+        t = rt.segments
+        never = t.c.verified_at.is_(None)
+        q = select(t).order_by(never.desc(), t.c.verified_at, t.c.id).limit(limit)
+        return [_segment(r) for r in self._c.execute(q).mappings()]
+
+    def mark_verified(self, segment_id: int, at: datetime) -> None:
+        t = rt.segments
+        self._c.execute(update(t).where(t.c.id == segment_id).values(verified_at=at))
+
+    def stats(self, since: datetime) -> list[CameraFootageStats]:
+        t = rt.segments
+        recent = t.c.end_at > since
+        q = select(
+            t.c.camera_id,
+            func.sum(t.c.bytes),
+            func.sum(case((recent, t.c.bytes), else_=0)),
+            func.sum(case((recent, t.c.duration_s), else_=0.0)),
+        ).group_by(t.c.camera_id)
+        return [
+            CameraFootageStats(int(c), int(b or 0), int(rb or 0), float(rs or 0.0))
+            for c, b, rb, rs in self._c.execute(q)
+        ]
+
+    def camera_ids(self) -> list[int]:
+        t = rt.segments
+        return list(self._c.execute(select(t.c.camera_id).distinct()).scalars())
+
     def get(self, segment_id: int) -> Segment | None:
         q = select(rt.segments).where(rt.segments.c.id == segment_id)
         row = self._c.execute(q).mappings().first()
@@ -69,8 +134,11 @@ class SegmentRepository:
         return _segment(row) if row else None
 
 
+_SEGMENT_FIELDS = frozenset(f.name for f in dataclasses.fields(Segment))
+
+
 def _segment(r: RowMapping) -> Segment:
-    return Segment(**dict(r))
+    return Segment(**{k: v for k, v in r.items() if k in _SEGMENT_FIELDS})
 
 
 class GapRepository:

@@ -8,8 +8,10 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from custos.adapters.db import access_repositories as ar
+from custos.adapters.db import object_repositories as orr
 from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
+from custos.adapters.db import retention_repositories as rtr
 from custos.services.audit_log import Checkpointer
 from custos.services.ports import SecretBox
 
@@ -29,6 +31,10 @@ class SqlUnitOfWork:
     register: ar.RegisterRepository
     playback_sessions: ar.PlaybackSessionRepository
     exports: ar.ExportRepository
+    segment_objects: orr.SegmentObjectRepository
+    holds: rtr.HoldRepository
+    garbage: rtr.GarbageRepository
+    alarms: rtr.AlarmRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -56,6 +62,10 @@ class SqlUnitOfWork:
         self.register = ar.RegisterRepository(conn)
         self.playback_sessions = ar.PlaybackSessionRepository(conn)
         self.exports = ar.ExportRepository(conn)
+        self.segment_objects = orr.SegmentObjectRepository(conn)
+        self.holds = rtr.HoldRepository(conn)
+        self.garbage = rtr.GarbageRepository(conn)
+        self.alarms = rtr.AlarmRepository(conn)
         return self
 
     def __exit__(

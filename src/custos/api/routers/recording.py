@@ -96,3 +96,16 @@ def camera_segments(
         segments=[SegmentOut.of(s) for s in timeline.segments],
         gaps=[GapOut.of(g) for g in timeline.gaps],
     )
+
+
+@router.get("/{camera_id}/segments/at", response_model=SegmentOut | None)
+def segment_at(
+    camera_id: int,
+    caller: Player,
+    c: ContainerDep,
+    t: Annotated[AwareDatetime, Query(description="the instant to find")],
+) -> SegmentOut | None:
+    """The segment covering instant ``t`` (null inside a gap)."""
+    c.registry.get_camera(caller.principal, camera_id)
+    s = c.recording.covering(camera_id, t)
+    return SegmentOut.of(s) if s else None

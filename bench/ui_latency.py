@@ -1,0 +1,121 @@
+"""UI latency in headless Chromium against a running Custos (e.g. ``custos demo --cameras 2``).
+
+- live: click a duty-wall tile -> first decoded frame (the video's ``loadeddata``), 20 tries;
+- seek: click on the playback timeline -> first frame presented at the new position
+  (``requestVideoFrameCallback`` after the seek), 20 tries.
+
+    .venv/bin/python bench/ui_latency.py --base http://127.0.0.1:8080 --user duty --password …
+
+Prints median and p95 for each. Uses Debian's Chromium (never downloads a browser).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import tempfile
+import time
+
+from playwright.sync_api import Page, sync_playwright
+
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def p95(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+
+
+def live(page: Page, base: str, tries: int) -> list[float]:
+    page.goto(f"{base}/ui/wall")
+    tile = page.locator(".tile[data-tile='0']")
+    tile.locator("select option").nth(1).wait_for(state="attached")
+    out = []
+    for _ in range(tries):
+        tile.click()
+        page.wait_for_function(
+            "document.querySelector(\".tile[data-tile='0'] video\").dataset.firstFrameMs",
+            timeout=20000,
+        )
+        out.append(float(tile.locator("video").evaluate("v => v.dataset.firstFrameMs")))
+        tile.locator("[data-stop]").click()
+        page.evaluate(
+            "delete document.querySelector(\".tile[data-tile='0'] video\").dataset.firstFrameMs"
+        )
+        time.sleep(0.5)
+    return out
+
+
+def seek(page: Page, base: str, tries: int) -> list[float]:
+    page.goto(f"{base}/ui/playback")
+    page.wait_for_selector("#camera-select option")
+    page.click("#range-form button[type=submit]")
+    page.wait_for_selector(".timeline .seg")
+    page.click("#play")
+    page.fill("#purpose-form textarea", "latency benchmark")
+    page.click("#purpose-form button[type=submit]")
+    page.wait_for_function(
+        "(() => { const v = document.querySelector('#players video'); return v && v.dataset.seekMs; })()",
+        timeout=20000,
+    )
+    segs = page.locator(".timeline .seg")
+    out = []
+    for _ in range(tries):
+        box = segs.nth(random.randrange(segs.count())).bounding_box()
+        assert box is not None
+        page.evaluate("delete document.querySelector('#players video').dataset.seekMs")
+        page.mouse.click(
+            box["x"] + box["width"] * random.uniform(0.1, 0.9), box["y"] + box["height"] / 2
+        )
+        page.wait_for_function(
+            "document.querySelector('#players video').dataset.seekMs", timeout=20000
+        )
+        out.append(float(page.locator("#players video").evaluate("v => v.dataset.seekMs")))
+        time.sleep(0.3)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", default="http://127.0.0.1:8080")
+    ap.add_argument("--user", required=True)
+    ap.add_argument("--password", required=True)
+    ap.add_argument("--tries", type=int, default=20)
+    a = ap.parse_args()
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="custos-bench-"),
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=ARGS,
+            viewport={"width": 1400, "height": 900},
+        )
+        page = ctx.new_page()
+        page.goto(f"{a.base}/ui/login")
+        page.fill("input[name=username]", a.user)
+        page.fill("input[name=password]", a.password)
+        page.click("#login-form button[type=submit]")
+        page.wait_for_url("**/ui/")
+        for name, run, target in (
+            ("tile -> first frame", live, 1000),
+            ("seek -> first frame", seek, 500),
+        ):
+            xs = run(page, a.base, a.tries)
+            print(
+                f"{name}: n={len(xs)} median={statistics.median(xs):.0f} ms "
+                f"p95={p95(xs):.0f} ms (target <= {target} ms)"
+            )
+        ctx.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""``custos objectstore serve`` (a one-machine SeaweedFS) and ``custos objectstore offload``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from urllib.parse import urlparse
+
+import click
+
+from custos.config import Settings
+
+CREDENTIALS_FILE = "credentials.env"
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+
+
+_data_dir = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data directory (default: $CUSTOS_DATA_DIR or ./data)",
+)
+
+
+@click.group()
+def objectstore() -> None:
+    """The S3 object store for sealed segments (SeaweedFS, or any S3)."""
+
+
+@objectstore.command("serve")
+@_data_dir
+@click.option(
+    "--dir",
+    "store_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="SeaweedFS's own data (default: DATA/seaweedfs)",
+)
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="S3 port on 127.0.0.1 (default: that of $CUSTOS_S3_ENDPOINT, else 8333); the master,"
+    " volume and filer take the next three, their gRPC ports +10000",
+)
+@click.option(
+    "--volume-size-mb",
+    type=click.IntRange(16, 30000),
+    default=1024,
+    help="Size of one SeaweedFS volume; their number follows the free space",
+)
+def serve(
+    data_dir: Path | None, store_dir: Path | None, port: int | None, volume_size_mb: int
+) -> None:
+    """Run SeaweedFS (weed server) on loopback with an S3 gateway and the bucket (Object Lock on).
+
+    The key pair is $CUSTOS_S3_ACCESS_KEY / $CUSTOS_S3_SECRET_KEY; without them one is made once
+    and kept in DIR/credentials.env (mode 0600) with the endpoint and bucket, to be sourced
+    (`set -a; . DIR/credentials.env; set +a`) by every custos process.
+    """
+    from custos.adapters.storage import seaweedfs
+    from custos.adapters.storage.object_store import S3SegmentStore
+
+    settings = _settings(data_dir)
+    store_dir = store_dir if store_dir is not None else settings.data_dir / "seaweedfs"
+    if port is None:
+        port = (urlparse(settings.s3_endpoint).port if settings.s3_endpoint else None) or 8333
+    try:
+        ports = seaweedfs.Ports(port)
+        seaweedfs.weed_binary()
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not seaweedfs.ports_free(ports):
+        raise click.ClickException(f"ports {ports.all()} are not all free on 127.0.0.1")
+    endpoint = f"http://127.0.0.1:{port}"
+    access, secret, made = _credentials(settings, store_dir, endpoint)
+    proc = seaweedfs.start(store_dir, ports, access, secret, volume_size_mb)
+
+    def _terminate(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        seaweedfs.wait_for_s3(endpoint, proc)
+        store = S3SegmentStore(endpoint, settings.s3_bucket, access, secret, settings.s3_region)
+        store.ensure_bucket(object_lock=True)
+        lock = "on" if store.locking() else "off (application-level immutability only)"
+        click.echo(f"SeaweedFS S3 at {endpoint}, bucket {settings.s3_bucket}, Object Lock {lock}")
+        click.echo(f"log: {store_dir / 'weed.log'}")
+        if made:
+            click.echo(f"credentials: {store_dir / CREDENTIALS_FILE} (mode 0600; source it)")
+        click.echo("ready", nl=True)
+        sys.stdout.flush()
+        proc.wait()
+        raise click.ClickException(f"weed exited with {proc.returncode}")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        seaweedfs.stop(proc)
+
+
+def _credentials(settings: Settings, store_dir: Path, endpoint: str) -> tuple[str, str, bool]:
+    """The configured key pair, else the one kept in ``credentials.env``, else a new one."""
+    if settings.s3_access_key and settings.s3_secret_key:
+        return settings.s3_access_key, settings.s3_secret_key.get_secret_value(), False
+    path = store_dir / CREDENTIALS_FILE
+    if path.exists():
+        values = dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+        return values["CUSTOS_S3_ACCESS_KEY"], values["CUSTOS_S3_SECRET_KEY"], True
+    access, secret = f"custos-{secrets.token_hex(6)}", secrets.token_urlsafe(30)
+    store_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(
+            f"CUSTOS_S3_ENDPOINT={endpoint}\nCUSTOS_S3_BUCKET={settings.s3_bucket}\n"
+            f"CUSTOS_S3_ACCESS_KEY={access}\nCUSTOS_S3_SECRET_KEY={secret}\n"
+        )
+    return access, secret, True
+
+
+@objectstore.command("offload")
+@_data_dir
+def offload(data_dir: Path | None) -> None:
+    """Upload every sealed segment not yet in the object store (what the server does by itself
+    every $CUSTOS_S3_OFFLOAD_EVERY_S seconds); exit 1 if any was refused or failed."""
+    from custos.bootstrap import bootstrap
+
+    container = bootstrap(_settings(data_dir))
+    try:
+        if container.offload is None:
+            raise click.ClickException("no object store: set CUSTOS_S3_ENDPOINT (and the keys)")
+        uploaded = refused = failed = 0
+        while True:
+            report = container.offload.run_once(100)
+            uploaded += len(report.uploaded)
+            refused += len(report.refused)
+            failed += len(report.failed)
+            for p in report.refused:
+                click.echo(f"  refused (another object holds the key): {p}")
+            if len(report.uploaded) < 100:
+                break
+    finally:
+        container.close()
+    click.echo(f"{uploaded} uploaded, {refused} refused, {failed} failed")
+    sys.exit(1 if refused or failed else 0)

@@ -1,0 +1,183 @@
+"""Storage projection and alarms: will each volume hold the retention floor?
+
+For each volume: the bytes per day the cameras recording onto it produce (measured from their
+sealed segments over the last day), and how many days of footage the volume can hold at that rate
+(``(footage already on it + free space) / bytes per day``). Below the longest retention of those
+cameras, a ``retention_projection`` alarm is raised (critical below the floor itself, a warning
+within 20 % above it); it clears by itself when the projection recovers. Footage is never
+deleted to make room: the recorder stops writing instead (gap reason ``storage_full``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from custos.domain.access import Permission
+from custos.domain.alarms import Alarm, AlarmKind, Severity
+from custos.domain.audit import AuditEvent
+from custos.domain.clock import Clock
+from custos.domain.errors import NotFound
+from custos.domain.recording import OfflineReason
+from custos.domain.users import Principal
+from custos.services.ports import RetentionUnitOfWork, RetentionUnitOfWorkFactory
+from custos.services.retention import RetentionService
+
+log = logging.getLogger(__name__)
+DiskUsage = Callable[[], tuple[int, int, int]]  # (total, used, free) bytes
+WARNING_MARGIN = 1.2
+
+
+@dataclass(frozen=True)
+class VolumeProjection:
+    volume: str
+    total_bytes: int
+    free_bytes: int
+    footage_bytes: int
+    bytes_per_day: float
+    days_possible: float | None  # None: nothing recorded yet
+    days_required: int
+
+    @property
+    def short(self) -> bool:
+        return self.days_possible is not None and self.days_possible < self.days_required
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "short": self.short}
+
+
+class AlarmService:
+    def __init__(self, uow: RetentionUnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def raise_(self, kind: AlarmKind, severity: Severity, subject: str, message: str,
+               detail: dict[str, Any] | None = None) -> Alarm:  # fmt: skip
+        """Raise once: an open alarm of the same kind and subject is kept (severity updated)."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            open_ = uow.alarms.open_for(kind, subject)
+            if open_ is not None and open_.severity is severity:
+                return open_
+            if open_ is not None and open_.id is not None:
+                uow.alarms.clear(open_.id, now)
+            alarm = uow.alarms.add(
+                Alarm(None, kind, severity, subject, message, now, None, detail or {})
+            )
+            uow.audit.append(
+                AuditEvent(
+                    now,
+                    "system",
+                    "alarm.raise",
+                    "alarm",
+                    str(alarm.id),
+                    detail={
+                        "kind": kind.value,
+                        "severity": severity.value,
+                        "subject": subject,
+                        "message": message,
+                    },
+                )
+            )
+            uow.commit()
+            return alarm
+
+    def clear(self, kind: AlarmKind, subject: str) -> bool:
+        now = self._clock.now()
+        with self._uow() as uow:
+            open_ = uow.alarms.open_for(kind, subject)
+            if open_ is None or open_.id is None:
+                return False
+            uow.alarms.clear(open_.id, now)
+            uow.audit.append(AuditEvent(now, "system", "alarm.clear", "alarm", str(open_.id)))
+            uow.commit()
+            return True
+
+    def find(self, actor: Principal, open_only: bool = True) -> list[Alarm]:
+        actor.require(Permission.STORAGE_READ)
+        with self._uow() as uow:
+            return uow.alarms.find(open_only)
+
+
+class StorageWatch:
+    def __init__(
+        self,
+        uow: RetentionUnitOfWorkFactory,
+        clock: Clock,
+        retention: RetentionService,
+        alarms: AlarmService,
+        volume: str,
+        disk_usage: DiskUsage,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._retention = retention
+        self._alarms = alarms
+        self._volume = volume
+        self._disk_usage = disk_usage
+
+    def projection(self) -> VolumeProjection:
+        total, _used, free = self._disk_usage()
+        now = self._clock.now()
+        with self._uow() as uow:
+            per_day, footage, required = self._rates(uow, now)
+        days = (footage + free) / per_day if per_day > 0 else None
+        return VolumeProjection(self._volume, total, free, footage, per_day, days, required)
+
+    def check(self) -> VolumeProjection:
+        """Raise or clear the projection alarm for this volume, and the storage-full alarm."""
+        self._check_full()
+        p = self.projection()
+        subject = f"volume:{self._volume}"
+        if p.days_possible is None:
+            return p
+        if p.short:
+            self._alarms.raise_(
+                AlarmKind.RETENTION_PROJECTION, Severity.CRITICAL, subject,
+                f"at the present rate this volume holds {p.days_possible:.1f} days of footage; "
+                f"the cameras on it must keep {p.days_required} days",
+                p.as_dict(),
+            )  # fmt: skip
+        elif p.days_possible < p.days_required * WARNING_MARGIN:
+            self._alarms.raise_(
+                AlarmKind.RETENTION_PROJECTION, Severity.WARNING, subject,
+                f"this volume holds {p.days_possible:.1f} days at the present rate, close to the "
+                f"{p.days_required} days required",
+                p.as_dict(),
+            )  # fmt: skip
+        else:
+            self._alarms.clear(AlarmKind.RETENTION_PROJECTION, subject)
+        return p
+
+    def _check_full(self) -> None:
+        """Cameras the recorder stopped for want of space: a critical alarm until they resume."""
+        with self._uow() as uow:
+            stopped = [
+                h.camera_id for h in uow.health.find() if h.reason is OfflineReason.STORAGE_FULL
+            ]
+        if stopped:
+            self._alarms.raise_(
+                AlarmKind.STORAGE_FULL, Severity.CRITICAL, "recorder",
+                f"{len(stopped)} camera(s) are not being recorded: no volume has room "
+                "(footage inside retention is never deleted to make room)",
+                {"camera_ids": stopped},
+            )  # fmt: skip
+        else:
+            self._alarms.clear(AlarmKind.STORAGE_FULL, "recorder")
+
+    def _rates(self, uow: RetentionUnitOfWork, now: datetime) -> tuple[float, int, int]:
+        per_day = 0.0
+        footage = 0
+        required = 0
+        for st in uow.segments.stats(since=now - timedelta(days=1)):
+            footage += st.total_bytes
+            if st.recent_seconds > 0:
+                per_day += st.recent_bytes / st.recent_seconds * 86400
+            try:
+                required = max(required, self._retention.policy_in(uow, st.camera_id).days)
+            except NotFound:  # a camera gone from the registry sets no requirement
+                log.warning("camera %s has footage but is not in the registry", st.camera_id)
+        return per_day, footage, required

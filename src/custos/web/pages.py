@@ -1,0 +1,244 @@
+"""Page routes. Each declares its permission with ``needs(Permission.X)``, as API routes do;
+pages carry only the layout and the forms, and their scripts read the data from the REST API."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from custos.api.deps import Caller, ContainerDep, needs
+from custos.domain.access import Permission
+from custos.domain.access_requests import EmergencyKind, RequestState
+from custos.domain.errors import AccountLocked, AuthenticationFailed
+from custos.domain.kinds import AccessAction, LifecycleState, PublicPlaceArticle, UnitKind
+from custos.domain.register import RegisterKind
+from custos.domain.rules.categories import CATEGORY_KEYS, CategoryKind
+from custos.domain.rules.terms import Credential, RequesterKind
+from custos.domain.users import Principal
+from custos.web.i18n import LANGUAGES, Translator
+from custos.web.paths import LANG_COOKIE, SESSION_COOKIE, TEMPLATES_DIR, UI_PREFIX
+from custos.web.session import same_origin
+
+router = APIRouter(include_in_schema=False)
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+Self_ = Annotated[Caller, needs(Permission.SELF)]
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    key: str
+    permission: Permission
+
+
+NAV = (
+    NavItem(f"{UI_PREFIX}/", "nav.dashboard", Permission.SELF),
+    NavItem(f"{UI_PREFIX}/wall", "nav.wall", Permission.LIVE_VIEW),
+    NavItem(f"{UI_PREFIX}/playback", "nav.playback", Permission.FOOTAGE_SESSION),
+    NavItem(f"{UI_PREFIX}/registry", "nav.registry", Permission.REGISTRY_READ),
+    NavItem(f"{UI_PREFIX}/requests", "nav.requests", Permission.SELF),
+    NavItem(f"{UI_PREFIX}/register", "nav.register", Permission.REGISTER_READ),
+    NavItem(f"{UI_PREFIX}/audit", "nav.audit", Permission.AUDIT_READ),
+    NavItem(f"{UI_PREFIX}/holds", "nav.holds", Permission.SELF),
+)
+
+
+def translator(request: Request) -> Translator:
+    return Translator(request.cookies.get(LANG_COOKIE, ""))
+
+
+def _enums(t: Translator) -> dict[str, list[tuple[str, str]]]:
+    """Choices for the forms, labelled from the catalogue (category labels from the rules)."""
+
+    def opts(prefix: str, values: Any) -> list[tuple[str, str]]:
+        return [(v.value, t(f"{prefix}.{v.value}")) for v in values]
+
+    zh = t.lang == "zh_CN"
+    return {
+        "unit_kind": opts("enum.unit_kind", UnitKind),
+        "article": opts("enum.article", PublicPlaceArticle),
+        "lifecycle": opts("enum.lifecycle", LifecycleState),
+        "action": opts("enum.action", AccessAction),
+        "requester_kind": opts("enum.requester_kind", RequesterKind),
+        "credential": opts("enum.credential", Credential),
+        "emergency": opts("enum.emergency", EmergencyKind),
+        "request_state": opts("enum.request_state", RequestState),
+        "register_kind": opts("enum.register_kind", RegisterKind),
+        "mandatory_categories": [
+            (k, i.label_zh if zh else i.label_en)
+            for k, i in CATEGORY_KEYS.items()
+            if i.kind is CategoryKind.MANDATORY
+        ],
+        "prohibited_categories": [
+            (k, i.label_zh if zh else i.label_en)
+            for k, i in CATEGORY_KEYS.items()
+            if i.kind is CategoryKind.PROHIBITED
+        ],
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    caller: Caller | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    t = translator(request)
+    who: Principal | None = caller.principal if caller else None
+    me: dict[str, Any] | None = None
+    if caller is not None and who is not None:
+        me = {
+            "id": who.user_id,
+            "username": who.username,
+            "full_name": who.full_name,
+            "role": who.role.value if who.role else None,
+            "unit_id": who.unit_id,
+            "permissions": sorted(p.value for p in Permission if who.can(p)),
+            "expires_at": caller.session.expires_at.isoformat(),
+        }
+    nav = [n for n in NAV if who is not None and who.can(n.permission)]
+    html = _env.get_template(template).render(
+        t=t,
+        lang=t.lang,
+        languages=LANGUAGES,
+        me=me,
+        me_json=json.dumps(me, ensure_ascii=False).replace("<", "\\u003c"),
+        nav=nav,
+        path=request.url.path,
+        ui=UI_PREFIX,
+        enums=_enums(t),
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)
+
+
+def forbidden_page(request: Request) -> HTMLResponse:
+    return render(request, "forbidden.html", None, status_code=403)
+
+
+# ---- public: the root, signing in ----------------------------------------------------------
+@router.get("/")
+def root() -> RedirectResponse:
+    return RedirectResponse(f"{UI_PREFIX}/", status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith(UI_PREFIX + "/") and "//" not in target and "\\" not in target:
+        return target
+    return f"{UI_PREFIX}/"
+
+
+@router.get(f"{UI_PREFIX}/login")
+def login_page(request: Request, next: str | None = None, expired: int = 0) -> HTMLResponse:
+    notice = "login.expired" if expired else None
+    return render(request, "login.html", None, next=_safe_next(next), notice=notice, error=None)
+
+
+@router.post(f"{UI_PREFIX}/login")
+def login(
+    request: Request,
+    c: ContainerDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    next: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Public: sign in and keep the API token in an HttpOnly, SameSite=Strict cookie."""
+    t = translator(request)
+    target = _safe_next(next)
+    if not same_origin(list(request.scope["headers"])):
+        return render(
+            request, "login.html", None, 403, next=target, notice=None, error=t("login.cross_site")
+        )
+    try:
+        issued = c.auth.login(username, password)
+    except AccountLocked as exc:
+        until = exc.until.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        error = t("login.locked", until=until)
+        return render(
+            request, "login.html", None, 423, next=target, notice=None, error=error, locked=True
+        )
+    except AuthenticationFailed:
+        return render(
+            request, "login.html", None, 401, next=target, notice=None, error=t("login.failed")
+        )
+    response = RedirectResponse(target, status_code=303)
+    max_age = int((issued.expires_at - c.clock.now()).total_seconds())
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=max(max_age, 0),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post(f"{UI_PREFIX}/logout")
+def logout(caller: Self_, c: ContainerDep) -> Response:
+    """Revoke the session and drop the cookie (called by the page's script)."""
+    c.auth.logout(caller.principal, caller.session)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ---- pages --------------------------------------------------------------------------------
+@router.get(f"{UI_PREFIX}/")
+def dashboard(request: Request, caller: Self_) -> HTMLResponse:
+    return render(request, "dashboard.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/wall")
+def wall(request: Request, caller: Annotated[Caller, needs(Permission.LIVE_VIEW)]) -> HTMLResponse:
+    return render(request, "wall.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/playback")
+def playback(
+    request: Request, caller: Annotated[Caller, needs(Permission.FOOTAGE_SESSION)]
+) -> HTMLResponse:
+    return render(request, "playback.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/registry")
+def registry(
+    request: Request, caller: Annotated[Caller, needs(Permission.REGISTRY_READ)]
+) -> HTMLResponse:
+    return render(request, "registry.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/requests")
+def requests_page(request: Request, caller: Self_) -> HTMLResponse:
+    return render(request, "requests.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/register")
+def register(
+    request: Request, caller: Annotated[Caller, needs(Permission.REGISTER_READ)]
+) -> HTMLResponse:
+    return render(request, "register.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/audit")
+def audit(
+    request: Request, caller: Annotated[Caller, needs(Permission.AUDIT_READ)]
+) -> HTMLResponse:
+    return render(request, "audit.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/holds")
+def holds(request: Request, caller: Self_) -> HTMLResponse:
+    return render(request, "holds.html", caller)

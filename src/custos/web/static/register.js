@@ -1,0 +1,41 @@
+// The registration register (登记): filters, the entries, CSV and printable form.
+import { api, el, fmtTime, formData, label, showError, clearError, table } from "./app.js";
+
+const form = document.getElementById("register-filter");
+
+function query() {
+  const d = formData(form);
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(d)) if (v !== null && v !== "" && v !== undefined) q.set(k, v);
+  return q;
+}
+
+async function load(ev) {
+  ev?.preventDefault();
+  const box = document.getElementById("register-error");
+  clearError(box);
+  const q = query();
+  const exportQ = new URLSearchParams([...q].filter(([k]) => ["kind", "since", "until", "unit_id"].includes(k)));
+  document.getElementById("export-csv").href = `/api/v1/register/export.csv?${exportQ}`;
+  document.getElementById("export-form").href = `/api/v1/register/form?${exportQ}`;
+  try {
+    const rows = await api("GET", `register?${q}`);
+    document.getElementById("register-list").replaceChildren(table([
+      ["register.at", (e) => fmtTime(e.at)],
+      ["register.kind", (e) => label("enum.register_kind", e.kind)],
+      ["register.persons", (e) => e.persons.map((p) => `${p.name}（${p.role}${p.credential ? " " + p.credential : ""}）`).join("；")],
+      ["register.organ", (e) => e.organ],
+      ["register.purpose", (e) => e.purpose],
+      ["register.cameras", (e) => e.camera_ids.join(", ")],
+      ["register.range", (e) => (e.start ? `${fmtTime(e.start)} – ${fmtTime(e.end)}` : "")],
+      ["register.ended", (e) => fmtTime(e.ended_at)],
+      ["register.request", (e) => e.request_id ?? ""],
+      ["register.output", (e) => (e.output_sha256 ? el("span", { class: "mono" }, e.output_sha256.slice(0, 16) + "…") : "")],
+    ], rows, { rowAttrs: (e) => ({ dataset: { entry: e.id, kind: e.kind } }) }));
+  } catch (err) {
+    showError(box, err);
+  }
+}
+
+form.addEventListener("submit", load);
+load();

@@ -1,0 +1,137 @@
+// Requests: file (with handlers, credentials and the approval document), approve / reject,
+// execute a granted request.
+import { api, can, clearError, el, flash, fmtTime, formData, label, me, showError, table, toLocalInput, T } from "./app.js";
+
+const form = document.getElementById("request-form");
+const handlers = document.getElementById("handlers");
+const flashBox = document.getElementById("flash");
+let cameras = [];
+
+function addHandler() {
+  const row = document.getElementById("handler-template").content.firstElementChild.cloneNode(true);
+  row.querySelector("[data-remove]").addEventListener("click", () => row.remove());
+  handlers.append(row);
+}
+
+async function fileRequest(ev) {
+  ev.preventDefault();
+  const box = form.querySelector("[data-errors]");
+  clearError(box);
+  const d = formData(form);
+  const body = {
+    action: d.action,
+    scope: { camera_ids: d.camera_ids.map(Number), start: d.start, end: d.end },
+    requester_kind: d.requester_kind, organ: d.organ, organ_unit: d.organ_unit,
+    legal_basis: d.legal_basis, purpose: d.purpose, emergency: d.emergency || null, expires_at: d.expires_at,
+    handlers: [...handlers.children].map((r) => ({
+      name: r.querySelector("[name=h_name]").value.trim(),
+      credential_type: r.querySelector("[name=h_type]").value,
+      credential_number: r.querySelector("[name=h_number]").value.trim(),
+    })).filter((h) => h.name),
+  };
+  let req;
+  try {
+    req = await api("POST", "requests", body);
+    const file = form.elements.doc_file.files[0];
+    if (file) {
+      const fd = new FormData();
+      fd.append("number", d.doc_number); fd.append("issuer", d.doc_issuer); fd.append("issued_on", d.doc_date); fd.append("file", file);
+      await api("POST", `requests/${req.id}/document`, fd, { form: true });
+    }
+    await api("POST", `requests/${req.id}/submit`);
+    flash(flashBox, T("requests.filed", { id: req.id }));
+    form.reset();
+    defaults();
+  } catch (err) {
+    showError(box, err);
+    if (req) box.prepend(el("p", {}, T("requests.draft_kept", { id: req.id })));
+  }
+  await load();
+}
+
+function scopeText(r) {
+  return T("requests.cameras_range", { cams: r.scope.camera_ids.join(", "), from: fmtTime(r.scope.start), to: fmtTime(r.scope.end) });
+}
+
+async function act(r, verb, body, box) {
+  try {
+    const out = await api("POST", `requests/${r.id}/${verb}`, body);
+    if (verb === "execute") {
+      const msg = out.kind === "session" ? T("requests.executed_session", { id: out.session_id }) : T("requests.executed_export", { id: out.export_id, sha: out.sha256 });
+      flash(flashBox, msg);
+      const links = out.kind === "session"
+        ? el("a", { href: `/ui/playback?session=${out.session_id}&cameras=${r.scope.camera_ids.join(",")}&start=${encodeURIComponent(r.scope.start)}&end=${encodeURIComponent(r.scope.end)}` }, T("requests.open_session"))
+        : el("a", { href: `/api/v1/exports/${out.export_id}/file` }, T("requests.download"));
+      flashBox.append(links);
+    } else {
+      flash(flashBox, T(verb === "approve" ? "requests.approved" : verb === "reject" ? "requests.rejected" : "common.saved", { id: r.id }));
+    }
+    await load();
+  } catch (err) {
+    showError(box || document.getElementById("list-error"), err);
+  }
+}
+
+function decisionCell(r) {
+  const note = el("input", { placeholder: T("requests.note"), class: "note" });
+  const box = el("div", { class: "error-box", hidden: true });
+  return el("div", {}, note,
+    el("button", { type: "button", class: "primary", dataset: { approve: r.id }, onclick: () => act(r, "approve", { note: note.value }, box) }, T("requests.approve")), " ",
+    el("button", { type: "button", dataset: { reject: r.id }, onclick: () => act(r, "reject", { note: note.value }, box) }, T("requests.reject")), box);
+}
+
+function ownActions(r) {
+  if (!can("request.file")) return "";
+  const mine = r.requested_by === me.id || r.handlers.some((h) => h.user_id === me.id);
+  const out = [];
+  if (mine && r.state === "draft") out.push(el("button", { type: "button", onclick: () => act(r, "submit") }, T("requests.submit_again")));
+  if (mine && r.state === "approved") out.push(el("button", { type: "button", class: "primary", dataset: { execute: r.id }, onclick: () => act(r, "execute") }, T("requests.execute")));
+  if (mine && ["draft", "submitted", "approved"].includes(r.state)) out.push(el("button", { type: "button", onclick: () => act(r, "cancel") }, T("requests.cancel")));
+  return out;
+}
+
+const columns = (extra) => [
+  ["requests.id", (r) => r.id],
+  ["requests.action", (r) => label("enum.action", r.action)],
+  ["requests.state", (r) => el("span", { class: `badge ${r.state}`, dataset: { state: r.state } }, label("enum.request_state", r.state))],
+  ["requests.organ", (r) => `${r.organ} ${r.organ_unit}`],
+  ["requests.scope", scopeText],
+  ["requests.purpose", (r) => r.purpose],
+  ["requests.titles", (r) => r.titles_still_needed.join(", ")],
+  ["requests.citations", (r) => el("span", { class: "article" }, r.citations.join(", "))],
+  ["common.actions", extra],
+];
+
+async function load() {
+  try {
+    const all = await api("GET", "requests");
+    document.getElementById("request-list").replaceChildren(table(columns(ownActions), all, { rowAttrs: (r) => ({ dataset: { request: r.id } }) }));
+    if (can("approve")) {
+      const awaiting = await api("GET", "requests?awaiting_me=true");
+      const sec = document.getElementById("awaiting");
+      sec.hidden = false;
+      sec.querySelector("[data-body]").replaceChildren(table(columns(decisionCell), awaiting, { rowAttrs: (r) => ({ dataset: { request: r.id } }) }));
+    }
+  } catch (err) {
+    showError(document.getElementById("list-error"), err);
+  }
+}
+
+function defaults() {
+  const now = Date.now();
+  form.elements.start.value = toLocalInput(new Date(now - 3600000));
+  form.elements.end.value = toLocalInput(new Date(now));
+  form.elements.expires_at.value = toLocalInput(new Date(now + 7 * 86400000));
+  handlers.replaceChildren();
+  addHandler(); addHandler();
+}
+
+for (const s of document.querySelectorAll("[data-needs]")) s.hidden = !can(s.dataset.needs);
+if (can("request.file")) {
+  cameras = await api("GET", "cameras");
+  document.getElementById("req-cameras").replaceChildren(...cameras.map((c) => el("option", { value: c.id }, `${c.id} · ${c.name}`)));
+  defaults();
+  document.getElementById("add-handler").addEventListener("click", addHandler);
+  form.addEventListener("submit", fileRequest);
+}
+await load();

@@ -1,0 +1,61 @@
+"""How the recorder names what went wrong with a camera, and how long it waits to try again."""
+
+from __future__ import annotations
+
+import pytest
+
+from custos.adapters.media.ffmpeg_segmenter import classify_exit, parse_input_stream
+from custos.domain.recording import OfflineReason
+from custos.recorder.camera_worker import RecorderConfig, next_backoff
+from custos.recorder.main import min_free_bytes
+
+
+def test_a_peer_that_answers_junk_is_a_protocol_error_not_unreachable() -> None:
+    tail = [
+        "[rtsp @ 0x1] CSeq 1 expected, 0 received.",
+        "<stream>: Invalid data found when processing input",
+    ]
+    assert classify_exit(tail, False) is OfflineReason.PROTOCOL_ERROR
+    assert classify_exit(tail, True) is OfflineReason.STREAM_ENDED  # after media: it ended
+
+
+def test_a_time_out_is_unreachable_before_media_and_stalled_after() -> None:
+    tail = ["<stream>: Connection timed out"]
+    assert classify_exit(tail, False) is OfflineReason.UNREACHABLE
+    assert classify_exit(tail, True) is OfflineReason.STALLED
+    assert classify_exit(["<stream>: Connection refused"], True) is OfflineReason.STREAM_ENDED
+
+
+def test_input_streams_of_every_kind_are_recognised() -> None:
+    assert parse_input_stream("  Stream #0:0: Audio: opus, 48000 Hz, stereo") == "audio opus"
+    assert parse_input_stream("  Stream #0:1: Video: mjpeg (Baseline), yuvj420p") == "video mjpeg"
+    assert parse_input_stream("  Stream #0:0 -> #0:0 (copy)") is None
+    assert parse_input_stream("Input #0, rtsp, from '<stream>':") is None
+
+
+def test_backoff_doubles_to_3_s_and_restarts_after_a_run_that_recorded() -> None:
+    config = RecorderConfig()
+    waits, wait = [], config.backoff_first_s
+    for _ in range(5):
+        wait = next_backoff(wait, False, OfflineReason.PROTOCOL_ERROR, config)
+        waits.append(wait)
+    assert waits == [1.0, 2.0, 3.0, 3.0, 3.0]
+    assert next_backoff(3.0, True, OfflineReason.STREAM_ENDED, config) == 0.5
+
+
+@pytest.mark.parametrize("reason", [OfflineReason.AUTH_FAILED, OfflineReason.UNSUPPORTED_CODEC])
+def test_after_a_refusal_the_backoff_grows_to_30_s(reason: OfflineReason) -> None:
+    config = RecorderConfig()
+    wait = config.backoff_first_s
+    for _ in range(10):
+        wait = next_backoff(wait, False, reason, config)
+    assert wait == config.backoff_refused_max_s == 30.0
+
+
+def test_the_minimum_free_space_comes_from_the_environment_in_mib() -> None:
+    assert min_free_bytes({}) == 256 * 2**20
+    assert min_free_bytes({"CUSTOS_RECORDER_MIN_FREE_MB": "1024"}) == 2**30
+    assert min_free_bytes({"CUSTOS_RECORDER_MIN_FREE_MB": "0"}) == 0
+    for bad in ("1.5", "-1", "lots"):
+        with pytest.raises(SystemExit, match="CUSTOS_RECORDER_MIN_FREE_MB"):
+            min_free_bytes({"CUSTOS_RECORDER_MIN_FREE_MB": bad})
