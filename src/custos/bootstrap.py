@@ -80,8 +80,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         lockout_duration=timedelta(minutes=settings.lockout_minutes),
     )
     trusted = TrustedKeys.of(signer.public_key)
-    offload = _offload(settings, uow, clock)
     segment_store = SegmentStore(settings.resolved_media_dir(), settings.media_volumes)
+    offload = _offload(settings, uow, clock, segment_store)
     footage = FootageService(
         uow,
         clock,
@@ -95,7 +95,13 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         uow, rules, signer, trusted.verify, clock, footage, documents.put
     )
     retention = RetentionService(
-        uow, rules, clock, segment_store, requests.frozen_scopes, settings.retention_max_days
+        uow,
+        rules,
+        clock,
+        segment_store,
+        requests.frozen_scopes,
+        settings.retention_max_days,
+        delete_object=offload.delete_object if offload is not None else None,
     )
     alarms = AlarmService(uow, clock)
     return Container(
@@ -128,7 +134,9 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
     )
 
 
-def _offload(settings: Settings, uow: SqlUnitOfWorkFactory, clock: Clock) -> OffloadService | None:
+def _offload(
+    settings: Settings, uow: SqlUnitOfWorkFactory, clock: Clock, segments: SegmentStore
+) -> OffloadService | None:
     """The object-store offloader, when ``CUSTOS_S3_ENDPOINT`` is set (boto3 is loaded only then)."""
     if not settings.object_store_enabled() or settings.s3_endpoint is None:
         return None
@@ -148,7 +156,7 @@ def _offload(settings: Settings, uow: SqlUnitOfWorkFactory, clock: Clock) -> Off
         uow,
         store,
         clock,
-        settings.resolved_media_dir(),
+        segments.absolute,
         settings.data_dir / "object-cache",
         settings.s3_lock_days,
     )

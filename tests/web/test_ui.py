@@ -164,3 +164,69 @@ def test_pages_and_api_refuse_without_a_session(site: Site) -> None:
     r = httpx.get(f"{site.base}/ui/wall", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/ui/login")
     assert httpx.get(f"{site.base}/api/v1/cameras").status_code == 401
+
+
+def test_a_hold_is_released_only_by_a_second_person(page: Page, site: Site) -> None:
+    case = "朝公（刑）保字〔2025〕0042号"
+    start = site.archive_start.astimezone()
+    login(page, site, "manager")
+    page.goto(f"{site.base}/ui/holds")
+    page.click("#hold-new")
+    f = page.locator("#hold-form")
+    f.locator("[name=kind]").select_option("case")
+    f.locator("[name=case_number]").fill(case)
+    f.locator("[name=reason]").fill("盗窃案件证据，移送检察机关前保全")
+    f.locator("[name=camera_ids]").select_option(str(site.archive_camera))
+    f.locator("[name=start]").fill(start.strftime("%Y-%m-%dT%H:%M"))
+    f.locator("[name=end]").fill((start - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
+    f.locator("button[type=submit]").click()
+    refusal = f.locator("[data-errors] .refusal[data-field=end]")
+    expect(refusal).to_be_visible()  # an inverted range is refused, the field named and marked
+    expect(f.locator("[name=end]")).to_have_class("invalid")
+    f.locator("[name=end]").fill((start + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M"))
+    f.locator("button[type=submit]").click()
+    expect(page.locator("#flash")).to_contain_text(case)
+    row = page.locator(f"#hold-list tr[data-case='{case}']")
+    expect(row.locator("[data-state]")).to_have_attribute("data-state", "active")
+    expect(row).to_contain_text("长期")  # no expiry: indefinite
+
+    # The playback timeline marks the held range for a keeper, and shows nothing to an operator.
+    window = (start - timedelta(minutes=1), start + timedelta(minutes=3))
+    playback = (
+        f"{site.base}/ui/playback?cameras={site.archive_camera}"
+        f"&from={quote(window[0].isoformat())}&to={quote(window[1].isoformat())}"
+    )
+    page.goto(playback)
+    page.wait_for_selector("#camera-select option")
+    page.click("#range-form button[type=submit]")
+    expect(page.locator(".timeline .hold")).to_have_count(1)
+    expect(page.locator(".timeline .hold")).to_contain_text(case)
+    shot(page, "13-playback-hold")
+
+    page.goto(f"{site.base}/ui/holds")
+    row.locator("button[data-release-request]").click()
+    page.fill("#release-form textarea", "案件已审结，证据已移送")
+    page.click("#release-form button[type=submit]")
+    expect(row.locator("[data-state]")).to_have_attribute("data-state", "release_requested")
+    row.locator("button[data-approve]").click()  # the one who asked cannot approve
+    expect(row.locator(".refusal[data-field=approver]")).to_contain_text("second person")
+    expect(row.locator("[data-state]")).to_have_attribute("data-state", "release_requested")
+    shot(page, "14-hold-release-refused")
+
+    login(page, site, "duty")
+    page.goto(playback)
+    page.wait_for_selector("#camera-select option")
+    page.click("#range-form button[type=submit]")
+    expect(page.locator(".timeline .seg")).to_have_count(6)
+    expect(page.locator(".timeline .hold")).to_have_count(0)
+    expect(page.locator("#pb-error")).to_be_hidden()
+    expect(page.locator("nav.nav a[data-nav='nav.holds']")).to_have_count(0)
+
+    login(page, site, "admin")
+    page.goto(f"{site.base}/ui/holds")
+    row.locator("button[data-approve]").click()
+    expect(page.locator("#flash")).to_contain_text("已解除")
+    expect(row).to_have_count(0)  # released holds are hidden until asked for
+    page.check("#show-released")
+    expect(row.locator("[data-state]")).to_have_attribute("data-state", "released")
+    shot(page, "15-hold-released")

@@ -303,6 +303,17 @@ class CameraWorker:
         if self._killed_for is not None:
             return self._killed_for, self._why_killed(self._killed_for, run), sealed
         reason = classify_exit(list(run.log_tail), run.frames > 0)
+        if reason is OfflineReason.UNSUPPORTED_CODEC and any(
+            kind == "video" and codec in RECORDABLE_CODECS
+            for kind, _, codec in (s.partition(" ") for s in run.input_streams)
+        ):
+            # A recordable video stream was announced, but ffmpeg gave up probing it (a slow
+            # start on a busy machine): a passing fault to retry, not a refusal to back off from.
+            return (
+                OfflineReason.PROTOCOL_ERROR,
+                "the stream's codec parameters did not arrive in time",
+                sealed,
+            )
         if reason is OfflineReason.UNSUPPORTED_CODEC and run.video is None:
             carried = f" (it carries {', '.join(run.input_streams)})" if run.input_streams else ""
             return reason, f"no video stream{carried}", sealed

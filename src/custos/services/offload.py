@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -135,14 +135,14 @@ class OffloadService:
         uow: ObjectUnitOfWorkFactory,
         store: ObjectStore,
         clock: Clock,
-        media_root: Path,
+        local_path: Callable[[str], Path],
         cache_dir: Path,
         lock_days: int = 0,
     ) -> None:
         self._uow = uow
         self._store = store
         self._clock = clock
-        self._media_root = media_root
+        self._local_path = local_path  # a segment's relative path → its file, on any volume
         self._cache_dir = cache_dir
         self._lock_days = lock_days
         self._refused: set[int] = set()  # conflicts are logged once per process, not every pass
@@ -167,7 +167,7 @@ class OffloadService:
 
     def _offload(self, seg: Segment, report: OffloadReport) -> None:
         assert seg.id is not None
-        local = self._media_root / seg.path
+        local = self._local_path(seg.path)
         if not local.exists():
             report.skipped.append(seg.path)
             return

@@ -14,6 +14,7 @@ inside retention is refused with the articles that set the floor.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ from custos.domain.rules.engine import RuleBook
 from custos.domain.users import SYSTEM, Principal
 from custos.services.ports import RetentionUnitOfWork, RetentionUnitOfWorkFactory
 from custos.services.refusals import refusals_logged
+
+log = logging.getLogger(__name__)
 
 
 class SegmentFiles(Protocol):
@@ -56,7 +59,7 @@ class RetentionService:
         files: SegmentFiles,
         frozen: Callable[[], list[FootageScope]],
         max_days: int | None = None,
-        delete_object: Callable[[str], None] | None = None,
+        delete_object: Callable[[Segment], None] | None = None,
     ) -> None:
         self._uow = uow
         self._rules = rules
@@ -95,6 +98,7 @@ class RetentionService:
         chosen: list[Segment] = []
         with self._uow() as uow:
             holds = uow.holds.find(include_released=False)
+            pending = {g.segment_id for g in uow.garbage.find()}  # e.g. an object still locked
             for camera_id in [cam.id for cam in uow.cameras.find() if cam.id is not None]:
                 try:
                     policy = self._policy(uow, camera_id)
@@ -102,8 +106,10 @@ class RetentionService:
                     continue  # footage of a camera no longer in the registry is never purged blind
                 for seg in uow.segments.past(camera_id, policy.cutoff(now), limit_per_camera):
                     v = verdict(seg, policy, now, holds, frozen)
-                    if v is Verdict.DELETE:
+                    if v is Verdict.DELETE and seg.id not in pending:
                         chosen.append(seg)
+                    elif v is Verdict.DELETE:
+                        continue
                     elif v is Verdict.HELD:
                         report.kept_held += 1
                     elif v is Verdict.FROZEN:
@@ -152,10 +158,15 @@ class RetentionService:
             rows = uow.garbage.find()
         if not rows:
             return 0
+        done: list[GarbageRow] = []
         for g in rows:
+            if self._delete_object is not None and not self._object_deleted(g):
+                continue  # its garbage row stays: the next purge tries again
             self._files.remove(g.path)
-            if self._delete_object is not None:
-                self._delete_object(g.path)  # the object store's copy, by its relative path
+            done.append(g)
+        if not done:
+            return 0
+        rows = done
         with self._uow() as uow:
             ids = [g.segment_id for g in rows]
             uow.segments.delete(ids)
@@ -175,6 +186,21 @@ class RetentionService:
             )
             uow.commit()
         return len(rows)
+
+    def _object_deleted(self, g: GarbageRow) -> bool:
+        """Delete the object-store copy first; False (and the row kept) while that fails, e.g.
+        because Object Lock still holds it."""
+        assert self._delete_object is not None
+        with self._uow() as uow:
+            seg = uow.segments.get(g.segment_id)
+        if seg is None:
+            return True
+        try:
+            self._delete_object(seg)
+        except Exception:  # the object store's boundary: retried at the next purge
+            log.exception("cannot delete the stored object of segment %s yet", g.segment_id)
+            return False
+        return True
 
     # ---- an explicit request to delete ---------------------------------------------------
     def delete_segment(self, actor: Principal, segment_id: int) -> PurgeReport:

@@ -15,6 +15,7 @@ from custos.api.deps import Caller, ContainerDep, needs
 from custos.domain.access import Permission
 from custos.domain.access_requests import EmergencyKind, RequestState
 from custos.domain.errors import AccountLocked, AuthenticationFailed
+from custos.domain.holds import HoldKind, HoldState
 from custos.domain.kinds import AccessAction, LifecycleState, PublicPlaceArticle, UnitKind
 from custos.domain.register import RegisterKind
 from custos.domain.rules.categories import CATEGORY_KEYS, CategoryKind
@@ -49,7 +50,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/requests", "nav.requests", Permission.SELF),
     NavItem(f"{UI_PREFIX}/register", "nav.register", Permission.REGISTER_READ),
     NavItem(f"{UI_PREFIX}/audit", "nav.audit", Permission.AUDIT_READ),
-    NavItem(f"{UI_PREFIX}/holds", "nav.holds", Permission.SELF),
+    NavItem(f"{UI_PREFIX}/holds", "nav.holds", Permission.HOLD_MANAGE),
 )
 
 
@@ -74,6 +75,8 @@ def _enums(t: Translator) -> dict[str, list[tuple[str, str]]]:
         "emergency": opts("enum.emergency", EmergencyKind),
         "request_state": opts("enum.request_state", RequestState),
         "register_kind": opts("enum.register_kind", RegisterKind),
+        "hold_kind": opts("enum.hold_kind", HoldKind),
+        "hold_state": opts("enum.hold_state", HoldState),
         "mandatory_categories": [
             (k, i.label_zh if zh else i.label_en)
             for k, i in CATEGORY_KEYS.items()
@@ -240,5 +243,7 @@ def audit(
 
 
 @router.get(f"{UI_PREFIX}/holds")
-def holds(request: Request, caller: Self_) -> HTMLResponse:
+def holds(
+    request: Request, caller: Annotated[Caller, needs(Permission.HOLD_MANAGE)]
+) -> HTMLResponse:
     return render(request, "holds.html", caller)

@@ -1,7 +1,7 @@
 // Playback: timelines of recorded ranges and gaps, a purpose before playing, several cameras in
 // sync. Each camera's segments go into one MediaSource at their wall-clock offset, so a video's
 // currentTime is "seconds since the window's start" for every camera alike.
-import { api, el, fmtTime, fromLocalInput, label, showError, clearError, toLocalInput, T } from "./app.js";
+import { api, ApiError, can, el, fmtTime, fromLocalInput, label, showError, clearError, toLocalInput, T } from "./app.js";
 
 const form = document.getElementById("range-form");
 const errorBox = document.getElementById("pb-error");
@@ -16,6 +16,7 @@ const grant = params.get("session") ? {
 let cameras = [];
 let view = null;        // {start, end} in ms: the window the timelines show
 let timelines = {};     // camera id -> {segments, gaps}
+let holds = {};         // camera id -> evidence holds in force over the window
 let players = [];
 let session = null;
 let dragging = false;
@@ -45,9 +46,36 @@ async function showTimelines(ev) {
   } catch (err) {
     return showError(errorBox, err);
   }
+  holds = await holdsOver(ids);
   drawTimelines();
+  document.getElementById("hold-legend").hidden = !Object.values(holds).some((l) => l.length);
   document.getElementById("timelines").hidden = false;
   document.getElementById("play").disabled = !Object.values(timelines).some((t) => t.segments.length);
+}
+
+/** Evidence holds in force over the window, per camera. Only hold.manage may list them: anyone
+ * else sees none (and a 403 or 404 is not an error of playback). */
+async function holdsOver(ids) {
+  if (!can("hold.manage")) return {};
+  const now = Date.now();
+  const keep = (h) => h.state !== "released" && (!h.expires_at || ms(h.expires_at) > now)
+    && ms(h.start) < view.end && ms(h.end) > view.start;
+  const lists = await Promise.all(ids.map((id) => api("GET", `holds?camera_id=${id}`).catch((err) => {
+    if (!(err instanceof ApiError && [403, 404].includes(err.status))) showError(errorBox, err);
+    return [];
+  })));
+  return Object.fromEntries(ids.map((id, i) => [id, lists[i].filter(keep)]));
+}
+
+function holdBand(h) {
+  const a = Math.max(ms(h.start), view.start);
+  const b = Math.min(ms(h.end), view.end);
+  const why = T("playback.hold_title", {
+    case: h.case_number, kind: label("enum.hold_kind", h.kind), from: fmtTime(h.start), to: fmtTime(h.end),
+    expiry: h.expires_at ? fmtTime(h.expires_at) : T("holds.indefinite"),
+  });
+  return el("div", { class: "hold", title: why, dataset: { hold: h.id }, style: `left:${pct(a)};width:${pct(view.start + b - a)}` },
+    el("span", {}, T("playback.hold_label", { case: h.case_number })));
 }
 
 function drawTimelines() {
@@ -62,6 +90,7 @@ function drawTimelines() {
         const why = `${T("playback.gap")}: ${label("enum.reason", g.reason)}${g.detail ? ` (${g.detail})` : ""}`;
         return el("div", { class: "gap", title: why, dataset: { reason: g.reason }, style: `left:${pct(a)};width:${pct(view.start + b - a)}` }, el("span", {}, label("enum.reason", g.reason)));
       }),
+      (holds[tl.camera_id] || []).map(holdBand),
       el("div", { class: "cursor", hidden: true }),
       tl.segments.length ? null : el("span", { class: "muted" }, T("playback.no_segments")),
     );
