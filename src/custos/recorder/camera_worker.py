@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import random
 import re
 import secrets
 import signal
@@ -57,6 +58,8 @@ class RecorderConfig:
 
 
 #: Reasons that say the camera answered and refused (or cannot be recorded as it is set up).
+SEAL_ATTEMPTS = 6  # ≈ 30 s of backoff before a segment is left for adoption
+
 REFUSALS = frozenset({OfflineReason.AUTH_FAILED, OfflineReason.UNSUPPORTED_CODEC})
 
 
@@ -393,9 +396,33 @@ class CameraWorker:
                 if exc.errno == errno.ENOSPC:
                     proc.kill()
                     return sealed, True
-                raise
+                log.exception("camera %s: cannot seal %s", self.camera_id, listed.name)
+                continue  # left unlisted: adopted when the run ends (or at the next start)
+            except Exception:  # the index is unreachable even after retries: same as above
+                log.exception("camera %s: cannot index %s", self.camera_id, listed.name)
+                continue
             sealed += 1
         return sealed, False
+
+    def _index_with_retry(self, segment: Segment) -> None:
+        """Index a sealed segment; a busy database (hundreds of cameras ending segments at the
+        same instant) is waited out with backoff instead of failing the segment."""
+        delay = 0.25
+        for attempt in range(SEAL_ATTEMPTS):
+            try:
+                self._service.seal(segment)
+                return
+            except Exception:  # the database's boundary: retried, then the caller adopts later
+                if attempt == SEAL_ATTEMPTS - 1:
+                    raise
+                log.warning(
+                    "camera %s: indexing %s failed (try %d), retrying",
+                    self.camera_id,
+                    segment.path,
+                    attempt + 1,
+                )
+                time.sleep(delay + random.uniform(0, delay))  # noqa: S311 - jitter, not crypto
+                delay = min(delay * 2, 8.0)
 
     def _seal_one(
         self,
@@ -413,7 +440,7 @@ class CameraWorker:
         done = self._store.seal(path)
         duration = max(0.0, listed.media_end - listed.media_start)
         video = run.video
-        self._service.seal(
+        self._index_with_retry(
             Segment(
                 id=None,
                 camera_id=self.camera_id,
