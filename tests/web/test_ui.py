@@ -103,8 +103,14 @@ def test_playing_back_a_recorded_minute_asks_the_purpose_and_seeks(page: Page, s
     before = video.evaluate("v => { delete v.dataset.seekMs; return v.dataset.seekTarget; }")
     bar = page.locator(".timeline").first.bounding_box()
     assert bar is not None
-    # The archive minute lies in the middle third of the window: seek to 50 %.
-    page.mouse.click(bar["x"] + bar["width"] * 0.5, bar["y"] + bar["height"] / 2)
+    # Click 5 s into the fourth recorded segment: inside footage, and never the position the
+    # player itself last seeked to (a segment's start), so the new seek is the one observed.
+    frac = page.evaluate(
+        """() => { const p = window.custosPlayback, v = p.view();
+             const s = p.players()[0].segments[3];
+             return (Date.parse(s.start_at) + 5000 - v.start) / (v.end - v.start); }"""
+    )
+    page.mouse.click(bar["x"] + bar["width"] * frac, bar["y"] + bar["height"] / 2)
     page.wait_for_function(
         f"""(() => {{ const v = document.querySelector('#players video');
           return v.dataset.seekMs && v.dataset.seekTarget !== '{before}'

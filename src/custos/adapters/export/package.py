@@ -42,10 +42,7 @@ def cut_segment(src: Path, dst: Path, from_s: float | None, to_s: float | None) 
         argv += ["-ss", f"{from_s:.3f}"]
     if to_s is not None:
         argv += ["-to", f"{to_s:.3f}"]
-    # Fragmented like the recorder's own segments, so a browser's Media Source Extensions
-    # player takes a cut segment as readily as a whole one.
-    argv += ["-map", "0", "-c", "copy", "-f", "mp4"]
-    argv += ["-movflags", "+frag_keyframe+empty_moov+default_base_moof", str(dst)]
+    argv += ["-map", "0", "-c", "copy", "-f", "mp4", str(dst)]
     done = subprocess.run(argv, capture_output=True, check=False, timeout=120)  # noqa: S603
     if done.returncode != 0:
         tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]

@@ -214,8 +214,21 @@ class Player {
   async prepare(t) {
     const seg = this.segmentAt(t);
     if (!seg) return null;
+    const shown = Math.max(t, ms(seg.start_at));
+    if (this.loaded.has(seg.id)) {
+      // Loaded once, but the browser may have evicted it from the buffer since: load it again.
+      await this.loaded.get(seg.id).catch(() => {});
+      if (!this.covers((shown - view.start) / 1000)) this.loaded.delete(seg.id);
+    }
     await this.load(seg);
-    return Math.max(t, ms(seg.start_at));
+    return shown;
+  }
+
+  covers(sec) {
+    const b = this.sb ? this.sb.buffered : null;
+    if (!b) return false;
+    for (let i = 0; i < b.length; i++) if (sec >= b.start(i) && sec < b.end(i) - 0.05) return true;
+    return false;
   }
 
   prefetch(t) {
