@@ -19,6 +19,7 @@ from custos.domain.alarms import AlarmKind, Severity
 from custos.domain.clock import ManualClock
 from custos.domain.recording import Segment
 from custos.domain.retention import GarbageRow
+from custos.domain.users import SYSTEM
 from custos.services.storage_watch import StorageWatch
 from tests.api.access_world import DIVISIONS, SEGMENT_S, TONGCHUAN, XIAN, World
 from tests.api.builders import API, rule_ids
@@ -233,13 +234,13 @@ def small_volume(tmp_path: Path) -> Iterator[Path]:
 def test_a_small_volume_raises_the_projection_alarm_and_recovers_without_deleting(
     world: World, small_volume: Path
 ) -> None:
-    w, c = world, world.container
+    c = world.container
     vol = SegmentStore(small_volume)
     watch = StorageWatch(c.uow, c.clock, c.retention, c.alarms, str(small_volume), vol.disk_usage)
     before = len(segments(c))
     p = watch.check()
     assert p.days_possible is not None and p.days_possible < p.days_required
-    alarms = c.alarms.find(_admin(w))
+    alarms = c.alarms.find(SYSTEM)
     assert [(a.kind, a.severity) for a in alarms] == [
         (AlarmKind.RETENTION_PROJECTION, Severity.CRITICAL)
     ]
@@ -248,13 +249,7 @@ def test_a_small_volume_raises_the_projection_alarm_and_recovers_without_deletin
     subprocess.run(["mount", "-o", "remount,size=4t", str(small_volume)], check=True)
     p = watch.check()
     assert not p.short
-    assert c.alarms.find(_admin(w)) == []
-
-
-def _admin(w: World):  # type: ignore[no-untyped-def]
-    from custos.domain.users import SYSTEM
-
-    return SYSTEM
+    assert c.alarms.find(SYSTEM) == []
 
 
 def test_cameras_stopped_for_want_of_space_raise_a_critical_alarm(world: World) -> None:
@@ -267,9 +262,9 @@ def test_cameras_stopped_for_want_of_space_raise_a_critical_alarm(world: World) 
                         None, None, None, now)  # fmt: skip
     c.recording.publish_health([down])
     c.storage.check()
-    [alarm] = [a for a in c.alarms.find(_admin(w)) if a.kind is AlarmKind.STORAGE_FULL]
+    [alarm] = [a for a in c.alarms.find(SYSTEM) if a.kind is AlarmKind.STORAGE_FULL]
     assert alarm.severity is Severity.CRITICAL and alarm.detail["camera_ids"] == [cam]
     up = CameraHealth(cam, RecorderState.RECORDING, None, "", now, now, 25.0, 2000.0, now)
     c.recording.publish_health([up])
     c.storage.check()
-    assert [a for a in c.alarms.find(_admin(w)) if a.kind is AlarmKind.STORAGE_FULL] == []
+    assert [a for a in c.alarms.find(SYSTEM) if a.kind is AlarmKind.STORAGE_FULL] == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,10 +42,10 @@ from custos.domain.errors import (
 from custos.domain.rules.effective import EffectiveRules
 from custos.domain.rules.engine import RuleBook
 from custos.domain.users import Principal
-from custos.domain.visibility import reaches_camera, reaches_site
 from custos.services.audit_log import Signer
 from custos.services.footage import FootageService, Outcome
 from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
+from custos.services.reach import reaches
 from custos.services.refusals import refusals_logged
 
 MAX_REQUEST_DAYS = 90  # a request may not stay open longer than this
@@ -356,7 +357,7 @@ class AccessRequestService:
                 FieldError("expires_at", f"at most {limit} from now for this kind of request")
             )
         for i, cid in enumerate(req.scope.camera_ids):
-            if not self._reaches(uow, actor, cid):
+            if not reaches(uow, actor, cid):
                 errors.append(
                     FieldError(f"scope.camera_ids[{i}]", f"no camera {cid} that you can see")
                 )
@@ -372,17 +373,8 @@ class AccessRequestService:
                 rules.append(self._rules.effective(site.division_code, site.public_place_article))
         return rules
 
-    def _reaches(self, uow: AccessUnitOfWork, actor: Principal, camera_id: int) -> bool:
-        cam = uow.cameras.get(camera_id)
-        site = uow.sites.get(cam.site_id) if cam else None
-        if cam is None or site is None:
-            return False
-        return reaches_site(actor, site.unit_id, site.division_code) and reaches_camera(
-            actor, site.unit_id, site.id or 0, camera_id
-        )
-
     def _reaches_all(self, uow: AccessUnitOfWork, actor: Principal, scope: FootageScope) -> bool:
-        return all(self._reaches(uow, actor, cid) for cid in scope.camera_ids)
+        return all(reaches(uow, actor, cid) for cid in scope.camera_ids)
 
     def _check_separation(self, actor: Principal, req: AccessRequest) -> None:
         """The two-person rule: whoever decides neither asked nor handles."""
@@ -479,7 +471,9 @@ class AccessRequestService:
         raise NotFound("access request", request_id)
 
     # ---- the log -------------------------------------------------------------------------------
-    def _logged(self, actor: Principal, action: str, obj_id: int | None):  # type: ignore[no-untyped-def]
+    def _logged(
+        self, actor: Principal, action: str, obj_id: int | None
+    ) -> AbstractContextManager[None]:
         return refusals_logged(self._uow, self._clock, actor, action, "access_request", obj_id)
 
     def _audit(

@@ -10,7 +10,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -24,9 +25,10 @@ from custos.domain.footage_access import ExportPackage, PlaybackSession, Session
 from custos.domain.kinds import AccessAction
 from custos.domain.recording import Segment
 from custos.domain.register import Person, RegisterEntry, RegisterKind, RegisterQuery
-from custos.domain.users import Principal
-from custos.domain.visibility import reaches_camera, reaches_site
+from custos.domain.users import SYSTEM, Principal
+from custos.domain.visibility import reaches_site
 from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
+from custos.services.reach import unit_in_reach
 from custos.services.refusals import refusals_logged
 
 PLAYBACK_SESSION_TTL = timedelta(hours=4)
@@ -73,7 +75,6 @@ class Outcome:
     export_id: int | None = None
     sha256: str | None = None
     expires_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -312,22 +313,11 @@ class FootageService:
         if not camera_ids:
             errors.append(FieldError("camera_ids", "name at least one camera"))
         for i, cid in enumerate(camera_ids):
-            if self._unit_of(uow, actor, cid) is None:
+            if unit_in_reach(uow, actor, cid) is None:
                 errors.append(FieldError(f"camera_ids[{i}]", f"no camera {cid} that you can see"))
         if errors:
             raise ValidationFailed(errors)
         return tuple(dict.fromkeys(camera_ids))
-
-    def _unit_of(self, uow: AccessUnitOfWork, actor: Principal, camera_id: int) -> int | None:
-        cam = uow.cameras.get(camera_id)
-        site = uow.sites.get(cam.site_id) if cam else None
-        if site is None:
-            return None
-        if not reaches_site(actor, site.unit_id, site.division_code):
-            return None
-        if not reaches_camera(actor, site.unit_id, site.id or 0, camera_id):
-            return None
-        return site.unit_id
 
     def _units_in_reach(self, uow: AccessUnitOfWork, actor: Principal) -> set[int] | None:
         if actor.is_system or (actor.jurisdiction is None and actor.unit_id is None):
@@ -410,7 +400,7 @@ class FootageService:
         me = Person(actor.full_name or actor.username, role)
         by_unit: dict[int | None, list[int]] = {}
         for cid in scope.camera_ids:
-            by_unit.setdefault(self._unit_of(uow, _SYSTEM_VIEW, cid), []).append(cid)
+            by_unit.setdefault(unit_in_reach(uow, SYSTEM, cid), []).append(cid)
         return [
             RegisterEntry(
                 id=None,
@@ -565,11 +555,10 @@ class FootageService:
             return local
         return self._fetch(seg) or local
 
-    def _logged(self, actor: Principal, action: str, obj_id: int | None):  # type: ignore[no-untyped-def]
+    def _logged(
+        self, actor: Principal, action: str, obj_id: int | None
+    ) -> AbstractContextManager[None]:
         return refusals_logged(self._uow, self._clock, actor, action, "footage", obj_id)
-
-
-_SYSTEM_VIEW = Principal(user_id=None, username="system", role=None, unit_id=None)
 
 
 def _cut(seg: Segment, scope: FootageScope) -> tuple[float | None, float | None]:

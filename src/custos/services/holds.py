@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from custos.domain.access import Permission
@@ -12,8 +13,8 @@ from custos.domain.clock import Clock
 from custos.domain.errors import FieldError, NotFound, ValidationFailed
 from custos.domain.holds import EvidenceHold, HoldKind, important_footage_expiry
 from custos.domain.users import Principal
-from custos.domain.visibility import reaches_camera, reaches_site
 from custos.services.ports import RetentionUnitOfWork, RetentionUnitOfWorkFactory
+from custos.services.reach import reaches
 from custos.services.refusals import refusals_logged
 from custos.services.snapshots import snapshot
 
@@ -59,7 +60,7 @@ class HoldService:
                     FieldError("expires_at", "must be in the future (or absent: indefinite)")
                 )
             for i, cid in enumerate(camera_ids):
-                if not self._reaches(uow, actor, cid):
+                if not reaches(uow, actor, cid):
                     errors.append(
                         FieldError(f"camera_ids[{i}]", f"no camera {cid} that you can see")
                     )
@@ -86,7 +87,7 @@ class HoldService:
             return [
                 h
                 for h in uow.holds.find(camera_id)
-                if all(self._reaches(uow, actor, c) for c in h.scope.camera_ids)
+                if all(reaches(uow, actor, c) for c in h.scope.camera_ids)
             ]
 
     def get(self, actor: Principal, hold_id: int) -> EvidenceHold:
@@ -137,18 +138,9 @@ class HoldService:
     # ---- internals ---------------------------------------------------------------------------
     def _load(self, uow: RetentionUnitOfWork, actor: Principal, hold_id: int) -> EvidenceHold:
         hold = uow.holds.get(hold_id)
-        if hold is None or not all(self._reaches(uow, actor, c) for c in hold.scope.camera_ids):
+        if hold is None or not all(reaches(uow, actor, c) for c in hold.scope.camera_ids):
             raise NotFound("hold", hold_id)
         return hold
-
-    def _reaches(self, uow: RetentionUnitOfWork, actor: Principal, camera_id: int) -> bool:
-        cam = uow.cameras.get(camera_id)
-        site = uow.sites.get(cam.site_id) if cam else None
-        if cam is None or site is None:
-            return False
-        return reaches_site(actor, site.unit_id, site.division_code) and reaches_camera(
-            actor, site.unit_id, site.id or 0, camera_id
-        )
 
     def _audit(
         self, uow: RetentionUnitOfWork, actor: Principal, action: str, h: EvidenceHold
@@ -159,5 +151,7 @@ class HoldService:
             )
         )
 
-    def _logged(self, actor: Principal, action: str, obj_id: int | None):  # type: ignore[no-untyped-def]
+    def _logged(
+        self, actor: Principal, action: str, obj_id: int | None
+    ) -> AbstractContextManager[None]:
         return refusals_logged(self._uow, self._clock, actor, action, "hold", obj_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from html import escape
 
 from custos.domain.register import RegisterEntry
@@ -38,11 +39,12 @@ KIND_NAMES = {
 }
 
 
-def _local(value: object) -> str:
-    from datetime import datetime, timedelta, timezone
+SHANGHAI = timezone(timedelta(hours=8))
 
+
+def _local(value: object) -> str:
     if isinstance(value, datetime):
-        return value.astimezone(timezone(timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")
+        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
     return "" if value is None else str(value)
 
 

@@ -265,6 +265,17 @@ class RegisterRepository:
 
 
 # ---- sessions and exports -------------------------------------------------------------------
+def _session_body(s: PlaybackSession) -> str:
+    return json.dumps(
+        {
+            "scope": scope_json(s.scope),
+            "purpose": s.purpose,
+            "register_entry_id": s.register_entry_id,
+        },
+        ensure_ascii=False,
+    )
+
+
 class PlaybackSessionRepository:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -277,14 +288,7 @@ class PlaybackSessionRepository:
             "opened_at": s.opened_at,
             "expires_at": s.expires_at,
             "closed_at": s.closed_at,
-            "body": json.dumps(
-                {
-                    "scope": scope_json(s.scope),
-                    "purpose": s.purpose,
-                    "register_entry_id": s.register_entry_id,
-                },
-                ensure_ascii=False,
-            ),
+            "body": _session_body(s),
         }
         q = insert(at.playback_sessions).values(**row).returning(at.playback_sessions.c.id)
         s.id = self._c.execute(q).scalar_one()
@@ -292,15 +296,7 @@ class PlaybackSessionRepository:
 
     def set_entry(self, s: PlaybackSession) -> None:
         t = at.playback_sessions
-        body = json.dumps(
-            {
-                "scope": scope_json(s.scope),
-                "purpose": s.purpose,
-                "register_entry_id": s.register_entry_id,
-            },
-            ensure_ascii=False,
-        )
-        self._c.execute(update(t).where(t.c.id == s.id).values(body=body))
+        self._c.execute(update(t).where(t.c.id == s.id).values(body=_session_body(s)))
 
     def close(self, session_id: int, at_: datetime) -> None:
         t = at.playback_sessions

@@ -98,10 +98,6 @@ def search_register(
     return [EntryOut.of(e) for e in c.footage.register(caller.principal, q)]
 
 
-def _unit_names(c: Container, actor: Principal) -> dict[int, str]:
-    return {u.id: u.name for u in c.registry.list_units(actor) if u.id is not None}
-
-
 @router.get("/export.csv")
 def export_register_csv(
     caller: Reader,
@@ -114,11 +110,9 @@ def export_register_csv(
 ) -> Response:
     """The register as CSV (UTF-8 with BOM), columns as the registration forms ask."""
     q = _query(unit_id, kind, since, until, None, None, None, limit)
-    entries = c.footage.register(caller.principal, q)
-    text = register_forms.as_csv(entries, _unit_names(c, caller.principal))
-    _audit_export(c, caller.principal, "csv", len(entries))
+    entries, units = _for_export(c, caller.principal, q, "csv")
     return Response(
-        text,
+        register_forms.as_csv(entries, units),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="register.csv"'},
     )
@@ -136,14 +130,15 @@ def register_form(
 ) -> HTMLResponse:
     """A printable registration form (查阅、复制、调取登记表), A4 landscape."""
     q = _query(unit_id, kind, since, until, None, None, None, limit)
-    entries = c.footage.register(caller.principal, q)
-    generated = c.clock.now().isoformat()
-    html = register_forms.as_html(
-        entries, _unit_names(c, caller.principal), "视频图像信息查阅、复制、调取登记表", generated
-    )
-    _audit_export(c, caller.principal, "form", len(entries))
-    return HTMLResponse(html)
+    entries, units = _for_export(c, caller.principal, q, "form")
+    title = "视频图像信息查阅、复制、调取登记表"
+    return HTMLResponse(register_forms.as_html(entries, units, title, c.clock.now().isoformat()))
 
 
-def _audit_export(c: Container, actor: Principal, form: str, count: int) -> None:
-    c.footage.note_register_export(actor, form, count)
+def _for_export(
+    c: Container, actor: Principal, q: RegisterQuery, form: str
+) -> tuple[list[RegisterEntry], dict[int, str]]:
+    """The entries to export and their units' names; the export itself enters the log."""
+    entries = c.footage.register(actor, q)
+    c.footage.note_register_export(actor, form, len(entries))
+    return entries, {u.id: u.name for u in c.registry.list_units(actor) if u.id is not None}
