@@ -17,7 +17,9 @@ Method
    load generator, so that on a small machine neither steals CPU from the other:
    - Custos: a fresh data directory, ``custos db upgrade``, N cameras registered in service (the
      demo registration) with URLs ``rtsp://.../custos/cam<k>``, then ``custos recorder
-     --segment-seconds S`` as a subprocess (one ffmpeg per camera, sealing and indexing).
+     --segment-seconds S`` as a subprocess, sealing and indexing, on the engine ``--engine``
+     (``pyav``, the default: recording shards of ``--shard-cameras`` cameras; ``ffmpeg``: one
+     ffmpeg per camera).
    - bare: N processes ``ffmpeg -rtsp_transport tcp -i rtsp://.../bare/cam<k> -c copy -f segment
      -segment_time S -segment_format mp4 -segment_format_options movflags=+frag_keyframe+empty_moov
      +default_base_moof -reset_timestamps 1 OUT/%06d.mp4`` (plus ``-nostdin -loglevel warning
@@ -31,7 +33,8 @@ Method
 4. Measured:
    - CPU per stream: utime+stime (+ reaped children) of the recorder's process tree from
      /proc/PID/stat, difference over the window, divided by the window's wall time and by N, in %
-     of one core. Custos' tree is ``custos recorder`` and its ffmpeg children; bare's the N ffmpeg.
+     of one core. Custos' tree is ``custos recorder`` and its shards (or ffmpeg children);
+     bare's the N ffmpeg.
    - PSS per stream: /proc/PID/smaps_rollup ``Pss`` summed over the tree, sampled every
      ``--pss-every`` seconds during the window (mean of the samples), divided by N.
    - Frames lost inside segments: the packet timestamps of every segment file, read from its
@@ -326,7 +329,7 @@ class Recorder:
 class CustosRecorder(Recorder):
     name, prefix = "custos", "/custos"
 
-    def __init__(self, work: Path, segment_seconds: int) -> None:
+    def __init__(self, work: Path, segment_seconds: int, engine: str, shard_cameras: int) -> None:
         self.data = self.root = work / "custos-data"
         self.segment_seconds = segment_seconds
         self.proc: subprocess.Popen[bytes] | None = None
@@ -335,6 +338,8 @@ class CustosRecorder(Recorder):
         self.env = os.environ | {
             "CUSTOS_DATA_DIR": str(self.data),
             "CUSTOS_RECORDER_METRICS_PORT": "0",
+            "CUSTOS_RECORDER_ENGINE": engine,
+            "CUSTOS_RECORDER_SHARD_CAMERAS": str(shard_cameras),
         }
         self.env.pop("CUSTOS_DATABASE_URL", None)
         self.env.pop("CUSTOS_MEDIA_DIR", None)
@@ -662,6 +667,35 @@ def _fmt(v: Any, digits: int = 2) -> str:
     return str(v)
 
 
+def rounds_summary(done: list[tuple[int, str, PhaseResult]]) -> str:
+    """Each round's CPU ratio (Custos / bare, measured minutes apart) and their median."""
+    by_round: dict[int, dict[str, PhaseResult]] = {}
+    for r, name, res in done:
+        by_round.setdefault(r, {})[name] = res
+    lines, ratios = [], []
+    for r, phases in sorted(by_round.items()):
+        c, b = phases.get("custos"), phases.get("bare")
+        if not (c and b and b.cpu_core_pct_per_stream):
+            continue
+        ratio = c.cpu_core_pct_per_stream / b.cpu_core_pct_per_stream
+        ratios.append(ratio)
+        lines.append(
+            f"round {r}: CPU per stream {c.cpu_core_pct_per_stream:.3f} / "
+            f"{b.cpu_core_pct_per_stream:.3f} % = {ratio:.2f}x; PSS {c.pss_mb_per_stream:.2f} / "
+            f"{b.pss_mb_per_stream:.2f} MB; frames lost {c.frames_lost_in_segments} / "
+            f"{b.frames_lost_in_segments}, not in files {c.frames_not_in_files} / "
+            f"{b.frames_not_in_files}"
+        )
+    if ratios:
+        median = statistics.median(ratios)
+        met = "met" if median <= TARGET_CPU_RATIO else "NOT met"
+        lines.append(
+            f"median CPU ratio over {len(ratios)} rounds: {median:.2f}x "
+            f"(target <= {TARGET_CPU_RATIO:.2f}: {met})"
+        )
+    return "\n".join(lines)
+
+
 def report(results: dict[str, PhaseResult], args: argparse.Namespace, header: str) -> str:
     c, b = results.get("custos"), results.get("bare")
     cpu_ratio = (
@@ -793,6 +827,15 @@ def main(argv: list[str]) -> None:
     p.add_argument("--warmup", type=float, default=15.0, help="after all streams play")
     p.add_argument("--segment-seconds", type=int, default=10)
     p.add_argument("--order", default="custos,bare", help="recorders, run one after the other")
+    p.add_argument("--engine", default="pyav", choices=("pyav", "ffmpeg"), help="Custos' engine")
+    p.add_argument("--shard-cameras", type=int, default=25, help="cameras per shard (pyav)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="repeat the phases this many times, alternating; the CPU ratio of each round and "
+        "their median are printed (this machine's CPU speed drifts by 10-20 %% over minutes)",
+    )
     p.add_argument(
         "--server-nice", type=int, default=-10, help="load generator priority (negative: root)"
     )
@@ -820,34 +863,50 @@ def main(argv: list[str]) -> None:
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     header = (
         f"ingest bench {started}: N={args.cameras}, window {args.seconds:.0f} s, segments "
-        f"{args.segment_seconds} s, clip {clip.name}, {os.cpu_count()} cores, order "
+        f"{args.segment_seconds} s, clip {clip.name}, {os.cpu_count()} cores, engine "
+        f"{args.engine} ({args.shard_cameras} cameras per shard), order "
         f"{args.order} (one after the other), load generator nice {nice}, work dir {work}"
     )
     print(header, flush=True)
     results: dict[str, PhaseResult] = {}
+    rounds_done: list[tuple[int, str, PhaseResult]] = []
     try:
         if not args.skip_verify:
             print(verify_server(gen, work), flush=True)
-        for name in args.order.split(","):
-            rec: Recorder = (
-                CustosRecorder(work, args.segment_seconds)
-                if name == "custos"
-                else BareFfmpeg(work, args.segment_seconds)
-            )
-            results[name] = run_phase(rec, gen, args.cameras, args)
-            if not args.keep:
-                _remove(rec.root)
+        for r in range(args.rounds):
+            here = work if r == 0 else work / f"round{r + 1}"
+            here.mkdir(parents=True, exist_ok=True)
+            if r:
+                print(f"---- round {r + 1} of {args.rounds}", flush=True)
+            for name in args.order.split(","):
+                rec: Recorder = (
+                    CustosRecorder(here, args.segment_seconds, args.engine, args.shard_cameras)
+                    if name == "custos"
+                    else BareFfmpeg(here, args.segment_seconds)
+                )
+                if r:  # the server refuses a frozen prefix: each round has its own
+                    rec.prefix = f"{rec.prefix}{r + 1}"
+                results[name] = run_phase(rec, gen, args.cameras, args)
+                rounds_done.append((r + 1, name, results[name]))
+                if not args.keep:
+                    _remove(rec.root)
+            if r + 1 < args.rounds:
+                print(report(results, args, f"round {r + 1}"), flush=True)
     finally:
         gen.stop()
     text = report(results, args, header)
     print()
     print(text)
+    if args.rounds > 1:
+        print()
+        print(rounds_summary(rounds_done))
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"ingest-{args.cameras}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.write_text(
         json.dumps(
             {"args": {k: str(v) for k, v in vars(args).items()}, "header": header}
-            | {k: asdict(v) for k, v in results.items()},
+            | {k: asdict(v) for k, v in results.items()}
+            | {"rounds": [{"round": r, "recorder": n} | asdict(v) for r, n, v in rounds_done]},
             indent=2,
         )
     )

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
         "after the media directory (volume 0); a segment's path names its volume ('@v1/…')",
     )
     segment_seconds: int = Field(default=60, ge=10, le=300, description="Segment length")
+    recorder_engine: Literal["pyav", "ffmpeg"] = Field(
+        default="pyav",
+        description="How cameras are recorded: PyAV in recording shards of "
+        "recorder_shard_cameras cameras each, or one ffmpeg process per camera "
+        "(docs/design/recording.md)",
+    )
+    recorder_shard_cameras: int = Field(
+        default=25, ge=1, le=400, description="Cameras per recording shard (engine pyav)"
+    )
     recorder_metrics_host: str = "127.0.0.1"
     recorder_metrics_port: int = Field(
         default=9464, ge=0, le=65535, description="Prometheus /metrics of the recorder; 0: off"

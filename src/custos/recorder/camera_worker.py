@@ -8,9 +8,7 @@ import logging
 import random
 import re
 import secrets
-import signal
 import socket
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -18,12 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from custos.adapters.media.ffmpeg_segmenter import (
-    ListedSegment,
-    classify_exit,
-    parse_list_line,
-    segmenter_command,
-)
+from custos.adapters.media.ffmpeg_segmenter import ListedSegment, classify_exit
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.clock import Clock
 from custos.domain.recording import (
@@ -34,8 +27,8 @@ from custos.domain.recording import (
     Segment,
     WallClockAnchor,
 )
-from custos.recorder.lifeline import dies_with_parent
 from custos.recorder.reconcile import adopt_files
+from custos.recorder.recording_process import FfmpegEngine, RecordingEngine, RecordingProcess
 from custos.recorder.run_state import RunState
 from custos.services.recording import RecordingService, RecordTarget
 
@@ -55,6 +48,8 @@ class RecorderConfig:
     backoff_refused_max_s: float = 30.0
     min_free_bytes: int = 256 * 1024 * 1024
     ffmpeg: str = "ffmpeg"
+    engine: str = "pyav"  # or "ffmpeg" (docs/design/recording.md, "Engines")
+    cameras_per_shard: int = 25
 
 
 #: Reasons that say the camera answered and refused (or cannot be recorded as it is set up).
@@ -97,14 +92,16 @@ class CameraWorker:
         store: SegmentStore,
         service: RecordingService,
         clock: Clock,
+        engine: RecordingEngine | None = None,
     ) -> None:
         self.target = target
+        self._engine = engine or FfmpegEngine(config.ffmpeg)
         self._config = config
         self._store = store
         self._service = service
         self._clock = clock
         self._stop = threading.Event()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: RecordingProcess | None = None
         self._run: RunState | None = None
         self._killed_for: OfflineReason | None = None
         self._terminated_at: float | None = None  # time.monotonic() of our SIGTERM to ffmpeg
@@ -177,7 +174,7 @@ class CameraWorker:
                 proc, OfflineReason.STALLED if stalled else OfflineReason.PROTOCOL_ERROR
             )
 
-    def _terminate(self, proc: subprocess.Popen[bytes], reason: OfflineReason) -> None:
+    def _terminate(self, proc: RecordingProcess, reason: OfflineReason) -> None:
         """SIGTERM, and show the camera offline now: a stalled ffmpeg may take its own socket
         time-out (several seconds) to exit. The gap opens once it has (after its last seal)."""
         self._killed_for = reason
@@ -268,13 +265,6 @@ class CameraWorker:
     ) -> tuple[OfflineReason, str, int]:
         run_id = new_run_id(self._clock.now())
         run_dir = self._store.run_dir(self.camera_id, run_id, volume)
-        argv = segmenter_command(
-            url,
-            run_dir,
-            self._config.segment_seconds,
-            self._config.io_timeout_s,
-            self._config.ffmpeg,
-        )
         run = RunState(self._clock)
         self._run, self._killed_for, self._terminated_at = run, None, None
         self._volume, self._spill = volume, False
@@ -282,23 +272,22 @@ class CameraWorker:
             # A retry keeps showing why the camera is offline until media flows again; a spill
             # to another volume keeps showing it recording (one reconnection, no gap row).
             self._set_state(RecorderState.CONNECTING, None, "")
-        proc = subprocess.Popen(  # noqa: S603 - argv is built by us, no shell
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            preexec_fn=dies_with_parent(signal.SIGKILL),  # ffmpeg never outlives us
-            start_new_session=True,  # signals reach ffmpeg from this worker only
+        proc = self._engine.start(
+            url,
+            run_dir,
+            self._config.segment_seconds,
+            self._config.io_timeout_s,
+            run,
+            lambda: self._on_output(run),
         )
         self._proc = proc
-        if self._stop.is_set():
+        if self._killed_for is not None:  # refused before the handle was stored
+            proc.kill()
+        elif self._stop.is_set():
             proc.terminate()
-        reader = threading.Thread(target=self._read_log, args=(proc, run), daemon=True)
-        reader.start()
         sealed_names: set[str] = set()
         sealed, storage_full = self._seal_listed(proc, run, run_dir, sealed_names)
         proc.wait()
-        reader.join(5)
         self._adopt_unlisted(run_dir, sealed_names)
         _remove_if_empty(run_dir)  # a refused or failed try leaves no trace on disk
         if storage_full:
@@ -337,22 +326,21 @@ class CameraWorker:
         where = " on every volume" if len(self._store.volumes) > 1 else ""
         return f"free space below the minimum of {self._config.min_free_bytes // 2**20} MiB{where}"
 
-    def _read_log(self, proc: subprocess.Popen[bytes], run: RunState) -> None:
-        assert proc.stderr is not None
-        for raw in proc.stderr:
-            line = raw.decode("utf-8", "replace")
-            run.feed(line)
-            if (
-                self._state is not RecorderState.RECORDING
-                and run.frames > 0
-                and self._killed_for is None
-            ):
-                self._set_state(RecorderState.RECORDING, None, "")
-            video = run.video
-            if video and video.codec not in RECORDABLE_CODECS and self._killed_for is None:
-                self._killed_for = OfflineReason.UNSUPPORTED_CODEC
+    def _on_output(self, run: RunState) -> None:
+        """After each thing the run said: promote to ``recording`` once frames flow; end a run
+        whose video cannot be recorded as soon as the input is known."""
+        if (
+            self._state is not RecorderState.RECORDING
+            and run.frames > 0
+            and self._killed_for is None
+        ):
+            self._set_state(RecorderState.RECORDING, None, "")
+        video = run.video
+        proc = self._proc
+        if video and video.codec not in RECORDABLE_CODECS and self._killed_for is None:
+            self._killed_for = OfflineReason.UNSUPPORTED_CODEC
+            if proc is not None:
                 proc.kill()
-        run.mark_exited()
 
     def _adopt_unlisted(self, run_dir: Path, sealed_names: set[str]) -> None:
         """ffmpeg ended (stopped, killed or dropped) with a file it never listed: the segment
@@ -377,15 +365,11 @@ class CameraWorker:
         self.sealed += len(report.adopted)
 
     def _seal_listed(
-        self, proc: subprocess.Popen[bytes], run: RunState, run_dir: Path, sealed_names: set[str]
+        self, proc: RecordingProcess, run: RunState, run_dir: Path, sealed_names: set[str]
     ) -> tuple[int, bool]:
-        assert proc.stdout is not None
         anchor = WallClockAnchor()
         sealed = 0
-        for raw in proc.stdout:
-            listed = parse_list_line(raw.decode("utf-8", "replace"))
-            if listed is None:
-                continue
+        for listed in proc.listed():
             arrived = self._clock.now()
             if not run.wait_closed(listed.sequence, timeout_s=30):
                 log.warning("camera %s: segment %s not closed in time", self.camera_id, listed.name)

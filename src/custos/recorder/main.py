@@ -12,6 +12,7 @@ from types import FrameType
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
 from custos.recorder.camera_worker import RecorderConfig
+from custos.recorder.lifeline import settle_heap
 from custos.recorder.metrics import RecorderMetrics
 from custos.recorder.supervisor import RecorderLock, Supervisor
 
@@ -67,9 +68,13 @@ def run_recorder(container: Container, stop: threading.Event | None = None) -> N
         container.recording,
         store,
         RecorderConfig(
-            segment_seconds=settings.segment_seconds, min_free_bytes=min_free_bytes(os.environ)
+            segment_seconds=settings.segment_seconds,
+            min_free_bytes=min_free_bytes(os.environ),
+            engine=settings.recorder_engine,
+            cameras_per_shard=settings.recorder_shard_cameras,
         ),
         container.clock,
         metrics,
     )
+    settle_heap()
     supervisor.run(stop)

@@ -1,4 +1,6 @@
-"""What one ffmpeg run has said so far: the input's codec, segments opened, frames, its log tail."""
+"""What one recording run has said so far: the input's codec, segments opened and closed, frames,
+its log tail. Fed from ffmpeg's standard error (``feed``) or from a recording shard's events
+(``describe``, ``progress``, ``opened``, ``closed``, ``said``)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ LOG_TAIL_LINES = 40
 
 
 class RunState:
-    """Fed line by line from ffmpeg's standard error by one thread, read by others."""
+    """Fed by one thread (ffmpeg's log reader, or a shard's event reader), read by others."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
@@ -29,6 +31,7 @@ class RunState:
         self.input_streams: list[str] = []  # "video hevc", "audio opus", … as ffmpeg lists them
         self._output_listed = False
         self.opened_sequence = -1
+        self.closed_sequence = -1
         self.exited = False
         self.log_tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         self.frames = 0
@@ -60,11 +63,34 @@ class RunState:
                 self.opened_sequence = max(self.opened_sequence, opened)
                 self._cond.notify_all()
 
+    # ---- a recording shard's events ----------------------------------------------------------
+    def describe(self, streams: list[str], video: InputVideo | None) -> None:
+        self.input_streams = list(streams)
+        self.video = video
+
+    def said(self, line: str) -> None:
+        self.log_tail.append(line)
+
+    def opened(self, sequence: int) -> None:
+        with self._cond:
+            self.opened_sequence = max(self.opened_sequence, sequence)
+            self._cond.notify_all()
+
+    def closed(self, sequence: int) -> None:
+        with self._cond:
+            self.closed_sequence = max(self.closed_sequence, sequence)
+            self._cond.notify_all()
+
     def _end_block(self) -> None:
         try:
             frames = int(self._block.get("frame", "0"))
         except ValueError:
             frames = self.frames
+        self.progress(frames)
+        self._block.clear()
+
+    def progress(self, frames: int) -> None:
+        """The run's frame count so far (ffmpeg's progress block, or a shard's tick)."""
         now = time.monotonic()
         if self._last_block is not None and now > self._last_block[0]:
             self.fps = (frames - self._last_block[1]) / (now - self._last_block[0])
@@ -73,7 +99,6 @@ class RunState:
             self.frames = frames
             self.last_advance = now
             self.last_frame_at = self._clock.now()
-        self._block.clear()
 
     def mark_exited(self) -> None:
         with self._cond:
@@ -81,10 +106,16 @@ class RunState:
             self._cond.notify_all()
 
     def wait_closed(self, sequence: int, timeout_s: float) -> bool:
-        """Wait until ffmpeg has closed segment ``sequence`` (it opened a later one, or exited)."""
+        """Wait until segment ``sequence`` is closed (a later one was opened, the writer said
+        so, or it exited)."""
         with self._cond:
             return self._cond.wait_for(
-                lambda: self.opened_sequence > sequence or self.exited, timeout_s
+                lambda: (
+                    self.opened_sequence > sequence
+                    or self.closed_sequence >= sequence
+                    or self.exited
+                ),
+                timeout_s,
             )
 
     def stalled_for(self) -> float:

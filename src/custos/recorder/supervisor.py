@@ -18,6 +18,8 @@ from custos.domain.recording import CameraHealth, OfflineReason, RecorderState
 from custos.recorder.camera_worker import CameraWorker, RecorderConfig
 from custos.recorder.metrics import RecorderMetrics
 from custos.recorder.reconcile import reconcile
+from custos.recorder.recording_process import FfmpegEngine, RecordingEngine
+from custos.recorder.shard_pool import ShardPool
 from custos.services.recording import RecordingService, RecordTarget
 
 log = logging.getLogger(__name__)
@@ -74,12 +76,18 @@ class Supervisor:
         self._metrics = metrics
         self._timing = timing or SupervisorTiming()
         self._workers: dict[int, CameraWorker] = {}
+        self._engine: RecordingEngine = (
+            ShardPool(config.cameras_per_shard, config.kill_grace_s, config.stall_s)
+            if config.engine == "pyav"
+            else FfmpegEngine(config.ffmpeg)
+        )
         self._sealed_by_stopped = 0
         self._sealed_reported = 0
 
     def run(self, stop: threading.Event) -> None:
         """Record until ``stop`` is set; then let every ffmpeg finish and seal its segment."""
         report = reconcile(self._service, self._store, self._clock)
+        log.info("recording engine: %s", self._engine.name)
         log.info(
             "reconcile: %d adopted, %d quarantined, %d rows without file",
             len(report.adopted),
@@ -102,6 +110,7 @@ class Supervisor:
             stop.wait(self._timing.tick_s)
         workers = list(self._workers.values())
         self._stop_all(list(self._workers))
+        self._engine.close()
         self._service.publish_health([w.health() for w in workers])
 
     def _check_storage(self) -> None:
@@ -133,7 +142,9 @@ class Supervisor:
 
     def _start(self, target: RecordTarget) -> None:
         log.info("camera %s: recording starts (%s)", target.camera_id, target.stream.redacted())
-        w = CameraWorker(target, self._config, self._store, self._service, self._clock)
+        w = CameraWorker(
+            target, self._config, self._store, self._service, self._clock, self._engine
+        )
         self._workers[target.camera_id] = w
         w.start()
 

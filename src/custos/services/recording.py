@@ -90,8 +90,7 @@ class RecordingService:
 
     def publish_health(self, board: list[CameraHealth]) -> None:
         with self._uow() as uow:
-            for h in board:
-                uow.health.put(h)
+            uow.health.put_many(board)
             uow.commit()
 
     # ---- reconcile (files vs rows) ----------------------------------------------------------

@@ -211,8 +211,9 @@ class JunkServer:
 
 
 class RecorderProcess:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, engine: str) -> None:
         self.data_dir = data_dir
+        self.engine = engine
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = data_dir / "recorder.log"
         self.env: dict[str, str] = {}  # more environment for the next start
@@ -223,6 +224,7 @@ class RecorderProcess:
             | {
                 "CUSTOS_DATA_DIR": str(self.data_dir),
                 "CUSTOS_RECORDER_METRICS_PORT": "0",
+                "CUSTOS_RECORDER_ENGINE": self.engine,
             }
             | self.env
         )
@@ -263,8 +265,19 @@ def cameras(clip: Path) -> Iterator[CameraServer]:
 
 
 @pytest.fixture
-def recorder(site: Container) -> Iterator[RecorderProcess]:
-    rec = RecorderProcess(site.settings.data_dir)
+def engine() -> str:
+    """The recording engine under test: the default one. Modules that test what each engine
+    must do alike override this fixture with both (see ``ENGINES``)."""
+    return str(Settings.model_fields["recorder_engine"].default)
+
+
+#: Every engine, for ``@pytest.fixture(params=ENGINES)`` overrides of ``engine``.
+ENGINES = ["pyav", "ffmpeg"]
+
+
+@pytest.fixture
+def recorder(site: Container, engine: str) -> Iterator[RecorderProcess]:
+    rec = RecorderProcess(site.settings.data_dir, engine)
     yield rec
     rec.stop()
     if rec.log.exists():  # shown by pytest only when the test failed

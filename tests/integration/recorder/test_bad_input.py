@@ -26,6 +26,7 @@ from custos.domain.recording import CameraHealth, OfflineReason, RecorderState, 
 from custos.domain.users import SYSTEM
 from custos.recorder.reconcile import check
 from tests.integration.recorder.conftest import (
+    ENGINES,
     SEGMENT_SECONDS,
     CameraServer,
     JunkServer,
@@ -35,6 +36,12 @@ from tests.integration.recorder.conftest import (
 )
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Every test here runs on each engine: they are what any engine must do."""
+    return str(request.param)
 
 
 # ---- helpers ------------------------------------------------------------------------------------

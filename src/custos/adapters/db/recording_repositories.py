@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, case, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import delete as sa_delete
 
 from custos.adapters.db import recording_tables as rt
@@ -191,19 +201,32 @@ class HealthRepository:
         self._c = conn
 
     def put(self, h: CameraHealth) -> None:
-        row: dict[str, Any] = {
-            "state": h.state.value,
-            "reason": h.reason.value if h.reason else None,
-            "detail": h.detail,
-            "since": h.since,
-            "last_frame_at": h.last_frame_at,
-            "fps": h.fps,
-            "bitrate_kbps": h.bitrate_kbps,
-            "updated_at": h.updated_at,
-        }
-        where = rt.camera_health.c.camera_id == h.camera_id
-        if self._c.execute(update(rt.camera_health).where(where).values(**row)).rowcount == 0:
-            self._c.execute(insert(rt.camera_health).values(camera_id=h.camera_id, **row))
+        self.put_many([h])
+
+    def put_many(self, board: Sequence[CameraHealth]) -> None:
+        """Every camera's row in two statements (an update and an insert, each executed for
+        many rows): hundreds of cameras are published every two seconds."""
+        if not board:
+            return
+        ids = [h.camera_id for h in board]
+        have = set(
+            self._c.execute(
+                select(rt.camera_health.c.camera_id).where(rt.camera_health.c.camera_id.in_(ids))
+            ).scalars()
+        )
+        rows = [_health_row(h) for h in board]
+        old = [r | {"cid": r["camera_id"]} for r in rows if r["camera_id"] in have]
+        new = [r for r in rows if r["camera_id"] not in have]
+        if old:
+            fields: dict[str, Any] = {k: bindparam(k) for k in rows[0] if k != "camera_id"}
+            stmt = (
+                update(rt.camera_health)
+                .where(rt.camera_health.c.camera_id == bindparam("cid"))
+                .values(**fields)
+            )
+            self._c.execute(stmt, old)
+        if new:
+            self._c.execute(insert(rt.camera_health), new)
 
     def get(self, camera_id: int) -> CameraHealth | None:
         q = select(rt.camera_health).where(rt.camera_health.c.camera_id == camera_id)
@@ -213,6 +236,20 @@ class HealthRepository:
     def find(self) -> list[CameraHealth]:
         q = select(rt.camera_health).order_by(rt.camera_health.c.camera_id)
         return [_health(r) for r in self._c.execute(q).mappings()]
+
+
+def _health_row(h: CameraHealth) -> dict[str, Any]:
+    return {
+        "camera_id": h.camera_id,
+        "state": h.state.value,
+        "reason": h.reason.value if h.reason else None,
+        "detail": h.detail,
+        "since": h.since,
+        "last_frame_at": h.last_frame_at,
+        "fps": h.fps,
+        "bitrate_kbps": h.bitrate_kbps,
+        "updated_at": h.updated_at,
+    }
 
 
 def _health(r: RowMapping) -> CameraHealth:

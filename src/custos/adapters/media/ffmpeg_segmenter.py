@@ -126,6 +126,9 @@ _REASONS: tuple[tuple[str, OfflineReason], ...] = (
     ("does not contain any stream", OfflineReason.UNSUPPORTED_CODEC),
     ("codec not currently supported in container", OfflineReason.UNSUPPORTED_CODEC),
     ("Could not find codec parameters", OfflineReason.UNSUPPORTED_CODEC),
+    ("input has no video stream", OfflineReason.UNSUPPORTED_CODEC),  # a PyAV session
+    ("is not recorded (H.264 and H.265 only)", OfflineReason.UNSUPPORTED_CODEC),  # a PyAV session
+    ("recording shard exited", OfflineReason.RECORDER_RESTART),  # its shard died
     ("Connection refused", OfflineReason.UNREACHABLE),
     ("Connection timed out", OfflineReason.UNREACHABLE),  # after media: STALLED, below
     ("No route to host", OfflineReason.UNREACHABLE),
