@@ -135,9 +135,13 @@ class _Shard:
         with self._lock:
             return len(self.sessions)
 
-    def add(self, session: ShardSession) -> None:
+    def add(self, session: ShardSession) -> bool:
+        """Take the session; False if the shard has died (its sessions were already ended)."""
         with self._lock:
+            if not self.alive:
+                return False
             self.sessions[session.sid] = session
+            return True
 
     def send(self, command: dict[str, Any]) -> bool:
         line = json.dumps(command, separators=(",", ":")).encode() + b"\n"
@@ -185,10 +189,10 @@ class _Shard:
                 with self._lock:
                     self.sessions.pop(session.sid, None)
         code = self.proc.wait()
-        self.alive = False
         self.proc.stdout.close()
         self.close()
-        with self._lock:
+        with self._lock:  # from here on no session is added: none can be left waiting
+            self.alive = False
             orphans, self.sessions = list(self.sessions.values()), {}
         if orphans:
             log.error(
@@ -240,10 +244,12 @@ class ShardPool:
         on_output: OnOutput,
     ) -> ShardSession:
         with self._lock:
-            shard = self._shard_with_room()
-            self._next_sid += 1
-            session = ShardSession(shard, self._next_sid, run, on_output, self._kill_grace_s)
-            shard.add(session)
+            while True:  # a shard may die between being chosen and taking the session
+                shard = self._shard_with_room()
+                self._next_sid += 1
+                session = ShardSession(shard, self._next_sid, run, on_output, self._kill_grace_s)
+                if shard.add(session):
+                    break
         sent = shard.send(
             {
                 "op": "open",

@@ -147,3 +147,12 @@ def _wait_for_event(out: io.BytesIO, kind: str, timeout_s: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_a_camera_clock_reset_is_a_discontinuity_not_hours_of_one_tick_frames() -> None:
+    m = TimestampMender(3600)  # 25 fps at 90 kHz; a jump back of over a second re-bases
+    assert m.mend(900_000, 900_000) == (900_000, 900_000)
+    assert m.mend(3600, 3600) == (903_600, 903_600)  # the clock went back 10 s: shifted
+    assert m.mend(7200, 7200) == (907_200, 907_200)  # and stays shifted, a frame apart
+    assert m.discontinuities == 1 and m.bumped == 0
+    assert m.mend(7200, 7200) == (907_201, 907_201)  # a repeat after it is still bumped

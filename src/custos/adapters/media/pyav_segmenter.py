@@ -18,7 +18,8 @@ Pitfalls this module exists to handle (each measured while choosing the design):
 - The first packet of an RTSP connection often has no timestamp and is often the keyframe: it is
   kept and given one just before the next packet's.
 - A repeated or backwards timestamp (parameter sets sent as their own packet) is bumped one tick
-  past the last, never handed to the muxer to fail on.
+  past the last, never handed to the muxer to fail on; a jump back of more than a second (the
+  camera's clock was reset) shifts the rest of the run to go on a frame after the last.
 - One bad packet is dropped and counted; a camera stops only after many in a row.
 """
 
@@ -76,12 +77,18 @@ class TimestampMender:
     """Makes one run's decode timestamps strictly increasing, in the input's time base.
 
     ``mend(pts, dts)`` returns the (pts, dts) to mux, or None while the first packet waits for
-    the next one to learn its time (``flush_pending`` then gives it)."""
+    the next one to learn its time (``first_before`` then gives it). A small step back (a
+    repeated time, parameter sets sent as their own packet) is bumped one tick past the last;
+    a jump back of more than ``jump_ticks`` (the camera's clock was reset) is a discontinuity:
+    from there on every time is shifted so that the run goes on one frame after the last."""
 
-    def __init__(self, frame_ticks: int) -> None:
+    def __init__(self, frame_ticks: int, jump_ticks: int | None = None) -> None:
         self._step = max(1, frame_ticks)
+        self._jump = jump_ticks if jump_ticks is not None else 25 * self._step
+        self._shift = 0
         self.last_dts: int | None = None
         self.bumped = 0
+        self.discontinuities = 0
 
     def first_before(self, next_dts: int) -> int:
         """The time for a first packet that came without one: a frame before the next."""
@@ -95,9 +102,20 @@ class TimestampMender:
                 return None
             dts = self.last_dts + self._step
             pts = dts
-        if self.last_dts is not None and dts <= self.last_dts:
-            dts = self.last_dts + 1
-            self.bumped += 1
+        else:
+            dts += self._shift
+            pts = pts + self._shift if pts is not None else None
+        last = self.last_dts
+        if last is not None and dts <= last:
+            if last - dts > self._jump:
+                moved = last + self._step - dts
+                self._shift += moved
+                self.discontinuities += 1
+                pts = pts + moved if pts is not None else None
+                dts += moved
+            else:
+                dts = last + 1
+                self.bumped += 1
         if pts is None or pts < dts:
             pts = dts
         self.last_dts = dts
