@@ -266,6 +266,8 @@ class CameraWorker:
         run_id = new_run_id(self._clock.now())
         run_dir = self._store.run_dir(self.camera_id, run_id, volume)
         run = RunState(self._clock)
+        if self._run is not None:  # an offline camera still shows when its last frame came
+            run.last_frame_at = self._run.last_frame_at
         self._run, self._killed_for, self._terminated_at = run, None, None
         self._volume, self._spill = volume, False
         if self._state is not RecorderState.OFFLINE and not switching:

@@ -54,6 +54,8 @@ class RunState:
         if not self._output_listed:
             if self.video is None:
                 self.video = parse_input_video(line)
+                if self.video is not None:
+                    self._media_expected()
             stream = parse_input_stream(line)
             if stream is not None:
                 self.input_streams.append(stream)
@@ -67,6 +69,16 @@ class RunState:
     def describe(self, streams: list[str], video: InputVideo | None) -> None:
         self.input_streams = list(streams)
         self.video = video
+        if video is not None:
+            self._media_expected()
+
+    def _media_expected(self) -> None:
+        """The input is described: the stall clock starts again from here. Connecting (RTSP
+        set-up, probing) has its own limit (the watchdog's, counted from the run's start, while
+        nothing is described); on a saturated machine it can take most of it, and the first
+        frames must then still get their full allowance."""
+        if self.frames == 0:
+            self.last_advance = time.monotonic()
 
     def said(self, line: str) -> None:
         self.log_tail.append(line)

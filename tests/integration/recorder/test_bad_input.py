@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -240,6 +241,8 @@ def test_a_peer_that_does_not_speak_rtsp_is_a_protocol_error_retried_with_capped
     started = time.monotonic()
     for cam in bad:
         wait_until(lambda c=cam: _offline_for(site, c, OfflineReason.PROTOCOL_ERROR), 15)  # type: ignore[misc]
+        # The gap is written when the run has ended (a watchdog stop takes up to a few s).
+        wait_until(lambda c=cam: bool(_gap_reasons(site, c)), 5)  # type: ignore[misc]
         assert _gap_reasons(site, cam) == [OfflineReason.PROTOCOL_ERROR]
     noisy = junk[0]  # ffmpeg gives up at once on this one, so it is retried the most
     wait_until(lambda: len(noisy.connections) >= 6, 25)
@@ -283,9 +286,15 @@ def test_a_camera_that_stops_sending_is_stalled_and_recorded_again_when_it_resum
     wait_until(lambda: _recording(site, cam) and _recording(site, good), STARTUP_S)
     started = time.monotonic()
     staller.toggle_freeze()  # the connection stays open; no more RTP
-    noticed = wait_until(lambda: _offline_for(site, cam, OfflineReason.STALLED), 20, step_s=0.1)
-    # the watchdog's 10 s (or ffmpeg's own socket time-out), its tick, the health publish
-    assert noticed < 10 + 1 + 3 + 2  # (+2: a loaded machine)
+    wait_until(lambda: _offline_for(site, cam, OfflineReason.STALLED), 30, step_s=0.1)
+    noticed_at = datetime.now(UTC)
+    # Counted from the last frame that arrived, not from the freeze: the simulated camera's
+    # appsrc still sends what it had queued, up to a few seconds of this small clip.
+    stalled = _health(site, cam)
+    assert stalled is not None and stalled.last_frame_at is not None
+    silent_for = (noticed_at - stalled.last_frame_at).total_seconds()
+    # the watchdog's 10 s (or the socket time-out), the frame tick, the health publish
+    assert silent_for < 10 + 1 + 3 + 2, silent_for  # (+2: a loaded machine)
     assert _recording(site, good)
     staller.toggle_freeze()
     wait_until(lambda: _recording(site, cam), 15)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from custos.adapters.media.ffmpeg_segmenter import InputVideo
 from custos.domain.clock import ManualClock
 from custos.recorder.run_state import RunState
 from tests.conftest import START
@@ -50,3 +51,21 @@ def test_the_input_streams_are_listed_and_the_output_section_is_not() -> None:
         run.feed(line)
     assert run.input_streams == ["audio opus"]
     assert run.video is None  # the output's stream is not the input's
+
+
+def test_the_stall_clock_restarts_when_the_input_is_described_after_a_slow_connect() -> None:
+    """A connection that took most of the watchdog's time to set up (a saturated machine) is
+    not called stalled before its first frames have had their full allowance."""
+    for describe in (
+        lambda r: r.feed("  Stream #0:0: Video: h264 (High), yuv420p, 1920x1080, 25 fps\n"),
+        lambda r: r.describe(["video h264"], InputVideo("h264", 1920, 1080)),
+    ):
+        run = RunState(ManualClock(START))
+        run.last_advance -= 9  # nine seconds of RTSP set-up and probing
+        assert run.stalled_for() >= 9
+        describe(run)
+        assert run.stalled_for() < 1
+        run.progress(25)
+        run.last_advance -= 9
+        describe(run)  # described again (it is not): frames already flow, the clock stands
+        assert run.stalled_for() >= 9

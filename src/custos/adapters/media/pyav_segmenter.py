@@ -178,7 +178,9 @@ class SegmentingSession:
         videos = list(container.streams.video)
         video = videos[0] if videos else None
         described = (
-            InputVideo(video.codec_context.name, video.codec_context.width, video.height)
+            InputVideo(
+                video.codec_context.name, video.codec_context.width, video.codec_context.height
+            )
             if video is not None
             else None
         )
