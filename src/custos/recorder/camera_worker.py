@@ -40,6 +40,9 @@ class RecorderConfig:
     segment_seconds: int = 60
     io_timeout_s: float = 5.0  # ffmpeg's own socket timeout
     stall_s: float = 10.0  # the watchdog ends a run with no new frame for this long
+    #: …and one whose stream is still not described this long after the run began (RTSP
+    #: set-up and probing; 400 connections set up at once on two cores take up to ~15 s).
+    connect_s: float = 20.0
     kill_grace_s: float = 10.0  # SIGKILL when ffmpeg is still there this long after SIGTERM
     backoff_first_s: float = 0.5
     backoff_max_s: float = 3.0  # keeps "back within 5 s of the camera returning"
@@ -163,15 +166,17 @@ class CameraWorker:
                 log.warning("camera %s: ffmpeg ignored SIGTERM, killing it", self.camera_id)
                 proc.kill()
             return
-        if run.stalled_for() > self._config.stall_s:
+        # No input listed yet: the peer has not got as far as describing a stream (it sends
+        # junk without end, or nothing, or it is slow to set up); that is not a camera that
+        # stopped sending, and it has its own, longer limit.
+        described = bool(run.input_streams)
+        limit = self._config.stall_s if described else self._config.connect_s
+        if run.stalled_for() > limit:
             log.warning(
                 "camera %s: no frame for %.0f s, restarting", self.camera_id, run.stalled_for()
             )
-            # No input listed yet: the peer never got as far as describing a stream (it sends
-            # junk without end, or nothing); that is not a camera that stopped sending.
-            stalled = bool(run.input_streams)
             self._terminate(
-                proc, OfflineReason.STALLED if stalled else OfflineReason.PROTOCOL_ERROR
+                proc, OfflineReason.STALLED if described else OfflineReason.PROTOCOL_ERROR
             )
 
     def _terminate(self, proc: RecordingProcess, reason: OfflineReason) -> None:
@@ -317,7 +322,7 @@ class CameraWorker:
         if reason is OfflineReason.STALLED:
             return f"no new frame for {self._config.stall_s:.0f} s"
         if reason is OfflineReason.PROTOCOL_ERROR:
-            return f"no RTSP stream described within {self._config.stall_s:.0f} s"
+            return f"no RTSP stream described within {self._config.connect_s:.0f} s"
         if reason is OfflineReason.STORAGE_FULL:
             return self._below_minimum()
         if reason is OfflineReason.UNSUPPORTED_CODEC and run.video is not None:

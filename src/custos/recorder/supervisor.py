@@ -77,7 +77,7 @@ class Supervisor:
         self._timing = timing or SupervisorTiming()
         self._workers: dict[int, CameraWorker] = {}
         self._engine: RecordingEngine = (
-            ShardPool(config.cameras_per_shard, config.kill_grace_s, config.stall_s)
+            ShardPool(config.cameras_per_shard, config.kill_grace_s, config.connect_s)
             if config.engine == "pyav"
             else FfmpegEngine(config.ffmpeg)
         )

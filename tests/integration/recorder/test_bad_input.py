@@ -240,7 +240,7 @@ def test_a_peer_that_does_not_speak_rtsp_is_a_protocol_error_retried_with_capped
     wait_until(lambda: _recording(site, good), STARTUP_S)
     started = time.monotonic()
     for cam in bad:
-        wait_until(lambda c=cam: _offline_for(site, c, OfflineReason.PROTOCOL_ERROR), 15)  # type: ignore[misc]
+        wait_until(lambda c=cam: _offline_for(site, c, OfflineReason.PROTOCOL_ERROR), 25)  # type: ignore[misc]
         # The gap is written when the run has ended (a watchdog stop takes up to a few s).
         wait_until(lambda c=cam: bool(_gap_reasons(site, c)), 5)  # type: ignore[misc]
         assert _gap_reasons(site, cam) == [OfflineReason.PROTOCOL_ERROR]
