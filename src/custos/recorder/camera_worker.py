@@ -28,7 +28,7 @@ from custos.domain.recording import (
     WallClockAnchor,
 )
 from custos.recorder.reconcile import adopt_files
-from custos.recorder.recording_process import FfmpegEngine, RecordingEngine, RecordingProcess
+from custos.recorder.recording_process import RecordingEngine, RecordingProcess
 from custos.recorder.run_state import RunState
 from custos.services.recording import RecordingService, RecordTarget
 
@@ -95,10 +95,10 @@ class CameraWorker:
         store: SegmentStore,
         service: RecordingService,
         clock: Clock,
-        engine: RecordingEngine | None = None,
+        engine: RecordingEngine,
     ) -> None:
         self.target = target
-        self._engine = engine or FfmpegEngine(config.ffmpeg)
+        self._engine = engine
         self._config = config
         self._store = store
         self._service = service

@@ -61,9 +61,7 @@ class RunState:
                 self.input_streams.append(stream)
         opened = parse_opening(line)
         if opened is not None:
-            with self._cond:
-                self.opened_sequence = max(self.opened_sequence, opened)
-                self._cond.notify_all()
+            self.opened(opened)
 
     # ---- a recording shard's events ----------------------------------------------------------
     def describe(self, streams: list[str], video: InputVideo | None) -> None:

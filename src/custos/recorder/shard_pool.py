@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -74,7 +75,7 @@ class ShardSession:
             log.error("recording session %d did not stop; ending its shard", self.sid)
             self._shard.kill()
 
-    def listed(self) -> Any:
+    def listed(self) -> Iterator[ListedSegment]:
         while True:
             item = self._listed.get()
             if item is None:

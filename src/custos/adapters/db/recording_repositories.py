@@ -200,9 +200,6 @@ class HealthRepository:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
 
-    def put(self, h: CameraHealth) -> None:
-        self.put_many([h])
-
     def put_many(self, board: Sequence[CameraHealth]) -> None:
         """Every camera's row in two statements (an update and an insert, each executed for
         many rows): hundreds of cameras are published every two seconds."""

@@ -20,7 +20,7 @@ Pitfalls this module exists to handle (each measured while choosing the design):
 - A repeated or backwards timestamp (parameter sets sent as their own packet) is bumped one tick
   past the last, never handed to the muxer to fail on; a jump back of more than a second (the
   camera's clock was reset) shifts the rest of the run to go on a frame after the last.
-- One bad packet is dropped and counted; a camera stops only after many in a row.
+- One bad packet is dropped; a camera stops only after many in a row.
 """
 
 from __future__ import annotations
@@ -138,7 +138,6 @@ class SegmentingSession:
         self._stopping = False
         self._thread_id: int | None = None
         self.frames = 0  # packets written; read by the shard's tick
-        self.bad_packets = 0
         self._in_a_row = 0
 
     def stop(self) -> None:
@@ -195,16 +194,16 @@ class SegmentingSession:
             return
         if self._stopping:
             return
-        writer = _SegmentWriter(
-            self._spec, self._events, video, frame_ticks(video.guessed_rate, video.time_base)
-        )
+        ticks = frame_ticks(video.guessed_rate, video.time_base)
+        writer = _SegmentWriter(self._spec, self._events, video, ticks)
         try:
-            self._pump(container, video, writer)
+            self._pump(container, video, writer, TimestampMender(ticks))
         finally:
             writer.close()
 
-    def _pump(self, container: Any, video: Any, writer: _SegmentWriter) -> None:
-        mender = TimestampMender(frame_ticks(video.guessed_rate, video.time_base))
+    def _pump(
+        self, container: Any, video: Any, writer: _SegmentWriter, mender: TimestampMender
+    ) -> None:
         pending: Any = None  # the first packet, waiting for a time
         for packet in _packets(container, video, self._events):
             if packet.size:  # 0: a flush marker, not a frame
@@ -234,7 +233,6 @@ class SegmentingSession:
                 return False
             raise
         except (av.error.FFmpegError, ValueError) as exc:
-            self.bad_packets += 1
             self._in_a_row += 1
             if self._in_a_row >= BAD_PACKETS_IN_A_ROW:
                 self._events.said(f"{self._in_a_row} packets in a row refused: {redact(str(exc))}")
