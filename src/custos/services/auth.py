@@ -66,7 +66,7 @@ class AuthService:
         profile: UserProfile | None = None,
     ) -> User:
         profile = profile or UserProfile()
-        errors = _check_new_user(username, role, password, unit_id)
+        errors = new_user_errors(username, role, password, unit_id)
         errors += _check_profile_shape(profile)
         if errors:
             raise ValidationFailed(errors)
@@ -294,9 +294,11 @@ def _check_scope_targets(uow: UnitOfWork, profile: UserProfile) -> None:
         raise ValidationFailed(errors)
 
 
-def _check_new_user(
+def new_user_errors(
     username: str, role: Role, password: str, unit_id: int | None
 ) -> list[FieldError]:
+    """What is wrong with a new user's name, password and unit, before anything is stored (the
+    CLI asks this before it opens the database)."""
     errors = []
     if not (3 <= len(username) <= 64) or not set(username) <= USERNAME_CHARS:
         errors.append(
