@@ -1,3 +1,3 @@
-from custos.cli import main
+from custos.entrypoints.cli.main import main
 
 main()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -58,6 +59,15 @@ class Container:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def settings_from(data_dir: Path | None = None, **overrides: object) -> Settings:
+    """The settings of one run: the environment (``CUSTOS_*``), overridden by what the command
+    line gave (``None``: not given). Built once per command, here and nowhere else."""
+    values = {key: value for key, value in overrides.items() if value is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings.model_validate(values)
 
 
 def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from custos.bootstrap import Container
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import ManualClock
-from custos.housekeeping import Housekeeper
+from custos.entrypoints.workers.housekeeper import Housekeeper
 
 
 def test_a_quiet_log_is_signed_when_the_checkpoint_interval_passes(container: Container) -> None:

@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 from custos.adapters.storage.object_store import ObjectExistsError, ObjectLockedError
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
-from custos.cli import main
 from custos.config import Settings
 from custos.domain.access import Role
 from custos.domain.recording import Segment
+from custos.entrypoints.cli.main import main
 from custos.recorder.reconcile import check
 from custos.services.offload import OffloadService
 from tests.api.access_world import XIAN, World, build_world

@@ -13,20 +13,9 @@ from urllib.parse import urlparse
 import click
 
 from custos.config import Settings
+from custos.entrypoints.cli.options import build_settings, data_dir_option
 
 CREDENTIALS_FILE = "credentials.env"
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
-
-
-_data_dir = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data directory (default: $CUSTOS_DATA_DIR or ./data)",
-)
 
 
 @click.group()
@@ -35,7 +24,7 @@ def objectstore() -> None:
 
 
 @objectstore.command("serve")
-@_data_dir
+@data_dir_option
 @click.option(
     "--dir",
     "store_dir",
@@ -68,7 +57,7 @@ def serve(
     from custos.adapters.storage import seaweedfs
     from custos.adapters.storage.object_store import S3SegmentStore
 
-    settings = _settings(data_dir)
+    settings = build_settings(data_dir)
     store_dir = store_dir if store_dir is not None else settings.data_dir / "seaweedfs"
     if port is None:
         port = (urlparse(settings.s3_endpoint).port if settings.s3_endpoint else None) or 8333
@@ -126,13 +115,13 @@ def _credentials(settings: Settings, store_dir: Path, endpoint: str) -> tuple[st
 
 
 @objectstore.command("offload")
-@_data_dir
+@data_dir_option
 def offload(data_dir: Path | None) -> None:
     """Upload every sealed segment not yet in the object store (what the server does by itself
     every $CUSTOS_S3_OFFLOAD_EVERY_S seconds); exit 1 if any was refused or failed."""
     from custos.bootstrap import bootstrap
 
-    container = bootstrap(_settings(data_dir))
+    container = bootstrap(build_settings(data_dir))
     try:
         if container.offload is None:
             raise click.ClickException("no object store: set CUSTOS_S3_ENDPOINT (and the keys)")

@@ -1,21 +1,21 @@
-"""``custos retention purge|policy`` and ``custos footage delete``."""
+"""``custos retention purge|policy``: what must be kept, and the purge of what need not be."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from custos.cli_recording import _data_dir, _settings
+from custos.bootstrap import Container
+from custos.entrypoints.cli.options import build_settings, data_dir_option
 
 
-def _container(data_dir: Path | None):  # type: ignore[no-untyped-def]
+def _container(data_dir: Path | None) -> Container:
     from custos.adapters.db.migrate import upgrade
     from custos.bootstrap import bootstrap
 
-    settings = _settings(data_dir)
+    settings = build_settings(data_dir)
     upgrade(settings.resolved_database_url())
     return bootstrap(settings)
 
@@ -26,7 +26,7 @@ def retention() -> None:
 
 
 @retention.command("purge")
-@_data_dir
+@data_dir_option
 def purge(data_dir: Path | None) -> None:
     """Delete footage past retention that no hold protects and no request freezes."""
     c = _container(data_dir)
@@ -46,32 +46,10 @@ def purge(data_dir: Path | None) -> None:
 
 
 @retention.command("policy")
-@_data_dir
+@data_dir_option
 @click.argument("camera_id", type=int)
 def policy(data_dir: Path | None, camera_id: int) -> None:
     """A camera's retention in days, its floor and the articles behind it."""
     c = _container(data_dir)
     p = c.retention.policy_for(camera_id)
     click.echo(json.dumps({"camera_id": camera_id, "days": p.days, "floor": p.floor.as_dict()}))
-
-
-@click.group()
-def footage() -> None:
-    """Footage administration."""
-
-
-@footage.command("delete")
-@_data_dir
-@click.argument("segment_id", type=int)
-def delete(data_dir: Path | None, segment_id: int) -> None:
-    """Delete one segment: refused inside retention, under a hold or a freeze (exit 1)."""
-    from custos.domain.errors import CustosError
-    from custos.domain.users import SYSTEM
-
-    c = _container(data_dir)
-    try:
-        r = c.retention.delete_segment(SYSTEM, segment_id)
-    except CustosError as exc:
-        click.echo(f"refused: {exc}", err=True)
-        sys.exit(1)
-    click.echo(json.dumps({"deleted": r.deleted, "bytes": r.bytes}))

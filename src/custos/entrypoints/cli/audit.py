@@ -14,20 +14,9 @@ from typing import BinaryIO
 
 import click
 
-from custos.config import Settings
 from custos.domain.audit_verify import VerificationReport
 from custos.domain.users import SYSTEM
-
-_data_dir = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Data directory (default: $CUSTOS_DATA_DIR or ./data)",
-)
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+from custos.entrypoints.cli.options import build_settings, data_dir_option
 
 
 @click.group()
@@ -36,7 +25,7 @@ def audit() -> None:
 
 
 @audit.command("verify")
-@_data_dir
+@data_dir_option
 @click.option(
     "--from-export",
     "export_file",
@@ -74,7 +63,7 @@ def verify(
     else:
         from custos.bootstrap import bootstrap
 
-        container = bootstrap(_settings(data_dir))
+        container = bootstrap(build_settings(data_dir))
         try:
             report = container.audit.verify(SYSTEM, pinned)
         finally:
@@ -95,7 +84,7 @@ def _print(report: VerificationReport, notes: list[str], as_json: bool) -> None:
 
 
 @audit.command("export")
-@_data_dir
+@data_dir_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -106,7 +95,7 @@ def export(data_dir: Path | None, out: Path | None) -> None:
     """Write a self-contained JSON-lines export that 'audit verify --from-export' checks."""
     from custos.bootstrap import bootstrap
 
-    container = bootstrap(_settings(data_dir))
+    container = bootstrap(build_settings(data_dir))
     try:
         if out is None:
             header = container.audit.export(SYSTEM, sys.stdout.buffer.write)
@@ -131,12 +120,12 @@ def _new_file(path: Path) -> BinaryIO:
 
 
 @audit.command("checkpoint")
-@_data_dir
+@data_dir_option
 def checkpoint(data_dir: Path | None) -> None:
     """Sign a checkpoint over the log as it stands now."""
     from custos.bootstrap import bootstrap
 
-    container = bootstrap(_settings(data_dir))
+    container = bootstrap(build_settings(data_dir))
     try:
         cp = container.audit.checkpoint_now(SYSTEM)
     finally:

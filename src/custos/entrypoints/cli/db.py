@@ -1,0 +1,26 @@
+"""``custos db``: database administration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from custos.entrypoints.cli.options import build_settings, data_dir_option
+
+
+@click.group()
+def db() -> None:
+    """Database administration."""
+
+
+@db.command("upgrade")
+@data_dir_option
+def db_upgrade(data_dir: Path | None) -> None:
+    """Apply every pending migration."""
+    from custos.adapters.db.migrate import upgrade
+
+    s = build_settings(data_dir)
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(s.resolved_database_url())
+    click.echo("database is at the latest revision")
