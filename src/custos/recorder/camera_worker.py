@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from custos.adapters.media import fmp4
 from custos.adapters.media.ffmpeg_segmenter import ListedSegment, classify_exit
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.clock import Clock
@@ -59,6 +60,12 @@ class RecorderConfig:
 SEAL_ATTEMPTS = 6  # ≈ 30 s of backoff before a segment is left for adoption
 
 REFUSALS = frozenset({OfflineReason.AUTH_FAILED, OfflineReason.UNSUPPORTED_CODEC})
+
+
+class TornSegmentError(Exception):
+    """A listed segment ends in a torn fragment (its writer ran out of space, or died while
+    closing it) or has none: it is not sealed as listed but adopted, which cuts the torn tail
+    aside (or quarantines a file without a complete fragment)."""
 
 
 def next_backoff(
@@ -116,6 +123,7 @@ class CameraWorker:
         self._detail = ""
         self._since = clock.now()
         self._bitrate_kbps: float | None = None
+        self._unadopted: list[str] = []  # files left for want of room to keep a torn tail
         self.sealed = 0
         self._thread = threading.Thread(
             target=self._loop, name=f"camera-{target.camera_id}", daemon=True
@@ -251,6 +259,8 @@ class CameraWorker:
         if volume is None:
             self._go_offline(OfflineReason.STORAGE_FULL, self._below_minimum())
             return False
+        if self._unadopted:  # there is room again: cut their torn tails aside, index them
+            self._adopt(self._unadopted)
         url = self.target.stream.with_credentials()
         if not reachable(url):
             self._go_offline(OfflineReason.UNREACHABLE, "no TCP connection")
@@ -360,15 +370,19 @@ class CameraWorker:
             for p in sorted(run_dir.glob("*.mp4"))
             if p.name not in sealed_names
         ]
-        if not leftovers:
-            return
+        if leftovers:
+            self._adopt(leftovers)
+
+    def _adopt(self, relatives: list[str]) -> None:
         try:
-            report = adopt_files(self._service, self._store, self._clock, leftovers)
+            report = adopt_files(self._service, self._store, self._clock, relatives)
         except OSError:
             log.exception(
-                "camera %s: cannot adopt %s; the next start will", self.camera_id, leftovers
+                "camera %s: cannot adopt %s; the next start will", self.camera_id, relatives
             )
             return
+        earlier = [r for r in self._unadopted if r not in relatives]
+        self._unadopted = earlier + report.deferred
         self.sealed += len(report.adopted)
 
     def _seal_listed(
@@ -383,6 +397,9 @@ class CameraWorker:
             try:
                 self._seal_one(listed, run, run_dir, anchor, arrived)
                 sealed_names.add(listed.name)
+            except TornSegmentError:
+                log.warning("camera %s: %s ends torn, adopted instead", self.camera_id, listed.name)
+                continue
             except OSError as exc:
                 if exc.errno == errno.ENOSPC:
                     proc.kill()
@@ -428,6 +445,9 @@ class CameraWorker:
         start, end, drift = anchor.place(listed.media_start, listed.media_end, arrived)
         if abs(drift) > anchor.max_drift.total_seconds():
             log.info("camera %s: wall clock re-anchored (drift %.2f s)", self.camera_id, drift)
+        found = fmp4.scan(path)
+        if found.torn or not found.has_media:
+            raise TornSegmentError(listed.name)
         done = self._store.seal(path)
         duration = max(0.0, listed.media_end - listed.media_start)
         video = run.video

@@ -3,8 +3,9 @@
 Invariant: every row names a sealed file (or is flagged ``missing``), and every file under the media
 root either has a row or is in quarantine. A crash can break it only one way: a file without a row
 (the segment in flight, or one sealed whose row was not yet committed). Reconcile repairs that by
-adopting the file (probe it, seal it, index it with ``adopted``) or, if it holds no video or belongs
-to no camera, moving it to quarantine. Rows whose file is gone are flagged, never deleted.
+adopting the file (cut its torn tail aside, probe it, seal it, index it with ``adopted``) or, if it
+holds no complete fragment or belongs to no camera, moving it to quarantine. Rows whose file is
+gone are flagged, never deleted.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from custos.adapters.media import fmp4
 from custos.adapters.media.probe import probe_segment
 from custos.adapters.storage.segment_files import SegmentStore, split_volume
 from custos.domain.clock import Clock
@@ -24,6 +26,7 @@ from custos.services.recording import RecordingService
 
 log = logging.getLogger(__name__)
 Probe = Callable[[Path], SegmentMedia | None]
+TailDecoder = Callable[[Path], str | None]  # None: the last fragment decodes without an error
 
 
 @dataclass
@@ -31,6 +34,7 @@ class ReconcileReport:
     adopted: list[str] = field(default_factory=list)
     quarantined: list[str] = field(default_factory=list)
     flagged_missing: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)  # could not be handled now (no room)
 
 
 def reconcile(
@@ -60,7 +64,12 @@ def adopt_files(
     """Adopt each file (known to have no row), or quarantine it when it cannot be indexed."""
     report = ReconcileReport()
     for rel in relatives:
-        why = _adopt(service, store, clock, probe, rel)
+        try:
+            why = _adopt(service, store, clock, probe, rel)
+        except OSError as exc:  # no room to keep its torn tail aside: left as it is for now
+            log.warning("cannot adopt %s yet (%s); it is tried again later", rel, exc.strerror)
+            report.deferred.append(rel)
+            continue
         if why is None:
             report.adopted.append(rel)
         else:
@@ -82,10 +91,13 @@ def _adopt(
     if not service.camera_exists(camera_id):
         return "no such camera"
     path = store.absolute(rel)
+    path.chmod(0o644)  # a crash may have left it sealed but unindexed
+    why = cut_torn_tail(service, store, path)
+    if why is not None:
+        return why
     media = probe(path)
     if media is None:
         return "holds no readable video"
-    path.chmod(0o644)  # a crash may have left it sealed but unindexed
     done = store.seal(path)
     end = datetime.fromtimestamp(path.stat().st_mtime, UTC)
     service.adopt(
@@ -110,6 +122,27 @@ def _adopt(
     return None
 
 
+def cut_torn_tail(service: RecordingService, store: SegmentStore, path: Path) -> str | None:
+    """Before a file is sealed: cut it back to its last complete fragment, the torn bytes kept
+    in quarantine and reported (log and audit). Returns why the file cannot be a segment at
+    all (no complete fragment), else None. ``OSError`` (no room to keep the tail) leaves the
+    file as it was, for a later try."""
+    found = fmp4.scan(path)
+    if not found.has_media:
+        return "no complete fragment (torn before its first)"
+    if found.torn:
+        kept_at = store.cut_tail(path, found.complete)
+        rel = store.relative(path)
+        log.warning(
+            "segment %s: %d torn bytes after its last complete fragment cut off, kept at %s",
+            rel,
+            found.torn_bytes,
+            kept_at,
+        )
+        service.note_torn_tail(rel, kept_at, found.torn_bytes, found.complete)
+    return None
+
+
 @dataclass
 class CheckReport:
     rows: int = 0
@@ -118,6 +151,9 @@ class CheckReport:
     size_mismatch: list[str] = field(default_factory=list)
     hash_mismatch: list[str] = field(default_factory=list)
     unindexed_files: list[str] = field(default_factory=list)
+    # the last fragment of each segment not checked before, decoded (path: what is wrong)
+    tails_checked: int = 0
+    bad_tails: dict[str, str] = field(default_factory=dict)
     # index vs object store (only when one is configured; see services/offload.py)
     objects_checked: bool = False
     missing_objects: list[str] = field(default_factory=list)
@@ -134,6 +170,7 @@ class CheckReport:
             or self.size_mismatch
             or self.hash_mismatch
             or self.unindexed_files
+            or self.bad_tails
             or self.missing_objects
             or self.object_size_mismatch
             or self.object_hash_mismatch
@@ -147,12 +184,16 @@ def check(
     store: SegmentStore,
     rehash: bool = False,
     objects: OffloadService | None = None,
+    tails: TailDecoder | None = None,
 ) -> CheckReport:
-    """Compare the index with the files (and, given ``objects``, with the object store);
-    change nothing."""
+    """Compare the index with the files (and, given ``objects``, with the object store), and,
+    given ``tails`` (``custos check`` gives ``decode_tail``), decode the last fragment of every
+    segment whose tail was never checked; the only change it makes is to remember which tails
+    decoded cleanly."""
     rows = service.indexed()
     files = set(store.segment_files())
     report = CheckReport(rows=len(rows), files=len(files))
+    unchecked = service.tails_unchecked() if tails is not None else set()
     for s in rows:
         size = store.size_of(s.path)
         if size is None:
@@ -161,6 +202,8 @@ def check(
             report.size_mismatch.append(s.path)
         elif rehash and store.hash_of(s.path) != s.sha256:
             report.hash_mismatch.append(s.path)
+        elif tails is not None and s.id in unchecked:
+            _check_tail(service, store, s, tails, report)
     report.unindexed_files = sorted(files - {s.path for s in rows})
     if objects is not None:
         found = objects.check(rows, rehash)
@@ -172,3 +215,18 @@ def check(
         report.unindexed_objects = found.unindexed_objects
         report.objects_pending = found.objects_pending
     return report
+
+
+def _check_tail(
+    service: RecordingService,
+    store: SegmentStore,
+    segment: Segment,
+    decode: TailDecoder,
+    report: CheckReport,
+) -> None:
+    wrong = decode(store.absolute(segment.path))
+    report.tails_checked += 1
+    if wrong is not None:
+        report.bad_tails[segment.path] = wrong
+    elif segment.id is not None:
+        service.mark_tail_checked(segment.id)

@@ -130,6 +130,37 @@ class RecordingService:
             )
             uow.commit()
 
+    def note_torn_tail(self, relative: str, kept_at: str, torn_bytes: int, kept: int) -> None:
+        """A file was cut back to its last complete fragment before sealing: where the torn
+        bytes are kept, and how many (docs/design/recording.md, "Torn tails")."""
+        with self._uow() as uow:
+            uow.audit.append(
+                AuditEvent(
+                    at=self._clock.now(),
+                    actor=RECORDER_ACTOR,
+                    action="segment.torn_tail",
+                    object_type="segment_file",
+                    object_id=relative[-64:],
+                    detail={
+                        "path": relative,
+                        "torn_bytes": torn_bytes,
+                        "kept_bytes": kept,
+                        "torn_tail_at": kept_at,
+                    },
+                )
+            )
+            uow.commit()
+
+    def tails_unchecked(self) -> set[int]:
+        """Ids of the segments whose last fragment ``custos check`` has not yet decoded."""
+        with self._uow() as uow:
+            return uow.segments.tails_unchecked()
+
+    def mark_tail_checked(self, segment_id: int) -> None:
+        with self._uow() as uow:
+            uow.segments.mark_tail_checked(segment_id, self._clock.now())
+            uow.commit()
+
     # ---- the readers' side -------------------------------------------------------------------
     def health(self, camera_id: int) -> CameraHealth | None:
         """Call only after the registry has checked the caller may see ``camera_id``."""

@@ -16,6 +16,9 @@ from custos.domain.calendar import shanghai_date
 from custos.domain.clock import ManualClock
 from custos.domain.recording import OfflineReason, Segment, SegmentMedia
 from custos.recorder.reconcile import check, reconcile
+from tests.unit.recorder.boxes import INIT, fragment
+
+VIDEO = INIT + fragment(1)  # a fragmented MP4's boxes (the probe is faked)
 
 
 @pytest.fixture
@@ -93,24 +96,58 @@ def test_reconcile_adopts_a_playable_stray_quarantines_junk_and_flags_lost_files
 ) -> None:
     gone = _segment(clock, camera_id, f"{camera_id}/old/000000.mp4", 5, "c" * 64)
     container.recording.seal(gone)
-    _write(store, f"{camera_id}/run/000001.mp4", b"video")
+    torn = fragment(2)[:70]  # the writer was killed inside the second fragment
+    _write(store, f"{camera_id}/run/000001.mp4", VIDEO + torn)
     _write(store, f"{camera_id}/run/000002.mp4", b"junk")
-    _write(store, "999/run/000000.mp4", b"video")
+    _write(store, f"{camera_id}/run/000003.mp4", INIT + torn)  # torn inside its first fragment
+    _write(store, "999/run/000000.mp4", VIDEO)
 
     def probe(path: Path) -> SegmentMedia | None:
-        return SegmentMedia(4.0, "h264", 640, 360) if path.read_bytes() == b"video" else None
+        return SegmentMedia(4.0, "h264", 640, 360) if path.read_bytes() == VIDEO else None
 
     report = reconcile(container.recording, store, clock, probe)
     assert report.adopted == [f"{camera_id}/run/000001.mp4"]
     assert sorted(report.quarantined) == sorted(
-        ["999/run/000000.mp4", f"{camera_id}/run/000002.mp4"]
+        ["999/run/000000.mp4", f"{camera_id}/run/000002.mp4", f"{camera_id}/run/000003.mp4"]
     )
     assert report.flagged_missing == [gone.path]
     rows = {s.path: s for s in container.recording.indexed()}
-    assert rows[f"{camera_id}/run/000001.mp4"].adopted
-    assert rows[gone.path].missing
+    adopted = rows[f"{camera_id}/run/000001.mp4"]
+    assert adopted.adopted and rows[gone.path].missing
+    # sealed without its torn tail, which is kept aside in quarantine and in the audit log
+    assert adopted.bytes == len(VIDEO)
+    assert adopted.sha256 == hashlib.sha256(VIDEO).hexdigest()
+    kept = store.root / "quarantine" / f"{camera_id}/run/000001.mp4.torn"
+    assert kept.read_bytes() == torn
+    with container.uow() as uow:
+        events = [e for _, e in uow.audit.find(limit=1000) if e.action == "segment.torn_tail"]
+    assert [(e.detail["path"], e.detail["torn_bytes"]) for e in events] == [
+        (adopted.path, len(torn))
+    ]
     after = check(container.recording, store, rehash=True)
     assert after.missing_files == [gone.path] and not after.unindexed_files
+
+
+def test_check_decodes_each_segment_tail_once_and_reports_a_bad_one(
+    container: Container, clock: ManualClock, store: SegmentStore, camera_id: int
+) -> None:
+    for seq in (1, 2):
+        rel = f"{camera_id}/run/{seq:06d}.mp4"
+        done = store.seal(_write(store, rel, VIDEO))
+        container.recording.seal(_segment(clock, camera_id, rel, done.bytes, done.sha256))
+    bad = f"{camera_id}/run/000002.mp4"
+    decoded: list[Path] = []
+
+    def decode(path: Path) -> str | None:
+        decoded.append(path)
+        return "Invalid NAL unit size" if path == store.absolute(bad) else None
+
+    first = check(container.recording, store, tails=decode)
+    assert first.tails_checked == 2 and first.bad_tails == {bad: "Invalid NAL unit size"}
+    assert not first.clean
+    again = check(container.recording, store, tails=decode)
+    assert again.tails_checked == 1 and again.bad_tails == {bad: "Invalid NAL unit size"}
+    assert decoded == [store.absolute(f"{camera_id}/run/000001.mp4"), *[store.absolute(bad)] * 2]
 
 
 def test_check_reports_a_file_changed_after_sealing(

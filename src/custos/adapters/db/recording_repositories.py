@@ -107,6 +107,15 @@ class SegmentRepository:
         t = rt.segments
         self._c.execute(update(t).where(t.c.id == segment_id).values(verified_at=at))
 
+    def tails_unchecked(self) -> set[int]:
+        t = rt.segments
+        q = select(t.c.id).where(t.c.tail_checked_at.is_(None))
+        return set(self._c.execute(q).scalars())
+
+    def mark_tail_checked(self, segment_id: int, at: datetime) -> None:
+        t = rt.segments
+        self._c.execute(update(t).where(t.c.id == segment_id).values(tail_checked_at=at))
+
     def stats(self, since: datetime) -> list[CameraFootageStats]:
         t = rt.segments
         recent = t.c.end_at > since

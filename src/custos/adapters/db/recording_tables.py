@@ -40,10 +40,9 @@ segments = Table(
     Column("sealed_at", UTCDateTime(), nullable=False),
     Column("adopted", Boolean, nullable=False),
     Column("missing", Boolean, nullable=False),
-    Column("verified_at", UTCDateTime()),
-    Column(
-        "clock_drift_s", Float
-    ),  # migration 0007  # last scrub that re-hashed it (migration 0005)
+    Column("verified_at", UTCDateTime()),  # last scrub that re-hashed it (migration 0005)
+    Column("clock_drift_s", Float),  # migration 0007
+    Column("tail_checked_at", UTCDateTime()),  # its last fragment decoded by check (0011)
     UniqueConstraint("camera_id", "run_id", "sequence", name="uq_segments_camera_run_sequence"),
     Index("ix_segments_camera_start", "camera_id", "start_at"),
     Index("ix_segments_end", "end_at"),

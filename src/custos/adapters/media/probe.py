@@ -40,3 +40,32 @@ def probe_segment(
     s = streams[0]
     duration = float((info.get("format") or {}).get("duration", 0) or 0)
     return SegmentMedia(duration, str(s.get("codec_name", "")), s.get("width"), s.get("height"))
+
+
+def decode_tail(path: Path, ffmpeg: str = "ffmpeg", timeout_s: float = 60) -> str | None:
+    """Decode the init part and the last complete fragment of a segment (``ffmpeg -v error``);
+    None when it decodes without a word, else what is wrong: a torn tail (bytes after the last
+    complete fragment), or what ffmpeg said (or why it could not run)."""
+    # Imported here: probe is loaded by the API too, which never needs the box walker.
+    from custos.adapters.media.fmp4 import init_and_last_fragments, scan
+
+    try:
+        found = scan(path)
+        if found.torn:  # sealed before torn tails were cut: the hash covers torn bytes
+            return f"torn tail: {found.torn_bytes} bytes after the last complete fragment"
+        tail = init_and_last_fragments(path)
+    except OSError as exc:
+        return f"cannot read the file: {exc.strerror or exc}"
+    if not tail:
+        return "no complete fragment"
+    argv = [ffmpeg, "-nostdin", "-v", "error", "-i", "pipe:0", "-map", "0:v:0", "-f", "null", "-"]
+    try:
+        done = subprocess.run(  # noqa: S603 - argv is ours
+            argv, input=tail, capture_output=True, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return f"decoding the last fragment took over {timeout_s:.0f} s"
+    said = done.stderr.decode("utf-8", "replace").strip()
+    if done.returncode != 0 or said:
+        return said.splitlines()[-1][:200] if said else f"ffmpeg exited with {done.returncode}"
+    return None

@@ -5,6 +5,7 @@ Layout under each volume (volume 0 is the media root, the others come from
 
     <camera id>/<run id>/<sequence:06d>.mp4     recorded segments (read-only once sealed)
     quarantine/<original relative path>          files found at start-up that could not be adopted
+    quarantine/<original relative path>.torn     the torn tail cut off a segment before sealing
 
 The run id is unique per connection, so a name never collides with an earlier one.
 
@@ -134,6 +135,39 @@ class SegmentStore:
         _fsync_dir(path.parent)
         path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         return SealedFile(size, digest.hexdigest())
+
+    def cut_tail(self, path: Path, keep: int) -> str:
+        """Cut ``path`` back to its first ``keep`` bytes; the bytes past them (a torn tail)
+        are first copied, fsynced, to ``quarantine/<camera>/<run>/<seq>.mp4.torn`` on the same
+        volume (``.torn.1``, ``.torn.2``, … if that exists: nothing kept is overwritten), whose
+        relative path is returned. The copy is made before the cut, so a crash in between only
+        repeats it.
+
+        Raises ``OSError`` (ENOSPC on a full volume) with the file unchanged."""
+        volume, inner = split_volume(self.relative(path))
+        first = self._volume(volume) / QUARANTINE / (inner + ".torn")
+        first.parent.mkdir(parents=True, exist_ok=True)
+        target, n = first, 0
+        while target.exists():
+            n += 1
+            target = first.with_name(f"{first.name}.{n}")
+        part = target.with_name(target.name + ".part")
+        try:
+            with path.open("rb") as src, part.open("wb") as out:
+                src.seek(keep)
+                shutil.copyfileobj(src, out, _CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(part, target)
+        except OSError:
+            part.unlink(missing_ok=True)
+            raise
+        _fsync_dir(target.parent)
+        path.chmod(stat.S_IRUSR | stat.S_IWUSR | stat.S_IRGRP | stat.S_IROTH)
+        os.truncate(path, keep)
+        with path.open("rb") as f:
+            os.fsync(f.fileno())
+        return self.relative(target)
 
     def hash_of(self, relative: str) -> str:
         digest = hashlib.sha256()
