@@ -83,6 +83,25 @@ class AuthService:
             uow.commit()
             return user
 
+    def set_password(self, actor: Principal, user_id: int, password: str) -> User:
+        """Give a user a new password (and lift a lockout); the user's sessions end with it."""
+        actor.require(Permission.USERS_MANAGE)
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValidationFailed(
+                [FieldError("password", f"at least {MIN_PASSWORD_LENGTH} characters")]
+            )
+        with self._uow() as uow:
+            user = uow.users.get(user_id)
+            if user is None:
+                raise NotFound("user", user_id)
+            user.password_hash = self._hasher.hash(password)
+            user.failed_logins, user.first_failure_at, user.locked_until = 0, None, None
+            uow.users.update(user)
+            uow.sessions.revoke_all_for(user_id, self._clock.now())
+            uow.audit.append(self._event(actor, "user.password_set", user))
+            uow.commit()
+            return user
+
     def set_profile(self, actor: Principal, user_id: int, profile: UserProfile) -> User:
         """Full name, jurisdiction, approver title and narrower scopes of one user."""
         actor.require(Permission.USERS_MANAGE)
