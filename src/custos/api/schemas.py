@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from custos.api.bounds import Id, RetentionDays
 from custos.domain.access import Role
 from custos.domain.kinds import LifecycleState, PublicPlaceArticle, UnitKind
 from custos.domain.registry import Camera, Filing, FilingKind, Site, SiteType, Unit
@@ -47,7 +48,7 @@ class UserIn(ProfileIn):
     username: str
     role: Role
     password: str = Field(max_length=1024)
-    unit_id: int | None = None
+    unit_id: Id | None = None
 
 
 class UserOut(BaseModel):
@@ -112,7 +113,7 @@ class UnitOut(BaseModel):
 
 
 class SiteIn(In):
-    unit_id: int
+    unit_id: Id
     name: str = Field(max_length=200)
     division_code: str = Field(max_length=12)
     address: str = Field(max_length=500)
@@ -188,7 +189,7 @@ class StepIn(In):
 
 
 class CameraIn(In):
-    site_id: int
+    site_id: Id
     address_code: str = Field(max_length=40)
     name: str = Field(max_length=200)
     location_categories: list[str]
@@ -202,7 +203,7 @@ class CameraIn(In):
     signage: SignageIn = SignageIn()
     main_stream_url: str | None = Field(default=None, max_length=1000)
     sub_stream_url: str | None = Field(default=None, max_length=1000)
-    retention_days: int | None = None
+    retention_days: RetentionDays | None = None
     ptz: bool = False
     history: list[StepIn] = Field(
         default=[], description="lifecycle steps already taken, oldest first (for existing cameras)"
@@ -210,7 +211,7 @@ class CameraIn(In):
 
 
 class CameraPatch(In):
-    site_id: int | None = None
+    site_id: Id | None = None
     name: str | None = Field(default=None, max_length=200)
     location_categories: list[str] | None = None
     device_type: str | None = Field(default=None, max_length=100)
@@ -223,7 +224,7 @@ class CameraPatch(In):
     signage: SignageIn | None = None
     main_stream_url: str | None = Field(default=None, max_length=1000)
     sub_stream_url: str | None = Field(default=None, max_length=1000)
-    retention_days: int | None = None
+    retention_days: RetentionDays | None = None
     ptz: bool | None = None
 
 
@@ -298,7 +299,7 @@ class FilingIn(In):
     recipient: str = Field(max_length=200)
     receipt_number: str = Field(default="", max_length=100)
     note: str = Field(default="", max_length=2000)
-    camera_id: int | None = Field(default=None, description="the camera a change/removal is about")
+    camera_id: Id | None = Field(default=None, description="the camera a change/removal is about")
 
 
 class FilingOut(BaseModel):

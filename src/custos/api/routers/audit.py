@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
+from custos.api.bounds import Seq
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.domain.access import Permission
 from custos.domain.audit_chain import Checkpoint
@@ -83,7 +84,7 @@ class VerificationOut(_Out):
 def list_entries(
     caller: Reader,
     c: ContainerDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[Seq, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EntriesPage:
     records = c.audit.entries(caller.principal, after_seq, limit)
@@ -99,7 +100,7 @@ def list_entries(
 def list_checkpoints(
     caller: Reader,
     c: ContainerDep,
-    after_size: Annotated[int, Query(ge=0)] = 0,
+    after_size: Annotated[Seq, Query()] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> CheckpointsPage:
     cps = c.audit.checkpoints(caller.principal, after_size, limit)
@@ -111,7 +112,7 @@ def list_checkpoints(
 
 
 @router.get("/proofs/{seq}", response_model=InclusionProofOut)
-def inclusion_proof(seq: int, caller: Reader, c: ContainerDep) -> InclusionProofOut:
+def inclusion_proof(seq: Seq, caller: Reader, c: ContainerDep) -> InclusionProofOut:
     return InclusionProofOut(**c.audit.proof(caller.principal, seq).as_dict())
 
 

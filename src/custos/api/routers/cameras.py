@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
+from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.schemas import CameraIn, CameraOut, CameraPatch, TransitionIn
 from custos.bootstrap import Container
@@ -36,7 +37,7 @@ def _out(c: Container, who: Principal, cam: Camera) -> CameraOut:
 
 
 @router.get("", response_model=list[CameraOut])
-def list_cameras(caller: Reader, c: ContainerDep, site_id: int | None = None) -> list[CameraOut]:
+def list_cameras(caller: Reader, c: ContainerDep, site_id: Id | None = None) -> list[CameraOut]:
     who = caller.principal
     return [_out(c, who, cam) for cam in c.registry.list_cameras(who, site_id)]
 
@@ -51,12 +52,12 @@ def create_camera(body: CameraIn, caller: Manager, c: ContainerDep) -> CameraOut
 
 
 @router.get("/{camera_id}", response_model=CameraOut)
-def get_camera(camera_id: int, caller: Reader, c: ContainerDep) -> CameraOut:
+def get_camera(camera_id: Id, caller: Reader, c: ContainerDep) -> CameraOut:
     return _out(c, caller.principal, c.registry.get_camera(caller.principal, camera_id))
 
 
 @router.patch("/{camera_id}", response_model=CameraOut)
-def update_camera(camera_id: int, body: CameraPatch, caller: Manager, c: ContainerDep) -> CameraOut:
+def update_camera(camera_id: Id, body: CameraPatch, caller: Manager, c: ContainerDep) -> CameraOut:
     changes = body.model_dump(exclude_unset=True)
     if "signage" in changes:
         changes["signage"] = Signage(**(changes["signage"] or {}))
@@ -65,13 +66,13 @@ def update_camera(camera_id: int, body: CameraPatch, caller: Manager, c: Contain
 
 
 @router.post("/{camera_id}/transitions", response_model=CameraOut)
-def transition(camera_id: int, body: TransitionIn, caller: Manager, c: ContainerDep) -> CameraOut:
+def transition(camera_id: Id, body: TransitionIn, caller: Manager, c: ContainerDep) -> CameraOut:
     cam = c.registry.transition_camera(caller.principal, camera_id, body.state, body.on)
     return _out(c, caller.principal, cam)
 
 
 @router.get("/{camera_id}/obligations")
-def obligations(camera_id: int, caller: Reader, c: ContainerDep) -> dict[str, Any]:
+def obligations(camera_id: Id, caller: Reader, c: ContainerDep) -> dict[str, Any]:
     """The effective duties for this camera, each with the articles behind it."""
     _unit, site, cam = c.registry.camera_context(caller.principal, camera_id)
     effective = c.rules.effective(site.division_code, site.public_place_article)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
+from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.domain.access import Permission
 
@@ -14,12 +15,12 @@ Reader = Annotated[Caller, needs(Permission.COMPLIANCE_READ)]
 
 
 @router.get("/sites/{site_id}")
-def site_report(site_id: int, caller: Reader, c: ContainerDep) -> dict[str, Any]:
+def site_report(site_id: Id, caller: Reader, c: ContainerDep) -> dict[str, Any]:
     return c.compliance.site_report(caller.principal, site_id).as_dict()
 
 
 @router.get("/units/{unit_id}")
-def unit_report(unit_id: int, caller: Reader, c: ContainerDep) -> dict[str, Any]:
+def unit_report(unit_id: Id, caller: Reader, c: ContainerDep) -> dict[str, Any]:
     return c.compliance.unit_report(caller.principal, unit_id).as_dict()
 
 

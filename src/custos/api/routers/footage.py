@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from starlette.background import BackgroundTask
 
 from custos.adapters.export.package import cut_segment
+from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.routers.recording import SegmentOut
 from custos.api.schemas import In
@@ -28,11 +29,11 @@ SessionHolder = Annotated[Caller, needs(Permission.FOOTAGE_SESSION)]
 
 
 class LiveIn(In):
-    camera_ids: list[int] = Field(min_length=1, max_length=64)
+    camera_ids: list[Id] = Field(min_length=1, max_length=64)
 
 
 class RangeIn(In):
-    camera_ids: list[int] = Field(min_length=1, max_length=64)
+    camera_ids: list[Id] = Field(min_length=1, max_length=64)
     start: AwareDatetime
     end: AwareDatetime
     purpose: str = Field(max_length=2000)
@@ -101,7 +102,7 @@ def open_live(body: LiveIn, caller: Watcher, c: ContainerDep) -> SessionOut:
 
 
 @router.post("/live/sessions/{session_id}/close", response_model=SessionOut)
-def close_live(session_id: int, caller: Watcher, c: ContainerDep) -> SessionOut:
+def close_live(session_id: Id, caller: Watcher, c: ContainerDep) -> SessionOut:
     """Stop watching: the register entry gets its end time."""
     return SessionOut.of(c.footage.close_live(caller.principal, session_id))
 
@@ -117,10 +118,10 @@ def open_playback(body: RangeIn, caller: Player, c: ContainerDep) -> SessionOut:
 
 @router.get("/sessions/{session_id}/segments", response_model=list[SegmentOut])
 def session_segments(
-    session_id: int,
+    session_id: Id,
     caller: SessionHolder,
     c: ContainerDep,
-    camera_id: Annotated[int, Query()],
+    camera_id: Annotated[Id, Query()],
     start: Annotated[AwareDatetime, Query()],
     end: Annotated[AwareDatetime, Query()],
 ) -> list[SegmentOut]:
@@ -131,7 +132,7 @@ def session_segments(
 
 @router.get("/sessions/{session_id}/segments/{segment_id}/media")
 def segment_media(
-    session_id: int, segment_id: int, caller: SessionHolder, c: ContainerDep
+    session_id: Id, segment_id: Id, caller: SessionHolder, c: ContainerDep
 ) -> Response:
     """The segment as MP4, cut to the session's range when the range ends inside it."""
     seg, path, cut_from, cut_to = c.footage.segment_media(caller.principal, session_id, segment_id)
@@ -159,7 +160,7 @@ def create_export(body: RangeIn, caller: Exporter, c: ContainerDep) -> ExportOut
 
 
 @router.get("/exports/{export_id}/file")
-def download_export(export_id: int, caller: SessionHolder, c: ContainerDep) -> FileResponse:
+def download_export(export_id: Id, caller: SessionHolder, c: ContainerDep) -> FileResponse:
     """Download a package one made (registered as a download, with the file's SHA-256)."""
     package, path = c.footage.download(caller.principal, export_id)
     return FileResponse(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
+from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.schemas import In
 from custos.domain.access import Permission
@@ -21,7 +22,7 @@ class HoldIn(In):
     kind: HoldKind = HoldKind.CASE
     case_number: str = Field(max_length=100)
     reason: str = Field(max_length=2000)
-    camera_ids: list[int] = Field(min_length=1, max_length=500)
+    camera_ids: list[Id] = Field(min_length=1, max_length=500)
     start: AwareDatetime
     end: AwareDatetime
     expires_at: AwareDatetime | None = Field(
@@ -97,33 +98,33 @@ def create_hold(body: HoldIn, caller: Keeper, c: ContainerDep) -> HoldOut:
 
 @router.get("", response_model=list[HoldOut])
 def list_holds(
-    caller: Keeper, c: ContainerDep, camera_id: Annotated[int | None, Query()] = None
+    caller: Keeper, c: ContainerDep, camera_id: Annotated[Id | None, Query()] = None
 ) -> list[HoldOut]:
     return [HoldOut.of(h) for h in c.holds.find(caller.principal, camera_id)]
 
 
 @router.get("/{hold_id}", response_model=HoldOut)
-def get_hold(hold_id: int, caller: Keeper, c: ContainerDep) -> HoldOut:
+def get_hold(hold_id: Id, caller: Keeper, c: ContainerDep) -> HoldOut:
     return HoldOut.of(c.holds.get(caller.principal, hold_id))
 
 
 @router.post("/{hold_id}/extend", response_model=HoldOut)
-def extend_hold(hold_id: int, body: ExtendIn, caller: Keeper, c: ContainerDep) -> HoldOut:
+def extend_hold(hold_id: Id, body: ExtendIn, caller: Keeper, c: ContainerDep) -> HoldOut:
     return HoldOut.of(c.holds.extend(caller.principal, hold_id, body.expires_at))
 
 
 @router.post("/{hold_id}/release-request", response_model=HoldOut)
-def request_release(hold_id: int, body: ReleaseIn, caller: Keeper, c: ContainerDep) -> HoldOut:
+def request_release(hold_id: Id, body: ReleaseIn, caller: Keeper, c: ContainerDep) -> HoldOut:
     """Ask for the hold to be released; a second person must approve."""
     return HoldOut.of(c.holds.request_release(caller.principal, hold_id, body.reason))
 
 
 @router.post("/{hold_id}/release", response_model=HoldOut)
-def approve_release(hold_id: int, caller: Keeper, c: ContainerDep) -> HoldOut:
+def approve_release(hold_id: Id, caller: Keeper, c: ContainerDep) -> HoldOut:
     """Approve a requested release — refused to the person who asked for it."""
     return HoldOut.of(c.holds.approve_release(caller.principal, hold_id))
 
 
 @router.post("/{hold_id}/release-reject", response_model=HoldOut)
-def reject_release(hold_id: int, caller: Keeper, c: ContainerDep) -> HoldOut:
+def reject_release(hold_id: Id, caller: Keeper, c: ContainerDep) -> HoldOut:
     return HoldOut.of(c.holds.reject_release(caller.principal, hold_id))

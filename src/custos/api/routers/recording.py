@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel
 
+from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.domain.access import Permission
 from custos.domain.recording import CameraHealth, Gap, OfflineReason, RecorderState, Segment
@@ -73,7 +74,7 @@ class TimelineOut(BaseModel):
 
 
 @router.get("/{camera_id}/health", response_model=HealthOut)
-def camera_health(camera_id: int, caller: Reader, c: ContainerDep) -> HealthOut:
+def camera_health(camera_id: Id, caller: Reader, c: ContainerDep) -> HealthOut:
     """Recording state (connecting, recording, offline with a reason), last frame, fps, bitrate."""
     c.registry.get_camera(caller.principal, camera_id)  # 404/403 outside the caller's scope
     return HealthOut.of(camera_id, c.recording.health(camera_id))
@@ -81,7 +82,7 @@ def camera_health(camera_id: int, caller: Reader, c: ContainerDep) -> HealthOut:
 
 @router.get("/{camera_id}/segments", response_model=TimelineOut)
 def camera_segments(
-    camera_id: int,
+    camera_id: Id,
     caller: Player,
     c: ContainerDep,
     start: Annotated[AwareDatetime | None, Query()] = None,
@@ -100,7 +101,7 @@ def camera_segments(
 
 @router.get("/{camera_id}/segments/at", response_model=SegmentOut | None)
 def segment_at(
-    camera_id: int,
+    camera_id: Id,
     caller: Player,
     c: ContainerDep,
     t: Annotated[AwareDatetime, Query(description="the instant to find")],

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import AwareDatetime, BaseModel
 
+from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.bootstrap import Container
 from custos.domain.access import Permission
@@ -74,7 +75,7 @@ def _query(
     )
 
 
-Unit = Annotated[int | None, Query()]
+Unit = Annotated[Id | None, Query()]
 Kind = Annotated[RegisterKind | None, Query()]
 When = Annotated[AwareDatetime | None, Query()]
 Limit = Annotated[int, Query(ge=1, le=10000)]
@@ -88,9 +89,9 @@ def search_register(
     kind: Kind = None,
     since: When = None,
     until: When = None,
-    camera_id: Annotated[int | None, Query()] = None,
+    camera_id: Annotated[Id | None, Query()] = None,
     person: Annotated[str | None, Query(max_length=100)] = None,
-    request_id: Annotated[int | None, Query()] = None,
+    request_id: Annotated[Id | None, Query()] = None,
     limit: Limit = 500,
 ) -> list[EntryOut]:
     """Entries newest first; unit-scoped users see their own unit only."""

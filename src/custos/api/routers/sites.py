@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
+from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.schemas import FilingIn, FilingOut, SiteIn, SiteOut, SitePatch
 from custos.bootstrap import Container
@@ -24,7 +25,7 @@ def _out(c: Container, s: Site) -> SiteOut:
 
 
 @router.get("", response_model=list[SiteOut])
-def list_sites(caller: Reader, c: ContainerDep, unit_id: int | None = None) -> list[SiteOut]:
+def list_sites(caller: Reader, c: ContainerDep, unit_id: Id | None = None) -> list[SiteOut]:
     return [_out(c, s) for s in c.registry.list_sites(caller.principal, unit_id)]
 
 
@@ -34,22 +35,22 @@ def create_site(body: SiteIn, caller: Writer, c: ContainerDep) -> SiteOut:
 
 
 @router.get("/{site_id}", response_model=SiteOut)
-def get_site(site_id: int, caller: Reader, c: ContainerDep) -> SiteOut:
+def get_site(site_id: Id, caller: Reader, c: ContainerDep) -> SiteOut:
     return _out(c, c.registry.get_site(caller.principal, site_id))
 
 
 @router.patch("/{site_id}", response_model=SiteOut)
-def update_site(site_id: int, body: SitePatch, caller: Writer, c: ContainerDep) -> SiteOut:
+def update_site(site_id: Id, body: SitePatch, caller: Writer, c: ContainerDep) -> SiteOut:
     changes = body.model_dump(exclude_unset=True)
     return _out(c, c.registry.update_site(caller.principal, site_id, changes))
 
 
 @router.get("/{site_id}/filings", response_model=list[FilingOut])
-def list_filings(site_id: int, caller: Reader, c: ContainerDep) -> list[FilingOut]:
+def list_filings(site_id: Id, caller: Reader, c: ContainerDep) -> list[FilingOut]:
     return [FilingOut.of(f) for f in c.registry.list_filings(caller.principal, site_id)]
 
 
 @router.post("/{site_id}/filings", response_model=FilingOut, status_code=201)
-def add_filing(site_id: int, body: FilingIn, caller: Filer, c: ContainerDep) -> FilingOut:
+def add_filing(site_id: Id, body: FilingIn, caller: Filer, c: ContainerDep) -> FilingOut:
     filing = c.registry.add_filing(caller.principal, site_id, FilingInput(**body.model_dump()))
     return FilingOut.of(filing)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
+from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.schemas import UnitIn, UnitOut, UnitPatch
 from custos.domain.access import Permission
@@ -31,12 +32,12 @@ def create_unit(body: UnitIn, caller: Writer, c: ContainerDep) -> UnitOut:
 
 
 @router.get("/{unit_id}", response_model=UnitOut)
-def get_unit(unit_id: int, caller: Reader, c: ContainerDep) -> UnitOut:
+def get_unit(unit_id: Id, caller: Reader, c: ContainerDep) -> UnitOut:
     return UnitOut.of(c.registry.get_unit(caller.principal, unit_id))
 
 
 @router.patch("/{unit_id}", response_model=UnitOut)
-def update_unit(unit_id: int, body: UnitPatch, caller: Writer, c: ContainerDep) -> UnitOut:
+def update_unit(unit_id: Id, body: UnitPatch, caller: Writer, c: ContainerDep) -> UnitOut:
     changes = body.model_dump(exclude_unset=True)
     if "contacts" in changes:
         changes["contacts"] = [Contact(**x) for x in changes["contacts"] or []]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
+from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.schemas import ProfileIn, UserIn, UserOut
 from custos.domain.access import Permission
@@ -28,12 +29,12 @@ def create_user(body: UserIn, caller: Admin, c: ContainerDep) -> UserOut:
 
 
 @router.put("/{user_id}/profile", response_model=UserOut)
-def set_profile(user_id: int, body: ProfileIn, caller: Admin, c: ContainerDep) -> UserOut:
+def set_profile(user_id: Id, body: ProfileIn, caller: Admin, c: ContainerDep) -> UserOut:
     """Full name, jurisdiction (division code), approver title and narrower scopes
     (``unit:ID``, ``site:ID``, ``camera:ID``)."""
     return UserOut.of(c.auth.set_profile(caller.principal, user_id, body.domain()))
 
 
 @router.post("/{user_id}/revoke-sessions")
-def revoke_sessions(user_id: int, caller: Admin, c: ContainerDep) -> dict[str, int]:
+def revoke_sessions(user_id: Id, caller: Admin, c: ContainerDep) -> dict[str, int]:
     return {"revoked": c.auth.revoke_all(caller.principal, user_id)}
