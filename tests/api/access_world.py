@@ -28,13 +28,14 @@ BEIJING = "110105"  # 北京市朝阳区 (Beijing → national)
 CHONGQING = "500103"  # 重庆市渝中区 (Chongqing → national)
 DIVISIONS = (XIAN, TONGCHUAN, SHENYANG, BEIJING, CHONGQING)
 SEGMENT_S = 10
-#: A credential each jurisdiction's packs accept (Shaanxi and Liaoning: law-enforcement papers).
-CREDENTIAL = {
-    XIAN: "law_enforcement_id",
-    TONGCHUAN: "law_enforcement_id",
-    SHENYANG: "law_enforcement_id",
-    BEIJING: "work_id",
-    CHONGQING: "work_id",
+#: The papers each jurisdiction's packs want from every handler (all of them: Beijing art. 17(2)
+#: work ID and certifying document; Xi'an art. 27 ¶2(2) and Shaanxi art. 18(2) both bind in Xi'an).
+CREDENTIAL: dict[str, tuple[str, ...]] = {
+    XIAN: ("law_enforcement_id", "work_id", "unit_certifying_document"),
+    TONGCHUAN: ("law_enforcement_id",),
+    SHENYANG: ("law_enforcement_id",),
+    BEIJING: ("work_id", "certifying_document"),
+    CHONGQING: ("work_id", "unit_certifying_document"),
 }
 
 
@@ -129,9 +130,19 @@ def build_world(
     return w
 
 
-def handlers(*names: str, credential: str = "work_id") -> list[dict[str, Any]]:
+def handlers(*names: str, credential: str | tuple[str, ...] = "work_id") -> list[dict[str, Any]]:
+    if isinstance(credential, str):  # the older single-credential form
+        return [
+            {"name": n, "credential_type": credential, "credential_number": f"NO-{i:04d}"}
+            for i, n in enumerate(names, start=1)
+        ]
     return [
-        {"name": n, "credential_type": credential, "credential_number": f"NO-{i:04d}"}
+        {
+            "name": n,
+            "credentials": [
+                {"type": k, "number": f"NO-{i:04d}-{j}"} for j, k in enumerate(credential)
+            ],
+        }
         for i, n in enumerate(names, start=1)
     ]
 

@@ -120,8 +120,43 @@ def test_a_credential_no_pack_accepts_is_refused(world: World) -> None:
     )
     r = post(world, f"/requests/{req['id']}/submit", "officer")
     assert r.status_code == 422
-    assert "handlers[0].credential_type" in {e["field"] for e in r.json()["errors"]}
+    assert "handlers[0].credentials" in {e["field"] for e in r.json()["errors"]}
     assert "xian-2020:art27.p2.i2" in rule_ids(r.json())
+
+
+@pytest.mark.parametrize(
+    ("division", "shown", "article"),
+    [
+        (BEIJING, ("work_id",), "beijing-2007:art17.i2"),
+        (XIAN, ("law_enforcement_id", "work_id"), "xian-2020:art27.p2.i2"),
+    ],
+)
+def test_a_handler_with_the_work_id_alone_is_refused_where_two_papers_are_required(
+    world: World, division: str, shown: tuple[str, ...], article: str
+) -> None:
+    req = file_request(
+        world, division, "view", handlers=handlers("王警官", "李警官", credential=shown)
+    )
+    r = post(world, f"/requests/{req['id']}/submit", "officer")
+    assert r.status_code == 422
+    refused = [e for e in r.json()["errors"] if e["field"] == "handlers[0].credentials"]
+    assert [e["rule_id"] for e in refused] == [article]
+    assert (
+        world.client.get(f"{API}/requests/{req['id']}", headers=world.people["officer"]).json()[
+            "state"
+        ]
+        == "draft"
+    )
+
+
+def test_a_handler_shows_both_papers_and_the_request_goes_through(world: World) -> None:
+    papers = ("work_id", "certifying_document")
+    req = file_request(
+        world, BEIJING, "view", handlers=handlers("王警官", "李警官", credential=papers)
+    )
+    assert [c["type"] for c in req["handlers"][0]["credentials"]] == list(papers)
+    r = post(world, f"/requests/{req['id']}/submit", "officer")
+    assert r.status_code == 200, r.text
 
 
 def test_beijing_gives_government_departments_access_only_in_emergencies(world: World) -> None:

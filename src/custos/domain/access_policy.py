@@ -2,8 +2,8 @@
 
 Each camera in the request brings the packs of its site's division; every demand is the union
 (the strictest) over those cameras. Readings the texts leave open are in
-docs/design/approvals.md: a handler shows one credential of a kind the packs of every camera
-in the request accept; copying is
+docs/design/approvals.md: each handler shows every credential each pack of every camera in
+the request names (the texts join them with 和); copying is
 covered by an entitlement to retrieve (a copy is how footage is taken away); an entitlement in any
 applicable pack that is not limited to emergencies suffices, so the national Decree's general
 entitlement (art. 20) is not narrowed by an older local rule.
@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from custos.domain.access_requests import AccessRequest
+from custos.domain.access_requests import AccessRequest, Handler
 from custos.domain.errors import FieldError
 from custos.domain.kinds import AccessAction
 from custos.domain.rules.citation import Citation
 from custos.domain.rules.effective import EffectiveRules
-from custos.domain.rules.terms import AccessOperation, ApproverRole
+from custos.domain.rules.terms import AccessOperation, ApproverRole, Credential
 
 
 @dataclass(frozen=True)
@@ -86,22 +86,7 @@ def check_request(
             d.min_handlers_citations,
         )
     for i, h in enumerate(req.handlers):
-        if not h.name.strip():
-            errors.append(FieldError(f"handlers[{i}].name", "must not be empty"))
-        if not h.credential_number.strip():
-            errors.append(
-                FieldError(f"handlers[{i}].credential_number", "the credential's number is needed")
-            )
-        for r in rules:  # each camera's packs must accept the credential shown
-            accepted_here = r.credentials.value
-            if accepted_here and h.credential_type not in accepted_here:
-                accepted = ", ".join(sorted(c.value for c in accepted_here))
-                errors += _cited(
-                    f"handlers[{i}].credential_type",
-                    f"{h.credential_type.value} is not a credential the rules for division "
-                    f"{r.division_code} accept ({accepted})",
-                    r.credentials.citations,
-                )
+        errors += _handler_errors(i, h, rules)
     names = [h.name for h in req.handlers]
     if len({"".join(n.split()).casefold() for n in names}) != len(names):
         errors.append(FieldError("handlers", "the same person is named twice"))
@@ -120,6 +105,50 @@ def check_request(
         if not value.strip():
             errors.append(FieldError(f, "must not be empty"))
     return _dedupe(errors), d
+
+
+def _handler_errors(i: int, h: Handler, rules: Sequence[EffectiveRules]) -> list[FieldError]:
+    """A handler's name and papers: every credential each applicable pack names must be shown
+    (the texts join them with 和: Beijing art. 17(2), Chongqing art. 25 ¶2(2), Xi'an art. 27 ¶2(2));
+    each pack binds, so a division under two packs wants the papers of both."""
+    errors: list[FieldError] = []
+    if not h.name.strip():
+        errors.append(FieldError(f"handlers[{i}].name", "must not be empty"))
+    if not h.credentials:
+        errors.append(FieldError(f"handlers[{i}].credentials", "name at least one credential"))
+    for k, shown in enumerate(h.credentials):
+        if not shown.number.strip():
+            errors.append(
+                FieldError(
+                    f"handlers[{i}].credentials[{k}].number", "the credential's number is needed"
+                )
+            )
+    if len(h.credential_types) != len(h.credentials):
+        errors.append(FieldError(f"handlers[{i}].credentials", "a credential is named twice"))
+    for r in rules:
+        for need, cites in required_credentials(r).items():
+            if need not in h.credential_types:
+                shown_text = ", ".join(sorted(c.value for c in h.credential_types)) or "none"
+                errors += _cited(
+                    f"handlers[{i}].credentials",
+                    f"each handler must show a {need.value} in division {r.division_code}; "
+                    f"{h.name or 'this handler'} shows {shown_text}",
+                    cites,
+                )
+    return errors
+
+
+def required_credentials(r: EffectiveRules) -> dict[Credential, tuple[Citation, ...]]:
+    """Each credential the division's packs require of every handler, with the articles."""
+    applying = set(r.credentials.citations)
+    needs: dict[Credential, list[Citation]] = {}
+    for pack in r.packs:
+        rule = pack.access.credentials
+        if rule is None or rule.citation not in applying:
+            continue
+        for item in sorted(rule.value):
+            needs.setdefault(item, []).append(rule.citation)
+    return {k: _unique(v) for k, v in needs.items()}
 
 
 def _entitlement(

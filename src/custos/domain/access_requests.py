@@ -63,21 +63,76 @@ class EmergencyKind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class ShownCredential:
+    """One credential a handler shows: its kind and its number."""
+
+    type: Credential
+    number: str
+
+
+@dataclass(frozen=True, init=False)
 class Handler:
-    """An officer who handles the request in person, and the credential they show."""
+    """An officer who handles the request in person, and the credentials they show.
+
+    Several rules want more than one paper from each handler (Beijing art. 17(2): work ID *and*
+    certifying document; Chongqing art. 25 ¶2(2), Xi'an art. 27 ¶2(2): work ID *and* the unit's
+    certifying document), so a handler carries a tuple of :class:`ShownCredential`.
+    """
 
     name: str
-    credential_type: Credential
-    credential_number: str
-    user_id: int | None = None  # when the officer is also a Custos user
+    credentials: tuple[ShownCredential, ...]
+    user_id: int | None
+
+    def __init__(
+        self,
+        name: str,
+        credentials: Credential | tuple[ShownCredential, ...],
+        number: str = "",
+        user_id: int | None = None,
+    ) -> None:
+        shown = (
+            (ShownCredential(credentials, number),)
+            if isinstance(credentials, Credential)
+            else tuple(credentials)
+        )
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "credentials", shown)
+        object.__setattr__(self, "user_id", user_id)
+
+    @property
+    def credential_types(self) -> frozenset[Credential]:
+        return frozenset(c.type for c in self.credentials)
+
+    def credentials_text(self) -> str:
+        return "; ".join(f"{c.type.value} {c.number}" for c in self.credentials)
 
     def as_dict(self) -> dict[str, Any]:
+        """The canonical form. One credential keeps the original shape (so that requests
+        approved before handlers could show several keep their hash); several are a list."""
+        if len(self.credentials) == 1:
+            only = self.credentials[0]
+            return {
+                "name": self.name,
+                "credential_type": only.type.value,
+                "credential_number": only.number,
+                "user_id": self.user_id,
+            }
         return {
             "name": self.name,
-            "credential_type": self.credential_type.value,
-            "credential_number": self.credential_number,
+            "credentials": [{"type": c.type.value, "number": c.number} for c in self.credentials],
             "user_id": self.user_id,
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Handler:
+        if "credentials" in d:
+            shown = tuple(
+                ShownCredential(Credential(c["type"]), c["number"]) for c in d["credentials"]
+            )
+            return cls(d["name"], shown, user_id=d["user_id"])
+        return cls(
+            d["name"], Credential(d["credential_type"]), d["credential_number"], d["user_id"]
+        )
 
 
 @dataclass(frozen=True)

@@ -236,7 +236,7 @@ class FootageService:
     def execute_grant(self, uow: AccessUnitOfWork, actor: Principal, req: AccessRequest) -> Outcome:
         """Within the request's own transaction: open the view session or build the package."""
         handlers = tuple(
-            Person(h.name, "handler", f"{h.credential_type.value} {h.credential_number}")
+            Person(h.name, "handler", h.credentials_text())
             for h in req.handlers
         )
         if req.action is AccessAction.VIEW:

@@ -13,20 +13,37 @@ from custos.domain.access_requests import (
     EmergencyKind,
     FootageScope,
     Handler,
+    ShownCredential,
 )
+from custos.domain.calendar import shanghai_date
 from custos.domain.kinds import AccessAction
 from custos.domain.rules.engine import RuleBook
 from custos.domain.rules.terms import ApproverRole, Credential, RequesterKind
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-DOC = ApprovalDocument("No. 1", "Bureau", NOW.date(), "0" * 64, "a.pdf", 10)
+DOC = ApprovalDocument("No. 1", "Bureau", shanghai_date(NOW), "0" * 64, "a.pdf", 10)
+
+
+#: Every paper some pack asks for: a handler showing all of them satisfies every pack.
+PAPERS = (
+    Credential.WORK_ID,
+    Credential.CERTIFYING_DOCUMENT,
+    Credential.UNIT_CERTIFYING_DOCUMENT,
+    Credential.LAW_ENFORCEMENT_ID,
+)
+
+
+def handler(i: int, credential: Credential | tuple[Credential, ...]) -> Handler:
+    kinds = (credential,) if isinstance(credential, Credential) else credential
+    shown = tuple(ShownCredential(k, f"N{i}-{n}") for n, k in enumerate(kinds))
+    return Handler(f"officer {i}", shown)
 
 
 def request(
     action: AccessAction,
     kind: RequesterKind = RequesterKind.POLICE,
     handlers: int = 2,
-    credential: Credential = Credential.LAW_ENFORCEMENT_ID,
+    credential: Credential | tuple[Credential, ...] = PAPERS,
     document: ApprovalDocument | None = DOC,
     emergency: EmergencyKind | None = None,
 ) -> AccessRequest:
@@ -39,7 +56,7 @@ def request(
         organ_unit="",
         legal_basis="law",
         purpose="case",
-        handlers=tuple(Handler(f"officer {i}", credential, f"N{i}") for i in range(handlers)),
+        handlers=tuple(handler(i, credential) for i in range(handlers)),
         document=document,
         emergency=emergency,
         expires_at=NOW + timedelta(days=1),
@@ -98,7 +115,7 @@ def test_emergency_only_entitlements_require_the_emergency(book: RuleBook) -> No
     # Liaoning art. 17 para 2 lets government departments in only in emergencies, but the Decree
     # (art. 20) entitles them to view and retrieve in general: the request passes. Copying in
     # Beijing is entitled only by art. 16 (emergencies) and, through retrieval, by the Decree.
-    dept = request(AccessAction.VIEW, kind=RequesterKind.GOV_DEPT, credential=Credential.WORK_ID)
+    dept = request(AccessAction.VIEW, kind=RequesterKind.GOV_DEPT)
     assert check_request(dept, [book.effective("110105")])[0] == []
     subject = request(
         AccessAction.COPY, kind=RequesterKind.DATA_SUBJECT, credential=Credential.WORK_ID
@@ -112,4 +129,53 @@ def test_demands_are_the_union_over_cameras_in_different_jurisdictions(book: Rul
     errors, _ = check_request(req, [book.effective("110105"), book.effective("210102")])
     fields = {e.field for e in errors}
     assert "document" in fields  # Liaoning's camera needs it
-    assert "handlers[0].credential_type" in fields  # Liaoning accepts law-enforcement IDs only
+    assert "handlers[0].credentials" in fields  # Liaoning wants law-enforcement IDs
+
+
+@pytest.mark.parametrize(
+    ("division", "shown", "cited"),
+    [
+        ("110105", (Credential.WORK_ID,), {"beijing-2007:art17.i2"}),
+        ("500103", (Credential.WORK_ID,), {"chongqing-2016:art25.p2.i2"}),
+        (
+            "610113",
+            (Credential.WORK_ID, Credential.LAW_ENFORCEMENT_ID),
+            {"xian-2020:art27.p2.i2"},
+        ),
+    ],
+)
+def test_a_work_id_alone_is_refused_where_the_rules_want_two_papers(
+    book: RuleBook, division: str, shown: tuple[Credential, ...], cited: set[str]
+) -> None:
+    errors, _ = check_request(
+        request(AccessAction.VIEW, credential=shown), [book.effective(division)]
+    )
+    refused = {e.rule_id for e in errors if e.field == "handlers[0].credentials"}
+    assert refused == cited
+    assert all("handlers[1]" in e.field or e.field == "handlers[0].credentials" for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("division", "shown"),
+    [
+        ("110105", (Credential.WORK_ID, Credential.CERTIFYING_DOCUMENT)),
+        ("500103", (Credential.WORK_ID, Credential.UNIT_CERTIFYING_DOCUMENT)),
+        (
+            "610113",
+            (
+                Credential.WORK_ID,
+                Credential.UNIT_CERTIFYING_DOCUMENT,
+                Credential.LAW_ENFORCEMENT_ID,
+            ),
+        ),
+        ("610202", (Credential.LAW_ENFORCEMENT_ID,)),
+    ],
+)
+def test_each_handler_showing_every_paper_passes(
+    book: RuleBook, division: str, shown: tuple[Credential, ...]
+) -> None:
+    errors, demands = check_request(
+        request(AccessAction.VIEW, credential=shown), [book.effective(division)]
+    )
+    assert errors == []
+    assert demands.credentials == frozenset(shown)

@@ -247,8 +247,9 @@ def test_min_handlers_and_credentials_union_across_shaanxi_and_xian(book: RuleBo
     effective = book.effective(XIAN)
     assert effective.min_handlers.value == 2
     assert effective.min_handlers.rule_ids == ["shaanxi-2011:art18.i1", "xian-2020:art27.p2.i1"]
+    # every paper both packs name, each required of every handler (Shaanxi art. 18(2) asks for
+    # the law-enforcement ID; Xi'an art. 27 ¶2(2) for the work ID and the unit's document)
     assert effective.credentials.value == {
-        Credential.LAW_ENFORCEMENT_QUALIFICATION,
         Credential.LAW_ENFORCEMENT_ID,
         Credential.WORK_ID,
         Credential.UNIT_CERTIFYING_DOCUMENT,

@@ -21,7 +21,7 @@ from custos.domain.access_requests import (
 from custos.domain.footage_access import ExportPackage, PlaybackSession, SessionKind
 from custos.domain.kinds import AccessAction
 from custos.domain.register import Person, RegisterEntry, RegisterKind, RegisterQuery
-from custos.domain.rules.terms import ApproverRole, Credential, RequesterKind
+from custos.domain.rules.terms import ApproverRole, RequesterKind
 
 
 def _t(value: datetime | None) -> str | None:
@@ -88,15 +88,7 @@ def _request(row: RowMapping) -> AccessRequest:
         organ_unit=b["organ_unit"],
         legal_basis=b["legal_basis"],
         purpose=b["purpose"],
-        handlers=tuple(
-            Handler(
-                h["name"],
-                Credential(h["credential_type"]),
-                h["credential_number"],
-                h["user_id"],
-            )
-            for h in b["handlers"]
-        ),
+        handlers=tuple(Handler.from_dict(h) for h in b["handlers"]),
         document=ApprovalDocument(
             doc["number"],
             doc["issuer"],

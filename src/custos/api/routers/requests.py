@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.schemas import In
 from custos.domain.access import Permission
@@ -17,6 +18,7 @@ from custos.domain.access_requests import (
     FootageScope,
     Handler,
     RequestState,
+    ShownCredential,
 )
 from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.kinds import AccessAction
@@ -31,7 +33,7 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
 
 class ScopeIn(In):
-    camera_ids: list[int] = Field(min_length=1, max_length=200)
+    camera_ids: list[Id] = Field(min_length=1, max_length=200)
     start: AwareDatetime
     end: AwareDatetime
 
@@ -39,13 +41,39 @@ class ScopeIn(In):
         return FootageScope(tuple(self.camera_ids), self.start, self.end)
 
 
+class CredentialIn(In):
+    type: Credential
+    number: str = Field(max_length=64)
+
+
 class HandlerIn(In):
+    """A handler and the papers they show: ``credentials`` (every one the rules name, e.g. a
+    work ID *and* a certifying document in Beijing), or the older single
+    ``credential_type``/``credential_number`` pair."""
+
     name: str = Field(max_length=100)
-    credential_type: Credential
-    credential_number: str = Field(max_length=64)
-    user_id: int | None = None
+    credentials: list[CredentialIn] | None = Field(default=None, min_length=1, max_length=5)
+    credential_type: Credential | None = None
+    credential_number: str | None = Field(default=None, max_length=64)
+    user_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> HandlerIn:
+        single = self.credential_type is not None or self.credential_number is not None
+        if self.credentials is not None and single:
+            raise ValueError("give credentials, or credential_type and credential_number, not both")
+        if self.credentials is None and (
+            self.credential_type is None or self.credential_number is None
+        ):
+            raise ValueError("credentials: each handler shows at least one credential")
+        return self
 
     def domain(self) -> Handler:
+        if self.credentials is not None:
+            shown = tuple(ShownCredential(c.type, c.number.strip()) for c in self.credentials)
+            return Handler(self.name.strip(), shown, user_id=self.user_id)
+        assert self.credential_type is not None
+        assert self.credential_number is not None
         return Handler(
             self.name.strip(), self.credential_type, self.credential_number.strip(), self.user_id
         )
@@ -143,7 +171,7 @@ class RequestOut(BaseModel):
             organ_unit=r.organ_unit,
             legal_basis=r.legal_basis,
             purpose=r.purpose,
-            handlers=[h.as_dict() for h in r.handlers],
+            handlers=[_handler_out(h) for h in r.handlers],
             document=DocumentOut(**r.document.__dict__) if r.document else None,
             emergency=r.emergency,
             expires_at=r.expires_at,
@@ -160,6 +188,18 @@ class RequestOut(BaseModel):
             output_sha256=r.output_sha256,
             request_hash=r.canonical_hash(),
         )
+
+
+def _handler_out(h: Handler) -> dict[str, Any]:
+    """Every credential as a list, and the first one in the older single-credential fields."""
+    first = h.credentials[0] if h.credentials else None
+    return {
+        "name": h.name,
+        "credentials": [{"type": c.type.value, "number": c.number} for c in h.credentials],
+        "credential_type": first.type.value if first else None,
+        "credential_number": first.number if first else None,
+        "user_id": h.user_id,
+    }
 
 
 class ExecutionOut(BaseModel):
@@ -194,7 +234,7 @@ def create_request(body: RequestIn, caller: Filer, c: ContainerDep) -> RequestOu
 
 @router.patch("/{request_id}", response_model=RequestOut)
 def update_request(
-    request_id: int, body: RequestPatch, caller: Filer, c: ContainerDep
+    request_id: Id, body: RequestPatch, caller: Filer, c: ContainerDep
 ) -> RequestOut:
     """Change a draft (submitted requests are fixed: approvals sign their content)."""
     changes: dict[str, object] = {}
@@ -210,7 +250,7 @@ def update_request(
 
 @router.post("/{request_id}/document", response_model=RequestOut)
 async def attach_document(
-    request_id: int,
+    request_id: Id,
     caller: Filer,
     c: ContainerDep,
     number: Annotated[str, Form(max_length=100)],
@@ -227,19 +267,19 @@ async def attach_document(
 
 
 @router.post("/{request_id}/submit", response_model=RequestOut)
-def submit_request(request_id: int, caller: Filer, c: ContainerDep) -> RequestOut:
+def submit_request(request_id: Id, caller: Filer, c: ContainerDep) -> RequestOut:
     """Check the request against the rule packs of its cameras and submit it for approval."""
     return RequestOut.of(c.requests.submit(caller.principal, request_id))
 
 
 @router.post("/{request_id}/cancel", response_model=RequestOut)
-def cancel_request(request_id: int, caller: Filer, c: ContainerDep) -> RequestOut:
+def cancel_request(request_id: Id, caller: Filer, c: ContainerDep) -> RequestOut:
     return RequestOut.of(c.requests.cancel(caller.principal, request_id))
 
 
 @router.post("/{request_id}/approve", response_model=RequestOut)
 def approve_request(
-    request_id: int, body: DecisionIn, caller: Approver, c: ContainerDep
+    request_id: Id, body: DecisionIn, caller: Approver, c: ContainerDep
 ) -> RequestOut:
     """Sign the request's canonical hash. Refused to its requester, its handlers, and approvers
     without the title the packs name."""
@@ -248,13 +288,13 @@ def approve_request(
 
 @router.post("/{request_id}/reject", response_model=RequestOut)
 def reject_request(
-    request_id: int, body: DecisionIn, caller: Approver, c: ContainerDep
+    request_id: Id, body: DecisionIn, caller: Approver, c: ContainerDep
 ) -> RequestOut:
     return RequestOut.of(c.requests.reject(caller.principal, request_id, body.note))
 
 
 @router.post("/{request_id}/execute", response_model=ExecutionOut)
-def execute_request(request_id: int, caller: Filer, c: ContainerDep) -> ExecutionOut:
+def execute_request(request_id: Id, caller: Filer, c: ContainerDep) -> ExecutionOut:
     """Use the grant, once: a view session for 查阅, a package with its SHA-256 otherwise."""
     o = c.requests.execute(caller.principal, request_id)
     return ExecutionOut(
@@ -281,12 +321,12 @@ def list_requests(
 
 
 @router.get("/{request_id}", response_model=RequestOut)
-def get_request(request_id: int, caller: Signed, c: ContainerDep) -> RequestOut:
+def get_request(request_id: Id, caller: Signed, c: ContainerDep) -> RequestOut:
     return RequestOut.of(c.requests.get(caller.principal, request_id))
 
 
 @router.get("/{request_id}/verification")
-def verify_request(request_id: int, caller: Signed, c: ContainerDep) -> dict[str, object]:
+def verify_request(request_id: Id, caller: Signed, c: ContainerDep) -> dict[str, object]:
     """Do the approvals still match the request's content and verify?"""
     problems = c.requests.verify_approvals(caller.principal, request_id)
     return {"valid": not problems, "problems": problems}
