@@ -68,3 +68,17 @@ def test_openapi_document_is_served_under_the_api_prefix(client: TestClient) -> 
     r = client.get("/api/v1/openapi.json")
     assert r.status_code == 200
     assert "/api/v1/cameras/{camera_id}/obligations" in r.json()["paths"]
+
+
+def test_alarm_routes_declare_reading_and_handling(app: FastAPI) -> None:
+    declared = {
+        (method, path): [s for req in op.get("security", []) for s in req.get("HTTPBearer", [])]
+        for method, path, op in _operations(app)
+        if path.startswith("/api/v1/alarms")
+    }
+    assert declared == {
+        ("GET", "/api/v1/alarms"): ["storage.read"],
+        ("GET", "/api/v1/alarms/{alarm_id}"): ["storage.read"],
+        ("POST", "/api/v1/alarms/{alarm_id}/acknowledge"): ["alarm.handle"],
+        ("POST", "/api/v1/alarms/{alarm_id}/resolve"): ["alarm.handle"],
+    }

@@ -29,6 +29,7 @@ class Permission(enum.StrEnum):
     HOLD_MANAGE = "hold.manage"  # evidence holds: create, extend, ask or approve release
     FOOTAGE_DELETE = "footage.delete"  # ask to delete footage (refused inside retention)
     STORAGE_READ = "storage.read"  # retention policies, storage projection, alarms
+    ALARM_HANDLE = "alarm.handle"  # acknowledge and resolve the alarms one may see
     SELF = "self"  # what every signed-in user may do about their own session
 
 
@@ -60,6 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.HOLD_MANAGE,
             P.FOOTAGE_DELETE,
             P.STORAGE_READ,
+            P.ALARM_HANDLE,
             P.SELF,
         }
     ),
@@ -79,6 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REGISTER_READ,
             P.HOLD_MANAGE,
             P.STORAGE_READ,
+            P.ALARM_HANDLE,
             P.SELF,
         }
     ),
@@ -101,6 +104,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REGISTER_READ,
             P.HOLD_MANAGE,
             P.STORAGE_READ,
+            P.ALARM_HANDLE,
             P.SELF,
         }
     ),

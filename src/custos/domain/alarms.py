@@ -1,4 +1,9 @@
-"""Alarms: conditions someone must act on, raised once and cleared when they pass."""
+"""Alarms: conditions someone must act on, raised once and cleared when they pass.
+
+A person may *acknowledge* an open alarm (I have seen it, with a note) and *resolve* it (it is
+dealt with, with a note); resolving closes it. If the condition is still there, the next check
+raises a new alarm, so a resolved alarm never hides a condition that persists.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,16 @@ class AlarmKind(enum.StrEnum):
     INTEGRITY = "integrity"  # a segment's file is missing or its hash changed
 
 
+@dataclass(frozen=True)
+class Handling:
+    """Someone acted on an alarm: who (user id and name), when, and their note."""
+
+    by: int
+    by_name: str
+    at: datetime
+    note: str
+
+
 @dataclass
 class Alarm:
     id: int | None
@@ -29,3 +44,11 @@ class Alarm:
     raised_at: datetime
     cleared_at: datetime | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+    camera_id: int | None = None  # None: about the whole system (a volume, the recorder)
+    acknowledged: Handling | None = None
+    resolved: Handling | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Open until the condition clears by itself or someone resolves it."""
+        return self.cleared_at is None and self.resolved is None

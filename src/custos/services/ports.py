@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from custos.domain.access_requests import AccessRequest, RequestState
-from custos.domain.alarms import Alarm, AlarmKind
+from custos.domain.alarms import Alarm, AlarmKind, Handling, Severity
 from custos.domain.audit import AuditEvent
 from custos.domain.footage_access import ExportPackage, PlaybackSession
 from custos.domain.holds import EvidenceHold
@@ -231,8 +231,16 @@ class Garbage(Protocol):
 class Alarms(Protocol):
     def open_for(self, kind: AlarmKind, subject: str) -> Alarm | None: ...
     def add(self, a: Alarm) -> Alarm: ...
+    def get(self, alarm_id: int) -> Alarm | None: ...
     def clear(self, alarm_id: int, at: datetime) -> None: ...
-    def find(self, open_only: bool = True, limit: int = 500) -> list[Alarm]: ...
+    def record(self, alarm_id: int, step: str, h: Handling) -> None: ...
+    def find(
+        self,
+        open_only: bool = True,
+        limit: int = 500,
+        severity: Severity | None = None,
+        camera_ids: Sequence[int] | None = None,
+    ) -> list[Alarm]: ...
 
 
 class RetentionUnitOfWork(AccessUnitOfWork, Protocol):

@@ -12,8 +12,8 @@ from typing import Protocol
 from custos.domain.alarms import AlarmKind, Severity
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
+from custos.services.alarms import AlarmService
 from custos.services.ports import RetentionUnitOfWorkFactory
-from custos.services.storage_watch import AlarmService
 
 
 class HashedFiles(Protocol):
@@ -50,12 +50,12 @@ class Scrubber:
             report.checked += 1
             if self._files.size_of(seg.path) is None:
                 report.missing.append(seg.id)
-                self._flag(seg.id, seg.path, "the file is missing", seg.sha256, None)
+                self._flag(seg.id, seg.camera_id, seg.path, "the file is missing", seg.sha256, None)
                 continue
             actual = self._files.hash_of(seg.path)
             if actual != seg.sha256:
                 report.mismatched.append(seg.id)
-                self._flag(seg.id, seg.path, "the file's SHA-256 differs from the index",
+                self._flag(seg.id, seg.camera_id, seg.path, "the file's SHA-256 differs from the index",
                            seg.sha256, actual)  # fmt: skip
                 continue
             with self._uow() as uow:
@@ -63,11 +63,12 @@ class Scrubber:
                 uow.commit()
         return report
 
-    def _flag(self, segment_id: int, path: str, why: str, indexed: str, actual: str | None) -> None:
+    def _flag(self, segment_id: int, camera_id: int, path: str, why: str, indexed: str,
+              actual: str | None) -> None:  # fmt: skip
         detail = {"path": path, "indexed_sha256": indexed, "actual_sha256": actual}
         self._alarms.raise_(
             AlarmKind.INTEGRITY, Severity.CRITICAL, f"segment:{segment_id}",
-            f"segment {segment_id} ({path}): {why}", detail,
+            f"segment {segment_id} ({path}): {why}", detail, camera_id=camera_id,
         )  # fmt: skip
         with self._uow() as uow:
             uow.audit.append(

@@ -16,13 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from custos.domain.access import Permission
-from custos.domain.alarms import Alarm, AlarmKind, Severity
-from custos.domain.audit import AuditEvent
+from custos.domain.alarms import AlarmKind, Severity
 from custos.domain.clock import Clock
 from custos.domain.errors import NotFound
 from custos.domain.recording import OfflineReason
-from custos.domain.users import Principal
+from custos.services.alarms import AlarmService as AlarmService  # re-exported for bootstrap
 from custos.services.ports import RetentionUnitOfWork, RetentionUnitOfWorkFactory
 from custos.services.retention import RetentionService
 
@@ -47,59 +45,6 @@ class VolumeProjection:
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "short": self.short}
-
-
-class AlarmService:
-    def __init__(self, uow: RetentionUnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
-        self._clock = clock
-
-    def raise_(self, kind: AlarmKind, severity: Severity, subject: str, message: str,
-               detail: dict[str, Any] | None = None) -> Alarm:  # fmt: skip
-        """Raise once: an open alarm of the same kind and subject is kept (severity updated)."""
-        now = self._clock.now()
-        with self._uow() as uow:
-            open_ = uow.alarms.open_for(kind, subject)
-            if open_ is not None and open_.severity is severity:
-                return open_
-            if open_ is not None and open_.id is not None:
-                uow.alarms.clear(open_.id, now)
-            alarm = uow.alarms.add(
-                Alarm(None, kind, severity, subject, message, now, None, detail or {})
-            )
-            uow.audit.append(
-                AuditEvent(
-                    now,
-                    "system",
-                    "alarm.raise",
-                    "alarm",
-                    str(alarm.id),
-                    detail={
-                        "kind": kind.value,
-                        "severity": severity.value,
-                        "subject": subject,
-                        "message": message,
-                    },
-                )
-            )
-            uow.commit()
-            return alarm
-
-    def clear(self, kind: AlarmKind, subject: str) -> bool:
-        now = self._clock.now()
-        with self._uow() as uow:
-            open_ = uow.alarms.open_for(kind, subject)
-            if open_ is None or open_.id is None:
-                return False
-            uow.alarms.clear(open_.id, now)
-            uow.audit.append(AuditEvent(now, "system", "alarm.clear", "alarm", str(open_.id)))
-            uow.commit()
-            return True
-
-    def find(self, actor: Principal, open_only: bool = True) -> list[Alarm]:
-        actor.require(Permission.STORAGE_READ)
-        with self._uow() as uow:
-            return uow.alarms.find(open_only)
 
 
 class StorageWatch:

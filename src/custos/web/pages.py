@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.domain.access import Permission
 from custos.domain.access_requests import EmergencyKind, RequestState
+from custos.domain.alarms import Severity as AlarmSeverity
 from custos.domain.errors import AccountLocked, AuthenticationFailed
 from custos.domain.holds import HoldKind, HoldState
 from custos.domain.kinds import AccessAction, LifecycleState, PublicPlaceArticle, UnitKind
@@ -51,6 +52,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/register", "nav.register", Permission.REGISTER_READ),
     NavItem(f"{UI_PREFIX}/audit", "nav.audit", Permission.AUDIT_READ),
     NavItem(f"{UI_PREFIX}/holds", "nav.holds", Permission.HOLD_MANAGE),
+    NavItem(f"{UI_PREFIX}/alarms", "nav.alarms", Permission.STORAGE_READ),
 )
 
 
@@ -77,6 +79,7 @@ def _enums(t: Translator) -> dict[str, list[tuple[str, str]]]:
         "register_kind": opts("enum.register_kind", RegisterKind),
         "hold_kind": opts("enum.hold_kind", HoldKind),
         "hold_state": opts("enum.hold_state", HoldState),
+        "severity": opts("enum.severity", AlarmSeverity),
         "mandatory_categories": [
             (k, i.label_zh if zh else i.label_en)
             for k, i in CATEGORY_KEYS.items()
@@ -247,3 +250,10 @@ def holds(
     request: Request, caller: Annotated[Caller, needs(Permission.HOLD_MANAGE)]
 ) -> HTMLResponse:
     return render(request, "holds.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/alarms")
+def alarms(
+    request: Request, caller: Annotated[Caller, needs(Permission.STORAGE_READ)]
+) -> HTMLResponse:
+    return render(request, "alarms.html", caller)

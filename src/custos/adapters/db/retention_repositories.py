@@ -12,7 +12,7 @@ from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 from custos.adapters.db import retention_tables as rt
 from custos.adapters.db.access_repositories import _dt
 from custos.domain.access_requests import FootageScope
-from custos.domain.alarms import Alarm, AlarmKind, Severity
+from custos.domain.alarms import Alarm, AlarmKind, Handling, Severity
 from custos.domain.holds import EvidenceHold, Extension, HoldKind, HoldState
 from custos.domain.retention import GarbageRow
 
@@ -135,6 +135,14 @@ class GarbageRepository:
             self._c.execute(delete(t).where(t.c.segment_id.in_(ids[i : i + 900])))
 
 
+def _handling(r: RowMapping, step: str) -> Handling | None:
+    if r[f"{step}_at"] is None:
+        return None
+    return Handling(
+        r[f"{step}_by"] or 0, r[f"{step}_by_name"] or "", r[f"{step}_at"], r[f"{step}_note"] or ""
+    )
+
+
 def _alarm(r: RowMapping) -> Alarm:
     return Alarm(
         id=r["id"],
@@ -145,6 +153,9 @@ def _alarm(r: RowMapping) -> Alarm:
         raised_at=r["raised_at"],
         cleared_at=r["cleared_at"],
         detail=json.loads(r["detail"]),
+        camera_id=r["camera_id"],
+        acknowledged=_handling(r, "acknowledged"),
+        resolved=_handling(r, "resolved"),
     )
 
 
@@ -169,19 +180,45 @@ class AlarmRepository:
             "raised_at": a.raised_at,
             "cleared_at": a.cleared_at,
             "detail": json.dumps(a.detail, ensure_ascii=False, default=str),
+            "camera_id": a.camera_id,
         }
         a.id = self._c.execute(
             insert(rt.alarms).values(**row).returning(rt.alarms.c.id)
         ).scalar_one()
         return a
 
+    def get(self, alarm_id: int) -> Alarm | None:
+        t = rt.alarms
+        row = self._c.execute(select(t).where(t.c.id == alarm_id)).mappings().first()
+        return _alarm(row) if row else None
+
     def clear(self, alarm_id: int, at: datetime) -> None:
         t = rt.alarms
         self._c.execute(update(t).where(t.c.id == alarm_id).values(cleared_at=at))
 
-    def find(self, open_only: bool = True, limit: int = 500) -> list[Alarm]:
+    def record(self, alarm_id: int, step: str, h: Handling) -> None:
+        """Store an acknowledgement (``step="acknowledged"``) or a resolution (``"resolved"``)."""
+        if step not in ("acknowledged", "resolved"):
+            raise ValueError(step)
         t = rt.alarms
-        q = select(t).order_by(t.c.raised_at.desc()).limit(limit)
+        values = {f"{step}_by": h.by, f"{step}_by_name": h.by_name, f"{step}_at": h.at,
+                  f"{step}_note": h.note}  # fmt: skip
+        self._c.execute(update(t).where(t.c.id == alarm_id).values(**values))
+
+    def find(
+        self,
+        open_only: bool = True,
+        limit: int = 500,
+        severity: Severity | None = None,
+        camera_ids: Sequence[int] | None = None,
+    ) -> list[Alarm]:
+        """Newest first; ``camera_ids`` keeps only alarms about those cameras."""
+        t = rt.alarms
+        q = select(t).order_by(t.c.raised_at.desc(), t.c.id.desc()).limit(limit)
         if open_only:
-            q = q.where(t.c.cleared_at.is_(None))
+            q = q.where(t.c.cleared_at.is_(None), t.c.resolved_at.is_(None))
+        if severity is not None:
+            q = q.where(t.c.severity == severity.value)
+        if camera_ids is not None:
+            q = q.where(t.c.camera_id.in_(list(camera_ids)))
         return [_alarm(r) for r in self._c.execute(q).mappings()]

@@ -1,6 +1,7 @@
 """Tables of retention: evidence holds, the purge's garbage rows, and alarms.
 
-Defined on the shared ``metadata``; migration 0005 creates them (and ``segments.verified_at``).
+Defined on the shared ``metadata``; migration 0005 creates them (and ``segments.verified_at``),
+0009 adds the alarms' camera and handling.
 """
 
 from __future__ import annotations
@@ -49,5 +50,16 @@ alarms = Table(
     Column("raised_at", UTCDateTime(), nullable=False),
     Column("cleared_at", UTCDateTime()),
     Column("detail", Text, nullable=False),
+    # migration 0009: the camera it is about, and who acknowledged and resolved it
+    Column("camera_id", Integer),
+    Column("acknowledged_by", Integer),
+    Column("acknowledged_by_name", String(100)),
+    Column("acknowledged_at", UTCDateTime()),
+    Column("acknowledged_note", Text),
+    Column("resolved_by", Integer),
+    Column("resolved_by_name", String(100)),
+    Column("resolved_at", UTCDateTime()),
+    Column("resolved_note", Text),
 )
 Index("ix_alarms_open", alarms.c.kind, alarms.c.subject, alarms.c.cleared_at)
+Index("ix_alarms_camera", alarms.c.camera_id)

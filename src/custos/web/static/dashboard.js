@@ -1,5 +1,6 @@
-// Dashboard: cameras online / offline / alarmed, storage projection against retention floors,
-// upcoming deadlines, requests awaiting me.
+// Dashboard: cameras online / offline (and how many of those need action), the open alarms the
+// user may see, storage projection against retention floors, upcoming deadlines, requests
+// awaiting me.
 import { api, can, el, label, showError, table, T } from "./app.js";
 
 // Offline for a reason that needs someone to act (wrong password, bad stream, disk full…).
@@ -19,7 +20,9 @@ async function cameras() {
     counts[kind] += 1;
     return { c, h, kind };
   });
-  for (const k of Object.keys(counts)) document.querySelector(`#stat-${k} [data-count]`).textContent = counts[k];
+  document.querySelector("#stat-online [data-count]").textContent = counts.online;
+  document.querySelector("#stat-offline [data-count]").textContent = counts.offline + counts.alarmed;
+  if (counts.alarmed) document.querySelector("#stat-offline [data-note]").textContent = T("dash.alarmed_cameras", { n: counts.alarmed });
   body("dash-cameras").replaceChildren(table([
     ["dash.camera", (r) => `${r.c.id} · ${r.c.name}`],
     ["camera.status", (r) => el("span", { class: `badge ${r.h.state || "unknown"}`, dataset: { kind: r.kind } },
@@ -28,8 +31,38 @@ async function cameras() {
   return list;
 }
 
+/** The open alarms the user may see: the same list as GET /alarms and the alarms page. */
+async function alarms() {
+  const tile = document.querySelector("#stat-alarms");
+  if (!can("storage.read")) { tile.querySelector("[data-note]").textContent = T("dash.not_permitted"); return; }
+  const open = await api("GET", "alarms");
+  tile.querySelector("[data-count]").textContent = open.length;
+  const critical = open.filter((a) => a.severity === "critical").length;
+  tile.classList.toggle("alert", critical > 0);
+  if (critical) tile.querySelector("[data-note]").textContent = `${label("enum.severity", "critical")} ${critical}`;
+}
+
+/** Volumes: days of footage each can hold at the present bitrates, against the floor. */
+async function volumes() {
+  const p = await api("GET", "storage/projection");
+  return table([
+    ["dash.volume", (v) => el("span", { class: "mono" }, v.volume)],
+    ["dash.free", (v) => gb(v.free_bytes)],
+    ["dash.rate", (v) => `${gb(v.bytes_per_day)}/d`],
+    ["dash.days_possible", (v) => (v.days_possible === null ? T("dash.no_rate") : v.days_possible.toFixed(0))],
+    ["dash.days_required", (v) => v.days_required],
+    ["camera.status", (v) => el("span", { class: `badge ${v.short ? "critical" : "ok"}` }, T(v.short ? "dash.short" : "dash.enough"))],
+  ], [p]);
+}
+
 async function storage(list) {
-  if (!can("playback")) { body("dash-storage").replaceChildren(notShown()); return; }
+  const parts = [];
+  if (can("storage.read")) parts.push(await volumes());
+  if (can("playback")) parts.push(await perCamera(list));
+  body("dash-storage").replaceChildren(...(parts.length ? parts : [notShown()]));
+}
+
+async function perCamera(list) {
   const start = new Date(Date.now() - 3600000).toISOString();
   let total = 0;
   const rows = await Promise.all(list.map(async (c) => {
@@ -41,7 +74,7 @@ async function storage(list) {
     total += need || 0;
     return { c, rate, need };
   }));
-  body("dash-storage").replaceChildren(table([
+  return el("div", {}, table([
     ["dash.camera", (r) => `${r.c.id} · ${r.c.name}`],
     ["dash.floor", (r) => T("camera.retention_value", { days: r.c.effective_retention_days })],
     ["dash.rate", (r) => (r.rate ? `${((r.rate * 8) / 1000).toFixed(0)} kbit/s` : T("dash.no_rate"))],
@@ -77,4 +110,4 @@ async function pending() {
 
 const err = document.getElementById("dash-error");
 const list = await cameras().catch((e) => { showError(err, e); return []; });
-await Promise.all([storage(list), deadlines(), pending()].map((p) => p.catch((e) => showError(err, e))));
+await Promise.all([alarms(), storage(list), deadlines(), pending()].map((p) => p.catch((e) => showError(err, e))));
