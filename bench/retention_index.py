@@ -42,6 +42,7 @@ from custos.api.app import create_app
 from custos.bootstrap import Container, bootstrap
 from custos.config import Settings
 from custos.domain.access import Role
+from custos.domain.calendar import shanghai_date
 from custos.domain.clock import ManualClock
 from custos.domain.users import SYSTEM
 
@@ -67,7 +68,7 @@ def register_cameras(container: Container, n: int) -> list[int]:
     from custos.demo.cameras import register_demo_cameras
 
     urls = [f"rtsp://192.0.2.{1 + i // 250}:{554 + i % 250}/bench{i}" for i in range(n)]
-    on = (NOW - timedelta(days=40)).date()
+    on = shanghai_date(NOW - timedelta(days=40))
     return register_demo_cameras(container.registry, urls, on)
 
 

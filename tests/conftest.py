@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,6 +26,28 @@ PG_ADMIN_URL = os.environ.get(
     "CUSTOS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Friday
+# scripts/test-at HH:MM runs the suite with the wall clock of every process moved to HH:MM UTC
+# (libfaketime) and names the time here; the tests' manual clock then starts at that time of
+# day too, so both sides of 16:00 UTC (where the Shanghai date is a day ahead) are exercised.
+WALL_CLOCK = os.environ.get("CUSTOS_TEST_WALL_CLOCK")
+
+
+def _manual_start() -> datetime:
+    if not WALL_CLOCK:
+        return START
+    hour, minute = (int(part) for part in WALL_CLOCK.split(":"))
+    return START.replace(hour=hour, minute=minute)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under scripts/test-at the wall clock must really have moved; never run unfrozen by mistake."""
+    if not WALL_CLOCK:
+        return
+    now = datetime.now(UTC)
+    hour, minute = (int(part) for part in WALL_CLOCK.split(":"))
+    target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if not timedelta(0) <= now - target < timedelta(minutes=5):
+        pytest.exit(f"CUSTOS_TEST_WALL_CLOCK={WALL_CLOCK} but the clock reads {now}", returncode=3)
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +80,7 @@ def _truncate(engine: Engine) -> None:
 
 @pytest.fixture
 def clock() -> ManualClock:
-    return ManualClock(START)
+    return ManualClock(_manual_start())
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from custos.domain.access import Permission
 from custos.domain.access_policy import check_request
@@ -30,6 +30,7 @@ from custos.domain.access_requests import (
 )
 from custos.domain.audit import AuditEvent
 from custos.domain.audit_chain import canonical_time
+from custos.domain.calendar import shanghai_date
 from custos.domain.clock import Clock
 from custos.domain.errors import (
     FieldError,
@@ -146,11 +147,11 @@ class AccessRequestService:
             if not upload.data:
                 errors.append(FieldError("document.file", "the uploaded file is empty"))
             try:
-                issued = datetime.fromisoformat(upload.issued_on).date()
+                issued = date.fromisoformat(upload.issued_on)
             except ValueError:
                 errors.append(FieldError("document.issued_on", "a date like 2026-11-20"))
                 issued = None
-            if issued is not None and issued > self._clock.now().date():
+            if issued is not None and issued > shanghai_date(self._clock.now()):
                 errors.append(FieldError("document.issued_on", "is in the future"))
             if errors:
                 raise ValidationFailed(errors)

@@ -15,6 +15,7 @@ import pytest
 
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
+from custos.domain.calendar import shanghai_date
 from custos.domain.kinds import LifecycleState
 from custos.domain.recording import OfflineReason, RecorderState, Segment
 from custos.domain.users import SYSTEM
@@ -184,7 +185,7 @@ def test_a_camera_removed_from_the_registry_stops_being_recorded(
     kept, removed = register(site, cameras.urls())
     recorder.start()
     wait_until(lambda: _recording(site, kept) and _recording(site, removed), 15)
-    today = site.clock.now().date()
+    today = shanghai_date(site.clock.now())
     site.registry.transition_camera(SYSTEM, removed, LifecycleState.REMOVED, today)
     wait_until(lambda: site.recording.health(removed).reason is OfflineReason.REMOVED, 15)  # type: ignore[union-attr]
     files_then = sorted((_store(site).root / str(removed)).rglob("*.mp4"))
