@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from custos.adapters.media import fmp4
-from custos.adapters.media.ffmpeg_segmenter import ListedSegment, classify_exit
+from custos.adapters.media.ffmpeg_segmenter import END_OF_STREAM, ListedSegment, classify_exit
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.clock import Clock
 from custos.domain.recording import (
@@ -45,8 +45,18 @@ class RecorderConfig:
     #: set-up and probing; 400 connections set up at once on two cores take up to ~15 s).
     connect_s: float = 20.0
     kill_grace_s: float = 10.0  # SIGKILL when ffmpeg is still there this long after SIGTERM
+    #: A camera with no TCP connection (the probe failed) is probed again this soon for the
+    #: first ``fast_window_s`` of its outage, then every ``probe_slow_s``: a probe is a SYN, and
+    #: the short outages (flaps) are the common ones ("back within 3 s of its return").
+    probe_fast_s: float = 0.25
+    probe_slow_s: float = 1.0
+    fast_window_s: float = 60.0
+    #: A try that got a TCP connection but no stream waits ``backoff_first_s``, doubling to
+    #: ``backoff_fast_max_s`` within the window and to ``backoff_max_s`` after it (each such
+    #: try costs an engine start).
     backoff_first_s: float = 0.5
-    backoff_max_s: float = 3.0  # keeps "back within 5 s of the camera returning"
+    backoff_fast_max_s: float = 1.0
+    backoff_max_s: float = 3.0
     #: After a refusal (wrong password, no recordable video) retrying fast cannot help and may
     #: lock the camera's account; a registry change restarts the worker at once anyway.
     backoff_refused_max_s: float = 30.0
@@ -69,14 +79,28 @@ class TornSegmentError(Exception):
 
 
 def next_backoff(
-    previous_s: float, recorded: bool, reason: OfflineReason | None, config: RecorderConfig
+    previous_s: float,
+    recorded: bool,
+    reason: OfflineReason | None,
+    config: RecorderConfig,
+    *,
+    absent: bool = False,
+    outage_s: float = 0.0,
 ) -> float:
-    """The wait before the next try: back to the first step after a run that recorded, else
-    doubled up to a cap (a longer one after a refusal)."""
+    """The wait before the next try (docs/design/recording.md, "Backoff"): at once (one probe
+    interval) after a run that recorded; after a refusal doubled up to its long cap; with no
+    TCP connection (``absent``) one probe interval, short in the first minute of the outage
+    (``outage_s``); otherwise doubled from ``backoff_first_s`` to a cap that is short in the
+    first minute."""
+    fast = outage_s < config.fast_window_s
     if recorded:
-        return config.backoff_first_s
-    cap = config.backoff_refused_max_s if reason in REFUSALS else config.backoff_max_s
-    return min(previous_s * 2, cap)
+        return config.probe_fast_s
+    if reason in REFUSALS:
+        return min(max(previous_s * 2, config.backoff_first_s), config.backoff_refused_max_s)
+    if absent:
+        return config.probe_fast_s if fast else config.probe_slow_s
+    cap = config.backoff_fast_max_s if fast else config.backoff_max_s
+    return min(max(previous_s * 2, config.backoff_first_s), cap)
 
 
 def new_run_id(now: datetime) -> str:
@@ -124,6 +148,7 @@ class CameraWorker:
         self._since = clock.now()
         self._bitrate_kbps: float | None = None
         self._unadopted: list[str] = []  # files left for want of room to keep a torn tail
+        self._absent = False  # the last try found no TCP connection (the probe failed)
         self.sealed = 0
         self._thread = threading.Thread(
             target=self._loop, name=f"camera-{target.camera_id}", daemon=True
@@ -236,8 +261,10 @@ class CameraWorker:
 
     # ---- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
-        backoff = self._config.backoff_first_s
+        backoff = self._config.probe_fast_s
+        outage_since = time.monotonic()  # when frames last flowed (or the worker started)
         while not self._stop.is_set():
+            self._absent = False
             try:
                 recorded = self._attempt()
             except Exception:  # the worker loop's boundary: one camera never stops the others
@@ -245,9 +272,19 @@ class CameraWorker:
                 self._go_offline(OfflineReason.STREAM_ENDED, "internal error, see the log")
                 recorded = False
             if self._switching:  # the run ended only to move to another volume: at once
-                backoff = self._config.backoff_first_s
+                backoff = self._config.probe_fast_s
                 continue
-            backoff = next_backoff(backoff, recorded, self._reason, self._config)
+            run = self._run
+            if recorded or (run is not None and run.frames > 0 and not self._absent):
+                outage_since = time.monotonic()
+            backoff = next_backoff(
+                backoff,
+                recorded,
+                self._reason,
+                self._config,
+                absent=self._absent,
+                outage_s=time.monotonic() - outage_since,
+            )
             self._stop.wait(backoff)
         self._set_state(RecorderState.OFFLINE, OfflineReason.RECORDER_RESTART, "recorder stopped")
 
@@ -263,6 +300,7 @@ class CameraWorker:
             self._adopt(self._unadopted)
         url = self.target.stream.with_credentials()
         if not reachable(url):
+            self._absent = True
             self._go_offline(OfflineReason.UNREACHABLE, "no TCP connection")
             return False
         reason, detail, sealed = self._record_run(url, volume, switching)
@@ -326,7 +364,7 @@ class CameraWorker:
         if reason is OfflineReason.UNSUPPORTED_CODEC and run.video is None:
             carried = f" (it carries {', '.join(run.input_streams)})" if run.input_streams else ""
             return reason, f"no video stream{carried}", sealed
-        return reason, last_error(list(run.log_tail)), sealed
+        return reason, ended_detail(reason, list(run.log_tail)), sealed
 
     def _why_killed(self, reason: OfflineReason, run: RunState) -> str:
         if reason is OfflineReason.STALLED:
@@ -491,12 +529,29 @@ def _remove_if_empty(run_dir: Path) -> None:
 
 
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://\S*", re.IGNORECASE)
+_ADDRESS = re.compile(r" @ 0x[0-9a-f]+\]")
+#: Lines that say nothing about why a run ended: ffmpeg's listing and summary, and what its
+#: muxers say about the output (the recorder's own side, never the camera's error).
+_CHATTER = (
+    "[segment", "[mp4", "[mov", "[out#", "Exiting", "video:", "frame=", "  ", "Input #",
+    "Output #", "Stream mapping", "Press [q]", "ffmpeg stats",
+)  # fmt: skip
 
 
 def last_error(log_tail: list[str]) -> str:
-    """The last line of ffmpeg's log that is not chatter, with every URL (and so every
-    password) replaced by ``<stream>``."""
+    """The last line of the engine's log that is not chatter, with every URL (and so every
+    password) replaced by ``<stream>`` and FFmpeg's object addresses left out."""
     for line in reversed(log_tail):
-        if line and not line.startswith(("[segment", "Exiting", "video:", "frame=", "  ")):
-            return _URL.sub("<stream>", line)[:200]
+        if line and not line.startswith(_CHATTER):
+            return _ADDRESS.sub("]", _URL.sub("<stream>", line))[:200]
     return ""
+
+
+def ended_detail(reason: OfflineReason, log_tail: list[str]) -> str:
+    """What a gap or the health board shows for a run that ended by itself: the engine's last
+    error; for a stream that ended without one (the camera closed the connection: ffmpeg
+    exits 0, PyAV's demuxer just ends), the engine's words for that."""
+    said = last_error(log_tail)
+    if said or reason is not OfflineReason.STREAM_ENDED:
+        return said
+    return END_OF_STREAM

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from custos.adapters.media.ffmpeg_segmenter import END_OF_STREAM
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
 from custos.domain.calendar import shanghai_date
@@ -147,36 +148,50 @@ def test_kill_9_mid_segment_loses_at_most_one_fragment(
     assert [g.reason for g in gaps][:1] == [OfflineReason.RECORDER_RESTART]
 
 
-def test_a_camera_that_goes_away_leaves_a_gap_and_is_recorded_again_within_5_s(
+#: From a camera's return (its RTSP server answering again) to media on disk: one probe
+#: interval (0.25 s), the RTSP set-up and the first keyframe (docs/design/recording.md).
+RETURN_TO_MEDIA_S = 3.0
+
+
+def test_a_camera_that_goes_away_leaves_a_gap_and_is_recorded_again_within_3_s(
     site: Container, cameras: CameraServer, recorder: RecorderProcess
 ) -> None:
     [camera_id] = register(site, cameras.urls()[:1])
     recorder.start()
     wait_until(lambda: _recording(site, camera_id), 15)
-    time.sleep(3)
-    cameras.kill()
-    wait_until(lambda: not _recording(site, camera_id), 20)
-    assert site.recording.health(camera_id).reason in {  # type: ignore[union-attr]
-        OfflineReason.STREAM_ENDED,
-        OfflineReason.UNREACHABLE,
-        OfflineReason.STALLED,
-    }
-    runs_before = set((_store(site).root / str(camera_id)).iterdir())
-    time.sleep(3)
-    cameras.start()
+    resumed: list[float] = []
+    for outage_s in (3.0, 1.0, 6.0):  # flaps, as a camera farm's are
+        time.sleep(3)
+        cameras.kill()
+        wait_until(lambda: not _recording(site, camera_id), 20)
+        assert site.recording.health(camera_id).reason in {  # type: ignore[union-attr]
+            OfflineReason.STREAM_ENDED,
+            OfflineReason.UNREACHABLE,
+            OfflineReason.STALLED,
+        }
+        runs_before = set((_store(site).root / str(camera_id)).iterdir())
+        time.sleep(outage_s)
+        cameras.start()
 
-    def new_run_has_media() -> bool:
-        runs = set((_store(site).root / str(camera_id)).iterdir()) - runs_before
-        return any(f.stat().st_size > 0 for r in runs for f in r.glob("*.mp4"))
+        def new_run_has_media(before: set[Path] = runs_before) -> bool:
+            runs = set((_store(site).root / str(camera_id)).iterdir()) - before
+            return any(f.stat().st_size > 0 for r in runs for f in r.glob("*.mp4"))
 
-    resumed_after = wait_until(new_run_has_media, 10, step_s=0.1)
-    assert resumed_after <= 5.0
+        resumed.append(wait_until(new_run_has_media, 10, step_s=0.05))
+        wait_until(lambda: _recording(site, camera_id), 10)
+    print(f"media on disk after the camera's return: {resumed} s")
+    assert max(resumed) <= RETURN_TO_MEDIA_S, resumed
     recorder.stop()
     timeline = site.recording.timeline(camera_id, None, None)
-    [gap] = timeline.gaps
-    assert gap.reason is not OfflineReason.RECORDER_RESTART
-    assert gap.end_at is not None and gap.end_at > gap.start_at
-    assert len({s.run_id for s in timeline.segments}) == 2
+    assert len(timeline.gaps) == 3 and len({s.run_id for s in timeline.segments}) == 4
+    for gap in timeline.gaps:
+        assert gap.reason is not OfflineReason.RECORDER_RESTART
+        assert gap.end_at is not None and gap.end_at > gap.start_at
+        # the engine's last words: the camera closed the connection (its server was killed)
+        assert gap.detail, gap
+        assert "rtsp://" not in gap.detail
+        if gap.reason is OfflineReason.STREAM_ENDED:
+            assert gap.detail == END_OF_STREAM, gap
 
 
 def test_a_camera_removed_from_the_registry_stops_being_recorded(

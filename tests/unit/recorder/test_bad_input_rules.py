@@ -33,14 +33,34 @@ def test_input_streams_of_every_kind_are_recognised() -> None:
     assert parse_input_stream("Input #0, rtsp, from '<stream>':") is None
 
 
-def test_backoff_doubles_to_3_s_and_restarts_after_a_run_that_recorded() -> None:
+def test_an_absent_camera_is_probed_every_quarter_second_in_the_first_minute_then_each_second() -> (
+    None
+):
     config = RecorderConfig()
-    waits, wait = [], config.backoff_first_s
-    for _ in range(5):
-        wait = next_backoff(wait, False, OfflineReason.PROTOCOL_ERROR, config)
-        waits.append(wait)
-    assert waits == [1.0, 2.0, 3.0, 3.0, 3.0]
-    assert next_backoff(3.0, True, OfflineReason.STREAM_ENDED, config) == 0.5
+    unreachable = OfflineReason.UNREACHABLE
+    waits = [
+        next_backoff(0.25, False, unreachable, config, absent=True, outage_s=t)
+        for t in (0.0, 30.0, 59.9, 60.0, 3600.0)
+    ]
+    assert waits == [0.25, 0.25, 0.25, 1.0, 1.0]
+    # a run that recorded is retried at once (one probe interval), whatever came before
+    assert next_backoff(3.0, True, OfflineReason.STREAM_ENDED, config, outage_s=0.0) == 0.25
+
+
+def test_a_camera_that_answers_without_a_stream_backs_off_to_1_s_then_3_s() -> None:
+    config = RecorderConfig()
+
+    def waits(outage_s: float) -> list[float]:
+        found, wait = [], config.probe_fast_s
+        for _ in range(5):
+            wait = next_backoff(
+                wait, False, OfflineReason.PROTOCOL_ERROR, config, outage_s=outage_s
+            )
+            found.append(wait)
+        return found
+
+    assert waits(0.0) == [0.5, 1.0, 1.0, 1.0, 1.0]
+    assert waits(120.0) == [0.5, 1.0, 2.0, 3.0, 3.0]
 
 
 @pytest.mark.parametrize("reason", [OfflineReason.AUTH_FAILED, OfflineReason.UNSUPPORTED_CODEC])

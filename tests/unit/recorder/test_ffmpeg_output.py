@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from custos.adapters.media.ffmpeg_segmenter import (
+    END_OF_STREAM,
     FRAGMENTED_MP4,
     classify_exit,
     parse_input_video,
@@ -13,7 +14,7 @@ from custos.adapters.media.ffmpeg_segmenter import (
     segmenter_command,
 )
 from custos.domain.recording import OfflineReason
-from custos.recorder.camera_worker import last_error
+from custos.recorder.camera_worker import ended_detail, last_error
 
 
 def test_a_segment_list_line_names_the_finished_file_and_its_media_times() -> None:
@@ -69,3 +70,27 @@ def test_the_error_shown_never_carries_the_stream_password() -> None:
     shown = last_error(tail)
     assert "s3cret" not in shown and "admin" not in shown
     assert shown.endswith("Connection refused")
+
+
+#: ffmpeg 5.1's log when the camera went away after recording (GStreamer's server killed):
+#: it exits 0, and no line is an error of the camera's.
+FFMPEG_AT_END_OF_STREAM = [
+    "ffmpeg stats and -progress period set to 1.",
+    "  Stream #0:0: Video: h264 (High), yuv420p(progressive), 640x360, 25 fps, 90k tbn",
+    "[segment @ 0x56423d009140] Opening '/media/1/run/000000.mp4' for writing",
+    "Output #0, segment, to '/media/1/run/%06d.mp4':",
+    "Stream mapping:",
+    "[mp4 @ 0x56423d013540] pts has no value",
+    "[segment @ 0x56423d009140] Non-monotonous DTS in output stream 0:0; changing to 1.",
+    "video:258kB audio:0kB subtitle:0kB other streams:0kB global headers:0kB",
+]
+
+
+def test_a_stream_that_ended_says_so_whichever_engine_recorded_it() -> None:
+    ended = OfflineReason.STREAM_ENDED
+    assert classify_exit(FFMPEG_AT_END_OF_STREAM, True) is ended
+    assert ended_detail(ended, FFMPEG_AT_END_OF_STREAM) == END_OF_STREAM  # ffmpeg: exits 0
+    assert ended_detail(ended, [END_OF_STREAM]) == END_OF_STREAM  # what a PyAV session says
+    broken = [*FFMPEG_AT_END_OF_STREAM[:4], "[rtsp @ 0x55d0] Connection reset by peer"]
+    assert ended_detail(ended, broken) == "[rtsp] Connection reset by peer"
+    assert ended_detail(OfflineReason.UNREACHABLE, []) == ""

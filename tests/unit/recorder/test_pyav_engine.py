@@ -11,11 +11,12 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from custos.adapters.media.ffmpeg_segmenter import classify_exit
-from custos.adapters.media.pyav_segmenter import TimestampMender, frame_ticks, redact
+from custos.adapters.media.ffmpeg_segmenter import END_OF_STREAM, classify_exit
+from custos.adapters.media.pyav_segmenter import TimestampMender, _packets, frame_ticks, redact
 from custos.domain.clock import SystemClock
 from custos.domain.recording import OfflineReason
 from custos.recorder import shard
@@ -156,3 +157,31 @@ def test_a_camera_clock_reset_is_a_discontinuity_not_hours_of_one_tick_frames() 
     assert m.mend(7200, 7200) == (907_200, 907_200)  # and stays shifted, a frame apart
     assert m.discontinuities == 1 and m.bumped == 0
     assert m.mend(7200, 7200) == (907_201, 907_201)  # a repeat after it is still bumped
+
+
+class _Said:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def said(self, line: str) -> None:
+        self.lines.append(line)
+
+
+class _Demuxer:
+    def __init__(self, packets: list[int], error: Exception | None = None) -> None:
+        self._packets, self._error = packets, error
+
+    def demux(self, _video: object) -> Iterator[int]:
+        yield from self._packets
+        if self._error is not None:
+            raise self._error
+
+
+def test_a_session_says_why_its_stream_ended_even_at_a_plain_end_of_file() -> None:
+    heard = _Said()
+    assert list(_packets(_Demuxer([1, 2]), None, heard)) == [1, 2]  # type: ignore[arg-type]
+    assert heard.lines == [END_OF_STREAM]
+    heard = _Said()
+    broken = _Demuxer([1], ConnectionResetError(104, "Connection reset by peer"))
+    assert list(_packets(broken, None, heard)) == [1]  # type: ignore[arg-type]
+    assert heard.lines == ["Connection reset by peer"]

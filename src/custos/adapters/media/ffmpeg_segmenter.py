@@ -14,6 +14,8 @@ from pathlib import Path
 from custos.domain.recording import OfflineReason
 
 FRAGMENTED_MP4 = "movflags=+frag_keyframe+empty_moov+default_base_moof"
+#: What a run that ended without an error says: the camera closed the stream (end of file).
+END_OF_STREAM = "end of stream: the camera closed the connection"
 
 
 def segmenter_command(

@@ -38,7 +38,12 @@ import av
 import av.error
 
 from custos.adapters.media import blocked_read
-from custos.adapters.media.ffmpeg_segmenter import FRAGMENTED_MP4, InputVideo, ListedSegment
+from custos.adapters.media.ffmpeg_segmenter import (
+    END_OF_STREAM,
+    FRAGMENTED_MP4,
+    InputVideo,
+    ListedSegment,
+)
 from custos.domain.recording import RECORDABLE_CODECS
 
 #: Messages the parent classifies like ffmpeg's own log lines (``classify_exit``).
@@ -244,11 +249,14 @@ class SegmentingSession:
 
 
 def _packets(container: Any, video: Any, events: SessionEvents) -> Iterator[Any]:
-    """The video stream's packets until the stream ends; a read error is reported, then ends."""
+    """The video stream's packets until the stream ends; a read error is reported, then ends,
+    and so is the end of the stream (FFmpeg's end of file, which PyAV does not raise)."""
     try:
         yield from container.demux(video)
     except Exception as exc:  # the read's boundary: the reason goes to the parent
         events.said(describe_error(exc))
+        return
+    events.said(END_OF_STREAM)
 
 
 class _SegmentWriter:
