@@ -1,9 +1,11 @@
-"""Sign-in, token expiry and revocation, lockout, and roles."""
+"""Sign-in, token expiry and revocation, throttling of failures, and roles."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from custos.bootstrap import Container
@@ -84,22 +86,107 @@ def test_wrong_password_and_unknown_user_get_the_same_answer(
     assert wrong[0] == 401
 
 
-def test_repeated_failures_lock_the_account_then_it_unlocks(
+def test_known_and_unknown_names_are_answered_alike_through_the_back_off(
+    client: TestClient, container: Container
+) -> None:
+    """Status, body and headers stay equal for a real and an unknown name, failure after failure,
+    past the threshold: a pause tells nothing about whether the name exists."""
+    container.auth.create_user(SYSTEM, "bobby", Role.ADMIN, PASSWORD, None)
+    answers: dict[str, list[tuple[int, str, str | None]]] = {"bobby": [], "nobody-at-all": []}
+    for name, seen in answers.items():
+        for _ in range(container.settings.lockout_threshold + 2):
+            r = client.post(
+                "/api/v1/auth/login", json={"username": name, "password": "wrong password!"}
+            )
+            seen.append((r.status_code, r.text, r.headers.get("retry-after")))
+    assert answers["bobby"] == answers["nobody-at-all"]
+    assert [s for s, _, _ in answers["bobby"]][-2:] == [429, 429]
+
+
+def test_a_paused_or_unknown_name_costs_the_same_argon2_time_as_a_real_one(
+    client: TestClient, container: Container
+) -> None:
+    container.auth.create_user(SYSTEM, "timed", Role.ADMIN, PASSWORD, None)
+    threshold = container.settings.lockout_threshold
+
+    def median_ms(name: str, tries: int = 5) -> float:
+        times = []
+        for _ in range(tries):
+            start = time.perf_counter()
+            client.post("/api/v1/auth/login", json={"username": name, "password": "wrong pw!!"})
+            times.append((time.perf_counter() - start) * 1000)
+        return sorted(times)[tries // 2]
+
+    known = median_ms("timed", threshold - 1)  # wrong password, not yet paused
+    unknown = median_ms("no-such-user", threshold - 1)
+    assert _login(client, "timed", "wrong pw!!")[0] == 429  # the threshold-th failure pauses
+    paused = median_ms("timed")
+    # Every refusal verifies one Argon2 hash (~50-200 ms); a shortcut answers in a few ms.
+    assert known > 20
+    for other in (unknown, paused):
+        assert known / 3 < other < known * 3, (known, unknown, paused)
+
+
+def test_failures_pause_the_name_from_that_address_with_growing_back_off(
     client: TestClient, container: Container, clock: ManualClock
 ) -> None:
     container.auth.create_user(SYSTEM, "carol", Role.AUDITOR, PASSWORD, None)
     threshold = container.settings.lockout_threshold
     statuses = [_login(client, "carol", "wrong password!")[0] for _ in range(threshold)]
-    assert statuses[:-1] == [401] * (threshold - 1)
-    assert statuses[-1] == 423
+    assert statuses == [401] * (threshold - 1) + [429]
     status, body = _login(client, "carol", PASSWORD)
-    assert status == 423, "even the right password is refused while locked"
-    assert "locked_until" in body
-    clock.advance(timedelta(minutes=container.settings.lockout_minutes, seconds=1))
+    assert status == 429, "even the right password waits out the pause"
+    assert body["error"] == "sign_in_throttled"
+    first_pause = body["retry_after"]
+    assert isinstance(first_pause, int)
+    assert first_pause >= 1
+    clock.advance(timedelta(seconds=first_pause + 1))
+    assert _login(client, "carol", "wrong password!")[0] == 429  # a further failure: longer
+    second_pause = _login(client, "carol", PASSWORD)[1]["retry_after"]
+    assert isinstance(second_pause, int)
+    assert second_pause > first_pause
+    clock.advance(timedelta(seconds=second_pause + 1))
     assert _login(client, "carol", PASSWORD)[0] == 200
 
 
-def test_failures_spread_beyond_the_window_do_not_lock(
+def test_the_back_off_never_exceeds_the_longest_pause(
+    client: TestClient, container: Container, clock: ManualClock
+) -> None:
+    container.auth.create_user(SYSTEM, "carl", Role.AUDITOR, PASSWORD, None)
+    longest = container.settings.lockout_minutes * 60
+    for _ in range(container.settings.lockout_threshold + 12):
+        status, body = _login(client, "carl", "wrong password!")
+        if status == 429:
+            wait = body["retry_after"]
+            assert isinstance(wait, int)
+            assert wait <= longest
+            clock.advance(timedelta(seconds=wait))
+    assert _login(client, "carl", PASSWORD)[0] == 200
+
+
+def test_an_attacker_cannot_lock_the_admin_out_from_another_address(
+    app: FastAPI, client: TestClient, container: Container
+) -> None:
+    container.auth.create_user(SYSTEM, "root-admin", Role.ADMIN, PASSWORD, None)
+    for _ in range(container.settings.lockout_threshold + 5):
+        _login(client, "root-admin", "guessing wrong")
+    assert _login(client, "root-admin", PASSWORD)[0] == 429  # the attacker's address waits
+    with TestClient(app, client=("10.20.30.40", 40000)) as admins_desk:
+        assert _login(admins_desk, "root-admin", PASSWORD)[0] == 200
+
+
+def test_a_new_password_set_by_an_administrator_lifts_the_pause(
+    client: TestClient, container: Container
+) -> None:
+    user = container.auth.create_user(SYSTEM, "dora", Role.AUDITOR, PASSWORD, None)
+    for _ in range(container.settings.lockout_threshold):
+        _login(client, "dora", "wrong password!")
+    assert _login(client, "dora", PASSWORD)[0] == 429
+    container.auth.set_password(SYSTEM, user.id or 0, "another long password")
+    assert _login(client, "dora", "another long password")[0] == 200
+
+
+def test_failures_spread_beyond_the_window_never_pause(
     client: TestClient, container: Container, clock: ManualClock
 ) -> None:
     container.auth.create_user(SYSTEM, "dave", Role.AUDITOR, PASSWORD, None)

@@ -3,7 +3,6 @@ from datetime import UTC, datetime
 import pytest
 
 from custos.domain.errors import (
-    AccountLocked,
     AuthenticationFailed,
     CalendarNotCovered,
     Conflict,
@@ -13,6 +12,7 @@ from custos.domain.errors import (
     NotFound,
     PermissionDenied,
     RuleRefusal,
+    SignInThrottled,
     ValidationFailed,
 )
 
@@ -26,7 +26,7 @@ def test_every_error_is_a_custos_error() -> None:
         Conflict("address_code", "already registered"),
         PermissionDenied(),
         AuthenticationFailed(),
-        AccountLocked(datetime(2026, 1, 1, tzinfo=UTC)),
+        SignInThrottled(datetime(2026, 1, 1, tzinfo=UTC), 30),
         CalendarNotCovered(2027),
     ]
     assert all(isinstance(error, CustosError) for error in errors)
@@ -35,7 +35,7 @@ def test_every_error_is_a_custos_error() -> None:
 def test_rule_refusal_and_invalid_transition_are_validation_failures() -> None:
     assert issubclass(RuleRefusal, ValidationFailed)
     assert issubclass(InvalidTransition, ValidationFailed)
-    assert issubclass(AccountLocked, AuthenticationFailed)
+    assert issubclass(SignInThrottled, AuthenticationFailed)
 
 
 def test_validation_failed_lists_every_field_error_in_its_message() -> None:
@@ -97,16 +97,17 @@ def test_not_found_and_conflict_read_well() -> None:
     )
 
 
-def test_account_locked_carries_an_aware_until() -> None:
+def test_sign_in_throttled_carries_an_aware_until_and_a_wait_of_at_least_a_second() -> None:
     until = datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
-    error = AccountLocked(until)
+    error = SignInThrottled(until, 0)
     assert error.until == until
+    assert error.retry_after_s == 1
     assert "2026-03-01T08:30:00+00:00" in str(error)
 
 
-def test_account_locked_refuses_a_naive_until() -> None:
+def test_sign_in_throttled_refuses_a_naive_until() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        AccountLocked(datetime(2026, 3, 1, 8, 30))
+        SignInThrottled(datetime(2026, 3, 1, 8, 30), 30)
 
 
 def test_calendar_not_covered_names_the_year() -> None:

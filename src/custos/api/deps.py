@@ -21,6 +21,12 @@ def container(request: Request) -> Container:
     return c
 
 
+def client_address(request: Request) -> str:
+    """The client's address, for sign-in throttling: the TCP peer (behind a proxy, run uvicorn
+    with --forwarded-allow-ips so that the peer is the client, not the proxy)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
 @dataclass(frozen=True)
 class Caller:
     principal: Principal

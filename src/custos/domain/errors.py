@@ -11,7 +11,8 @@ defines its own exception base.
     ├── Conflict                uniqueness, e.g. a duplicate address code          409
     ├── PermissionDenied        known caller, not allowed                          403
     ├── AuthenticationFailed    the caller could not be identified                 401
-    │   └── AccountLocked       too many failures; locked until an aware time      401 or 423
+    │   └── SignInThrottled     too many failures for a name from one address;     429
+    │                           paused until an aware time
     └── CalendarNotCovered      no working-day data for a year; fail closed        503 + alert
 
 The status codes are what the API's error map is meant to do; this module knows no HTTP.
@@ -23,7 +24,8 @@ Messages never carry secrets (passwords, stream URLs, tokens).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import dataclasses
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -39,12 +41,17 @@ class FieldError:
     ``field`` names the input (``"address_code"``, ``"cameras[3].location"``); ``reason`` says
     exactly what is wrong. ``rule_id`` (``"chongqing-2016:art10.i1"``) and ``article`` (human
     readable, e.g. ``"Chongqing Measures art. 10 item 1"``) are set when a regulation is the reason.
+    ``key`` and ``params`` name the message in the catalogue (``refusal.prohibited_location``,
+    ``{"categories": ["changing_room"]}``) so that each client renders it in its user's language;
+    ``reason`` is the same message in English, for logs and scripts.
     """
 
     field: str
     reason: str
     rule_id: str | None = None
     article: str | None = None
+    key: str | None = None
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
 
     def __str__(self) -> str:
         cited = ", ".join(part for part in (self.rule_id, self.article) if part)
@@ -153,14 +160,22 @@ class AuthenticationFailed(CustosError):
         return self.reason
 
 
-class AccountLocked(AuthenticationFailed):
-    """Too many failed attempts; the account is locked ``until`` an aware UTC-comparable time."""
+class SignInThrottled(AuthenticationFailed):
+    """Too many failed sign-ins for one name from one address: paused ``until`` an aware time.
 
-    def __init__(self, until: datetime) -> None:
+    Raised alike for known and unknown names, so it tells nothing about which names exist.
+    ``retry_after_s`` is the whole seconds from the refusal to ``until`` (at least 1).
+    """
+
+    def __init__(self, until: datetime, retry_after_s: int) -> None:
         if until.tzinfo is None or until.utcoffset() is None:
-            raise ValueError("AccountLocked.until must be timezone-aware")
+            raise ValueError("SignInThrottled.until must be timezone-aware")
         self.until = until
-        super().__init__(f"account locked until {until.isoformat()}")
+        self.retry_after_s = max(1, retry_after_s)
+        super().__init__(
+            "too many failed sign-ins for this name from this address; "
+            f"try again after {until.isoformat()}"
+        )
 
 
 class CalendarNotCovered(CustosError):

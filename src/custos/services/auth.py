@@ -1,8 +1,9 @@
-"""Sign-in, bearer tokens, expiry, revocation and lockout after repeated failures."""
+"""Sign-in, bearer tokens, expiry, revocation, and throttling of repeated failures."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,13 +13,14 @@ from custos.domain.audit import AuditEvent, Outcome
 from custos.domain.clock import Clock
 from custos.domain.codes import DivisionCode
 from custos.domain.errors import (
-    AccountLocked,
     AuthenticationFailed,
     Conflict,
     FieldError,
     NotFound,
+    SignInThrottled,
     ValidationFailed,
 )
+from custos.domain.sign_in import BackOff, SignInAttempts
 from custos.domain.users import AuthSession, Principal, User, UserProfile, parse_scope
 from custos.services.ports import PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from custos.services.snapshots import snapshot
@@ -29,10 +31,15 @@ USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 @dataclass(frozen=True)
 class AuthPolicy:
+    """Token lifetime and sign-in throttling (the ``lockout_*`` names are the settings')."""
+
     token_ttl: timedelta
-    lockout_threshold: int
-    lockout_window: timedelta
-    lockout_duration: timedelta
+    lockout_threshold: int  # failures per (address, name) before the first pause
+    lockout_window: timedelta  # quiet time that clears the count
+    lockout_duration: timedelta  # the longest pause
+
+    def back_off(self) -> BackOff:
+        return BackOff(self.lockout_threshold, self.lockout_window, self.lockout_duration)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class AuthService:
         self._hasher = hasher
         self._clock = clock
         self._policy = policy
+        self._back_off = policy.back_off()
         self._dummy_hash = hasher.hash(secrets.token_urlsafe(16))
 
     def create_user(
@@ -84,7 +92,7 @@ class AuthService:
             return user
 
     def set_password(self, actor: Principal, user_id: int, password: str) -> User:
-        """Give a user a new password (and lift a lockout); the user's sessions end with it."""
+        """Give a user a new password (and lift any sign-in pause); the user's sessions end with it."""
         actor.require(Permission.USERS_MANAGE)
         if len(password) < MIN_PASSWORD_LENGTH:
             raise ValidationFailed(
@@ -95,8 +103,8 @@ class AuthService:
             if user is None:
                 raise NotFound("user", user_id)
             user.password_hash = self._hasher.hash(password)
-            user.failed_logins, user.first_failure_at, user.locked_until = 0, None, None
             uow.users.update(user)
+            uow.sign_in.clear(user.username)
             uow.sessions.revoke_all_for(user_id, self._clock.now())
             uow.audit.append(self._event(actor, "user.password_set", user))
             uow.commit()
@@ -142,26 +150,34 @@ class AuthService:
         with self._uow() as uow:
             return uow.users.get(user_id)
 
-    def login(self, username: str, password: str) -> IssuedToken:
+    def login(self, username: str, password: str, *, source: str) -> IssuedToken:
+        """Exchange a name and password for a token; ``source`` is the client's address.
+
+        Every refusal costs one Argon2 verification and answers alike for known and unknown
+        names (docs/design/auth.md, "Sign-in throttling").
+        """
         now = self._clock.now()
+        source = source[:64]
         with self._uow() as uow:
             user = uow.users.by_username(username)
-            if user is None or not user.active:
-                # Same work and same answer as a wrong password: no user enumeration.
-                self._hasher.verify(self._dummy_hash, password)
-                self._refuse(uow, username, "unknown or inactive user")
+            known = user is not None and user.active
+            password_hash = user.password_hash if user is not None and known else self._dummy_hash
+            correct = self._hasher.verify(password_hash, password)
+            attempts = uow.sign_in.get(source, username) or SignInAttempts(source, username)
+            paused = self._back_off.paused(attempts, now)
+            if paused is not None:
+                self._refuse(uow, username, source, "paused after repeated failures")
+                raise _throttled(paused, now)
+            if user is None or not known or not correct:
+                self._back_off.fail(attempts, now)
+                uow.sign_in.put(attempts)
+                uow.sign_in.forget_before(self._back_off.stale_before(now))
+                self._refuse(uow, username, source, "wrong password" if known else "unknown user")
+                paused = self._back_off.paused(attempts, now)
+                if paused is not None:
+                    raise _throttled(paused, now)
                 raise AuthenticationFailed("wrong username or password")
-            if user.locked_until is not None and now < user.locked_until:
-                self._refuse(uow, username, "account locked")
-                raise AccountLocked(user.locked_until)
-            if not self._hasher.verify(user.password_hash, password):
-                self._count_failure(user, now)
-                uow.users.update(user)
-                self._refuse(uow, username, "wrong password")
-                if user.locked_until is not None and now < user.locked_until:
-                    raise AccountLocked(user.locked_until)
-                raise AuthenticationFailed("wrong username or password")
-            user.failed_logins, user.first_failure_at, user.locked_until = 0, None, None
+            uow.sign_in.clear(username, source)
             if self._hasher.needs_rehash(user.password_hash):
                 user.password_hash = self._hasher.hash(password)
             uow.users.update(user)
@@ -217,16 +233,7 @@ class AuthService:
         with self._uow() as uow:
             return uow.users.find()
 
-    def _count_failure(self, user: User, now: datetime) -> None:
-        window_start = user.first_failure_at
-        if window_start is None or now - window_start > self._policy.lockout_window:
-            user.first_failure_at, user.failed_logins = now, 0
-        user.failed_logins += 1
-        if user.failed_logins >= self._policy.lockout_threshold:
-            user.locked_until = now + self._policy.lockout_duration
-            user.failed_logins, user.first_failure_at = 0, None
-
-    def _refuse(self, uow: UnitOfWork, username: str, reason: str) -> None:
+    def _refuse(self, uow: UnitOfWork, username: str, source: str, reason: str) -> None:
         event = AuditEvent(
             self._clock.now(),
             username[:64],
@@ -234,7 +241,7 @@ class AuthService:
             "user",
             None,
             Outcome.REFUSED,
-            detail={"reason": reason},
+            detail={"reason": reason, "source": source},
         )
         uow.audit.append(event)
         uow.commit()
@@ -256,6 +263,10 @@ class AuthService:
             before=before,
             after=after,
         )
+
+
+def _throttled(until: datetime, now: datetime) -> SignInThrottled:
+    return SignInThrottled(until, math.ceil((until - now).total_seconds()))
 
 
 def _principal(user: User) -> Principal:

@@ -16,6 +16,7 @@ from custos.domain.recording import CameraFootageStats, CameraHealth, Gap, Segme
 from custos.domain.register import RegisterEntry, RegisterQuery
 from custos.domain.registry import Camera, Filing, Site, Unit
 from custos.domain.retention import GarbageRow
+from custos.domain.sign_in import SignInAttempts
 from custos.domain.users import AuthSession, User
 
 
@@ -75,6 +76,15 @@ class Sessions(Protocol):
     def revoke_all_for(self, user_id: int, at: datetime) -> int: ...
 
 
+class SignInLedger(Protocol):
+    """Failed sign-ins per (source address, user name), for throttling."""
+
+    def get(self, source: str, username: str) -> SignInAttempts | None: ...
+    def put(self, a: SignInAttempts) -> None: ...
+    def clear(self, username: str, source: str | None = None) -> None: ...
+    def forget_before(self, cutoff: datetime) -> int: ...
+
+
 class AuditLog(Protocol):
     """The audit seam: every state change goes through here, in the same transaction."""
 
@@ -97,6 +107,8 @@ class UnitOfWork(Protocol):
     def users(self) -> Users: ...
     @property
     def sessions(self) -> Sessions: ...
+    @property
+    def sign_in(self) -> SignInLedger: ...
     @property
     def audit(self) -> AuditLog: ...
 

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from custos.api.deps import Caller, ContainerDep, needs
+from custos.api.deps import Caller, ContainerDep, client_address, needs
 from custos.domain.access import Permission
 from custos.domain.access_requests import EmergencyKind, RequestState
 from custos.domain.alarms import Severity as AlarmSeverity
-from custos.domain.errors import AccountLocked, AuthenticationFailed
+from custos.domain.errors import AuthenticationFailed, SignInThrottled
 from custos.domain.holds import HoldKind, HoldState
 from custos.domain.kinds import AccessAction, LifecycleState, PublicPlaceArticle, UnitKind
 from custos.domain.register import RegisterKind
@@ -167,12 +167,12 @@ def login(
             request, "login.html", None, 403, next=target, notice=None, error=t("login.cross_site")
         )
     try:
-        issued = c.auth.login(username, password)
-    except AccountLocked as exc:
+        issued = c.auth.login(username, password, source=client_address(request))
+    except SignInThrottled as exc:
         until = exc.until.astimezone().strftime("%Y-%m-%d %H:%M:%S")
         error = t("login.locked", until=until)
         return render(
-            request, "login.html", None, 423, next=target, notice=None, error=error, locked=True
+            request, "login.html", None, 429, next=target, notice=None, error=error, locked=True
         )
     except AuthenticationFailed:
         return render(

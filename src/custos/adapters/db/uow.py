@@ -12,6 +12,7 @@ from custos.adapters.db import object_repositories as orr
 from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
 from custos.adapters.db import retention_repositories as rtr
+from custos.adapters.db.sign_in import SignInLedgerRepository
 from custos.services.audit_log import Checkpointer
 from custos.services.ports import SecretBox
 
@@ -23,6 +24,7 @@ class SqlUnitOfWork:
     filings: r.FilingRepository
     users: r.UserRepository
     sessions: r.SessionRepository
+    sign_in: SignInLedgerRepository
     audit: r.AuditRepository
     segments: rr.SegmentRepository
     gaps: rr.GapRepository
@@ -54,6 +56,7 @@ class SqlUnitOfWork:
         self.filings = r.FilingRepository(conn)
         self.users = r.UserRepository(conn)
         self.sessions = r.SessionRepository(conn)
+        self.sign_in = SignInLedgerRepository(conn)
         self.audit = r.AuditRepository(conn, self._checkpointer)
         self.segments = rr.SegmentRepository(conn)
         self.gaps = rr.GapRepository(conn)

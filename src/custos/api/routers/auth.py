@@ -4,19 +4,30 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from custos.api.deps import Caller, ContainerDep, needs
+from custos.api.deps import Caller, ContainerDep, client_address, needs
 from custos.api.schemas import LoginIn, TokenOut, UserOut
 from custos.domain.access import Permission
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=TokenOut)
-def login(body: LoginIn, c: ContainerDep) -> TokenOut:
-    """Public: exchange a username and password for a bearer token."""
-    issued = c.auth.login(body.username, body.password)
+@router.post(
+    "/login",
+    response_model=TokenOut,
+    responses={
+        401: {"description": "wrong username or password (the same for an unknown name)"},
+        429: {"description": "too many failures for this name from this address: Retry-After"},
+    },
+)
+def login(body: LoginIn, request: Request, c: ContainerDep) -> TokenOut:
+    """Public: exchange a username and password for a bearer token.
+
+    Failures are throttled per (client address, name) with back-off, never by locking the
+    account (docs/design/auth.md).
+    """
+    issued = c.auth.login(body.username, body.password, source=client_address(request))
     return TokenOut(
         access_token=issued.token,
         expires_at=issued.expires_at,
