@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import Engine
 
@@ -68,6 +69,21 @@ def settings_from(data_dir: Path | None = None, **overrides: object) -> Settings
     if data_dir is not None:
         values["data_dir"] = data_dir
     return Settings.model_validate(values)
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the database to the latest revision (creating the data directory for SQLite)."""
+    from custos.adapters.db.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url())
+
+
+def schema_state(settings: Settings) -> Literal["missing", "behind", "current"]:
+    """Is the database there and at the latest revision? Found without writing anything."""
+    from custos.adapters.db.migrate import schema_state as state_of
+
+    return state_of(settings.resolved_database_url())
 
 
 def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:

@@ -6,26 +6,33 @@ from __future__ import annotations
 import click
 
 from custos.config import Settings
+from custos.domain.access import Role
+from custos.entrypoints.console import command_line
 
 
 def run_server(settings: Settings, with_recorder: bool = True) -> None:
+    """Serve until SIGTERM or Ctrl-C; the housekeeper and the recorder stop with the server."""
     import uvicorn
 
-    from custos.adapters.db.migrate import upgrade
     from custos.api.app import create_app
-    from custos.bootstrap import bootstrap
+    from custos.bootstrap import bootstrap, migrate
+    from custos.entrypoints.lifetime import exit_on_sigterm
     from custos.entrypoints.workers.housekeeper import Housekeeper
     from custos.recorder.child import RecorderChild
 
-    upgrade(settings.resolved_database_url())
+    exit_on_sigterm()
+    migrate(settings)
     container = bootstrap(settings)
-    if not container.auth.list_users():
+    if not any(u.role is Role.ADMIN for u in container.auth.list_users()):
+        create = command_line(
+            "user", "create", "admin", "--role", "admin", "--data-dir", settings.data_dir
+        )
         click.echo(
-            "No users yet. Create the first administrator with:\n"
-            f"  custos user create admin --role admin --data-dir {settings.data_dir}"
+            "No administrator yet. Create the first one with (the password is asked for):\n"
+            f"  {create}"
         )
     url = f"http://{settings.host}:{settings.port}"
-    click.echo(f"Custos is serving at {url}/  (API {url}/api/v1/docs)")
+    click.echo(f"Custos is serving at {url}/  (web UI {url}/ui/, API {url}/api/v1/docs)")
     child = RecorderChild(settings.data_dir, settings.segment_seconds) if with_recorder else None
     if child is not None:
         child.start()
@@ -39,3 +46,4 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
         housekeeper.stop()
         if child is not None:
             child.stop()
+        container.close()

@@ -22,6 +22,7 @@ import sysconfig
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,16 +134,27 @@ def server_command(
 
 
 def start(
-    data_dir: Path, ports: Ports, access_key: str, secret_key: str, volume_size_mb: int = 1024
+    data_dir: Path,
+    ports: Ports,
+    access_key: str,
+    secret_key: str,
+    volume_size_mb: int = 1024,
+    preexec_fn: Callable[[], None] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``weed server`` (its log in ``<data_dir>/weed.log``); call :func:`wait_for_s3` next."""
+    """Start ``weed server`` (its log in ``<data_dir>/weed.log``); call :func:`wait_for_s3` next.
+
+    ``preexec_fn`` runs in the child before ``exec`` (e.g. to make it die with its parent)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / "store").mkdir(exist_ok=True)
     identity = write_identity(data_dir, access_key, secret_key)
     argv = server_command(weed_binary(), data_dir / "store", ports, identity, volume_size_mb)
     with (data_dir / "weed.log").open("ab") as logf:
         return subprocess.Popen(  # noqa: S603 - our own argv
-            argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            preexec_fn=preexec_fn,
         )
 
 

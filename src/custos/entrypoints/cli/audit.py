@@ -16,7 +16,7 @@ import click
 
 from custos.domain.audit_verify import VerificationReport
 from custos.domain.users import SYSTEM
-from custos.entrypoints.cli.options import build_settings, data_dir_option
+from custos.entrypoints.cli.options import build_settings, data_dir_option, require_database
 
 
 @click.group()
@@ -63,7 +63,9 @@ def verify(
     else:
         from custos.bootstrap import bootstrap
 
-        container = bootstrap(build_settings(data_dir))
+        settings = build_settings(data_dir)
+        require_database(settings)
+        container = bootstrap(settings)
         try:
             report = container.audit.verify(SYSTEM, pinned)
         finally:
@@ -95,7 +97,9 @@ def export(data_dir: Path | None, out: Path | None) -> None:
     """Write a self-contained JSON-lines export that 'audit verify --from-export' checks."""
     from custos.bootstrap import bootstrap
 
-    container = bootstrap(build_settings(data_dir))
+    settings = build_settings(data_dir)
+    require_database(settings)
+    container = bootstrap(settings)
     try:
         if out is None:
             header = container.audit.export(SYSTEM, sys.stdout.buffer.write)
@@ -125,7 +129,9 @@ def checkpoint(data_dir: Path | None) -> None:
     """Sign a checkpoint over the log as it stands now."""
     from custos.bootstrap import bootstrap
 
-    container = bootstrap(build_settings(data_dir))
+    settings = build_settings(data_dir)
+    require_database(settings)
+    container = bootstrap(settings)
     try:
         cp = container.audit.checkpoint_now(SYSTEM)
     finally:

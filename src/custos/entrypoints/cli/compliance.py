@@ -9,7 +9,7 @@ import click
 
 from custos.domain.errors import CustosError
 from custos.domain.users import SYSTEM
-from custos.entrypoints.cli.options import build_settings, data_dir_option, fail
+from custos.entrypoints.cli.options import build_settings, data_dir_option, fail, require_database
 
 
 @click.group()
@@ -25,7 +25,9 @@ def compliance_report(unit_id: int | None, as_json: bool, data_dir: Path | None)
     """Findings per unit and site, with severity, citation and fine range."""
     from custos.bootstrap import bootstrap
 
-    container = bootstrap(build_settings(data_dir))
+    settings = build_settings(data_dir)
+    require_database(settings)
+    container = bootstrap(settings)
     try:
         reports = (
             [container.compliance.unit_report(SYSTEM, unit_id)]

@@ -18,9 +18,7 @@ def db() -> None:
 @data_dir_option
 def db_upgrade(data_dir: Path | None) -> None:
     """Apply every pending migration."""
-    from custos.adapters.db.migrate import upgrade
+    from custos.bootstrap import migrate
 
-    s = build_settings(data_dir)
-    s.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(s.resolved_database_url())
+    migrate(build_settings(data_dir))
     click.echo("database is at the latest revision")

@@ -9,15 +9,14 @@ from pathlib import Path
 import click
 
 from custos.bootstrap import Container
-from custos.entrypoints.cli.options import build_settings, data_dir_option
+from custos.entrypoints.cli.options import build_settings, data_dir_option, require_database
 
 
 def _container(data_dir: Path | None) -> Container:
-    from custos.adapters.db.migrate import upgrade
     from custos.bootstrap import bootstrap
 
     settings = build_settings(data_dir)
-    upgrade(settings.resolved_database_url())
+    require_database(settings)
     return bootstrap(settings)
 
 

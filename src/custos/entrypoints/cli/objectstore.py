@@ -13,7 +13,12 @@ from urllib.parse import urlparse
 import click
 
 from custos.config import Settings
-from custos.entrypoints.cli.options import build_settings, data_dir_option
+from custos.entrypoints.cli.options import (
+    CannotRun,
+    build_settings,
+    data_dir_option,
+    require_database,
+)
 
 CREDENTIALS_FILE = "credentials.env"
 
@@ -56,6 +61,7 @@ def serve(
     """
     from custos.adapters.storage import seaweedfs
     from custos.adapters.storage.object_store import S3SegmentStore
+    from custos.recorder.lifeline import dies_with_parent
 
     settings = build_settings(data_dir)
     store_dir = store_dir if store_dir is not None else settings.data_dir / "seaweedfs"
@@ -70,7 +76,10 @@ def serve(
         raise click.ClickException(f"ports {ports.all()} are not all free on 127.0.0.1")
     endpoint = f"http://127.0.0.1:{port}"
     access, secret, made = _credentials(settings, store_dir, endpoint)
-    proc = seaweedfs.start(store_dir, ports, access, secret, volume_size_mb)
+    # From the main thread, which lives as long as this command: weed dies with us, SIGKILL too.
+    proc = seaweedfs.start(
+        store_dir, ports, access, secret, volume_size_mb, dies_with_parent(signal.SIGKILL)
+    )
 
     def _terminate(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)
@@ -121,10 +130,14 @@ def offload(data_dir: Path | None) -> None:
     every $CUSTOS_S3_OFFLOAD_EVERY_S seconds); exit 1 if any was refused or failed."""
     from custos.bootstrap import bootstrap
 
-    container = bootstrap(build_settings(data_dir))
+    settings = build_settings(data_dir)
+    if not settings.object_store_enabled():
+        raise CannotRun("no object store: set CUSTOS_S3_ENDPOINT (and the keys)")
+    require_database(settings)
+    container = bootstrap(settings)
     try:
         if container.offload is None:
-            raise click.ClickException("no object store: set CUSTOS_S3_ENDPOINT (and the keys)")
+            raise CannotRun("no object store: set CUSTOS_S3_ENDPOINT (and the keys)")
         uploaded = refused = failed = 0
         while True:
             report = container.offload.run_once(100)

@@ -1,5 +1,6 @@
 """What every ``custos`` command shares: the data-directory option, the settings built from it
-(by :func:`custos.bootstrap.settings_from`, once per command) and the one-line failure."""
+(by :func:`custos.bootstrap.settings_from`, once per command), the check that the database is
+there, and the one-line failure."""
 
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from pydantic import ValidationError
 
-from custos.bootstrap import settings_from
+from custos.bootstrap import schema_state, settings_from
 from custos.config import Settings
 from custos.domain.errors import CustosError
+from custos.entrypoints.console import command_line
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CannotRun(click.ClickException):
+    """An expected condition that stops a command: one line on stderr, exit 2, no traceback."""
+
+    exit_code = 2
 
 
 def data_dir_option(func: F) -> F:
@@ -29,7 +38,29 @@ def data_dir_option(func: F) -> F:
 
 def build_settings(data_dir: Path | None, **overrides: object) -> Settings:
     """The command's settings: the environment, overridden by the options given."""
-    return settings_from(data_dir, **overrides)
+    try:
+        return settings_from(data_dir, **overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        raise CannotRun(f"invalid settings (CUSTOS_* variables or options): {problems}") from exc
+
+
+def require_database(settings: Settings) -> None:
+    """Refuse, writing nothing, unless the database is there at the latest revision."""
+    state = schema_state(settings)
+    if state == "current":
+        return
+    where = (
+        f"in {settings.data_dir.resolve()}"
+        if settings.database_url is None
+        else "at $CUSTOS_DATABASE_URL"
+    )
+    upgrade = command_line("db", "upgrade", "--data-dir", settings.data_dir)
+    if state == "missing":
+        raise CannotRun(f"no Custos database {where} yet; run: {upgrade}")
+    raise CannotRun(f"the Custos database {where} needs upgrading; run: {upgrade}")
 
 
 def fail(exc: CustosError) -> NoReturn:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import click
 
-from custos.entrypoints.cli.options import build_settings, data_dir_option, log_to_stderr
+from custos.entrypoints.cli.options import (
+    build_settings,
+    data_dir_option,
+    log_to_stderr,
+    require_database,
+)
 
 
 @click.command()
@@ -16,13 +21,12 @@ from custos.entrypoints.cli.options import build_settings, data_dir_option, log_
 @click.option("--segment-seconds", type=click.IntRange(10, 300), default=None)
 def recorder(data_dir: Path | None, segment_seconds: int | None) -> None:
     """Record every camera in service (runs until SIGTERM)."""
-    from custos.adapters.db.migrate import upgrade
-    from custos.bootstrap import bootstrap
+    from custos.bootstrap import bootstrap, migrate
     from custos.recorder.main import run_recorder
 
     settings = build_settings(data_dir, segment_seconds=segment_seconds)
     log_to_stderr(settings.log_level)
-    upgrade(settings.resolved_database_url())
+    migrate(settings)
     container = bootstrap(settings)
     try:
         run_recorder(container)
@@ -42,6 +46,7 @@ def check(data_dir: Path | None, rehash: bool, as_json: bool) -> None:
     from custos.recorder.reconcile import check as run_check
 
     settings = build_settings(data_dir)
+    require_database(settings)
     container = bootstrap(settings)
     report = run_check(
         container.recording,

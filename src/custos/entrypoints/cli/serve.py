@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from pathlib import Path
 
 import click
 
-from custos.entrypoints.cli.options import build_settings, data_dir_option, log_to_stderr
+from custos.entrypoints.cli.options import (
+    CannotRun,
+    build_settings,
+    data_dir_option,
+    log_to_stderr,
+)
 
 
 @click.command()
@@ -37,30 +43,56 @@ def demo(
     port: int | None,
     segment_seconds: int | None,
 ) -> None:
-    """Start N simulated RTSP cameras, register them, then serve API and recorder."""
-    from custos.adapters.db.migrate import upgrade
+    """Start N simulated RTSP cameras, register them, then serve API and recorder; print how to
+    sign in as the demo unit's operator (a new random password at every start)."""
     from custos.adapters.media.simcam.clip import make_clip, server_command
-    from custos.bootstrap import bootstrap
-    from custos.demo.cameras import register_demo_cameras
+    from custos.bootstrap import bootstrap, migrate
+    from custos.demo.cameras import DEMO_CREDIT_CODE, register_demo_cameras
+    from custos.demo.users import demo_operator
     from custos.domain.calendar import shanghai_date
+    from custos.domain.users import SYSTEM
+    from custos.entrypoints.lifetime import exit_on_sigterm
     from custos.entrypoints.server import run_server
+    from custos.recorder.lifeline import dies_with_parent
 
     s = build_settings(data_dir, host=host, port=port, segment_seconds=segment_seconds)
     log_to_stderr(s.log_level)
-    upgrade(s.resolved_database_url())
+    exit_on_sigterm()
+    migrate(s)
     clip = make_clip(s.data_dir / "demo" / "clip.h264")
     mounts = [f"cam{n}" for n in range(1, count + 1)]
-    server = subprocess.Popen(server_command(clip, rtsp_port, mounts), stdout=subprocess.PIPE)  # noqa: S603
-    assert server.stdout is not None
-    if server.stdout.readline().strip() != b"ready":
-        raise click.ClickException("the simulated cameras did not start (is gstreamer installed?)")
-    container = bootstrap(s)
-    urls = [f"rtsp://127.0.0.1:{rtsp_port}/{m}" for m in mounts]
-    ids = register_demo_cameras(container.registry, urls, shanghai_date(container.clock.now()))
-    container.close()
-    click.echo(f"{count} simulated cameras at rtsp://127.0.0.1:{rtsp_port}/cam1… (ids {ids})")
+    # Spawned from the main thread, which lives as long as the demo: SIGKILL of the demo kills
+    # the simulator too (PR_SET_PDEATHSIG); SIGTERM unwinds to the ``finally`` below.
+    server = subprocess.Popen(  # noqa: S603 - our own argv
+        server_command(clip, rtsp_port, mounts),
+        stdout=subprocess.PIPE,
+        preexec_fn=dies_with_parent(signal.SIGKILL),
+    )
     try:
+        assert server.stdout is not None
+        if server.stdout.readline().strip() != b"ready":
+            raise CannotRun("the simulated cameras did not start (is gstreamer installed?)")
+        container = bootstrap(s)
+        urls = [f"rtsp://127.0.0.1:{rtsp_port}/{m}" for m in mounts]
+        ids = register_demo_cameras(container.registry, urls, shanghai_date(container.clock.now()))
+        unit = next(
+            u for u in container.registry.list_units(SYSTEM) if u.credit_code == DEMO_CREDIT_CODE
+        )
+        sign_in = demo_operator(container.auth, unit.id or 0)
+        container.close()
+        click.echo(f"{count} simulated cameras at rtsp://127.0.0.1:{rtsp_port}/cam1… (ids {ids})")
+        if sign_in is not None:
+            click.echo(
+                f"Sign in at http://{s.host}:{s.port}/ui/ to watch the duty wall and play back:\n"
+                f"  user {sign_in.username} (operator of the demo unit), "
+                f"password {sign_in.password}\n"
+                "  (a new password at every start of the demo; this one is not kept anywhere)"
+            )
         run_server(s)
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
