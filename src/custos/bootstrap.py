@@ -115,6 +115,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         settings.data_dir / "exports",
         ZipPackageBuilder(settings.data_dir / "exports" / ".work"),
         fetch=offload.fetch if offload is not None else None,
+        rules=rules,
     )
     documents = DocumentStore(settings.data_dir / "documents")
     requests = AccessRequestService(

@@ -91,10 +91,12 @@ def check_request(
     if len({"".join(n.split()).casefold() for n in names}) != len(names):
         errors.append(FieldError("handlers", "the same person is named twice"))
     if d.document_required and req.document is None:
+        # the document shows the approval the packs demand: cite both (Liaoning art. 18(2) and
+        # the art. 17 ¶2 approval by county-level police)
         errors += _cited(
             "document",
             f"an approval document (批准文件) is required to {req.action.value} footage here",
-            d.document_citations,
+            _unique((*d.document_citations, *approval_citations(req, rules))),
         )
     errors += _entitlement(req, rules, operation)
     for f, value in (
@@ -105,6 +107,20 @@ def check_request(
         if not value.strip():
             errors.append(FieldError(f, "must not be empty"))
     return _dedupe(errors), d
+
+
+def approval_citations(req: AccessRequest, rules: Sequence[EffectiveRules]) -> tuple[Citation, ...]:
+    """The articles that make someone other than the requester approve this request (e.g.
+    Shaanxi art. 17 ¶1: 经县级以上公安机关负责人批准); empty where no pack names an approver."""
+    operation = AccessOperation(req.action.value)
+    return _unique(
+        a.citation
+        for r in rules
+        for a in r.approvers
+        if a.approver is not None
+        and req.requester_kind in a.requesters
+        and operation in a.operations
+    )
 
 
 def _handler_errors(i: int, h: Handler, rules: Sequence[EffectiveRules]) -> list[FieldError]:

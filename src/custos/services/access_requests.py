@@ -10,13 +10,14 @@ or approved request freezes its footage (:meth:`AccessRequestService.frozen_scop
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NoReturn
 
 from custos.domain.access import Permission
-from custos.domain.access_policy import check_request
+from custos.domain.access_policy import approval_citations, check_request, demands
 from custos.domain.access_requests import (
     FREEZING_STATES,
     AccessRequest,
@@ -40,6 +41,7 @@ from custos.domain.errors import (
     RuleRefusal,
     ValidationFailed,
 )
+from custos.domain.rules.citation import Citation
 from custos.domain.rules.effective import EffectiveRules
 from custos.domain.rules.engine import RuleBook
 from custos.domain.users import Principal
@@ -182,9 +184,9 @@ class AccessRequestService:
             self._check_shape(uow, actor, req, now)
             errors, d = check_request(req, self._rules_for(uow, req.scope))
             if errors:
-                if any(e.rule_id for e in errors):
+                if all(e.rule_id for e in errors):
                     raise RuleRefusal(errors)
-                raise ValidationFailed(errors)
+                raise ValidationFailed(errors)  # shape first; the cited errors keep their rule
             req.required_titles = d.titles
             req.citations = tuple(d.all_citations())
             req.move(RequestState.SUBMITTED)
@@ -202,7 +204,7 @@ class AccessRequestService:
             self._expire_if_due(uow, req, now)
             if req.state is not RequestState.SUBMITTED:
                 raise _transition(req, RequestState.APPROVED)
-            self._check_approver(actor, req)
+            self._check_approver(actor, req, self._approval_articles(uow, req))
             req_hash = req.canonical_hash()
             at = canonical_time(now)
             title = actor.approver_title.value if actor.approver_title else None
@@ -238,7 +240,7 @@ class AccessRequestService:
                 raise ValidationFailed(FieldError("note", "say why the request is rejected"))
             if req.state is not RequestState.SUBMITTED:
                 raise _transition(req, RequestState.REJECTED)
-            self._check_separation(actor, req)
+            self._check_separation(actor, req, self._approval_articles(uow, req))
             req.move(RequestState.REJECTED)
             req.decided_at, req.decided_by, req.decision_note = now, actor.user_id, note
             uow.access_requests.update(req)
@@ -273,7 +275,7 @@ class AccessRequestService:
                     FieldError("state", "the grant was already used: a grant is used once")
                 )
             if req.state is not RequestState.APPROVED:
-                raise _transition(req, RequestState.EXECUTED)
+                self._refuse_unapproved(uow, req)
             self._check_signatures(req)
             req.move(RequestState.EXECUTED)
             req.executed_at, req.executed_by = now, actor.user_id
@@ -377,37 +379,55 @@ class AccessRequestService:
     def _reaches_all(self, uow: AccessUnitOfWork, actor: Principal, scope: FootageScope) -> bool:
         return all(reaches(uow, actor, cid) for cid in scope.camera_ids)
 
-    def _check_separation(self, actor: Principal, req: AccessRequest) -> None:
-        """The two-person rule: whoever decides neither asked nor handles."""
+    def _approval_articles(self, uow: AccessUnitOfWork, req: AccessRequest) -> tuple[Citation, ...]:
+        return approval_citations(req, self._rules_for(uow, req.scope))
+
+    def _refuse_unapproved(self, uow: AccessUnitOfWork, req: AccessRequest) -> NoReturn:
+        """Executing before approval: where the packs name an approver, their articles refuse
+        (e.g. Liaoning art. 17 ¶2 and art. 18(2) for an emergency view)."""
+        rules = self._rules_for(uow, req.scope)
+        document = demands(req.action, rules).document_citations
+        cites = tuple(dict.fromkeys((*approval_citations(req, rules), *document)))
+        if req.state is RequestState.SUBMITTED and cites:
+            needed = ", ".join(sorted(t.value for t in req.titles_still_needed())) or "an approver"
+            reason = f"the request is not approved yet; it needs approval by {needed}"
+            raise RuleRefusal([FieldError("state", reason, c.rule_id, c.human) for c in cites])
+        raise _transition(req, RequestState.EXECUTED)
+
+    def _check_separation(
+        self, actor: Principal, req: AccessRequest, cites: Sequence[Citation] = ()
+    ) -> None:
+        """The two-person rule: whoever decides neither asked nor handles. Where the packs name
+        an approver (Shaanxi art. 17 ¶1: approval by the head of county-level police) the
+        refusal cites them; elsewhere it is Custos's own rule (docs/design/approvals.md)."""
+        reason = None
         if actor.user_id == req.requested_by:
-            raise ValidationFailed(
-                FieldError("approver", "the requester cannot decide their own request")
-            )
+            reason = "the requester cannot decide their own request"
         names = [n for n in (actor.full_name, actor.username) if n]
         if actor.user_id in req.handler_user_ids() or any(
             same_person(h.name, n) for h in req.handlers for n in names
         ):
-            raise ValidationFailed(
-                FieldError("approver", "a handler of the request cannot decide it")
-            )
+            reason = reason or "a handler of the request cannot decide it"
+        if reason is None:
+            return
+        if cites:
+            raise RuleRefusal([FieldError("approver", reason, c.rule_id, c.human) for c in cites])
+        raise ValidationFailed(FieldError("approver", reason))
 
-    def _check_approver(self, actor: Principal, req: AccessRequest) -> None:
-        self._check_separation(actor, req)
+    def _check_approver(
+        self, actor: Principal, req: AccessRequest, cites: Sequence[Citation] = ()
+    ) -> None:
+        self._check_separation(actor, req, cites)
         if any(a.approver_id == actor.user_id for a in req.approvals):
             raise ValidationFailed(FieldError("approver", "you have already approved it"))
         needed = req.titles_still_needed()
         if req.required_titles and (actor.approver_title not in needed):
             titles = ", ".join(sorted(t.value for t in needed)) or "none"
             held = actor.approver_title.value if actor.approver_title else "no title"
-            cites = [c for c in req.citations if c]
-            errors = [
-                FieldError(
-                    "approver",
-                    f"this request needs approval by: {titles}; you hold {held}",
-                    rule_id=c,
-                )
-                for c in cites
-            ] or [FieldError("approver", f"this request needs approval by: {titles}")]
+            reason = f"this request needs approval by: {titles}; you hold {held}"
+            if not cites:
+                raise ValidationFailed(FieldError("approver", reason))
+            errors = [FieldError("approver", reason, c.rule_id, c.human) for c in cites]
             raise RuleRefusal(errors)
 
     def _check_signatures(self, req: AccessRequest) -> None:

@@ -9,22 +9,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from custos.domain.access import Permission
 from custos.domain.access_requests import AccessRequest, FootageScope, check_scope
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
-from custos.domain.errors import FieldError, NotFound, ValidationFailed
+from custos.domain.errors import FieldError, NotFound, RuleRefusal, ValidationFailed
 from custos.domain.footage_access import ExportPackage, PlaybackSession, SessionKind
 from custos.domain.kinds import AccessAction
 from custos.domain.recording import Segment
 from custos.domain.register import Person, RegisterEntry, RegisterKind, RegisterQuery
+from custos.domain.rules.citation import Citation
+from custos.domain.rules.engine import RuleBook
 from custos.domain.users import SYSTEM, Principal
 from custos.domain.visibility import reaches_site
 from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
@@ -95,8 +98,10 @@ class FootageService:
         exports_root: Path,
         build: PackageBuilder,
         fetch: SegmentFetch | None = None,
+        rules: RuleBook | None = None,
     ) -> None:
         self._uow = uow
+        self._rules = rules  # cites the scope articles when a grant session is overstepped
         self._clock = clock
         self._segment_file = segment_file  # an indexed path → its file, on whichever volume
         self._exports_root = exports_root
@@ -214,7 +219,7 @@ class FootageService:
         actor.require(Permission.FOOTAGE_SESSION)
         with self._logged(actor, "session.read", session_id), self._uow() as uow:
             s = self._session(uow, actor, session_id)
-            self._check_inside(s, camera_id, start, end)
+            self._check_inside(uow, s, camera_id, start, end)
             return uow.segments.find(camera_id, start, end)
 
     def segment_media(
@@ -226,8 +231,10 @@ class FootageService:
             s = self._session(uow, actor, session_id)
             seg = uow.segments.get(segment_id)
             if seg is None or not s.scope.overlaps(seg.camera_id, seg.start_at, seg.end_at):
-                raise ValidationFailed(
-                    FieldError("segment_id", "that segment lies outside your session's scope")
+                self._refuse_outside(
+                    uow,
+                    s,
+                    [FieldError("segment_id", "that segment lies outside your session's scope")],
                 )
         cut_from, cut_to = _cut(seg, s.scope)
         return seg, self._source(seg), cut_from, cut_to
@@ -235,10 +242,7 @@ class FootageService:
     # ---- authorities ---------------------------------------------------------------------------
     def execute_grant(self, uow: AccessUnitOfWork, actor: Principal, req: AccessRequest) -> Outcome:
         """Within the request's own transaction: open the view session or build the package."""
-        handlers = tuple(
-            Person(h.name, "handler", h.credentials_text())
-            for h in req.handlers
-        )
+        handlers = tuple(Person(h.name, "handler", h.credentials_text()) for h in req.handlers)
         if req.action is AccessAction.VIEW:
             s = self._start_session(
                 uow,
@@ -532,7 +536,12 @@ class FootageService:
         return s
 
     def _check_inside(
-        self, s: PlaybackSession, camera_id: int, start: datetime, end: datetime
+        self,
+        uow: AccessUnitOfWork,
+        s: PlaybackSession,
+        camera_id: int,
+        start: datetime,
+        end: datetime,
     ) -> None:
         errors = []
         if camera_id not in s.scope.camera_ids:
@@ -546,7 +555,36 @@ class FootageService:
         if end <= start:
             errors.append(FieldError("end", "must be after start"))
         if errors:
-            raise ValidationFailed(errors)
+            self._refuse_outside(uow, s, errors)
+
+    def _refuse_outside(
+        self, uow: AccessUnitOfWork, s: PlaybackSession, errors: list[FieldError]
+    ) -> NoReturn:
+        """Outside a grant session's scope the rules refuse (information limited to the duty's
+        needs: Decree 799 art. 20, Chongqing art. 25 ¶2(4), Xi'an art. 27 ¶2(4)); outside a
+        staff session's own bounds it is the session that refuses."""
+        cites = self._scope_articles(uow, s) if s.kind is SessionKind.GRANT else ()
+        if cites:
+            raise RuleRefusal(
+                [
+                    dataclasses.replace(e, rule_id=c.rule_id, article=c.human)
+                    for e in errors
+                    for c in cites
+                ]
+            )
+        raise ValidationFailed(errors)
+
+    def _scope_articles(self, uow: AccessUnitOfWork, s: PlaybackSession) -> tuple[Citation, ...]:
+        if self._rules is None:
+            return ()
+        found: list[Citation] = []
+        for cid in s.scope.camera_ids:
+            cam = uow.cameras.get(cid)
+            site = uow.sites.get(cam.site_id) if cam else None
+            if site is not None:
+                rules = self._rules.effective(site.division_code, site.public_place_article)
+                found.extend(rules.scope_limited_to_duty.citations)
+        return tuple(dict.fromkeys(found))
 
     def _source(self, seg: Segment) -> Path:
         """The segment's local file; if it is gone, a verified copy from the object store."""

@@ -226,7 +226,9 @@ class RetentionService:
                 )
                 cites = policy.floor.citations
                 errors = [FieldError("segment_id", reason, c.rule_id, c.human) for c in cites]
-                raise RuleRefusal(errors or [FieldError("segment_id", reason)])
+                if errors:
+                    raise RuleRefusal(errors)
+                raise ValidationFailed(FieldError("segment_id", reason))  # configured, not law
             if v is Verdict.HELD:
                 raise ValidationFailed(FieldError("segment_id", "an evidence hold protects it"))
             if v is Verdict.FROZEN:
