@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from custos import __version__
 from custos.api import errors
+from custos.api.body_limit import BodyLimit
 from custos.api.routers import (
     audit,
     auth,
@@ -45,6 +46,9 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
+    # Bodies are limited per route before they are read; a route raises its own limit with
+    # openapi_extra=max_body(N), read back from the OpenAPI document at the first request.
+    app.add_middleware(BodyLimit, openapi=app.openapi)
     for module in (
         auth,
         users,

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from custos.api.body_limit import max_body
 from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.schemas import In
@@ -30,6 +31,7 @@ Filer = Annotated[Caller, needs(Permission.REQUEST_FILE)]
 Approver = Annotated[Caller, needs(Permission.APPROVE)]
 Signed = Annotated[Caller, needs(Permission.SELF)]
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+FORM_OVERHEAD_BYTES = 64 * 1024  # the form's other fields and multipart framing
 
 
 class ScopeIn(In):
@@ -248,7 +250,11 @@ def update_request(
     return RequestOut.of(c.requests.update(caller.principal, request_id, changes))
 
 
-@router.post("/{request_id}/document", response_model=RequestOut)
+@router.post(
+    "/{request_id}/document",
+    response_model=RequestOut,
+    openapi_extra=max_body(MAX_DOCUMENT_BYTES + FORM_OVERHEAD_BYTES),
+)
 async def attach_document(
     request_id: Id,
     caller: Filer,
