@@ -15,12 +15,12 @@ import pytest
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
 from custos.domain.access import Role
-from custos.domain.alarms import AlarmKind, Severity
+from custos.domain.alarms import Alarm, AlarmKind, Severity
 from custos.domain.clock import ManualClock
 from custos.domain.recording import Segment
 from custos.domain.retention import GarbageRow
 from custos.domain.users import SYSTEM
-from custos.services.storage_watch import StorageWatch
+from custos.services.storage_watch import StorageFullAlarm, StorageWatch
 from tests.api.access_world import DIVISIONS, SEGMENT_S, TONGCHUAN, XIAN, World
 from tests.api.builders import API, rule_ids
 
@@ -252,19 +252,27 @@ def test_a_small_volume_raises_the_projection_alarm_and_recovers_without_deletin
     assert c.alarms.find(SYSTEM) == []
 
 
-def test_cameras_stopped_for_want_of_space_raise_a_critical_alarm(world: World) -> None:
-    from custos.domain.recording import CameraHealth, OfflineReason, RecorderState
+def test_cameras_stopped_for_want_of_space_raise_a_critical_alarm_until_none_is(
+    world: World,
+) -> None:
+    """The recorder keeps it (``StorageFullAlarm.update`` every tick, from its own state); the
+    latency is measured against a real recorder in tests/integration/recorder/test_bad_input.py."""
+    c, cam = world.container, world.cameras[XIAN]
 
-    w, c = world, world.container
-    now = c.clock.now()
-    cam = w.cameras[XIAN]
-    down = CameraHealth(cam, RecorderState.OFFLINE, OfflineReason.STORAGE_FULL, "", now,
-                        None, None, None, now)  # fmt: skip
-    c.recording.publish_health([down])
-    c.storage.check()
-    [alarm] = [a for a in c.alarms.find(SYSTEM) if a.kind is AlarmKind.STORAGE_FULL]
-    assert alarm.severity is Severity.CRITICAL and alarm.detail["camera_ids"] == [cam]
-    up = CameraHealth(cam, RecorderState.RECORDING, None, "", now, now, 25.0, 2000.0, now)
-    c.recording.publish_health([up])
-    c.storage.check()
-    assert [a for a in c.alarms.find(SYSTEM) if a.kind is AlarmKind.STORAGE_FULL] == []
+    def storage_full() -> list[Alarm]:
+        return [a for a in c.alarms.find(SYSTEM) if a.kind is AlarmKind.STORAGE_FULL]
+
+    alarm = StorageFullAlarm(c.alarms)
+    assert alarm.update([cam]) is True
+    [raised] = storage_full()
+    assert raised.severity is Severity.CRITICAL and raised.detail["camera_ids"] == [cam]
+    assert alarm.update([cam]) is False  # nothing written while nothing changes
+    c.storage.check()  # the housekeeper's projection leaves it to the recorder
+    assert storage_full() == [raised]
+    assert alarm.update([]) is True
+    assert storage_full() == []
+    assert alarm.update([]) is False
+    # a recorder that starts again clears what the last one left open
+    StorageFullAlarm(c.alarms).update([cam])
+    assert StorageFullAlarm(c.alarms).update([]) is True and storage_full() == []
+    assert StorageFullAlarm(c.alarms).update([]) is False  # nothing was open

@@ -84,20 +84,20 @@ def next_backoff(
     reason: OfflineReason | None,
     config: RecorderConfig,
     *,
-    absent: bool = False,
+    before_engine: bool = False,
     outage_s: float = 0.0,
 ) -> float:
     """The wait before the next try (docs/design/recording.md, "Backoff"): at once (one probe
-    interval) after a run that recorded; after a refusal doubled up to its long cap; with no
-    TCP connection (``absent``) one probe interval, short in the first minute of the outage
-    (``outage_s``); otherwise doubled from ``backoff_first_s`` to a cap that is short in the
-    first minute."""
+    interval) after a run that recorded; after a refusal doubled up to its long cap; after a
+    try that ended ``before_engine`` (no TCP connection, no room) one probe interval, short in
+    the first minute of the outage (``outage_s``); otherwise doubled from ``backoff_first_s``
+    to a cap that is short in the first minute."""
     fast = outage_s < config.fast_window_s
     if recorded:
         return config.probe_fast_s
     if reason in REFUSALS:
         return min(max(previous_s * 2, config.backoff_first_s), config.backoff_refused_max_s)
-    if absent:
+    if before_engine:
         return config.probe_fast_s if fast else config.probe_slow_s
     cap = config.backoff_fast_max_s if fast else config.backoff_max_s
     return min(max(previous_s * 2, config.backoff_first_s), cap)
@@ -148,7 +148,9 @@ class CameraWorker:
         self._since = clock.now()
         self._bitrate_kbps: float | None = None
         self._unadopted: list[str] = []  # files left for want of room to keep a torn tail
-        self._absent = False  # the last try found no TCP connection (the probe failed)
+        #: the last try ended before an engine start: no TCP connection (the probe failed), or
+        #: no volume with room; trying again costs a SYN or a statvfs, so it comes soon
+        self._before_engine = False
         self.sealed = 0
         self._thread = threading.Thread(
             target=self._loop, name=f"camera-{target.camera_id}", daemon=True
@@ -176,6 +178,11 @@ class CameraWorker:
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
+
+    @property
+    def offline_reason(self) -> OfflineReason | None:
+        """Why the camera is offline now; None while it connects or records."""
+        return self._reason if self._state is RecorderState.OFFLINE else None
 
     @property
     def volume(self) -> int | None:
@@ -264,7 +271,7 @@ class CameraWorker:
         backoff = self._config.probe_fast_s
         outage_since = time.monotonic()  # when frames last flowed (or the worker started)
         while not self._stop.is_set():
-            self._absent = False
+            self._before_engine = False
             try:
                 recorded = self._attempt()
             except Exception:  # the worker loop's boundary: one camera never stops the others
@@ -275,14 +282,14 @@ class CameraWorker:
                 backoff = self._config.probe_fast_s
                 continue
             run = self._run
-            if recorded or (run is not None and run.frames > 0 and not self._absent):
+            if recorded or (run is not None and run.frames > 0 and not self._before_engine):
                 outage_since = time.monotonic()
             backoff = next_backoff(
                 backoff,
                 recorded,
                 self._reason,
                 self._config,
-                absent=self._absent,
+                before_engine=self._before_engine,
                 outage_s=time.monotonic() - outage_since,
             )
             self._stop.wait(backoff)
@@ -294,13 +301,14 @@ class CameraWorker:
         switching, self._switching = self._switching, False
         volume = self._store.volume_with_room(self._config.min_free_bytes)
         if volume is None:
+            self._before_engine = True
             self._go_offline(OfflineReason.STORAGE_FULL, self._below_minimum())
             return False
         if self._unadopted:  # there is room again: cut their torn tails aside, index them
             self._adopt(self._unadopted)
         url = self.target.stream.with_credentials()
         if not reachable(url):
-            self._absent = True
+            self._before_engine = True
             self._go_offline(OfflineReason.UNREACHABLE, "no TCP connection")
             return False
         reason, detail, sealed = self._record_run(url, volume, switching)

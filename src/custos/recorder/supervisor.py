@@ -21,6 +21,7 @@ from custos.recorder.reconcile import reconcile
 from custos.recorder.recording_process import FfmpegEngine, RecordingEngine
 from custos.recorder.shard_pool import ShardPool
 from custos.services.recording import RecordingService, RecordTarget
+from custos.services.storage_watch import StorageFullAlarm
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +69,10 @@ class Supervisor:
         clock: Clock,
         metrics: RecorderMetrics | None = None,
         timing: SupervisorTiming | None = None,
+        storage_alarm: StorageFullAlarm | None = None,
     ) -> None:
         self._service = service
+        self._storage_alarm = storage_alarm
         self._store = store
         self._config = config
         self._clock = clock
@@ -104,6 +107,7 @@ class Supervisor:
             for w in list(self._workers.values()):
                 w.check_watchdog()
             self._check_storage()
+            self._update_storage_alarm()
             if now >= next_publish:
                 self._publish()
                 next_publish = now + self._timing.health_publish_s
@@ -125,6 +129,26 @@ class Supervisor:
             if volume is None or free[volume] >= minimum:
                 continue
             w.storage_low(room_elsewhere=any(f >= minimum for f in free))
+
+    def _update_storage_alarm(self) -> None:
+        """Raise the ``storage_full`` alarm in the tick a camera stops for want of room, and
+        clear it in the tick none is stopped for it any more (an alarm is also a promise to
+        whoever watches it: not a minute late, not open after recording resumed)."""
+        if self._storage_alarm is None:
+            return
+        stopped = [
+            w.camera_id
+            for w in self._workers.values()
+            if w.offline_reason is OfflineReason.STORAGE_FULL
+        ]
+        try:
+            if self._storage_alarm.update(stopped):
+                if stopped:
+                    log.warning("storage_full alarm raised: cameras %s stopped", stopped)
+                else:
+                    log.info("storage_full alarm cleared: every camera has room again")
+        except Exception:  # the supervisor loop's boundary: tried again at the next tick
+            log.exception("cannot raise or clear the storage_full alarm")
 
     def _sync_with_registry(self) -> None:
         try:

@@ -5,13 +5,14 @@ sealed segments over the last day), and how many days of footage the volume can 
 (``(footage already on it + free space) / bytes per day``). Below the longest retention of those
 cameras, a ``retention_projection`` alarm is raised (critical below the floor itself, a warning
 within 20 % above it); it clears by itself when the projection recovers. Footage is never
-deleted to make room: the recorder stops writing instead (gap reason ``storage_full``).
+deleted to make room: the recorder stops writing instead (gap reason ``storage_full``), and
+raises the critical ``storage_full`` alarm itself, the moment it stops (``StorageFullAlarm``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,6 @@ from typing import Any
 from custos.domain.alarms import AlarmKind, Severity
 from custos.domain.clock import Clock
 from custos.domain.errors import NotFound
-from custos.domain.recording import OfflineReason
 from custos.services.alarms import AlarmService as AlarmService  # re-exported for bootstrap
 from custos.services.ports import RetentionUnitOfWork, RetentionUnitOfWorkFactory
 from custos.services.retention import RetentionService
@@ -45,6 +45,36 @@ class VolumeProjection:
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "short": self.short}
+
+
+class StorageFullAlarm:
+    """The critical ``storage_full`` alarm, kept by the recorder in step with its own state:
+    raised as soon as a camera stops for want of room on every volume, cleared as soon as none
+    is stopped for it (docs/design/recording.md, "Storage")."""
+
+    SUBJECT = "recorder"
+
+    def __init__(self, alarms: AlarmService) -> None:
+        self._alarms = alarms
+        self._shown: bool | None = None  # unknown until the first update: a stale one is cleared
+
+    def update(self, stopped: Sequence[int]) -> bool:
+        """``stopped``: the cameras offline for want of room now. Whether the alarm changed."""
+        full = bool(stopped)
+        if full is self._shown:
+            return False
+        changed = True
+        if full:
+            self._alarms.raise_(
+                AlarmKind.STORAGE_FULL, Severity.CRITICAL, self.SUBJECT,
+                f"{len(stopped)} camera(s) are not being recorded: no volume has room "
+                "(footage inside retention is never deleted to make room)",
+                {"camera_ids": sorted(stopped)},
+            )  # fmt: skip
+        else:
+            changed = self._alarms.clear(AlarmKind.STORAGE_FULL, self.SUBJECT)
+        self._shown = full
+        return changed
 
 
 class StorageWatch:
@@ -73,8 +103,8 @@ class StorageWatch:
         return VolumeProjection(self._volume, total, free, footage, per_day, days, required)
 
     def check(self) -> VolumeProjection:
-        """Raise or clear the projection alarm for this volume, and the storage-full alarm."""
-        self._check_full()
+        """Raise or clear the projection alarm for this volume. (The storage-full alarm is the
+        recorder's, kept in step with its state: ``StorageFullAlarm``.)"""
         p = self.projection()
         subject = f"volume:{self._volume}"
         if p.days_possible is None:
@@ -96,22 +126,6 @@ class StorageWatch:
         else:
             self._alarms.clear(AlarmKind.RETENTION_PROJECTION, subject)
         return p
-
-    def _check_full(self) -> None:
-        """Cameras the recorder stopped for want of space: a critical alarm until they resume."""
-        with self._uow() as uow:
-            stopped = [
-                h.camera_id for h in uow.health.find() if h.reason is OfflineReason.STORAGE_FULL
-            ]
-        if stopped:
-            self._alarms.raise_(
-                AlarmKind.STORAGE_FULL, Severity.CRITICAL, "recorder",
-                f"{len(stopped)} camera(s) are not being recorded: no volume has room "
-                "(footage inside retention is never deleted to make room)",
-                {"camera_ids": stopped},
-            )  # fmt: skip
-        else:
-            self._alarms.clear(AlarmKind.STORAGE_FULL, "recorder")
 
     def _rates(self, uow: RetentionUnitOfWork, now: datetime) -> tuple[float, int, int]:
         per_day = 0.0

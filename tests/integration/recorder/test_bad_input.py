@@ -23,6 +23,7 @@ import pytest
 
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
+from custos.domain.alarms import Alarm, AlarmKind
 from custos.domain.recording import CameraHealth, OfflineReason, RecorderState, Segment
 from custos.domain.users import SYSTEM
 from custos.recorder.reconcile import check
@@ -316,6 +317,17 @@ def test_a_camera_that_stops_sending_is_stalled_and_recorded_again_when_it_resum
 SHM = Path("/dev/shm")
 
 
+STORAGE_ALARM = AlarmKind.STORAGE_FULL
+#: The recorder's tick (0.5 s) and a database write, with room for a loaded machine.
+ALARM_LATENCY_S = 2.0
+#: Space back → the next try (≤ 1 s in the first minute) → RTSP set-up → frames flowing.
+RESUME_S = 4.0
+
+
+def _storage_alarms(site: Container) -> list[Alarm]:
+    return [a for a in site.alarms.find(SYSTEM) if a.kind is STORAGE_ALARM]
+
+
 @pytest.fixture
 def small_disk() -> Iterator[Path]:
     """A media directory on a tmpfs that only this test fills: the free space of the shared
@@ -346,6 +358,7 @@ def test_storage_below_the_minimum_stops_recording_keeps_every_segment_and_resum
     in_flight = [store.relative(p) for p in media.rglob("*.mp4")]
     assert len(in_flight) == len(ids)
 
+    assert _storage_alarms(site) == []
     ballast = media.parent / "ballast"
     fd = os.open(ballast, os.O_CREAT | os.O_WRONLY, 0o600)
     try:
@@ -353,6 +366,10 @@ def test_storage_below_the_minimum_stops_recording_keeps_every_segment_and_resum
     finally:
         os.close(fd)
     try:
+        # The critical alarm is raised by the recorder in the tick it stops the cameras.
+        raised_after = wait_until(lambda: len(_storage_alarms(site)) == 1, 10, step_s=0.05)
+        print(f"storage_full alarm raised {raised_after:.2f} s after the disk filled")
+        assert raised_after <= ALARM_LATENCY_S
         # Every camera shares the disk, so every camera stops (none is "healthy" here); the
         # recorder itself keeps running.
         for i in ids:
@@ -366,12 +383,19 @@ def test_storage_below_the_minimum_stops_recording_keeps_every_segment_and_resum
         sealed = {s.path: s for i in ids for s in _segments(site, i)}
         assert set(in_flight) <= set(sealed)
         before = {p: sealed[p].sha256 for p in in_flight}
+        assert [a.detail["camera_ids"] for a in _storage_alarms(site)] == [sorted(ids)]
     finally:
         ballast.unlink()
-    # Space is back: recorded again without a restart (the next try checks the free space).
+    # Space is back: recorded again without a restart (the next try checks the free space),
+    # and the alarm is cleared as soon as the last camera records again.
+    cleared_after = wait_until(lambda: _storage_alarms(site) == [], 10, step_s=0.05)
+    print(f"storage_full alarm cleared {cleared_after:.2f} s after space returned")
+    assert cleared_after <= RESUME_S + ALARM_LATENCY_S
     for i in ids:
         wait_until(lambda c=i: _recording(site, c), 10)  # type: ignore[misc]
     recorder.assert_running()
+    [alarm] = [a for a in site.alarms.find(SYSTEM, open_only=False) if a.kind is STORAGE_ALARM]
+    assert alarm.cleared_at is not None and alarm.cleared_at > alarm.raised_at
     recorder.stop()
     after = {s.path: s for i in ids for s in _segments(site, i)}
     for path, sha256 in before.items():  # nothing deleted, nothing changed

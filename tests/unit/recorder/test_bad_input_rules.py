@@ -39,7 +39,7 @@ def test_an_absent_camera_is_probed_every_quarter_second_in_the_first_minute_the
     config = RecorderConfig()
     unreachable = OfflineReason.UNREACHABLE
     waits = [
-        next_backoff(0.25, False, unreachable, config, absent=True, outage_s=t)
+        next_backoff(0.25, False, unreachable, config, before_engine=True, outage_s=t)
         for t in (0.0, 30.0, 59.9, 60.0, 3600.0)
     ]
     assert waits == [0.25, 0.25, 0.25, 1.0, 1.0]
