@@ -19,7 +19,7 @@ from custos.domain.errors import FieldError
 from custos.domain.kinds import AccessAction
 from custos.domain.rules.citation import Citation
 from custos.domain.rules.effective import EffectiveRules
-from custos.domain.rules.terms import AccessOperation, ApproverRole, Credential
+from custos.domain.rules.terms import AccessOperation, ApproverRole, Credential, RequesterKind
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ def check_request(
     req: AccessRequest, rules: Sequence[EffectiveRules]
 ) -> tuple[list[FieldError], RequestDemands]:
     """Every way the request falls short of its packs (empty when it may be submitted)."""
+    if req.requester_kind is RequesterKind.DATA_SUBJECT:
+        return check_data_subject_request(req, rules)
     d = demands(req.action, rules)
     operation = AccessOperation(req.action.value)
     titles: set[ApproverRole] = set()
@@ -107,6 +109,73 @@ def check_request(
         if not value.strip():
             errors.append(FieldError(f, "must not be empty"))
     return _dedupe(errors), d
+
+
+def check_data_subject_request(
+    req: AccessRequest, rules: Sequence[EffectiveRules]
+) -> tuple[list[FieldError], RequestDemands]:
+    """A data subject's or relative's view (Decree 799 art. 21) is not an authority's access:
+    no handler count, credentials or approval document (those rules bind state organs), but
+    the management unit's consent. Which unit operates each camera is checked by the service
+    (:func:`consent_gaps`)."""
+    operation = AccessOperation(req.action.value)
+    errors = _entitlement(req, rules, operation)
+    art21 = _unique(
+        e.citation
+        for r in rules
+        for e in r.entitlements
+        if RequesterKind.DATA_SUBJECT in e.requesters
+    )
+    if not req.consents:
+        errors += _cited(
+            "consents",
+            "a data subject or relative may view footage only with the management unit's "
+            "consent (经管理单位同意); record who at the unit consented and when",
+            art21,
+        )
+    for i, h in enumerate(req.handlers):
+        if not h.name.strip():
+            errors.append(FieldError(f"handlers[{i}].name", "must not be empty"))
+    for i, c in enumerate(req.consents):
+        if not c.given_by.strip():
+            errors.append(FieldError(f"consents[{i}].given_by", "name who consented"))
+    for f, value in (("organ", req.organ), ("purpose", req.purpose)):
+        if not value.strip():
+            errors.append(FieldError(f, "must not be empty"))
+    d = RequestDemands(
+        min_handlers=0,
+        min_handlers_citations=(),
+        credentials=frozenset(),
+        credential_citations=(),
+        document_required=False,
+        document_citations=(),
+        titles=(),
+        title_citations=art21,
+        registration_citations=_unique(c for r in rules for c in r.registration_required.citations),
+    )
+    return _dedupe(errors), d
+
+
+def consent_gaps(
+    req: AccessRequest, operators: Sequence[tuple[int, int]], rules: Sequence[EffectiveRules]
+) -> list[FieldError]:
+    """Cameras (``(camera id, operating unit id)``) whose management unit has not consented."""
+    art21 = _unique(
+        e.citation
+        for r in rules
+        for e in r.entitlements
+        if RequesterKind.DATA_SUBJECT in e.requesters
+    )
+    consented = {c.unit_id for c in req.consents}
+    errors: list[FieldError] = []
+    for camera_id, unit_id in operators:
+        if req.consents and unit_id not in consented:
+            errors += _cited(
+                "consents",
+                f"camera {camera_id} is run by unit {unit_id}, which has not consented",
+                art21,
+            )
+    return _dedupe(errors)
 
 
 def approval_citations(req: AccessRequest, rules: Sequence[EffectiveRules]) -> tuple[Citation, ...]:

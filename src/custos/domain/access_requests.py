@@ -157,6 +157,45 @@ class ApprovalDocument:
         }
 
 
+class Relation(enum.StrEnum):
+    """Who may view under Decree 799 art. 21: 本人、近亲属或者其他负有监护、看护、代管责任的人."""
+
+    SELF = "self"  # 本人
+    CLOSE_RELATIVE = "close_relative"  # 近亲属
+    GUARDIAN = "guardian"  # 负有监护、看护、代管责任的人
+
+
+@dataclass(frozen=True)
+class UnitConsent:
+    """The management unit's consent (经公共安全视频系统管理单位同意, Decree 799 art. 21) to a data
+    subject's or relative's view: which unit, who at it consented, when, and to whom."""
+
+    unit_id: int
+    given_by: str
+    given_on: date
+    relation: Relation
+    reference: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "unit_id": self.unit_id,
+            "given_by": self.given_by,
+            "given_on": self.given_on.isoformat(),
+            "relation": self.relation.value,
+            "reference": self.reference,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UnitConsent:
+        return cls(
+            d["unit_id"],
+            d["given_by"],
+            date.fromisoformat(d["given_on"]),
+            Relation(d["relation"]),
+            d["reference"],
+        )
+
+
 @dataclass(frozen=True)
 class FootageScope:
     """Cameras × one half-open time range [start, end)."""
@@ -243,11 +282,13 @@ class AccessRequest:
     executed_by: int | None = None
     output_sha256: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    consents: tuple[UnitConsent, ...] = ()  # a data subject's request (Decree 799 art. 21)
 
     # ---- the canonical content -----------------------------------------------------------
     def content(self) -> dict[str, Any]:
-        """The facts an approval vouches for; nothing about state or decisions."""
-        return {
+        """The facts an approval vouches for; nothing about state or decisions. The consents
+        appear only when given, so requests filed before they existed keep their hash."""
+        facts = {
             "id": self.id,
             "action": self.action.value,
             "scope": self.scope.as_dict(),
@@ -263,6 +304,9 @@ class AccessRequest:
             "requested_by": self.requested_by,
             "required_titles": [t.value for t in self.required_titles],
         }
+        if self.consents:
+            facts["consents"] = [c.as_dict() for c in self.consents]
+        return facts
 
     def canonical_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.content()).encode()).hexdigest()

@@ -17,7 +17,12 @@ from datetime import date, datetime, timedelta
 from typing import NoReturn
 
 from custos.domain.access import Permission
-from custos.domain.access_policy import approval_citations, check_request, demands
+from custos.domain.access_policy import (
+    approval_citations,
+    check_request,
+    consent_gaps,
+    demands,
+)
 from custos.domain.access_requests import (
     FREEZING_STATES,
     AccessRequest,
@@ -44,6 +49,7 @@ from custos.domain.errors import (
 from custos.domain.rules.citation import Citation
 from custos.domain.rules.effective import EffectiveRules
 from custos.domain.rules.engine import RuleBook
+from custos.domain.rules.terms import RequesterKind
 from custos.domain.users import Principal
 from custos.services.audit_log import Signer
 from custos.services.footage import FootageService, Outcome
@@ -122,6 +128,7 @@ class AccessRequestService:
             "handlers",
             "emergency",
             "expires_at",
+            "consents",
         }
         with self._logged(actor, "request.update", request_id), self._uow() as uow:
             req = self._own(uow, actor, request_id)
@@ -182,7 +189,10 @@ class AccessRequestService:
             if req.state is not RequestState.DRAFT:
                 raise _transition(req, RequestState.SUBMITTED)
             self._check_shape(uow, actor, req, now)
-            errors, d = check_request(req, self._rules_for(uow, req.scope))
+            rules = self._rules_for(uow, req.scope)
+            errors, d = check_request(req, rules)
+            if req.requester_kind is RequesterKind.DATA_SUBJECT:
+                errors += consent_gaps(req, self._operators(uow, req.scope), rules)
             if errors:
                 if all(e.rule_id for e in errors):
                     raise RuleRefusal(errors)
@@ -366,6 +376,16 @@ class AccessRequestService:
                 )
         if errors:
             raise ValidationFailed(errors)
+
+    def _operators(self, uow: AccessUnitOfWork, scope: FootageScope) -> list[tuple[int, int]]:
+        """Each camera with the unit that operates it (its management unit)."""
+        found = []
+        for cid in scope.camera_ids:
+            cam = uow.cameras.get(cid)
+            site = uow.sites.get(cam.site_id) if cam else None
+            if site is not None:
+                found.append((cid, site.unit_id))
+        return found
 
     def _rules_for(self, uow: AccessUnitOfWork, scope: FootageScope) -> list[EffectiveRules]:
         rules: list[EffectiveRules] = []

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import dataclasses
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -13,7 +14,9 @@ from custos.domain.access_requests import (
     EmergencyKind,
     FootageScope,
     Handler,
+    Relation,
     ShownCredential,
+    UnitConsent,
 )
 from custos.domain.calendar import shanghai_date
 from custos.domain.kinds import AccessAction
@@ -179,3 +182,16 @@ def test_each_handler_showing_every_paper_passes(
     )
     assert errors == []
     assert demands.credentials == frozenset(shown)
+
+
+def test_a_data_subject_view_is_judged_by_art21_not_by_the_authorities_rules(
+    book: RuleBook,
+) -> None:
+    consent = UnitConsent(1, "物业经理 陈", date(2026, 11, 20), Relation.CLOSE_RELATIVE)
+    subject = request(AccessAction.VIEW, kind=RequesterKind.DATA_SUBJECT, handlers=0, document=None)
+    errors, _ = check_request(subject, [book.effective("500103")])
+    assert {(e.field, e.rule_id) for e in errors} == {("consents", "national-2025:art21")}
+    consented = dataclasses.replace(subject, consents=(consent,))
+    errors, demands = check_request(consented, [book.effective("500103")])
+    assert errors == []
+    assert demands.min_handlers == 0 and demands.titles == ()

@@ -17,6 +17,7 @@ from custos.domain.access_requests import (
     FootageScope,
     Handler,
     RequestState,
+    UnitConsent,
 )
 from custos.domain.footage_access import ExportPackage, PlaybackSession, SessionKind
 from custos.domain.kinds import AccessAction
@@ -55,6 +56,7 @@ def request_body(r: AccessRequest) -> str:
             "legal_basis": r.legal_basis,
             "purpose": r.purpose,
             "handlers": [h.as_dict() for h in r.handlers],
+            "consents": [c.as_dict() for c in r.consents],
             "document": r.document.as_dict() if r.document else None,
             "emergency": r.emergency.value if r.emergency else None,
             "required_titles": [t.value for t in r.required_titles],
@@ -89,6 +91,7 @@ def _request(row: RowMapping) -> AccessRequest:
         legal_basis=b["legal_basis"],
         purpose=b["purpose"],
         handlers=tuple(Handler.from_dict(h) for h in b["handlers"]),
+        consents=tuple(UnitConsent.from_dict(c) for c in b.get("consents", [])),
         document=ApprovalDocument(
             doc["number"],
             doc["issuer"],

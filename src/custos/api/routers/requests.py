@@ -18,8 +18,10 @@ from custos.domain.access_requests import (
     EmergencyKind,
     FootageScope,
     Handler,
+    Relation,
     RequestState,
     ShownCredential,
+    UnitConsent,
 )
 from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.kinds import AccessAction
@@ -81,6 +83,22 @@ class HandlerIn(In):
         )
 
 
+class ConsentIn(In):
+    """The management unit's consent to a data subject's or relative's view (Decree 799
+    art. 21): the unit, who there consented, on which day, and the requester's relation."""
+
+    unit_id: int = Field(ge=1, le=2**31 - 1)
+    given_by: str = Field(min_length=1, max_length=100)
+    given_on: date
+    relation: Relation
+    reference: str = Field(default="", max_length=200)
+
+    def domain(self) -> UnitConsent:
+        return UnitConsent(
+            self.unit_id, self.given_by.strip(), self.given_on, self.relation, self.reference
+        )
+
+
 class RequestIn(In):
     action: AccessAction
     scope: ScopeIn
@@ -90,6 +108,7 @@ class RequestIn(In):
     legal_basis: str = Field(max_length=2000)
     purpose: str = Field(max_length=2000)
     handlers: list[HandlerIn] = Field(default_factory=list, max_length=20)
+    consents: list[ConsentIn] = Field(default_factory=list, max_length=20)
     emergency: EmergencyKind | None = None
     expires_at: AwareDatetime
 
@@ -103,6 +122,7 @@ class RequestPatch(In):
     legal_basis: str | None = Field(default=None, max_length=2000)
     purpose: str | None = Field(default=None, max_length=2000)
     handlers: list[HandlerIn] | None = Field(default=None, max_length=20)
+    consents: list[ConsentIn] | None = Field(default=None, max_length=20)
     emergency: EmergencyKind | None = None
     expires_at: AwareDatetime | None = None
 
@@ -141,6 +161,7 @@ class RequestOut(BaseModel):
     legal_basis: str
     purpose: str
     handlers: list[dict[str, Any]]
+    consents: list[dict[str, Any]]
     document: DocumentOut | None
     emergency: EmergencyKind | None
     expires_at: datetime
@@ -174,6 +195,7 @@ class RequestOut(BaseModel):
             legal_basis=r.legal_basis,
             purpose=r.purpose,
             handlers=[_handler_out(h) for h in r.handlers],
+            consents=[c.as_dict() for c in r.consents],
             document=DocumentOut(**r.document.__dict__) if r.document else None,
             emergency=r.emergency,
             expires_at=r.expires_at,
@@ -225,6 +247,7 @@ def create_request(body: RequestIn, caller: Filer, c: ContainerDep) -> RequestOu
         legal_basis=body.legal_basis.strip(),
         purpose=body.purpose.strip(),
         handlers=tuple(h.domain() for h in body.handlers),
+        consents=tuple(c.domain() for c in body.consents),
         document=None,
         emergency=body.emergency,
         expires_at=body.expires_at,
@@ -246,6 +269,8 @@ def update_request(
             value = body.scope.domain() if body.scope else None
         elif name == "handlers" and value is not None:
             value = tuple(h.domain() for h in body.handlers or [])
+        elif name == "consents":
+            value = tuple(c.domain() for c in body.consents or [])
         changes[name] = value
     return RequestOut.of(c.requests.update(caller.principal, request_id, changes))
 
