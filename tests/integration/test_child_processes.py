@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shlex
 import signal
 import socket
@@ -154,3 +155,46 @@ def test_the_demo_prints_commands_that_work_as_printed(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(60)
+
+
+def _free_block() -> int:
+    """An S3 port whose next three (master, volume, filer) and their gRPC ports (+10000) are free."""
+    from custos.adapters.storage import seaweedfs
+
+    for _ in range(200):
+        ports = seaweedfs.Ports(random.randrange(20000, 45000))
+        if seaweedfs.ports_free(ports):
+            return ports.s3
+    pytest.fail("no free block of loopback ports for SeaweedFS")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_no_child_of_the_object_store_survives_it(tmp_path: Path, sig: signal.Signals) -> None:
+    log = tmp_path / "objectstore.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOS_")}
+    env |= {"CUSTOS_S3_ACCESS_KEY": "custos-test", "CUSTOS_S3_SECRET_KEY": "not-a-real-secret-42"}
+    cmd = [
+        sys.executable, "-m", "custos", "objectstore", "serve", "--data-dir", str(tmp_path / "data"),
+        "--port", str(_free_block()), "--volume-size-mb", "64",
+    ]  # fmt: skip
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, text=True)
+    family: set[int] = set()
+    try:
+        deadline = time.monotonic() + 90
+        while "ready" not in log.read_text().split():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"objectstore serve did not start: {log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        family = _descendants(proc.pid)
+        assert any("weed" in _cmdline(p) for p in family), "SeaweedFS is among the children"
+        proc.send_signal(sig)
+        proc.wait(60)
+        left = _survivors(family, within_s=30)
+        _kill_survivors(left)
+        assert left == {}, f"still running after {sig.name} of objectstore serve: {left}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        _kill_survivors({p: "" for p in family if _alive(p)})
