@@ -212,6 +212,12 @@ class CameraIn(In):
 
 class CameraPatch(In):
     site_id: Id | None = None
+    address_code: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the GB/T 28181 device code; re-checked against the site and the placement "
+        "rules (e.g. an Internet network digit at a classified site, Xi'an art. 20)",
+    )
     name: str | None = Field(default=None, max_length=200)
     location_categories: list[str] | None = None
     device_type: str | None = Field(default=None, max_length=100)

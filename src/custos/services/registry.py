@@ -50,6 +50,7 @@ T = TypeVar("T")
 #: Editing these on a camera in service is a change to be filed (obligations §8 F-01).
 FILED_CAMERA_FIELDS = frozenset(
     {
+        "address_code",
         "install_position",
         "field_of_view",
         "location_categories",
@@ -526,8 +527,16 @@ def _check_camera_fields(cam: Camera, site: Site, today: date, rules: RuleBook) 
         )
     except ValidationFailed as exc:
         errors.extend(exc.errors)
-    if not cam.location_categories:
-        errors.append(FieldError("location_categories", "give at least one location category key"))
+    if not cam.location_categories and site.public_place_article is not PublicPlaceArticle.ART9:
+        # art. 9 places (other public places) are on no list; elsewhere the keys are the
+        # operator's attestation of what the camera covers (mandatory and prohibited lists)
+        errors.append(
+            FieldError(
+                "location_categories",
+                "give at least one location category key (only a camera at a site governed by "
+                "Decree 799 art. 9 may have none)",
+            )
+        )
     errors.extend(
         FieldError("location_categories", f"unknown category key {k!r}")
         for k in sorted(rules.unknown_categories(cam.location_categories))
@@ -541,8 +550,20 @@ def _check_camera_fields(cam: Camera, site: Site, today: date, rules: RuleBook) 
     return errors
 
 
-def _stream(text: str | None, field_name: str) -> StreamUrl | None:
-    return None if text is None or text == "" else StreamUrl.parse(text, field_name)
+def _stream(
+    text: str | None, field_name: str, current: StreamUrl | None = None
+) -> StreamUrl | None:
+    """Parse a stream URL. One whose every credential is the mask (``***``, as the API shows
+    it) keeps the credentials already stored, when the rest of it is the same."""
+    if text is None or text == "":
+        return None
+    url = StreamUrl.parse(text, field_name)
+    if not url.masked_only():
+        return url
+    if current is not None and current.redacted() == url.redacted():
+        return current
+    reason = "its credentials are masked (***): give the real ones, or a URL without them"
+    raise ValidationFailed([FieldError(field_name, reason)])
 
 
 def _camera_from_input(d: CameraInput) -> Camera:
@@ -578,6 +599,7 @@ def _camera_from_input(d: CameraInput) -> Camera:
 
 _CAMERA_EDITABLE = {
     "site_id",
+    "address_code",
     "name",
     "device_type",
     "manufacturer",
@@ -595,11 +617,15 @@ _CAMERA_EDITABLE = {
 
 def _apply_camera_changes(cam: Camera, changes: dict[str, Any]) -> Camera:
     plain = {k: v for k, v in changes.items() if k not in ("main_stream_url", "sub_stream_url")}
+    if "address_code" in plain:
+        if not isinstance(plain["address_code"], str) or not plain["address_code"].strip():
+            raise ValidationFailed(FieldError("address_code", "must not be empty"))
+        plain["address_code"] = plain["address_code"].strip()
     updated = _replace(cam, plain, _CAMERA_EDITABLE)
     updated.lifecycle = list(cam.lifecycle)
     converters: dict[str, Callable[[Any], StreamUrl | None]] = {
-        "main_stream_url": lambda v: _stream(v, "main_stream_url"),
-        "sub_stream_url": lambda v: _stream(v, "sub_stream_url"),
+        "main_stream_url": lambda v: _stream(v, "main_stream_url", cam.main_stream),
+        "sub_stream_url": lambda v: _stream(v, "sub_stream_url", cam.sub_stream),
     }
     for key, conv in converters.items():
         if key in changes:

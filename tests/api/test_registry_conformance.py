@@ -1,0 +1,74 @@
+"""Registry facts the API could not state before (issue 11 §6): a camera's address code can be
+changed and is re-checked; an art. 9 site's camera may name no location category; a site may be
+government-invested; the homestay (民宿) site category."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.api.builders import (
+    API,
+    address_code,
+    camera_body,
+    fields,
+    make_site,
+    make_unit,
+    rule_ids,
+)
+
+XIAN = "610113"
+
+
+def _camera(client: TestClient, admin: dict[str, str], site: int, **over: object) -> int:
+    r = client.post(f"{API}/cameras", json=camera_body(site, XIAN, **over), headers=admin)
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def test_an_internet_address_code_at_a_classified_site_is_refused_citing_xian_art20(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    unit = make_unit(client, admin, kind="government_organ")
+    site = make_site(client, admin, unit, XIAN, is_classified=True)
+    cam = _camera(client, admin, site, address_code=address_code(XIAN, 1))
+    internet = address_code(XIAN, 1, network="7")
+    r = client.patch(f"{API}/cameras/{cam}", json={"address_code": internet}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert "xian-2020:art20" in rule_ids(r.json())
+    after = client.get(f"{API}/cameras/{cam}", headers=admin).json()
+    assert after["address_code"] == address_code(XIAN, 1)
+
+
+def test_a_camera_address_code_can_be_changed_and_is_checked(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    unit = make_unit(client, admin)
+    site = make_site(client, admin, unit, XIAN)
+    cam = _camera(client, admin, site, address_code=address_code(XIAN, 1))
+    _camera(client, admin, site, serial=2, address_code=address_code(XIAN, 2))
+    new = address_code(XIAN, 9)
+    r = client.patch(f"{API}/cameras/{cam}", json={"address_code": new}, headers=admin)
+    assert r.status_code == 200, r.text
+    assert client.get(f"{API}/cameras/{cam}", headers=admin).json()["address_code"] == new
+    for bad in ("1234", address_code("110105", 3), address_code(XIAN, 3, type_code="200"), ""):
+        r = client.patch(f"{API}/cameras/{cam}", json={"address_code": bad}, headers=admin)
+        assert r.status_code == 422, bad
+        assert fields(r.json()) == {"address_code"}
+    taken = address_code(XIAN, 2)
+    r = client.patch(f"{API}/cameras/{cam}", json={"address_code": taken}, headers=admin)
+    assert r.status_code == 409
+    assert client.get(f"{API}/cameras/{cam}", headers=admin).json()["address_code"] == new
+
+
+def test_a_camera_at_an_art9_site_may_name_no_location_category(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    unit = make_unit(client, admin)
+    art9 = make_site(client, admin, unit, XIAN, public_place_article="art9", categories=[])
+    art7 = make_site(client, admin, unit, XIAN)
+    _camera(client, admin, art9, serial=1, location_categories=[])
+    body = camera_body(art7, XIAN, serial=2, location_categories=[])
+    r = client.post(f"{API}/cameras", json=body, headers=admin)
+    assert r.status_code == 422
+    assert fields(r.json()) == {"location_categories"}
+    assert "art. 9" in r.json()["errors"][0]["reason"]
