@@ -62,10 +62,13 @@ def demo(
     clip = make_clip(s.data_dir / "demo" / "clip.h264")
     mounts = [f"cam{n}" for n in range(1, count + 1)]
     # Spawned from the main thread, which lives as long as the demo: SIGKILL of the demo kills
-    # the simulator too (PR_SET_PDEATHSIG); SIGTERM unwinds to the ``finally`` below.
+    # the simulator too (PR_SET_PDEATHSIG); SIGTERM unwinds to the ``finally`` below. Its own
+    # session, like the recorder's: a Ctrl-C on the terminal reaches the demo, which stops the
+    # recorder before the cameras it records.
     server = subprocess.Popen(  # noqa: S603 - our own argv
         server_command(clip, rtsp_port, mounts),
         stdout=subprocess.PIPE,
+        start_new_session=True,
         preexec_fn=dies_with_parent(signal.SIGKILL),
     )
     try:
