@@ -124,6 +124,7 @@ def test_no_child_of_the_demo_survives_it(tmp_path: Path, sig: signal.Signals) -
         _kill_survivors(left)
         assert left == {}, f"still running after {sig.name} of the demo: {left}"
         if sig is signal.SIGTERM:
+            assert proc.returncode == 0, "a SIGTERM is an orderly stop"
             assert "Traceback" not in log.read_text()
     finally:
         if proc.poll() is None:

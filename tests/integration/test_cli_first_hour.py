@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -147,3 +149,31 @@ def test_user_create_states_its_rules_in_its_help(tmp_path: Path) -> None:
     r = _custos_in(tmp_path, "user", "create", "--help", stdin="")
     assert "lowercase letters, digits" in r.stdout
     assert "at least 12 characters" in r.stdout
+
+
+def test_the_recorder_sets_up_an_empty_data_directory_and_stops_in_order(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOS_")}
+    env |= {"CUSTOS_RECORDER_METRICS_PORT": "0"}
+    log = tmp_path / "recorder.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "custos", "recorder", "--data-dir", str(data)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "reconcile:" not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "Traceback" not in log.read_text()
+    assert (data / "custos.db").is_file()
