@@ -22,7 +22,7 @@ PASSWORD = "a long enough password"
 
 # Every verb, with the fewest arguments that make it valid, and what it does on an empty data
 # directory. A verb added to the command without a line here fails the walk below.
-REFUSES_WITHOUT_DATABASE = {
+REFUSES_WITHOUT_DATABASE: dict[str, list[str]] = {
     "check": [],
     "audit verify": [],
     "audit export": [],
@@ -32,9 +32,9 @@ REFUSES_WITHOUT_DATABASE = {
     "retention policy": ["1"],
     "footage delete": ["1"],
 }
-NEEDS_NO_DATABASE = {"rules list": []}
-SETS_UP = {"db upgrade": [], "user create": ["first", "--role", "auditor"]}
-REFUSES_WITHOUT_OBJECT_STORE = {"objectstore offload": []}
+NEEDS_NO_DATABASE: dict[str, list[str]] = {"rules list": []}
+SETS_UP: dict[str, list[str]] = {"db upgrade": [], "user create": ["first", "--role", "auditor"]}
+REFUSES_WITHOUT_OBJECT_STORE: dict[str, list[str]] = {"objectstore offload": []}
 # Long-running servers: they migrate first; tests/integration/test_child_processes.py runs the
 # demo (and so the server), tests/integration/test_cli.py runs serve.
 SERVERS = {"serve", "demo", "recorder", "objectstore serve"}
