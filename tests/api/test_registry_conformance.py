@@ -17,6 +17,12 @@ from tests.api.builders import (
 )
 
 XIAN = "610113"
+IN_SERVICE = [
+    {"state": "design_reviewed", "on": "2026-09-01"},
+    {"state": "built", "on": "2026-09-10"},
+    {"state": "accepted", "on": "2026-09-20"},
+    {"state": "in_service", "on": "2026-10-01"},
+]
 
 
 def _camera(client: TestClient, admin: dict[str, str], site: int, **over: object) -> int:
@@ -72,3 +78,33 @@ def test_a_camera_at_an_art9_site_may_name_no_location_category(
     assert r.status_code == 422
     assert fields(r.json()) == {"location_categories"}
     assert "art. 9" in r.json()["errors"][0]["reason"]
+
+
+def test_a_homestay_site_and_its_guest_rooms(client: TestClient, admin: dict[str, str]) -> None:
+    unit = make_unit(client, admin, kind="individual")
+    site = make_site(
+        client, admin, unit, XIAN, public_place_article="art9", categories=["homestay"]
+    )
+    assert client.get(f"{API}/sites/{site}", headers=admin).json()["categories"] == ["homestay"]
+    body = camera_body(site, XIAN, location_categories=["hotel_guest_room"])
+    r = client.post(f"{API}/cameras", json=body, headers=admin)
+    assert r.status_code == 422
+    assert "national-2025:art8.i1" in rule_ids(r.json())
+
+
+def test_a_site_may_be_government_invested_and_liaoning_signage_follows(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    unit = make_unit(client, admin)  # an enterprise runs it
+    site = make_site(client, admin, unit, "210102", government_invested=True)
+    assert client.get(f"{API}/sites/{site}", headers=admin).json()["government_invested"] is True
+    body = camera_body(site, "210102", signage={"installed": False}, history=IN_SERVICE)
+    assert client.post(f"{API}/cameras", json=body, headers=admin).status_code == 201
+    report = client.get(f"{API}/compliance/sites/{site}", headers=admin).json()
+    signage = [f for f in report["findings"] if f["code"] == "signage.missing"]
+    assert "liaoning-2008:art13.p1" in signage[0]["rule_ids"]
+    r = client.patch(f"{API}/sites/{site}", json={"government_invested": False}, headers=admin)
+    assert r.status_code == 200 and r.json()["government_invested"] is False
+    report = client.get(f"{API}/compliance/sites/{site}", headers=admin).json()
+    signage = [f for f in report["findings"] if f["code"] == "signage.missing"]
+    assert "liaoning-2008:art13.p1" not in signage[0]["rule_ids"]

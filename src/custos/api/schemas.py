@@ -125,6 +125,9 @@ class SiteIn(In):
     latitude: float | None = None
     longitude: float | None = None
     site_type: SiteType = SiteType.FIXED
+    government_invested: bool = Field(
+        default=False, description="built with government investment (Liaoning art. 13 signage)"
+    )
 
 
 class SitePatch(In):
@@ -139,6 +142,7 @@ class SitePatch(In):
     latitude: float | None = None
     longitude: float | None = None
     site_type: SiteType | None = None
+    government_invested: bool | None = None
 
 
 class SiteOut(BaseModel):
@@ -155,6 +159,7 @@ class SiteOut(BaseModel):
     is_classified: bool
     categories: list[str]
     site_type: SiteType
+    government_invested: bool
     rule_packs: list[str]
 
     @classmethod
@@ -173,6 +178,7 @@ class SiteOut(BaseModel):
             is_classified=s.is_classified,
             categories=list(s.categories),
             site_type=s.site_type,
+            government_invested=s.government_invested,
             rule_packs=packs,
         )
 

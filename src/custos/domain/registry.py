@@ -48,6 +48,7 @@ class Site:
     is_classified: bool
     categories: list[str] = field(default_factory=list)
     site_type: SiteType = SiteType.FIXED
+    government_invested: bool = False  # 政府投资建设 (Liaoning art. 13 signage)
 
 
 @dataclass(frozen=True)

@@ -163,6 +163,7 @@ def site_facts(unit: Unit, site: Site, cameras: list[Camera]) -> SiteFacts:
         built_date=_earliest(cameras, LifecycleState.BUILT),
         is_classified=site.is_classified,
         is_public_road_or_square=site.is_public_road_or_square,
+        government_invested=site.government_invested,
     )
 
 

@@ -85,6 +85,7 @@ class SiteInput:
     latitude: float | None = None
     longitude: float | None = None
     site_type: SiteType = SiteType.FIXED
+    government_invested: bool = False
 
 
 @dataclass

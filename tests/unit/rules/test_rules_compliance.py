@@ -147,8 +147,15 @@ def test_liaoning_signage_rule_binds_only_government_invested_systems(
     unsigned = [camera(signage_installed=False)]
     enterprise = only(run(book, calendar, site(LIAONING), unsigned), "signage.missing")
     assert enterprise.rule_ids == ["national-2025:art13"]
-    government = site(LIAONING, unit_kind=UnitKind.GOVERNMENT_ORGAN)
-    assert only(run(book, calendar, government, unsigned), "signage.missing").rule_ids == [
+    # the fact is the investment (政府投资建设): a government organ's own system, or any system
+    # flagged government-invested (e.g. an enterprise running a system the government paid for)
+    organ = site(LIAONING, unit_kind=UnitKind.GOVERNMENT_ORGAN)
+    assert (
+        "liaoning-2008:art13.p1"
+        in only(run(book, calendar, organ, unsigned), "signage.missing").rule_ids
+    )
+    invested = site(LIAONING, government_invested=True)
+    assert only(run(book, calendar, invested, unsigned), "signage.missing").rule_ids == [
         "national-2025:art13",
         "liaoning-2008:art13.p1",
     ]

@@ -121,6 +121,7 @@ def _site_row(s: Site) -> dict[str, Any]:
         "is_classified": s.is_classified,
         "categories": list(s.categories),
         "site_type": s.site_type.value,
+        "government_invested": s.government_invested,
     }
 
 
@@ -139,6 +140,7 @@ def _site(r: RowMapping) -> Site:
         is_classified=r["is_classified"],
         categories=list(r["categories"]),
         site_type=SiteType(r["site_type"]),
+        government_invested=r["government_invested"],
     )
 
 

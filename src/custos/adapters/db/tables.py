@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 
@@ -77,6 +78,7 @@ sites = Table(
     Column("is_classified", Boolean, nullable=False),
     Column("categories", JSON, nullable=False),
     Column("site_type", String(16), nullable=False),
+    Column("government_invested", Boolean, nullable=False, server_default=false()),  # 0008
 )
 
 cameras = Table(

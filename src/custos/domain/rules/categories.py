@@ -82,6 +82,9 @@ _MANDATORY: tuple[tuple[str, str, str], ...] = (
     ("police_checkpoint", "区域公安检查站", "regional police checkpoints"),
     ("public_transport_vehicle", "大中型公共交通工具", "large and medium public transport"),
     ("hotel", "宾馆、旅馆", "hotels and guesthouses"),
+    # 民宿 (Decree 799 art. 8(1) names it among lodging places); no pack requires a system there,
+    # so it classifies a site without making coverage mandatory
+    ("homestay", "民宿", "homestays (minsu)"),
     ("restaurant_catering", "饭店、大型餐饮场所", "restaurants and catering places"),
     ("shopping_mall", "商场、商贸中心", "shopping malls, commercial centres"),
     ("market", "农贸市场、大型市场", "farmers' and large markets"),
@@ -105,7 +108,7 @@ _MANDATORY: tuple[tuple[str, str, str], ...] = (
 )
 
 _PROHIBITED: tuple[tuple[str, str, str], ...] = (
-    ("hotel_guest_room", "旅馆、宾馆客房", "hotel and guesthouse guest rooms"),
+    ("hotel_guest_room", "旅馆、宾馆、民宿等的客房", "guest rooms of hotels, guesthouses, homestays"),
     ("dining_private_room", "饭店等经营接待食宿场所的包间", "private rooms of restaurants"),
     ("entertainment_private_room", "娱乐场所包房", "private rooms of entertainment venues"),
     ("dormitory", "学生、员工、集体和个人宿舍", "dormitories (student, staff, collective)"),

@@ -140,7 +140,9 @@ def _signage(
 ) -> list[Finding]:
     if not camera.covers_public_area or camera.signage_installed:
         return []
-    government = site.unit_kind is UnitKind.GOVERNMENT_ORGAN
+    # Liaoning art. 13 binds government-invested systems (政府投资建设): flagged on the site, and
+    # taken for granted of a government organ's own system (built from its budget)
+    government = site.government_invested or site.unit_kind is UnitKind.GOVERNMENT_ORGAN
     cites = [
         rule.citation
         for rule in effective.signage_rules

@@ -57,6 +57,7 @@ class SiteFacts:
     built_date: date | None = None
     is_classified: bool = False
     is_public_road_or_square: bool = False
+    government_invested: bool = False  # 政府投资建设 (Liaoning art. 13)
 
     @property
     def subject(self) -> str:
