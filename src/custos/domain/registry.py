@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from custos.domain.errors import FieldError, InvalidTransition, ValidationFailed
+from custos.domain.errors import InvalidTransition
 from custos.domain.kinds import LifecycleState, PublicPlaceArticle, UnitKind
 from custos.domain.rules.facts import FilingKind as FilingKind  # re-exported for the registry
+from custos.domain.stream_url import StreamUrl as StreamUrl  # re-exported for the registry
 
 
 @dataclass(frozen=True)
@@ -49,63 +49,6 @@ class Site:
     categories: list[str] = field(default_factory=list)
     site_type: SiteType = SiteType.FIXED
     government_invested: bool = False  # 政府投资建设 (Liaoning art. 13 signage)
-
-
-@dataclass(frozen=True)
-class StreamUrl:
-    """An RTSP URL whose credentials are kept apart and never shown.
-
-    ``public`` is the URL without user information; ``username``/``password`` are secrets.
-    """
-
-    public: str
-    username: str | None = None
-    password: str | None = None
-
-    @classmethod
-    def parse(cls, text: str, field_name: str) -> StreamUrl:
-        try:
-            parts = urlsplit(text)
-            port = parts.port
-        except ValueError as exc:
-            raise ValidationFailed([FieldError(field_name, f"not a valid URL: {exc}")]) from None
-        if parts.scheme not in {"rtsp", "rtsps", "http", "https"} or not parts.hostname:
-            raise ValidationFailed(
-                [
-                    FieldError(
-                        field_name, "must be an rtsp://, rtsps:// or http(s):// URL with a host"
-                    )
-                ]
-            )
-        host = parts.hostname if port is None else f"{parts.hostname}:{port}"
-        bare = SplitResult(parts.scheme, host, parts.path, parts.query, "")
-        return cls(urlunsplit(bare), parts.username, parts.password)
-
-    @property
-    def has_credentials(self) -> bool:
-        return self.username is not None
-
-    def redacted(self) -> str:
-        if not self.has_credentials:
-            return self.public
-        scheme, rest = self.public.split("://", 1)
-        return f"{scheme}://***@{rest}"
-
-    def with_credentials(self) -> str:
-        """The full URL, for the recorder's connection only. Never log it."""
-        if not self.has_credentials:
-            return self.public
-        scheme, rest = self.public.split("://", 1)
-        from urllib.parse import quote
-
-        user = quote(self.username or "", safe="")
-        pw = quote(self.password or "", safe="")
-        return f"{scheme}://{user}:{pw}@{rest}"
-
-    def __repr__(self) -> str:
-        return f"StreamUrl({self.redacted()!r})"
-
-    __str__ = redacted
 
 
 @dataclass(frozen=True)

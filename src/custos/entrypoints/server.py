@@ -19,10 +19,18 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
     from custos.entrypoints.lifetime import exit_on_sigterm
     from custos.entrypoints.workers.housekeeper import Housekeeper
     from custos.recorder.child import RecorderChild
+    from custos.services.stream_credentials import seal_clear_stream_credentials
 
     exit_on_sigterm()
     migrate(settings)
     container = bootstrap(settings)
+    sealed = seal_clear_stream_credentials(container.uow, container.clock)
+    if sealed:
+        click.echo(
+            f"Stream passwords of cameras {sealed} were stored in clear by an earlier version; "
+            "they are sealed now, but older operation-log entries keep them: change them on "
+            "those cameras."
+        )
     if not any(u.role is Role.ADMIN for u in container.auth.list_users()):
         create = command_line(
             "user", "create", "admin", "--role", "admin", "--data-dir", settings.data_dir

@@ -28,6 +28,7 @@ from custos.domain.recording import (
     Segment,
     WallClockAnchor,
 )
+from custos.domain.stream_url import redact_credentials
 from custos.recorder.reconcile import adopt_files
 from custos.recorder.recording_process import RecordingEngine, RecordingProcess
 from custos.recorder.run_state import RunState
@@ -312,6 +313,7 @@ class CameraWorker:
             self._go_offline(OfflineReason.UNREACHABLE, "no TCP connection")
             return False
         reason, detail, sealed = self._record_run(url, volume, switching)
+        detail = redact_credentials(detail)  # ffmpeg's last line can quote the URL
         if self._spill and not self._stop.is_set():
             log.info("camera %s: run on volume %d ended to spill over", self.camera_id, volume)
             self._switching = True

@@ -13,6 +13,7 @@ from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
 from custos.domain.recording import CameraHealth, Gap, OfflineReason, Segment
 from custos.domain.registry import RECORDING_STATES, StreamUrl
+from custos.domain.stream_url import redact_credentials
 from custos.services.ports import RecordingUnitOfWorkFactory
 
 RECORDER_ACTOR = "recorder"
@@ -73,7 +74,8 @@ class RecordingService:
                 return
             last = uow.segments.last_of(camera_id)
             start = last.end_at if last is not None else start_at
-            uow.gaps.add(Gap(None, camera_id, start, None, reason, detail))
+            # An engine's last error can quote the URL it was given, credentials and all.
+            uow.gaps.add(Gap(None, camera_id, start, None, reason, redact_credentials(detail)))
             uow.commit()
 
     def note_restart(self, camera_ids: list[int]) -> None:

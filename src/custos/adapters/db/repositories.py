@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, func, insert, or_, select, update
 
 from custos.adapters.db import tables as t
 from custos.adapters.db.audit_log import AuditRepository
@@ -27,6 +27,9 @@ from custos.domain.registry import (
 from custos.domain.rules.terms import ApproverRole
 from custos.domain.users import AuthSession, User
 from custos.services.ports import SecretBox
+
+#: Sealed stream secrets since issue 11: a marker, then JSON (userinfo and parameter values).
+_SEALED_V2 = "\x01v2"
 
 __all__ = [
     "AuditRepository",  # the operation log has its own module: custos.adapters.db.audit_log
@@ -174,6 +177,21 @@ class CameraRepository:
             q = q.where(t.cameras.c.site_id.in_(list(site_ids)))
         return self._load(q)
 
+    def with_clear_credentials(self) -> list[int]:
+        """Cameras whose stored URL still carries a credential in clear (rows written before
+        issue 11 kept query passwords in the URL column)."""
+        c = t.cameras.c
+        q = (
+            select(c.id, c.main_stream_url, c.sub_stream_url)
+            .where(or_(c.main_stream_url.contains("="), c.sub_stream_url.contains("=")))
+            .order_by(c.id)
+        )
+        return [
+            r.id
+            for r in self._c.execute(q)
+            if any(u and StreamUrl.stored(u, None, None, ()).hidden for u in r[1:])
+        ]
+
     def _load(self, q: Any) -> list[Camera]:
         rows = list(self._c.execute(q).mappings())
         if not rows:
@@ -226,15 +244,23 @@ class CameraRepository:
     def _seal(self, url: StreamUrl | None) -> bytes | None:
         if url is None or not url.has_credentials:
             return None
-        return self._secrets.seal(f"{url.username}\x00{url.password or ''}")
+        sealed = {"u": url.username, "p": url.password, "h": list(url.hidden)}
+        return self._secrets.seal(_SEALED_V2 + json.dumps(sealed))
 
     def _open(self, public: str | None, secret: bytes | None) -> StreamUrl | None:
         if public is None:
             return None
-        if secret is None:
-            return StreamUrl(public)
-        user, _, password = self._secrets.open(secret).partition("\x00")
-        return StreamUrl(public, user, password)
+        user: str | None = None
+        password: str | None = None
+        hidden: tuple[str, ...] = ()
+        if secret is not None:
+            text = self._secrets.open(secret)
+            if text.startswith(_SEALED_V2):
+                sealed = json.loads(text.removeprefix(_SEALED_V2))
+                user, password, hidden = sealed["u"], sealed["p"], tuple(sealed["h"])
+            else:  # before issue 11: "user\0password", from the userinfo only
+                user, _, password = text.partition("\x00")
+        return StreamUrl.stored(public, user, password, hidden)
 
     def _camera(self, r: RowMapping, lifecycle: list[LifecycleEvent]) -> Camera:
         return Camera(

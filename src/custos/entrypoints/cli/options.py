@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from custos.bootstrap import schema_state, settings_from
 from custos.config import Settings
 from custos.domain.errors import CustosError
+from custos.domain.stream_url import redact_credentials
 from custos.entrypoints.console import command_line
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,3 +71,18 @@ def fail(exc: CustosError) -> NoReturn:
 
 def log_to_stderr(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(CredentialRedaction())
+
+
+class CredentialRedaction(logging.Filter):
+    """Masks any stream credential in a log line or its traceback, whoever wrote it (an
+    engine's error can quote the URL it was given): the last line of defence, not the first."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_credentials(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_credentials(record.exc_text)
+        return True
