@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from custos.adapters.media import fmp4
-from custos.adapters.media.probe import probe_segment
+from custos.adapters.media.probe import decode_tail, probe_segment
 from custos.adapters.storage.segment_files import SegmentStore, split_volume
 from custos.domain.clock import Clock
 from custos.domain.recording import Segment, SegmentMedia
@@ -184,16 +184,17 @@ def check(
     store: SegmentStore,
     rehash: bool = False,
     objects: OffloadService | None = None,
-    tails: TailDecoder | None = None,
+    decode_tails: bool = False,
+    decoder: TailDecoder = decode_tail,
 ) -> CheckReport:
     """Compare the index with the files (and, given ``objects``, with the object store), and,
-    given ``tails`` (``custos check`` gives ``decode_tail``), decode the last fragment of every
+    with ``decode_tails`` (``custos check`` asks for it), decode the last fragment of every
     segment whose tail was never checked; the only change it makes is to remember which tails
     decoded cleanly."""
     rows = service.indexed()
     files = set(store.segment_files())
     report = CheckReport(rows=len(rows), files=len(files))
-    unchecked = service.tails_unchecked() if tails is not None else set()
+    unchecked = service.tails_unchecked() if decode_tails else set()
     for s in rows:
         size = store.size_of(s.path)
         if size is None:
@@ -202,8 +203,8 @@ def check(
             report.size_mismatch.append(s.path)
         elif rehash and store.hash_of(s.path) != s.sha256:
             report.hash_mismatch.append(s.path)
-        elif tails is not None and s.id in unchecked:
-            _check_tail(service, store, s, tails, report)
+        elif s.id in unchecked:
+            _check_tail(service, store, s, decoder, report)
     report.unindexed_files = sorted(files - {s.path for s in rows})
     if objects is not None:
         found = objects.check(rows, rehash)

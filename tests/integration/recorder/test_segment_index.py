@@ -142,10 +142,10 @@ def test_check_decodes_each_segment_tail_once_and_reports_a_bad_one(
         decoded.append(path)
         return "Invalid NAL unit size" if path == store.absolute(bad) else None
 
-    first = check(container.recording, store, tails=decode)
+    first = check(container.recording, store, decode_tails=True, decoder=decode)
     assert first.tails_checked == 2 and first.bad_tails == {bad: "Invalid NAL unit size"}
     assert not first.clean
-    again = check(container.recording, store, tails=decode)
+    again = check(container.recording, store, decode_tails=True, decoder=decode)
     assert again.tails_checked == 1 and again.bad_tails == {bad: "Invalid NAL unit size"}
     assert decoded == [store.absolute(f"{camera_id}/run/000001.mp4"), *[store.absolute(bad)] * 2]
 

@@ -58,7 +58,10 @@ def decode_tail(path: Path, ffmpeg: str = "ffmpeg", timeout_s: float = 60) -> st
         return f"cannot read the file: {exc.strerror or exc}"
     if not tail:
         return "no complete fragment"
-    argv = [ffmpeg, "-nostdin", "-v", "error", "-i", "pipe:0", "-map", "0:v:0", "-f", "null", "-"]
+    # Decoded to raw video, thrown away: a muxer that keeps no timestamps, so what is said is
+    # about the bytes (demuxer, decoder), not about how the null muxer likes the frame times.
+    argv = [ffmpeg, "-nostdin", "-v", "error", "-i", "pipe:0", "-map", "0:v:0"]
+    argv += ["-f", "rawvideo", "-y", "/dev/null"]
     try:
         done = subprocess.run(  # noqa: S603 - argv is ours
             argv, input=tail, capture_output=True, timeout=timeout_s, check=False

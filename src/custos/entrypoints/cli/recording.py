@@ -40,7 +40,8 @@ def recorder(data_dir: Path | None, segment_seconds: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
 def check(data_dir: Path | None, rehash: bool, as_json: bool) -> None:
     """Compare the segment index with the files on disk (and the object store, when one is
-    configured); exit 1 if they disagree."""
+    configured), and decode the last fragment of every segment not checked before; exit 1 if
+    they disagree or a tail does not decode."""
     from custos.adapters.storage.segment_files import SegmentStore
     from custos.bootstrap import bootstrap
     from custos.recorder.reconcile import check as run_check
@@ -53,6 +54,7 @@ def check(data_dir: Path | None, rehash: bool, as_json: bool) -> None:
         SegmentStore(settings.resolved_media_dir(), settings.media_volumes),
         rehash,
         container.offload,
+        decode_tails=True,
     )
     container.close()
     if as_json:
@@ -72,6 +74,9 @@ def check(data_dir: Path | None, rehash: bool, as_json: bool) -> None:
         ):
             for p in paths:
                 click.echo(f"  {label}: {p}")
+        for p, wrong in report.bad_tails.items():
+            click.echo(f"  last fragment does not decode: {p}: {wrong}")
+        click.echo(f"{report.tails_checked} segment tail(s) decoded (each once, until clean)")
         if report.objects_checked:
             click.echo(f"{report.objects_pending} segment(s) not yet in the object store")
         click.echo("clean" if report.clean else "NOT clean")
