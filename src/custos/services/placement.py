@@ -26,6 +26,8 @@ def violations(
 ) -> list[FieldError]:
     """Every pack's refusal of this placement, as field errors naming rule and article."""
     return [
-        FieldError(prefix + v.field, v.reason, v.rule_id, v.article)
+        FieldError(
+            prefix + v.field, v.reason, v.rule_id, v.article, f"refusal.{v.violation_key}", v.params
+        )
         for v in rules.placement_violations(facts(unit, site, cam))
     ]

@@ -31,6 +31,8 @@ def _out(c: Container, who: Principal, cam: Camera) -> CameraOut:
                 "reason": f"{cam.retention_days} days is below the floor of {floor.value} days; "
                 f"footage is kept {floor.value} days regardless",
                 "rule_ids": [x.rule_id for x in floor.citations],
+                "key": "warning.retention_below_floor",
+                "params": {"days": cam.retention_days, "floor": floor.value},
             }
         )
     return CameraOut.of(cam, floor.value, who.can(Permission.BASE_INFO_READ), warnings)

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
+from custos.api.language import Lang, with_texts
 from custos.domain.access import Permission
 
 router = APIRouter(prefix="/compliance", tags=["compliance"])
@@ -15,15 +16,16 @@ Reader = Annotated[Caller, needs(Permission.COMPLIANCE_READ)]
 
 
 @router.get("/sites/{site_id}")
-def site_report(site_id: Id, caller: Reader, c: ContainerDep) -> dict[str, Any]:
-    return c.compliance.site_report(caller.principal, site_id).as_dict()
+def site_report(site_id: Id, caller: Reader, c: ContainerDep, lang: Lang) -> dict[str, Any]:
+    """Findings with ``text`` in the ``Accept-Language`` (zh-CN by default)."""
+    return with_texts(c.compliance.site_report(caller.principal, site_id).as_dict(), lang)
 
 
 @router.get("/units/{unit_id}")
-def unit_report(unit_id: Id, caller: Reader, c: ContainerDep) -> dict[str, Any]:
-    return c.compliance.unit_report(caller.principal, unit_id).as_dict()
+def unit_report(unit_id: Id, caller: Reader, c: ContainerDep, lang: Lang) -> dict[str, Any]:
+    return with_texts(c.compliance.unit_report(caller.principal, unit_id).as_dict(), lang)
 
 
 @router.get("/units")
-def all_units(caller: Reader, c: ContainerDep) -> list[dict[str, Any]]:
-    return [r.as_dict() for r in c.compliance.all_units(caller.principal)]
+def all_units(caller: Reader, c: ContainerDep, lang: Lang) -> list[dict[str, Any]]:
+    return [with_texts(r.as_dict(), lang) for r in c.compliance.all_units(caller.principal)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from custos.domain.calendar import WorkdayCalendar
 from custos.domain.kinds import Severity, UnitKind
@@ -61,6 +62,7 @@ def _finding(
     message: str,
     citations: Sequence[Citation],
     breached: Sequence[Citation] | None = None,
+    params: dict[str, Any] | None = None,
 ) -> Finding:
     penalty = penalised(book, citations if breached is None else breached)
     return Finding(
@@ -71,6 +73,7 @@ def _finding(
         citations=tuple(dict.fromkeys(citations)),
         fine=penalty.fine if penalty and not penalty.fine.is_empty else None,
         penalty_rule_id=penalty.citation.rule_id if penalty else None,
+        params=params or {},
     )
 
 
@@ -91,7 +94,14 @@ def _uncovered_categories(
                 "but no operating camera covers it"
             )
             findings.append(
-                _finding(book, "mandatory_category.uncovered", site.subject, message, cites)
+                _finding(
+                    book,
+                    "mandatory_category.uncovered",
+                    site.subject,
+                    message,
+                    cites,
+                    params={"categories": [key]},
+                )
             )
     return findings
 
@@ -107,7 +117,8 @@ def _use_before_acceptance(
     accepted = site.acceptance_date or "never"
     message = f"put into use on {site.in_use_date} but accepted {accepted}"
     code = "acceptance.in_use_before_acceptance"
-    return [_finding(book, code, site.subject, message, duty.citations)]
+    params = {"in_use": str(site.in_use_date), "accepted": str(site.acceptance_date or "")}
+    return [_finding(book, code, site.subject, message, duty.citations, params=params)]
 
 
 def _placement(book: RuleBook, site: SiteFacts, camera: CameraFacts) -> list[Finding]:
@@ -130,6 +141,8 @@ def _placement(book: RuleBook, site: SiteFacts, camera: CameraFacts) -> list[Fin
             citations=(v.citation, *(Citation.parse(c) for c in v.also_cites)),
             fine=v.fine,
             penalty_rule_id=v.penalty_rule_id,
+            key=f"refusal.{v.violation_key.value}",
+            params={**v.params, "field": v.field},
         )
         for v in book.placement_violations(facts)
     ]
@@ -169,4 +182,7 @@ def _retention(book: RuleBook, site: SiteFacts, camera: CameraFacts) -> list[Fin
         return []
     highest = max(floor for floor, _ in floors)
     message = f"footage is kept {configured} days; the floor is {highest} days"
-    return [_finding(book, "retention.below_floor", camera.subject, message, breached)]
+    params = {"days": configured, "floor": highest}
+    return [
+        _finding(book, "retention.below_floor", camera.subject, message, breached, params=params)
+    ]

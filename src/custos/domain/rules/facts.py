@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -130,6 +131,14 @@ class Finding:
     fine: FineRange | None = None
     due: date | None = None
     penalty_rule_id: str | None = None
+    # the message in the catalogue (``finding.filing.overdue``) and its parameters; ``message``
+    # is the same in English, for logs and scripts
+    key: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def message_key(self) -> str:
+        return self.key or f"finding.{self.code}"
 
     @property
     def rule_ids(self) -> list[str]:
@@ -146,4 +155,6 @@ class Finding:
             "fine": self.fine.as_dict() if self.fine else None,
             "due": self.due.isoformat() if self.due else None,
             "penalty_rule_id": self.penalty_rule_id,
+            "key": self.message_key,
+            "params": dict(self.params),
         }

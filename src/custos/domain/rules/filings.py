@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from custos.domain.calendar import WorkdayCalendar, add_calendar_days, add_working_days
 from custos.domain.errors import CalendarNotCovered
@@ -179,25 +180,51 @@ def _judge(
         if not missed:
             return []
         message = f"{label} made on {filed_on}, after it was due on {missed[0].due}"
+        params = {"kind": kind.value, "filed_on": str(filed_on), "due": str(missed[0].due)}
         return [
             _finding(
-                judged, kind, "late", Severity.WARNING, subject, message, missed, dated, prompt
+                judged,
+                kind,
+                "late",
+                Severity.WARNING,
+                subject,
+                message,
+                missed,
+                dated,
+                prompt,
+                ("finding.filing.late", params),
             )
         ]
     if not dated:
         message = f"{label} owed promptly (及时); the applicable texts set no number of days"
-        return [_finding(judged, kind, "pending", Severity.INFO, subject, message, [], [], prompt)]
+        key = ("finding.filing.pending_promptly", {"kind": kind.value})
+        return [
+            _finding(judged, kind, "pending", Severity.INFO, subject, message, [], [], prompt, key)
+        ]
     earliest = dated[0]
     missed = [d for d in dated if d.due is not None and judged.today > d.due]
     if not missed:
         message = f"{label} due on {earliest.due}"
+        key = ("finding.filing.pending", {"kind": kind.value, "due": str(earliest.due)})
         return [
-            _finding(judged, kind, "pending", Severity.INFO, subject, message, [], dated, prompt)
+            _finding(
+                judged, kind, "pending", Severity.INFO, subject, message, [], dated, prompt, key
+            )
         ]
     message = f"{label} not made; overdue since {earliest.due}"
+    key = ("finding.filing.overdue", {"kind": kind.value, "due": str(earliest.due)})
     return [
         _finding(
-            judged, kind, "overdue", Severity.VIOLATION, subject, message, missed, dated, prompt
+            judged,
+            kind,
+            "overdue",
+            Severity.VIOLATION,
+            subject,
+            message,
+            missed,
+            dated,
+            prompt,
+            key,
         )
     ]
 
@@ -212,6 +239,7 @@ def _finding(
     missed: Sequence[DueDate],
     dated: Sequence[DueDate],
     prompt: Sequence[Citation],
+    key: tuple[str, dict[str, Any]],
 ) -> Finding:
     """Citations: the missed deadlines first (earliest first), then the others that apply."""
     cites = tuple(
@@ -227,6 +255,8 @@ def _finding(
         fine=penalty.fine if penalty and not penalty.fine.is_empty else None,
         due=dated[0].due if dated else None,
         penalty_rule_id=penalty.citation.rule_id if penalty else None,
+        key=key[0],
+        params=key[1],
     )
 
 
@@ -238,5 +268,6 @@ def _calendar_gap(
         severity=Severity.CRITICAL,
         subject=subject,
         message=f"cannot compute the {kind.value} filing deadline: {exc}",
+        params={"kind": kind.value, "year": exc.year},
         citations=tuple(r.citation for r in rules if r.deadline and r.deadline.working_days),
     )

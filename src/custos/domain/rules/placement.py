@@ -6,6 +6,7 @@ found, so the operator sees the whole legal picture (docs/design/rules.md).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,8 @@ class RuleViolation:
     penalty_rule_id: str | None = None
     also_cites: tuple[str, ...] = ()
     product_default: bool = False
+    # the message's parameters (``categories``: keys; ``unit_kind``): key = ``violation_key``
+    params: dict[str, Any] = dataclasses.field(default_factory=dict, hash=False, compare=False)
 
     @property
     def citation(self) -> Citation:
@@ -73,6 +76,8 @@ class RuleViolation:
             "penalty_rule_id": self.penalty_rule_id,
             "also_cites": list(self.also_cites),
             "product_default": self.product_default,
+            "key": f"refusal.{self.violation_key.value}",
+            "params": self.params,
         }
 
 
@@ -96,6 +101,7 @@ def _refusal(
     penalty_for: PenaltyLookup,
     also: Iterable[Citation] = (),
     product_default: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> RuleViolation:
     penalty = penalty_for(citation)
     fine = penalty.fine if penalty and not penalty.fine.is_empty else None
@@ -110,6 +116,7 @@ def _refusal(
         penalty_rule_id=penalty.citation.rule_id if penalty else None,
         also_cites=tuple(c.rule_id for c in also),
         product_default=product_default,
+        params=params or {},
     )
 
 
@@ -133,6 +140,7 @@ def _prohibited(
             f"no camera may be installed in {places}",
             ViolationKey.PROHIBITED_LOCATION_INSTALL,
             penalty_for,
+            params={"categories": keys},
         )
 
 
@@ -190,6 +198,7 @@ def _government_only(
             ViolationKey.UNAUTHORIZED_PUBLIC_AREA_SYSTEM,
             penalty_for,
             rule.also_cites,
+            params={"unit_kind": facts.unit_kind.value},
         )
 
 

@@ -20,7 +20,8 @@ function about(a) {
   const segment = a.subject.startsWith("segment:") ? a.subject.slice(8) : "";
   const cam = cameras.find((c) => c.id === a.camera_id);
   return [
-    T(`alarms.text.${a.kind}`, { segment, volume: a.subject.replace(/^volume:/, "") }),
+    T(`alarms.text.${a.kind}`, { segment }),
+    a.subject.startsWith("volume:") ? el("div", { class: "mono" }, a.subject.slice(7)) : null,
     cam ? el("div", { class: "muted" }, `${T("alarms.camera")}: ${cam.id} · ${cam.name}`) : null,
   ];
 }

@@ -2,6 +2,9 @@
 const catalogue = JSON.parse(document.getElementById("custos-i18n").textContent);
 export const me = JSON.parse(document.getElementById("custos-me").textContent);
 export const API = "/api/v1";
+/** The page's language (zh-CN or en): the API renders refusal and finding texts in it. */
+export const LANG = document.documentElement.lang || "zh-CN";
+const ZH = LANG.startsWith("zh");
 
 /** A message from the catalogue, with {name} placeholders filled. */
 export function T(key, values) {
@@ -24,7 +27,7 @@ export class ApiError extends Error {
 
 /** Call the REST API; the session cookie authenticates, X-Custos-UI marks the UI's own calls. */
 export async function api(method, path, body, { form = false, raw = false } = {}) {
-  const headers = { "X-Custos-UI": "1" };
+  const headers = { "X-Custos-UI": "1", "Accept-Language": LANG };
   let payload;
   if (form) payload = body;
   else if (body !== undefined) {
@@ -85,21 +88,30 @@ export function label(prefix, value) {
   return value === null || value === undefined ? "" : T(`${prefix}.${value}`);
 }
 
-/** Render an API error: its message and every refusal with its field and article. */
+/** The human form of an article ("Chongqing Measures art. 10(1)") is English: shown in the
+ * English UI only; the article id is shown in both. */
+export function articleText(text) {
+  return !ZH && text ? el("span", { class: "article-text" }, ` ${text}`) : null;
+}
+
+/** Render an API error once: its kind, then each refusal in the page's language (the API's
+ * ``text``) with the field's label and the article; the English summary only when there is no
+ * list (it repeats the list) or in the English UI. */
 export function showError(box, err) {
   box.replaceChildren();
   box.hidden = false;
   const body = err instanceof ApiError ? err.body : { message: String(err) };
   const kind = body.error ? T(`error.${body.error}`) : T("error.error");
-  box.append(el("p", { class: "error-title" }, kind, body.message ? ` — ${body.message}` : ""));
   const items = body.errors || [];
+  const summary = body.message && !items.length && (!ZH || !(err instanceof ApiError)) ? ` — ${body.message}` : "";
+  box.append(el("p", { class: "error-title" }, kind, summary));
   if (items.length) {
     box.append(
       el("ul", { class: "refusals" }, items.map((e) =>
-        el("li", { class: "refusal", dataset: { field: e.field || "" } },
-          e.field ? el("code", {}, e.field) : null, " ", e.reason || "",
+        el("li", { class: "refusal", dataset: { field: e.field || "", key: e.key || "" } },
+          e.text ?? `${e.field}: ${e.reason}`,
           e.rule_id ? el("span", { class: "article" }, ` [${e.rule_id}]`) : null,
-          e.article ? el("span", { class: "article-text" }, ` ${e.article}`) : null,
+          articleText(e.article),
         ))),
     );
   }

@@ -22,7 +22,7 @@ function render() {
     ["audit.seq", (r) => r.seq],
     ["audit.at", (r) => fmtTime(r.entry.at)],
     ["audit.actor", (r) => r.entry.actor],
-    ["audit.action", (r) => r.entry.action],
+    ["audit.action", (r) => el("code", {}, r.entry.action)],
     ["audit.outcome", (r) => r.entry.outcome],
     ["audit.target", (r) => [r.entry.object_type, r.entry.object_id].filter(Boolean).join(" ")],
     ["audit.detail", (r) => el("span", { class: "mono" }, JSON.stringify(r.entry.detail ?? {}).slice(0, 160))],

@@ -90,7 +90,7 @@ async function deadlines() {
   body("dash-deadlines").replaceChildren(table([
     ["dash.due", (f) => f.due],
     ["dash.subject", (f) => `${f.site} ${f.subject || ""}`],
-    ["dash.duty", (f) => [f.message, " ", el("span", { class: "article" }, `[${f.rule_ids.join(", ")}]`)]],
+    ["dash.duty", (f) => [f.text ?? f.message, " ", el("span", { class: "article" }, `[${f.rule_ids.join(", ")}]`)]],
   ], due));
 }
 

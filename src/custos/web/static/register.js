@@ -1,5 +1,5 @@
 // The registration register (登记): filters, the entries, CSV and printable form.
-import { api, el, fmtTime, formData, label, showError, clearError, table } from "./app.js";
+import { api, el, fmtTime, formData, label, showError, clearError, table, T } from "./app.js";
 
 const form = document.getElementById("register-filter");
 
@@ -8,6 +8,24 @@ function query() {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(d)) if (v !== null && v !== "" && v !== undefined) q.set(k, v);
   return q;
+}
+
+/** "work_id 6101…; certifying_document X" → each credential's label and number. */
+function credentials(text) {
+  return text.split("; ").filter(Boolean).map((c) => {
+    const [type, ...number] = c.split(" ");
+    return `${label("enum.credential", type)} ${number.join(" ")}`;
+  }).join("、");
+}
+
+function person(p) {
+  const role = label("enum.role", p.role);
+  return `${p.name}（${role}${p.credential ? "，" + credentials(p.credential) : ""}）`;
+}
+
+/** Live viewing is registered with the system's own purpose; the others with the user's words. */
+function purpose(e) {
+  return e.kind === "live_view" ? T("register.live_purpose") : e.purpose;
 }
 
 async function load(ev) {
@@ -23,9 +41,9 @@ async function load(ev) {
     document.getElementById("register-list").replaceChildren(table([
       ["register.at", (e) => fmtTime(e.at)],
       ["register.kind", (e) => label("enum.register_kind", e.kind)],
-      ["register.persons", (e) => e.persons.map((p) => `${p.name}（${p.role}${p.credential ? " " + p.credential : ""}）`).join("；")],
+      ["register.persons", (e) => e.persons.map(person).join("；")],
       ["register.organ", (e) => e.organ],
-      ["register.purpose", (e) => e.purpose],
+      ["register.purpose", purpose],
       ["register.cameras", (e) => e.camera_ids.join(", ")],
       ["register.range", (e) => (e.start ? `${fmtTime(e.start)} – ${fmtTime(e.end)}` : "")],
       ["register.ended", (e) => fmtTime(e.ended_at)],

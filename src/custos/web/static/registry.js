@@ -1,5 +1,5 @@
 // Registry: units, sites, cameras — list, search, create, edit; refusals and findings inline.
-import { api, can, clearError, el, flash, formData, label, showError, table, T } from "./app.js";
+import { api, articleText, can, clearError, el, flash, formData, label, showError, table, T } from "./app.js";
 
 const state = { units: [], sites: [], cameras: [], health: {} };
 
@@ -59,7 +59,7 @@ function renderCameras() {
       return h ? el("span", { class: `badge ${h.state || "unknown"}` }, h.state ? label("enum.recorder", h.state) : T("enum.recorder.unknown"), h.reason ? ` · ${label("enum.reason", h.reason)}` : "") : "";
     }],
     ["camera.retention", (c) => T("camera.retention_value", { days: c.effective_retention_days })],
-    ["camera.warnings", (c) => c.warnings.map((w) => el("div", { class: "finding warn" }, w.reason, " ", el("span", { class: "article" }, `[${w.rule_ids.join(", ")}]`)))],
+    ["camera.warnings", (c) => c.warnings.map((w) => el("div", { class: "finding warn" }, w.key ? T(`msg.${w.key}`, w.params) : w.reason, " ", el("span", { class: "article" }, `[${w.rule_ids.join(", ")}]`)))],
     ["common.actions", (c) => can("camera.manage") ? el("button", { type: "button", onclick: () => editCamera(c) }, T("common.edit")) : ""],
   ];
   document.getElementById("camera-list").replaceChildren(table(columns, rows, { rowAttrs: (c) => ({ dataset: { camera: c.id } }) }));
@@ -145,9 +145,9 @@ export function findingList(items) {
   return el("ul", { class: "findings" }, items.map((f) =>
     el("li", { class: `finding ${f.severity}` },
       el("span", { class: "badge" }, label("enum.severity", f.severity)), " ",
-      f.subject ? `${f.subject}: ` : "", f.message, " ",
+      f.subject ? `${f.subject}: ` : "", f.text ?? f.message, " ",
       el("span", { class: "article" }, `[${f.rule_ids.join(", ")}]`),
-      f.articles?.length ? el("span", { class: "article-text" }, ` ${f.articles.join("; ")}`) : null,
+      f.articles?.length ? articleText(f.articles.join("; ")) : null,
       f.due ? el("span", { class: "due" }, ` ${T("site.due", { date: f.due })}`) : null,
     )));
 }
