@@ -22,6 +22,18 @@ let session = null;
 let dragging = false;
 
 const ms = (iso) => Date.parse(iso);
+
+/** A granted view: the locked fields show the grant's cameras and range (to the second), not
+ * the default last half hour. */
+function showGrant(sel) {
+  const seconds = (t) => `${toLocalInput(new Date(t))}:${String(new Date(t).getSeconds()).padStart(2, "0")}`;
+  for (const name of ["from", "to"]) form.elements[name].step = "1";
+  form.elements.from.value = seconds(grant.start);
+  form.elements.to.value = seconds(grant.end);
+  const known = new Set([...sel.options].map((o) => Number(o.value)));
+  for (const id of grant.cameras) if (!known.has(id)) sel.append(el("option", { value: id }, String(id)));
+  for (const o of sel.options) o.selected = grant.cameras.includes(Number(o.value));
+}
 const pct = (t) => `${(100 * (t - view.start)) / (view.end - view.start)}%`;
 
 function selectedCameras() {
@@ -332,6 +344,7 @@ try {
   }
   if (params.get("from")) form.elements.from.value = toLocalInput(new Date(params.get("from")));
   if (params.get("to")) form.elements.to.value = toLocalInput(new Date(params.get("to")));
+  if (grant) showGrant(sel);
   if (grant) {
     document.getElementById("grant-note").hidden = false;
     for (const i of form.querySelectorAll("select, input, button[type=submit]")) i.disabled = true;

@@ -90,6 +90,15 @@ function ownActions(r) {
   return out;
 }
 
+/** Who must still approve a submitted request: the titles the packs name, or any approver where
+ * they name none (an empty cell read as "nobody"). Nothing is needed in the other states. */
+function stillNeeded(r) {
+  if (r.state !== "submitted") return "—";
+  const titles = r.titles_still_needed.map((t) => label("enum.approver_role", t));
+  return el("span", { dataset: { needs: r.titles_still_needed.join(",") || "any" } },
+    titles.length ? titles.join("、") : T("requests.any_approver"));
+}
+
 const columns = (extra) => [
   ["requests.id", (r) => r.id],
   ["requests.action", (r) => label("enum.action", r.action)],
@@ -97,7 +106,7 @@ const columns = (extra) => [
   ["requests.organ", (r) => `${r.organ} ${r.organ_unit}`],
   ["requests.scope", scopeText],
   ["requests.purpose", (r) => r.purpose],
-  ["requests.titles", (r) => r.titles_still_needed.join(", ")],
+  ["requests.titles", stillNeeded],
   ["requests.citations", (r) => el("span", { class: "article" }, r.citations.join(", "))],
   ["common.actions", extra],
 ];
