@@ -14,6 +14,7 @@ from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_o
 from custos.adapters.db.engine import make_engine
 from custos.adapters.db.uow import SqlUnitOfWorkFactory
 from custos.adapters.export.package import ZipPackageBuilder
+from custos.adapters.media.footage_cutter import FfmpegFootageCutter
 from custos.adapters.rulepack_loader import load_rulebook
 from custos.adapters.signing import TrustedKeys, load_or_create_signer
 from custos.adapters.storage.documents import DocumentStore
@@ -27,6 +28,7 @@ from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointP
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.compliance import ComplianceService
 from custos.services.footage import FootageService
+from custos.services.footage_import import FootageImportService
 from custos.services.holds import HoldService
 from custos.services.offload import OffloadService
 from custos.services.recording import RecordingService
@@ -56,6 +58,7 @@ class Container:
     alarms: AlarmService
     storage: StorageWatch
     scrubber: Scrubber
+    imports: FootageImportService
     offload: OffloadService | None = None  # None unless an object store is configured
 
     def close(self) -> None:
@@ -157,6 +160,9 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             segment_store.disk_usage,
         ),
         scrubber=Scrubber(uow, clock, segment_store, alarms),
+        imports=FootageImportService(
+            uow, clock, segment_store, FfmpegFootageCutter(), settings.data_dir / "imports"
+        ),
         offload=offload,
     )
 

@@ -30,6 +30,7 @@ class Permission(enum.StrEnum):
     FOOTAGE_DELETE = "footage.delete"  # ask to delete footage (refused inside retention)
     STORAGE_READ = "storage.read"  # retention policies, storage projection, alarms
     ALARM_HANDLE = "alarm.handle"  # acknowledge and resolve the alarms one may see
+    FOOTAGE_IMPORT = "footage.import"  # bring a legacy recorder's footage in (admin only)
     SELF = "self"  # what every signed-in user may do about their own session
 
 
@@ -62,6 +63,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.FOOTAGE_DELETE,
             P.STORAGE_READ,
             P.ALARM_HANDLE,
+            P.FOOTAGE_IMPORT,
             P.SELF,
         }
     ),

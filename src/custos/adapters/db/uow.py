@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from custos.adapters.db import access_repositories as ar
+from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import object_repositories as orr
 from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     holds: rtr.HoldRepository
     garbage: rtr.GarbageRepository
     alarms: rtr.AlarmRepository
+    footage_imports: cr.FootageImportRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
         self.holds = rtr.HoldRepository(conn)
         self.garbage = rtr.GarbageRepository(conn)
         self.alarms = rtr.AlarmRepository(conn)
+        self.footage_imports = cr.FootageImportRepository(conn)
         return self
 
     def __exit__(
