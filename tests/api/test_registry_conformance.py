@@ -108,3 +108,28 @@ def test_a_site_may_be_government_invested_and_liaoning_signage_follows(
     report = client.get(f"{API}/compliance/sites/{site}", headers=admin).json()
     signage = [f for f in report["findings"] if f["code"] == "signage.missing"]
     assert "liaoning-2008:art13.p1" not in signage[0]["rule_ids"]
+
+
+def test_each_filing_duty_names_its_recipient_beside_its_deadline(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    unit = make_unit(client, admin)
+    site = make_site(client, admin, unit, XIAN, division_name="西安市雁塔区")
+    got = client.get(f"{API}/sites/{site}", headers=admin).json()
+    assert got["filing_recipient"]["name_zh"] == "西安市公安局雁塔分局"
+    assert got["filing_recipient"]["named"] is True
+    body = camera_body(site, XIAN, history=IN_SERVICE)
+    assert client.post(f"{API}/cameras", json=body, headers=admin).status_code == 201
+    report = client.get(f"{API}/compliance/sites/{site}", headers=admin).json()
+    assert report["filing_recipient"]["division_code"] == XIAN
+    filing = [f for f in report["findings"] if f["code"].startswith("filing.initial")]
+    assert filing and filing[0]["due"]
+    assert filing[0]["params"]["recipient"] == "西安市公安局雁塔分局"
+    assert "西安市公安局雁塔分局" in filing[0]["message"]
+    r = client.patch(f"{API}/sites/{site}", json={"division_name": "Yanta"}, headers=admin)
+    assert r.status_code == 422 and fields(r.json()) == {"division_name"}
+    r = client.patch(f"{API}/sites/{site}", json={"division_name": "西安市蓝田县"}, headers=admin)
+    assert r.status_code == 422 and "district" in r.json()["errors"][0]["reason"]
+    moved = {"division_code": "610122", "division_name": "西安市蓝田县"}
+    r = client.patch(f"{API}/sites/{site}", json=moved, headers=admin)
+    assert r.json()["filing_recipient"]["name_zh"] == "蓝田县公安局"

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from custos.api.bounds import Id, RetentionDays
 from custos.domain.access import Role
+from custos.domain.filing_recipient import filing_recipient
 from custos.domain.kinds import LifecycleState, PublicPlaceArticle, UnitKind
 from custos.domain.registry import Camera, Filing, FilingKind, Site, SiteType, Unit
 from custos.domain.rules.terms import ApproverRole
@@ -128,6 +129,11 @@ class SiteIn(In):
     government_invested: bool = Field(
         default=False, description="built with government investment (Liaoning art. 13 signage)"
     )
+    division_name: str = Field(
+        default="",
+        max_length=60,
+        description="the county-level division's name (西安市雁塔区): names the filing recipient",
+    )
 
 
 class SitePatch(In):
@@ -143,6 +149,7 @@ class SitePatch(In):
     longitude: float | None = None
     site_type: SiteType | None = None
     government_invested: bool | None = None
+    division_name: str | None = Field(default=None, max_length=60)
 
 
 class SiteOut(BaseModel):
@@ -160,6 +167,10 @@ class SiteOut(BaseModel):
     categories: list[str]
     site_type: SiteType
     government_invested: bool
+    division_name: str
+    filing_recipient: dict[str, Any] = Field(
+        description="the public-security organ of the site's county that receives its filings"
+    )
     rule_packs: list[str]
 
     @classmethod
@@ -179,6 +190,8 @@ class SiteOut(BaseModel):
             categories=list(s.categories),
             site_type=s.site_type,
             government_invested=s.government_invested,
+            division_name=s.division_name,
+            filing_recipient=filing_recipient(s.division_code, s.division_name).as_dict(),
             rule_packs=packs,
         )
 

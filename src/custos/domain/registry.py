@@ -49,6 +49,7 @@ class Site:
     categories: list[str] = field(default_factory=list)
     site_type: SiteType = SiteType.FIXED
     government_invested: bool = False  # 政府投资建设 (Liaoning art. 13 signage)
+    division_name: str = ""  # 西安市雁塔区: names the organ that receives filings
 
 
 @dataclass(frozen=True)

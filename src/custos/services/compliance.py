@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -11,6 +12,7 @@ from custos.domain.calendar import WorkdayCalendar, shanghai_date
 from custos.domain.clock import Clock
 from custos.domain.codes import AddressCode
 from custos.domain.errors import NotFound
+from custos.domain.filing_recipient import FilingRecipient, filing_recipient
 from custos.domain.kinds import LifecycleState, Severity
 from custos.domain.registry import Camera, Filing, Site, Unit
 from custos.domain.rules import (
@@ -34,11 +36,15 @@ class SiteReport:
     rule_packs: list[str]
     findings: list[Finding]
 
+    def recipient(self) -> FilingRecipient:
+        return filing_recipient(self.site.division_code, self.site.division_name)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "site_id": self.site.id,
             "site_name": self.site.name,
             "division_code": self.site.division_code,
+            "filing_recipient": self.recipient().as_dict(),
             "rule_packs": self.rule_packs,
             "findings": [f.as_dict() for f in self.findings],
         }
@@ -133,12 +139,23 @@ class ComplianceService:
             today=self._today(),
             calendar=self._calendar,
         )
+        findings = [_addressed(f, site) for f in findings]
         findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
         packs = [p.id for p in self._rules.packs_for_division(site.division_code)]
         return SiteReport(site, packs, findings)
 
     def _today(self) -> date:
         return shanghai_date(self._clock.now())
+
+
+def _addressed(f: Finding, site: Site) -> Finding:
+    """A filing finding names who receives the filing, beside its due date."""
+    if not f.code.startswith("filing."):
+        return f
+    to = filing_recipient(site.division_code, site.division_name)
+    params = {**f.params, "recipient": to.name_zh, "recipient_division": to.division_code}
+    message = f"{f.message}; file with {to.name_zh}"
+    return dataclasses.replace(f, params=params, message=message)
 
 
 def _in_scope(actor: Principal, unit_id: int) -> bool:

@@ -26,6 +26,7 @@ from custos.domain.errors import (
     RuleRefusal,
     ValidationFailed,
 )
+from custos.domain.filing_recipient import division_name_problem
 from custos.domain.kinds import LifecycleState, PublicPlaceArticle, UnitKind
 from custos.domain.registry import (
     Camera,
@@ -86,6 +87,7 @@ class SiteInput:
     longitude: float | None = None
     site_type: SiteType = SiteType.FIXED
     government_invested: bool = False
+    division_name: str = ""
 
 
 @dataclass
@@ -502,6 +504,8 @@ def _check_site(site: Site, rules: RuleBook) -> None:
         FieldError("categories", f"unknown category key {k!r}")
         for k in sorted(rules.unknown_categories(site.categories))
     )
+    if problem := division_name_problem(site.division_name, site.division_code):
+        errors.append(FieldError("division_name", problem))
     if errors:
         raise ValidationFailed(errors)
 

@@ -125,6 +125,7 @@ def _site_row(s: Site) -> dict[str, Any]:
         "categories": list(s.categories),
         "site_type": s.site_type.value,
         "government_invested": s.government_invested,
+        "division_name": s.division_name,
     }
 
 
@@ -144,6 +145,7 @@ def _site(r: RowMapping) -> Site:
         categories=list(r["categories"]),
         site_type=SiteType(r["site_type"]),
         government_invested=r["government_invested"],
+        division_name=r["division_name"],
     )
 
 

@@ -79,6 +79,7 @@ sites = Table(
     Column("categories", JSON, nullable=False),
     Column("site_type", String(16), nullable=False),
     Column("government_invested", Boolean, nullable=False, server_default=false()),  # 0008
+    Column("division_name", String(60), nullable=False, server_default=""),  # 0008
 )
 
 cameras = Table(

@@ -1,7 +1,8 @@
 """conformance facts: government-invested sites, network interruptions, footage imports
 
 - ``sites.government_invested``: the system was built with government investment (政府投资建设,
-  Liaoning art. 13 signage);
+  Liaoning art. 13 signage); ``sites.division_name``: the county's name (西安市雁塔区), which
+  names the public-security organ that receives the site's filings;
 - ``network_interruptions``: a carrier's interruption of a site's network (cause, start, end,
   carrier; Xi'an art. 26 ¶2: at most 3 days for municipal works);
 - ``footage_imports``: footage brought in from another recorder (a legacy NVR), with the source
@@ -30,6 +31,9 @@ def upgrade() -> None:
             sa.Column(
                 "government_invested", sa.Boolean(), nullable=False, server_default=sa.false()
             )
+        )
+        batch.add_column(
+            sa.Column("division_name", sa.String(60), nullable=False, server_default="")
         )
     op.create_table(
         "network_interruptions",
@@ -65,4 +69,5 @@ def downgrade() -> None:
     op.drop_table("footage_imports")
     op.drop_table("network_interruptions")
     with op.batch_alter_table("sites") as batch:
+        batch.drop_column("division_name")
         batch.drop_column("government_invested")
