@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from custos.api.deps import Caller, ContainerDep, client_address, needs
+from custos.domain import codes
 from custos.domain.access import Permission
 from custos.domain.access_requests import EmergencyKind, RequestState
 from custos.domain.alarms import Severity as AlarmSeverity
@@ -133,6 +134,20 @@ def forbidden_page(request: Request) -> HTMLResponse:
     return render(request, "forbidden.html", None, status_code=403)
 
 
+def _code_tables() -> str:
+    """The GB/T 28181 and GB/T 2260 tables the camera form decodes a device code with, from
+    ``domain.codes`` (the one source), as JSON safe inside a <script> element."""
+    tables = {
+        "provinces": codes.PROVINCES,
+        "industries": codes.INDUSTRY_CODES,
+        "types": codes.TYPE_CODES,
+        "type_ranges": codes.TYPE_CODE_RANGES,
+        "camera_types": sorted(codes.CAMERA_TYPE_CODES),
+        "networks": {str(d): codes.NetworkKind.from_digit(d).value for d in range(10)},
+    }
+    return json.dumps(tables, ensure_ascii=False).replace("<", "\\u003c")
+
+
 # ---- public: the root, signing in ----------------------------------------------------------
 @router.get("/")
 def root() -> RedirectResponse:
@@ -223,7 +238,7 @@ def playback(
 def registry(
     request: Request, caller: Annotated[Caller, needs(Permission.REGISTRY_READ)]
 ) -> HTMLResponse:
-    return render(request, "registry.html", caller)
+    return render(request, "registry.html", caller, code_tables=_code_tables())
 
 
 @router.get(f"{UI_PREFIX}/requests")

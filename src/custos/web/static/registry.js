@@ -1,5 +1,6 @@
 // Registry: units, sites, cameras — list, search, create, edit; refusals and findings inline.
 import { api, articleText, can, clearError, el, flash, formData, label, showError, table, T } from "./app.js";
+import { categoryPicker, watchCode } from "./camera_form.js";
 
 const state = { units: [], sites: [], cameras: [], health: {} };
 
@@ -27,8 +28,16 @@ function openForm(form, row, fill) {
   form.querySelector("h2").textContent = row ? form.querySelector("h2").dataset.titleEdit : form.querySelector("h2").dataset.titleNew;
   for (const i of form.querySelectorAll("[data-create-only]")) i.disabled = !!row;
   if (row) fill(row);
+  afterOpen.get(form)?.();
   form.scrollIntoView({ block: "nearest" });
 }
+
+// The camera form decodes its device code and filters its categories as the user types.
+const cameraForm = document.getElementById("camera-form");
+const refreshCode = watchCode(cameraForm.elements.address_code, document.getElementById("code-parts"));
+const refreshCategories = categoryPicker(document.getElementById("category-select"),
+  document.getElementById("category-search"), document.getElementById("category-chips"));
+const afterOpen = new Map([[cameraForm, () => { refreshCode(); refreshCategories(); }]]);
 
 function setMulti(select, values) {
   for (const o of select.options) o.selected = values.includes(o.value);
