@@ -141,6 +141,29 @@ class FootageService:
             s.closed_at = now
         return s
 
+    def end_session(self, actor: Principal, session_id: int) -> PlaybackSession:
+        """The holder left the page: the session closes and its register entries get their end
+        time (the earlier of now and the session's expiry). Ending an ended session changes
+        nothing, so the page may ask more than once."""
+        actor.require(Permission.FOOTAGE_SESSION)
+        now = self._clock.now()
+        with self._uow() as uow:
+            s = uow.playback_sessions.get(session_id)
+            if s is None or s.user_id != actor.user_id:
+                raise NotFound("session", session_id)
+            if s.closed_at is not None:
+                return s
+            at = min(now, s.expires_at)
+            uow.playback_sessions.close(session_id, at)
+            uow.register.end_session(session_id, at)
+            detail = {"kind": s.kind.value, "ended_at": at.isoformat()}
+            uow.audit.append(
+                AuditEvent(now, actor.username, "session.end", "session", str(s.id), detail=detail)
+            )
+            uow.commit()
+            s.closed_at = at
+        return s
+
     # ---- staff playback and export --------------------------------------------------------
     def open_playback(
         self,

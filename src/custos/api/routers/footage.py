@@ -116,6 +116,13 @@ def open_playback(body: RangeIn, caller: Player, c: ContainerDep) -> SessionOut:
     return SessionOut.of(s)
 
 
+@router.post("/sessions/{session_id}/end", response_model=SessionOut)
+def end_session(session_id: Id, caller: SessionHolder, c: ContainerDep) -> SessionOut:
+    """End one's own playback or granted-view session (the page calls it when it is left):
+    the register entry gets its end time. Ending it again changes nothing."""
+    return SessionOut.of(c.footage.end_session(caller.principal, session_id))
+
+
 @router.get("/sessions/{session_id}/segments", response_model=list[SegmentOut])
 def session_segments(
     session_id: Id,

@@ -131,6 +131,21 @@ function scrub(bar, e) {
 }
 
 // ---- the purpose, then a registered session ----------------------------------------------------
+/** Leaving the page ends its session, so the register gets an end time: a keepalive fetch
+ * outlives the page (sendBeacon cannot send the X-Custos-UI header the cookie needs on a POST).
+ * pagehide, not visibilitychange: switching tabs is not leaving, and a session ended then would
+ * stop a playback the user comes back to. */
+function endSession() {
+  const id = session?.id ?? grant?.id;
+  if (!id || ended.has(id)) return;
+  ended.add(id);
+  fetch(`/api/v1/sessions/${id}/end`, {
+    method: "POST", keepalive: true, credentials: "same-origin", headers: { "X-Custos-UI": "1" },
+  }).catch(() => {});
+}
+const ended = new Set();
+window.addEventListener("pagehide", endSession);
+
 async function askPurposeAndPlay() {
   if (grant) { session = { id: grant.id }; return startPlayers(); }
   const dialog = document.getElementById("purpose-dialog");
@@ -146,6 +161,7 @@ async function askPurposeAndPlay() {
     const start = Math.min(view.start, ...all.map((s) => ms(s.start_at)));
     const end = Math.max(view.end, ...all.map((s) => ms(s.end_at)));
     try {
+      endSession();  // a new range is a new registered session: the previous one ends here
       session = await api("POST", "playback/sessions", {
         camera_ids: ids, start: new Date(start).toISOString(), end: new Date(end).toISOString(), purpose: pf.elements.purpose.value,
       });
