@@ -30,6 +30,7 @@ from custos.services.compliance import ComplianceService
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.holds import HoldService
+from custos.services.network_interruptions import NetworkInterruptionService
 from custos.services.offload import OffloadService
 from custos.services.recording import RecordingService
 from custos.services.registry import RegistryService
@@ -59,6 +60,7 @@ class Container:
     storage: StorageWatch
     scrubber: Scrubber
     imports: FootageImportService
+    network: NetworkInterruptionService
     offload: OffloadService | None = None  # None unless an object store is configured
 
     def close(self) -> None:
@@ -163,6 +165,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         imports=FootageImportService(
             uow, clock, segment_store, FfmpegFootageCutter(), settings.data_dir / "imports"
         ),
+        network=NetworkInterruptionService(uow, rules, clock),
         offload=offload,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -25,7 +26,7 @@ from custos.domain.rules import (
     evaluate_compliance,
 )
 from custos.domain.users import Principal
-from custos.services.ports import UnitOfWork, UnitOfWorkFactory
+from custos.services.network_interruptions import InterruptionUnitOfWork, interruption_findings
 
 _SEVERITY_ORDER = {s: i for i, s in enumerate(reversed(list(Severity)))}
 
@@ -91,7 +92,11 @@ class UnitReport:
 
 class ComplianceService:
     def __init__(
-        self, uow: UnitOfWorkFactory, rules: RuleBook, clock: Clock, calendar: WorkdayCalendar
+        self,
+        uow: Callable[[], InterruptionUnitOfWork],
+        rules: RuleBook,
+        clock: Clock,
+        calendar: WorkdayCalendar,
     ) -> None:
         self._uow = uow
         self._rules = rules
@@ -122,12 +127,12 @@ class ComplianceService:
             units = uow.units.find()
             return [self._unit(uow, u) for u in units if _in_scope(actor, u.id or 0)]
 
-    def _unit(self, uow: UnitOfWork, unit: Unit) -> UnitReport:
+    def _unit(self, uow: InterruptionUnitOfWork, unit: Unit) -> UnitReport:
         sites = uow.sites.find(unit.id)
         reports = [self._judge(uow, unit, s) for s in sites]
         return UnitReport(unit, self._today(), reports)
 
-    def _judge(self, uow: UnitOfWork, unit: Unit, site: Site) -> SiteReport:
+    def _judge(self, uow: InterruptionUnitOfWork, unit: Unit, site: Site) -> SiteReport:
         assert site.id is not None
         cameras = uow.cameras.find([site.id])
         filings = uow.filings.find([site.id])
@@ -140,6 +145,7 @@ class ComplianceService:
             calendar=self._calendar,
         )
         findings = [_addressed(f, site) for f in findings]
+        findings += interruption_findings(uow, self._rules, site, self._clock.now())
         findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
         packs = [p.id for p in self._rules.packs_for_division(site.division_code)]
         return SiteReport(site, packs, findings)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, insert, select
+from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from custos.adapters.db import conformance_tables as ct
 from custos.domain.footage_import import FootageImport
+from custos.domain.network_interruption import InterruptionCause, NetworkInterruption
 
 
 class FootageImportRepository:
@@ -45,4 +47,44 @@ def _import(r: RowMapping) -> FootageImport:
         purpose=r["purpose"],
         imported_by=r["imported_by"],
         imported_at=r["imported_at"],
+    )
+
+
+class NetworkInterruptionRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(self, i: NetworkInterruption) -> NetworkInterruption:
+        values = {k: getattr(i, k) for k in NetworkInterruption.__dataclass_fields__ if k != "id"}
+        values["cause"] = i.cause.value
+        key = self._c.execute(insert(ct.network_interruptions).values(**values))
+        assert key.inserted_primary_key is not None
+        return dataclasses.replace(i, id=int(key.inserted_primary_key[0]))
+
+    def end(self, interruption_id: int, ended_at: datetime) -> None:
+        t = ct.network_interruptions
+        self._c.execute(update(t).where(t.c.id == interruption_id).values(ended_at=ended_at))
+
+    def get(self, interruption_id: int) -> NetworkInterruption | None:
+        t = ct.network_interruptions
+        row = self._c.execute(select(t).where(t.c.id == interruption_id)).mappings().first()
+        return _interruption(row) if row is not None else None
+
+    def find(self, site_ids: list[int]) -> list[NetworkInterruption]:
+        t = ct.network_interruptions
+        q = select(t).where(t.c.site_id.in_(site_ids)).order_by(t.c.started_at, t.c.id)
+        return [_interruption(r) for r in self._c.execute(q).mappings()]
+
+
+def _interruption(r: RowMapping) -> NetworkInterruption:
+    return NetworkInterruption(
+        id=r["id"],
+        site_id=r["site_id"],
+        cause=InterruptionCause(r["cause"]),
+        detail=r["detail"],
+        carrier=r["carrier"],
+        started_at=r["started_at"],
+        ended_at=r["ended_at"],
+        recorded_by=r["recorded_by"],
+        recorded_at=r["recorded_at"],
     )

@@ -39,6 +39,7 @@ class SqlUnitOfWork:
     garbage: rtr.GarbageRepository
     alarms: rtr.AlarmRepository
     footage_imports: cr.FootageImportRepository
+    network_interruptions: cr.NetworkInterruptionRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -72,6 +73,7 @@ class SqlUnitOfWork:
         self.garbage = rtr.GarbageRepository(conn)
         self.alarms = rtr.AlarmRepository(conn)
         self.footage_imports = cr.FootageImportRepository(conn)
+        self.network_interruptions = cr.NetworkInterruptionRepository(conn)
         return self
 
     def __exit__(
