@@ -47,7 +47,8 @@ def test_the_command_copies_the_stream_into_fragmented_mp4_over_tcp() -> None:
     assert argv[argv.index("-c") + 1] == "copy"
     assert argv[argv.index("-rtsp_transport") + 1] == "tcp"
     assert argv[argv.index("-timeout") + 1] == "5000000"
-    assert argv[argv.index("-segment_format_options") + 1] == FRAGMENTED_MP4
+    options = argv[argv.index("-segment_format_options") + 1].split(":")
+    assert options == [FRAGMENTED_MP4, "flush_packets=1"]  # a fragment on disk once written
     assert argv[argv.index("-segment_list") + 1] == "pipe:1"
 
 

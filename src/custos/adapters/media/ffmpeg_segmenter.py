@@ -14,6 +14,12 @@ from pathlib import Path
 from custos.domain.recording import OfflineReason
 
 FRAGMENTED_MP4 = "movflags=+frag_keyframe+empty_moov+default_base_moof"
+#: Each fragment is handed to the kernel as soon as the muxer has written it, not when FFmpeg's
+#: I/O buffer (32-256 kB) fills: the muxer holds a fragment's samples in memory until its
+#: end, so this costs one write per fragment, and a kill -9 finds the file ending at a fragment
+#: boundary (it loses the fragment in memory, not also the unflushed part of the last one).
+FLUSH_EACH_FRAGMENT = "flush_packets=1"
+RECORDING_MP4 = f"{FRAGMENTED_MP4}:{FLUSH_EACH_FRAGMENT}"
 #: What a run that ended without an error says: the camera closed the stream (end of file).
 END_OF_STREAM = "end of stream: the camera closed the connection"
 
@@ -50,7 +56,7 @@ def segmenter_command(
         "-segment_format",
         "mp4",
         "-segment_format_options",
-        FRAGMENTED_MP4,
+        RECORDING_MP4,
         "-reset_timestamps",
         "1",
         "-segment_list",

@@ -40,6 +40,7 @@ import av.error
 from custos.adapters.media import blocked_read
 from custos.adapters.media.ffmpeg_segmenter import (
     END_OF_STREAM,
+    FLUSH_EACH_FRAGMENT,
     FRAGMENTED_MP4,
     InputVideo,
     ListedSegment,
@@ -304,7 +305,7 @@ class _SegmentWriter:
         self._spec.run_dir.mkdir(parents=True, exist_ok=True)
         path = self._spec.run_dir / f"{self._sequence:06d}.mp4"
         self._out = av.open(
-            str(path), "w", format="mp4", options={"movflags": FRAGMENTED_MP4.split("=", 1)[1]}
+            str(path), "w", format="mp4", options=dict(_option(o) for o in RECORDING_OPTIONS)
         )
         self._stream = self._out.add_stream_from_template(self._video)
         self._base, self._start_s = dts, at_s
@@ -319,6 +320,15 @@ class _SegmentWriter:
     def close(self) -> None:
         if self._out is not None:
             self._finish(self._last_s)
+
+
+#: The muxer's options, as the ffmpeg engine gives them (``-segment_format_options``).
+RECORDING_OPTIONS = (FRAGMENTED_MP4, FLUSH_EACH_FRAGMENT)
+
+
+def _option(text: str) -> tuple[str, str]:
+    key, _, value = text.partition("=")
+    return key, value
 
 
 def describe_error(exc: BaseException) -> str:
