@@ -28,6 +28,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from custos.api.bounds import Id
 from custos.bootstrap import Container
 from custos.domain.access import Permission
 from custos.domain.errors import AuthenticationFailed, CustosError
@@ -196,7 +197,7 @@ async def _fail(ws: WebSocket, code: int, kind: str, message: str) -> None:
 
 
 @router.websocket(f"{API_PREFIX}/live/cameras/{{camera_id}}/stream")
-async def live_stream(ws: WebSocket, camera_id: int) -> None:
+async def live_stream(ws: WebSocket, camera_id: Id) -> None:
     """Watch one camera live (needs ``live.view`` and the camera in reach; registered)."""
     c: Container = ws.app.state.container
     await ws.accept()
