@@ -1,7 +1,12 @@
-"""The only place that wires adapters into services."""
+"""The only place that wires adapters into services (docs/design/architecture.md).
+
+:func:`bootstrap` builds a :class:`Container`: the :class:`Services` that entry points are
+handed, and the engine they run on, which only the container's holder sees (to close it). The
+functions at the end build the few things a CLI command needs without a container."""
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -9,14 +14,17 @@ from typing import Literal
 
 from sqlalchemy import Engine
 
+from custos.adapters.child_process import dies_with_parent
 from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
 from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
-from custos.adapters.db.engine import make_engine
+from custos.adapters.db.engine import EngineProbe, make_engine
 from custos.adapters.db.uow import SqlUnitOfWorkFactory
 from custos.adapters.export.package import ZipPackageBuilder
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
+from custos.adapters.media.segment_cut import FfmpegSegmentCutter
 from custos.adapters.rulepack_loader import load_rulebook
-from custos.adapters.signing import TrustedKeys, load_or_create_signer
+from custos.adapters.signing import TrustedKeys, load_or_create_signer, read_public_key
+from custos.adapters.storage import seaweedfs
 from custos.adapters.storage.documents import DocumentStore
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.config import Settings
@@ -29,6 +37,7 @@ from custos.services.auth import AuthPolicy, AuthService
 from custos.services.compliance import ComplianceService
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
+from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.network_interruptions import NetworkInterruptionService
 from custos.services.offload import OffloadService
@@ -36,14 +45,16 @@ from custos.services.recording import RecordingService
 from custos.services.registry import RegistryService
 from custos.services.retention import RetentionService
 from custos.services.scrub import Scrubber
+from custos.services.segment_media import SegmentMediaService
 from custos.services.storage_watch import AlarmService, StorageWatch
 
 
-@dataclass
-class Container:
+@dataclass(kw_only=True)
+class Services:
+    """What an entry point (the API, the web UI, a CLI command, a worker) is handed: the
+    services and what they share. The database is reached only through a service."""
+
     settings: Settings
-    engine: Engine
-    uow: SqlUnitOfWorkFactory
     clock: Clock
     rules: RuleBook
     calendar: WorkdayCalendar
@@ -59,9 +70,20 @@ class Container:
     alarms: AlarmService
     storage: StorageWatch
     scrubber: Scrubber
+    health: HealthService
+    segment_media: SegmentMediaService
     imports: FootageImportService
     network: NetworkInterruptionService
     offload: OffloadService | None = None  # None unless an object store is configured
+
+
+@dataclass(kw_only=True)
+class Container(Services):
+    """The services and the engine and units of work they run on, held by whoever called
+    :func:`bootstrap` (a command, the server, the recorder, a test fixture), who closes it."""
+
+    engine: Engine
+    uow: SqlUnitOfWorkFactory
 
     def close(self) -> None:
         self.engine.dispose()
@@ -162,6 +184,10 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             segment_store.disk_usage,
         ),
         scrubber=Scrubber(uow, clock, segment_store, alarms),
+        health=HealthService(EngineProbe(engine)),
+        segment_media=SegmentMediaService(
+            footage.segment_media, FfmpegSegmentCutter(), settings.data_dir / "cuts"
+        ),
         imports=FootageImportService(
             uow, clock, segment_store, FfmpegFootageCutter(), settings.data_dir / "imports"
         ),
@@ -196,3 +222,56 @@ def _offload(
         settings.data_dir / "object-cache",
         settings.s3_lock_days,
     )
+
+
+# ---- what a CLI command builds without a container -----------------------------------------
+def rulebook() -> RuleBook:
+    """The rule packs shipped with Custos (``custos rules list``)."""
+    return load_rulebook()
+
+
+def segment_files(settings: Settings) -> SegmentStore:
+    """The segment files on disk (``custos check`` compares them with the index)."""
+    return SegmentStore(settings.resolved_media_dir(), settings.media_volumes)
+
+
+def pinned_keys(public_key: str) -> TrustedKeys:
+    """The audit key an auditor pins: its hex, or a file holding it; ValueError if neither."""
+    return TrustedKeys.of(read_public_key(public_key))
+
+
+def trusted_keys(public_key: bytes) -> TrustedKeys:
+    """Exactly this key (an export checked against the key it names)."""
+    return TrustedKeys.of(public_key)
+
+
+def demo_camera_command(settings: Settings, rtsp_port: int, mounts: list[str]) -> list[str]:
+    """The command line of ``custos demo``'s simulated RTSP cameras, its clip made once into
+    ``DATA/demo``."""
+    from custos.adapters.media.simcam.clip import make_clip, server_command
+
+    clip = make_clip(settings.data_dir / "demo" / "clip.h264")
+    return server_command(clip, rtsp_port, mounts)
+
+
+def object_store_server(
+    store_dir: Path, s3_port: int, volume_size_mb: int
+) -> seaweedfs.LocalServer:
+    """A one-machine SeaweedFS for ``custos objectstore serve``, not started yet; ValueError
+    (bad port, ports taken) or FileNotFoundError (no ``weed``) when it could not run."""
+    server = seaweedfs.LocalServer(
+        store_dir, s3_port, volume_size_mb, dies_with_parent(signal.SIGKILL)
+    )
+    server.check()
+    return server
+
+
+def open_object_store_bucket(
+    settings: Settings, endpoint: str, access_key: str, secret_key: str
+) -> bool:
+    """Make the configured bucket (Object Lock on) if it is missing; True when it locks."""
+    from custos.adapters.storage.object_store import S3SegmentStore
+
+    store = S3SegmentStore(endpoint, settings.s3_bucket, access_key, secret_key, settings.s3_region)
+    store.ensure_bucket(object_lock=True)
+    return store.locking()

@@ -26,7 +26,7 @@ from custos.api.routers import (
     users,
 )
 from custos.api.routers import recording as recording_router
-from custos.bootstrap import Container
+from custos.bootstrap import Services
 from custos.web import PUBLIC_UI_ROUTES
 from custos.web import install as install_ui
 
@@ -37,7 +37,7 @@ PUBLIC_ROUTES = frozenset(
 )
 
 
-def create_app(container: Container) -> FastAPI:
+def create_app(container: Services) -> FastAPI:
     app = FastAPI(
         title="Custos",
         version=__version__,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from custos.bootstrap import Container
+from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.errors import AuthenticationFailed, PermissionDenied
 from custos.domain.users import AuthSession, Principal
@@ -16,8 +16,8 @@ from custos.domain.users import AuthSession, Principal
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
 
-def container(request: Request) -> Container:
-    c: Container = request.app.state.container
+def container(request: Request) -> Services:
+    c: Services = request.app.state.container
     return c
 
 
@@ -66,4 +66,4 @@ def needs(permission: Permission) -> Any:
     return Security(RequirePermission(permission), scopes=[permission.value])
 
 
-ContainerDep = Annotated[Container, Depends(container)]
+ContainerDep = Annotated[Services, Depends(container)]

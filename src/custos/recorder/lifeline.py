@@ -3,24 +3,11 @@ included, via Linux PR_SET_PDEATHSIG), and a heap the cyclic collector does not 
 
 from __future__ import annotations
 
-import ctypes
 import gc
-import signal
-from collections.abc import Callable
 
-_PR_SET_PDEATHSIG = 1
+from custos.adapters.child_process import dies_with_parent
 
-
-def dies_with_parent(sig: signal.Signals) -> Callable[[], None]:
-    """A ``preexec_fn``: the kernel sends ``sig`` to the child when the spawning thread ends.
-
-    Spawn from a thread that lives as long as the child should (not a short-lived helper).
-    """
-
-    def arm() -> None:  # pragma: no cover - runs in the child between fork and exec
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, int(sig))
-
-    return arm
+__all__ = ["dies_with_parent", "settle_heap"]
 
 
 def settle_heap() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -267,3 +268,17 @@ class RetentionUnitOfWork(AccessUnitOfWork, Protocol):
 
 class RetentionUnitOfWorkFactory(Protocol):
     def __call__(self) -> RetentionUnitOfWork: ...
+
+
+class SegmentCutter(Protocol):
+    """Writes the part of a sealed segment from ``from_s`` to ``to_s`` (seconds into it; None:
+    its start or end) to ``dst``; raises :class:`OSError` when it cannot (``TimeoutError``
+    after its time-out, the cut stopped)."""
+
+    def cut(self, source: Path, dst: Path, from_s: float | None, to_s: float | None) -> None: ...
+
+
+class DatabaseProbe(Protocol):
+    """Answers when the database does; raises when it cannot be reached."""
+
+    def ping(self) -> None: ...

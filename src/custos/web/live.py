@@ -29,7 +29,7 @@ from pathlib import Path
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from custos.api.bounds import Id
-from custos.bootstrap import Container
+from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.errors import AuthenticationFailed, CustosError
 from custos.domain.users import Principal
@@ -173,7 +173,7 @@ def _fragments(boxes: list[Box]) -> list[tuple[int, int]]:
     return pairs
 
 
-async def _authenticate(ws: WebSocket, c: Container) -> Principal | None:
+async def _authenticate(ws: WebSocket, c: Services) -> Principal | None:
     """The WebSocket twin of ``RequirePermission(Permission.LIVE_VIEW)``."""
     header = ws.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -199,7 +199,7 @@ async def _fail(ws: WebSocket, code: int, kind: str, message: str) -> None:
 @router.websocket(f"{API_PREFIX}/live/cameras/{{camera_id}}/stream")
 async def live_stream(ws: WebSocket, camera_id: Id) -> None:
     """Watch one camera live (needs ``live.view`` and the camera in reach; registered)."""
-    c: Container = ws.app.state.container
+    c: Services = ws.app.state.container
     await ws.accept()
     principal = await _authenticate(ws, c)
     if principal is None:

@@ -24,8 +24,8 @@ from custos.domain.rules.categories import CATEGORY_KEYS, CategoryKind
 from custos.domain.rules.terms import Credential, RequesterKind
 from custos.domain.users import Principal
 from custos.web.i18n import LANGUAGES, Translator
+from custos.web.origin import same_origin
 from custos.web.paths import LANG_COOKIE, SESSION_COOKIE, TEMPLATES_DIR, UI_PREFIX
-from custos.web.session import same_origin
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(

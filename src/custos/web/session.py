@@ -16,7 +16,7 @@ refusal a rendered page; API paths keep their JSON answers.
 from __future__ import annotations
 
 from http.cookies import SimpleCookie
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -24,6 +24,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from custos.api import errors
 from custos.domain.errors import AuthenticationFailed, PermissionDenied
+from custos.web.origin import header, same_origin
+from custos.web.pages import forbidden_page
 from custos.web.paths import SESSION_COOKIE, UI_HEADER, UI_PREFIX
 
 _SAFE = {"GET", "HEAD"}
@@ -42,22 +44,6 @@ def _cookie(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
     return None
 
 
-def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
-    for key, value in headers:
-        if key == name:
-            return value.decode("latin-1")
-    return None
-
-
-def same_origin(headers: list[tuple[bytes, bytes]]) -> bool:
-    """True when the Origin header is absent or names the host this request was sent to."""
-    origin = _header(headers, b"origin")
-    if origin is None:
-        return True
-    host = _header(headers, b"host")
-    return urlsplit(origin).netloc == host
-
-
 class CookieBearer:
     """ASGI middleware: the session cookie as a bearer token (see the module docstring)."""
 
@@ -67,7 +53,7 @@ class CookieBearer:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
             headers: list[tuple[bytes, bytes]] = list(scope["headers"])
-            if _header(headers, b"authorization") is None:
+            if header(headers, b"authorization") is None:
                 token = _cookie(headers, SESSION_COOKIE)
                 if token and self._may_use_cookie(scope, headers):
                     headers.append((b"authorization", f"Bearer {token}".encode("latin-1")))
@@ -81,7 +67,7 @@ class CookieBearer:
             return same_origin(headers)
         if scope["method"] in _SAFE:
             return True
-        return _header(headers, UI_HEADER.encode()) is not None and same_origin(headers)
+        return header(headers, UI_HEADER.encode()) is not None and same_origin(headers)
 
 
 def is_ui(request: Request) -> bool:
@@ -111,7 +97,5 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PermissionDenied)
     async def ui_denied(request: Request, exc: PermissionDenied) -> Response:
         if is_ui(request):
-            from custos.web.pages import forbidden_page
-
             return forbidden_page(request)
         return errors.to_response(exc)

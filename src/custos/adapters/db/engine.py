@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 
@@ -37,3 +37,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin_immediate(conn: Any) -> None:
     # Writers serialise at BEGIN instead of failing at their first write.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class EngineProbe:
+    """The :class:`custos.services.ports.DatabaseProbe` port: one ``SELECT 1``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def ping(self) -> None:
+        with self._engine.connect() as conn:
+            conn.execute(text("SELECT 1"))

@@ -1,6 +1,6 @@
 """Footage packages that leave the system: segments cut to the granted range, plus a manifest.
 
-Cutting is stream copy (``ffmpeg -c copy``) with *output-side* seeking: packets before the range's
+Cutting (:mod:`custos.adapters.media.segment_cut`) is stream copy (``ffmpeg -c copy``) with *output-side* seeking: packets before the range's
 start are dropped, never kept for a keyframe's sake, so nothing outside the granted range leaves.
 The price is that the first frames up to the next keyframe (≤ 2 s at GOP 50, 25 fps) may not
 decode in a player. The package is a ZIP (stored, not compressed: video does not compress) whose
@@ -13,12 +13,13 @@ import hashlib
 import json
 import os
 import stat
-import subprocess
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from custos.adapters.media.segment_cut import FfmpegSegmentCutter
 
 
 @dataclass(frozen=True)
@@ -36,19 +37,6 @@ class BuiltPackage:
     bytes: int
 
 
-def cut_segment(src: Path, dst: Path, from_s: float | None, to_s: float | None) -> None:
-    argv = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(src)]
-    if from_s is not None and from_s > 0:
-        argv += ["-ss", f"{from_s:.3f}"]
-    if to_s is not None:
-        argv += ["-to", f"{to_s:.3f}"]
-    argv += ["-map", "0", "-c", "copy", "-f", "mp4", str(dst)]
-    done = subprocess.run(argv, capture_output=True, check=False, timeout=120)  # noqa: S603
-    if done.returncode != 0:
-        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-        raise OSError(f"cannot cut {src.name}: {' '.join(tail) or 'ffmpeg failed'}")
-
-
 def build_package(
     dst: Path, items: Sequence[PackageItem], manifest: dict[str, Any], work_dir: Path
 ) -> BuiltPackage:
@@ -62,7 +50,7 @@ def build_package(
                 z.write(item.source, item.name)
                 continue
             cut = work_dir / item.name.replace("/", "_")
-            cut_segment(item.source, cut, item.cut_from_s, item.cut_to_s)
+            FfmpegSegmentCutter().cut(item.source, cut, item.cut_from_s, item.cut_to_s)
             z.write(cut, item.name)
             cut.unlink()
         z.writestr(

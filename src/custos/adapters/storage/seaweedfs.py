@@ -187,3 +187,52 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(10)
+
+
+class LocalServer:
+    """One ``weed server`` on 127.0.0.1 with its S3 gateway at ``endpoint``: checked, started,
+    awaited and stopped by ``custos objectstore serve``. ``preexec_fn`` runs in the child
+    before ``exec`` (e.g. to make it die with the thread that starts it)."""
+
+    def __init__(
+        self,
+        store_dir: Path,
+        s3_port: int,
+        volume_size_mb: int = 1024,
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
+        self.ports = Ports(s3_port)  # ValueError when the derived ports do not fit
+        self.store_dir = store_dir
+        self.endpoint = f"http://127.0.0.1:{s3_port}"
+        self._volume_size_mb = volume_size_mb
+        self._preexec_fn = preexec_fn
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def check(self) -> None:
+        """FileNotFoundError without a ``weed``, ValueError when a port it needs is taken."""
+        weed_binary()
+        if not ports_free(self.ports):
+            raise ValueError(f"ports {self.ports.all()} are not all free on 127.0.0.1")
+
+    def start(self, access_key: str, secret_key: str) -> None:
+        self._proc = start(
+            self.store_dir, self.ports, access_key, secret_key, self._volume_size_mb,
+            self._preexec_fn,
+        )  # fmt: skip
+
+    def wait_ready(self) -> None:
+        """Until S3 answers (RuntimeError if weed exits first, TimeoutError after a minute)."""
+        wait_for_s3(self.endpoint, self._running())
+
+    def wait(self) -> int:
+        """Until weed exits; its exit status."""
+        return self._running().wait()
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            stop(self._proc)
+
+    def _running(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            raise RuntimeError("the SeaweedFS server was not started")
+        return self._proc

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.schemas import CameraIn, CameraOut, CameraPatch, TransitionIn
-from custos.bootstrap import Container
+from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.registry import Camera, Signage
 from custos.domain.users import Principal
@@ -20,7 +20,7 @@ Reader = Annotated[Caller, needs(Permission.REGISTRY_READ)]
 Manager = Annotated[Caller, needs(Permission.CAMERA_MANAGE)]
 
 
-def _out(c: Container, who: Principal, cam: Camera) -> CameraOut:
+def _out(c: Services, who: Principal, cam: Camera) -> CameraOut:
     site = c.registry.get_site(who, cam.site_id)
     floor = c.rules.effective(site.division_code, site.public_place_article).retention_floor_days
     warnings: list[dict[str, Any]] = []

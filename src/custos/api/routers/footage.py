@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.background import BackgroundTask
 
-from custos.adapters.export.package import cut_segment
 from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.routers.recording import SegmentOut
@@ -140,23 +136,12 @@ def session_segments(
 @router.get("/sessions/{session_id}/segments/{segment_id}/media")
 def segment_media(
     session_id: Id, segment_id: Id, caller: SessionHolder, c: ContainerDep
-) -> Response:
+) -> FileResponse:
     """The segment as MP4, cut to the session's range when the range ends inside it."""
-    seg, path, cut_from, cut_to = c.footage.segment_media(caller.principal, session_id, segment_id)
-    if cut_from is None and cut_to is None:
-        return FileResponse(path, media_type="video/mp4")
-    tmp = Path(tempfile.mkdtemp(prefix="custos-cut-")) / f"{seg.id}.mp4"
-    try:
-        cut_segment(path, tmp, cut_from, cut_to)
-    except (OSError, subprocess.TimeoutExpired):
-        tmp.parent.rmdir()
-        raise
-    return FileResponse(tmp, media_type="video/mp4", background=BackgroundTask(_remove, tmp))
-
-
-def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    path.parent.rmdir()
+    media = c.segment_media.media(caller.principal, session_id, segment_id)
+    return FileResponse(
+        media.path, media_type="video/mp4", background=BackgroundTask(media.discard)
+    )
 
 
 @router.post("/exports", response_model=ExportOut, status_code=201)

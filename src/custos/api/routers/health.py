@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import text
 
 from custos import __version__
 from custos.api.deps import ContainerDep
@@ -13,6 +12,5 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health")
 def health(c: ContainerDep) -> dict[str, str]:
-    with c.engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
+    c.health.check()
     return {"status": "ok", "version": __version__}

@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
-from custos.bootstrap import Container
+from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.register import RegisterEntry, RegisterKind, RegisterQuery
 from custos.domain.users import Principal
@@ -137,7 +137,7 @@ def register_form(
 
 
 def _for_export(
-    c: Container, actor: Principal, q: RegisterQuery, form: str
+    c: Services, actor: Principal, q: RegisterQuery, form: str
 ) -> tuple[list[RegisterEntry], dict[int, str]]:
     """The entries to export and their units' names; the export itself enters the log."""
     entries = c.footage.register(actor, q)

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.api.schemas import FilingIn, FilingOut, SiteIn, SiteOut, SitePatch
-from custos.bootstrap import Container
+from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.registry import Site
 from custos.services.registry import FilingInput, SiteInput
@@ -20,7 +20,7 @@ Writer = Annotated[Caller, needs(Permission.REGISTRY_WRITE)]
 Filer = Annotated[Caller, needs(Permission.FILING_WRITE)]
 
 
-def _out(c: Container, s: Site) -> SiteOut:
+def _out(c: Services, s: Site) -> SiteOut:
     return SiteOut.of(s, [p.id for p in c.rules.packs_for_division(s.division_code)])
 
 

@@ -43,10 +43,10 @@ def verify(
     data_dir: Path | None, export_file: Path | None, public_key: str | None, as_json: bool
 ) -> None:
     """Recompute every leaf, the chain, the tree at each checkpoint and each signature."""
-    from custos.adapters.signing import TrustedKeys, read_public_key
+    from custos.bootstrap import pinned_keys, trusted_keys
 
     try:
-        pinned = TrustedKeys.of(read_public_key(public_key)) if public_key else None
+        pinned = pinned_keys(public_key) if public_key else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--public-key") from exc
     notes: list[str] = []
@@ -54,7 +54,7 @@ def verify(
         from custos.services.audit_log import verify_export
 
         with export_file.open("rb") as f:
-            report, header = verify_export(f, lambda key: TrustedKeys.of(key), pinned)
+            report, header = verify_export(f, trusted_keys, pinned)
         if header is not None and pinned is None:
             notes.append(
                 f"trusted the key the export names (key id {header.key_id}); "

@@ -59,49 +59,40 @@ def serve(
     and kept in DIR/credentials.env (mode 0600) with the endpoint and bucket, to be sourced
     (`set -a; . DIR/credentials.env; set +a`) by every custos process.
     """
-    from custos.adapters.storage import seaweedfs
-    from custos.adapters.storage.object_store import S3SegmentStore
-    from custos.recorder.lifeline import dies_with_parent
+    from custos.bootstrap import object_store_server, open_object_store_bucket
 
     settings = build_settings(data_dir)
     store_dir = store_dir if store_dir is not None else settings.data_dir / "seaweedfs"
     if port is None:
         port = (urlparse(settings.s3_endpoint).port if settings.s3_endpoint else None) or 8333
     try:
-        ports = seaweedfs.Ports(port)
-        seaweedfs.weed_binary()
+        server = object_store_server(store_dir, port, volume_size_mb)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
-    if not seaweedfs.ports_free(ports):
-        raise click.ClickException(f"ports {ports.all()} are not all free on 127.0.0.1")
-    endpoint = f"http://127.0.0.1:{port}"
+    endpoint = server.endpoint
     access, secret, made = _credentials(settings, store_dir, endpoint)
     # From the main thread, which lives as long as this command: weed dies with us, SIGKILL too.
-    proc = seaweedfs.start(
-        store_dir, ports, access, secret, volume_size_mb, dies_with_parent(signal.SIGKILL)
-    )
+    server.start(access, secret)
 
     def _terminate(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        seaweedfs.wait_for_s3(endpoint, proc)
-        store = S3SegmentStore(endpoint, settings.s3_bucket, access, secret, settings.s3_region)
-        store.ensure_bucket(object_lock=True)
-        lock = "on" if store.locking() else "off (application-level immutability only)"
+        server.wait_ready()
+        locking = open_object_store_bucket(settings, endpoint, access, secret)
+        lock = "on" if locking else "off (application-level immutability only)"
         click.echo(f"SeaweedFS S3 at {endpoint}, bucket {settings.s3_bucket}, Object Lock {lock}")
         click.echo(f"log: {store_dir / 'weed.log'}")
         if made:
             click.echo(f"credentials: {store_dir / CREDENTIALS_FILE} (mode 0600; source it)")
         click.echo("ready", nl=True)
         sys.stdout.flush()
-        proc.wait()
-        raise click.ClickException(f"weed exited with {proc.returncode}")
+        raise click.ClickException(f"weed exited with {server.wait()}")
     except KeyboardInterrupt:
         pass
     finally:
-        seaweedfs.stop(proc)
+        server.stop()
 
 
 def _credentials(settings: Settings, store_dir: Path, endpoint: str) -> tuple[str, str, bool]:

@@ -42,8 +42,7 @@ def check(data_dir: Path | None, rehash: bool, as_json: bool) -> None:
     """Compare the segment index with the files on disk (and the object store, when one is
     configured), and decode the last fragment of every segment not checked before; exit 1 if
     they disagree or a tail does not decode."""
-    from custos.adapters.storage.segment_files import SegmentStore
-    from custos.bootstrap import bootstrap
+    from custos.bootstrap import bootstrap, segment_files
     from custos.recorder.reconcile import check as run_check
 
     settings = build_settings(data_dir)
@@ -51,7 +50,7 @@ def check(data_dir: Path | None, rehash: bool, as_json: bool) -> None:
     container = bootstrap(settings)
     report = run_check(
         container.recording,
-        SegmentStore(settings.resolved_media_dir(), settings.media_volumes),
+        segment_files(settings),
         rehash,
         container.offload,
         decode_tails=True,

@@ -13,8 +13,8 @@ def rules() -> None:
 @rules.command("list")
 def rules_list() -> None:
     """List the rule packs and what they cover."""
-    from custos.adapters.rulepack_loader import load_rulebook
+    from custos.bootstrap import rulebook
 
-    for pack in load_rulebook().packs:
+    for pack in rulebook().packs:
         parent = f" (inherits {pack.parent})" if pack.parent else ""
         click.echo(f"{pack.id:<16} {pack.effective_date}  {pack.name_zh}{parent}")

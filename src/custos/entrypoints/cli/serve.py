@@ -45,8 +45,7 @@ def demo(
 ) -> None:
     """Start N simulated RTSP cameras, register them, then serve API and recorder; print how to
     sign in as the demo unit's operator (a new random password at every start)."""
-    from custos.adapters.media.simcam.clip import make_clip, server_command
-    from custos.bootstrap import bootstrap, migrate
+    from custos.bootstrap import bootstrap, demo_camera_command, migrate
     from custos.demo.cameras import DEMO_CREDIT_CODE, register_demo_cameras
     from custos.demo.users import demo_operator
     from custos.domain.calendar import shanghai_date
@@ -59,14 +58,13 @@ def demo(
     log_to_stderr(s.log_level)
     exit_on_sigterm()
     migrate(s)
-    clip = make_clip(s.data_dir / "demo" / "clip.h264")
     mounts = [f"cam{n}" for n in range(1, count + 1)]
     # Spawned from the main thread, which lives as long as the demo: SIGKILL of the demo kills
     # the simulator too (PR_SET_PDEATHSIG); SIGTERM unwinds to the ``finally`` below. Its own
     # session, like the recorder's: a Ctrl-C on the terminal reaches the demo, which stops the
     # recorder before the cameras it records.
     server = subprocess.Popen(  # noqa: S603 - our own argv
-        server_command(clip, rtsp_port, mounts),
+        demo_camera_command(s, rtsp_port, mounts),
         stdout=subprocess.PIPE,
         start_new_session=True,
         preexec_fn=dies_with_parent(signal.SIGKILL),
