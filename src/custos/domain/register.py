@@ -60,3 +60,5 @@ class RegisterQuery:
     person: str | None = None
     request_id: int | None = None
     limit: int = 500
+    # keyset paging, newest first: only entries before this one in (at, id) order
+    before: tuple[datetime, int] | None = None

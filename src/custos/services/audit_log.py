@@ -75,12 +75,23 @@ class Checkpointer:
         return Checkpoint(tree_size, root, chain, at, key_id, signature)
 
 
+@dataclass(frozen=True)
+class EntryFilter:
+    """Which entries to show: an action or action prefix (``alarm.``), an actor, and text
+    anywhere in the entry (case-insensitive)."""
+
+    action: str | None = None
+    actor: str | None = None
+    text: str | None = None
+
+
 class AuditLedger(Protocol):
     """What this module needs from the stored log (the SQL AuditRepository provides it)."""
 
     def append(self, e: AuditEvent) -> int: ...
     def size(self) -> int: ...
     def batch(self, after_seq: int, limit: int) -> EntryBatch: ...
+    def newest(self, before_seq: int | None, limit: int, where: EntryFilter) -> EntryBatch: ...
     def span(self, after_seq: int, upto: int) -> EntryBatch: ...
     def leaves(self, upto: int) -> list[bytes]: ...
     def checkpoints(self, after_size: int = 0, limit: int | None = None) -> list[Checkpoint]: ...
@@ -208,6 +219,18 @@ class AuditLogService:
         actor.require(Permission.AUDIT_READ)
         with self._uow() as uow:
             b = uow.audit.batch(after_seq, limit)
+        return [
+            AuditRecord(seq, json.loads(entry), leaf, chain)
+            for seq, entry, leaf, chain in zip(b.seqs, b.entries, b.leaves, b.chains, strict=True)
+        ]
+
+    def newest(
+        self, actor: Principal, before_seq: int | None, limit: int, where: EntryFilter
+    ) -> list[AuditRecord]:
+        """One page of the log, newest first, keyset-paged by ``before_seq``."""
+        actor.require(Permission.AUDIT_READ)
+        with self._uow() as uow:
+            b = uow.audit.newest(before_seq, limit, where)
         return [
             AuditRecord(seq, json.loads(entry), leaf, chain)
             for seq, entry, leaf, chain in zip(b.seqs, b.entries, b.leaves, b.chains, strict=True)

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, and_, insert, or_, select, update
 
 from custos.adapters.db import access_tables as at
 from custos.domain.access_requests import (
@@ -256,6 +256,9 @@ class RegisterRepository:
             q = q.where(t.c.persons.like(f"%{escaped}%", escape="\\"))
         if query.request_id is not None:
             q = q.where(t.c.request_id == query.request_id)
+        if query.before is not None:
+            at_, id_ = query.before
+            q = q.where(or_(t.c.at < at_, and_(t.c.at == at_, t.c.id < id_)))
         return [_entry(r) for r in self._c.execute(q).mappings()]
 
 

@@ -12,9 +12,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from json import encoder
 from typing import Any
 
-from sqlalchemy import Connection, RootTransaction, Select, and_, func, insert, select
+from sqlalchemy import Connection, RootTransaction, Select, and_, func, insert, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from custos.adapters.db import tables as t
@@ -23,7 +24,9 @@ from custos.domain.audit_chain import GENESIS, Checkpoint, canonical_entry, even
 from custos.domain.audit_verify import EntryBatch
 from custos.domain.errors import Conflict
 from custos.domain.merkle import CompactRange, leaf_hash
-from custos.services.audit_log import Checkpointer
+from custos.services.audit_log import Checkpointer, EntryFilter
+
+encode_basestring = encoder.encode_basestring  # JSON string literal, as canonical_json writes it
 
 APPEND_LOCK = 0x637573746F73  # pg_advisory_xact_lock key: "custos" in ASCII
 _HOLES = "the stored log has entries missing below its end; run 'custos audit verify'"
@@ -199,13 +202,35 @@ class AuditRepository:
         """The next ``limit`` stored entries after ``after_seq``, with their stored hashes."""
         return self._entries(_e.c.seq > after_seq, limit)
 
+    def newest(self, before_seq: int | None, limit: int, where: EntryFilter) -> EntryBatch:
+        """Up to ``limit`` entries before ``before_seq`` (all when None), newest first, that
+        match ``where``: a filter on the canonical text, whose key order is fixed (action,
+        actor, after, at, …), so a prefix or a quoted pair finds a field exactly."""
+        clauses: list[ColumnElement[bool]] = []
+        if before_seq is not None:
+            clauses.append(_e.c.seq < before_seq)
+        if where.action:
+            head = '{"action":' + encode_basestring(where.action)[:-1]
+            clauses.append(_e.c.entry.startswith(head, autoescape=True))
+        if where.actor:
+            pair = ',"actor":' + encode_basestring(where.actor) + ","
+            clauses.append(_e.c.entry.contains(pair, autoescape=True))
+        if where.text:
+            clauses.append(
+                _e.c.entry.icontains(encode_basestring(where.text)[1:-1], autoescape=True)
+            )
+        return self._entries(and_(true(), *clauses), limit, newest_first=True)
+
     def span(self, after_seq: int, upto: int) -> EntryBatch:
         """The stored entries with ``after_seq < seq <= upto`` (fewer where rows are missing)."""
         return self._entries(and_(_e.c.seq > after_seq, _e.c.seq <= upto), None)
 
-    def _entries(self, where: ColumnElement[bool], limit: int | None) -> EntryBatch:
+    def _entries(
+        self, where: ColumnElement[bool], limit: int | None, newest_first: bool = False
+    ) -> EntryBatch:
         q = select(_e.c.seq, _e.c.entry, _e.c.leaf_hash, _e.c.chain_hash).where(where)
-        rows = self._raw_rows(q.order_by(_e.c.seq).limit(limit))
+        order = _e.c.seq.desc() if newest_first else _e.c.seq
+        rows = self._raw_rows(q.order_by(order).limit(limit))
         seqs, leaves, chains = [r[0] for r in rows], [r[2] for r in rows], [r[3] for r in rows]
         try:
             entries = [r[1].encode() for r in rows]

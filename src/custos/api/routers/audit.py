@@ -11,6 +11,7 @@ from custos.api.bounds import Seq
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.domain.access import Permission
 from custos.domain.audit_chain import Checkpoint
+from custos.services.audit_log import EntryFilter
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[Caller, needs(Permission.AUDIT_READ)]
@@ -94,6 +95,35 @@ def list_entries(
     ]
     more = len(records) == limit
     return EntriesPage(entries=entries, next_after_seq=records[-1].seq if more else None)
+
+
+class NewestPage(_Out):
+    entries: list[AuditEntryOut]
+    next_before_seq: int | None  # pass as before_seq for the next (older) page; null on the last
+
+
+@router.get("/search", response_model=NewestPage)
+def search_entries(
+    caller: Reader,
+    c: ContainerDep,
+    before_seq: Annotated[Seq | None, Query()] = None,
+    action: Annotated[str | None, Query(max_length=64, description="an action or prefix")] = None,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="text anywhere in the entry")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> NewestPage:
+    """The log newest first, filtered, keyset-paged by ``seq`` (never by offset: entries keep
+    arriving, and an offset would shift under the reader)."""
+    where = EntryFilter(action or None, actor or None, q or None)
+    records = c.audit.newest(caller.principal, before_seq, limit + 1, where)
+    page, more = records[:limit], len(records) > limit
+    entries = [
+        AuditEntryOut(seq=r.seq, entry=r.entry, leaf_hash=r.leaf.hex(), chain_hash=r.chain.hex())
+        for r in page
+    ]
+    return NewestPage(entries=entries, next_before_seq=page[-1].seq if more else None)
 
 
 @router.get("/checkpoints", response_model=CheckpointsPage)

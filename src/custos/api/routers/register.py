@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
@@ -13,6 +14,7 @@ from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.bootstrap import Services
 from custos.domain.access import Permission
+from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.register import RegisterEntry, RegisterKind, RegisterQuery
 from custos.domain.users import Principal
 from custos.services import register_forms
@@ -79,6 +81,45 @@ Unit = Annotated[Id | None, Query()]
 Kind = Annotated[RegisterKind | None, Query()]
 When = Annotated[AwareDatetime | None, Query()]
 Limit = Annotated[int, Query(ge=1, le=10000)]
+
+
+class EntriesPage(BaseModel):
+    entries: list[EntryOut]
+    next_before_at: datetime | None  # pass both as before_at / before_id; null on the last page
+    next_before_id: int | None
+
+
+@router.get("/page", response_model=EntriesPage)
+def register_page(
+    caller: Reader,
+    c: ContainerDep,
+    unit_id: Unit = None,
+    kind: Kind = None,
+    since: When = None,
+    until: When = None,
+    camera_id: Annotated[Id | None, Query()] = None,
+    person: Annotated[str | None, Query(max_length=100)] = None,
+    request_id: Annotated[Id | None, Query()] = None,
+    before_at: When = None,
+    before_id: Annotated[Id | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> EntriesPage:
+    """One page of entries, newest first, keyset-paged: the next page starts before the last
+    entry of this one in (time, id) order, so new entries never shift a page already read."""
+    if (before_at is None) != (before_id is None):
+        raise ValidationFailed(FieldError("before_id", "give before_at and before_id together"))
+    q = replace(
+        _query(unit_id, kind, since, until, camera_id, person, request_id, limit + 1),
+        before=(before_at, before_id) if before_at is not None and before_id is not None else None,
+    )
+    rows = c.footage.register(caller.principal, q)
+    page, more = rows[:limit], len(rows) > limit
+    last = page[-1] if more else None
+    return EntriesPage(
+        entries=[EntryOut.of(e) for e in page],
+        next_before_at=last.at if last else None,
+        next_before_id=last.id if last else None,
+    )
 
 
 @router.get("", response_model=list[EntryOut])
