@@ -75,7 +75,7 @@ def test_watching_live_plays_and_is_registered(page: Page, site: Site) -> None:
     login(page, site, "manager")
     page.goto(f"{site.base}/ui/register")
     entry = page.locator("tr[data-kind=live_view]").first
-    expect(entry).to_contain_text("duty")
+    expect(entry).to_contain_text("值班员甲（值班员）")
     shot(page, "06-register-live")
 
 
@@ -139,7 +139,11 @@ def test_a_request_filed_by_one_user_is_approved_by_another_and_executed(
     rows = f.locator(".handlers-row")
     for i, (name, number) in enumerate((("王警官", "NO-0001"), ("李警官", "NO-0002"))):
         rows.nth(i).locator("[name=h_name]").fill(name)
-        rows.nth(i).locator("[name=h_number]").fill(number)
+        # Beijing art. 17: a work ID and a certifying document, both
+        rows.nth(i).locator("[name=h_type]").nth(0).select_option("work_id")
+        rows.nth(i).locator("[name=h_number]").nth(0).fill(number)
+        rows.nth(i).locator("[name=h_type]").nth(1).select_option("certifying_document")
+        rows.nth(i).locator("[name=h_number]").nth(1).fill(f"{number}-证明")
     f.locator("button[type=submit]").click()
     expect(page.locator("#flash")).to_contain_text("已提交")
     shot(page, "08-request-filed")
@@ -215,7 +219,7 @@ def test_a_hold_is_released_only_by_a_second_person(page: Page, site: Site) -> N
     page.click("#release-form button[type=submit]")
     expect(row.locator("[data-state]")).to_have_attribute("data-state", "release_requested")
     row.locator("button[data-approve]").click()  # the one who asked cannot approve
-    expect(row.locator(".refusal[data-field=approver]")).to_contain_text("second person")
+    expect(row.locator(".refusal[data-field=approver]")).to_contain_text("须由另一人批准")
     expect(row.locator("[data-state]")).to_have_attribute("data-state", "release_requested")
     shot(page, "14-hold-release-refused")
 

@@ -70,11 +70,19 @@ class EvidenceHold:
             )
         if self.expires_at is None and new_expiry is not None:
             raise ValidationFailed(
-                FieldError("expires_at", "the hold is indefinite; an expiry would shorten it")
+                FieldError(
+                    "expires_at",
+                    "the hold is indefinite; an expiry would shorten it",
+                    key="hold.indefinite",
+                )
             )
         if new_expiry is not None and self.expires_at is not None and new_expiry <= self.expires_at:
             raise ValidationFailed(
-                FieldError("expires_at", "an extension must end later than the current expiry")
+                FieldError(
+                    "expires_at",
+                    "an extension must end later than the current expiry",
+                    key="hold.extension_not_later",
+                )
             )
         self.extensions = (*self.extensions, Extension(now, by, self.expires_at, new_expiry))
         self.expires_at = new_expiry
@@ -88,7 +96,9 @@ class EvidenceHold:
                 reason=f"a {self.state.value} hold cannot be asked to release",
             )
         if not reason.strip():
-            raise ValidationFailed(FieldError("reason", "say why the hold may be released"))
+            raise ValidationFailed(
+                FieldError("reason", "say why the hold may be released", key="hold.release_reason")
+            )
         self.state = HoldState.RELEASE_REQUESTED
         self.release_requested_by, self.release_requested_at = by, now
         self.release_reason = reason.strip()
@@ -106,6 +116,7 @@ class EvidenceHold:
                 FieldError(
                     "approver",
                     "a second person must approve the release, not the one who asked for it",
+                    key="hold.second_person",
                 )
             )
         self.state = HoldState.RELEASED
@@ -115,7 +126,11 @@ class EvidenceHold:
         if self.state is not HoldState.RELEASE_REQUESTED:
             raise InvalidTransition(self.state.value, HoldState.ACTIVE.value, field="state")
         if by == self.release_requested_by:
-            raise ValidationFailed(FieldError("approver", "a second person decides the release"))
+            raise ValidationFailed(
+                FieldError(
+                    "approver", "a second person decides the release", key="hold.second_person"
+                )
+            )
         self.state = HoldState.ACTIVE
         self.release_requested_by = self.release_requested_at = None
 

@@ -10,6 +10,8 @@ let cameras = [];
 function addHandler() {
   const row = document.getElementById("handler-template").content.firstElementChild.cloneNode(true);
   row.querySelector("[data-remove]").addEventListener("click", () => row.remove());
+  const second = row.querySelectorAll("[name=h_type]")[1];
+  if (second) second.selectedIndex = 1;  // a second paper differs from the first
   handlers.append(row);
 }
 
@@ -23,10 +25,13 @@ async function fileRequest(ev) {
     scope: { camera_ids: d.camera_ids.map(Number), start: d.start, end: d.end },
     requester_kind: d.requester_kind, organ: d.organ, organ_unit: d.organ_unit,
     legal_basis: d.legal_basis, purpose: d.purpose, emergency: d.emergency || null, expires_at: d.expires_at,
+    // each handler shows every credential the rules name (e.g. a work ID and a certifying
+    // document, Beijing art. 17): the pairs with a number are sent
     handlers: [...handlers.children].map((r) => ({
       name: r.querySelector("[name=h_name]").value.trim(),
-      credential_type: r.querySelector("[name=h_type]").value,
-      credential_number: r.querySelector("[name=h_number]").value.trim(),
+      credentials: [...r.querySelectorAll(".credential")]
+        .map((c) => ({ type: c.querySelector("[name=h_type]").value, number: c.querySelector("[name=h_number]").value.trim() }))
+        .filter((c) => c.number),
     })).filter((h) => h.name),
   };
   let req;
