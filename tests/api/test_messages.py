@@ -80,3 +80,31 @@ def test_every_placement_refusal_and_finding_key_is_in_both_catalogues() -> None
     keys |= {f"msg.finding.{c}" for c in codes}
     for lang in ("zh_CN", "en"):
         assert keys - set(catalogue(lang)) == set(), lang
+
+
+def test_duties_carry_a_key_and_a_text_in_the_language(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    unit = make_unit(client, admin, 3)
+    site = make_site(client, admin, unit, "110105", name="Duties")
+    cam = client.post(f"{API}/cameras", json=camera_body(site, "110105", serial=9), headers=admin)
+    assert cam.status_code == 201, cam.text
+    url = f"{API}/cameras/{cam.json()['id']}/obligations"
+    zh = client.get(url, headers=admin).json()["duties"]
+    en = client.get(url, headers={**admin, "Accept-Language": "en"}).json()["duties"]
+    assert zh["retention_floor_days"]["key"] == "duty.retention_floor_days"
+    assert zh["retention_floor_days"]["text"] == "录像至少保存 30 日"
+    assert en["retention_floor_days"]["text"] == "Footage is kept at least 30 days"
+    assert zh["access"]["credentials"]["text"] == "每名经办人须出示：证明文件、工作证件"
+    texts: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "key" in node and "rule_ids" in node:
+                texts.append(str(node["text"]))
+            for v in node.values():
+                walk(v)
+
+    walk(zh)
+    assert len(texts) > 15
+    assert [t for t in texts if LATIN_WORD.search(t) or t.startswith("duty.")] == []

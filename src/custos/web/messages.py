@@ -60,6 +60,8 @@ def _value(t: Translator, name: str, value: Any) -> str:
         return t(f"{_CODED[name]}.{value}")
     if name == "field":
         return field_label(t, str(value))
+    if name == "duty":
+        return t(f"duty.name.{value}")
     return str(value)
 
 
@@ -114,3 +116,13 @@ def localize_finding(finding: dict[str, Any], lang: str) -> dict[str, Any]:
         (finding.get("rule_ids") or [None])[0],
     )
     return {**finding, "text": text}
+
+
+def localize_duties(node: Any, lang: str) -> Any:
+    """A duties dict with ``text`` in ``lang`` on every duty that carries a ``key``."""
+    t = Translator(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    if isinstance(node, dict) and "key" in node and "rule_ids" in node:
+        return {**node, "text": render(t, node["key"], node.get("params") or {})}
+    if isinstance(node, dict):
+        return {k: localize_duties(v, lang) for k, v in node.items()}
+    return node

@@ -8,12 +8,14 @@ from fastapi import APIRouter
 
 from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
+from custos.api.language import Lang
 from custos.api.schemas import CameraIn, CameraOut, CameraPatch, TransitionIn
 from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.registry import Camera, Signage
 from custos.domain.users import Principal
 from custos.services.registry import CameraInput, LifecycleStep
+from custos.web.messages import localize_duties
 
 router = APIRouter(prefix="/cameras", tags=["registry"])
 Reader = Annotated[Caller, needs(Permission.REGISTRY_READ)]
@@ -74,8 +76,9 @@ def transition(camera_id: Id, body: TransitionIn, caller: Manager, c: ContainerD
 
 
 @router.get("/{camera_id}/obligations")
-def obligations(camera_id: Id, caller: Reader, c: ContainerDep) -> dict[str, Any]:
-    """The effective duties for this camera, each with the articles behind it."""
+def obligations(camera_id: Id, caller: Reader, c: ContainerDep, lang: Lang) -> dict[str, Any]:
+    """The effective duties for this camera, each with the articles behind it, a message key
+    and its ``text`` in the ``Accept-Language`` (zh-CN by default)."""
     _unit, site, cam = c.registry.camera_context(caller.principal, camera_id)
     effective = c.rules.effective(site.division_code, site.public_place_article)
     floor = effective.retention_floor_days.value
@@ -85,5 +88,5 @@ def obligations(camera_id: Id, caller: Reader, c: ContainerDep) -> dict[str, Any
         "rule_packs": [p.id for p in effective.packs],
         "configured_retention_days": cam.retention_days,
         "effective_retention_days": max(floor, cam.retention_days or 0),
-        "duties": effective.as_dict(),
+        "duties": localize_duties(effective.as_dict(), lang),
     }

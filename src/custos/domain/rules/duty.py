@@ -120,3 +120,35 @@ def to_json(value: object) -> Any:
     if callable(as_dict):
         return as_dict()
     raise TypeError(f"no JSON form for {type(value).__name__}")
+
+
+def duty_message(path: str, value: Any) -> tuple[str, dict[str, Any]]:
+    """The catalogue key and parameters that say a duty in words, from its name (``filing.
+    after_in_use``) and JSON value: ``duty.<name>`` with the value, or ``duty.none`` /
+    ``duty.not_required`` where the texts set nothing (no value, none, zero); a deadline in working days gets
+    ``duty.<name>.working``, a stance (``prohibited``) ``duty.<name>.<stance>``."""
+    if value is None or value == [] or (type(value) is int and value == 0):
+        return "duty.none", {"duty": path}
+    if value is False:
+        return "duty.not_required", {"duty": path}
+    if value is True:
+        return f"duty.{path}", {}
+    if isinstance(value, dict) and "days" in value:
+        working = ".working" if value.get("working_days") else ""
+        return f"duty.{path}{working}", {"days": value["days"]}
+    if isinstance(value, str):
+        return f"duty.{path}.{value}", {}
+    if isinstance(value, list):
+        return f"duty.{path}", {path.rsplit(".", 1)[-1]: value}
+    return f"duty.{path}", {"value": value}
+
+
+def with_messages(node: Any, path: str = "") -> Any:
+    """A copy of a duties dict (``EffectiveRules.as_dict``) in which every duty also carries
+    ``key`` and ``params`` (:func:`duty_message`)."""
+    if isinstance(node, dict) and "rule_ids" in node and "value" in node:
+        key, params = duty_message(path, node["value"])
+        return {**node, "key": key, "params": params}
+    if isinstance(node, dict):
+        return {k: with_messages(v, f"{path}.{k}" if path else k) for k, v in node.items()}
+    return node

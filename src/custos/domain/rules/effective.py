@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 from custos.domain.calendar import add_calendar_days
 from custos.domain.kinds import AccessAction, PublicPlaceArticle
 from custos.domain.rules.citation import Citation
-from custos.domain.rules.duty import Candidate, Duty, any_required, strictest, to_json
+from custos.domain.rules.duty import (
+    Candidate,
+    Duty,
+    any_required,
+    strictest,
+    to_json,
+    with_messages,
+)
 from custos.domain.rules.model import (
     AccessEntitlement,
     ApproverRule,
@@ -123,7 +130,12 @@ class EffectiveRules:
         return Duty(roles, tuple(dict.fromkeys(r.citation for r in rules)))
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-able form for ``GET /cameras/{id}/obligations`` and ``GET /rules``."""
+        """A JSON-able form for ``GET /cameras/{id}/obligations`` and ``GET /rules``; each duty
+        carries a message ``key`` and ``params`` (:func:`~custos.domain.rules.duty.with_messages`)."""
+        result: dict[str, Any] = with_messages(self._plain_dict())
+        return result
+
+    def _plain_dict(self) -> dict[str, Any]:
         return {
             "division_code": self.division_code,
             "site_article": to_json(self.site_article),
