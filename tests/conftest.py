@@ -26,8 +26,8 @@ PG_ADMIN_URL = os.environ.get(
     "CUSTOS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 START = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Friday
-# scripts/test-at HH:MM runs the suite with the wall clock of every process moved to HH:MM UTC
-# (libfaketime) and names the time here; the tests' manual clock then starts at that time of
+# scripts/test-at HH:MM runs the suite with the wall clock of pytest and of every Python process
+# it starts moved to HH:MM UTC (tests/wallclock/sitecustomize.py) and names the time here; the tests' manual clock then starts at that time of
 # day too, so both sides of 16:00 UTC (where the Shanghai date is a day ahead) are exercised.
 WALL_CLOCK = os.environ.get("CUSTOS_TEST_WALL_CLOCK")
 
@@ -40,7 +40,7 @@ def _manual_start() -> datetime:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Under scripts/test-at the wall clock must really have moved; never run unfrozen by mistake."""
+    """Under scripts/test-at the wall clock must really have moved: never pass unmoved by mistake."""
     if not WALL_CLOCK:
         return
     now = datetime.now(UTC)

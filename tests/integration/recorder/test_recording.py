@@ -194,6 +194,7 @@ def test_a_camera_that_goes_away_leaves_a_gap_and_is_recorded_again_within_3_s(
             assert gap.detail == END_OF_STREAM, gap
 
 
+@pytest.mark.dates
 def test_a_camera_removed_from_the_registry_stops_being_recorded(
     site: Container, cameras: CameraServer, recorder: RecorderProcess
 ) -> None:
