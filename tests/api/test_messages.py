@@ -8,8 +8,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from custos.domain.access import Role
 from custos.domain.rules.terms import ViolationKey
 from custos.web.i18n import catalogue
+from tests.api.access_world import XIAN, World, handlers, request_body
 from tests.api.builders import API, camera_body, make_site, make_unit
 
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
@@ -108,3 +110,16 @@ def test_duties_carry_a_key_and_a_text_in_the_language(
     walk(zh)
     assert len(texts) > 15
     assert [t for t in texts if LATIN_WORD.search(t) or t.startswith("duty.")] == []
+
+
+def test_an_access_refusal_names_the_missing_credential_in_chinese(world: World) -> None:
+    w = world
+    body = request_body(w, XIAN, "view", handlers=handlers("王警官", "李警官"))  # work ID only
+    officer = w.person("officer-msg", Role.OFFICER, jurisdiction=XIAN)
+    r = w.client.post(f"{API}/requests", json=body, headers=officer)
+    assert r.status_code == 201, r.text
+    r = w.client.post(f"{API}/requests/{r.json()['id']}/submit", headers=officer)
+    assert r.status_code == 422, r.text
+    missing = [e for e in r.json()["errors"] if e["key"] == "refusal.credential_missing"]
+    assert missing and all(e["rule_id"] for e in missing)
+    assert any(e["text"] == "经办人 王警官 须出示执法证件" for e in missing), missing

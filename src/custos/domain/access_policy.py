@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from custos.domain.access_requests import AccessRequest, Handler
 from custos.domain.errors import FieldError
@@ -86,12 +87,15 @@ def check_request(
             "handlers",
             f"at least {d.min_handlers} handlers must take part; {len(req.handlers)} named",
             d.min_handlers_citations,
+            ("refusal.min_handlers", {"min": d.min_handlers, "named": len(req.handlers)}),
         )
     for i, h in enumerate(req.handlers):
         errors += _handler_errors(i, h, rules)
     names = [h.name for h in req.handlers]
     if len({"".join(n.split()).casefold() for n in names}) != len(names):
-        errors.append(FieldError("handlers", "the same person is named twice"))
+        errors.append(
+            FieldError("handlers", "the same person is named twice", key="refusal.handler_twice")
+        )
     if d.document_required and req.document is None:
         # the document shows the approval the packs demand: cite both (Liaoning art. 18(2) and
         # the art. 17 ¶2 approval by county-level police)
@@ -99,6 +103,7 @@ def check_request(
             "document",
             f"an approval document (批准文件) is required to {req.action.value} footage here",
             _unique((*d.document_citations, *approval_citations(req, rules))),
+            ("refusal.document_required", {"action": req.action.value}),
         )
     errors += _entitlement(req, rules, operation)
     for f, value in (
@@ -132,6 +137,7 @@ def check_data_subject_request(
             "a data subject or relative may view footage only with the management unit's "
             "consent (经管理单位同意); record who at the unit consented and when",
             art21,
+            ("refusal.consent_required", {}),
         )
     for i, h in enumerate(req.handlers):
         if not h.name.strip():
@@ -174,6 +180,7 @@ def consent_gaps(
                 "consents",
                 f"camera {camera_id} is run by unit {unit_id}, which has not consented",
                 art21,
+                ("refusal.unit_not_consented", {"camera": camera_id, "unit": unit_id}),
             )
     return _dedupe(errors)
 
@@ -219,6 +226,7 @@ def _handler_errors(i: int, h: Handler, rules: Sequence[EffectiveRules]) -> list
                     f"each handler must show a {need.value} in division {r.division_code}; "
                     f"{h.name or 'this handler'} shows {shown_text}",
                     cites,
+                    ("refusal.credential_missing", {"credential": need.value, "name": h.name}),
                 )
     return errors
 
@@ -257,6 +265,10 @@ def _entitlement(
                 f"no rule in force for division {r.division_code} entitles a "
                 f"{req.requester_kind.value} to {operation.value} footage",
                 _unique(e.citation for e in r.entitlements),
+                (
+                    "refusal.not_entitled",
+                    {"requester_kind": req.requester_kind.value, "action": operation.value},
+                ),
             )
         elif req.emergency is None and all(e.emergency_only for e in matching):
             errors += _cited(
@@ -264,15 +276,26 @@ def _entitlement(
                 f"a {req.requester_kind.value} may {operation.value} footage in division "
                 f"{r.division_code} only in a public emergency; name the emergency",
                 _unique(e.citation for e in matching),
+                (
+                    "refusal.emergency_only",
+                    {"requester_kind": req.requester_kind.value, "action": operation.value},
+                ),
             )
     return _dedupe(errors)
 
 
-def _cited(field: str, reason: str, citations: Iterable[Citation]) -> list[FieldError]:
+def _cited(
+    field: str,
+    reason: str,
+    citations: Iterable[Citation],
+    message: tuple[str, dict[str, Any]] | None = None,
+) -> list[FieldError]:
+    """One error per citation; ``message`` is the catalogue key and parameters."""
+    key, params = message or (None, {})
     cites = list(citations)
     if not cites:
-        return [FieldError(field, reason)]
-    return [FieldError(field, reason, c.rule_id, c.human) for c in cites]
+        return [FieldError(field, reason, key=key, params=params)]
+    return [FieldError(field, reason, c.rule_id, c.human, key, params) for c in cites]
 
 
 def _unique(citations: Iterable[Citation]) -> tuple[Citation, ...]:
