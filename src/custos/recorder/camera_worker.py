@@ -6,18 +6,17 @@ import contextlib
 import errno
 import logging
 import random
-import re
 import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from custos.adapters.media import fmp4
-from custos.adapters.media.ffmpeg_segmenter import END_OF_STREAM, ListedSegment, classify_exit
+from custos.adapters.media.ffmpeg_segmenter import ListedSegment, classify_exit
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.clock import Clock
 from custos.domain.recording import (
@@ -29,8 +28,10 @@ from custos.domain.recording import (
     WallClockAnchor,
 )
 from custos.domain.stream_url import redact_credentials
+from custos.recorder.backoff import Backoff
 from custos.recorder.reconcile import adopt_files
 from custos.recorder.recording_process import RecordingEngine, RecordingProcess
+from custos.recorder.run_outcome import ended_detail
 from custos.recorder.run_state import RunState
 from custos.services.recording import RecordingService, RecordTarget
 
@@ -46,62 +47,20 @@ class RecorderConfig:
     #: set-up and probing; 400 connections set up at once on two cores take up to ~15 s).
     connect_s: float = 20.0
     kill_grace_s: float = 10.0  # SIGKILL when ffmpeg is still there this long after SIGTERM
-    #: A camera with no TCP connection (the probe failed) is probed again this soon for the
-    #: first ``fast_window_s`` of its outage, then every ``probe_slow_s``: a probe is a SYN, and
-    #: the short outages (flaps) are the common ones ("back within 3 s of its return").
-    probe_fast_s: float = 0.25
-    probe_slow_s: float = 1.0
-    fast_window_s: float = 60.0
-    #: A try that got a TCP connection but no stream waits ``backoff_first_s``, doubling to
-    #: ``backoff_fast_max_s`` within the window and to ``backoff_max_s`` after it (each such
-    #: try costs an engine start).
-    backoff_first_s: float = 0.5
-    backoff_fast_max_s: float = 1.0
-    backoff_max_s: float = 3.0
-    #: After a refusal (wrong password, no recordable video) retrying fast cannot help and may
-    #: lock the camera's account; a registry change restarts the worker at once anyway.
-    backoff_refused_max_s: float = 30.0
+    backoff: Backoff = field(default_factory=Backoff)  # the waits between tries
     min_free_bytes: int = 256 * 1024 * 1024
     ffmpeg: str = "ffmpeg"
     engine: str = "pyav"  # or "ffmpeg" (docs/design/recording.md, "Engines")
     cameras_per_shard: int = 25
 
 
-#: Reasons that say the camera answered and refused (or cannot be recorded as it is set up).
 SEAL_ATTEMPTS = 6  # ≈ 30 s of backoff before a segment is left for adoption
-
-REFUSALS = frozenset({OfflineReason.AUTH_FAILED, OfflineReason.UNSUPPORTED_CODEC})
 
 
 class TornSegmentError(Exception):
     """A listed segment ends in a torn fragment (its writer ran out of space, or died while
     closing it) or has none: it is not sealed as listed but adopted, which cuts the torn tail
     aside (or quarantines a file without a complete fragment)."""
-
-
-def next_backoff(
-    previous_s: float,
-    recorded: bool,
-    reason: OfflineReason | None,
-    config: RecorderConfig,
-    *,
-    before_engine: bool = False,
-    outage_s: float = 0.0,
-) -> float:
-    """The wait before the next try (docs/design/recording.md, "Backoff"): at once (one probe
-    interval) after a run that recorded; after a refusal doubled up to its long cap; after a
-    try that ended ``before_engine`` (no TCP connection, no room) one probe interval, short in
-    the first minute of the outage (``outage_s``); otherwise doubled from ``backoff_first_s``
-    to a cap that is short in the first minute."""
-    fast = outage_s < config.fast_window_s
-    if recorded:
-        return config.probe_fast_s
-    if reason in REFUSALS:
-        return min(max(previous_s * 2, config.backoff_first_s), config.backoff_refused_max_s)
-    if before_engine:
-        return config.probe_fast_s if fast else config.probe_slow_s
-    cap = config.backoff_fast_max_s if fast else config.backoff_max_s
-    return min(max(previous_s * 2, config.backoff_first_s), cap)
 
 
 def new_run_id(now: datetime) -> str:
@@ -269,7 +228,8 @@ class CameraWorker:
 
     # ---- the loop --------------------------------------------------------------------------
     def _loop(self) -> None:
-        backoff = self._config.probe_fast_s
+        policy = self._config.backoff
+        backoff = policy.probe_fast_s
         outage_since = time.monotonic()  # when frames last flowed (or the worker started)
         while not self._stop.is_set():
             self._before_engine = False
@@ -280,16 +240,15 @@ class CameraWorker:
                 self._go_offline(OfflineReason.STREAM_ENDED, "internal error, see the log")
                 recorded = False
             if self._switching:  # the run ended only to move to another volume: at once
-                backoff = self._config.probe_fast_s
+                backoff = policy.probe_fast_s
                 continue
             run = self._run
             if recorded or (run is not None and run.frames > 0 and not self._before_engine):
                 outage_since = time.monotonic()
-            backoff = next_backoff(
+            backoff = policy.next(
                 backoff,
                 recorded,
                 self._reason,
-                self._config,
                 before_engine=self._before_engine,
                 outage_s=time.monotonic() - outage_since,
             )
@@ -536,32 +495,3 @@ class CameraWorker:
 def _remove_if_empty(run_dir: Path) -> None:
     with contextlib.suppress(OSError):  # not empty (or already gone): nothing to do
         run_dir.rmdir()
-
-
-_URL = re.compile(r"[a-z][a-z0-9+.-]*://\S*", re.IGNORECASE)
-_ADDRESS = re.compile(r" @ 0x[0-9a-f]+\]")
-#: Lines that say nothing about why a run ended: ffmpeg's listing and summary, and what its
-#: muxers say about the output (the recorder's own side, never the camera's error).
-_CHATTER = (
-    "[segment", "[mp4", "[mov", "[out#", "Exiting", "video:", "frame=", "  ", "Input #",
-    "Output #", "Stream mapping", "Press [q]", "ffmpeg stats",
-)  # fmt: skip
-
-
-def last_error(log_tail: list[str]) -> str:
-    """The last line of the engine's log that is not chatter, with every URL (and so every
-    password) replaced by ``<stream>`` and FFmpeg's object addresses left out."""
-    for line in reversed(log_tail):
-        if line and not line.startswith(_CHATTER):
-            return _ADDRESS.sub("]", _URL.sub("<stream>", line))[:200]
-    return ""
-
-
-def ended_detail(reason: OfflineReason, log_tail: list[str]) -> str:
-    """What a gap or the health board shows for a run that ended by itself: the engine's last
-    error; for a stream that ended without one (the camera closed the connection: ffmpeg
-    exits 0, PyAV's demuxer just ends), the engine's words for that."""
-    said = last_error(log_tail)
-    if said or reason is not OfflineReason.STREAM_ENDED:
-        return said
-    return END_OF_STREAM

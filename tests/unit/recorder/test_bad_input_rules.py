@@ -6,7 +6,7 @@ import pytest
 
 from custos.adapters.media.ffmpeg_segmenter import classify_exit, parse_input_stream
 from custos.domain.recording import OfflineReason
-from custos.recorder.camera_worker import RecorderConfig, next_backoff
+from custos.recorder.backoff import Backoff
 from custos.recorder.main import min_free_bytes
 
 
@@ -36,26 +36,24 @@ def test_input_streams_of_every_kind_are_recognised() -> None:
 def test_an_absent_camera_is_probed_every_quarter_second_in_the_first_minute_then_each_second() -> (
     None
 ):
-    config = RecorderConfig()
+    policy = Backoff()
     unreachable = OfflineReason.UNREACHABLE
     waits = [
-        next_backoff(0.25, False, unreachable, config, before_engine=True, outage_s=t)
+        policy.next(0.25, False, unreachable, before_engine=True, outage_s=t)
         for t in (0.0, 30.0, 59.9, 60.0, 3600.0)
     ]
     assert waits == [0.25, 0.25, 0.25, 1.0, 1.0]
     # a run that recorded is retried at once (one probe interval), whatever came before
-    assert next_backoff(3.0, True, OfflineReason.STREAM_ENDED, config, outage_s=0.0) == 0.25
+    assert policy.next(3.0, True, OfflineReason.STREAM_ENDED, outage_s=0.0) == 0.25
 
 
 def test_a_camera_that_answers_without_a_stream_backs_off_to_1_s_then_3_s() -> None:
-    config = RecorderConfig()
+    policy = Backoff()
 
     def waits(outage_s: float) -> list[float]:
-        found, wait = [], config.probe_fast_s
+        found, wait = [], policy.probe_fast_s
         for _ in range(5):
-            wait = next_backoff(
-                wait, False, OfflineReason.PROTOCOL_ERROR, config, outage_s=outage_s
-            )
+            wait = policy.next(wait, False, OfflineReason.PROTOCOL_ERROR, outage_s=outage_s)
             found.append(wait)
         return found
 
@@ -65,11 +63,11 @@ def test_a_camera_that_answers_without_a_stream_backs_off_to_1_s_then_3_s() -> N
 
 @pytest.mark.parametrize("reason", [OfflineReason.AUTH_FAILED, OfflineReason.UNSUPPORTED_CODEC])
 def test_after_a_refusal_the_backoff_grows_to_30_s(reason: OfflineReason) -> None:
-    config = RecorderConfig()
-    wait = config.backoff_first_s
+    policy = Backoff()
+    wait = policy.first_s
     for _ in range(10):
-        wait = next_backoff(wait, False, reason, config)
-    assert wait == config.backoff_refused_max_s == 30.0
+        wait = policy.next(wait, False, reason)
+    assert wait == policy.refused_max_s == 30.0
 
 
 def test_the_minimum_free_space_comes_from_the_environment_in_mib() -> None:

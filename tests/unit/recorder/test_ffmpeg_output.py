@@ -14,7 +14,7 @@ from custos.adapters.media.ffmpeg_segmenter import (
     segmenter_command,
 )
 from custos.domain.recording import OfflineReason
-from custos.recorder.camera_worker import ended_detail, last_error
+from custos.recorder.run_outcome import ended_detail, last_error
 
 
 def test_a_segment_list_line_names_the_finished_file_and_its_media_times() -> None:
