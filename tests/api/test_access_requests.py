@@ -163,9 +163,13 @@ def test_beijing_gives_government_departments_access_only_in_emergencies(world: 
     # The national Decree (art. 20) entitles departments to view and retrieve, so Beijing's
     # emergency-only rule (art. 16) does not narrow a retrieval; copying is another matter only
     # where no pack entitles it — the reading is in docs/design/approvals.md.
-    req = file_request(world, BEIJING, "view", requester_kind="data_subject")
+    consent = {
+        "unit_id": world.unit_id, "given_by": "物业经理 陈某", "given_on": "2026-11-19",
+        "relation": "self",
+    }  # fmt: skip
+    req = file_request(world, BEIJING, "view", requester_kind="data_subject", consents=[consent])
     r = post(world, f"/requests/{req['id']}/submit", "officer")
-    assert r.status_code == 200, r.text  # national-2025 art. 21: data subjects may view
+    assert r.status_code == 200, r.text  # national-2025 art. 21: with the unit's consent
 
 
 def test_a_camera_the_requester_cannot_see_is_refused_and_logged(world: World) -> None:
