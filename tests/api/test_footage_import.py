@@ -93,7 +93,7 @@ def test_an_imported_file_becomes_sealed_indexed_logged_segments(
     source_sha = hashlib.sha256(legacy_mp4.read_bytes()).hexdigest()
     assert record["source_sha256"] == source_sha
     assert record["run_id"] == f"import-{source_sha[:16]}"
-    assert len(rows) == 3
+    assert len(rows) == 3 and all(row["imported"] for row in rows)
     assert datetime.fromisoformat(rows[0]["start_at"]) == start
     assert abs(datetime.fromisoformat(rows[-1]["end_at"]) - start - timedelta(seconds=CLIP_S)) < (
         timedelta(seconds=1)

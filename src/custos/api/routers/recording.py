@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from custos.api.bounds import Id
 from custos.api.deps import Caller, ContainerDep, needs
 from custos.domain.access import Permission
+from custos.domain.footage_import import is_imported
 from custos.domain.recording import CameraHealth, Gap, OfflineReason, RecorderState, Segment
 
 router = APIRouter(prefix="/cameras", tags=["recording"])
@@ -50,10 +51,14 @@ class SegmentOut(BaseModel):
     height: int | None
     adopted: bool
     missing: bool
+    imported: bool = Field(
+        default=False, description="brought in from another recorder (run id import-…)"
+    )
 
     @classmethod
     def of(cls, s: Segment) -> SegmentOut:
-        return cls(**{k: v for k, v in s.__dict__.items() if k in cls.model_fields})
+        found = {k: v for k, v in s.__dict__.items() if k in cls.model_fields}
+        return cls(**found, imported=is_imported(s.run_id))
 
 
 class GapOut(BaseModel):
