@@ -119,7 +119,10 @@ def test_each_filing_duty_names_its_recipient_beside_its_deadline(
     assert got["filing_recipient"]["name_zh"] == "西安市公安局雁塔分局"
     assert got["filing_recipient"]["named"] is True
     body = camera_body(site, XIAN, history=IN_SERVICE)
-    assert client.post(f"{API}/cameras", json=body, headers=admin).status_code == 201
+    made = client.post(f"{API}/cameras", json=body, headers=admin)
+    assert made.status_code == 201
+    duties = client.get(f"{API}/cameras/{made.json()['id']}/obligations", headers=admin).json()
+    assert duties["filing_recipient"]["name_zh"] == "西安市公安局雁塔分局"
     report = client.get(f"{API}/compliance/sites/{site}", headers=admin).json()
     assert report["filing_recipient"]["division_code"] == XIAN
     filing = [f for f in report["findings"] if f["code"].startswith("filing.initial")]

@@ -12,6 +12,7 @@ from custos.api.language import Lang
 from custos.api.schemas import CameraIn, CameraOut, CameraPatch, TransitionIn
 from custos.bootstrap import Services
 from custos.domain.access import Permission
+from custos.domain.filing_recipient import filing_recipient
 from custos.domain.registry import Camera, Signage
 from custos.domain.users import Principal
 from custos.services.registry import CameraInput, LifecycleStep
@@ -86,6 +87,8 @@ def obligations(camera_id: Id, caller: Reader, c: ContainerDep, lang: Lang) -> d
         "camera_id": cam.id,
         "division_code": site.division_code,
         "rule_packs": [p.id for p in effective.packs],
+        # who receives the filings these duties call for (Decree 799 art. 14: the county police)
+        "filing_recipient": filing_recipient(site.division_code, site.division_name).as_dict(),
         "configured_retention_days": cam.retention_days,
         "effective_retention_days": max(floor, cam.retention_days or 0),
         "duties": localize_duties(effective.as_dict(), lang),
