@@ -33,9 +33,9 @@ def submitted_view_request(site: Site) -> dict[str, Any]:
         "requester_kind": "police", "organ": "北京市公安局朝阳分局", "organ_unit": "刑侦支队",
         "legal_basis": "《刑事诉讼法》第五十四条", "purpose": "侦查盗窃案件",
         "handlers": [
-            {"name": n, "credentials": [{"type": k, "number": f"{n}-{k}"}
-                                        for k in ("work_id", "certifying_document")]}
-            for n in ("王警官", "李警官")
+            {"name": n, "credentials": [{"type": k, "number": f"11010{i}{j}"}
+                                        for j, k in enumerate(("work_id", "certifying_document"))]}
+            for i, n in enumerate(("王警官", "李警官"))
         ],
         "expires_at": (site.container.clock.now() + timedelta(days=3)).isoformat(),
     }  # fmt: skip

@@ -44,7 +44,8 @@ function actionText(action) {
 /** "摄像机 12", "申请 7" … (the id as recorded). */
 function target(e) {
   if (!e.object_type) return "";
-  return [known(`audit.object.${e.object_type}`) || e.object_type, " ", el("span", { class: "mono" }, e.object_id ?? "")];
+  const what = known(`audit.object.${e.object_type}`) || el("span", { class: "mono" }, e.object_type);
+  return [what, " ", el("span", { class: "mono" }, e.object_id ?? "")];
 }
 
 /** A recorded value as it was written: machine data, shown verbatim. */
