@@ -189,7 +189,12 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             footage.segment_media, FfmpegSegmentCutter(), settings.data_dir / "cuts"
         ),
         imports=FootageImportService(
-            uow, clock, segment_store, FfmpegFootageCutter(), settings.data_dir / "imports"
+            uow,
+            clock,
+            segment_store,
+            FfmpegFootageCutter(),
+            settings.data_dir / "imports",
+            keep_until=lambda camera_id, end: retention.policy_for(camera_id).keep_until(end),
         ),
         network=NetworkInterruptionService(uow, rules, clock),
         offload=offload,

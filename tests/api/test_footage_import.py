@@ -94,6 +94,9 @@ def test_an_imported_file_becomes_sealed_indexed_logged_segments(
     assert record["source_sha256"] == source_sha
     assert record["run_id"] == f"import-{source_sha[:16]}"
     assert len(rows) == 3 and all(row["imported"] for row in rows)
+    keep = datetime.fromisoformat(r.json()["keep_until"])  # Shaanxi: the Decree's 30 days
+    assert keep == datetime.fromisoformat(rows[0]["end_at"]) + timedelta(days=30)
+    assert r.json()["past_retention"] is False
     assert datetime.fromisoformat(rows[0]["start_at"]) == start
     assert abs(datetime.fromisoformat(rows[-1]["end_at"]) - start - timedelta(seconds=CLIP_S)) < (
         timedelta(seconds=1)
@@ -123,8 +126,9 @@ def test_an_imported_file_becomes_sealed_indexed_logged_segments(
 
 def test_a_grant_over_imported_old_footage_is_executed(world: World, legacy_mp4: Path) -> None:
     w = world
-    start = _days_ago(w, 25)
-    assert _import(w, legacy_mp4, start).status_code == 201
+    start = _days_ago(w, 45)  # older than the 30 days kept: the import says so
+    done = _import(w, legacy_mp4, start)
+    assert done.status_code == 201 and done.json()["past_retention"] is True
     scope = {
         "camera_ids": [w.cameras[TONGCHUAN]],
         "start": (start + timedelta(seconds=30)).isoformat(),

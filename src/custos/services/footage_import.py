@@ -91,6 +91,10 @@ class ImportRequest:
 class ImportResult:
     record: FootageImport
     segments: list[Segment]
+    # when the first of its segments leaves retention: imported footage ages from its own time,
+    # so old footage may be due for the purge at once (place an evidence hold first)
+    keep_until: datetime | None = None
+    past_retention: bool = False
 
 
 class FootageImportService:
@@ -102,7 +106,9 @@ class FootageImportService:
         cutter: MediaCutter,
         work_dir: Path,
         segment_seconds: int = IMPORT_SEGMENT_SECONDS,
+        keep_until: Callable[[int, datetime], datetime] | None = None,
     ) -> None:
+        self._keep_until = keep_until  # (camera id, segment end) → end of its retention
         self._uow = uow
         self._work_dir = work_dir  # uploads wait here while they are imported
         self._clock = clock
@@ -233,7 +239,9 @@ class FootageImportService:
                 )
             )  # fmt: skip
             uow.commit()
-        return ImportResult(record, saved)
+        first_end = saved[0].end_at
+        keep = self._keep_until(req.camera_id, first_end) if self._keep_until else None
+        return ImportResult(record, saved, keep, keep is not None and keep <= now)
 
 
 def _check_input(req: ImportRequest, now: datetime) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 
 from custos.api.body_limit import max_body
 from custos.api.bounds import Id
@@ -22,6 +23,12 @@ FORM_OVERHEAD_BYTES = 64 * 1024
 class ImportOut(BaseModel):
     record: dict[str, Any]
     segments: list[SegmentOut]
+    keep_until: datetime | None = Field(
+        description="when its first segment leaves retention (it ages from its own time)"
+    )
+    past_retention: bool = Field(
+        description="already due for the purge: place an evidence hold if it is evidence"
+    )
 
 
 @router.post(
@@ -50,5 +57,8 @@ def import_footage(
         MAX_IMPORT_BYTES,
     )
     return ImportOut(
-        record=done.record.as_dict(), segments=[SegmentOut.of(s) for s in done.segments]
+        record=done.record.as_dict(),
+        segments=[SegmentOut.of(s) for s in done.segments],
+        keep_until=done.keep_until,
+        past_retention=done.past_retention,
     )
