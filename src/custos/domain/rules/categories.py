@@ -108,7 +108,11 @@ _MANDATORY: tuple[tuple[str, str, str], ...] = (
 )
 
 _PROHIBITED: tuple[tuple[str, str, str], ...] = (
-    ("hotel_guest_room", "旅馆、宾馆、民宿等的客房", "guest rooms of hotels, guesthouses, homestays"),
+    (
+        "hotel_guest_room",
+        "旅馆、宾馆、民宿等的客房",
+        "guest rooms of hotels, guesthouses, homestays",
+    ),
     ("dining_private_room", "饭店等经营接待食宿场所的包间", "private rooms of restaurants"),
     ("entertainment_private_room", "娱乐场所包房", "private rooms of entertainment venues"),
     ("dormitory", "学生、员工、集体和个人宿舍", "dormitories (student, staff, collective)"),
