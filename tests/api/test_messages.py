@@ -123,3 +123,23 @@ def test_an_access_refusal_names_the_missing_credential_in_chinese(world: World)
     missing = [e for e in r.json()["errors"] if e["key"] == "refusal.credential_missing"]
     assert missing and all(e["rule_id"] for e in missing)
     assert any(e["text"] == "经办人 王警官 须出示执法证件" for e in missing), missing
+
+
+def test_a_bad_device_code_is_explained_in_the_language(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    unit = make_unit(client, admin, 4)
+    site = make_site(client, admin, unit, "110105", name="Codes")
+    for code, zh, en in (
+        ("1101050000113000123", "应为 20 位，现有 19 位", "Must be 20 characters, got 19"),
+        ("99010500001320001234", "99 不是省级行政区划代码", "99 is not a province-level"),
+        ("11010500001330001234", "类型码 133 不是视频源", "Type code 133 is not a video source"),
+    ):
+        body = camera_body(site, "110105", serial=5, address_code=code)
+        r = client.post(f"{API}/cameras", json=body, headers=admin)
+        assert r.status_code == 422, r.text
+        [error] = [e for e in r.json()["errors"] if e["field"] == "address_code"]
+        assert error["text"].startswith(zh) and error["field_label"] == "设备编码", error
+        r = client.post(f"{API}/cameras", json=body, headers={**admin, "Accept-Language": "en"})
+        [error] = [e for e in r.json()["errors"] if e["field"] == "address_code"]
+        assert error["text"].startswith(en), error

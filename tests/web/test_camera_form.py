@@ -21,9 +21,10 @@ def test_the_device_code_is_decoded_and_checked_while_typing(page: Page, site: S
     expect(parts.locator("[data-part=division]")).to_contain_text("北京")
     expect(parts.locator("[data-part=industry]")).to_contain_text("社会治安路面接入")
     expect(parts).to_contain_text("已输入 10 位，应为 20 位")
-    code.press_sequentially("1137")  # type 113 (an encoder), network 7
+    code.press_sequentially("1337")  # type 133 (a display: no video), network 7
     expect(parts.locator("[data-part=network]")).to_contain_text("互联网")
-    expect(parts.locator(".code-problem")).to_contain_text("不是摄像机")
+    expect(parts.locator("[data-part=type]")).to_contain_text("显示器")
+    expect(parts.locator(".code-problem")).to_contain_text("不是视频源")
     assert code.evaluate("i => !i.checkValidity()")
     code.fill("")
     code.press_sequentially("11010500001320001234")

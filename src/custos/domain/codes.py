@@ -22,7 +22,7 @@ Sources and what is certain
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Self
 
 from custos.domain.errors import FieldError, ValidationFailed
@@ -47,25 +47,56 @@ def credit_check_character(first17: str) -> str:
     return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
 
 
-def _credit_code_problem(text: str) -> str | None:
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with a code: the English ``reason`` and the catalogue ``key`` with its
+    ``params``, so that each client can say it in its user's language."""
+
+    reason: str
+    key: str
+    params: dict[str, object] = field(default_factory=dict)
+
+
+def _credit_code_problem(text: str) -> Problem | None:
     if len(text) != 18:
-        return f"must be 18 characters, got {len(text)}"
+        return Problem(
+            f"must be 18 characters, got {len(text)}",
+            "code.length",
+            {"length": 18, "got": len(text)},
+        )
     for position, char in enumerate(text, start=1):
+        at = {"char": char, "position": position}
         if char in CREDIT_CODE_ALPHABET:
             continue
         if char.isalpha() and char.islower():
-            return f"lowercase letter {char!r} at position {position}; letters must be uppercase"
-        if char in _CREDIT_EXCLUDED:
-            return (
-                f"letter {char!r} at position {position} is not used "
-                "(GB 32100 excludes I, O, S, V, Z)"
+            return Problem(
+                f"lowercase letter {char!r} at position {position}; letters must be uppercase",
+                "credit.lowercase",
+                at,
             )
-        return f"character {char!r} at position {position} is not in the GB 32100 character set"
+        if char in _CREDIT_EXCLUDED:
+            return Problem(
+                f"letter {char!r} at position {position} is not used "
+                "(GB 32100 excludes I, O, S, V, Z)",
+                "credit.excluded",
+                at,
+            )
+        return Problem(
+            f"character {char!r} at position {position} is not in the GB 32100 character set",
+            "credit.charset",
+            at,
+        )
     if not text[2:8].isdigit():
-        return "positions 3–8 (administrative division code) must be digits"
+        return Problem(
+            "positions 3–8 (administrative division code) must be digits", "credit.division"
+        )
     expected = credit_check_character(text[:17])
     if text[17] != expected:
-        return f"check character is {text[17]!r}, expected {expected!r}"
+        return Problem(
+            f"check character is {text[17]!r}, expected {expected!r}",
+            "credit.check",
+            {"got": text[17], "expected": expected},
+        )
     return None
 
 
@@ -148,23 +179,37 @@ PROVINCES: dict[str, str] = {
 """The 34 province-level prefixes of GB/T 2260 and their names."""
 
 
-def _digits_problem(text: str, length: int) -> str | None:
+def _digits_problem(text: str, length: int) -> Problem | None:
     if len(text) != length:
-        return f"must be {length} digits, got {len(text)} characters"
+        return Problem(
+            f"must be {length} digits, got {len(text)} characters",
+            "code.length",
+            {"length": length, "got": len(text)},
+        )
     for position, char in enumerate(text, start=1):
         if not ("0" <= char <= "9"):
-            return f"must contain only digits 0-9; found {char!r} at position {position}"
+            return Problem(
+                f"must contain only digits 0-9; found {char!r} at position {position}",
+                "code.only_digits",
+                {"char": char, "position": position},
+            )
     return None
 
 
-def _division_problem(text: str) -> str | None:
+def _division_problem(text: str) -> Problem | None:
     problem = _digits_problem(text, 6)
     if problem:
         return problem
     if text[:2] not in PROVINCES:
-        return f"{text[:2]} is not a GB/T 2260 province-level code"
+        return Problem(
+            f"{text[:2]} is not a GB/T 2260 province-level code",
+            "code.bad_province",
+            {"code": text[:2]},
+        )
     if text[2:4] == "00" and text[4:6] != "00":
-        return "digits 5–6 name a county but digits 3–4 name no city (00)"
+        return Problem(
+            "digits 5–6 name a county but digits 3–4 name no city (00)", "code.county_without_city"
+        )
     return None
 
 
@@ -355,15 +400,20 @@ def _type_category(type_code: str) -> str | None:
     return next((name for low, high, name in TYPE_CODE_RANGES if low <= number <= high), None)
 
 
-def _address_problem(text: str) -> str | None:
+def _address_problem(text: str) -> Problem | None:
     problem = _digits_problem(text, 20)
     if problem:
         return problem
-    centre_problem = _division_problem(text[:6])
-    if centre_problem:
-        return f"centre code digits 1–6 ({text[:6]}): {centre_problem}"
+    centre = _division_problem(text[:6])
+    if centre:
+        reason = f"centre code digits 1–6 ({text[:6]}): {centre.reason}"
+        return Problem(reason, centre.key, centre.params)
     if _type_category(text[10:13]) is None:
-        return f"type code {text[10:13]} (digits 11–13) is not a GB/T 28181 device type (111–599)"
+        return Problem(
+            f"type code {text[10:13]} (digits 11–13) is not a GB/T 28181 device type (111–599)",
+            "code.bad_type",
+            {"code": text[10:13]},
+        )
     return None
 
 
@@ -387,11 +437,11 @@ class AddressCode:
         code = cls.parse(text, field)
         if not code.is_camera:
             name = code.type_name or code.type_category
-            _raise_if(
+            reason = (
                 f"type code {code.type_code} ({name}) is not a camera; "
-                "a camera needs 131 (摄像机) or 132 (网络摄像机)",
-                field,
+                "a camera needs 131 (摄像机) or 132 (网络摄像机)"
             )
+            _raise_if(Problem(reason, "code.not_camera", {"code": code.type_code}), field)
         return code
 
     @property
@@ -466,6 +516,8 @@ class AddressCode:
                 field,
                 f"centre code division {centre} is neither the site's division {division} "
                 "nor one above it",
+                key="code.centre_outside",
+                params={"centre": str(centre), "division": str(division)},
             )
         ]
 
@@ -473,6 +525,8 @@ class AddressCode:
         return self.value
 
 
-def _raise_if(problem: str | None, field: str) -> None:
+def _raise_if(problem: Problem | None, field: str) -> None:
     if problem is not None:
-        raise ValidationFailed(FieldError(field, problem))
+        raise ValidationFailed(
+            FieldError(field, problem.reason, key=problem.key, params=problem.params)
+        )

@@ -50,8 +50,10 @@ class FieldError:
     reason: str
     rule_id: str | None = None
     article: str | None = None
-    key: str | None = None
-    params: Mapping[str, object] = dataclasses.field(default_factory=dict, hash=False)
+    # how it is said, not what it is: two refusals of the same field for the same reason and
+    # rule are equal whatever their message key
+    key: str | None = dataclasses.field(default=None, compare=False)
+    params: Mapping[str, object] = dataclasses.field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         cited = ", ".join(part for part in (self.rule_id, self.article) if part)

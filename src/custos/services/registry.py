@@ -523,6 +523,8 @@ def _check_camera_fields(cam: Camera, site: Site, today: date, rules: RuleBook) 
                     "address_code",
                     f"type code {code.type_code} ({code.type_name or 'unnamed'}) is not a video "
                     f"source; a camera's address code needs one of {allowed} (GB/T 28181)",
+                    key="code.not_video_source",
+                    params={"code": code.type_code, "allowed": allowed},
                 )
             )
         errors.extend(

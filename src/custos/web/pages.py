@@ -142,7 +142,7 @@ def _code_tables() -> str:
         "industries": codes.INDUSTRY_CODES,
         "types": codes.TYPE_CODES,
         "type_ranges": codes.TYPE_CODE_RANGES,
-        "camera_types": sorted(codes.CAMERA_TYPE_CODES),
+        "video_types": sorted(codes.RECORDABLE_TYPE_CODES),
         "networks": {str(d): codes.NetworkKind.from_digit(d).value for d in range(10)},
     }
     return json.dumps(tables, ensure_ascii=False).replace("<", "\\u003c")

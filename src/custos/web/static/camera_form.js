@@ -39,7 +39,7 @@ export function decode(text) {
       else if (p.key === "type") {
         const range = typeCategory(digits);
         if (!range) problems.push(T("code.bad_type", { code: digits }));
-        else if (!tables.camera_types.includes(digits)) problems.push(T("code.not_camera", { code: digits }));
+        else if (!tables.video_types.includes(digits)) problems.push(T("code.not_video_source", { code: digits, allowed: tables.video_types.join("、") }));
         meaning = tables.types[digits] || (range ? range[2] : "");
       } else if (p.key === "network") meaning = T(`enum.network.${tables.networks[digits]}`);
     }
