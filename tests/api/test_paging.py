@@ -87,3 +87,16 @@ def test_the_register_pages_by_keyset_with_its_filters(world: World) -> None:
     assert {e["kind"] for e in only["entries"]} == {"playback"}
     half = w.client.get(f"{API}/register/page", params={"before_id": 3}, headers=w.admin)
     assert half.status_code == 422
+
+
+def test_a_nul_in_a_search_is_refused_not_a_server_error(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    for params in ({"q": "a\x00b"}, {"action": "\x00"}, {"actor": "x\x00"}):
+        r = client.get(f"{API}/audit/search", params=params, headers=admin)
+        assert r.status_code == 422, (params, r.text)
+    for path in ("/register", "/register/page"):
+        r = client.get(f"{API}{path}", params={"person": "a\x00"}, headers=admin)
+        assert r.status_code == 422, r.text
+    r = client.get(f"{API}/audit/search", params={"q": "'; drop table x; --"}, headers=admin)
+    assert r.status_code == 200 and r.json()["entries"] == []

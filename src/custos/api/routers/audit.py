@@ -15,6 +15,7 @@ from custos.services.audit_log import EntryFilter
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[Caller, needs(Permission.AUDIT_READ)]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text holds no NUL: refused as input (422), never a 500
 
 
 class _Out(BaseModel):
@@ -107,10 +108,12 @@ def search_entries(
     caller: Reader,
     c: ContainerDep,
     before_seq: Annotated[Seq | None, Query()] = None,
-    action: Annotated[str | None, Query(max_length=64, description="an action or prefix")] = None,
-    actor: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, pattern=NO_NUL, description="an action or prefix")
+    ] = None,
+    actor: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="text anywhere in the entry")
+        str | None, Query(max_length=200, pattern=NO_NUL, description="text anywhere in the entry")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> NewestPage:
