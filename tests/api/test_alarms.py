@@ -115,3 +115,6 @@ def test_only_alarm_handlers_may_acknowledge(world: World) -> None:
     long = w.client.post(f"{API}/alarms/{alarm}/acknowledge", json={"note": "x" * 2001},
                          headers=w.admin)  # fmt: skip
     assert long.status_code == 422
+    nul = w.client.post(f"{API}/alarms/{alarm}/acknowledge", json={"note": "a\x00"},
+                        headers=w.admin)  # fmt: skip
+    assert nul.status_code == 422

@@ -57,7 +57,7 @@ class AlarmOut(BaseModel):
 
 
 class AlarmNoteIn(In):
-    note: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=2000, pattern=r"^[^\x00]*$")  # no NUL: PostgreSQL
 
 
 @router.get("/alarms", response_model=list[AlarmOut])
