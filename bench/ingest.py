@@ -85,8 +85,8 @@ import ingest_procfs as procfs
 
 from custos.bootstrap import bootstrap
 from custos.config import Settings
-from custos.demo.cameras import register_demo_cameras
 from custos.domain.calendar import shanghai_date
+from custos.entrypoints.demo.cameras import register_demo_cameras
 from custos.recorder.lifeline import dies_with_parent
 
 _OFFLINE = re.compile(r"camera \d+: offline (\w+)")

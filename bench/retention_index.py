@@ -38,13 +38,13 @@ from sqlalchemy import create_engine, delete, insert, select, text
 
 from custos.adapters.db.migrate import upgrade
 from custos.adapters.db.recording_tables import segments
-from custos.api.app import create_app
 from custos.bootstrap import Container, bootstrap
 from custos.config import Settings
 from custos.domain.access import Role
 from custos.domain.calendar import shanghai_date
 from custos.domain.clock import ManualClock
 from custos.domain.users import SYSTEM
+from custos.entrypoints.api.app import create_app
 
 SEGMENT_S = 60
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -65,7 +65,7 @@ def fresh_pg(url: str) -> str:
 
 
 def register_cameras(container: Container, n: int) -> list[int]:
-    from custos.demo.cameras import register_demo_cameras
+    from custos.entrypoints.demo.cameras import register_demo_cameras
 
     urls = [f"rtsp://192.0.2.{1 + i // 250}:{554 + i % 250}/bench{i}" for i in range(n)]
     on = shanghai_date(NOW - timedelta(days=40))

@@ -9,11 +9,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from custos.api.app import create_app
 from custos.bootstrap import Container
 from custos.domain.access import Role
 from custos.domain.rules.terms import ApproverRole
 from custos.domain.users import SYSTEM
+from custos.entrypoints.api.app import create_app
 from tests.api.access_world import World, build_world, make_clip
 from tests.api.builders import PASSWORD
 

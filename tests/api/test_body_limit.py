@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import Message
 
-from custos.api.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit
-from custos.api.routers.requests import MAX_DOCUMENT_BYTES
+from custos.entrypoints.api.body_limit import DEFAULT_MAX_BODY_BYTES, BodyLimit
+from custos.entrypoints.api.routers.requests import MAX_DOCUMENT_BYTES
 
 CHUNK = 64 * 1024
 

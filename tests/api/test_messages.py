@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from custos.domain.access import Role
 from custos.domain.rules.terms import ViolationKey
-from custos.web.i18n import catalogue
+from custos.entrypoints.web.i18n import catalogue
 from tests.api.access_world import XIAN, World, handlers, request_body
 from tests.api.builders import API, camera_body, make_site, make_unit
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 
 from custos.bootstrap import Container
-from custos.demo.cameras import register_demo_cameras
 from custos.domain.access import Role
 from custos.domain.calendar import shanghai_date
 from custos.domain.clock import ManualClock
 from custos.domain.recording import CameraHealth, OfflineReason, RecorderState, Segment
 from custos.domain.users import SYSTEM
+from custos.entrypoints.demo.cameras import register_demo_cameras
 from tests.api.conftest import LoginAs
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from custos.api.app import PUBLIC_ROUTES
 from custos.domain.access import Permission
+from custos.entrypoints.api.app import PUBLIC_ROUTES
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 

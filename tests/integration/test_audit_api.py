@@ -10,13 +10,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from custos.adapters.signing import TrustedKeys
-from custos.api.app import create_app
 from custos.bootstrap import Container
 from custos.domain.access import Role
 from custos.domain.audit_chain import Checkpoint, canonical_json
 from custos.domain.clock import ManualClock
 from custos.domain.merkle import leaf_hash, verify_inclusion
 from custos.domain.users import SYSTEM
+from custos.entrypoints.api.app import create_app
 from tests.integration.audit_support import around_the_application, fill
 
 API = "/api/v1/audit"

@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from custos.bootstrap import Container
-from custos.demo.cameras import DEMO_CREDIT_CODE, register_demo_cameras
-from custos.demo.users import DEMO_OPERATOR, demo_operator
 from custos.domain.access import Role
 from custos.domain.calendar import shanghai_date
 from custos.domain.errors import AuthenticationFailed
 from custos.domain.users import SYSTEM
+from custos.entrypoints.demo.cameras import DEMO_CREDIT_CODE, register_demo_cameras
+from custos.entrypoints.demo.users import DEMO_OPERATOR, demo_operator
 
 
 def _demo_unit(c: Container) -> int:

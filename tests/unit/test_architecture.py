@@ -10,8 +10,8 @@ import typing
 import grimp
 import pytest
 
-from custos.api.deps import ContainerDep
 from custos.bootstrap import Container, Services
+from custos.entrypoints.api.deps import ContainerDep
 from custos.services.health import HealthService
 
 

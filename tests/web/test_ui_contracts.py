@@ -12,11 +12,11 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from custos.api.app import PUBLIC_ROUTES
-from custos.api.deps import RequirePermission
 from custos.domain.access import Role
-from custos.web import live, pages
-from custos.web.paths import CATALOGUE_DIR, TEMPLATES_DIR, UI_PREFIX
+from custos.entrypoints.api.app import PUBLIC_ROUTES
+from custos.entrypoints.api.deps import RequirePermission
+from custos.entrypoints.web import live, pages
+from custos.entrypoints.web.paths import CATALOGUE_DIR, TEMPLATES_DIR, UI_PREFIX
 from tests.api.builders import make_unit
 from tests.api.conftest import LoginAs
 

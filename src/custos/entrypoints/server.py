@@ -14,8 +14,8 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
     """Serve until SIGTERM or Ctrl-C; the housekeeper and the recorder stop with the server."""
     import uvicorn
 
-    from custos.api.app import create_app
     from custos.bootstrap import bootstrap, migrate
+    from custos.entrypoints.api.app import create_app
     from custos.entrypoints.lifetime import exit_on_sigterm
     from custos.entrypoints.workers.housekeeper import Housekeeper
     from custos.recorder.child import RecorderChild

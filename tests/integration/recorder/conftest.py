@@ -25,8 +25,8 @@ from custos.adapters.db.migrate import upgrade
 from custos.adapters.media.simcam.clip import SYSTEM_PYTHON, make_clip, server_command
 from custos.bootstrap import Container, bootstrap
 from custos.config import Settings
-from custos.demo.cameras import register_demo_cameras
 from custos.domain.calendar import shanghai_date
+from custos.entrypoints.demo.cameras import register_demo_cameras
 
 SEGMENT_SECONDS = 10
 

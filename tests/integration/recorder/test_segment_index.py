@@ -11,10 +11,10 @@ import pytest
 
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
-from custos.demo.cameras import register_demo_cameras
 from custos.domain.calendar import shanghai_date
 from custos.domain.clock import ManualClock
 from custos.domain.recording import OfflineReason, Segment, SegmentMedia
+from custos.entrypoints.demo.cameras import register_demo_cameras
 from custos.recorder.reconcile import check, reconcile
 from tests.unit.recorder.boxes import INIT, fragment
 

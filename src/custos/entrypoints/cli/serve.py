@@ -46,10 +46,10 @@ def demo(
     """Start N simulated RTSP cameras, register them, then serve API and recorder; print how to
     sign in as the demo unit's operator (a new random password at every start)."""
     from custos.bootstrap import bootstrap, demo_camera_command, migrate
-    from custos.demo.cameras import DEMO_CREDIT_CODE, register_demo_cameras
-    from custos.demo.users import demo_operator
     from custos.domain.calendar import shanghai_date
     from custos.domain.users import SYSTEM
+    from custos.entrypoints.demo.cameras import DEMO_CREDIT_CODE, register_demo_cameras
+    from custos.entrypoints.demo.users import demo_operator
     from custos.entrypoints.lifetime import exit_on_sigterm
     from custos.entrypoints.server import run_server
     from custos.recorder.lifeline import dies_with_parent

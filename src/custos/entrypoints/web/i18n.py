@@ -10,7 +10,7 @@ import json
 from functools import cache
 from typing import Any
 
-from custos.web.paths import CATALOGUE_DIR
+from custos.entrypoints.web.paths import CATALOGUE_DIR
 
 LANGUAGES = ("zh_CN", "en")
 DEFAULT_LANGUAGE = "zh_CN"

@@ -19,8 +19,8 @@ from custos.domain.errors import (
     SignInThrottled,
     ValidationFailed,
 )
-from custos.web.i18n import DEFAULT_LANGUAGE
-from custos.web.messages import language_of, localize_errors
+from custos.entrypoints.web.i18n import DEFAULT_LANGUAGE
+from custos.entrypoints.web.messages import language_of, localize_errors
 
 
 def _body(kind: str, message: str, **extra: object) -> dict[str, object]:

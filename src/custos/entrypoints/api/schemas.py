@@ -7,13 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from custos.api.bounds import Id, RetentionDays
 from custos.domain.access import Role
 from custos.domain.filing_recipient import filing_recipient
 from custos.domain.kinds import LifecycleState, PublicPlaceArticle, UnitKind
 from custos.domain.registry import Camera, Filing, FilingKind, Site, SiteType, Unit
 from custos.domain.rules.terms import ApproverRole
 from custos.domain.users import User, UserProfile
+from custos.entrypoints.api.bounds import Id, RetentionDays
 
 
 class In(BaseModel):

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
 from custos.domain.access import Permission
 from custos.domain.footage_import import is_imported
 from custos.domain.recording import CameraHealth, Gap, OfflineReason, RecorderState, Segment
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 
 router = APIRouter(prefix="/cameras", tags=["recording"])
 Reader = Annotated[Caller, needs(Permission.REGISTRY_READ)]

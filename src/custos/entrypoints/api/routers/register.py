@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import AwareDatetime, BaseModel
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
 from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.register import RegisterEntry, RegisterKind, RegisterQuery
 from custos.domain.users import Principal
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.services import register_forms
 
 router = APIRouter(prefix="/register", tags=["register"])

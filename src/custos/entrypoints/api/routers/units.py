@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.schemas import UnitIn, UnitOut, UnitPatch
 from custos.domain.access import Permission
 from custos.domain.registry import Contact
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.schemas import UnitIn, UnitOut, UnitPatch
 from custos.services.registry import UnitInput
 
 router = APIRouter(prefix="/units", tags=["registry"])

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from custos.api.bounds import Seq
-from custos.api.deps import Caller, ContainerDep, needs
 from custos.domain.access import Permission
 from custos.domain.audit_chain import Checkpoint
+from custos.entrypoints.api.bounds import Seq
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.services.audit_log import EntryFilter
 
 router = APIRouter(prefix="/audit", tags=["audit"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from custos import __version__
-from custos.api import errors
-from custos.api.body_limit import BodyLimit
-from custos.api.routers import (
+from custos.bootstrap import Services
+from custos.entrypoints.api import errors
+from custos.entrypoints.api.body_limit import BodyLimit
+from custos.entrypoints.api.routers import (
     audit,
     auth,
     cameras,
@@ -25,10 +26,9 @@ from custos.api.routers import (
     units,
     users,
 )
-from custos.api.routers import recording as recording_router
-from custos.bootstrap import Services
-from custos.web import PUBLIC_UI_ROUTES
-from custos.web import install as install_ui
+from custos.entrypoints.api.routers import recording as recording_router
+from custos.entrypoints.web import PUBLIC_UI_ROUTES
+from custos.entrypoints.web import install as install_ui
 
 API_PREFIX = "/api/v1"
 #: Routes reachable without a token. A test fails if any other route is.

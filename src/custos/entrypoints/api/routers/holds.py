@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.schemas import In
 from custos.domain.access import Permission
 from custos.domain.holds import EvidenceHold, HoldKind, HoldState
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.schemas import In
 
 router = APIRouter(prefix="/holds", tags=["holds"])
 Keeper = Annotated[Caller, needs(Permission.HOLD_MANAGE)]

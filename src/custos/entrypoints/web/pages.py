@@ -11,7 +11,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from custos.api.deps import Caller, ContainerDep, client_address, needs
 from custos.domain import codes
 from custos.domain.access import Permission
 from custos.domain.access_requests import EmergencyKind, RequestState
@@ -23,9 +22,10 @@ from custos.domain.register import RegisterKind
 from custos.domain.rules.categories import CATEGORY_KEYS, CategoryKind
 from custos.domain.rules.terms import Credential, RequesterKind
 from custos.domain.users import Principal
-from custos.web.i18n import LANGUAGES, Translator
-from custos.web.origin import same_origin
-from custos.web.paths import LANG_COOKIE, SESSION_COOKIE, TEMPLATES_DIR, UI_PREFIX
+from custos.entrypoints.api.deps import Caller, ContainerDep, client_address, needs
+from custos.entrypoints.web.i18n import LANGUAGES, Translator
+from custos.entrypoints.web.origin import same_origin
+from custos.entrypoints.web.paths import LANG_COOKIE, SESSION_COOKIE, TEMPLATES_DIR, UI_PREFIX
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(

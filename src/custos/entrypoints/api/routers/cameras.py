@@ -6,17 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.language import Lang
-from custos.api.schemas import CameraIn, CameraOut, CameraPatch, TransitionIn
 from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.filing_recipient import filing_recipient
 from custos.domain.registry import Camera, Signage
 from custos.domain.users import Principal
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.language import Lang
+from custos.entrypoints.api.schemas import CameraIn, CameraOut, CameraPatch, TransitionIn
+from custos.entrypoints.web.messages import localize_duties
 from custos.services.registry import CameraInput, LifecycleStep
-from custos.web.messages import localize_duties
 
 router = APIRouter(prefix="/cameras", tags=["registry"])
 Reader = Annotated[Caller, needs(Permission.REGISTRY_READ)]

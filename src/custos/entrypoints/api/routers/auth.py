@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 
-from custos.api.deps import Caller, ContainerDep, client_address, needs
-from custos.api.schemas import LoginIn, TokenOut, UserOut
 from custos.domain.access import Permission
+from custos.entrypoints.api.deps import Caller, ContainerDep, client_address, needs
+from custos.entrypoints.api.schemas import LoginIn, TokenOut, UserOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

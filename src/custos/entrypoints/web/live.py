@@ -28,12 +28,12 @@ from pathlib import Path
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from custos.api.bounds import Id
 from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.errors import AuthenticationFailed, CustosError
 from custos.domain.users import Principal
-from custos.web.paths import API_PREFIX
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.web.paths import API_PREFIX
 
 router = APIRouter()
 POLL_S = 0.05

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from custos.api.deps import Caller, ContainerDep, needs
 from custos.domain.access import Permission
 from custos.domain.codes import DivisionCode
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 
 router = APIRouter(prefix="/rules", tags=["rules"])
 Reader = Annotated[Caller, needs(Permission.RULES_READ)]

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.schemas import FilingIn, FilingOut, SiteIn, SiteOut, SitePatch
 from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.registry import Site
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.schemas import FilingIn, FilingOut, SiteIn, SiteOut, SitePatch
 from custos.services.registry import FilingInput, SiteInput
 
 router = APIRouter(prefix="/sites", tags=["registry"])

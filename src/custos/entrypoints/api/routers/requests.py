@@ -8,10 +8,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from custos.api.body_limit import max_body
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.schemas import In
 from custos.domain.access import Permission
 from custos.domain.access_requests import (
     AccessRequest,
@@ -26,6 +22,10 @@ from custos.domain.access_requests import (
 from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.kinds import AccessAction
 from custos.domain.rules.terms import Credential, RequesterKind
+from custos.entrypoints.api.body_limit import max_body
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.schemas import In
 from custos.services.access_requests import DocumentUpload
 
 router = APIRouter(prefix="/requests", tags=["access requests"])

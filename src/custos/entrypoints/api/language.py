@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from custos.web.messages import language_of, localize_finding
+from custos.entrypoints.web.messages import language_of, localize_finding
 
 
 def request_language(request: Request) -> str:

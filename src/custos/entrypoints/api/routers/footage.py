@@ -10,12 +10,12 @@ from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.background import BackgroundTask
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.routers.recording import SegmentOut
-from custos.api.schemas import In
 from custos.domain.access import Permission
 from custos.domain.footage_access import ExportPackage, PlaybackSession, SessionKind
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.routers.recording import SegmentOut
+from custos.entrypoints.api.schemas import In
 
 router = APIRouter(tags=["footage"])
 Watcher = Annotated[Caller, needs(Permission.LIVE_VIEW)]

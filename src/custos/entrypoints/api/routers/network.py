@@ -7,11 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter
 from pydantic import AwareDatetime, Field
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.schemas import In
 from custos.domain.access import Permission
 from custos.domain.network_interruption import InterruptionCause
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.schemas import In
 from custos.services.network_interruptions import InterruptionInput
 
 router = APIRouter(tags=["network interruptions"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from custos import __version__
-from custos.api.deps import ContainerDep
+from custos.entrypoints.api.deps import ContainerDep
 
 router = APIRouter(tags=["health"])
 

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import AwareDatetime, BaseModel, Field
 
-from custos.api.body_limit import max_body
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.routers.recording import SegmentOut
 from custos.domain.access import Permission
+from custos.entrypoints.api.body_limit import max_body
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.routers.recording import SegmentOut
 
 router = APIRouter(prefix="/footage", tags=["footage"])
 Importer = Annotated[Caller, needs(Permission.FOOTAGE_IMPORT)]

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from custos.domain.rules.categories import CATEGORY_KEYS
-from custos.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
+from custos.entrypoints.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator
 
 # parameter name → catalogue prefix of the codes it holds
 _CODED = {

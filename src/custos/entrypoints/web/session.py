@@ -22,11 +22,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from custos.api import errors
 from custos.domain.errors import AuthenticationFailed, PermissionDenied
-from custos.web.origin import header, same_origin
-from custos.web.pages import forbidden_page
-from custos.web.paths import SESSION_COOKIE, UI_HEADER, UI_PREFIX
+from custos.entrypoints.api import errors
+from custos.entrypoints.web.origin import header, same_origin
+from custos.entrypoints.web.pages import forbidden_page
+from custos.entrypoints.web.paths import SESSION_COOKIE, UI_HEADER, UI_PREFIX
 
 _SAFE = {"GET", "HEAD"}
 

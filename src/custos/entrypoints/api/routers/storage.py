@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.schemas import In
 from custos.domain.access import Permission
 from custos.domain.alarms import Alarm, AlarmKind, Handling, Severity
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.schemas import In
 from custos.services.alarms import MAX_ALARMS, AlarmFilter
 
 router = APIRouter(tags=["storage"])

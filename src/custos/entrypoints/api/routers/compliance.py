@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.language import Lang, with_texts
 from custos.domain.access import Permission
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.language import Lang, with_texts
 
 router = APIRouter(prefix="/compliance", tags=["compliance"])
 Reader = Annotated[Caller, needs(Permission.COMPLIANCE_READ)]

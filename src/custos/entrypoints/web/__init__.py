@@ -1,7 +1,7 @@
 """The web UI: server-rendered pages (Jinja2), small JavaScript modules, one message catalogue.
 
 Pages call the same REST API as every other client. The browser holds the API token in an
-HttpOnly, SameSite=Strict cookie set by the UI's sign-in route; :mod:`custos.web.session` turns
+HttpOnly, SameSite=Strict cookie set by the UI's sign-in route; :mod:`custos.entrypoints.web.session` turns
 that cookie into the ``Authorization`` header the API already checks, so pages and API calls go
 through the same ``needs(Permission.X)`` dependency. See ``docs/design/ui.md``.
 """
@@ -11,10 +11,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from custos.web import live, pages, session
-from custos.web.paths import STATIC_DIR, UI_PREFIX
+from custos.entrypoints.web import live, pages, session
+from custos.entrypoints.web.paths import STATIC_DIR, UI_PREFIX
 
-#: UI routes reachable without a token (the API's own list lives in ``custos.api.app``).
+#: UI routes reachable without a token (the API's own list lives in ``custos.entrypoints.api.app``).
 PUBLIC_UI_ROUTES = frozenset(
     {
         ("GET", "/"),

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from custos.api.bounds import Id
-from custos.api.deps import Caller, ContainerDep, needs
-from custos.api.schemas import ProfileIn, UserIn, UserOut
 from custos.domain.access import Permission
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.schemas import ProfileIn, UserIn, UserOut
 
 router = APIRouter(prefix="/users", tags=["users"])
 Admin = Annotated[Caller, needs(Permission.USERS_MANAGE)]
