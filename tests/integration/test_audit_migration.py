@@ -3,7 +3,6 @@ gaps, chained, verify, and keep reading back as they were; downgrade restores th
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from custos.adapters.db.migrate import alembic_config, upgrade
 from custos.bootstrap import bootstrap
@@ -19,7 +17,7 @@ from custos.config import Settings
 from custos.domain.audit import AuditEvent, Outcome
 from custos.domain.clock import ManualClock
 from custos.domain.users import SYSTEM
-from tests.conftest import PG_ADMIN_URL
+from tests.integration.migration_support import database_at
 
 LEGACY = [  # seq, at, actor, action, object_id, outcome, before, after, detail (as 0001 wrote)
     (1, "user.create", "7", "ok", None, '{"id": 7, "username": "li"}', "{}"),
@@ -30,23 +28,8 @@ LEGACY = [  # seq, at, actor, action, object_id, outcome, before, after, detail 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url_at_0001(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'legacy.db'}"
-        upgrade(url, "0001")
+    with database_at(request.param, "0001", tmp_path) as url:
         yield url
-        return
-    admin = create_engine(make_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    name = f"custos_legacy_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "0001")
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _write_legacy_rows(url: str) -> None:

@@ -3,7 +3,6 @@ keeps the sites it finds (their new columns take the defaults)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from custos.adapters.db import conformance_tables  # noqa: F401 - registers its tables
 from custos.adapters.db.migrate import alembic_config, upgrade
 from custos.adapters.db.tables import metadata
-from tests.conftest import PG_ADMIN_URL
+from tests.integration.migration_support import database_at
 
 OURS = {"network_interruptions", "footage_imports"}
 SITE_COLUMNS = {"government_invested", "division_name"}
@@ -25,23 +24,8 @@ SITE_COLUMNS = {"government_invested", "division_name"}
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url_at_0007(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'at0007.db'}"
-        upgrade(url, "0007")
+    with database_at(request.param, "0007", tmp_path) as url:
         yield url
-        return
-    admin = create_engine(make_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    name = f"custos_m0008_{secrets.token_hex(4)}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "0007")
-    try:
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _engine(url: str) -> Engine:
