@@ -24,6 +24,7 @@ from custos.domain.footage_import import IMPORT_SUFFIXES, FootageImport, import_
 from custos.domain.recording import Segment
 from custos.domain.users import Principal
 from custos.services.ports import RecordingUnitOfWork
+from custos.services.recording import segment_event
 from custos.services.refusals import refusals_logged
 
 IMPORT_SEGMENT_SECONDS = 60
@@ -230,8 +231,13 @@ class FootageImportService:
         with self._uow() as uow:
             record = uow.footage_imports.add(record)
             saved = [uow.segments.add(s) for s in segments]
-            for s in saved:
-                uow.audit.append(_segment_event(now, actor, s, record))
+            for s in saved:  # as the recorder's ``segment.seal``, marked imported
+                uow.audit.append(
+                    segment_event(
+                        now, actor.username, "segment.import", s, imported=True,
+                        import_id=record.id, source_sha256=record.source_sha256,
+                    )
+                )  # fmt: skip
             uow.audit.append(
                 AuditEvent(
                     now, actor.username, "footage.import", "footage_import", str(record.id),
@@ -268,27 +274,3 @@ def _hash(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
-
-
-def _segment_event(
-    now: datetime, actor: Principal, s: Segment, record: FootageImport
-) -> AuditEvent:
-    """As the recorder's ``segment.seal``, marked imported with the source's hash."""
-    return AuditEvent(
-        at=now,
-        actor=actor.username,
-        action="segment.import",
-        object_type="segment",
-        object_id=str(s.id),
-        detail={
-            "camera_id": s.camera_id,
-            "path": s.path,
-            "sha256": s.sha256,
-            "bytes": s.bytes,
-            "start_at": s.start_at.isoformat(),
-            "end_at": s.end_at.isoformat(),
-            "imported": True,
-            "import_id": record.id,
-            "source_sha256": record.source_sha256,
-        },
-    )

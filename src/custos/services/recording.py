@@ -184,18 +184,24 @@ class RecordingService:
             return uow.segments.covering(camera_id, at)
 
     def _segment_event(self, action: str, s: Segment) -> AuditEvent:
-        return AuditEvent(
-            at=self._clock.now(),
-            actor=RECORDER_ACTOR,
-            action=action,
-            object_type="segment",
-            object_id=str(s.id),
-            detail={
-                "camera_id": s.camera_id,
-                "path": s.path,
-                "sha256": s.sha256,
-                "bytes": s.bytes,
-                "start_at": s.start_at.isoformat(),
-                "end_at": s.end_at.isoformat(),
-            },
-        )
+        return segment_event(self._clock.now(), RECORDER_ACTOR, action, s)
+
+
+def segment_event(at: datetime, actor: str, action: str, s: Segment, **more: object) -> AuditEvent:
+    """The operation-log entry for an indexed segment: its file, hash and span (and ``more``)."""
+    return AuditEvent(
+        at=at,
+        actor=actor,
+        action=action,
+        object_type="segment",
+        object_id=str(s.id),
+        detail={
+            "camera_id": s.camera_id,
+            "path": s.path,
+            "sha256": s.sha256,
+            "bytes": s.bytes,
+            "start_at": s.start_at.isoformat(),
+            "end_at": s.end_at.isoformat(),
+            **more,
+        },
+    )
