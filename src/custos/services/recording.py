@@ -119,36 +119,33 @@ class RecordingService:
             uow.commit()
 
     def note_quarantined(self, relative: str, moved_to: str, why: str) -> None:
-        with self._uow() as uow:
-            uow.audit.append(
-                AuditEvent(
-                    at=self._clock.now(),
-                    actor=RECORDER_ACTOR,
-                    action="segment.quarantine",
-                    object_type="segment_file",
-                    object_id=relative[-64:],
-                    detail={"moved_to": moved_to, "why": why},
-                )
-            )
-            uow.commit()
+        self._note_file("segment.quarantine", relative, {"moved_to": moved_to, "why": why})
 
     def note_torn_tail(self, relative: str, kept_at: str, torn_bytes: int, kept: int) -> None:
         """A file was cut back to its last complete fragment before sealing: where the torn
         bytes are kept, and how many (docs/design/recording.md, "Torn tails")."""
+        self._note_file(
+            "segment.torn_tail",
+            relative,
+            {
+                "path": relative,
+                "torn_bytes": torn_bytes,
+                "kept_bytes": kept,
+                "torn_tail_at": kept_at,
+            },
+        )
+
+    def _note_file(self, action: str, relative: str, detail: dict[str, object]) -> None:
+        """Log what the recorder did to a file that has no segment row (yet)."""
         with self._uow() as uow:
             uow.audit.append(
                 AuditEvent(
                     at=self._clock.now(),
                     actor=RECORDER_ACTOR,
-                    action="segment.torn_tail",
+                    action=action,
                     object_type="segment_file",
                     object_id=relative[-64:],
-                    detail={
-                        "path": relative,
-                        "torn_bytes": torn_bytes,
-                        "kept_bytes": kept,
-                        "torn_tail_at": kept_at,
-                    },
+                    detail=detail,
                 )
             )
             uow.commit()
