@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -197,6 +198,16 @@ def login(page: Page, site: Site, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("#login-form button[type=submit]")
     page.wait_for_url("**/ui/")
+
+
+def open_playback(page: Page, site: Site, start: datetime, end: datetime) -> None:
+    """The playback page on the archive camera, its range from ``start`` to ``end`` submitted."""
+    page.goto(
+        f"{site.base}/ui/playback?cameras={site.archive_camera}"
+        f"&from={quote(start.isoformat())}&to={quote(end.isoformat())}"
+    )
+    page.wait_for_selector("#camera-select option")
+    page.click("#range-form button[type=submit]")
 
 
 def shot(page: Page, name: str) -> None:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import Site, login
+from tests.web.conftest import Site, login, open_playback
 from tests.web.test_requests_ui import as_user, granted_view
 
 
@@ -35,14 +35,12 @@ def _ended(site: Site, session_id: int) -> dict[str, Any]:
 
 def test_leaving_a_playback_ends_its_session_in_the_register(page: Page, site: Site) -> None:
     login(page, site, "duty")
-    start = site.archive_start - timedelta(minutes=1)
-    end = site.archive_start + timedelta(minutes=2)
-    page.goto(
-        f"{site.base}/ui/playback?cameras={site.archive_camera}"
-        f"&from={quote(start.isoformat())}&to={quote(end.isoformat())}"
+    open_playback(
+        page,
+        site,
+        site.archive_start - timedelta(minutes=1),
+        site.archive_start + timedelta(minutes=2),
     )
-    page.wait_for_selector("#camera-select option")
-    page.click("#range-form button[type=submit]")
     expect(page.locator(".timeline .seg")).to_have_count(6)
     with page.expect_response(lambda r: r.url.endswith("/api/v1/playback/sessions")) as opened:
         page.click("#play")

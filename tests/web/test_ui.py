@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import quote
 
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import PASSWORD, Site, login, shot
+from tests.web.conftest import PASSWORD, Site, login, open_playback, shot
 
 
 def test_login_shows_lockout_and_switches_language(page: Page, site: Site) -> None:
@@ -81,14 +80,12 @@ def test_watching_live_plays_and_is_registered(page: Page, site: Site) -> None:
 
 def test_playing_back_a_recorded_minute_asks_the_purpose_and_seeks(page: Page, site: Site) -> None:
     login(page, site, "duty")
-    start = site.archive_start - timedelta(minutes=1)
-    end = site.archive_start + timedelta(minutes=2)
-    page.goto(
-        f"{site.base}/ui/playback?cameras={site.archive_camera}"
-        f"&from={quote(start.isoformat())}&to={quote(end.isoformat())}"
+    open_playback(
+        page,
+        site,
+        site.archive_start - timedelta(minutes=1),
+        site.archive_start + timedelta(minutes=2),
     )
-    page.wait_for_selector("#camera-select option")
-    page.click("#range-form button[type=submit]")
     expect(page.locator(".timeline .seg")).to_have_count(6)
     page.click("#play")
     expect(page.locator("#purpose-dialog")).to_be_visible()
@@ -202,13 +199,7 @@ def test_a_hold_is_released_only_by_a_second_person(page: Page, site: Site) -> N
 
     # The playback timeline marks the held range for a keeper, and shows nothing to an operator.
     window = (start - timedelta(minutes=1), start + timedelta(minutes=3))
-    playback = (
-        f"{site.base}/ui/playback?cameras={site.archive_camera}"
-        f"&from={quote(window[0].isoformat())}&to={quote(window[1].isoformat())}"
-    )
-    page.goto(playback)
-    page.wait_for_selector("#camera-select option")
-    page.click("#range-form button[type=submit]")
+    open_playback(page, site, *window)
     expect(page.locator(".timeline .hold")).to_have_count(1)
     expect(page.locator(".timeline .hold")).to_contain_text(case)
     shot(page, "13-playback-hold")
@@ -224,9 +215,7 @@ def test_a_hold_is_released_only_by_a_second_person(page: Page, site: Site) -> N
     shot(page, "14-hold-release-refused")
 
     login(page, site, "duty")
-    page.goto(playback)
-    page.wait_for_selector("#camera-select option")
-    page.click("#range-form button[type=submit]")
+    open_playback(page, site, *window)
     expect(page.locator(".timeline .seg")).to_have_count(6)
     expect(page.locator(".timeline .hold")).to_have_count(0)
     expect(page.locator("#pb-error")).to_be_hidden()
