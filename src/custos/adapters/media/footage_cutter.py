@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 from custos.adapters.media.ffmpeg_segmenter import FRAGMENTED_MP4
+from custos.adapters.media.probe import ffprobe_json
 from custos.services.footage_import import CutFailedError, CutPiece, SourceMedia
 
 
@@ -32,15 +31,9 @@ class FfmpegFootageCutter:
             "-show_entries", "stream=codec_name,width,height:format=duration,format_name",
             "-of", "json", str(source),
         ]  # fmt: skip
-        try:
-            done = subprocess.run(  # noqa: S603 - argv is ours
-                argv, capture_output=True, timeout=self._timeout_s, check=False
-            )
-        except subprocess.TimeoutExpired:
+        info = ffprobe_json(argv, self._timeout_s)
+        if info is None:
             return None
-        if done.returncode != 0:
-            return None
-        info: dict[str, Any] = json.loads(done.stdout or b"{}")
         streams = info.get("streams") or []
         fmt = info.get("format") or {}
         duration = float(fmt.get("duration", 0) or 0)

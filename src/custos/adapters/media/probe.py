@@ -10,6 +10,18 @@ from typing import Any
 from custos.domain.recording import SegmentMedia
 
 
+def ffprobe_json(argv: list[str], timeout_s: float) -> dict[str, Any] | None:
+    """What ffprobe (``argv`` asks for ``-of json``) prints; None if it fails or runs too long."""
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=timeout_s, check=False)  # noqa: S603
+    except subprocess.TimeoutExpired:
+        return None
+    if done.returncode != 0:
+        return None
+    info: dict[str, Any] = json.loads(done.stdout or b"{}")
+    return info
+
+
 def probe_segment(
     path: Path, ffprobe: str = "ffprobe", timeout_s: float = 30
 ) -> SegmentMedia | None:
@@ -27,13 +39,9 @@ def probe_segment(
         "json",
         str(path),
     ]
-    try:
-        done = subprocess.run(argv, capture_output=True, timeout=timeout_s, check=False)  # noqa: S603
-    except subprocess.TimeoutExpired:
+    info = ffprobe_json(argv, timeout_s)
+    if info is None:
         return None
-    if done.returncode != 0:
-        return None
-    info: dict[str, Any] = json.loads(done.stdout or b"{}")
     streams = info.get("streams") or []
     if not streams or int(streams[0].get("nb_read_packets", 0) or 0) == 0:
         return None
