@@ -41,17 +41,6 @@ REFUSES_WITHOUT_OBJECT_STORE: dict[str, list[str]] = {"objectstore offload": []}
 SERVERS = {"serve", "demo", "recorder", "objectstore serve"}
 
 
-def _verbs(group: click.Group, prefix: str = "") -> list[str]:
-    found: list[str] = []
-    for name, command in sorted(group.commands.items()):
-        path = f"{prefix}{name}"
-        if isinstance(command, click.Group):
-            found += _verbs(command, f"{path} ")
-        else:
-            found.append(path)
-    return found
-
-
 def _invoke(data_dir: Path, verb: str, args: list[str], stdin: str = "") -> click.testing.Result:
     env = {
         "CUSTOS_DATA_DIR": str(data_dir),
@@ -69,7 +58,7 @@ def test_every_verb_is_known_to_the_first_hour_walk() -> None:
         | set(REFUSES_WITHOUT_OBJECT_STORE)
         | SERVERS
     )
-    assert set(_verbs(main)) == known
+    assert {verb for verb, _ in _commands(main)} == known
 
 
 @pytest.mark.parametrize("verb", sorted(REFUSES_WITHOUT_DATABASE))
@@ -178,3 +167,41 @@ def test_the_recorder_sets_up_an_empty_data_directory_and_stops_in_order(tmp_pat
             proc.wait()
     assert "Traceback" not in log.read_text()
     assert (data / "custos.db").is_file()
+
+
+def _commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+    found: list[tuple[str, click.Command]] = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            found += _commands(command, f"{prefix}{name} ")
+        else:
+            found.append((f"{prefix}{name}", command))
+    return found
+
+
+def test_every_integer_a_verb_takes_is_bounded() -> None:
+    unbounded = [
+        f"{verb} {param.name}"
+        for verb, command in _commands(main)
+        for param in command.params
+        if isinstance(param.type, click.types.IntParamType)
+        and not (
+            isinstance(param.type, click.IntRange)
+            and param.type.min is not None
+            and param.type.max is not None
+        )
+    ]
+    assert unbounded == []
+
+
+def test_an_id_too_large_for_the_database_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    huge = str(2**64)
+    for verb, args in [
+        ("retention policy", [huge]),
+        ("footage delete", [huge]),
+        ("compliance report", ["--unit", huge]),
+    ]:
+        result = _invoke(tmp_path, verb, args)
+        assert result.exit_code == 2, (verb, result.output)
+        assert "is not in the range 1<=x<=2147483647" in result.output, (verb, result.output)
+        assert "Traceback" not in result.output

@@ -9,7 +9,13 @@ import click
 
 from custos.domain.errors import CustosError
 from custos.domain.users import SYSTEM
-from custos.entrypoints.cli.options import build_settings, data_dir_option, fail, require_database
+from custos.entrypoints.cli.options import (
+    RECORD_ID,
+    build_settings,
+    data_dir_option,
+    fail,
+    require_database,
+)
 
 
 @click.group()
@@ -18,7 +24,7 @@ def compliance() -> None:
 
 
 @compliance.command("report")
-@click.option("--unit", "unit_id", type=int, default=None, help="Only this unit")
+@click.option("--unit", "unit_id", type=RECORD_ID, default=None, help="Only this unit")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
 @data_dir_option
 def compliance_report(unit_id: int | None, as_json: bool, data_dir: Path | None) -> None:

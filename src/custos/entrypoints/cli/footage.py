@@ -9,7 +9,12 @@ from pathlib import Path
 import click
 
 from custos.bootstrap import Container
-from custos.entrypoints.cli.options import build_settings, data_dir_option, require_database
+from custos.entrypoints.cli.options import (
+    RECORD_ID,
+    build_settings,
+    data_dir_option,
+    require_database,
+)
 
 
 def _container(data_dir: Path | None) -> Container:
@@ -27,7 +32,7 @@ def footage() -> None:
 
 @footage.command("import")
 @data_dir_option
-@click.argument("camera_id", type=click.IntRange(1, 2**31 - 1))
+@click.argument("camera_id", type=RECORD_ID)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--start",
@@ -62,7 +67,7 @@ def import_(data_dir: Path | None, camera_id: int, file: Path, start: str, purpo
 
 @footage.command("delete")
 @data_dir_option
-@click.argument("segment_id", type=int)
+@click.argument("segment_id", type=RECORD_ID)
 def delete(data_dir: Path | None, segment_id: int) -> None:
     """Delete one segment: refused inside retention, under a hold or a freeze (exit 1)."""
     from custos.domain.errors import CustosError

@@ -39,7 +39,7 @@ def objectstore() -> None:
 )
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(1, 65535 - 10003),
     default=None,
     help="S3 port on 127.0.0.1 (default: that of $CUSTOS_S3_ENDPOINT, else 8333); the master,"
     " volume and filer take the next three, their gRPC ports +10000",

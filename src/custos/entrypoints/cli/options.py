@@ -21,6 +21,12 @@ from custos.entrypoints.console import command_line
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: A database id, bounded like the API's (custos.entrypoints.api.bounds): a larger number is a
+#: usage error naming the argument, never an overflow deep in the database driver.
+RECORD_ID = click.IntRange(1, 2**31 - 1)
+#: A TCP port.
+PORT = click.IntRange(1, 65535)
+
 
 class CannotRun(click.ClickException):
     """An expected condition that stops a command: one line on stderr, exit 2, no traceback."""

@@ -8,7 +8,12 @@ from pathlib import Path
 import click
 
 from custos.bootstrap import Container
-from custos.entrypoints.cli.options import build_settings, data_dir_option, require_database
+from custos.entrypoints.cli.options import (
+    RECORD_ID,
+    build_settings,
+    data_dir_option,
+    require_database,
+)
 
 
 def _container(data_dir: Path | None) -> Container:
@@ -46,7 +51,7 @@ def purge(data_dir: Path | None) -> None:
 
 @retention.command("policy")
 @data_dir_option
-@click.argument("camera_id", type=int)
+@click.argument("camera_id", type=RECORD_ID)
 def policy(data_dir: Path | None, camera_id: int) -> None:
     """A camera's retention in days, its floor and the articles behind it."""
     c = _container(data_dir)

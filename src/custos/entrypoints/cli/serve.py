@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from custos.entrypoints.cli.options import (
+    PORT,
     CannotRun,
     build_settings,
     data_dir_option,
@@ -19,7 +20,7 @@ from custos.entrypoints.cli.options import (
 @click.command()
 @data_dir_option
 @click.option("--host", default=None, help="Address to listen on (default 127.0.0.1)")
-@click.option("--port", type=int, default=None, help="Port (default 8080)")
+@click.option("--port", type=PORT, default=None, help="Port (default 8080)")
 @click.option("--no-recorder", is_flag=True, help="Serve the API only; run `custos recorder` apart")
 def serve(data_dir: Path | None, host: str | None, port: int | None, no_recorder: bool) -> None:
     """Migrate the database, then serve the API, with the recorder in a child process."""
@@ -31,9 +32,9 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, no_recorder
 @click.command()
 @data_dir_option
 @click.option("--cameras", "count", type=click.IntRange(1, 200), default=4)
-@click.option("--rtsp-port", type=int, default=8554, help="Port of the simulated cameras")
+@click.option("--rtsp-port", type=PORT, default=8554, help="Port of the simulated cameras")
 @click.option("--host", default=None)
-@click.option("--port", type=int, default=None)
+@click.option("--port", type=PORT, default=None)
 @click.option("--segment-seconds", type=click.IntRange(10, 300), default=None)
 def demo(
     data_dir: Path | None,

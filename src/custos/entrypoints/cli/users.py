@@ -11,7 +11,13 @@ import click
 from custos.domain.access import Role
 from custos.domain.errors import CustosError, ValidationFailed
 from custos.domain.users import SYSTEM
-from custos.entrypoints.cli.options import CannotRun, build_settings, data_dir_option, fail
+from custos.entrypoints.cli.options import (
+    RECORD_ID,
+    CannotRun,
+    build_settings,
+    data_dir_option,
+    fail,
+)
 from custos.services.auth import MIN_PASSWORD_LENGTH, new_user_errors
 
 NAME_RULE = "3–64 characters: lowercase letters, digits, '.', '_' or '-'"
@@ -26,7 +32,9 @@ def user() -> None:
 @user.command("create", epilog=f"NAME: {NAME_RULE}. Password: {PASSWORD_RULE}.")
 @click.argument("name")
 @click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
-@click.option("--unit", "unit_id", type=int, default=None, help="Unit id, for unit-scoped roles")
+@click.option(
+    "--unit", "unit_id", type=RECORD_ID, default=None, help="Unit id, for unit-scoped roles"
+)
 @data_dir_option
 def user_create(name: str, role: str, unit_id: int | None, data_dir: Path | None) -> None:
     """Create a user; the password is read from standard input, never from the command line.
