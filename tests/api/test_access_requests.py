@@ -402,3 +402,13 @@ def test_the_register_exports_as_csv_and_a_printable_form(world: World) -> None:
     auditor = w.person("auditor", Role.AUDITOR)
     assert w.client.get(f"{API}/register", headers=auditor).status_code == 200
     assert w.client.get(f"{API}/register", headers=w.people["officer"]).status_code == 403
+
+
+def test_a_scope_with_an_id_no_database_holds_is_refused_naming_it(world: World) -> None:
+    w = world
+    user_id = w.user_ids["officer"]
+    body = {"scopes": [f"camera:{w.cameras[XIAN]}", "camera:²", f"site:{2**64}", "unit:0"]}
+    r = w.client.put(f"{API}/users/{user_id}/profile", json=body, headers=w.admin)
+    assert r.status_code == 422, r.text
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert fields == {"scopes[1]", "scopes[2]", "scopes[3]"}

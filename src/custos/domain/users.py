@@ -45,14 +45,22 @@ class UserProfile:
 
 
 SCOPE_KINDS = ("unit", "site", "camera")
+#: Ids are database integers: 1 … 2^31 − 1 (PostgreSQL's INTEGER).
+SCOPE_ID_MAX = 2**31 - 1
 
 
 def parse_scope(entry: str) -> tuple[str, int] | None:
-    """``"site:7"`` → ``("site", 7)``; None when malformed."""
+    """``"site:7"`` → ``("site", 7)``; None when malformed or out of range.
+
+    Only ASCII digits count: ``str.isdigit`` also accepts ``"²"``, which ``int`` refuses.
+    """
     kind, _, number = entry.partition(":")
-    if kind not in SCOPE_KINDS or not number.isdigit():
+    if kind not in SCOPE_KINDS or not (number.isascii() and number.isdigit()):
         return None
-    return kind, int(number)
+    target = int(number)
+    if not 1 <= target <= SCOPE_ID_MAX:
+        return None
+    return kind, target
 
 
 @dataclass(frozen=True)

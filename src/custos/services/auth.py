@@ -300,7 +300,11 @@ def _check_profile_shape(profile: UserProfile) -> list[FieldError]:
             errors.extend(exc.errors)
     for i, entry in enumerate(profile.scopes):
         if parse_scope(entry) is None:
-            errors.append(FieldError(f"scopes[{i}]", "write 'unit:ID', 'site:ID' or 'camera:ID'"))
+            errors.append(
+                FieldError(
+                    f"scopes[{i}]", "write 'unit:ID', 'site:ID' or 'camera:ID', ID 1 to 2147483647"
+                )
+            )
     return errors
 
 
