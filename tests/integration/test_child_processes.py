@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.processes import alive
+
 PASSWORD = "a long enough password"
 
 
@@ -49,14 +51,6 @@ def _descendants(pid: int) -> set[int]:
         frontier = {p for p, pp in parents.items() if pp in frontier} - found
         found |= frontier
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has exited; only its parent's wait is missing
 
 
 def _start_demo(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
@@ -97,7 +91,7 @@ def _cmdline(pid: int) -> str:
 def _survivors(family: set[int], within_s: float) -> dict[int, str]:
     deadline = time.monotonic() + within_s
     while True:
-        left = {p: _cmdline(p) for p in family if _alive(p)}
+        left = {p: _cmdline(p) for p in family if alive(p)}
         if not left or time.monotonic() > deadline:
             return left
         time.sleep(0.3)
@@ -130,7 +124,7 @@ def test_no_child_of_the_demo_survives_it(tmp_path: Path, sig: signal.Signals) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        _kill_survivors({p: "" for p in family if _alive(p)})
+        _kill_survivors({p: "" for p in family if alive(p)})
 
 
 def test_the_demo_prints_commands_that_work_as_printed(tmp_path: Path) -> None:
@@ -198,4 +192,4 @@ def test_no_child_of_the_object_store_survives_it(tmp_path: Path, sig: signal.Si
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        _kill_survivors({p: "" for p in family if _alive(p)})
+        _kill_survivors({p: "" for p in family if alive(p)})

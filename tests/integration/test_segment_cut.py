@@ -17,20 +17,13 @@ import pytest
 
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
 from tests.api.access_world import make_clip
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+from tests.integration.processes import alive
 
 
 def _gone_within(pid: int, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             return True
         time.sleep(0.05)
     return False
@@ -81,7 +74,7 @@ def test_a_cut_that_runs_out_of_time_is_killed(tmp_path: Path) -> None:
             tmp_path / "in.mp4", tmp_path / "out.mp4", None, 5.0
         )
     assert time.monotonic() - started < 5
-    assert not _alive(int(pid_file.read_text()))
+    assert not alive(int(pid_file.read_text()))
 
 
 _CUT_IN_A_REQUEST_THREAD = """
@@ -106,12 +99,12 @@ def test_a_cut_dies_with_the_server_that_started_it(tmp_path: Path, sig: signal.
     )
     try:
         cutting = _wait_for(pid_file)
-        assert _alive(cutting)
+        assert alive(cutting)
         server.send_signal(sig)
         server.wait(10)
         assert _gone_within(cutting, 5), f"ffmpeg {cutting} outlived its server"
     finally:
         server.kill()
         server.wait()
-        if pid_file.exists() and _alive(int(pid_file.read_text())):
+        if pid_file.exists() and alive(int(pid_file.read_text())):
             os.kill(int(pid_file.read_text()), signal.SIGKILL)

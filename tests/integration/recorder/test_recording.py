@@ -21,6 +21,7 @@ from custos.domain.kinds import LifecycleState
 from custos.domain.recording import OfflineReason, RecorderState, Segment
 from custos.domain.users import SYSTEM
 from custos.recorder.reconcile import check
+from tests.integration.processes import alive, children
 from tests.integration.recorder.conftest import (
     ENGINES,
     SEGMENT_SECONDS,
@@ -98,20 +99,6 @@ def test_segments_are_valid_mp4_whose_hashes_match_the_index(
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def _alive(pid: int) -> bool:
-    """Running (a zombie, dead but not yet reaped by init, is not)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
-    return [int(p) for p in out.stdout.split()]
-
-
 def test_kill_9_mid_segment_loses_at_most_one_fragment(
     site: Container, cameras: CameraServer, recorder: RecorderProcess, engine: str
 ) -> None:
@@ -120,12 +107,12 @@ def test_kill_9_mid_segment_loses_at_most_one_fragment(
     wait_until(lambda: len(_segments(site, camera_id)) >= 1, SEGMENT_SECONDS + 15)
     time.sleep(SEGMENT_SECONDS / 2)  # well into the second segment
     assert recorder.proc is not None
-    engine_pids = _children(recorder.proc.pid)  # ffmpeg processes, or recording shards
+    engine_pids = children(recorder.proc.pid)  # ffmpeg processes, or recording shards
     assert engine_pids
     killed_at = time.time()
     recorder.stop(signal.SIGKILL)
     time.sleep(0.5)
-    survivors = [p for p in engine_pids if _alive(p)]
+    survivors = [p for p in engine_pids if alive(p)]
     assert survivors == [], f"{engine} children outlived the recorder"
     first_run = _segments(site, camera_id)[0].run_id
     in_flight = [

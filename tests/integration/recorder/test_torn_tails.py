@@ -21,6 +21,7 @@ from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
 from custos.domain.recording import OfflineReason, RecorderState, Segment
 from custos.recorder.reconcile import check
+from tests.integration.processes import children
 from tests.integration.recorder.conftest import (
     ENGINES,
     SEGMENT_SECONDS,
@@ -83,11 +84,6 @@ def _torn_audited(site: Container) -> dict[str, int]:
     return {str(e.detail["path"]): int(e.detail["torn_bytes"]) for e in events}
 
 
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
-    return [int(p) for p in out.stdout.split()]
-
-
 def _assert_every_file_is_whole_and_indexed(site: Container, store: SegmentStore) -> None:
     rows = _segments(site)
     files = set(store.segment_files())
@@ -120,7 +116,7 @@ def test_files_torn_by_kill_9_are_cut_to_their_last_whole_fragment_before_sealin
     wait_until(lambda: all(_recording(site, i) for i in ids), 30)
     time.sleep(4)  # a couple of fragments into the new runs
     assert recorder.proc is not None
-    victim = _children(recorder.proc.pid)[0]  # an ffmpeg, or the recording shard
+    victim = children(recorder.proc.pid)[0]  # an ffmpeg, or the recording shard
     in_flight = _unindexed(site, store)
     os.kill(victim, signal.SIGKILL)
     wait_until(lambda: any(rel in _segments(site) for rel in in_flight), 30)
