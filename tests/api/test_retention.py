@@ -276,3 +276,19 @@ def test_cameras_stopped_for_want_of_space_raise_a_critical_alarm_until_none_is(
     StorageFullAlarm(c.alarms).update([cam])
     assert StorageFullAlarm(c.alarms).update([]) is True and storage_full() == []
     assert StorageFullAlarm(c.alarms).update([]) is False  # nothing was open
+
+
+def test_a_storage_full_alarm_resolved_while_the_disk_is_still_full_comes_back(
+    world: World,
+) -> None:
+    c, cam = world.container, world.cameras[XIAN]
+    ticks = iter(float(t) for t in range(0, 1000, 5))  # the recorder's 0.5-s ticks, sped up
+    alarm = StorageFullAlarm(c.alarms, monotonic=lambda: next(ticks))
+    alarm.update([cam])
+    [raised] = [a for a in c.alarms.find(SYSTEM) if a.kind is AlarmKind.STORAGE_FULL]
+    c.alarms.resolve(SYSTEM, raised.id or 0, "cleared some space, I think")
+    assert [a for a in c.alarms.find(SYSTEM) if a.kind is AlarmKind.STORAGE_FULL] == []
+    alarm.update([cam])  # 5 s later: not yet
+    alarm.update([cam])  # 10 s after it was raised: raised again, the cameras are still stopped
+    [again] = [a for a in c.alarms.find(SYSTEM) if a.kind is AlarmKind.STORAGE_FULL]
+    assert again.id != raised.id and again.detail["camera_ids"] == [cam]

@@ -12,6 +12,7 @@ raises the critical ``storage_full`` alarm itself, the moment it stops (``Storag
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,18 +54,27 @@ class StorageFullAlarm:
     is stopped for it (docs/design/recording.md, "Storage")."""
 
     SUBJECT = "recorder"
+    #: While cameras stay stopped the alarm is raised again this often (one read when it is still
+    #: open), so a person who resolves it while the disk is still full sees it come back.
+    REASSERT_S = 10.0
 
-    def __init__(self, alarms: AlarmService) -> None:
+    def __init__(
+        self, alarms: AlarmService, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self._alarms = alarms
+        self._monotonic = monotonic
         self._shown: bool | None = None  # unknown until the first update: a stale one is cleared
+        self._asserted_at = 0.0
 
     def update(self, stopped: Sequence[int]) -> bool:
         """``stopped``: the cameras offline for want of room now. Whether the alarm changed."""
         full = bool(stopped)
-        if full is self._shown:
+        now = self._monotonic()
+        if full is self._shown and not (full and now - self._asserted_at >= self.REASSERT_S):
             return False
-        changed = True
+        changed = full is not self._shown
         if full:
+            self._asserted_at = now
             self._alarms.raise_(
                 AlarmKind.STORAGE_FULL, Severity.CRITICAL, self.SUBJECT,
                 f"{len(stopped)} camera(s) are not being recorded: no volume has room "
