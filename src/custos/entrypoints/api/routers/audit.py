@@ -11,7 +11,7 @@ from custos.domain.access import Permission
 from custos.domain.audit_chain import Checkpoint
 from custos.entrypoints.api.bounds import Seq
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
-from custos.services.audit_log import EntryFilter
+from custos.services.audit_log import AuditRecord, EntryFilter
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 Reader = Annotated[Caller, needs(Permission.AUDIT_READ)]
@@ -27,6 +27,10 @@ class AuditEntryOut(_Out):
     entry: dict[str, Any]  # the canonical entry, exactly as hashed
     leaf_hash: str
     chain_hash: str
+
+    @classmethod
+    def of(cls, r: AuditRecord) -> AuditEntryOut:
+        return cls(seq=r.seq, entry=r.entry, leaf_hash=r.leaf.hex(), chain_hash=r.chain.hex())
 
 
 class EntriesPage(_Out):
@@ -90,10 +94,7 @@ def list_entries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> EntriesPage:
     records = c.audit.entries(caller.principal, after_seq, limit)
-    entries = [
-        AuditEntryOut(seq=r.seq, entry=r.entry, leaf_hash=r.leaf.hex(), chain_hash=r.chain.hex())
-        for r in records
-    ]
+    entries = [AuditEntryOut.of(r) for r in records]
     more = len(records) == limit
     return EntriesPage(entries=entries, next_after_seq=records[-1].seq if more else None)
 
@@ -122,10 +123,7 @@ def search_entries(
     where = EntryFilter(action or None, actor or None, q or None)
     records = c.audit.newest(caller.principal, before_seq, limit + 1, where)
     page, more = records[:limit], len(records) > limit
-    entries = [
-        AuditEntryOut(seq=r.seq, entry=r.entry, leaf_hash=r.leaf.hex(), chain_hash=r.chain.hex())
-        for r in page
-    ]
+    entries = [AuditEntryOut.of(r) for r in page]
     return NewestPage(entries=entries, next_before_seq=page[-1].seq if more else None)
 
 
