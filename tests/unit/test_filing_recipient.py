@@ -17,6 +17,10 @@ from custos.domain.filing_recipient import OrganKind, division_name_problem, fil
         ("500235", "重庆市云阳县", "云阳县公安局", OrganKind.COUNTY_BUREAU),
         ("610581", "渭南市韩城市", "韩城市公安局", OrganKind.COUNTY_BUREAU),
         ("610100", "西安市", "西安市公安局", OrganKind.CITY_BUREAU),
+        ("440106", "广州市天河区", "广州市公安局天河区分局", OrganKind.DISTRICT_BRANCH),
+        ("320508", "江苏省苏州市姑苏区", "苏州市公安局姑苏分局", OrganKind.DISTRICT_BRANCH),
+        ("500151", "重庆市铜梁区", "重庆市公安局铜梁区分局", OrganKind.DISTRICT_BRANCH),
+        ("222401", "延边朝鲜族自治州延吉市", "延吉市公安局", OrganKind.COUNTY_BUREAU),
     ],
 )
 def test_the_recipient_is_the_county_level_organ_by_name(
@@ -40,3 +44,5 @@ def test_division_names_are_checked() -> None:
     assert division_name_problem("西安市雁塔") is not None
     assert division_name_problem("西安市蓝田县", "610113") is not None  # a district's code
     assert division_name_problem("西安市雁塔区", "610122") is not None  # a county's code
+    assert division_name_problem("重庆市铜梁区", "500151") is None  # Chongqing's districts pass 20
+    assert division_name_problem("延边朝鲜族自治州延吉市", "222401") is None  # a prefecture's city

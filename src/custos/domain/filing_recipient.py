@@ -7,7 +7,10 @@ art. 19 ¶2 (区县、开发区公安机关), Shaanxi art. 15 (所在地县级�
 
 Custos holds no table of division names (docs/design/registry.md): the name comes from the
 site's ``division_name`` (``西安市雁塔区``) when the registrant gave it; without it the organ is
-described by province and code and marked unnamed.
+described by province and code and marked unnamed. A given name also decides the kind (a name
+ending in 区 is a district), because the code's 01–20 convention has exceptions: Chongqing's
+districts run to 500156. Most city bureaus name a district branch without 区 (北京市公安局朝阳分局);
+Chongqing and Guangzhou keep it (重庆市公安局铜梁区分局, 广州市公安局天河区分局).
 """
 
 from __future__ import annotations
@@ -26,10 +29,17 @@ class OrganKind(enum.StrEnum):
     CITY_BUREAU = "city_bureau"  # the site's code names no county: the city bureau
 
 
-#: A division name: a city part (…市/州/盟/地区) then the county part (…区/县/市/旗).
-_CITY_THEN_COUNTY = re.compile(
-    r"^(?:.+?(?:省|自治区))?(?P<city>.+?(?:市|州|盟|地区))(?P<county>.+)$"
-)
+#: A division name: a city part then the county part (…区/县/市/旗). The city part ends at its
+#: first 市 when one comes before the county part (广州市天河区), else at 地区, 盟 or 州
+#: (延边朝鲜族自治州延吉市).
+_CITY_THEN_COUNTY = [
+    re.compile(r"^(?:.+?(?:省|自治区))?(?P<city>[^市]+?市)(?P<county>.+)$"),
+    re.compile(r"^(?:.+?(?:省|自治区))?(?P<city>.+?(?:地区|盟|州))(?P<county>.+)$"),
+]
+#: Where the branch of a city district keeps 区 in its name (GB/T 2260 prefixes).
+_BRANCH_KEEPS_DISTRICT = ("50", "4401")
+#: Where districts are numbered past 20 (Chongqing: 500101–500156).
+_DISTRICTS_PAST_20 = ("50",)
 _COUNTY_SUFFIXES = ("区", "县", "市", "旗", "特区", "林区")
 
 
@@ -58,9 +68,22 @@ def division_name_problem(name: str, division_code: str = "") -> str | None:
     if not name.endswith(_COUNTY_SUFFIXES):
         return "a county-level name ends with 区, 县, 市 or 旗 (e.g. 西安市雁塔区, 蓝田县)"
     county = division_code[4:6]
-    if county.isdigit() and 1 <= int(county) <= 20 and not name.endswith("区"):
+    city, _ = _split(name)
+    # 01–20 are a city's districts; a prefecture (州, 地区, 盟) numbers its county-level cities so
+    if (
+        county.isdigit()
+        and 1 <= int(county) <= 20
+        and city.endswith("市")
+        and not name.endswith("区")
+    ):
         return f"{division_code} is a city district (市辖区): its name ends with 区"
-    if county.isdigit() and int(county) > 20 and name.endswith("区") and not name.endswith("林区"):
+    if (
+        county.isdigit()
+        and int(county) > 20
+        and name.endswith("区")
+        and not name.endswith("林区")
+        and not division_code.startswith(_DISTRICTS_PAST_20)
+    ):
         return f"{division_code} is a county or county-level city, not a district (区)"
     return None
 
@@ -70,11 +93,13 @@ def filing_recipient(division_code: str, division_name: str = "") -> FilingRecip
     code = DivisionCode.parse(division_code[:6].ljust(6, "0"))
     if not code.is_county_level:
         kind = OrganKind.CITY_BUREAU
-    elif 1 <= int(code.value[4:6]) <= 20:
+    elif division_name.endswith("区") and not division_name.endswith("林区"):
         kind = OrganKind.DISTRICT_BRANCH
-    else:
+    elif division_name or int(code.value[4:6]) > 20:
         kind = OrganKind.COUNTY_BUREAU
-    name = _name(kind, division_name) if division_name else None
+    else:
+        kind = OrganKind.DISTRICT_BRANCH
+    name = _name(kind, division_name, code.value) if division_name else None
     if name is not None:
         return FilingRecipient(code.value, kind, name, True)
     suffix = {
@@ -85,13 +110,21 @@ def filing_recipient(division_code: str, division_name: str = "") -> FilingRecip
     return FilingRecipient(code.value, kind, f"{code.province_name}{code.value}{suffix}", False)
 
 
-def _name(kind: OrganKind, division_name: str) -> str | None:
-    found = _CITY_THEN_COUNTY.match(division_name)
-    city, county = (found["city"], found["county"]) if found else ("", division_name)
+def _split(division_name: str) -> tuple[str, str]:
+    """(city part, county part); the city part is empty when the name has none."""
+    for pattern in _CITY_THEN_COUNTY:
+        if found := pattern.match(division_name):
+            return found["city"], found["county"]
+    return "", division_name
+
+
+def _name(kind: OrganKind, division_name: str, code: str) -> str | None:
+    city, county = _split(division_name)
     if kind is OrganKind.CITY_BUREAU:
         return f"{division_name}公安局"
     if kind is OrganKind.DISTRICT_BRANCH and city and county.endswith("区"):
-        return f"{city}公安局{county.removesuffix('区')}分局"
+        branch = county if code.startswith(_BRANCH_KEEPS_DISTRICT) else county.removesuffix("区")
+        return f"{city}公安局{branch}分局"
     if kind is OrganKind.COUNTY_BUREAU:
         return f"{county}公安局"
     return f"{division_name}公安分局" if kind is OrganKind.DISTRICT_BRANCH else None
