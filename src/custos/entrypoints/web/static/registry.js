@@ -94,7 +94,6 @@ function editCamera(c) {
 async function saveCamera(ev) {
   ev.preventDefault();
   const f = ev.target;
-  const box = f.querySelector("[data-errors]");
   const data = formData(f);
   const id = f.elements.id.value;
   delete data.id;
@@ -104,14 +103,20 @@ async function saveCamera(ev) {
     delete data.address_code;
     if (!data.main_stream_url) delete data.main_stream_url;
   }
+  await saveRecord(f, "cameras", id, data);
+}
+
+// Create (POST) or update (PATCH, when `id` is set) one registry record from form `f`; then hide
+// the form and reload, or show the refusal on the form.
+async function saveRecord(f, path, id, body) {
   try {
-    if (id) await api("PATCH", `cameras/${id}`, data);
-    else await api("POST", "cameras", data);
+    if (id) await api("PATCH", `${path}/${id}`, body);
+    else await api("POST", path, body);
     f.hidden = true;
     flash(document.getElementById("flash"), T("common.saved"));
     await load();
   } catch (err) {
-    showError(box, err);
+    showError(f.querySelector("[data-errors]"), err);
     markFields(f, err);
   }
 }
@@ -179,16 +184,8 @@ async function saveSite(ev) {
   const data = formData(f);
   const id = f.elements.id.value;
   delete data.id;
-  try {
-    if (id) { delete data.unit_id; await api("PATCH", `sites/${id}`, data); }
-    else await api("POST", "sites", data);
-    f.hidden = true;
-    flash(document.getElementById("flash"), T("common.saved"));
-    await load();
-  } catch (err) {
-    showError(f.querySelector("[data-errors]"), err);
-    markFields(f, err);
-  }
+  if (id) delete data.unit_id;
+  await saveRecord(f, "sites", id, data);
 }
 
 // ---- units ----------------------------------------------------------------------------------
@@ -224,16 +221,7 @@ async function saveUnit(ev) {
   const body = { name: d.name, credit_code: d.credit_code, kind: d.kind, contacts: [] };
   if (d.contact_name) body.contacts.push({ name: d.contact_name, phone: d.contact_phone, role: d.contact_role });
   const id = f.elements.id.value;
-  try {
-    if (id) await api("PATCH", `units/${id}`, body);
-    else await api("POST", "units", body);
-    f.hidden = true;
-    flash(document.getElementById("flash"), T("common.saved"));
-    await load();
-  } catch (err) {
-    showError(f.querySelector("[data-errors]"), err);
-    markFields(f, err);
-  }
+  await saveRecord(f, "units", id, body);
 }
 
 // ---- loading ----------------------------------------------------------------------------------
