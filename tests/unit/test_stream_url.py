@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from custos.domain.errors import ValidationFailed
 from custos.domain.stream_url import StreamUrl, redact_credentials
+from custos.entrypoints.cli.main import main
 from custos.entrypoints.cli.options import CredentialRedaction
 
 SECRET = "S3cr3t-Pa55"
@@ -89,3 +92,18 @@ def test_the_log_handler_masks_credentials_in_a_line_and_its_traceback() -> None
     assert "run failed for rtsp://***@10.0.0.5/ch1" in line
     assert "OSError" in line
     assert SECRET not in line
+
+
+def test_serve_puts_the_mask_on_every_log_handler(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[logging.Handler] = []
+
+    def run_server(settings: object, with_recorder: bool) -> None:
+        seen.extend(logging.getLogger().handlers)
+
+    monkeypatch.setattr("custos.entrypoints.server.run_server", run_server)
+    result = CliRunner().invoke(main, ["serve", "--no-recorder", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert seen
+    assert all(any(isinstance(f, CredentialRedaction) for f in h.filters) for h in seen)

@@ -47,8 +47,14 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
     housekeeper = Housekeeper(container)
     housekeeper.start()
     try:
+        # log_config=None: uvicorn's loggers go through the root handler the command set up,
+        # whose filter masks stream credentials (entrypoints/cli/options.CredentialRedaction)
         uvicorn.run(
-            create_app(container), host=settings.host, port=settings.port, log_level="warning"
+            create_app(container),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            log_config=None,
         )
     finally:
         housekeeper.stop()

@@ -26,7 +26,9 @@ def serve(data_dir: Path | None, host: str | None, port: int | None, no_recorder
     """Migrate the database, then serve the API, with the recorder in a child process."""
     from custos.entrypoints.server import run_server
 
-    run_server(build_settings(data_dir, host=host, port=port), with_recorder=not no_recorder)
+    settings = build_settings(data_dir, host=host, port=port)
+    log_to_stderr(settings.log_level)
+    run_server(settings, with_recorder=not no_recorder)
 
 
 @click.command()
