@@ -8,21 +8,7 @@ from pathlib import Path
 
 import click
 
-from custos.bootstrap import Container
-from custos.entrypoints.cli.options import (
-    RECORD_ID,
-    build_settings,
-    data_dir_option,
-    require_database,
-)
-
-
-def _container(data_dir: Path | None) -> Container:
-    from custos.bootstrap import bootstrap
-
-    settings = build_settings(data_dir)
-    require_database(settings)
-    return bootstrap(settings)
+from custos.entrypoints.cli.options import RECORD_ID, data_dir_option, open_custos
 
 
 @click.group()
@@ -54,7 +40,7 @@ def import_(data_dir: Path | None, camera_id: int, file: Path, start: str, purpo
     except ValueError:
         click.echo(f"refused: start: {start!r} is not an ISO 8601 time", err=True)
         sys.exit(1)
-    c = _container(data_dir)
+    c = open_custos(data_dir)
     try:
         done = c.imports.import_file(
             SYSTEM, ImportRequest(camera_id, file, file.name, start_at, purpose)
@@ -73,7 +59,7 @@ def delete(data_dir: Path | None, segment_id: int) -> None:
     from custos.domain.errors import CustosError
     from custos.domain.users import SYSTEM
 
-    c = _container(data_dir)
+    c = open_custos(data_dir)
     try:
         r = c.retention.delete_segment(SYSTEM, segment_id)
     except CustosError as exc:

@@ -13,7 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 from pydantic import ValidationError
 
-from custos.bootstrap import schema_state, settings_from
+from custos.bootstrap import Container, bootstrap, schema_state, settings_from
 from custos.config import Settings
 from custos.domain.errors import CustosError
 from custos.domain.stream_url import redact_credentials
@@ -68,6 +68,13 @@ def require_database(settings: Settings) -> None:
     if state == "missing":
         raise CannotRun(f"no Custos database {where} yet; run: {upgrade}")
     raise CannotRun(f"the Custos database {where} needs upgrading; run: {upgrade}")
+
+
+def open_custos(data_dir: Path | None) -> Container:
+    """Custos wired for a command that needs the database: the settings, the check, the container."""
+    settings = build_settings(data_dir)
+    require_database(settings)
+    return bootstrap(settings)
 
 
 def fail(exc: CustosError) -> NoReturn:

@@ -7,21 +7,7 @@ from pathlib import Path
 
 import click
 
-from custos.bootstrap import Container
-from custos.entrypoints.cli.options import (
-    RECORD_ID,
-    build_settings,
-    data_dir_option,
-    require_database,
-)
-
-
-def _container(data_dir: Path | None) -> Container:
-    from custos.bootstrap import bootstrap
-
-    settings = build_settings(data_dir)
-    require_database(settings)
-    return bootstrap(settings)
+from custos.entrypoints.cli.options import RECORD_ID, data_dir_option, open_custos
 
 
 @click.group()
@@ -33,7 +19,7 @@ def retention() -> None:
 @data_dir_option
 def purge(data_dir: Path | None) -> None:
     """Delete footage past retention that no hold protects and no request freezes."""
-    c = _container(data_dir)
+    c = open_custos(data_dir)
     r = c.retention.purge()
     click.echo(
         json.dumps(
@@ -54,6 +40,6 @@ def purge(data_dir: Path | None) -> None:
 @click.argument("camera_id", type=RECORD_ID)
 def policy(data_dir: Path | None, camera_id: int) -> None:
     """A camera's retention in days, its floor and the articles behind it."""
-    c = _container(data_dir)
+    c = open_custos(data_dir)
     p = c.retention.policy_for(camera_id)
     click.echo(json.dumps({"camera_id": camera_id, "days": p.days, "floor": p.floor.as_dict()}))
