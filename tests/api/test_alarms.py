@@ -118,3 +118,13 @@ def test_only_alarm_handlers_may_acknowledge(world: World) -> None:
     nul = w.client.post(f"{API}/alarms/{alarm}/acknowledge", json={"note": "a\x00"},
                         headers=w.admin)  # fmt: skip
     assert nul.status_code == 422
+
+
+def test_the_limit_counts_only_the_alarms_a_person_may_see(world: World) -> None:
+    w = world
+    beijing = _raise(w, Severity.WARNING, "segment:2", BEIJING)
+    for n in range(3):  # newer, but out of this person's reach
+        _raise(w, Severity.CRITICAL, f"segment:{10 + n}", XIAN)
+    scoped = w.person("mgr-bj-only", Role.UNIT_MANAGER, unit_id=w.unit_id,
+                      scopes=(f"camera:{w.cameras[BEIJING]}",))  # fmt: skip
+    assert _ids(w, scoped, "?limit=1") == [beijing]

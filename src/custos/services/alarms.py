@@ -84,10 +84,10 @@ class AlarmService:
             narrowed = f.camera_id is not None or f.site_id is not None
             if f.camera_id is not None:
                 reach = reach & {f.camera_id}
-            found = uow.alarms.find(
-                f.open_only, f.limit, f.severity, sorted(reach) if narrowed else None
+            # reach goes into the query, so the limit counts only what the actor may see
+            return uow.alarms.find(
+                f.open_only, f.limit, f.severity, sorted(reach), with_system=not narrowed
             )
-        return [a for a in found if a.camera_id is None or a.camera_id in reach]
 
     def get(self, actor: Principal, alarm_id: int) -> Alarm:
         actor.require(Permission.STORAGE_READ)

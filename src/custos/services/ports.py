@@ -254,6 +254,7 @@ class Alarms(Protocol):
         limit: int = 500,
         severity: Severity | None = None,
         camera_ids: Sequence[int] | None = None,
+        with_system: bool = False,
     ) -> list[Alarm]: ...
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, insert, or_, select, update
 
 from custos.adapters.db import retention_tables as rt
 from custos.adapters.db.access_repositories import _dt
@@ -211,8 +211,10 @@ class AlarmRepository:
         limit: int = 500,
         severity: Severity | None = None,
         camera_ids: Sequence[int] | None = None,
+        with_system: bool = False,
     ) -> list[Alarm]:
-        """Newest first; ``camera_ids`` keeps only alarms about those cameras."""
+        """Newest first; ``camera_ids`` keeps only alarms about those cameras (and, with
+        ``with_system``, those about no camera: a volume, the recorder)."""
         t = rt.alarms
         q = select(t).order_by(t.c.raised_at.desc(), t.c.id.desc()).limit(limit)
         if open_only:
@@ -220,5 +222,6 @@ class AlarmRepository:
         if severity is not None:
             q = q.where(t.c.severity == severity.value)
         if camera_ids is not None:
-            q = q.where(t.c.camera_id.in_(list(camera_ids)))
+            about = t.c.camera_id.in_(list(camera_ids))
+            q = q.where(or_(about, t.c.camera_id.is_(None)) if with_system else about)
         return [_alarm(r) for r in self._c.execute(q).mappings()]
