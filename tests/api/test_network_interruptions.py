@@ -3,13 +3,14 @@ network for more than 3 days (¶2); a fault is restored with priority and has no
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from custos.bootstrap import Container
 from custos.domain.access import Role
+from custos.domain.calendar import SHANGHAI, shanghai_date
 from custos.domain.clock import ManualClock
 from tests.api.builders import API, make_site, make_unit
 from tests.api.conftest import LoginAs
@@ -36,13 +37,18 @@ def test_works_longer_than_three_days_in_xian_are_a_finding_citing_art26(
     client: TestClient, admin: dict[str, str], container: Container
 ) -> None:
     site = make_site(client, admin, make_unit(client, admin), XIAN)
-    r = _record(client, admin, site, started_at=_at(container, -96), ended_at=_at(container, -20))
+    # 100 h: past the end of the third day after the start, whatever the hour it started
+    r = _record(client, admin, site, started_at=_at(container, -120), ended_at=_at(container, -20))
     assert r.status_code == 201, r.text
     got = r.json()
     assert got["limited"] is True and got["limit_days"] == 3 and got["over_limit"] is True
     assert got["rule_ids"] == [ART26]
     started = datetime.fromisoformat(got["started_at"])
-    assert datetime.fromisoformat(got["restore_by"]) == started + timedelta(days=3)
+    # Civil Code arts. 201, 203: counted from the next day, ending at 24:00 of the third
+    third_day_ends = datetime.combine(
+        shanghai_date(started) + timedelta(days=4), time(0), tzinfo=SHANGHAI
+    )
+    assert datetime.fromisoformat(got["restore_by"]) == third_day_ends
     [finding] = _findings(client, admin, site)
     assert finding["code"] == "network.interruption.ended_over_limit"
     assert finding["rule_ids"] == [ART26]
@@ -60,7 +66,7 @@ def test_an_ongoing_interruption_runs_over_when_three_days_pass_and_can_be_ended
     assert r.json()["ended_at"] is None and _findings(client, admin, site) == []
     clock = container.clock
     assert isinstance(clock, ManualClock)
-    clock.advance(timedelta(hours=25))
+    clock.advance(timedelta(hours=49))  # 97 h: past the third day whatever the starting hour
     admin = login_as(Role.ADMIN)  # the first token has expired meanwhile
     [listed] = client.get(f"{API}/sites/{site}/network-interruptions", headers=admin).json()
     assert listed["over_limit"] is True

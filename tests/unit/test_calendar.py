@@ -9,6 +9,7 @@ from custos.domain.calendar import (
     FixedCalendar,
     add_calendar_days,
     add_working_days,
+    period_end,
     roll_to_workday,
     shanghai_date,
 )
@@ -192,3 +193,13 @@ class NeverWorks:
 def test_a_calendar_without_working_days_raises_instead_of_looping() -> None:
     with pytest.raises(ValueError, match="no working day"):
         add_working_days(date(2026, 1, 5), 1, NeverWorks())
+
+
+def test_a_period_of_days_runs_from_the_next_day_to_24_00_of_its_last_day() -> None:
+    """Civil Code arts. 201 and 203, on Shanghai dates: 3 days from 10:00 on the 20th end at
+    the start of the 24th, and a start at 00:30 Shanghai (16:30 UTC the day before) counts
+    from the Shanghai date."""
+    start = datetime(2026, 11, 20, 10, 0, tzinfo=SHANGHAI)
+    assert period_end(start, 3) == datetime(2026, 11, 24, 0, 0, tzinfo=SHANGHAI)
+    just_after_midnight = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)  # 00:30 on the 21st
+    assert period_end(just_after_midnight, 3) == datetime(2026, 11, 25, 0, 0, tzinfo=SHANGHAI)

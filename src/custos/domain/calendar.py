@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -45,6 +45,14 @@ def shanghai_date(moment: datetime) -> date:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("a naive datetime has no place in time; pass an aware datetime")
     return moment.astimezone(SHANGHAI).date()
+
+
+def period_end(start: datetime, days: int) -> datetime:
+    """The instant a period of ``days`` days that begins at ``start`` runs out, counted as the
+    Civil Code counts (art. 201: a period in days starts on the next day; art. 203: it ends at
+    24:00 of its last day), on Shanghai dates."""
+    last = add_calendar_days(shanghai_date(start), days)
+    return datetime.combine(last + timedelta(days=1), time(0), tzinfo=SHANGHAI)
 
 
 def add_calendar_days(start: date, days: int) -> date:

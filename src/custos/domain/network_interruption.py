@@ -4,7 +4,9 @@ Xi'an art. 26: a carrier restores the system's network first when it fails (¶1)
 for municipal construction and like causes (因市政建设等原因) may not last more than 3 days (¶2).
 The limit is the packs' ``network.max_interruption_days`` (only Xi'an sets one). It binds the
 planned causes — works — not a fault, which ¶1 answers with priority restoration and no number.
-A limit is a duration: 3 days are 72 hours from the start, whatever the calendar.
+Days are counted as the Civil Code counts a period (arts. 201, 203): from the day after the
+interruption began, to 24:00 (Shanghai) of the third day — so works that start at 10:00 on the
+20th must be over by the end of the 23rd.
 
 An interruption is a fact; recording one is never refused for its length. Its length against
 the limit is a finding of the site's compliance report (``network.interruption.*``).
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from custos.domain.calendar import period_end
 from custos.domain.errors import FieldError
 from custos.domain.kinds import Severity
 from custos.domain.rules.duty import Duty
@@ -79,7 +82,7 @@ def check_interruption(i: NetworkInterruption, now: datetime) -> list[FieldError
 
 @dataclass(frozen=True)
 class LimitStatus:
-    """An interruption against the limit: ``restore_by`` is start + limit."""
+    """An interruption against the limit: ``restore_by`` is the end of the limit's last day."""
 
     limited: bool
     limit_days: int | None
@@ -100,7 +103,7 @@ class LimitStatus:
 def limit_status(i: NetworkInterruption, limit: Duty[int | None], now: datetime) -> LimitStatus:
     if limit.value is None or i.cause not in LIMITED_CAUSES:
         return LimitStatus(False, limit.value, None, False, ())
-    restore_by = i.started_at + timedelta(days=limit.value)
+    restore_by = period_end(i.started_at, limit.value)
     over = (i.ended_at or now) > restore_by
     return LimitStatus(True, limit.value, restore_by, over, tuple(limit.rule_ids))
 
