@@ -16,16 +16,30 @@ from custos.domain.access import Role
 from custos.entrypoints.api.app import PUBLIC_ROUTES
 from custos.entrypoints.api.deps import RequirePermission
 from custos.entrypoints.web import live, pages
+from custos.entrypoints.web.i18n import catalogue, catalogue_files
 from custos.entrypoints.web.paths import CATALOGUE_DIR, TEMPLATES_DIR, UI_PREFIX
 from tests.api.builders import make_unit
 from tests.api.conftest import LoginAs
 
 
 def test_both_catalogues_have_the_same_keys() -> None:
-    zh = json.loads((CATALOGUE_DIR / "zh_CN.json").read_text("utf-8"))
-    en = json.loads((CATALOGUE_DIR / "en.json").read_text("utf-8"))
+    zh, en = catalogue("zh_CN"), catalogue("en")
     assert set(zh) == set(en)
     assert all(v.strip() for v in [*zh.values(), *en.values()])
+    areas = {p.name.split(".", 1)[1] for p in CATALOGUE_DIR.glob("*.*.json")}
+    for area in areas:  # an area file exists in both languages, with the same keys
+        zh_area = json.loads((CATALOGUE_DIR / f"zh_CN.{area}").read_text("utf-8"))
+        en_area = json.loads((CATALOGUE_DIR / f"en.{area}").read_text("utf-8"))
+        assert set(zh_area) == set(en_area), area
+
+
+def test_no_key_is_defined_in_two_catalogue_files() -> None:
+    for lang in ("zh_CN", "en"):
+        seen: dict[str, str] = {}
+        for path in catalogue_files(lang):
+            for key in json.loads(path.read_text("utf-8")):
+                assert key not in seen, f"{key} in {seen.get(key)} and {path.name}"
+                seen[key] = path.name
 
 
 def test_templates_hold_no_literal_text() -> None:

@@ -31,6 +31,13 @@ class Permission(enum.StrEnum):
     STORAGE_READ = "storage.read"  # retention policies, storage projection, alarms
     ALARM_HANDLE = "alarm.handle"  # acknowledge and resolve the alarms one may see
     FOOTAGE_IMPORT = "footage.import"  # bring a legacy recorder's footage in (admin only)
+    ALARM_READ = "alarm.read"  # see the alarms of the cameras in one's reach, and the accounting
+    NOTIFY_MANAGE = "notify.manage"  # alarm delivery: channels, the escalation rota
+    DIAGNOSIS_MANAGE = "diagnosis.manage"  # thresholds; propose and approve reference snapshots
+    ONVIF_ONBOARD = "onvif.onboard"  # discover cameras, accept proposals, set camera clocks
+    DUTY_READ = "duty.read"  # the unit's duty, room, staff, training and maintenance records
+    DUTY_WRITE = "duty.write"  # sign on, hand over, the duty log, reports, room entries, orders
+    DUTY_MANAGE = "duty.manage"  # rota, staff archive, trainings, schedules, contractors, plans
     SELF = "self"  # what every signed-in user may do about their own session
 
 
@@ -64,6 +71,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.STORAGE_READ,
             P.ALARM_HANDLE,
             P.FOOTAGE_IMPORT,
+            P.ALARM_READ,
+            P.NOTIFY_MANAGE,
+            P.DIAGNOSIS_MANAGE,
+            P.ONVIF_ONBOARD,
+            P.DUTY_READ,
+            P.DUTY_MANAGE,
             P.SELF,
         }
     ),
@@ -84,11 +97,31 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.HOLD_MANAGE,
             P.STORAGE_READ,
             P.ALARM_HANDLE,
+            P.ALARM_READ,
+            P.NOTIFY_MANAGE,
+            P.DIAGNOSIS_MANAGE,
+            P.ONVIF_ONBOARD,
+            P.PTZ,
+            P.DUTY_READ,
+            P.DUTY_WRITE,
+            P.DUTY_MANAGE,
             P.SELF,
         }
     ),
     Role.OPERATOR: frozenset(
-        {P.REGISTRY_READ, P.LIVE_VIEW, P.PLAYBACK, P.FOOTAGE_SESSION, P.RULES_READ, P.SELF}
+        {
+            P.REGISTRY_READ,
+            P.LIVE_VIEW,
+            P.PLAYBACK,
+            P.FOOTAGE_SESSION,
+            P.RULES_READ,
+            P.ALARM_READ,
+            P.ALARM_HANDLE,
+            P.PTZ,
+            P.DUTY_READ,
+            P.DUTY_WRITE,
+            P.SELF,
+        }
     ),
     Role.OFFICER: frozenset(
         {P.REGISTRY_READ, P.RULES_READ, P.REQUEST_FILE, P.FOOTAGE_SESSION, P.SELF}
@@ -107,6 +140,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.HOLD_MANAGE,
             P.STORAGE_READ,
             P.ALARM_HANDLE,
+            P.ALARM_READ,
+            P.DUTY_READ,
             P.SELF,
         }
     ),
@@ -118,6 +153,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.AUDIT_READ,
             P.REQUEST_READ,
             P.REGISTER_READ,
+            P.DUTY_READ,
             P.SELF,
         }
     ),

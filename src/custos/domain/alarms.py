@@ -22,6 +22,16 @@ class AlarmKind(enum.StrEnum):
     RETENTION_PROJECTION = "retention_projection"  # a volume cannot hold the floor much longer
     STORAGE_FULL = "storage_full"  # no volume has room: new footage is not being written
     INTEGRITY = "integrity"  # a segment's file is missing or its hash changed
+    # issue 14: one model for every source (docs/design/operations.md gives each subject)
+    CAMERA_OFFLINE = "camera_offline"  # not recording for longer than the grace (camera:<id>)
+    RECORDING_GAP = "recording_gap"  # "recording" but no segment sealed for too long (camera:<id>)
+    DEVICE_OFFLINE = "device_offline"  # a GB/T 28181 device missed 3 keepalives (device:<id>)
+    VOLUME_SPILL = "volume_spill"  # new footage spilled to another volume (volume:<path>)
+    DIAGNOSIS = "diagnosis"  # a video quality fault, K samples in a row (camera:<id>:<fault>)
+    NETWORK_INTERRUPTION = "network_interruption"  # Xi'an art. 26 ¶2 (interruption:<id>)
+    CLOCK_DRIFT = "clock_drift"  # a camera's clock beyond the limit (camera:<id>)
+    REPAIR_OVERDUE = "repair_overdue"  # a fault not repaired within the unit's deadline
+    DELIVERY_FAILED = "delivery_failed"  # a notification channel keeps failing (channel:<id>)
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,16 @@
-"""The one message catalogue: ``i18n/<lang>.json``, flat keys, used by templates and JavaScript.
+"""The one message catalogue: ``i18n/<lang>.json`` and, per area, ``i18n/<lang>.<area>.json``
+(e.g. ``en.duty.json``), merged into one flat dictionary used by templates and JavaScript.
 
-Simplified Chinese is the default; English is the other language. Both files must hold the same
-keys (a test checks); a missing key shows as the key itself, never as a crash.
+Simplified Chinese is the default; English is the other language. Both languages must hold the
+same keys, and no key may be defined in two files (tests check); a missing key shows as the key
+itself, never as a crash.
 """
 
 from __future__ import annotations
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from custos.entrypoints.web.paths import CATALOGUE_DIR
@@ -18,8 +21,15 @@ DEFAULT_LANGUAGE = "zh_CN"
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    data: dict[str, str] = json.loads((CATALOGUE_DIR / f"{lang}.json").read_text("utf-8"))
+    data: dict[str, str] = {}
+    for path in catalogue_files(lang):
+        data.update(json.loads(path.read_text("utf-8")))
     return data
+
+
+def catalogue_files(lang: str) -> list[Path]:
+    """The language's main file first, then its area files in name order."""
+    return [CATALOGUE_DIR / f"{lang}.json", *sorted(CATALOGUE_DIR.glob(f"{lang}.*.json"))]
 
 
 def pick_language(cookie: str | None) -> str:
