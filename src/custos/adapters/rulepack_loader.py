@@ -33,6 +33,7 @@ _PACK_KEYS = {
     "source_file", "notes", "retention", "filing", "acceptance_before_use",
     "preexisting_upgrade", "access", "mandatory_categories", "prohibited_categories",
     "public_area", "signage", "network", "penalties", "deferred_penalties", "site_exemptions",
+    "operating",
 }  # fmt: skip
 _FINE_KEYS = [
     "unit_min", "unit_max", "person_min", "person_max", "individual_min", "individual_max",
@@ -119,6 +120,7 @@ def parse_rulepack(document: object, source: str) -> model.RulePack:
         penalties=tuple(_penalty(n) for n in top["penalties"].items()),
         deferred_penalties=tuple(_deferred(n, parent) for n in top["deferred_penalties"].items()),
         site_exemptions=tuple(_exemption(n) for n in top["site_exemptions"].items()),
+        operating=_operating(top["operating"]),
     )
 
 
@@ -418,3 +420,42 @@ def _exemption(node: _Node) -> model.SiteExemption:
         exempt=tuple(n.cite() for n in f["exempt"].items()),
         citation=f["cite"].cite(),
     )
+
+
+def _operating(node: _Node) -> model.OperatingRules:
+    f = node.fields(
+        {"duty_monitoring", "report_suspicious", "room_access", "staff_archive", "training",
+         "inspection_maintenance", "restore_after_fault", "keep_location_and_function",
+         "entrustment_agreement", "assessment", "emergency_plan"}
+    )  # fmt: skip
+    return model.OperatingRules(
+        duty_monitoring=f["duty_monitoring"].optional(_Node.cite),
+        report_suspicious=f["report_suspicious"].optional(_report_suspicious),
+        room_access=f["room_access"].optional(_room_access),
+        staff_archive=f["staff_archive"].optional(_Node.cite),
+        training=f["training"].optional(_training),
+        inspection_maintenance=f["inspection_maintenance"].optional(_Node.cite),
+        restore_after_fault=f["restore_after_fault"].optional(_Node.cite),
+        keep_location_and_function=f["keep_location_and_function"].optional(_Node.cite),
+        entrustment_agreement=f["entrustment_agreement"].optional(_Node.cite),
+        assessment=f["assessment"].optional(_Node.cite),
+        emergency_plan=f["emergency_plan"].optional(_Node.cite),
+    )
+
+
+def _report_suspicious(node: _Node) -> model.Cited[terms.ReportUrgency]:
+    f = node.fields({"urgency", "cite"})
+    return model.Cited(f["urgency"].choice(terms.ReportUrgency), f["cite"].cite())
+
+
+def _room_access(node: _Node) -> model.Cited[terms.RoomAccessBan]:
+    f = node.fields({"ban", "cite"})
+    return model.Cited(f["ban"].choice(terms.RoomAccessBan), f["cite"].cite())
+
+
+def _training(node: _Node) -> model.Cited[frozenset[terms.TrainingContent]]:
+    f = node.fields({"contents", "cite"})
+    contents = f["contents"].choices(terms.TrainingContent)
+    if not contents:
+        raise f["contents"].fail("name at least one training content")
+    return model.Cited(contents, f["cite"].cite())

@@ -31,6 +31,7 @@ from custos.domain.rules.model import (
     RulePack,
     SignageRule,
 )
+from custos.domain.rules.operating import OperatingDuties, layer_operating
 from custos.domain.rules.terms import (
     AccessOperation,
     ApproverRole,
@@ -102,6 +103,7 @@ class EffectiveRules:
     outside_premises_capture: Duty[OutsideCaptureStance]
     mandatory_categories: Mapping[str, tuple[Citation, ...]]
     prohibited_categories: Mapping[str, tuple[Citation, ...]]
+    operating: OperatingDuties
 
     @property
     def filing_after_acceptance(self) -> Duty[DeadlineRule | None]:
@@ -156,6 +158,7 @@ class EffectiveRules:
             "outside_premises_capture": self.outside_premises_capture.as_dict(),
             "mandatory_categories": _categories_json(self.mandatory_categories),
             "prohibited_categories": _categories_json(self.prohibited_categories),
+            "operating": self.operating.as_dict(),
         }
 
     def _access_dict(self) -> dict[str, Any]:
@@ -219,6 +222,7 @@ def layer(
         outside_premises_capture=_outside_capture(scope),
         mandatory_categories=_categories(scope, lambda p: p.mandatory_categories),
         prohibited_categories=_categories(scope, lambda p: p.prohibited_categories),
+        operating=layer_operating(scope.packs, scope.applies),
     )
 
 

@@ -24,8 +24,11 @@ from custos.domain.rules.terms import (
     OutsideCaptureStance,
     PenaltyTrigger,
     PlacementScope,
+    ReportUrgency,
     RequesterKind,
+    RoomAccessBan,
     SignageScope,
+    TrainingContent,
     ViolationKey,
 )
 
@@ -260,6 +263,41 @@ class NetworkRules:
 
 
 @dataclass(frozen=True, slots=True)
+class OperatingRules:
+    """The operating unit's duties a pack states (``operating:``), each with its article.
+
+    ``None`` means the pack is silent. The texts give no numbers for intervals or deadlines;
+    the product defaults are applied when the packs are layered (:mod:`.operating`).
+    """
+
+    duty_monitoring: Citation | None = None
+    report_suspicious: Cited[ReportUrgency] | None = None
+    room_access: Cited[RoomAccessBan] | None = None
+    staff_archive: Citation | None = None
+    training: Cited[frozenset[TrainingContent]] | None = None
+    inspection_maintenance: Citation | None = None
+    restore_after_fault: Citation | None = None
+    keep_location_and_function: Citation | None = None
+    entrustment_agreement: Citation | None = None
+    assessment: Citation | None = None
+    emergency_plan: Citation | None = None
+
+    def citations(self) -> tuple[Citation, ...]:
+        found: list[Citation] = []
+        for value in (
+            self.duty_monitoring, self.report_suspicious, self.room_access, self.staff_archive,
+            self.training, self.inspection_maintenance, self.restore_after_fault,
+            self.keep_location_and_function, self.entrustment_agreement, self.assessment,
+            self.emergency_plan,
+        ):  # fmt: skip
+            if isinstance(value, Cited):
+                found.append(value.citation)
+            elif value is not None:
+                found.append(value)
+        return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
 class RulePack:
     """One regulation as data (obligations.md §7), every rule carrying its article."""
 
@@ -285,6 +323,7 @@ class RulePack:
     penalties: tuple[Penalty, ...]
     deferred_penalties: tuple[DeferredPenalty, ...] = ()
     site_exemptions: tuple[SiteExemption, ...] = ()
+    operating: OperatingRules = OperatingRules()
 
     def applies_to_division(self, division_code: str) -> bool:
         return any(p == NATIONWIDE or division_code.startswith(p) for p in self.applies_to)
@@ -331,4 +370,5 @@ class RulePack:
         found += [d.obligation for d in self.deferred_penalties]
         for exemption in self.site_exemptions:
             found += [exemption.citation, *exemption.exempt]
+        found += self.operating.citations()
         return tuple(found)

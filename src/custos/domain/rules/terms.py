@@ -115,3 +115,26 @@ class OutsideCaptureStance(enum.StrEnum):
     SILENT = "silent"
     ENCOURAGED = "encouraged"
     PROHIBITED = "prohibited"
+
+
+class ReportUrgency(enum.StrEnum):
+    """How soon suspicious information goes to the police (operating duties)."""
+
+    PROMPTLY = "promptly"  # 及时 (Beijing, Liaoning, Shaanxi, Chongqing)
+    IMMEDIATELY = "immediately"  # 立即 (Xi'an art. 22(9))
+
+
+class RoomAccessBan(enum.StrEnum):
+    """Who may not enter the monitoring room (errata 4 of obligations.md)."""
+
+    WITHOUT_AUTHORISATION = "without_authorisation"  # 不得擅自进入 (Beijing art. 14 ¶2)
+    OUTRIGHT = "outright"  # 禁止…进入 (Chongqing art. 20(8), Xi'an art. 22(8))
+
+
+class TrainingContent(enum.StrEnum):
+    """What a training of monitoring and O&M staff covers."""
+
+    SKILLS = "skills"  # 专业技能 / 业务技能 / 岗位技能
+    CONFIDENTIALITY = "confidentiality"  # 保密 / 保密知识
+    LAW = "law"  # 相关法律、法规 (Liaoning art. 14(1))
+    ETHICS = "ethics"  # 思想品德 (Shaanxi art. 16(2))

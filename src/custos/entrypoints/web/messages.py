@@ -29,6 +29,7 @@ _CODED = {
     "role": "enum.role",
     "action": "enum.action",
     "requester_kind": "enum.requester_kind",
+    "training_contents": "enum.training_content",
 }
 
 
