@@ -22,6 +22,7 @@ from custos.adapters.db.uow import SqlUnitOfWorkFactory
 from custos.adapters.export.package import ZipPackageBuilder
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
+from custos.adapters.onvif import ZeepOnvifClient
 from custos.adapters.rulepack_loader import load_rulebook
 from custos.adapters.signing import TrustedKeys, load_or_create_signer, read_public_key
 from custos.adapters.storage import seaweedfs
@@ -34,6 +35,7 @@ from custos.domain.rules import RuleBook
 from custos.services.access_requests import AccessRequestService
 from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointPolicy
 from custos.services.auth import AuthPolicy, AuthService
+from custos.services.camera_time import CameraTimeService
 from custos.services.compliance import ComplianceService
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
@@ -41,6 +43,8 @@ from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.network_interruptions import NetworkInterruptionService
 from custos.services.offload import OffloadService
+from custos.services.onvif_onboarding import OnboardingService
+from custos.services.ptz import PtzService
 from custos.services.recording import RecordingService
 from custos.services.registry import RegistryService
 from custos.services.retention import RetentionService
@@ -74,6 +78,9 @@ class Services:
     segment_media: SegmentMediaService
     imports: FootageImportService
     network: NetworkInterruptionService
+    onboarding: OnboardingService  # ONVIF discovery, proposals, acceptance
+    camera_time: CameraTimeService  # camera clock drift, checked daily, set where allowed
+    ptz: PtzService
     offload: OffloadService | None = None  # None unless an object store is configured
 
 
@@ -158,6 +165,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         delete_object=offload.delete_object if offload is not None else None,
     )
     alarms = AlarmService(uow, clock)
+    onvif = ZeepOnvifClient(settings.onvif_timeout_s)
+    camera_time = CameraTimeService(uow, onvif, alarms, clock, settings.clock_drift_limit_s)
     return Container(
         settings=settings,
         engine=engine,
@@ -197,6 +206,11 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             keep_until=lambda camera_id, end: retention.policy_for(camera_id).keep_until(end),
         ),
         network=NetworkInterruptionService(uow, rules, clock),
+        onboarding=OnboardingService(
+            uow, RegistryService(uow, rules, clock), onvif, camera_time, clock
+        ),
+        camera_time=camera_time,
+        ptz=PtzService(uow, onvif, clock),
         offload=offload,
     )
 

@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     s3_offload_every_s: float = Field(
         default=10.0, gt=0, description="How often the offloader looks for sealed segments"
     )
+    # ONVIF (issue 14 §3)
+    clock_drift_limit_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="A camera clock further than this from the server's raises clock_drift",
+    )
+    onvif_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="An ONVIF request's time-out, connect included"
+    )
 
     @field_validator("media_volumes", mode="before")
     @classmethod

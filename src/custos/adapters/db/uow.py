@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 from custos.adapters.db import access_repositories as ar
 from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import object_repositories as orr
+from custos.adapters.db import onvif_repositories as onv
 from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
 from custos.adapters.db import retention_repositories as rtr
@@ -40,6 +41,9 @@ class SqlUnitOfWork:
     alarms: rtr.AlarmRepository
     footage_imports: cr.FootageImportRepository
     network_interruptions: cr.NetworkInterruptionRepository
+    onvif_proposals: onv.ProposalRepository
+    onvif_links: onv.OnvifLinkRepository
+    onvif_settings: onv.OnvifUnitSettingsRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -74,6 +78,9 @@ class SqlUnitOfWork:
         self.alarms = rtr.AlarmRepository(conn)
         self.footage_imports = cr.FootageImportRepository(conn)
         self.network_interruptions = cr.NetworkInterruptionRepository(conn)
+        self.onvif_proposals = onv.ProposalRepository(conn, self._secrets)
+        self.onvif_links = onv.OnvifLinkRepository(conn, self._secrets)
+        self.onvif_settings = onv.OnvifUnitSettingsRepository(conn)
         return self
 
     def __exit__(
