@@ -60,6 +60,10 @@ alarms = Table(
     Column("resolved_by_name", String(100)),
     Column("resolved_at", UTCDateTime()),
     Column("resolved_note", Text),
+    # migration 0013: how far up the rota an unacknowledged alarm has gone (issue 14 §1)
+    Column("escalation_level", Integer, nullable=False, server_default="0"),
+    Column("escalated_at", UTCDateTime()),
+    Column("routed_at", UTCDateTime()),  # NULL: its deliveries are not written yet (the outbox)
 )
 Index("ix_alarms_open", alarms.c.kind, alarms.c.subject, alarms.c.cleared_at)
 Index("ix_alarms_camera", alarms.c.camera_id)
