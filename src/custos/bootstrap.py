@@ -33,6 +33,7 @@ from custos.domain.calendar import WorkdayCalendar
 from custos.domain.clock import Clock, SystemClock
 from custos.domain.rules import RuleBook
 from custos.services.access_requests import AccessRequestService
+from custos.services.alarm_watch import AlarmWatch
 from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointPolicy
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.camera_time import CameraTimeService
@@ -41,6 +42,7 @@ from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
+from custos.services.interruption_accounting import InterruptionAccountingService
 from custos.services.network_interruptions import NetworkInterruptionService
 from custos.services.offload import OffloadService
 from custos.services.onvif_onboarding import OnboardingService
@@ -78,6 +80,8 @@ class Services:
     segment_media: SegmentMediaService
     imports: FootageImportService
     network: NetworkInterruptionService
+    alarm_watch: AlarmWatch
+    accounting: InterruptionAccountingService
     onboarding: OnboardingService  # ONVIF discovery, proposals, acceptance
     camera_time: CameraTimeService  # camera clock drift, checked daily, set where allowed
     ptz: PtzService
@@ -206,6 +210,10 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             keep_until=lambda camera_id, end: retention.policy_for(camera_id).keep_until(end),
         ),
         network=NetworkInterruptionService(uow, rules, clock),
+        alarm_watch=AlarmWatch(
+            uow, alarms, rules, clock, settings.camera_offline_grace_s, settings.segment_seconds
+        ),
+        accounting=InterruptionAccountingService(uow, rules, clock),
         onboarding=OnboardingService(
             uow, RegistryService(uow, rules, clock), onvif, camera_time, clock
         ),

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     s3_offload_every_s: float = Field(
         default=10.0, gt=0, description="How often the offloader looks for sealed segments"
     )
+    camera_offline_grace_s: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="A camera that should record and has not recorded for this long raises"
+        " camera_offline (issue 14)",
+    )
     # ONVIF (issue 14 §3)
     clock_drift_limit_s: float = Field(
         default=2.0,

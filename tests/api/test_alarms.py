@@ -45,8 +45,12 @@ def test_each_person_sees_the_open_alarms_in_their_reach(world: World) -> None:
                       scopes=(f"camera:{w.cameras[BEIJING]}",))  # fmt: skip
     assert _ids(w, scoped) == [system]
     assert w.client.get(f"{API}/alarms/{xian}", headers=scoped).status_code == 404
-    operator = w.person("duty-op", Role.OPERATOR, unit_id=w.unit_id)
-    assert w.client.get(f"{API}/alarms", headers=operator).status_code == 403
+    operator = w.person("duty-op", Role.OPERATOR, unit_id=w.unit_id)  # alarm.read, no storage.read
+    assert _ids(w, operator) == [xian]  # the cameras in reach, not the system's alarms
+    assert w.client.get(f"{API}/alarms/{system}", headers=operator).status_code == 404
+    assert w.client.get(f"{API}/alarms/{xian}", headers=operator).status_code == 200
+    auditor = w.person("auditor", Role.AUDITOR)
+    assert w.client.get(f"{API}/alarms", headers=auditor).status_code == 403
 
 
 def test_alarms_filter_by_severity_camera_and_site(world: World) -> None:

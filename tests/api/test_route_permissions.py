@@ -77,8 +77,8 @@ def test_alarm_routes_declare_reading_and_handling(app: FastAPI) -> None:
         if path.startswith("/api/v1/alarms")
     }
     assert declared == {
-        ("GET", "/api/v1/alarms"): ["storage.read"],
-        ("GET", "/api/v1/alarms/{alarm_id}"): ["storage.read"],
+        ("GET", "/api/v1/alarms"): ["alarm.read"],
+        ("GET", "/api/v1/alarms/{alarm_id}"): ["alarm.read"],
         ("POST", "/api/v1/alarms/{alarm_id}/acknowledge"): ["alarm.handle"],
         ("POST", "/api/v1/alarms/{alarm_id}/resolve"): ["alarm.handle"],
     }

@@ -5,7 +5,7 @@ subject and *clear* it when the condition passes. A person who may see it can *a
 (who, when, a note) and *resolve* it (who, when, a note; this closes it). Both enter the operation
 log. What a person sees: alarms about a camera only if that camera is in their reach
 (``domain.visibility``); alarms about the whole system (a volume, the recorder) to everyone with
-``storage.read``.
+``storage.read``. Seeing alarms needs ``alarm.read`` (issue 14: operators on duty have it).
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class AlarmService:
         self, actor: Principal, open_only: bool = True, where: AlarmFilter | None = None
     ) -> list[Alarm]:
         """The alarms the actor may see, newest first (``where`` narrows them)."""
-        actor.require(Permission.STORAGE_READ)
+        actor.require(Permission.ALARM_READ)
         f = where or AlarmFilter(open_only=open_only)
         with self._uow() as uow:
             reach = _reachable_cameras(uow, actor, f.site_id)
@@ -86,11 +86,12 @@ class AlarmService:
                 reach = reach & {f.camera_id}
             # reach goes into the query, so the limit counts only what the actor may see
             return uow.alarms.find(
-                f.open_only, f.limit, f.severity, sorted(reach), with_system=not narrowed
-            )
+                f.open_only, f.limit, f.severity, sorted(reach),
+                with_system=not narrowed and actor.can(Permission.STORAGE_READ),
+            )  # fmt: skip
 
     def get(self, actor: Principal, alarm_id: int) -> Alarm:
-        actor.require(Permission.STORAGE_READ)
+        actor.require(Permission.ALARM_READ)
         with self._uow() as uow:
             return _visible(uow, actor, alarm_id)
 
@@ -142,5 +143,7 @@ def _visible(uow: RetentionUnitOfWork, actor: Principal, alarm_id: int) -> Alarm
     if alarm is None or (
         alarm.camera_id is not None and alarm.camera_id not in _reachable_cameras(uow, actor, None)
     ):
+        raise NotFound("alarm", alarm_id)
+    if alarm.camera_id is None and not actor.can(Permission.STORAGE_READ):  # a system alarm
         raise NotFound("alarm", alarm_id)
     return alarm

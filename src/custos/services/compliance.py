@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 from custos.domain.access import UNIT_SCOPED_ROLES, Permission
 from custos.domain.calendar import WorkdayCalendar, shanghai_date
@@ -26,9 +26,14 @@ from custos.domain.rules import (
     evaluate_compliance,
 )
 from custos.domain.users import Principal
+from custos.services.interruption_accounting import AccountingUnitOfWork, repair_findings
 from custos.services.network_interruptions import InterruptionUnitOfWork, interruption_findings
 
 _SEVERITY_ORDER = {s: i for i, s in enumerate(reversed(list(Severity)))}
+
+
+class ComplianceUnitOfWork(InterruptionUnitOfWork, AccountingUnitOfWork, Protocol):
+    """What the report reads: the registry, the interruptions, the camera faults."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ class UnitReport:
 class ComplianceService:
     def __init__(
         self,
-        uow: Callable[[], InterruptionUnitOfWork],
+        uow: Callable[[], ComplianceUnitOfWork],
         rules: RuleBook,
         clock: Clock,
         calendar: WorkdayCalendar,
@@ -127,12 +132,12 @@ class ComplianceService:
             units = uow.units.find()
             return [self._unit(uow, u) for u in units if _in_scope(actor, u.id or 0)]
 
-    def _unit(self, uow: InterruptionUnitOfWork, unit: Unit) -> UnitReport:
+    def _unit(self, uow: ComplianceUnitOfWork, unit: Unit) -> UnitReport:
         sites = uow.sites.find(unit.id)
         reports = [self._judge(uow, unit, s) for s in sites]
         return UnitReport(unit, self._today(), reports)
 
-    def _judge(self, uow: InterruptionUnitOfWork, unit: Unit, site: Site) -> SiteReport:
+    def _judge(self, uow: ComplianceUnitOfWork, unit: Unit, site: Site) -> SiteReport:
         assert site.id is not None
         cameras = uow.cameras.find([site.id])
         filings = uow.filings.find([site.id])
@@ -146,6 +151,7 @@ class ComplianceService:
         )
         findings = [_addressed(f, site) for f in findings]
         findings += interruption_findings(uow, self._rules, site, self._clock.now())
+        findings += repair_findings(uow, self._rules, site, self._clock.now())
         findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
         packs = [p.id for p in self._rules.packs_for_division(site.division_code)]
         return SiteReport(site, packs, findings)

@@ -11,6 +11,7 @@ from custos.adapters.db import access_repositories as ar
 from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import object_repositories as orr
 from custos.adapters.db import onvif_repositories as onv
+from custos.adapters.db import operations_repositories as opr
 from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
 from custos.adapters.db import retention_repositories as rtr
@@ -41,6 +42,7 @@ class SqlUnitOfWork:
     alarms: rtr.AlarmRepository
     footage_imports: cr.FootageImportRepository
     network_interruptions: cr.NetworkInterruptionRepository
+    camera_faults: opr.CameraFaultRepository
     onvif_proposals: onv.ProposalRepository
     onvif_links: onv.OnvifLinkRepository
     onvif_settings: onv.OnvifUnitSettingsRepository
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
         self.alarms = rtr.AlarmRepository(conn)
         self.footage_imports = cr.FootageImportRepository(conn)
         self.network_interruptions = cr.NetworkInterruptionRepository(conn)
+        self.camera_faults = opr.CameraFaultRepository(conn)
         self.onvif_proposals = onv.ProposalRepository(conn, self._secrets)
         self.onvif_links = onv.OnvifLinkRepository(conn, self._secrets)
         self.onvif_settings = onv.OnvifUnitSettingsRepository(conn)

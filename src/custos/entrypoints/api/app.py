@@ -9,6 +9,7 @@ from custos.bootstrap import Services
 from custos.entrypoints.api import errors
 from custos.entrypoints.api.body_limit import BodyLimit
 from custos.entrypoints.api.routers import (
+    accounting,
     audit,
     auth,
     cameras,
@@ -70,6 +71,7 @@ def create_app(container: Services) -> FastAPI:
         register,
         holds,
         storage,
+        accounting,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)

@@ -53,7 +53,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/register", "nav.register", Permission.REGISTER_READ),
     NavItem(f"{UI_PREFIX}/audit", "nav.audit", Permission.AUDIT_READ),
     NavItem(f"{UI_PREFIX}/holds", "nav.holds", Permission.HOLD_MANAGE),
-    NavItem(f"{UI_PREFIX}/alarms", "nav.alarms", Permission.STORAGE_READ),
+    NavItem(f"{UI_PREFIX}/alarms", "nav.alarms", Permission.ALARM_READ),
 )
 
 
@@ -269,6 +269,6 @@ def holds(
 
 @router.get(f"{UI_PREFIX}/alarms")
 def alarms(
-    request: Request, caller: Annotated[Caller, needs(Permission.STORAGE_READ)]
+    request: Request, caller: Annotated[Caller, needs(Permission.ALARM_READ)]
 ) -> HTMLResponse:
     return render(request, "alarms.html", caller)

@@ -66,6 +66,7 @@ class Housekeeper:
     def tick(self) -> None:
         self._ticks += 1
         self._c.audit.checkpoint_if_due()
+        self._c.alarm_watch.tick()  # cameras offline, gaps, overdue repairs, interruptions
         expired = self._c.requests.expire_due()
         if expired:
             log.info("%d access request(s) expired", expired)

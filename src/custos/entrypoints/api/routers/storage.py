@@ -19,6 +19,7 @@ router = APIRouter(tags=["storage"])
 Reader = Annotated[Caller, needs(Permission.STORAGE_READ)]
 Deleter = Annotated[Caller, needs(Permission.FOOTAGE_DELETE)]
 Handler = Annotated[Caller, needs(Permission.ALARM_HANDLE)]
+AlarmReader = Annotated[Caller, needs(Permission.ALARM_READ)]
 
 
 class HandlingOut(BaseModel):
@@ -62,7 +63,7 @@ class AlarmNoteIn(In):
 
 @router.get("/alarms", response_model=list[AlarmOut])
 def list_alarms(
-    caller: Reader,
+    caller: AlarmReader,
     c: ContainerDep,
     include_cleared: Annotated[bool, Query()] = False,
     severity: Annotated[Severity | None, Query()] = None,
@@ -76,7 +77,7 @@ def list_alarms(
 
 
 @router.get("/alarms/{alarm_id}", response_model=AlarmOut)
-def get_alarm(alarm_id: Id, caller: Reader, c: ContainerDep) -> AlarmOut:
+def get_alarm(alarm_id: Id, caller: AlarmReader, c: ContainerDep) -> AlarmOut:
     return AlarmOut.of(c.alarms.get(caller.principal, alarm_id))
 
 

@@ -1,0 +1,64 @@
+"""Repositories of migration 0012: camera faults (the interruption accounting)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, RowMapping, and_, insert, or_, select, update
+
+from custos.adapters.db import operations_tables as ot
+from custos.domain.accounting import CameraFault, FaultKind
+
+
+class CameraFaultRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(self, f: CameraFault) -> CameraFault:
+        values = {
+            "camera_id": f.camera_id,
+            "kind": f.kind.value,
+            "started_at": f.started_at,
+            "recovered_at": f.recovered_at,
+            "reason": f.reason[:40],
+            "detail": f.detail[:1000],
+        }
+        key = self._c.execute(insert(ot.camera_faults).values(**values)).inserted_primary_key
+        assert key is not None
+        return dataclasses.replace(f, id=int(key[0]))
+
+    def recover(self, fault_id: int, at: datetime) -> None:
+        t = ot.camera_faults
+        self._c.execute(update(t).where(t.c.id == fault_id).values(recovered_at=at))
+
+    def open_faults(self) -> list[CameraFault]:
+        """Every fault not yet recovered, oldest first."""
+        t = ot.camera_faults
+        q = select(t).where(t.c.recovered_at.is_(None)).order_by(t.c.started_at, t.c.id)
+        return [_fault(r) for r in self._c.execute(q).mappings()]
+
+    def find(
+        self, camera_ids: Sequence[int], start: datetime | None = None, end: datetime | None = None
+    ) -> list[CameraFault]:
+        """The faults of these cameras that overlap [start, end) (open ones included)."""
+        t = ot.camera_faults
+        q = select(t).where(t.c.camera_id.in_(list(camera_ids)))
+        if end is not None:
+            q = q.where(t.c.started_at < end)
+        if start is not None:
+            q = q.where(or_(t.c.recovered_at.is_(None), and_(t.c.recovered_at > start)))
+        return [_fault(r) for r in self._c.execute(q.order_by(t.c.started_at, t.c.id)).mappings()]
+
+
+def _fault(r: RowMapping) -> CameraFault:
+    return CameraFault(
+        id=r["id"],
+        camera_id=r["camera_id"],
+        kind=FaultKind(r["kind"]),
+        started_at=r["started_at"],
+        recovered_at=r["recovered_at"],
+        reason=r["reason"],
+        detail=r["detail"],
+    )
