@@ -19,6 +19,7 @@ from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
 from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
 from custos.adapters.db.engine import EngineProbe, make_engine
 from custos.adapters.db.uow import SqlUnitOfWorkFactory
+from custos.adapters.diagnosis.analyser import FileFrameAnalyser
 from custos.adapters.export.package import ZipPackageBuilder
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
@@ -38,6 +39,7 @@ from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointP
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.camera_time import CameraTimeService
 from custos.services.compliance import ComplianceService
+from custos.services.diagnosis import DiagnosisService
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.health import HealthService
@@ -80,6 +82,7 @@ class Services:
     segment_media: SegmentMediaService
     imports: FootageImportService
     network: NetworkInterruptionService
+    diagnosis: DiagnosisService  # video quality: the sampler, thresholds, references
     alarm_watch: AlarmWatch
     accounting: InterruptionAccountingService
     onboarding: OnboardingService  # ONVIF discovery, proposals, acceptance
@@ -210,6 +213,14 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             keep_until=lambda camera_id, end: retention.policy_for(camera_id).keep_until(end),
         ),
         network=NetworkInterruptionService(uow, rules, clock),
+        diagnosis=DiagnosisService(
+            uow,
+            clock,
+            FileFrameAnalyser(settings.data_dir / "diagnosis", segment_store.absolute),
+            alarms,
+            rules,
+            settings.diagnosis_every_s,
+        ),
         alarm_watch=AlarmWatch(
             uow, alarms, rules, clock, settings.camera_offline_grace_s, settings.segment_seconds
         ),

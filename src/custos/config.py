@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     s3_offload_every_s: float = Field(
         default=10.0, gt=0, description="How often the offloader looks for sealed segments"
     )
+    diagnosis_every_s: int = Field(
+        default=30,
+        ge=5,
+        le=86400,
+        description="Video quality diagnosis samples each recording camera at most this often"
+        " (one keyframe of its newest sealed segment; issue 14 §2)",
+    )
     camera_offline_grace_s: int = Field(
         default=60,
         ge=1,

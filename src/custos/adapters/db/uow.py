@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 
 from custos.adapters.db import access_repositories as ar
 from custos.adapters.db import conformance_repositories as cr
+from custos.adapters.db import diagnosis_repositories as dgr
 from custos.adapters.db import object_repositories as orr
 from custos.adapters.db import onvif_repositories as onv
 from custos.adapters.db import operations_repositories as opr
@@ -42,6 +43,8 @@ class SqlUnitOfWork:
     alarms: rtr.AlarmRepository
     footage_imports: cr.FootageImportRepository
     network_interruptions: cr.NetworkInterruptionRepository
+    diagnosis: dgr.CameraDiagnosisRepository
+    diagnosis_references: dgr.ReferenceRepository
     camera_faults: opr.CameraFaultRepository
     onvif_proposals: onv.ProposalRepository
     onvif_links: onv.OnvifLinkRepository
@@ -80,6 +83,8 @@ class SqlUnitOfWork:
         self.alarms = rtr.AlarmRepository(conn)
         self.footage_imports = cr.FootageImportRepository(conn)
         self.network_interruptions = cr.NetworkInterruptionRepository(conn)
+        self.diagnosis = dgr.CameraDiagnosisRepository(conn)
+        self.diagnosis_references = dgr.ReferenceRepository(conn)
         self.camera_faults = opr.CameraFaultRepository(conn)
         self.onvif_proposals = onv.ProposalRepository(conn, self._secrets)
         self.onvif_links = onv.OnvifLinkRepository(conn, self._secrets)

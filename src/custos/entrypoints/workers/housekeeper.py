@@ -27,17 +27,32 @@ class Housekeeper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
         self._offloader = threading.Thread(target=self._offload_loop, name="offloader", daemon=True)
+        # video quality diagnosis decodes keyframes: its own thread, so it never delays the rest
+        self._diagnosis = threading.Thread(
+            target=self._diagnosis_loop, name="diagnosis", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()
+        self._diagnosis.start()
         if self._c.offload is not None:
             self._offloader.start()
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(10)
+        if self._diagnosis.is_alive():
+            self._diagnosis.join(30)
         if self._offloader.is_alive():
             self._offloader.join(30)
+
+    def _diagnosis_loop(self) -> None:
+        every_s = min(5.0, float(self._c.settings.diagnosis_every_s))
+        while not self._stop.wait(every_s):
+            try:
+                self._c.diagnosis.tick()  # each camera at most once per diagnosis_every_s
+            except Exception:  # the timer's boundary: a failed pass must not end the sampler
+                log.exception("diagnosis pass failed")
 
     def offload_tick(self, batch: int = 50) -> int:
         """Upload sealed segments not yet in the object store, batch by batch, until none is

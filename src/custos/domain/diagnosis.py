@@ -1,0 +1,282 @@
+"""Video quality diagnosis: the judgement of one sampled frame, and K samples in a row.
+
+The metrics of a frame (:class:`FrameMetrics`) are measured by an adapter (NumPy/OpenCV); this
+module only judges them, so it knows no image library. Some faults are judged against fixed
+limits (signal loss, too dark, too bright, freeze), the others against the camera's own
+*baseline* — the median of its recent fault-free samples — because a sharp, clean picture of a
+foggy car park and of a lit corridor measure very differently: blur (sharpness fell to a
+fraction of the baseline), occlusion (a large low-texture region appeared), colour cast (the
+mean colour moved), noise (the noise estimate rose). Scene change is judged against the
+camera's accepted reference snapshot (``scene_shift``: how far the picture moved, as a fraction
+of its width; ``scene_similarity``: how alike the edge maps are).
+
+A fault raises an alarm after ``k_raise`` faulty samples in a row and clears after ``k_clear``
+good ones. A fault that cannot be judged on a sample (no picture: signal loss hides every
+other fault; a picture too dark or too bright hides blur, noise, cast, occlusion and scene)
+leaves its counters as they were.
+
+Scene change breaks "do not change a camera's location or function" (Chongqing art. 20(7),
+Xi'an art. 22(7), Shaanxi art. 16(3), Liaoning art. 14(5)).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from custos.domain.errors import FieldError, ValidationFailed
+
+
+class Fault(enum.StrEnum):
+    SIGNAL_LOSS = "signal_loss"
+    BLUR = "blur"
+    OCCLUSION = "occlusion"
+    FREEZE = "freeze"
+    TOO_DARK = "too_dark"
+    TOO_BRIGHT = "too_bright"
+    COLOUR_CAST = "colour_cast"
+    NOISE = "noise"
+    SCENE_CHANGE = "scene_change"
+
+
+#: "Do not change location or function": the articles a scene change breaks, used when the rule
+#: packs do not (yet) state the duty for a division.
+SCENE_CHANGE_ARTICLES = (
+    "chongqing-2016:art20.i7",
+    "xian-2020:art22.i7",
+    "shaanxi-2011:art16.i3",
+    "liaoning-2008:art14.i5",
+)
+
+
+@dataclass(frozen=True)
+class FrameMetrics:
+    """What an adapter measured on one decoded frame (luma on 0..255).
+
+    ``freeze_diff`` is None when there is no previous sample, the ``scene_*`` fields when the
+    camera has no accepted reference."""
+
+    mean_luma: float
+    luma_std: float
+    dark_fraction: float  # share of pixels with luma < 20
+    bright_fraction: float  # share of pixels with luma > 245
+    uniform_fraction: float  # share of blocks with (almost) no variation
+    blue_screen: bool  # a uniform, saturated blue picture (a "no video" screen)
+    colour_bars: bool  # a test pattern of vertical bars
+    sharpness: float  # Laplacian energy over luma variance, median of the textured blocks
+    low_texture_fraction: float  # the largest connected low-texture region, share of the frame
+    noise: float  # estimated noise sigma
+    mean_a: float  # mean chroma (CIELAB a*, b*; 0 = neutral)
+    mean_b: float
+    freeze_diff: float | None = None  # mean absolute difference from the previous sample
+    scene_shift: float | None = None  # displacement from the reference, share of the width
+    scene_similarity: float | None = None  # edge-map correlation with the reference, -1..1
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> FrameMetrics:
+        names = {f.name for f in dataclasses.fields(FrameMetrics)}
+        return FrameMetrics(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a sample is faulty. Defaults are tuned on the validation set (bench/)."""
+
+    k_raise: int = 3
+    k_clear: int = 3
+    uniform_fraction: float = 0.97  # signal loss: almost every block flat
+    dark_luma: float = 40.0  # too dark: mean luma below
+    bright_luma: float = 215.0  # too bright: mean luma above …
+    bright_fraction: float = 0.5  # … or this share of pixels saturated
+    blur_ratio: float = 0.35  # blur: sharpness below this share of the baseline
+    occlusion_increase: float = 0.2  # occlusion: low-texture region grew by this share
+    freeze_diff: float = 0.35  # freeze: mean abs difference below (0..255)
+    cast_shift: float = 10.0  # colour cast: mean a*b* moved this far from the baseline
+    noise_ratio: float = 1.8  # noise: sigma above this multiple of the baseline …
+    noise_increase: float = 2.5  # … and at least this much higher
+    scene_shift: float = 0.04  # scene change: moved by this share of the width …
+    scene_similarity: float = 0.5  # … or edge maps less alike than this
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Thresholds:
+        unknown = [k for k in overrides if k not in LIMITS]
+        if unknown:
+            raise ValidationFailed(
+                [FieldError(k, "is not a diagnosis threshold") for k in sorted(unknown)]
+            )
+        merged = dataclasses.replace(self, **overrides)
+        if errors := check_thresholds(merged):
+            raise ValidationFailed(errors)
+        return merged
+
+
+#: The accepted range of every threshold (inclusive).
+LIMITS: dict[str, tuple[float, float]] = {
+    "k_raise": (1, 100),
+    "k_clear": (1, 100),
+    "uniform_fraction": (0.5, 1.0),
+    "dark_luma": (0.0, 128.0),
+    "bright_luma": (128.0, 255.0),
+    "bright_fraction": (0.05, 1.0),
+    "blur_ratio": (0.01, 0.99),
+    "occlusion_increase": (0.05, 0.95),
+    "freeze_diff": (0.0, 20.0),
+    "cast_shift": (1.0, 100.0),
+    "noise_ratio": (1.0, 20.0),
+    "noise_increase": (0.0, 50.0),
+    "scene_shift": (0.005, 1.0),
+    "scene_similarity": (-1.0, 1.0),
+}
+
+
+def check_thresholds(t: Thresholds) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for name, (low, high) in LIMITS.items():
+        value = getattr(t, name)
+        if name.startswith("k_") and not isinstance(value, int):
+            errors.append(FieldError(name, "must be a whole number of samples"))
+        elif not low <= value <= high:
+            errors.append(FieldError(name, f"must be between {low:g} and {high:g}"))
+    return errors
+
+
+BASELINE_SAMPLES = 20
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The camera's own picture when all is well: medians of its recent fault-free samples."""
+
+    sharpness: float
+    low_texture_fraction: float
+    noise: float
+    mean_a: float
+    mean_b: float
+
+
+def baseline_of(history: list[FrameMetrics]) -> Baseline | None:
+    if not history:
+        return None
+    return Baseline(
+        sharpness=statistics.median(m.sharpness for m in history),
+        low_texture_fraction=statistics.median(m.low_texture_fraction for m in history),
+        noise=statistics.median(m.noise for m in history),
+        mean_a=statistics.median(m.mean_a for m in history),
+        mean_b=statistics.median(m.mean_b for m in history),
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One sample judged: the faults seen, and the faults that could be judged at all."""
+
+    faulty: frozenset[Fault]
+    judged: frozenset[Fault]
+
+
+def judge(m: FrameMetrics, t: Thresholds, base: Baseline | None) -> Verdict:
+    if m.uniform_fraction >= t.uniform_fraction or m.blue_screen or m.colour_bars:
+        return Verdict(frozenset({Fault.SIGNAL_LOSS}), frozenset({Fault.SIGNAL_LOSS}))
+    faulty: set[Fault] = set()
+    judged = {Fault.SIGNAL_LOSS, Fault.TOO_DARK, Fault.TOO_BRIGHT}
+    if m.mean_luma < t.dark_luma:
+        faulty.add(Fault.TOO_DARK)
+    if m.mean_luma > t.bright_luma or m.bright_fraction > t.bright_fraction:
+        faulty.add(Fault.TOO_BRIGHT)
+    if m.freeze_diff is not None:
+        judged.add(Fault.FREEZE)
+        if m.freeze_diff < t.freeze_diff:
+            faulty.add(Fault.FREEZE)
+    if faulty & {Fault.TOO_DARK, Fault.TOO_BRIGHT}:
+        return Verdict(frozenset(faulty), frozenset(judged))
+    if base is not None:
+        judged |= {Fault.BLUR, Fault.OCCLUSION, Fault.COLOUR_CAST, Fault.NOISE}
+        faulty |= _against_baseline(m, t, base)
+    if m.scene_shift is not None or m.scene_similarity is not None:
+        judged.add(Fault.SCENE_CHANGE)
+        if Fault.OCCLUSION not in faulty and _scene_changed(m, t):
+            faulty.add(Fault.SCENE_CHANGE)
+    return Verdict(frozenset(faulty), frozenset(judged))
+
+
+def _against_baseline(m: FrameMetrics, t: Thresholds, base: Baseline) -> set[Fault]:
+    faulty: set[Fault] = set()
+    noisy = m.noise > base.noise * t.noise_ratio and m.noise > base.noise + t.noise_increase
+    if noisy:
+        faulty.add(Fault.NOISE)
+    elif m.sharpness < base.sharpness * t.blur_ratio:
+        faulty.add(Fault.BLUR)
+    if (
+        Fault.BLUR not in faulty
+        and m.low_texture_fraction > base.low_texture_fraction + t.occlusion_increase
+    ):
+        faulty.add(Fault.OCCLUSION)
+    shift = ((m.mean_a - base.mean_a) ** 2 + (m.mean_b - base.mean_b) ** 2) ** 0.5
+    if shift > t.cast_shift:
+        faulty.add(Fault.COLOUR_CAST)
+    return faulty
+
+
+def _scene_changed(m: FrameMetrics, t: Thresholds) -> bool:
+    if m.scene_shift is not None and m.scene_shift > t.scene_shift:
+        return True
+    return m.scene_similarity is not None and m.scene_similarity < t.scene_similarity
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One fault of one camera: faulty and good samples in a row, and whether it is raised."""
+
+    bad: int = 0
+    good: int = 0
+    raised: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"bad": self.bad, "good": self.good, "raised": self.raised}
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one sample changed: the counters after it, and what to raise and clear."""
+
+    counters: dict[Fault, Counter]
+    raise_: frozenset[Fault] = field(default_factory=frozenset)
+    clear: frozenset[Fault] = field(default_factory=frozenset)
+
+
+def advance(counters: dict[Fault, Counter], verdict: Verdict, t: Thresholds) -> Step:
+    """Count the sample in; a fault raises at ``k_raise`` bad in a row, clears at ``k_clear``
+    good in a row. A fault not judged on this sample keeps its counter."""
+    after: dict[Fault, Counter] = {}
+    raise_: set[Fault] = set()
+    clear: set[Fault] = set()
+    for fault in Fault:
+        c = counters.get(fault, Counter())
+        if fault not in verdict.judged:
+            after[fault] = c
+        elif fault in verdict.faulty:
+            c = Counter(c.bad + 1, 0, c.raised)
+            if not c.raised and c.bad >= t.k_raise:
+                c = dataclasses.replace(c, raised=True)
+                raise_.add(fault)
+            after[fault] = c
+        else:
+            c = Counter(0, c.good + 1, c.raised)
+            if c.raised and c.good >= t.k_clear:
+                c = dataclasses.replace(c, raised=False)
+                clear.add(fault)
+            after[fault] = c
+    return Step(after, frozenset(raise_), frozenset(clear))
+
+
+def keeps_baseline(verdict: Verdict, counters: dict[Fault, Counter]) -> bool:
+    """Whether a sample may join the baseline: nothing faulty on it and nothing raised."""
+    return not verdict.faulty and not any(c.raised for c in counters.values())
