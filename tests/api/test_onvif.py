@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +18,28 @@ from sqlalchemy import select
 from custos.adapters.db import onvif_tables
 from custos.bootstrap import Container
 from custos.domain.access import Role
+from custos.domain.alarms import AlarmKind
 from custos.domain.clock import SystemClock
+from custos.domain.onvif import Credentials, OnvifLink
 from tests.api.builders import API, address_code, make_site, make_unit
 from tests.api.conftest import LoginAs
 from tests.integration.onvif_peer import PASSWORD, USERNAME, Peer, ipycam_peer
 
 
+class ShiftedClock:
+    """The real clock, moved forward by ``shift``: drift is measured against the camera's real
+    clock, so the server's must tick too; a test moves it a day on to make the check due."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta(0)
+
+    def now(self) -> datetime:
+        return SystemClock().now() + self.shift
+
+
 @pytest.fixture
-def clock() -> SystemClock:
-    """Drift is measured against the camera's real clock: the server's must be real too."""
-    return SystemClock()
+def clock() -> ShiftedClock:
+    return ShiftedClock()
 
 
 @pytest.fixture
@@ -188,3 +201,33 @@ def test_ptz_is_refused_for_a_camera_without_onvif_and_speeds_are_bounded(
     auditor = login_as(Role.AUDITOR)
     r = client.post(f"{API}/cameras/{cam}/ptz", json={"action": "stop"}, headers=auditor)
     assert r.status_code == 403, r.text
+
+
+def test_the_daily_check_raises_clock_drift_on_the_camera_and_clears_it_when_back(
+    client: TestClient, admin: dict[str, str], container: Container, peer: Peer,
+    clock: ShiftedClock,
+) -> None:  # fmt: skip
+    unit = make_unit(client, admin)
+    site = make_site(client, admin, unit)
+    body = _placement(site) | {"signage": {"installed": True, "installed_on": "2026-01-05"}}
+    cam = client.post(f"{API}/cameras", json=body, headers=admin).json()["id"]
+    with container.uow() as uow:  # as an accepted proposal leaves it (the flow is tested above)
+        link = OnvifLink(cam, peer.xaddr, "urn:uuid:daily", Credentials(USERNAME, PASSWORD),
+                         "Profile_Main", True)  # fmt: skip
+        uow.onvif_links.add(link)
+        uow.commit()
+    peer.drift_by(-30.0)  # the unit has not allowed Custos to set its clocks
+    [check] = container.camera_time.check_due()
+    assert -31.5 <= check.drift_s <= -28.5 and check.set is False and check.alarm is True
+    assert peer.sets == []
+    with container.uow() as uow:
+        alarm = uow.alarms.open_for(AlarmKind.CLOCK_DRIFT, f"camera:{cam}")
+    assert alarm is not None and alarm.camera_id == cam
+    assert container.camera_time.check_due() == [], "measured today already"
+
+    clock.shift = timedelta(days=1, minutes=1)  # a day later the camera is right again
+    peer.drift_by(clock.shift.total_seconds())
+    [check] = container.camera_time.check_due()
+    assert abs(check.drift_s) <= 1.5 and check.alarm is False
+    with container.uow() as uow:
+        assert uow.alarms.open_for(AlarmKind.CLOCK_DRIFT, f"camera:{cam}") is None

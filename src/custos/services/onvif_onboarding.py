@@ -84,17 +84,18 @@ class OnboardingService:
         self,
         actor: Principal,
         unit_id: int,
-        address: str,
+        interface: str | None,
+        address: str | None,
         credentials: Credentials | None,
         timeout_s: float = 3.0,
     ) -> list[Proposal]:
-        """Probe from ``address``'s interface; each device found becomes (or refreshes) an open
+        """Probe from one interface (named, or the one with ``address``); each device found becomes (or refreshes) an open
         proposal of the unit. Devices already in the registry are not proposed again."""
         actor.require(Permission.ONVIF_ONBOARD)
         with refusals_logged(self._uow, self._clock, actor, "onvif.discover", "unit", unit_id,
-                             {"address": address}):  # fmt: skip
+                             {"interface": interface, "address": address}):  # fmt: skip
             self._unit(actor, unit_id)
-            devices = self._client.discover(address, timeout_s)
+            devices = self._client.discover(interface, address, timeout_s)
             with self._uow() as uow:
                 known = {link.endpoint for link in uow.onvif_links.all()}
             fresh = [d for d in devices if d.endpoint not in known]
@@ -112,7 +113,7 @@ class OnboardingService:
                     else:
                         p = uow.onvif_proposals.add(p)
                     proposals.append(p)
-                detail = {"address": address, "found": len(devices),
+                detail = {"interface": interface, "address": address, "found": len(devices),
                           "proposals": [p.id for p in proposals]}  # fmt: skip
                 uow.audit.append(AuditEvent(now, actor.username, "onvif.discover", "unit",
                                             str(unit_id), detail=detail))  # fmt: skip

@@ -28,8 +28,11 @@ from custos.services.ports import UnitOfWork
 
 
 class OnvifClient(Protocol):
-    def discover(self, address: str, timeout_s: float) -> list[DiscoveredDevice]:
-        """WS-Discovery probe sent from the interface that has ``address``."""
+    def discover(
+        self, interface: str | None, address: str | None, timeout_s: float
+    ) -> list[DiscoveredDevice]:
+        """WS-Discovery probe sent from one interface: the one named, or the one with
+        ``address``."""
         ...
 
     def report(self, xaddr: str, credentials: Credentials | None) -> DeviceReport: ...

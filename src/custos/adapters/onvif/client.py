@@ -42,8 +42,10 @@ class ZeepOnvifClient:
         self._timeout_s = timeout_s
 
     # ---- the port ------------------------------------------------------------------------
-    def discover(self, address: str, timeout_s: float) -> list[DiscoveredDevice]:
-        return discovery.probe(address, timeout_s)
+    def discover(
+        self, interface: str | None, address: str | None, timeout_s: float
+    ) -> list[DiscoveredDevice]:
+        return discovery.probe(discovery.local_address(interface, address), timeout_s)
 
     def report(self, xaddr: str, credentials: Credentials | None) -> DeviceReport:
         async def work(cam: ONVIFCamera) -> DeviceReport:

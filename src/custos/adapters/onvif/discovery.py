@@ -60,7 +60,6 @@ def local_address(interface: str | None, address: str | None) -> str:
 
 def probe(address: str, timeout_s: float) -> list[DiscoveredDevice]:
     """Probe for ONVIF devices from the interface that has ``address``; wait ``timeout_s``."""
-    address = local_address(None, address)
     wsd = _OneInterface()
     try:
         wsd.start()

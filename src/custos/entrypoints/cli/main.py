@@ -17,6 +17,7 @@ from custos.entrypoints.cli import (
     db,
     footage,
     objectstore,
+    onvif,
     recording,
     retention,
     rules,
@@ -62,5 +63,6 @@ for command in (
     retention.retention,
     footage.footage,
     objectstore.objectstore,
+    onvif.onvif,
 ):
     main.add_command(command)

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 class Housekeeper:
     STORAGE_EVERY = 12  # ticks: once a minute at 5 s
     SCRUB_EVERY = 120  # every 10 minutes, a batch of segments re-hashed
+    CLOCK_EVERY = 720  # hourly, the ONVIF camera clocks not measured for a day (issue 14 §3)
     PURGE_EVERY = 720  # hourly
 
     def __init__(self, container: Container, every_s: float = 5.0) -> None:
@@ -89,6 +90,8 @@ class Housekeeper:
             self._c.storage.check()
         if self._ticks % self.SCRUB_EVERY == 1:
             self._c.scrubber.run()
+        if self._ticks % self.CLOCK_EVERY == 1:
+            self._c.camera_time.check_due()
         if self._ticks % self.PURGE_EVERY == 1:
             report = self._c.retention.purge()
             if report.deleted:

@@ -25,8 +25,11 @@ Ptz = Annotated[Caller, needs(Permission.PTZ)]
 
 class DiscoverIn(In):
     unit_id: Id = Field(description="the unit the devices found are proposed to")
-    address: str = Field(
-        min_length=7, max_length=15, description="an IPv4 address of this server's interface"
+    address: str | None = Field(
+        default=None, max_length=15, description="an IPv4 address of this server's interface"
+    )
+    interface: str | None = Field(
+        default=None, max_length=32, description="or the interface's name (eth0)"
     )
     username: str | None = Field(default=None, max_length=100, description="the ONVIF user")
     password: SecretStr | None = Field(default=None, max_length=200)
@@ -66,7 +69,7 @@ def discover(body: DiscoverIn, caller: Onboarder, c: ContainerDep) -> list[dict[
     if body.username:
         secret = body.password.get_secret_value() if body.password else ""
         creds = Credentials(body.username, secret)
-    found = c.onboarding.discover(caller.principal, body.unit_id, body.address, creds,
+    found = c.onboarding.discover(caller.principal, body.unit_id, body.interface, body.address, creds,
                                   body.timeout_s)  # fmt: skip
     return [p.as_dict() for p in found]
 
