@@ -12,13 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import Engine
-
 from custos.adapters.child_process import dies_with_parent
 from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
 from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
 from custos.adapters.db.engine import EngineProbe, make_engine
-from custos.adapters.db.uow import SqlUnitOfWorkFactory
 from custos.adapters.diagnosis.analyser import FileFrameAnalyser
 from custos.adapters.export.package import ZipPackageBuilder
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
@@ -38,16 +35,18 @@ from custos.services.alarm_watch import AlarmWatch
 from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointPolicy
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.camera_time import CameraTimeService
-from custos.services.compliance import ComplianceService
 from custos.services.diagnosis import DiagnosisService
+from custos.services.duty import DutyService
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.interruption_accounting import InterruptionAccountingService
+from custos.services.monitoring_room import MonitoringRoomService
 from custos.services.network_interruptions import NetworkInterruptionService
 from custos.services.offload import OffloadService
 from custos.services.onvif_onboarding import OnboardingService
+from custos.services.police_reports import PoliceReportService
 from custos.services.ptz import PtzService
 from custos.services.recording import RecordingService
 from custos.services.registry import RegistryService
@@ -55,6 +54,10 @@ from custos.services.retention import RetentionService
 from custos.services.scrub import Scrubber
 from custos.services.segment_media import SegmentMediaService
 from custos.services.storage_watch import AlarmService, StorageWatch
+from sqlalchemy import Engine
+
+from custos.adapters.db.uow import SqlUnitOfWorkFactory
+from custos.services.compliance import ComplianceService
 
 
 @dataclass(kw_only=True)
@@ -82,6 +85,9 @@ class Services:
     segment_media: SegmentMediaService
     imports: FootageImportService
     network: NetworkInterruptionService
+    duty: DutyService  # shifts, rota, signing on, handovers, the duty log
+    rooms: MonitoringRoomService  # monitoring rooms and their access register
+    police_reports: PoliceReportService
     diagnosis: DiagnosisService  # video quality: the sampler, thresholds, references
     alarm_watch: AlarmWatch
     accounting: InterruptionAccountingService
@@ -171,6 +177,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         settings.retention_max_days,
         delete_object=offload.delete_object if offload is not None else None,
     )
+    duty = DutyService(uow, clock)  # its on_duty_users feeds alarm delivery's level 0
     alarms = AlarmService(uow, clock)
     onvif = ZeepOnvifClient(settings.onvif_timeout_s)
     camera_time = CameraTimeService(uow, onvif, alarms, clock, settings.clock_drift_limit_s)
@@ -213,6 +220,9 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             keep_until=lambda camera_id, end: retention.policy_for(camera_id).keep_until(end),
         ),
         network=NetworkInterruptionService(uow, rules, clock),
+        duty=duty,
+        rooms=MonitoringRoomService(uow, clock),
+        police_reports=PoliceReportService(uow, rules, clock),
         diagnosis=DiagnosisService(
             uow,
             clock,

@@ -5,20 +5,21 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from custos.adapters.db.sign_in import SignInLedgerRepository
+from custos.services.audit_log import Checkpointer
+from custos.services.ports import SecretBox
 from sqlalchemy import Connection, Engine
 
 from custos.adapters.db import access_repositories as ar
 from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import diagnosis_repositories as dgr
+from custos.adapters.db import duty_repositories as dur
 from custos.adapters.db import object_repositories as orr
 from custos.adapters.db import onvif_repositories as onv
 from custos.adapters.db import operations_repositories as opr
 from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
 from custos.adapters.db import retention_repositories as rtr
-from custos.adapters.db.sign_in import SignInLedgerRepository
-from custos.services.audit_log import Checkpointer
-from custos.services.ports import SecretBox
 
 
 class SqlUnitOfWork:
@@ -43,6 +44,9 @@ class SqlUnitOfWork:
     alarms: rtr.AlarmRepository
     footage_imports: cr.FootageImportRepository
     network_interruptions: cr.NetworkInterruptionRepository
+    monitoring_rooms: dur.MonitoringRoomRepository
+    duty: dur.DutyRepository
+    police_reports: dur.PoliceReportRepository
     diagnosis: dgr.CameraDiagnosisRepository
     diagnosis_references: dgr.ReferenceRepository
     camera_faults: opr.CameraFaultRepository
@@ -83,6 +87,9 @@ class SqlUnitOfWork:
         self.alarms = rtr.AlarmRepository(conn)
         self.footage_imports = cr.FootageImportRepository(conn)
         self.network_interruptions = cr.NetworkInterruptionRepository(conn)
+        self.monitoring_rooms = dur.MonitoringRoomRepository(conn)
+        self.duty = dur.DutyRepository(conn)
+        self.police_reports = dur.PoliceReportRepository(conn)
         self.diagnosis = dgr.CameraDiagnosisRepository(conn)
         self.diagnosis_references = dgr.ReferenceRepository(conn)
         self.camera_faults = opr.CameraFaultRepository(conn)

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
-from custos import __version__
-from custos.bootstrap import Services
-from custos.entrypoints.api import errors
 from custos.entrypoints.api.body_limit import BodyLimit
 from custos.entrypoints.api.routers import (
     accounting,
@@ -15,10 +10,12 @@ from custos.entrypoints.api.routers import (
     cameras,
     compliance,
     diagnosis,
+    duty,
     footage,
     footage_import,
     health,
     holds,
+    monitoring_rooms,
     network,
     onvif,
     register,
@@ -30,6 +27,11 @@ from custos.entrypoints.api.routers import (
     users,
 )
 from custos.entrypoints.api.routers import recording as recording_router
+from fastapi import FastAPI
+
+from custos import __version__
+from custos.bootstrap import Services
+from custos.entrypoints.api import errors
 from custos.entrypoints.web import PUBLIC_UI_ROUTES
 from custos.entrypoints.web import install as install_ui
 
@@ -74,6 +76,8 @@ def create_app(container: Services) -> FastAPI:
         holds,
         storage,
         accounting,
+        monitoring_rooms,
+        duty,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)

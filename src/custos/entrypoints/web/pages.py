@@ -7,14 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-
 from custos.domain import codes
 from custos.domain.access import Permission
 from custos.domain.access_requests import EmergencyKind, RequestState
 from custos.domain.alarms import Severity as AlarmSeverity
+from custos.domain.duty import ReportChannel
 from custos.domain.errors import AuthenticationFailed, SignInThrottled
 from custos.domain.holds import HoldKind, HoldState
 from custos.domain.kinds import AccessAction, LifecycleState, PublicPlaceArticle, UnitKind
@@ -26,6 +23,9 @@ from custos.entrypoints.api.deps import Caller, ContainerDep, client_address, ne
 from custos.entrypoints.web.i18n import LANGUAGES, Translator
 from custos.entrypoints.web.origin import same_origin
 from custos.entrypoints.web.paths import LANG_COOKIE, SESSION_COOKIE, TEMPLATES_DIR, UI_PREFIX
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -54,6 +54,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/audit", "nav.audit", Permission.AUDIT_READ),
     NavItem(f"{UI_PREFIX}/holds", "nav.holds", Permission.HOLD_MANAGE),
     NavItem(f"{UI_PREFIX}/alarms", "nav.alarms", Permission.ALARM_READ),
+    NavItem(f"{UI_PREFIX}/duty", "nav.duty", Permission.DUTY_READ),
 )
 
 
@@ -272,3 +273,31 @@ def alarms(
     request: Request, caller: Annotated[Caller, needs(Permission.ALARM_READ)]
 ) -> HTMLResponse:
     return render(request, "alarms.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/duty")
+def duty(request: Request, caller: Annotated[Caller, needs(Permission.DUTY_READ)]) -> HTMLResponse:
+    """The duty page: sign on and hand over, the duty log, reports to the police, the room's
+    access register; for unit managers, rooms, shifts and the rota."""
+    t = translator(request)
+    channels = [(c.value, t(f"enum.report_channel.{c.value}")) for c in ReportChannel]
+    return render(request, "duty.html", caller, report_channels=channels)
+
+
+@router.get(f"{UI_PREFIX}/operations")
+def operations(
+    request: Request, caller: Annotated[Caller, needs(Permission.DUTY_READ)]
+) -> HTMLResponse:
+    """The operating records: staff archive, trainings, work orders, plans and drills."""
+    t = translator(request)
+    roles = [(r.value, t(f"enum.staff_role.{r.value}")) for r in StaffRole]
+    contents = [(c.value, t(f"enum.training_content.{c.value}")) for c in TrainingContent]
+    return render(request, "operations.html", caller, staff_roles=roles, training_contents=contents)
+
+
+@router.get(f"{UI_PREFIX}/notify")
+def notify(
+    request: Request, caller: Annotated[Caller, needs(Permission.NOTIFY_MANAGE)]
+) -> HTMLResponse:
+    """Alarm delivery: the unit's channels and escalation rota."""
+    return render(request, "notify.html", caller)
