@@ -12,10 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import Engine
+
 from custos.adapters.child_process import dies_with_parent
 from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
 from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
 from custos.adapters.db.engine import EngineProbe, make_engine
+from custos.adapters.db.uow import SqlUnitOfWorkFactory
 from custos.adapters.diagnosis.analyser import FileFrameAnalyser
 from custos.adapters.export.package import ZipPackageBuilder
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
@@ -35,6 +38,7 @@ from custos.services.alarm_watch import AlarmWatch
 from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointPolicy
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.camera_time import CameraTimeService
+from custos.services.compliance import ComplianceService
 from custos.services.diagnosis import DiagnosisService
 from custos.services.duty import DutyService
 from custos.services.footage import FootageService
@@ -54,10 +58,6 @@ from custos.services.retention import RetentionService
 from custos.services.scrub import Scrubber
 from custos.services.segment_media import SegmentMediaService
 from custos.services.storage_watch import AlarmService, StorageWatch
-from sqlalchemy import Engine
-
-from custos.adapters.db.uow import SqlUnitOfWorkFactory
-from custos.services.compliance import ComplianceService
 
 
 @dataclass(kw_only=True)

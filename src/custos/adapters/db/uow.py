@@ -5,9 +5,6 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from custos.adapters.db.sign_in import SignInLedgerRepository
-from custos.services.audit_log import Checkpointer
-from custos.services.ports import SecretBox
 from sqlalchemy import Connection, Engine
 
 from custos.adapters.db import access_repositories as ar
@@ -20,6 +17,9 @@ from custos.adapters.db import operations_repositories as opr
 from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
 from custos.adapters.db import retention_repositories as rtr
+from custos.adapters.db.sign_in import SignInLedgerRepository
+from custos.services.audit_log import Checkpointer
+from custos.services.ports import SecretBox
 
 
 class SqlUnitOfWork:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from fastapi import FastAPI
+
+from custos import __version__
+from custos.bootstrap import Services
+from custos.entrypoints.api import errors
 from custos.entrypoints.api.body_limit import BodyLimit
 from custos.entrypoints.api.routers import (
     accounting,
@@ -27,11 +32,6 @@ from custos.entrypoints.api.routers import (
     users,
 )
 from custos.entrypoints.api.routers import recording as recording_router
-from fastapi import FastAPI
-
-from custos import __version__
-from custos.bootstrap import Services
-from custos.entrypoints.api import errors
 from custos.entrypoints.web import PUBLIC_UI_ROUTES
 from custos.entrypoints.web import install as install_ui
 

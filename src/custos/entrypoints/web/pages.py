@@ -7,6 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
 from custos.domain import codes
 from custos.domain.access import Permission
 from custos.domain.access_requests import EmergencyKind, RequestState
@@ -23,9 +27,6 @@ from custos.entrypoints.api.deps import Caller, ContainerDep, client_address, ne
 from custos.entrypoints.web.i18n import LANGUAGES, Translator
 from custos.entrypoints.web.origin import same_origin
 from custos.entrypoints.web.paths import LANG_COOKIE, SESSION_COOKIE, TEMPLATES_DIR, UI_PREFIX
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(
@@ -282,22 +283,3 @@ def duty(request: Request, caller: Annotated[Caller, needs(Permission.DUTY_READ)
     t = translator(request)
     channels = [(c.value, t(f"enum.report_channel.{c.value}")) for c in ReportChannel]
     return render(request, "duty.html", caller, report_channels=channels)
-
-
-@router.get(f"{UI_PREFIX}/operations")
-def operations(
-    request: Request, caller: Annotated[Caller, needs(Permission.DUTY_READ)]
-) -> HTMLResponse:
-    """The operating records: staff archive, trainings, work orders, plans and drills."""
-    t = translator(request)
-    roles = [(r.value, t(f"enum.staff_role.{r.value}")) for r in StaffRole]
-    contents = [(c.value, t(f"enum.training_content.{c.value}")) for c in TrainingContent]
-    return render(request, "operations.html", caller, staff_roles=roles, training_contents=contents)
-
-
-@router.get(f"{UI_PREFIX}/notify")
-def notify(
-    request: Request, caller: Annotated[Caller, needs(Permission.NOTIFY_MANAGE)]
-) -> HTMLResponse:
-    """Alarm delivery: the unit's channels and escalation rota."""
-    return render(request, "notify.html", caller)
