@@ -1,0 +1,54 @@
+"""The operating records in the browser (Chinese): a unit manager files a staff member (the
+ID-card number is shown masked, a wrong one refused naming the field), records a training, and
+takes a work order through assign and repair; verifying one's own repair is refused."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.web.conftest import Site, login, shot
+
+
+def test_a_manager_keeps_the_archive_and_a_work_order_in_chinese(page: Page, site: Site) -> None:
+    login(page, site, "manager")
+    page.goto(f"{site.base}/ui/operations")
+    form = page.locator("#staff-form")
+    form.locator("[name=name]").fill("张三")
+    form.locator("[name=id_number]").fill("110105194912310021")  # wrong check digit
+    form.locator("[name=hired_on]").fill("2025-03-01")
+    form.locator("button[type=submit]").click()
+    expect(form.locator("[data-errors] .refusal[data-field=id_number]")).to_contain_text(
+        "身份证号码"
+    )
+    form.locator("[name=id_number]").fill("11010519491231002X")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#flash")).to_contain_text("已录入档案")
+    row = page.locator("#staff-list tr[data-staff]").filter(has_text="张三").first
+    expect(row).to_contain_text("110105********002X")
+    expect(row).to_contain_text("监看人员")
+    expect(page.locator("#staff-list")).not_to_contain_text("11010519491231002X")
+
+    training = page.locator("#training-form")
+    training.locator("[name=held_on]").fill("2025-03-02")
+    training.locator("[name=contents]").select_option(["skills", "confidentiality"])
+    training.locator("[name=trainer]").fill("技防办")
+    training.locator("[name=hours]").fill("8")
+    training.locator("[name=attendee_ids]").select_option(label="张三")
+    training.locator("button[type=submit]").click()
+    expect(page.locator("#training-list")).to_contain_text("保密知识、岗位技能")
+
+    order = page.locator("#order-form")
+    order.locator("[name=description]").fill("画面模糊")
+    order.locator("button[type=submit]").click()
+    expect(page.locator("#flash")).to_contain_text("已新建工单")
+    row = page.locator("#order-list tr[data-order]").filter(has_text="画面模糊").last
+    expect(row).to_contain_text("待派单")
+    row.locator("button[data-act=assign]").click()
+    row = page.locator("#order-list tr[data-order]").filter(has_text="画面模糊").last
+    expect(row).to_contain_text("已派单")
+    row.locator("button[data-act=repair]").click()
+    row = page.locator("#order-list tr[data-order]").filter(has_text="画面模糊").last
+    expect(row).to_contain_text("已修复")
+    row.locator("button[data-act=verify]").click()
+    expect(page.locator("#order-error")).to_contain_text("维修须由修复人以外的人员验收")
+    shot(page, "40-operations-records")
