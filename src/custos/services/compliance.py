@@ -29,12 +29,15 @@ from custos.domain.users import Principal
 from custos.services.interruption_accounting import AccountingUnitOfWork, repair_findings
 from custos.services.monitoring_room import DutyUnitOfWork
 from custos.services.network_interruptions import InterruptionUnitOfWork, interruption_findings
+from custos.services.operations_findings import OperationsUnitOfWork, operations_findings
 from custos.services.police_reports import duty_findings
 
 _SEVERITY_ORDER = {s: i for i, s in enumerate(reversed(list(Severity)))}
 
 
-class ComplianceUnitOfWork(InterruptionUnitOfWork, AccountingUnitOfWork, DutyUnitOfWork, Protocol):
+class ComplianceUnitOfWork(
+    InterruptionUnitOfWork, AccountingUnitOfWork, OperationsUnitOfWork, DutyUnitOfWork, Protocol
+):
     """What the report reads: the registry, the interruptions, the camera faults."""
 
 
@@ -153,6 +156,7 @@ class ComplianceService:
         )
         findings = [_addressed(f, site) for f in findings]
         findings += interruption_findings(uow, self._rules, site, self._clock.now())
+        findings += operations_findings(uow, self._rules, site, self._clock.now())
         findings += duty_findings(uow, self._rules, site, self._clock.now())
         findings += repair_findings(uow, self._rules, site, self._clock.now())
         findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])

@@ -11,12 +11,14 @@ from custos.adapters.db import access_repositories as ar
 from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import diagnosis_repositories as dgr
 from custos.adapters.db import duty_repositories as dur
+from custos.adapters.db import maintenance_repositories as mr
 from custos.adapters.db import object_repositories as orr
 from custos.adapters.db import onvif_repositories as onv
 from custos.adapters.db import operations_repositories as opr
 from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
 from custos.adapters.db import retention_repositories as rtr
+from custos.adapters.db import staff_repositories as sr
 from custos.adapters.db.sign_in import SignInLedgerRepository
 from custos.services.audit_log import Checkpointer
 from custos.services.ports import SecretBox
@@ -47,6 +49,10 @@ class SqlUnitOfWork:
     monitoring_rooms: dur.MonitoringRoomRepository
     duty: dur.DutyRepository
     police_reports: dur.PoliceReportRepository
+    staff: sr.StaffRepository
+    maintenance: mr.MaintenanceRepository
+    contractors: mr.ContractorRepository
+    emergency: mr.EmergencyRepository
     diagnosis: dgr.CameraDiagnosisRepository
     diagnosis_references: dgr.ReferenceRepository
     camera_faults: opr.CameraFaultRepository
@@ -90,6 +96,10 @@ class SqlUnitOfWork:
         self.monitoring_rooms = dur.MonitoringRoomRepository(conn)
         self.duty = dur.DutyRepository(conn)
         self.police_reports = dur.PoliceReportRepository(conn)
+        self.staff = sr.StaffRepository(conn, self._secrets)
+        self.maintenance = mr.MaintenanceRepository(conn)
+        self.contractors = mr.ContractorRepository(conn)
+        self.emergency = mr.EmergencyRepository(conn)
         self.diagnosis = dgr.CameraDiagnosisRepository(conn)
         self.diagnosis_references = dgr.ReferenceRepository(conn)
         self.camera_faults = opr.CameraFaultRepository(conn)

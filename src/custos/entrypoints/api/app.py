@@ -16,10 +16,12 @@ from custos.entrypoints.api.routers import (
     compliance,
     diagnosis,
     duty,
+    emergency,
     footage,
     footage_import,
     health,
     holds,
+    maintenance,
     monitoring_rooms,
     network,
     onvif,
@@ -27,6 +29,7 @@ from custos.entrypoints.api.routers import (
     requests,
     rules,
     sites,
+    staff,
     storage,
     units,
     users,
@@ -78,6 +81,9 @@ def create_app(container: Services) -> FastAPI:
         accounting,
         monitoring_rooms,
         duty,
+        staff,
+        maintenance,
+        emergency,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)

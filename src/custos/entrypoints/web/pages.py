@@ -21,7 +21,8 @@ from custos.domain.holds import HoldKind, HoldState
 from custos.domain.kinds import AccessAction, LifecycleState, PublicPlaceArticle, UnitKind
 from custos.domain.register import RegisterKind
 from custos.domain.rules.categories import CATEGORY_KEYS, CategoryKind
-from custos.domain.rules.terms import Credential, RequesterKind
+from custos.domain.rules.terms import Credential, RequesterKind, TrainingContent
+from custos.domain.staff import StaffRole
 from custos.domain.users import Principal
 from custos.entrypoints.api.deps import Caller, ContainerDep, client_address, needs
 from custos.entrypoints.web.i18n import LANGUAGES, Translator
@@ -56,6 +57,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/holds", "nav.holds", Permission.HOLD_MANAGE),
     NavItem(f"{UI_PREFIX}/alarms", "nav.alarms", Permission.ALARM_READ),
     NavItem(f"{UI_PREFIX}/duty", "nav.duty", Permission.DUTY_READ),
+    NavItem(f"{UI_PREFIX}/operations", "nav.operations", Permission.DUTY_READ),
 )
 
 
@@ -283,3 +285,14 @@ def duty(request: Request, caller: Annotated[Caller, needs(Permission.DUTY_READ)
     t = translator(request)
     channels = [(c.value, t(f"enum.report_channel.{c.value}")) for c in ReportChannel]
     return render(request, "duty.html", caller, report_channels=channels)
+
+
+@router.get(f"{UI_PREFIX}/operations")
+def operations(
+    request: Request, caller: Annotated[Caller, needs(Permission.DUTY_READ)]
+) -> HTMLResponse:
+    """The operating records: staff archive, trainings, work orders, plans and drills."""
+    t = translator(request)
+    roles = [(r.value, t(f"enum.staff_role.{r.value}")) for r in StaffRole]
+    contents = [(c.value, t(f"enum.training_content.{c.value}")) for c in TrainingContent]
+    return render(request, "operations.html", caller, staff_roles=roles, training_contents=contents)
