@@ -39,16 +39,14 @@ from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointP
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.camera_time import CameraTimeService
 from custos.services.compliance import ComplianceService
-from custos.services.contractors import ContractorService
 from custos.services.diagnosis import DiagnosisService
 from custos.services.duty import DutyService
-from custos.services.emergency import EmergencyService
+from custos.services.duty_rota import DutyRotaService
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.interruption_accounting import InterruptionAccountingService
-from custos.services.maintenance import MaintenanceService
 from custos.services.monitoring_room import MonitoringRoomService
 from custos.services.network_interruptions import NetworkInterruptionService
 from custos.services.offload import OffloadService
@@ -60,7 +58,6 @@ from custos.services.registry import RegistryService
 from custos.services.retention import RetentionService
 from custos.services.scrub import Scrubber
 from custos.services.segment_media import SegmentMediaService
-from custos.services.staff import StaffService
 from custos.services.storage_watch import AlarmService, StorageWatch
 
 
@@ -89,13 +86,10 @@ class Services:
     segment_media: SegmentMediaService
     imports: FootageImportService
     network: NetworkInterruptionService
-    duty: DutyService  # shifts, rota, signing on, handovers, the duty log
+    duty: DutyService  # signing on, handovers, the duty log
+    duty_rota: DutyRotaService  # shifts and the rota of the monitoring rooms
     rooms: MonitoringRoomService  # monitoring rooms and their access register
     police_reports: PoliceReportService
-    staff: StaffService  # the staff archive and trainings
-    maintenance: MaintenanceService  # inspections, work orders, assessments
-    contractors: ContractorService  # contractors and entrustment agreements
-    emergency: EmergencyService  # emergency plans and drills
     diagnosis: DiagnosisService  # video quality: the sampler, thresholds, references
     alarm_watch: AlarmWatch
     accounting: InterruptionAccountingService
@@ -229,12 +223,9 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         network=NetworkInterruptionService(uow, rules, clock),
         duty=duty,
+        duty_rota=DutyRotaService(uow, clock),
         rooms=MonitoringRoomService(uow, clock),
         police_reports=PoliceReportService(uow, rules, clock),
-        staff=StaffService(uow, rules, clock),
-        maintenance=MaintenanceService(uow, rules, clock),
-        contractors=ContractorService(uow, clock),
-        emergency=EmergencyService(uow, clock),
         diagnosis=DiagnosisService(
             uow,
             clock,

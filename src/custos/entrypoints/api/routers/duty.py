@@ -14,7 +14,8 @@ from custos.domain.duty import ReportChannel
 from custos.entrypoints.api.bounds import Id
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.api.schemas import In
-from custos.services.duty import LogInput, ShiftInput
+from custos.services.duty import LogInput
+from custos.services.duty_rota import ShiftInput
 from custos.services.police_reports import ReportInput
 
 router = APIRouter(tags=["duty"])
@@ -65,17 +66,17 @@ class ReportIn(In):
 @router.post("/monitoring-rooms/{room_id}/shifts", status_code=201)
 def add_shift(room_id: Id, body: ShiftIn, caller: Manager, c: ContainerDep) -> dict[str, Any]:
     data = ShiftInput(body.name, body.starts, body.ends, body.requires_duty)
-    return c.duty.add_shift(caller.principal, room_id, data).as_dict()
+    return c.duty_rota.add_shift(caller.principal, room_id, data).as_dict()
 
 
 @router.get("/monitoring-rooms/{room_id}/shifts")
 def shifts(room_id: Id, caller: Reader, c: ContainerDep) -> list[dict[str, Any]]:
-    return [s.as_dict() for s in c.duty.shifts(caller.principal, room_id)]
+    return [s.as_dict() for s in c.duty_rota.shifts(caller.principal, room_id)]
 
 
 @router.post("/monitoring-rooms/{room_id}/rota", status_code=201)
 def assign(room_id: Id, body: RotaIn, caller: Manager, c: ContainerDep) -> dict[str, Any]:
-    entry = c.duty.assign(
+    entry = c.duty_rota.assign(
         caller.principal, room_id, body.shift_id, body.day, body.user_id, body.person_name
     )
     return entry.as_dict()
@@ -89,7 +90,7 @@ def rota(
     first: Annotated[date, Query(alias="from")],
     last: Annotated[date, Query(alias="to")],
 ) -> list[dict[str, Any]]:
-    return [e.as_dict() for e in c.duty.rota(caller.principal, room_id, first, last)]
+    return [e.as_dict() for e in c.duty_rota.rota(caller.principal, room_id, first, last)]
 
 
 # ---- signing on, handing over -------------------------------------------------------------
