@@ -23,6 +23,7 @@ from custos.adapters.diagnosis.analyser import FileFrameAnalyser
 from custos.adapters.export.package import ZipPackageBuilder
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
+from custos.adapters.notify import ChannelDispatcher
 from custos.adapters.onvif import ZeepOnvifClient
 from custos.adapters.rulepack_loader import load_rulebook
 from custos.adapters.signing import TrustedKeys, load_or_create_signer, read_public_key
@@ -32,23 +33,30 @@ from custos.adapters.storage.segment_files import SegmentStore
 from custos.config import Settings
 from custos.domain.calendar import WorkdayCalendar
 from custos.domain.clock import Clock, SystemClock
+from custos.domain.notify import RetryPolicy
 from custos.domain.rules import RuleBook
 from custos.services.access_requests import AccessRequestService
+from custos.services.alarm_delivery import AlarmDeliveryService, DeliveryOutbox
+from custos.services.alarm_feed import AlarmFeed
 from custos.services.alarm_watch import AlarmWatch
 from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointPolicy
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.camera_time import CameraTimeService
 from custos.services.compliance import ComplianceService
+from custos.services.contractors import ContractorService
 from custos.services.diagnosis import DiagnosisService
 from custos.services.duty import DutyService
 from custos.services.duty_rota import DutyRotaService
+from custos.services.emergency import EmergencyService
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.interruption_accounting import InterruptionAccountingService
+from custos.services.maintenance import MaintenanceService
 from custos.services.monitoring_room import MonitoringRoomService
 from custos.services.network_interruptions import NetworkInterruptionService
+from custos.services.notify_channels import NotifyChannelService
 from custos.services.offload import OffloadService
 from custos.services.onvif_onboarding import OnboardingService
 from custos.services.police_reports import PoliceReportService
@@ -58,6 +66,7 @@ from custos.services.registry import RegistryService
 from custos.services.retention import RetentionService
 from custos.services.scrub import Scrubber
 from custos.services.segment_media import SegmentMediaService
+from custos.services.staff import StaffService
 from custos.services.storage_watch import AlarmService, StorageWatch
 
 
@@ -86,10 +95,17 @@ class Services:
     segment_media: SegmentMediaService
     imports: FootageImportService
     network: NetworkInterruptionService
+    delivery: AlarmDeliveryService
+    alarm_feed: AlarmFeed  # the server push of new and changed alarms
+    channels: NotifyChannelService
     duty: DutyService  # signing on, handovers, the duty log
     duty_rota: DutyRotaService  # shifts and the rota of the monitoring rooms
     rooms: MonitoringRoomService  # monitoring rooms and their access register
     police_reports: PoliceReportService
+    staff: StaffService  # the staff archive and trainings
+    maintenance: MaintenanceService  # inspections, work orders, assessments
+    contractors: ContractorService  # contractors and entrustment agreements
+    emergency: EmergencyService  # emergency plans and drills
     diagnosis: DiagnosisService  # video quality: the sampler, thresholds, references
     alarm_watch: AlarmWatch
     accounting: InterruptionAccountingService
@@ -180,6 +196,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         delete_object=offload.delete_object if offload is not None else None,
     )
     duty = DutyService(uow, clock)  # its on_duty_users feeds alarm delivery's level 0
+    outbox = DeliveryOutbox(on_duty=duty.on_duty_users)  # level 0: who is signed on
+    sender = ChannelDispatcher(clock, settings.notify_timeout_s)
     alarms = AlarmService(uow, clock)
     onvif = ZeepOnvifClient(settings.onvif_timeout_s)
     camera_time = CameraTimeService(uow, onvif, alarms, clock, settings.clock_drift_limit_s)
@@ -222,10 +240,25 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             keep_until=lambda camera_id, end: retention.policy_for(camera_id).keep_until(end),
         ),
         network=NetworkInterruptionService(uow, rules, clock),
+        delivery=AlarmDeliveryService(
+            uow,
+            clock,
+            alarms,
+            outbox,
+            sender,
+            RetryPolicy(settings.notify_retry_first_s, settings.notify_max_tries),
+            timedelta(seconds=settings.alarm_escalate_after_s),
+        ),
+        channels=NotifyChannelService(uow, clock, sender, sender.url_problem),
+        alarm_feed=AlarmFeed(alarms),
         duty=duty,
         duty_rota=DutyRotaService(uow, clock),
         rooms=MonitoringRoomService(uow, clock),
         police_reports=PoliceReportService(uow, rules, clock),
+        staff=StaffService(uow, rules, clock),
+        maintenance=MaintenanceService(uow, rules, clock),
+        contractors=ContractorService(uow, clock),
+        emergency=EmergencyService(uow, clock),
         diagnosis=DiagnosisService(
             uow,
             clock,

@@ -112,6 +112,24 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=120, description="An ONVIF request's time-out, connect included"
     )
 
+    # alarm delivery (issue 14 §1): the notifier's tick, retries, escalation
+    notify_every_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often the notifier sends due deliveries"
+    )
+    notify_retry_first_s: float = Field(
+        default=10.0, gt=0, le=3600, description="The first retry's wait; each next one doubles"
+    )
+    notify_max_tries: int = Field(default=5, ge=1, le=20, description="Tries per delivery")
+    notify_timeout_s: float = Field(
+        default=10.0, gt=0, le=120, description="A channel's connect and read time-out"
+    )
+    alarm_escalate_after_s: int = Field(
+        default=300,
+        ge=10,
+        le=86400,
+        description="An open alarm nobody acknowledged within this goes to the next rota level",
+    )
+
     @field_validator("media_volumes", mode="before")
     @classmethod
     def _split_volumes(cls, value: object) -> object:

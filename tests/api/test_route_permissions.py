@@ -81,4 +81,5 @@ def test_alarm_routes_declare_reading_and_handling(app: FastAPI) -> None:
         ("GET", "/api/v1/alarms/{alarm_id}"): ["alarm.read"],
         ("POST", "/api/v1/alarms/{alarm_id}/acknowledge"): ["alarm.handle"],
         ("POST", "/api/v1/alarms/{alarm_id}/resolve"): ["alarm.handle"],
+        ("GET", "/api/v1/alarms/{alarm_id}/deliveries"): ["alarm.read"],
     }

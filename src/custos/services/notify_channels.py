@@ -139,6 +139,15 @@ class NotifyChannelService:
             _unit_exists(uow, unit_id)
             return _levels(uow.rota.entries(unit_id))
 
+    def people(self, actor: Principal, unit_id: int | None) -> list[dict[str, Any]]:
+        """Who may stand in the unit's rota: its active users (the system's: users of no unit)."""
+        _may_keep(actor, unit_id)
+        with self._uow() as uow:
+            _unit_exists(uow, unit_id)
+            users = [u for u in uow.users.find() if u.active and u.unit_id == unit_id]
+        return [{"id": u.id, "username": u.username, "full_name": u.full_name,
+                 "role": u.role.value} for u in users]  # fmt: skip
+
     def set_rota(
         self, actor: Principal, unit_id: int | None, levels: Sequence[Sequence[RotaEntry]]
     ) -> list[list[RotaEntry]]:
@@ -193,7 +202,9 @@ class NotifyChannelService:
         errors: list[FieldError] = []
         problem = self._url_problem(kind, url)
         if problem is not None:
-            errors.append(FieldError("url", problem, key="refusal.channel_url"))
+            errors.append(
+                FieldError("url", problem, key="refusal.channel_url", params={"reason": problem})
+            )
         if kind is ChannelKind.WEBHOOK and (secret is None or len(secret) < MIN_SECRET):
             errors.append(FieldError("secret", f"a webhook needs an HMAC secret of at least "
                                      f"{MIN_SECRET} characters"))  # fmt: skip

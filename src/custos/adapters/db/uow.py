@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 
 from custos.adapters.db import access_repositories as ar
 from custos.adapters.db import conformance_repositories as cr
+from custos.adapters.db import delivery_repositories as dr
 from custos.adapters.db import diagnosis_repositories as dgr
 from custos.adapters.db import duty_repositories as dur
 from custos.adapters.db import maintenance_repositories as mr
@@ -46,6 +47,10 @@ class SqlUnitOfWork:
     alarms: rtr.AlarmRepository
     footage_imports: cr.FootageImportRepository
     network_interruptions: cr.NetworkInterruptionRepository
+    channels: dr.ChannelRepository
+    rota: dr.RotaRepository
+    deliveries: dr.DeliveryRepository
+    escalations: dr.EscalationRepository
     monitoring_rooms: dur.MonitoringRoomRepository
     duty: dur.DutyRepository
     police_reports: dur.PoliceReportRepository
@@ -93,6 +98,10 @@ class SqlUnitOfWork:
         self.alarms = rtr.AlarmRepository(conn)
         self.footage_imports = cr.FootageImportRepository(conn)
         self.network_interruptions = cr.NetworkInterruptionRepository(conn)
+        self.channels = dr.ChannelRepository(conn, self._secrets)
+        self.rota = dr.RotaRepository(conn)
+        self.deliveries = dr.DeliveryRepository(conn)
+        self.escalations = dr.EscalationRepository(conn)
         self.monitoring_rooms = dur.MonitoringRoomRepository(conn)
         self.duty = dur.DutyRepository(conn)
         self.police_reports = dur.PoliceReportRepository(conn)

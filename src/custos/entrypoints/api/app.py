@@ -24,6 +24,7 @@ from custos.entrypoints.api.routers import (
     maintenance,
     monitoring_rooms,
     network,
+    notify,
     onvif,
     register,
     requests,
@@ -84,6 +85,7 @@ def create_app(container: Services) -> FastAPI:
         staff,
         maintenance,
         emergency,
+        notify,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)

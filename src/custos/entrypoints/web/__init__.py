@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from custos.entrypoints.web import live, pages, session
+from custos.entrypoints.web import events, live, pages, session
 from custos.entrypoints.web.paths import STATIC_DIR, UI_PREFIX
 
 #: UI routes reachable without a token (the API's own list lives in ``custos.entrypoints.api.app``).
@@ -29,4 +29,5 @@ def install(app: FastAPI) -> None:
     session.install(app)
     app.include_router(pages.router)
     app.include_router(live.router)
+    app.include_router(events.router)  # server push of alarms (Server-Sent Events)
     app.mount(f"{UI_PREFIX}/static", StaticFiles(directory=STATIC_DIR), name="ui-static")

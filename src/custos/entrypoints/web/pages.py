@@ -56,6 +56,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/audit", "nav.audit", Permission.AUDIT_READ),
     NavItem(f"{UI_PREFIX}/holds", "nav.holds", Permission.HOLD_MANAGE),
     NavItem(f"{UI_PREFIX}/alarms", "nav.alarms", Permission.ALARM_READ),
+    NavItem(f"{UI_PREFIX}/diagnosis", "nav.diagnosis", Permission.ALARM_READ),
     NavItem(f"{UI_PREFIX}/duty", "nav.duty", Permission.DUTY_READ),
     NavItem(f"{UI_PREFIX}/operations", "nav.operations", Permission.DUTY_READ),
 )
@@ -276,6 +277,14 @@ def alarms(
     request: Request, caller: Annotated[Caller, needs(Permission.ALARM_READ)]
 ) -> HTMLResponse:
     return render(request, "alarms.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/diagnosis")
+def diagnosis(
+    request: Request, caller: Annotated[Caller, needs(Permission.ALARM_READ)]
+) -> HTMLResponse:
+    """Video quality diagnosis of a camera: reference and latest sample, faults, references."""
+    return render(request, "diagnosis.html", caller)
 
 
 @router.get(f"{UI_PREFIX}/duty")

@@ -3,7 +3,8 @@
 past their expiry (which also lifts the footage freeze they held); project storage against the
 retention floors; scrub segments' hashes; purge footage past retention. With an object store
 configured, a second thread (``offloader``) uploads sealed segments not yet in it, so a slow
-store never delays the duties above."""
+store never delays the duties above. A third thread (``notifier``) sends alarm deliveries and
+escalates unacknowledged alarms every second, so a slow channel never delays the rest."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ class Housekeeper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
         self._offloader = threading.Thread(target=self._offload_loop, name="offloader", daemon=True)
+        self._notifier = threading.Thread(target=self._notify_loop, name="notifier", daemon=True)
         # video quality diagnosis decodes keyframes: its own thread, so it never delays the rest
         self._diagnosis = threading.Thread(
             target=self._diagnosis_loop, name="diagnosis", daemon=True
@@ -35,6 +37,7 @@ class Housekeeper:
 
     def start(self) -> None:
         self._thread.start()
+        self._notifier.start()
         self._diagnosis.start()
         if self._c.offload is not None:
             self._offloader.start()
@@ -46,6 +49,23 @@ class Housekeeper:
             self._diagnosis.join(30)
         if self._offloader.is_alive():
             self._offloader.join(30)
+        if self._notifier.is_alive():
+            self._notifier.join(30)
+
+    def notify_tick(self) -> int:
+        """Route new alarms to their first level, escalate what waited too long, then send the
+        due deliveries (the alarm outbox, docs/design/operations.md); return how many were sent."""
+        self._c.delivery.route_new()
+        self._c.delivery.escalate_due()
+        return self._c.delivery.send_due()
+
+    def _notify_loop(self) -> None:
+        every_s = self._c.settings.notify_every_s
+        while not self._stop.wait(every_s):
+            try:
+                self.notify_tick()
+            except Exception:  # the timer's boundary: a failed pass must not end the notifier
+                log.exception("notifier pass failed")
 
     def _diagnosis_loop(self) -> None:
         every_s = min(5.0, float(self._c.settings.diagnosis_every_s))

@@ -1,6 +1,7 @@
 // Alarms: the open alarms the user may see (or all, closed included), filtered by severity,
 // site and camera; acknowledge and resolve with a note (who and when come from the session).
 import { api, can, clearError, el, flash, fmtTime, formData, label, showError, table, T } from "./app.js";
+import { deliveries } from "./delivery_view.js";
 
 const form = document.getElementById("alarm-filter");
 const box = document.getElementById("alarm-error");
@@ -67,6 +68,7 @@ async function load(ev) {
       ["alarms.acknowledged", (a) => handling(a.acknowledged)],
       ["alarms.resolved", (a) => handling(a.resolved)],
       ["alarms.actions", actions],
+      ["delivery.column", deliveries],
     ], rows, { empty: "alarms.none", rowAttrs: (a) => ({ dataset: { alarm: a.id, severity: a.severity } }) }));
   } catch (err) {
     showError(box, err);

@@ -111,3 +111,5 @@ async function pending() {
 const err = document.getElementById("dash-error");
 const list = await cameras().catch((e) => { showError(err, e); return []; });
 await Promise.all([alarms(), storage(list), deadlines(), pending()].map((p) => p.catch((e) => showError(err, e))));
+// a pushed alarm (alarm_push.js) changes the count at once
+document.addEventListener("custos:alarm", () => alarms().catch((e) => showError(err, e)));
