@@ -3,7 +3,9 @@ unrelated persons in the monitoring room."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 from custos.domain.calendar import SHANGHAI, shanghai_date
 from custos.domain.duty import (
@@ -25,6 +27,7 @@ from custos.domain.duty_findings import (
     unrelated_person_findings,
 )
 from custos.domain.rules.citation import Citation
+from custos.entrypoints.web.i18n import catalogue
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 ROOM = MonitoringRoom(1, 1, 1, "一号监控室", (), ("王工程师",), "manager", T0)
@@ -44,9 +47,19 @@ def entry(id_: int, at: datetime, suspicious: bool = True, corrects: int | None 
 
 def report(entry_id: int | None, seen: datetime, reported: datetime) -> PoliceReport:
     return PoliceReport(
-        None, 1, entry_id, seen, reported, "小寨派出所", "", ReportChannel.PHONE_110, "", "x",
-        "duty", reported,
-    )  # fmt: skip
+        None,
+        1,
+        entry_id,
+        seen,
+        reported,
+        "小寨派出所",
+        "",
+        ReportChannel.PHONE_110,
+        "",
+        "x",
+        "duty",
+        reported,
+    )
 
 
 def test_a_night_shift_crosses_shanghai_midnight_and_belongs_to_the_day_it_starts() -> None:
@@ -134,3 +147,30 @@ def test_only_persons_neither_on_the_rota_nor_listed_are_unrelated() -> None:
     [f] = unrelated_person_findings(ROOM, entries, CITE)
     assert f.code == "duty.room.unrelated_person" and f.params["person"] == "张三"
     assert f.rule_ids == ["xian-2020:art22.i2"]
+
+
+def test_every_duty_finding_and_refusal_key_is_in_both_catalogues() -> None:
+    src = Path(__file__).resolve().parents[2] / "src" / "custos"
+    files = [
+        "domain/duty.py",
+        "services/duty.py",
+        "services/duty_rota.py",
+        "services/monitoring_room.py",
+        "services/police_reports.py",
+    ]
+    keys = {
+        f"msg.{k}"
+        for f in files
+        for k in re.findall(r'key="(refusal\.duty\.\w+)"', (src / f).read_text())
+    }
+    assert len(keys) >= 20
+    codes = (
+        "duty.report.missing",
+        "duty.report.late",
+        "duty.room.unrelated_person",
+        "duty.coverage.gap",
+    )
+    keys |= {f"msg.finding.{c}" for c in codes}
+    keys |= {f"enum.report_channel.{c.value}" for c in ReportChannel}
+    for lang in ("zh_CN", "en"):
+        assert keys - set(catalogue(lang)) == set(), lang
