@@ -24,9 +24,7 @@ def _sampled(site: Site) -> None:
     raise AssertionError("the live camera was never sampled")
 
 
-def test_a_reference_proposed_by_one_person_is_approved_by_another(
-    page: Page, site: Site
-) -> None:
+def test_a_reference_proposed_by_one_person_is_approved_by_another(page: Page, site: Site) -> None:
     _sampled(site)
     if "second.admin" not in site.users:
         site.add_user("second.admin", Role.ADMIN, full_name="李管理")
