@@ -15,7 +15,8 @@ from custos.domain.access import Role
 from custos.domain.calendar import SHANGHAI, shanghai_date
 from custos.domain.clock import ManualClock
 from custos.domain.kinds import PublicPlaceArticle
-from tests.api.builders import API, make_site, make_unit
+from custos.domain.users import SYSTEM, UserProfile
+from tests.api.builders import API, PASSWORD, make_site, make_unit
 from tests.api.conftest import LoginAs
 
 XIAN = "610113"
@@ -284,7 +285,17 @@ def test_another_units_people_do_not_reach_the_room_and_operators_do_not_manage_
     assert client.post(url, json=shift, headers=room.a).status_code == 403
     other_manager = login_as(Role.UNIT_MANAGER, other)
     assert client.post(url, json=shift, headers=other_manager).status_code == 404
-    handover = {"to_user_id": container.auth.list_users()[-1].id, "note": "交班"}
+    # a supervising bureau reads the rooms of its jurisdiction, and writes nothing
+    for name, area, seen in (("sup-xian", "610100", 200), ("sup-beijing", "110000", 404)):
+        profile = UserProfile(jurisdiction=area)
+        container.auth.create_user(SYSTEM, name, Role.SUPERVISOR, PASSWORD, None, profile)
+        sup = login_as(Role.SUPERVISOR, name=name)
+        assert client.get(f"{API}/monitoring-rooms/{room.id}/log", headers=sup).status_code == seen
+        url = f"{API}/monitoring-rooms/{room.id}/log"
+        assert client.post(url, json={"text": "x"}, headers=sup).status_code == 403
+    # no handing over to another unit's operator
+    other_id = next(u.id for u in container.auth.list_users() if u.username == "op-other")
+    handover = {"to_user_id": other_id, "note": "交班"}
     session = client.post(f"{API}/monitoring-rooms/{room.id}/sign-on", headers=room.a).json()["id"]
     r = client.post(f"{API}/duty-sessions/{session}/handover", json=handover, headers=room.a)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "to_user_id"
