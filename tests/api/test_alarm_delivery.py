@@ -240,3 +240,53 @@ def test_channels_are_kept_by_the_units_managers_and_refusals_name_the_field(
     bad = client.put(f"{API}/notify/rota?unit_id={unit}", json=rota, headers=manager)
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} == {"levels[0][0].channel_id"}
+
+
+def test_level_0_is_whoever_is_signed_on_duty_in_the_units_monitoring_room(
+    client: TestClient, admin: dict[str, str], login_as: LoginAs, container: Container
+) -> None:
+    unit, camera = _camera(client, admin)
+    site = client.get(f"{API}/cameras/{camera}", headers=admin).json()["site_id"]
+    manager = login_as(Role.UNIT_MANAGER, unit)
+    login_as(Role.OPERATOR, unit, name="duty-a")
+    chief = login_as(Role.OPERATOR, unit, name="chief-b")
+    users = {u.username: u.id for u in container.auth.list_users()}
+    room = client.post(f"{API}/monitoring-rooms", json={"site_id": site, "name": "一号监控室"},
+                       headers=manager)  # fmt: skip
+    assert room.status_code == 201, room.text
+    with webhook_receiver() as first, webhook_receiver() as second:
+        c1 = _channel(client, manager, unit, kind="webhook", url=first.url, secret=HMAC_KEY)
+        c2 = _channel(client, manager, unit, kind="webhook", url=second.url, secret=HMAC_KEY)
+        rota = {"levels": [[{"user_id": users["duty-a"], "channel_id": c1}],
+                           [{"user_id": users["chief-b"], "channel_id": c2}]]}  # fmt: skip
+        assert client.put(
+            f"{API}/notify/rota?unit_id={unit}", json=rota, headers=manager
+        ).is_success
+        on = client.post(f"{API}/monitoring-rooms/{room.json()['id']}/sign-on", headers=chief)
+        assert on.status_code == 201, on.text
+        alarm = _raise(container, camera)
+        Housekeeper(container).notify_tick()
+        assert (len(first.received), len(second.received)) == (0, 1)
+    [d] = _deliveries(client, admin, alarm.id)["deliveries"]
+    assert (d["level"], d["user_id"], d["channel_id"]) == (0, users["chief-b"], c2)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_test_message_reaches_the_inbox_and_a_dead_channel_says_why_without_its_secret(
+    client: TestClient, admin: dict[str, str], container: Container
+) -> None:
+    unit, _ = _camera(client, admin)
+    with smtp_inbox() as inbox:
+        channel = _channel(client, admin, unit, kind="apprise", url=inbox.url)
+        r = client.post(f"{API}/notify/channels/{channel}/test", headers=admin)
+        assert r.json() == {"channel_id": channel, "ok": True, "error": None}
+        [mail] = inbox.wait(1)
+        assert "test" in mail["Subject"]
+    dead = f"mailto://duty:{SECRET_PW}@127.0.0.1:{free_port()}?from=a@example.cn&to=b@example.cn"
+    patched = client.patch(f"{API}/notify/channels/{channel}", json={"url": dead}, headers=admin)
+    assert patched.status_code == 200 and SECRET_PW not in patched.text
+    r = client.post(f"{API}/notify/channels/{channel}/test", headers=admin)
+    assert r.json()["ok"] is False and r.json()["error"] and SECRET_PW not in r.text
+    assert client.delete(f"{API}/notify/channels/{channel}", headers=admin).status_code == 204
+    assert client.get(f"{API}/notify/channels?unit_id={unit}", headers=admin).json() == []
+    assert _leaks(container, SECRET_PW, inbox.url) == []
