@@ -1,5 +1,5 @@
-"""Duty in the browser: an operator signs on at the duty page and hands over with a note; the
-next operator, in a browser of their own, accepts and is then the one on duty."""
+"""Duty in the browser: an operator signs on at the wall and hands over with a note on the duty
+page; the next operator, in a browser of their own, accepts and is then the one on duty."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from custos.services.monitoring_room import RoomInput
 from tests.web.conftest import Site, login, shot
 
 
-def test_an_operator_signs_on_and_hands_over_and_the_next_accepts(
+def test_an_operator_signs_on_at_the_wall_hands_over_and_the_next_accepts(
     browser: Browser, site: Site
 ) -> None:
     c = site.container
@@ -26,11 +26,14 @@ def test_an_operator_signs_on_and_hands_over_and_the_next_accepts(
     try:
         first, second = (ctx.new_page() for ctx in contexts)
         login(first, site, "duty")
+        first.goto(f"{site.base}/ui/wall")  # the operator signs on at the wall
+        strip = first.locator(f"#duty-strip [data-room='{room.id}']")
+        expect(strip).to_contain_text("当前无人值班")
+        strip.locator("button[data-act=sign-on]").click()
+        expect(strip).to_contain_text("在岗：duty")
+        expect(strip.locator("button[data-act=sign-on]")).to_have_count(0)
         first.goto(f"{site.base}/ui/duty")
         first.locator("#duty-room").select_option(str(room.id))
-        expect(first.locator("#duty-now")).to_contain_text("当前无人值班")
-        first.click("#duty-sign-on")
-        expect(first.locator("#flash")).to_contain_text("已签到上岗")
         expect(first.locator("#duty-now tr[data-session]")).to_contain_text("值班员甲")
         expect(first.locator("#duty-sign-on")).to_be_hidden()
 
