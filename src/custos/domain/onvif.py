@@ -190,14 +190,27 @@ class PtzCommand:
 
 def check_ptz(cmd: PtzCommand) -> list[FieldError]:
     errors = [
-        FieldError(name, f"a speed is between -1 and 1, not {value:g}")
+        FieldError(
+            name,
+            f"a speed is between -1 and 1, not {value:g}",
+            key="onvif.speed",
+            params={"value": f"{value:g}"},
+        )
         for name, value in (("pan", cmd.pan), ("tilt", cmd.tilt), ("zoom", cmd.zoom))
         if not -1.0 <= value <= 1.0
     ]
     if not 0.1 <= cmd.timeout_s <= 60:
-        errors.append(FieldError("timeout_s", "a move lasts between 0.1 and 60 seconds"))
+        errors.append(
+            FieldError(
+                "timeout_s", "a move lasts between 0.1 and 60 seconds", key="onvif.move_time"
+            )
+        )
     if cmd.action is PtzAction.PRESET and not (cmd.preset or "").strip():
-        errors.append(FieldError("preset", "a preset command names the preset token"))
+        errors.append(
+            FieldError(
+                "preset", "a preset command names the preset token", key="onvif.preset_needed"
+            )
+        )
     return errors
 
 

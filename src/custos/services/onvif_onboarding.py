@@ -143,10 +143,18 @@ class OnboardingService:
                 site = uow.sites.get(placement.site_id)
             if p.probe_error:
                 reason = f"the device could not be read ({p.probe_error}): discover it again"
-                raise ValidationFailed(FieldError("proposal", reason))
+                raise ValidationFailed(
+                    FieldError(
+                        "proposal", reason, key="onvif.unread", params={"error": p.probe_error}
+                    )
+                )
             if site is None or site.unit_id != p.unit_id:
                 raise ValidationFailed(
-                    FieldError("site_id", "must be a site of the unit the device was found for")
+                    FieldError(
+                        "site_id",
+                        "must be a site of the unit the device was found for",
+                        key="onvif.site_of_unit",
+                    )
                 )
         camera = self._registry.create_camera(actor, _camera_input(p, placement))
         assert camera.id is not None
@@ -190,7 +198,14 @@ class OnboardingService:
             raise PermissionDenied("another unit")
         with self._uow() as uow:
             if uow.units.get(unit_id) is None:
-                raise ValidationFailed(FieldError("unit_id", f"no unit {unit_id}"))
+                raise ValidationFailed(
+                    FieldError(
+                        "unit_id",
+                        f"no unit {unit_id}",
+                        key="onvif.no_unit",
+                        params={"unit_id": unit_id},
+                    )
+                )
 
     def _read(
         self, device: DiscoveredDevice, credentials: Credentials | None
@@ -243,7 +258,11 @@ def _reached(uow: OnboardingUnitOfWork, actor: Principal, proposal_id: int) -> P
 
 def _still_open(p: Proposal) -> None:
     if p.status is not ProposalStatus.PROPOSED:
-        raise ValidationFailed(FieldError("proposal", f"already {p.status.value}"))
+        raise ValidationFailed(
+            FieldError(
+                "proposal", f"already {p.status.value}", key=f"onvif.already_{p.status.value}"
+            )
+        )
 
 
 def _camera_input(p: Proposal, placement: Placement) -> CameraInput:

@@ -44,7 +44,11 @@ class PtzService:
                 link = uow.onvif_links.get(camera_id)
             if link is None or not link.has_ptz or link.profile_token is None:
                 raise ValidationFailed(
-                    FieldError("camera_id", "is not an ONVIF camera with pan/tilt/zoom")
+                    FieldError(
+                        "camera_id",
+                        "is not an ONVIF camera with pan/tilt/zoom",
+                        key="onvif.not_ptz",
+                    )
                 )
             self._client.ptz(link.xaddr, link.credentials, link.profile_token, cmd)
             now = self._clock.now()

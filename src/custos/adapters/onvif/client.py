@@ -78,7 +78,14 @@ class ZeepOnvifClient:
             got = await dev.GetSystemDateAndTime()
             utc = got.UTCDateTime
             if utc is None:
-                raise ValidationFailed(FieldError("device", "not ONVIF: it gave no UTC time"))
+                raise ValidationFailed(
+                    FieldError(
+                        "device",
+                        "not ONVIF: it gave no UTC time",
+                        key="onvif.not_onvif",
+                        params={"device": xaddr},
+                    )
+                )
             d, t = utc.Date, utc.Time
             return datetime(d.Year, d.Month, d.Day, t.Hour, t.Minute, t.Second, tzinfo=UTC)
 
@@ -136,7 +143,9 @@ class ZeepOnvifClient:
     ) -> T:
         parts = urlsplit(xaddr)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValidationFailed(FieldError("xaddr", "must be the device's http(s) URL"))
+            raise ValidationFailed(
+                FieldError("xaddr", "must be the device's http(s) URL", key="onvif.bad_xaddr")
+            )
         host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
 
         async def main() -> T:
@@ -157,26 +166,30 @@ class ZeepOnvifClient:
         except ValidationFailed:
             raise
         except Exception as exc:  # each is mapped to a reason below
-            reason = _reason(exc, self._timeout_s)
-            log.warning("ONVIF device %s: %s", f"{host}:{port}", reason)
-            raise ValidationFailed(FieldError("device", f"{host}:{port}: {reason}")) from None
+            key, reason = _reason(exc, self._timeout_s)
+            device = f"{host}:{port}"
+            log.warning("ONVIF device %s: %s", device, reason)
+            params = {"device": device, "timeout_s": f"{self._timeout_s:g}"}
+            raise ValidationFailed(
+                FieldError("device", f"{device}: {reason}", key=f"onvif.{key}", params=params)
+            ) from None
 
 
-def _reason(exc: BaseException, timeout_s: float) -> str:
-    """A short reason for a device failure; never the credentials."""
+def _reason(exc: BaseException, timeout_s: float) -> tuple[str, str]:
+    """The message key and a short English reason for a device failure; never the credentials."""
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return f"no answer within {timeout_s:g} s"
+        return "timeout", f"no answer within {timeout_s:g} s"
     if isinstance(exc, ONVIFAuthError) or _says_unauthorized(exc):
-        return "the device refused the user name or password"
+        return "auth_failed", "the device refused the user name or password"
     if isinstance(exc, aiohttp.ClientConnectionError | OSError):
-        return "unreachable (connection refused or no route)"
+        return "unreachable", "unreachable (connection refused or no route)"
     if isinstance(exc, zeep.exceptions.Fault):
-        return f"the device refused the request: {_short(exc.message)}"
+        return "refused", f"the device refused the request: {_short(exc.message)}"
     if isinstance(exc, SyntaxError | zeep.exceptions.Error | ValueError):
-        return "not an ONVIF device (its answer is not ONVIF SOAP)"
+        return "not_onvif", "not an ONVIF device (its answer is not ONVIF SOAP)"
     if isinstance(exc, ONVIFError):
-        return f"ONVIF error: {_short(str(exc))}"
-    return f"unexpected failure ({type(exc).__name__})"
+        return "refused", f"ONVIF error: {_short(str(exc))}"
+    return "refused", f"unexpected failure ({type(exc).__name__})"
 
 
 def _says_unauthorized(exc: BaseException) -> bool:

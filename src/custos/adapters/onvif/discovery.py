@@ -40,22 +40,45 @@ def local_address(interface: str | None, address: str | None) -> str:
         try:
             ipaddress.IPv4Address(address)
         except ValueError:
-            raise ValidationFailed(FieldError("address", "must be an IPv4 address")) from None
+            raise ValidationFailed(
+                FieldError("address", "must be an IPv4 address", key="onvif.address_not_ipv4")
+            ) from None
         if address not in ours:
             raise ValidationFailed(
-                FieldError("address", f"{address} is not an address of this machine")
+                FieldError(
+                    "address",
+                    f"{address} is not an address of this machine",
+                    key="onvif.address_not_local",
+                    params={"address": address},
+                )
             )
         return address
     if not interface:
-        raise ValidationFailed(FieldError("interface", "give an interface or an address"))
+        raise ValidationFailed(
+            FieldError("interface", "give an interface or an address", key="onvif.where")
+        )
     for a in adapters:
         if interface in (a.name, a.nice_name):
             for ip in a.ips:
                 if isinstance(ip.ip, str):
                     return str(ip.ip)
-            raise ValidationFailed(FieldError("interface", f"{interface} has no IPv4 address"))
+            raise ValidationFailed(
+                FieldError(
+                    "interface",
+                    f"{interface} has no IPv4 address",
+                    key="onvif.no_ipv4",
+                    params={"interface": interface},
+                )
+            )
     known = ", ".join(sorted({a.nice_name for a in adapters}))
-    raise ValidationFailed(FieldError("interface", f"no interface {interface} (have: {known})"))
+    raise ValidationFailed(
+        FieldError(
+            "interface",
+            f"no interface {interface} (have: {known})",
+            key="onvif.no_interface",
+            params={"interface": interface, "known": known},
+        )
+    )
 
 
 def probe(address: str, timeout_s: float) -> list[DiscoveredDevice]:
@@ -66,7 +89,9 @@ def probe(address: str, timeout_s: float) -> list[DiscoveredDevice]:
         wsd.use(address)
         found = wsd.searchServices(timeout=timeout_s)
     except OSError as exc:
-        raise ValidationFailed(FieldError("address", f"discovery failed: {exc.strerror}")) from None
+        raise ValidationFailed(
+            FieldError("address", f"discovery failed: {exc.strerror}", key="onvif.discovery_failed")
+        ) from None
     finally:
         wsd.stop()
     devices: dict[str, DiscoveredDevice] = {}

@@ -59,6 +59,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/diagnosis", "nav.diagnosis", Permission.ALARM_READ),
     NavItem(f"{UI_PREFIX}/duty", "nav.duty", Permission.DUTY_READ),
     NavItem(f"{UI_PREFIX}/operations", "nav.operations", Permission.DUTY_READ),
+    NavItem(f"{UI_PREFIX}/onvif", "nav.onvif", Permission.ONVIF_ONBOARD),
 )
 
 
@@ -305,3 +306,11 @@ def operations(
     roles = [(r.value, t(f"enum.staff_role.{r.value}")) for r in StaffRole]
     contents = [(c.value, t(f"enum.training_content.{c.value}")) for c in TrainingContent]
     return render(request, "operations.html", caller, staff_roles=roles, training_contents=contents)
+
+
+@router.get(f"{UI_PREFIX}/onvif")
+def onvif(
+    request: Request, caller: Annotated[Caller, needs(Permission.ONVIF_ONBOARD)]
+) -> HTMLResponse:
+    """ONVIF onboarding: discover, then accept or dismiss each proposal."""
+    return render(request, "onvif.html", caller)

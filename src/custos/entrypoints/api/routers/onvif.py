@@ -120,3 +120,10 @@ def ptz(camera_id: Id, body: PtzIn, caller: Ptz, c: ContainerDep) -> dict[str, A
     """ContinuousMove (``move``), ``stop`` or GotoPreset (``preset``); in the operation log."""
     cmd = PtzCommand(body.action, body.pan, body.tilt, body.zoom, body.preset, body.timeout_s)
     return c.ptz.command(caller.principal, camera_id, cmd)
+
+
+@router.get("/onvif/ptz-cameras")
+def ptz_cameras(caller: Ptz, c: ContainerDep) -> list[int]:
+    """The cameras in the caller's reach that PTZ commands can move (the wall's controls)."""
+    ids = [cam.id for cam in c.registry.list_cameras(caller.principal) if cam.id is not None]
+    return sorted(c.ptz.ptz_cameras(caller.principal, ids))
