@@ -4,6 +4,7 @@ ones; thresholds and the four-eyes reference over the API (SQLite and PostgreSQL
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import shutil
 import subprocess
@@ -16,10 +17,12 @@ from fastapi.testclient import TestClient
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
 from custos.domain.access import Role
-from custos.domain.alarms import AlarmKind
+from custos.domain.alarms import AlarmKind, Severity
 from custos.domain.clock import ManualClock
+from custos.domain.diagnosis import FrameMetrics
 from custos.domain.recording import CameraHealth, RecorderState, Segment
 from custos.domain.users import SYSTEM
+from custos.services.diagnosis import DiagnosisService
 from tests.api.builders import API, camera_body, make_site, make_unit
 from tests.api.conftest import LoginAs
 
@@ -164,3 +167,59 @@ def test_thresholds_are_bounded_and_need_the_diagnosis_permission(
     assert client.put(url, json={"k_raise": 2}, headers=operator).status_code == 403
     missing = client.get(f"{API}/cameras/999/diagnosis", headers=admin)
     assert missing.status_code == 404
+
+
+class _Frames:
+    """Our own FrameAnalyser port, faked: the metrics each sample measures, in turn."""
+
+    def __init__(self, samples: list[FrameMetrics]) -> None:
+        self._samples = samples
+
+    def analyse(
+        self, camera_id: int, segment: str, reference: tuple[str, str] | None
+    ) -> FrameMetrics:
+        return self._samples.pop(0)
+
+    def keep_reference(self, camera_id: int) -> tuple[str, str]:
+        return f"references/{camera_id}-0.png", "0" * 64
+
+    def latest(self, camera_id: int) -> bytes | None:
+        return None
+
+    def image(self, relative: str, sha256: str) -> bytes | None:
+        return None
+
+
+SCENE = FrameMetrics(
+    mean_luma=120, luma_std=40, dark_fraction=0.0, bright_fraction=0.0, uniform_fraction=0.2,
+    blue_screen=False, colour_bars=False, sharpness=0.5, low_texture_fraction=0.1, noise=1.5,
+    mean_a=2.0, mean_b=4.0, freeze_diff=5.0, scene_shift=0.0, scene_similarity=0.95,
+)  # fmt: skip
+TURNED = dataclasses.replace(SCENE, scene_shift=0.2, scene_similarity=0.1)
+
+
+@pytest.mark.parametrize(
+    ("division", "articles"), [("500103", ["chongqing-2016:art20.i7"]), ("440106", [])]
+)
+def test_a_turned_camera_raises_a_critical_scene_change_citing_the_packs_duty(
+    client: TestClient, admin: dict[str, str], container: Container, division: str,
+    articles: list[str],
+) -> None:  # fmt: skip
+    clock = container.clock
+    assert isinstance(clock, ManualClock)
+    cid = _camera(client, admin, division)
+    frames = _Frames([SCENE, TURNED, TURNED, TURNED])
+    service = DiagnosisService(container.uow, clock, frames, container.alarms, container.rules)
+    raised = []
+    for seq in range(4):
+        clock.advance(timedelta(seconds=30))
+        _recording(container, cid)
+        container.recording.seal(
+            Segment(None, cid, "run", seq, f"{cid}/run/{seq:06d}.mp4", clock.now(), clock.now(),
+                    1.0, 1, "0" * 64, "h264", 480, 270, clock.now())
+        )  # fmt: skip
+        raised += service.tick().raised
+    assert raised == [f"camera:{cid}:scene_change"]
+    [alarm] = [a for a in container.alarms.find(SYSTEM) if a.kind is AlarmKind.DIAGNOSIS]
+    assert alarm.severity is Severity.CRITICAL and alarm.camera_id == cid
+    assert alarm.detail["articles"] == articles

@@ -15,8 +15,9 @@ good ones. A fault that cannot be judged on a sample (no picture: signal loss hi
 other fault; a picture too dark or too bright hides blur, noise, cast, occlusion and scene)
 leaves its counters as they were.
 
-Scene change breaks "do not change a camera's location or function" (Chongqing art. 20(7),
-Xi'an art. 22(7), Shaanxi art. 16(3), Liaoning art. 14(5)).
+Scene change breaks "do not change a camera's location or function" (Beijing art. 12(4),
+Chongqing art. 20(7), Xi'an art. 22(7), Shaanxi art. 16(3), Liaoning art. 14(5)): the rule
+packs' ``operating.keep_location_and_function``, cited in the alarm.
 """
 
 from __future__ import annotations
@@ -40,16 +41,6 @@ class Fault(enum.StrEnum):
     COLOUR_CAST = "colour_cast"
     NOISE = "noise"
     SCENE_CHANGE = "scene_change"
-
-
-#: "Do not change location or function": the articles a scene change breaks, used when the rule
-#: packs do not (yet) state the duty for a division.
-SCENE_CHANGE_ARTICLES = (
-    "chongqing-2016:art20.i7",
-    "xian-2020:art22.i7",
-    "shaanxi-2011:art16.i3",
-    "liaoning-2008:art14.i5",
-)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from custos.domain.access import Permission
@@ -27,7 +27,6 @@ from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
 from custos.domain.diagnosis import (
     BASELINE_SAMPLES,
-    SCENE_CHANGE_ARTICLES,
     Fault,
     FrameMetrics,
     Thresholds,
@@ -44,7 +43,7 @@ from custos.domain.diagnosis_state import (
 )
 from custos.domain.errors import FieldError, NotFound, ValidationFailed
 from custos.domain.recording import RecorderState
-from custos.domain.registry import Camera
+from custos.domain.registry import Camera, Site
 from custos.domain.rules import RuleBook
 from custos.domain.users import SYSTEM, Principal
 from custos.domain.visibility import reaches_camera, reaches_site
@@ -69,7 +68,7 @@ class References(Protocol):
     def approved(self, camera_id: int) -> Reference | None: ...
     def set_state(
         self, reference_id: int, state: ReferenceState, by: str | None = None,
-        at: Any = None,
+        at: datetime | None = None,
     ) -> None: ...  # fmt: skip
 
 
@@ -197,8 +196,9 @@ class DiagnosisService:
         detail: dict[str, Any] = {"fault": fault.value, "metrics": m.as_dict(),
                                   "samples_in_a_row": t.k_raise}  # fmt: skip
         message = f"camera {camera_id}: {fault.value} in {t.k_raise} samples in a row"
+        if fault is Fault.SCENE_CHANGE:
+            detail["articles"] = articles  # none where no pack states the duty
         if articles:
-            detail["articles"] = articles
             message += (
                 "; do not change a camera's location or function (" + ", ".join(articles) + ")"
             )
@@ -208,17 +208,15 @@ class DiagnosisService:
             camera_id=camera_id,
         )  # fmt: skip
 
-    def _scene_articles(self, site: Any) -> list[str]:
-        """The articles behind "do not change location or function" for the camera's site,
-        from the rule packs where they state the duty, else the four known articles."""
-        if site is not None:
-            effective = self._rules.effective(site.division_code, site.public_place_article)
-            duty = getattr(
-                getattr(effective, "operating", None), "keep_location_and_function", None
-            )
-            if duty is not None and duty.value:
-                return list(duty.rule_ids)
-        return list(SCENE_CHANGE_ARTICLES)
+    def _scene_articles(self, site: Site | None) -> list[str]:
+        """The articles behind "do not change location or function" where the camera is
+        (Beijing art. 12(4), Chongqing art. 20(7), Xi'an art. 22(7), Shaanxi art. 16(3),
+        Liaoning art. 14(5)); none where no pack states the duty."""
+        if site is None:
+            return []
+        effective = self._rules.effective(site.division_code, site.public_place_article)
+        duty = effective.operating.keep_location_and_function
+        return list(duty.rule_ids) if duty.value else []
 
     def _accept_first_reference(self, uow: DiagnosisUnitOfWork, camera_id: int) -> None:
         if uow.diagnosis_references.find(camera_id):
