@@ -60,7 +60,13 @@ def test_refusals_name_the_field_and_the_rule(
     bad = {"name": "李四", "role": "monitoring", "id_number": "110105194912310021",
            "hired_on": _today(container)}  # fmt: skip
     r = client.post(f"{API}/units/{unit}/staff", json=bad, headers=boss)
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "id_number"
+    assert r.status_code == 422, r.text
+    [error] = r.json()["errors"]
+    assert (error["field"], error["key"]) == ("id_number", "refusal.id_number_check")
+    assert error["text"] == "身份证号码的校验码不符"
+    foreign = {**bad, "id_number": "11010519491231002X", "contractor_id": 99999}
+    r = client.post(f"{API}/units/{unit}/staff", json=foreign, headers=boss)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "contractor_id"
     schedule = {"interval_days": 45, "starts_on": _today(container)}
     r = client.post(f"{API}/sites/{site}/inspection-schedules", json=schedule, headers=boss)
     assert r.status_code == 422, r.text

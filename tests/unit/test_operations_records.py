@@ -148,7 +148,10 @@ def test_a_person_on_duty_without_an_archive_entry_or_training_is_a_finding(
 
 def test_inspection_repair_entrustment_and_drill_deadlines(book: RuleBook) -> None:
     late_order = WorkOrder(1, 1, 3, 9, None, "offline", NOW - timedelta(hours=30), "op")
-    fresh_order = WorkOrder(2, 1, 3, 9, None, "blur", NOW - timedelta(hours=2), "op")
+    fresh_order = WorkOrder(
+        2, 1, 3, 9, None, "blur", NOW - timedelta(hours=2), "op", WorkOrderState.ASSIGNED,
+        assignee_contractor_id=2, assigned_at=NOW - timedelta(hours=1),
+    )  # fmt: skip
     records = _records(
         inspections=[],  # the schedule started 2026-11-01: due 12-01 is not yet past
         work_orders=[late_order, fresh_order],
@@ -166,6 +169,8 @@ def test_inspection_repair_entrustment_and_drill_deadlines(book: RuleBook) -> No
         "maintenance.assessment.overdue",
         "emergency.drill.overdue",
     }
+    entrusted = [f.params["contractor"] for f in found if f.code.startswith("maintenance.ent")]
+    assert entrusted == ["维保公司", "已停用公司"]  # the second was assigned a work order
     assert by_code["maintenance.repair.overdue"].subject == "camera:9"
     assert by_code["maintenance.repair.overdue"].params["work_order_id"] == 1
     assert by_code["emergency.drill.overdue"].due == date(2026, 11, 1)

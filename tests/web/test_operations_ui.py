@@ -18,7 +18,7 @@ def test_a_manager_keeps_the_archive_and_a_work_order_in_chinese(page: Page, sit
     form.locator("[name=hired_on]").fill("2025-03-01")
     form.locator("button[type=submit]").click()
     expect(form.locator("[data-errors] .refusal[data-field=id_number]")).to_contain_text(
-        "身份证号码"
+        "身份证号码的校验码不符"
     )
     form.locator("[name=id_number]").fill("11010519491231002X")
     form.locator("button[type=submit]").click()

@@ -69,7 +69,7 @@ def operations_judgement(
         *staff_findings(duties, subject, records, today),
         *inspection_findings(duties, site_id, records, today),
         *repair_findings(duties, subject, records.work_orders, now),
-        *entrustment_findings(duties, subject, records, today),
+        *entrustment_findings(duties, subject, records, now, today),
         *assessment_findings(duties, subject, records.assessments, today),
         *emergency_findings(duties, subject, records, today),
     ]
@@ -224,12 +224,19 @@ def repair_findings(
 
 
 def entrustment_findings(
-    duties: OperatingDuties, subject: str, records: OperatingRecords, today: date
+    duties: OperatingDuties, subject: str, records: OperatingRecords, now: datetime, today: date
 ) -> list[Finding]:
-    """A contractor doing O&M for the unit with no agreement in force today."""
+    """A contractor doing O&M for the unit (marked so, or assigned a work order this month)
+    with no agreement in force today."""
     duty = duties.entrustment_agreement_required
     if not duty.value:
         return []
+    since = now - timedelta(days=REPORT_WINDOW_DAYS)
+    assigned = {
+        o.assignee_contractor_id
+        for o in records.work_orders
+        if o.assigned_at is not None and o.assigned_at >= since
+    }
     return [
         _finding(
             "maintenance.entrustment.missing", subject,
@@ -238,7 +245,7 @@ def entrustment_findings(
             duty, None, contractor=c.name, contractor_id=c.id,
         )
         for c in records.contractors
-        if c.maintains
+        if (c.maintains or c.id in assigned)
         and not any(a.contractor_id == c.id and a.valid_on(today) for a in records.agreements)
     ]  # fmt: skip
 

@@ -43,11 +43,17 @@ def id_number_error(number: str) -> FieldError | None:
     n = number.strip().upper()
     if len(n) != 18 or not n[:17].isascii() or not n[:17].isdigit() or n[17] not in _ID_CHECK:
         return FieldError(
-            "id_number", "an ID-card number has 17 digits and a check digit or X (GB 11643)"
+            "id_number",
+            "an ID-card number has 17 digits and a check digit or X (GB 11643)",
+            key="refusal.id_number_format",
         )
     total = sum(int(d) * w for d, w in zip(n[:17], _ID_WEIGHTS, strict=True))
     if _ID_CHECK[total % 11] != n[17]:
-        return FieldError("id_number", "the check digit of the ID-card number does not match")
+        return FieldError(
+            "id_number",
+            "the check digit of the ID-card number does not match",
+            key="refusal.id_number_check",
+        )
     return None
 
 

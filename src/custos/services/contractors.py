@@ -7,6 +7,7 @@ Reading needs ``duty.read``, writing ``duty.manage``; every write enters the ope
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -20,7 +21,7 @@ from custos.domain.maintenance import Contractor, EntrustmentAgreement, check_ag
 from custos.domain.users import Principal
 from custos.services.ports import UnitOfWork
 from custos.services.refusals import refusals_logged
-from custos.services.staff import record_write, unit_in_reach
+from custos.services.unit_records import record_write, unit_in_reach
 
 
 class ContractorRecords(Protocol):
@@ -78,7 +79,7 @@ class ContractorService:
         with logged, self._uow() as uow:
             found = self._contractor(uow, actor, contractor_id)
             uow.contractors.set_maintains(contractor_id, maintains)
-            after = Contractor(**{**found.__dict__, "maintains": maintains})
+            after = dataclasses.replace(found, maintains=maintains)
             record_write(
                 uow, actor, now, "contractor.maintains", "contractor", contractor_id,
                 after.as_dict(),

@@ -18,7 +18,8 @@ from custos.domain.emergency import Drill, EmergencyPlan, check_drill, check_pla
 from custos.domain.errors import ValidationFailed
 from custos.domain.users import Principal
 from custos.services.refusals import refusals_logged
-from custos.services.staff import StaffUnitOfWork, record_write, unit_in_reach
+from custos.services.staff import StaffUnitOfWork
+from custos.services.unit_records import record_write, unit_in_reach
 
 
 class EmergencyRecords(Protocol):

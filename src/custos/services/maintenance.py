@@ -34,9 +34,9 @@ from custos.domain.maintenance import (
 from custos.domain.registry import Site
 from custos.domain.rules import RuleBook
 from custos.domain.users import Principal
-from custos.services.contractors import ContractorUnitOfWork
 from custos.services.refusals import refusals_logged
-from custos.services.staff import StaffUnitOfWork, record_write, unit_in_reach
+from custos.services.staff import StaffUnitOfWork
+from custos.services.unit_records import record_write, unit_in_reach
 
 
 class MaintenanceRecords(Protocol):
@@ -57,7 +57,7 @@ class AlarmLookup(Protocol):
     def get(self, alarm_id: int) -> Alarm | None: ...
 
 
-class MaintenanceUnitOfWork(StaffUnitOfWork, ContractorUnitOfWork, Protocol):
+class MaintenanceUnitOfWork(StaffUnitOfWork, Protocol):
     @property
     def maintenance(self) -> MaintenanceRecords: ...
     @property

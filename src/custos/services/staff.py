@@ -8,13 +8,13 @@ against the duties of the site's packs (``EffectiveRules.operating``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Protocol
+from datetime import date
+from typing import Protocol
 
-from custos.domain.access import UNIT_SCOPED_ROLES, Permission
-from custos.domain.audit import AuditEvent
+from custos.domain.access import Permission
 from custos.domain.calendar import shanghai_date
 from custos.domain.clock import Clock
 from custos.domain.errors import FieldError, NotFound, ValidationFailed
@@ -31,8 +31,9 @@ from custos.domain.staff import (
     mask_id_number,
 )
 from custos.domain.users import Principal
-from custos.services.ports import UnitOfWork
+from custos.services.contractors import ContractorUnitOfWork
 from custos.services.refusals import refusals_logged
+from custos.services.unit_records import record_write, unit_in_reach
 
 
 class StaffRecords(Protocol):
@@ -44,7 +45,7 @@ class StaffRecords(Protocol):
     def trainings(self, unit_ids: Sequence[int]) -> list[Training]: ...
 
 
-class StaffUnitOfWork(UnitOfWork, Protocol):
+class StaffUnitOfWork(ContractorUnitOfWork, Protocol):
     @property
     def staff(self) -> StaffRecords: ...
 
@@ -67,26 +68,6 @@ class TrainingInput:
     trainer: str
     hours: int
     attendee_ids: tuple[int, ...]
-
-
-def unit_in_reach(uow: UnitOfWork, actor: Principal, unit_id: int) -> None:
-    """NotFound unless the unit exists and the actor may see it."""
-    scoped = actor.role in UNIT_SCOPED_ROLES and actor.unit_id != unit_id
-    if scoped or uow.units.get(unit_id) is None:
-        raise NotFound("unit", unit_id)
-
-
-def record_write(
-    uow: UnitOfWork,
-    actor: Principal,
-    at: datetime,
-    action: str,
-    kind: str,
-    obj_id: int | None,
-    detail: dict[str, Any],
-) -> None:
-    """One entry of the operation log for a write."""
-    uow.audit.append(AuditEvent(at, actor.username, action, kind, str(obj_id), detail=detail))
 
 
 class StaffService:
@@ -124,6 +105,10 @@ class StaffService:
                 errors.append(FieldError("user_id", "no such user of this unit"))
             elif any(m.user_id == data.user_id for m in uow.staff.find([unit_id])):
                 errors.append(FieldError("user_id", "this user already has an archive entry"))
+        if data.contractor_id is not None:
+            contractor = uow.contractors.get(data.contractor_id)
+            if contractor is None or contractor.unit_id != unit_id:
+                errors.append(FieldError("contractor_id", "not a contractor of this unit"))
         return errors
 
     def set_left(self, actor: Principal, staff_id: int, left_on: date | None) -> StaffMember:
@@ -137,7 +122,7 @@ class StaffService:
             if left_on is not None and left_on < member.hired_on:
                 raise ValidationFailed(FieldError("left_on", "must not be before hired_on"))
             uow.staff.set_left(staff_id, left_on)
-            after = StaffMember(**{**member.__dict__, "left_on": left_on})
+            after = dataclasses.replace(member, left_on=left_on)
             record_write(uow, actor, now, "staff.left", "staff_member", staff_id, after.as_dict())
             uow.commit()
         return after
