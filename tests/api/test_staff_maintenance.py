@@ -45,6 +45,13 @@ def test_the_id_number_is_masked_everywhere_and_every_write_is_logged(
     assert (
         client.post(f"{API}/units/{unit}/trainings", json=training, headers=boss).status_code == 201
     )
+    site = make_site(client, admin, unit, XIAN)
+    status = client.get(
+        f"{API}/staff/{staff['id']}/training-status?site_id={site}", headers=boss
+    ).json()
+    assert status["trained"] is False and status["missing"] == ["confidentiality", "ethics"]
+    today = shanghai_date(container.clock.now())
+    assert container.staff.is_trained(site, today, staff_id=staff["id"]).as_dict() == status
     log = client.get(f"{API}/audit/entries?limit=1000", headers=admin)
     assert ID_NUMBER not in log.text and "110105********002X" in log.text
     actions = [e["entry"]["action"] for e in log.json()["entries"]]

@@ -18,6 +18,7 @@ from custos.domain.access import Permission
 from custos.domain.calendar import shanghai_date
 from custos.domain.clock import Clock
 from custos.domain.errors import FieldError, NotFound, ValidationFailed
+from custos.domain.registry import Site
 from custos.domain.rules import RuleBook
 from custos.domain.rules.terms import TrainingContent
 from custos.domain.staff import (
@@ -167,7 +168,7 @@ class StaffService:
             site = uow.sites.get(site_id)
             if site is None or site.unit_id != member.unit_id:
                 raise NotFound("site", site_id)
-            return self._verdict(uow, member, site.division_code, shanghai_date(self._clock.now()))
+            return self._verdict(uow, member, site, shanghai_date(self._clock.now()))
 
     def is_trained(
         self, site_id: int, on: date, *, staff_id: int | None = None, user_id: int | None = None
@@ -186,12 +187,12 @@ class StaffService:
             )  # fmt: skip
             if member is None:
                 return TrainedVerdict(False, None, frozenset())
-            return self._verdict(uow, member, site.division_code, on)
+            return self._verdict(uow, member, site, on)
 
     def _verdict(
-        self, uow: StaffUnitOfWork, member: StaffMember, division: str, on: date
+        self, uow: StaffUnitOfWork, member: StaffMember, site: Site, on: date
     ) -> TrainedVerdict:
-        duties = self._rules.effective(division).operating
+        duties = self._rules.effective(site.division_code, site.public_place_article).operating
         return is_trained(
             uow.staff.trainings([member.unit_id]),
             member.id or 0,
