@@ -94,6 +94,9 @@ def test_coverage_counts_the_time_nobody_was_signed_on_and_allows_15_minutes() -
     assert coverage_findings(ROOM, [NIGHT], [], [date(2026, 11, 20)], CITE, sh(21, 7)) == []
     optional = Shift(3, 1, "备班", time(20), time(8), requires_duty=False)
     assert coverage_findings(ROOM, [optional], [], [date(2026, 11, 20)], CITE, now) == []
+    # a shift binds from its creation on, never for the days before it existed
+    added_later = Shift(4, 1, "夜班", time(20), time(8), created_at=sh(21, 8, 30))
+    assert coverage_findings(ROOM, [added_later], [], [date(2026, 11, 20)], CITE, now) == []
 
 
 def test_a_report_after_the_deadline_is_late_and_none_after_it_is_missing() -> None:

@@ -63,7 +63,8 @@ class MonitoringRoom:
 @dataclass(frozen=True)
 class Shift:
     """A shift of a room: from ``starts`` to ``ends`` (Shanghai times; crosses midnight when
-    ``ends`` is not after ``starts``). ``requires_duty``: someone must be signed on throughout."""
+    ``ends`` is not after ``starts``). ``requires_duty``: someone must be signed on throughout.
+    ``created_at``: the shift binds from then on, never for the days before it existed."""
 
     id: int | None
     room_id: int
@@ -71,6 +72,7 @@ class Shift:
     starts: time
     ends: time
     requires_duty: bool = True
+    created_at: datetime | None = None
 
     @property
     def crosses_midnight(self) -> bool:
@@ -100,6 +102,7 @@ class Shift:
             "ends": self.ends.strftime("%H:%M"),
             "crosses_midnight": self.crosses_midnight,
             "requires_duty": self.requires_duty,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 
 

@@ -163,7 +163,8 @@ def coverage_findings(
     for day in days:
         for shift in shifts:
             start, end = shift.window(day)
-            if not shift.requires_duty or end > now or start < room.created_at:
+            since = max(room.created_at, shift.created_at or room.created_at)
+            if not shift.requires_duty or end > now or start < since:
                 continue
             gap = uncovered((start, end), sessions, now)
             if gap > COVERAGE_TOLERANCE:

@@ -64,7 +64,15 @@ class DutyRotaService:
             if errors:
                 raise ValidationFailed(errors)
             shift = uow.duty.add_shift(
-                Shift(None, room_id, data.name.strip(), data.starts, data.ends, data.requires_duty)
+                Shift(
+                    None,
+                    room_id,
+                    data.name.strip(),
+                    data.starts,
+                    data.ends,
+                    data.requires_duty,
+                    now,
+                )
             )
             self._audit(
                 uow, now, actor, "duty.shift.create", "duty_shift", shift.id, shift.as_dict()

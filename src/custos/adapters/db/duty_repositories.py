@@ -118,6 +118,7 @@ class DutyRepository:
                 time.fromisoformat(r["starts"]),
                 time.fromisoformat(r["ends"]),
                 r["requires_duty"],
+                r["created_at"],
             )
             for r in self._c.execute(q).mappings()
         ]

@@ -29,6 +29,7 @@ duty_shifts = Table(
     Column("starts", String(5), nullable=False),  # HH:MM, Asia/Shanghai
     Column("ends", String(5), nullable=False),
     Column("requires_duty", Boolean, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
 )
 
 duty_rota = Table(

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("starts", sa.String(5), nullable=False),
         sa.Column("ends", sa.String(5), nullable=False),
         sa.Column("requires_duty", sa.Boolean(), nullable=False),
+        sa.Column("created_at", UTC_TIME(), nullable=False),
     )
     op.create_table(
         "duty_rota",
