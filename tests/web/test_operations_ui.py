@@ -51,4 +51,18 @@ def test_a_manager_keeps_the_archive_and_a_work_order_in_chinese(page: Page, sit
     expect(row).to_contain_text("已修复")
     row.locator("button[data-act=verify]").click()
     expect(page.locator("#order-error")).to_contain_text("维修须由修复人以外的人员验收")
+
+    plan = page.locator("#plan-form")
+    plan.locator("[name=title]").fill("视频系统突发事件处置预案")
+    plan.locator("[name=version]").fill("2026.1")
+    plan.locator("[name=approved_on]").fill("2026-01-05")
+    plan.locator("[name=approved_by]").fill("单位负责人")
+    plan.locator("[name=document_sha256]").fill("ab" * 32)
+    plan.locator("button[type=submit]").click()
+    expect(page.locator("#plan-list")).to_contain_text("视频系统突发事件处置预案")
+    contractor = page.locator("#contractor-form")
+    contractor.locator("[name=name]").fill("某维保公司")
+    contractor.locator("button[type=submit]").click()
+    expect(page.locator("#contractor-list")).to_contain_text("某维保公司")
+    expect(page.locator("#ops-findings")).to_contain_text("某维保公司")  # no agreement yet
     shot(page, "40-operations-records")

@@ -39,8 +39,25 @@ async function loadStaff() {
     ["field.hired_on", (s) => s.hired_on],
     ["field.left_on", (s) => s.left_on ?? ""],
   ], staff, { rowAttrs: (s) => ({ dataset: { staff: s.id } }) }));
-  document.getElementById("training-attendees").replaceChildren(
-    ...staff.map((s) => el("option", { value: s.id }, s.name)));
+  for (const id of ["training-attendees", "drill-participants"]) {
+    document.getElementById(id).replaceChildren(
+      ...staff.map((s) => el("option", { value: s.id }, s.name)));
+  }
+}
+
+async function loadContractors() {
+  const rows = await api("GET", `units/${unit()}/contractors`);
+  const current = (c) => c.agreements.find((a) => !a.valid_until || a.valid_until >= new Date().toISOString().slice(0, 10));
+  document.getElementById("contractor-list").replaceChildren(table([
+    ["ops.contractor_name", (c) => c.name],
+    ["ops.maintains", (c) => T(c.maintains ? "common.yes" : "common.no")],
+    ["ops.agreement", (c) => {
+      const a = current(c);
+      return a ? `${a.valid_from} – ${a.valid_until ?? ""} ${a.scope}` : T("ops.no_agreement");
+    }],
+  ], rows, { rowAttrs: (c) => ({ dataset: { contractor: c.id } }) }));
+  document.getElementById("agreement-contractor").replaceChildren(
+    ...rows.map((c) => el("option", { value: c.id }, c.name)));
 }
 
 async function loadTrainings() {
@@ -124,7 +141,7 @@ async function refresh() {
   clearError(pageError);
   try {
     await loadStaff();
-    await Promise.all([loadTrainings(), loadOrders(), loadPlans()]);
+    await Promise.all([loadTrainings(), loadOrders(), loadPlans(), loadContractors()]);
     if (can("compliance.read")) await loadFindings();
   } catch (err) { showError(pageError, err); }
 }
@@ -148,6 +165,16 @@ submitter(document.getElementById("staff-form"),
 submitter(document.getElementById("training-form"),
   (d) => api("POST", `units/${unit()}/trainings`, { ...d, attendee_ids: d.attendee_ids.map(Number) }),
   "ops.training_added");
+submitter(document.getElementById("contractor-form"),
+  (d) => api("POST", `units/${unit()}/contractors`, d), "ops.contractor_added");
+submitter(document.getElementById("agreement-form"),
+  ({ contractor_id, ...d }) => api("POST", `contractors/${contractor_id}/agreements`, d),
+  "ops.agreement_added");
+submitter(document.getElementById("plan-form"),
+  (d) => api("POST", `units/${unit()}/emergency-plans`, d), "ops.plan_added");
+submitter(document.getElementById("drill-form"),
+  (d) => api("POST", `units/${unit()}/drills`, { ...d, participant_ids: d.participant_ids.map(Number) }),
+  "ops.drill_added");
 submitter(document.getElementById("order-form"),
   (d) => api("POST", `sites/${site()}/work-orders`, d), "ops.order_opened");
 
