@@ -89,6 +89,14 @@ def test_ptz_commands_reach_the_motor(peer: Peer, client: ZeepOnvifClient) -> No
     ]  # fmt: skip
 
 
+def test_ipycams_preset_list_is_refused_in_plain_words(peer: Peer, client: ZeepOnvifClient) -> None:
+    # ipycam 1.3.0 answers GetPresets with an undeclared "tptz:" prefix, which zeep rejects:
+    # the failure must still be a plain refusal naming the device (GotoPreset works, above)
+    with pytest.raises(ValidationFailed) as got:
+        client.presets(peer.xaddr, CREDS, "Profile_Main")
+    assert got.value.errors[0].field == "device" and got.value.errors[0].key is not None
+
+
 def test_a_wrong_password_is_a_plain_refusal_without_the_password(
     peer: Peer, client: ZeepOnvifClient, caplog: pytest.LogCaptureFixture
 ) -> None:

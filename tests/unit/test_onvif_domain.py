@@ -20,11 +20,12 @@ T0 = datetime(2026, 3, 1, 4, 0, 0, tzinfo=UTC)
 
 
 def test_drift_is_taken_at_the_middle_of_the_round_trip() -> None:
-    # asked at T0, answered after 2 s; the camera said T0 + 4 s: at the middle (T0 + 1 s) it is 3 s ahead
+    # asked at T0, answered after 2 s; the camera said T0 + 4 s (whole seconds, cut down, so
+    # T0 + 4.5 s on average): at the middle (T0 + 1 s) it is 3.5 s ahead
     r = ClockReading(T0, T0 + timedelta(seconds=4), T0 + timedelta(seconds=2))
-    assert r.drift_s == 3.0 and r.round_trip_s == 2.0
+    assert r.drift_s == 3.5 and r.round_trip_s == 2.0
     behind = ClockReading(T0, T0 - timedelta(seconds=10), T0 + timedelta(milliseconds=200))
-    assert behind.drift_s == -10.1
+    assert behind.drift_s == -9.6
 
 
 def test_the_limit_binds_both_ways_and_not_at_the_limit_itself() -> None:

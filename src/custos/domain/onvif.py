@@ -73,9 +73,10 @@ class ClockReading:
     @property
     def drift_s(self) -> float:
         """Camera UTC − server UTC at the moment the camera answered, taken as the middle of
-        the round trip (the camera gives whole seconds, so ±0.5 s is the reading's grain)."""
+        the round trip. The camera gives whole seconds, cut down, so its clock is on average
+        half a second past what it says: the reading adds 0.5 s and keeps a grain of ±0.5 s."""
         middle = self.sent_at + (self.received_at - self.sent_at) / 2
-        return round((self.camera_utc - middle).total_seconds(), 3)
+        return round((self.camera_utc - middle).total_seconds() + 0.5, 3)
 
     @property
     def round_trip_s(self) -> float:

@@ -60,6 +60,20 @@ class PtzService:
                 uow.commit()
         return {"camera_id": camera_id, **detail, "at": now.isoformat()}
 
+    def presets(self, actor: Principal, camera_id: int) -> list[str]:
+        """The camera's preset tokens (GetPresets)."""
+        actor.require(Permission.PTZ)
+        with self._uow() as uow:
+            reached_camera(uow, actor, camera_id)
+            link = uow.onvif_links.get(camera_id)
+        if link is None or not link.has_ptz or link.profile_token is None:
+            raise ValidationFailed(
+                FieldError(
+                    "camera_id", "is not an ONVIF camera with pan/tilt/zoom", key="onvif.not_ptz"
+                )
+            )
+        return self._client.presets(link.xaddr, link.credentials, link.profile_token)
+
     def ptz_cameras(self, actor: Principal, camera_ids: list[int]) -> set[int]:
         """Of ``camera_ids`` (already in the actor's reach), those PTZ commands can move."""
         if not actor.can(Permission.PTZ):

@@ -127,3 +127,9 @@ def ptz_cameras(caller: Ptz, c: ContainerDep) -> list[int]:
     """The cameras in the caller's reach that PTZ commands can move (the wall's controls)."""
     ids = [cam.id for cam in c.registry.list_cameras(caller.principal) if cam.id is not None]
     return sorted(c.ptz.ptz_cameras(caller.principal, ids))
+
+
+@router.get("/cameras/{camera_id}/ptz/presets")
+def ptz_presets(camera_id: Id, caller: Ptz, c: ContainerDep) -> list[str]:
+    """The camera's preset tokens, as the device lists them (GetPresets)."""
+    return c.ptz.presets(caller.principal, camera_id)
