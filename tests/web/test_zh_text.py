@@ -65,7 +65,8 @@ def _data(site: Site) -> set[str]:
 PAGES = {
     "admin": ["/ui/", "/ui/registry", "/ui/registry#sites", "/ui/audit", "/ui/holds",
               "/ui/alarms", "/ui/register", "/ui/requests"],
-    "duty": ["/ui/", "/ui/wall", "/ui/playback"],
+    "duty": ["/ui/", "/ui/wall", "/ui/playback", "/ui/duty"],
+    "manager": ["/ui/duty"],
     "officer": ["/ui/", "/ui/requests"],
     "head": ["/ui/requests"],
 }  # fmt: skip
