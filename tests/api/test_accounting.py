@@ -95,3 +95,8 @@ def test_accounting_refusals_name_the_field(
     future = client.get(f"{url}?day=2030-01-01", headers=admin)
     assert future.status_code == 422 and fields(future.json()) == {"from"}
     assert client.get(f"{url}?day=2026-13-01", headers=admin).status_code == 422
+    site_future = client.get(f"{API}/sites/{site}/accounting?day=2030-01-01", headers=admin)
+    assert site_future.status_code == 422 and fields(site_future.json()) == {"day"}
+    for edge in ("0001-01-01", "9999-12-31"):  # no overflow at the ends of the calendar
+        r = client.get(f"{url}?from={edge}&to={edge}", headers=admin)
+        assert r.status_code == 422 and fields(r.json()) == {"from"}, r.text

@@ -34,6 +34,7 @@ from custos.services.ports import RecordingUnitOfWork
 
 #: Faults recovered longer ago than this are history, not findings of today's report.
 REPAIR_LOOKBACK_DAYS = 90
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # no footage outside these
 
 
 class CameraFaults(Protocol):
@@ -83,7 +84,7 @@ class InterruptionAccountingService:
     def site(self, actor: Principal, site_id: int, day: date) -> list[DayAccount]:
         """The day's account of each camera of the site the actor may see."""
         actor.require(Permission.ALARM_READ)
-        _check_days(day, day, self._clock.now())
+        _check_days(day, day, self._clock.now(), ("day", "day"))
         with self._uow() as uow:
             site = uow.sites.get(site_id)
             if site is None or not reaches_site(actor, site.unit_id, site.division_code):
@@ -153,13 +154,19 @@ def _reaches(actor: Principal, site: Site, cam: Camera) -> bool:
     )
 
 
-def _check_days(first: date, last: date, now: datetime) -> None:
+def _check_days(
+    first: date, last: date, now: datetime, names: tuple[str, str] = ("from", "to")
+) -> None:
+    for name, day in zip(names, (first, last), strict=True):
+        if not EARLIEST_DAY <= day <= LATEST_DAY:
+            raise ValidationFailed(FieldError(name, f"must be between {EARLIEST_DAY} and "
+                                                    f"{LATEST_DAY}"))  # fmt: skip
     errors = []
     if last < first:
         errors.append(FieldError("to", "must not be before from"))
     elif (last - first).days + 1 > MAX_ACCOUNTING_DAYS:
         errors.append(FieldError("to", f"at most {MAX_ACCOUNTING_DAYS} days from from"))
     if day_bounds(first)[0] > now:
-        errors.append(FieldError("from", "is in the future (a Shanghai date)"))
+        errors.append(FieldError(names[0], "is in the future (a Shanghai date)"))
     if errors:
         raise ValidationFailed(errors)
