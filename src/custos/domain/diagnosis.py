@@ -62,7 +62,7 @@ class FrameMetrics:
     noise: float  # estimated noise sigma
     mean_a: float  # mean chroma (CIELAB a*, b*; 0 = neutral)
     mean_b: float
-    freeze_diff: float | None = None  # mean absolute difference from the previous sample
+    freeze_diff: float | None = None  # change of the most changed blocks since the last sample
     scene_shift: float | None = None  # displacement from the reference, share of the width
     scene_similarity: float | None = None  # edge-map correlation with the reference, -1..1
 
@@ -87,7 +87,7 @@ class Thresholds:
     bright_fraction: float = 0.5  # … or this share of pixels saturated
     blur_ratio: float = 0.35  # blur: sharpness below this share of the baseline
     occlusion_increase: float = 0.2  # occlusion: low-texture region grew by this share
-    freeze_diff: float = 0.35  # freeze: mean abs difference below (0..255)
+    freeze_diff: float = 4.0  # freeze: the most changed blocks changed less (0..255)
     cast_shift: float = 10.0  # colour cast: mean a*b* moved this far from the baseline
     noise_ratio: float = 1.8  # noise: sigma above this multiple of the baseline …
     noise_increase: float = 2.5  # … and at least this much higher
@@ -119,7 +119,7 @@ LIMITS: dict[str, tuple[float, float]] = {
     "bright_fraction": (0.05, 1.0),
     "blur_ratio": (0.01, 0.99),
     "occlusion_increase": (0.05, 0.95),
-    "freeze_diff": (0.0, 20.0),
+    "freeze_diff": (0.0, 50.0),
     "cast_shift": (1.0, 100.0),
     "noise_ratio": (1.0, 20.0),
     "noise_increase": (0.0, 50.0),
@@ -211,7 +211,7 @@ def _against_baseline(m: FrameMetrics, t: Thresholds, base: Baseline) -> set[Fau
     ):
         faulty.add(Fault.OCCLUSION)
     shift = ((m.mean_a - base.mean_a) ** 2 + (m.mean_b - base.mean_b) ** 2) ** 0.5
-    if shift > t.cast_shift:
+    if Fault.OCCLUSION not in faulty and shift > t.cast_shift:  # a cover has its own colour
         faulty.add(Fault.COLOUR_CAST)
     return faulty
 

@@ -77,3 +77,10 @@ def bars(w: int = 640, h: int = 360) -> Image:
     for i, c in enumerate(colours):
         out[:, i * w // 7 : (i + 1) * w // 7] = c
     return out
+
+
+def person(img: Image, x: int = 300, y: int = 200) -> Image:
+    """Someone standing in the picture (a dark upright shape), for the picture to change."""
+    out = img.copy()
+    cv2.rectangle(out, (x, y), (x + 24, y + 60), (30, 40, 60), -1)
+    return out

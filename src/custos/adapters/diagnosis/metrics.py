@@ -21,6 +21,7 @@ FLAT_BLOCK_STD = 2.0  # a block this flat (signal loss) …
 LOW_TEXTURE_STD = 3.5  # … or this flat (occlusion: a cover, a wall, a lens cap)
 NOISE_CROP = 480  # the side of the full-resolution crop the noise is estimated on
 ORB_FEATURES = 500
+CHANGED_BLOCKS = 2  # freeze: the picture must change in at least this many blocks
 MIN_INLIERS = 12
 
 Image = npt.NDArray[np.uint8]
@@ -73,7 +74,7 @@ def measure(frame: Frame, previous: Image | None, reference: Image | None) -> Fr
         noise=noise_sigma(frame.luma),
         mean_a=float(lab[:, 1].mean()) - 128.0,
         mean_b=float(lab[:, 2].mean()) - 128.0,
-        freeze_diff=None if previous is None else _mean_abs_diff(g, previous),
+        freeze_diff=None if previous is None else _changed(g, previous),
         scene_shift=shift,
         scene_similarity=similarity,
     )
@@ -125,15 +126,22 @@ def _colour_bars(g: Floats) -> bool:
 
 
 def noise_sigma(luma: Image) -> float:
-    """Immerkær's operator with a median: robust to edges, ~σ for Gaussian noise."""
+    """Immerkær's estimate: the mean response of a Laplacian-difference kernel that cancels
+    edges and smooth gradients, ~σ for Gaussian noise (edges add a little, the same in the
+    camera's baseline)."""
     kernel = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
     response = cv2.filter2D(luma.astype(np.float32), -1, kernel)[1:-1, 1:-1]
-    return float(np.median(np.abs(response))) * 1.4826 / 6.0
+    return float(np.abs(response).mean()) * float(np.sqrt(np.pi / 2)) / 6.0
 
 
-def _mean_abs_diff(g: Floats, previous: Image) -> float:
+def _changed(g: Floats, previous: Image) -> float:
+    """How much the picture changed where it changed most since the previous sample: the
+    mean absolute difference of the 2nd most changed block (one block of encoder noise is
+    ignored). A live picture always changes somewhere (the OSD clock's seconds, people,
+    traffic); a frozen one does not."""
     prev = cv2.cvtColor(_same_size(previous, g.shape), cv2.COLOR_BGR2GRAY).astype(np.float32)
-    return float(np.abs(g - prev).mean())
+    blocks = _block_means(np.abs(g - prev)).ravel()
+    return float(np.sort(blocks)[-CHANGED_BLOCKS]) if blocks.size >= CHANGED_BLOCKS else 0.0
 
 
 def _same_size(img: Image, shape: tuple[int, ...]) -> Image:

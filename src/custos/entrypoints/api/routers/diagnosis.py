@@ -28,7 +28,7 @@ class ThresholdsIn(In):
     bright_fraction: float | None = Field(None, ge=0.05, le=1.0)
     blur_ratio: float | None = Field(None, ge=0.01, le=0.99)
     occlusion_increase: float | None = Field(None, ge=0.05, le=0.95)
-    freeze_diff: float | None = Field(None, ge=0, le=20)
+    freeze_diff: float | None = Field(None, ge=0, le=50)
     cast_shift: float | None = Field(None, ge=1, le=100)
     noise_ratio: float | None = Field(None, ge=1, le=20)
     noise_increase: float | None = Field(None, ge=0, le=50)
