@@ -66,7 +66,7 @@ PAGES = {
     "admin": ["/ui/", "/ui/registry", "/ui/registry#sites", "/ui/audit", "/ui/holds",
               "/ui/alarms", "/ui/register", "/ui/requests"],
     "duty": ["/ui/", "/ui/wall", "/ui/playback", "/ui/duty"],
-    "manager": ["/ui/duty"],
+    "manager": ["/ui/duty", "/ui/notify"],
     "officer": ["/ui/", "/ui/requests"],
     "head": ["/ui/requests"],
 }  # fmt: skip

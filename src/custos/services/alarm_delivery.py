@@ -297,12 +297,18 @@ def unit_of(uow: RetentionUnitOfWork, alarm: Alarm) -> int | None:
     return site.unit_id if site is not None else None
 
 
+_SEVERITY_ZH = {"critical": "严重", "warning": "警告"}
+
+
 def notice_of(alarm: Alarm, level: int) -> Notice:
+    """The message for people on duty: Chinese first, the codes as they are (kind, subject)."""
     raised = alarm.raised_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
-    title = f"[Custos] {alarm.severity.value.upper()} {alarm.kind.value}: {alarm.subject}"
-    lines = [alarm.message, "", f"alarm #{alarm.id}", f"raised {raised} (Asia/Shanghai)"]
+    grade = _SEVERITY_ZH.get(alarm.severity.value, alarm.severity.value)
+    title = f"[Custos 告警] {grade} {alarm.kind.value}: {alarm.subject}"
+    lines = [alarm.message, "", f"告警编号 alarm #{alarm.id}",
+             f"发生时间 raised {raised}（北京时间 Asia/Shanghai）"]  # fmt: skip
     if level:
-        lines.append(f"escalated to level {level}: not acknowledged in time")
+        lines.append(f"未及时确认，已升级到第 {level} 级 (escalated to level {level})")
     payload = {
         "alarm_id": alarm.id,
         "kind": alarm.kind.value,

@@ -8,7 +8,7 @@ come out of this service: answers and the operation log carry only the masked ta
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from custos.domain.access import UNIT_SCOPED_ROLES, Permission
@@ -38,8 +38,8 @@ class ChannelInput:
     unit_id: int | None
     name: str
     kind: ChannelKind
-    url: str
-    secret: str | None = None
+    url: str = field(repr=False)  # secrets: never in a repr or a log line
+    secret: str | None = field(default=None, repr=False)
     enabled: bool = True
 
 
@@ -48,8 +48,8 @@ class ChannelChange:
     """What to change; None leaves it as it is."""
 
     name: str | None = None
-    url: str | None = None
-    secret: str | None = None
+    url: str | None = field(default=None, repr=False)
+    secret: str | None = field(default=None, repr=False)
     enabled: bool | None = None
 
 
@@ -117,8 +117,9 @@ class NotifyChannelService:
         with self._uow() as uow:
             ch = self._get(uow, actor, channel_id)
         notice = Notice(
-            "[Custos] test message",
-            f"A test of channel {ch.name!r}, sent by {actor.username}.",
+            "[Custos] 测试消息 test message",
+            f"通知渠道“{ch.name}”的测试消息，由 {actor.username} 发送。"
+            f" A test of channel {ch.name!r}, sent by {actor.username}.",
             {"test": True, "channel_id": channel_id},
         )
         error: str | None = None
