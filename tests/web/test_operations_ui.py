@@ -65,4 +65,14 @@ def test_a_manager_keeps_the_archive_and_a_work_order_in_chinese(page: Page, sit
     contractor.locator("button[type=submit]").click()
     expect(page.locator("#contractor-list")).to_contain_text("某维保公司")
     expect(page.locator("#ops-findings")).to_contain_text("某维保公司")  # no agreement yet
+    schedule = page.locator("#schedule-form")
+    schedule.locator("[name=interval_days]").fill("45")  # longer than Decree 799's 30 days
+    schedule.locator("[name=starts_on]").fill("2026-01-05")
+    schedule.locator("button[type=submit]").click()
+    refusal = schedule.locator("[data-errors] .refusal[data-field=interval_days]")
+    expect(refusal).to_contain_text("检查周期不得超过 30 日")
+    expect(refusal).to_contain_text("national-2025:art15.p1")
+    schedule.locator("[name=interval_days]").fill("7")
+    schedule.locator("button[type=submit]").click()
+    expect(page.locator("#schedule-list tr[data-schedule]").first).to_contain_text("整个系统")
     shot(page, "40-operations-records")

@@ -112,6 +112,46 @@ async function loadOrders() {
   ], rows, { rowAttrs: (o) => ({ dataset: { order: o.id } }) }));
 }
 
+async function loadSchedules() {
+  if (!site()) { document.getElementById("schedule-list").replaceChildren(); return; }
+  const [rows, cameras] = await Promise.all([
+    api("GET", `sites/${site()}/inspection-schedules`), api("GET", `cameras?site_id=${site()}`),
+  ]);
+  const cameraName = (id) => cameras.find((c) => c.id === id)?.name ?? `#${id}`;
+  document.getElementById("schedule-camera").replaceChildren(
+    el("option", { value: "" }, T("ops.whole_system")),
+    ...cameras.map((c) => el("option", { value: c.id }, c.name)));
+  const record = (s) => {
+    if (!can("duty.write") || !staff.length) return "";
+    const who = el("select", { name: "staff_id" }, staff.map((m) => el("option", { value: m.id }, m.name)));
+    const done = async () => {
+      clearError(document.getElementById("inspection-error"));
+      try {
+        await api("POST", `inspection-schedules/${s.id}/inspections`, {
+          done_on: new Date().toISOString().slice(0, 10), staff_id: Number(who.value), result: "ok",
+        });
+        await refresh();
+      } catch (err) { showError(document.getElementById("inspection-error"), err); }
+    };
+    return el("span", {}, who, el("button", { type: "button", dataset: { act: "inspected" }, onclick: done }, T("ops.inspected_today")));
+  };
+  document.getElementById("schedule-list").replaceChildren(table([
+    ["ops.subject", (s) => (s.camera_id ? cameraName(s.camera_id) : T("ops.whole_system"))],
+    ["field.interval_days", (s) => String(s.interval_days)],
+    ["ops.last_inspection", (s) => s.inspections.at(-1)?.done_on ?? s.starts_on],
+    ["ops.actions", record],
+  ], rows, { rowAttrs: (s) => ({ dataset: { schedule: s.id } }) }));
+}
+
+async function loadAssessments() {
+  const rows = await api("GET", `units/${unit()}/assessments`);
+  document.getElementById("assessment-list").replaceChildren(table([
+    ["field.done_on", (a) => a.done_on],
+    ["ops.assessor", (a) => a.assessor],
+    ["ops.conclusion", (a) => label("enum.assessment_conclusion", a.conclusion)],
+  ], rows));
+}
+
 async function loadPlans() {
   const plans = await api("GET", `units/${unit()}/emergency-plans`);
   const drills = await api("GET", `units/${unit()}/drills`);
@@ -141,7 +181,9 @@ async function refresh() {
   clearError(pageError);
   try {
     await loadStaff();
-    await Promise.all([loadTrainings(), loadOrders(), loadPlans(), loadContractors()]);
+    await Promise.all([
+      loadTrainings(), loadOrders(), loadPlans(), loadContractors(), loadSchedules(), loadAssessments(),
+    ]);
     if (can("compliance.read")) await loadFindings();
   } catch (err) { showError(pageError, err); }
 }
@@ -175,9 +217,16 @@ submitter(document.getElementById("plan-form"),
 submitter(document.getElementById("drill-form"),
   (d) => api("POST", `units/${unit()}/drills`, { ...d, participant_ids: d.participant_ids.map(Number) }),
   "ops.drill_added");
+submitter(document.getElementById("schedule-form"),
+  (d) => api("POST", `sites/${site()}/inspection-schedules`, { ...d, camera_id: d.camera_id ? Number(d.camera_id) : null }),
+  "ops.schedule_added");
+submitter(document.getElementById("assessment-form"),
+  (d) => api("POST", `units/${unit()}/assessments`, d), "ops.assessment_added");
 submitter(document.getElementById("order-form"),
   (d) => api("POST", `sites/${site()}/work-orders`, d), "ops.order_opened");
 
+document.getElementById("assessment-conclusion").replaceChildren(
+  ...["effective", "needs_improvement"].map((v) => el("option", { value: v }, T(`enum.assessment_conclusion.${v}`))));
 for (const f of document.querySelectorAll("[data-manage]")) f.hidden = !can("duty.manage");
 for (const f of document.querySelectorAll("[data-write]")) f.hidden = !can("duty.write");
 unitSel.addEventListener("change", async () => { await loadSites(); await refresh(); });
