@@ -17,17 +17,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from custos.domain.accounting import FaultKind
 from custos.domain.alarms import Severity
 from custos.domain.network_interruption import LimitStatus, NetworkInterruption
-from custos.domain.recording import CameraHealth, RecorderState, Segment
+from custos.domain.recording import CameraHealth, RecorderState
 from custos.domain.stream_url import redact_credentials
 
 STALE_HEALTH_S = 30
 GAP_SEGMENTS = 3
 INTERRUPTION_WARN = timedelta(hours=48)
 INTERRUPTION_CRITICAL = timedelta(hours=72)
+
+
+class Sealed(Protocol):
+    """A camera's last sealed segment, as far as the watcher needs it (a ``Segment`` is one)."""
+
+    @property
+    def sealed_at(self) -> datetime: ...
+    @property
+    def end_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True)
+class LastSeal:
+    sealed_at: datetime
+    end_at: datetime
 
 
 @dataclass(frozen=True)
@@ -42,7 +58,7 @@ class Trouble:
 
 def judge_camera(
     health: CameraHealth | None,
-    last: Segment | None,
+    last: Sealed | None,
     now: datetime,
     grace: timedelta,
     segment_s: int,

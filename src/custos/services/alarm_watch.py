@@ -27,7 +27,14 @@ from typing import Any, Protocol
 from custos.domain.accounting import CameraFault, FaultKind
 from custos.domain.alarms import Alarm, AlarmKind, Severity
 from custos.domain.audit import AuditEvent
-from custos.domain.camera_watch import Trouble, interruption_severity, judge_camera
+from custos.domain.camera_watch import (
+    GAP_SEGMENTS,
+    LastSeal,
+    Sealed,
+    Trouble,
+    interruption_severity,
+    judge_camera,
+)
 from custos.domain.clock import Clock
 from custos.domain.network_interruption import NetworkInterruption, limit_status
 from custos.domain.registry import RECORDING_STATES, Camera, Site
@@ -45,9 +52,15 @@ WATCHED_KINDS = frozenset(
 MAX_OPEN = 100_000
 
 
+class RecentSeals(Protocol):
+    def latest_since(self, cutoff: datetime) -> dict[int, LastSeal]: ...
+
+
 class WatchUnitOfWork(RecordingUnitOfWork, Protocol):
     @property
     def camera_faults(self) -> CameraFaults: ...
+    @property
+    def recent_seals(self) -> RecentSeals: ...
     @property
     def network_interruptions(self) -> NetworkInterruptions: ...
     @property
@@ -118,13 +131,16 @@ class AlarmWatch:
         ids = {c.id for c in cams if c.id is not None}
         for gone in set(self._missing) - ids:
             del self._missing[gone]
+        window = timedelta(seconds=GAP_SEGMENTS * self._segment_s + 60)
+        recent = uow.recent_seals.latest_since(now - window)
         out: dict[int, Trouble] = {}
         for cid in sorted(ids):
             h = health.get(cid)
             noticed = self._missing.setdefault(cid, now) if h is None else now
             if h is not None:
                 self._missing.pop(cid, None)
-            last = uow.segments.last_of(cid)
+            # older than the window, or never: read only for these (a camera in trouble)
+            last: Sealed | None = recent.get(cid) or uow.segments.last_of(cid)
             trouble = judge_camera(h, last, now, self._grace, self._segment_s, noticed)
             if trouble is not None:
                 out[cid] = trouble

@@ -6,10 +6,12 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, and_, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, and_, func, insert, or_, select, update
 
 from custos.adapters.db import operations_tables as ot
+from custos.adapters.db import recording_tables as rt
 from custos.domain.accounting import CameraFault, FaultKind
+from custos.domain.camera_watch import LastSeal
 
 
 class CameraFaultRepository:
@@ -50,6 +52,24 @@ class CameraFaultRepository:
         if start is not None:
             q = q.where(or_(t.c.recovered_at.is_(None), and_(t.c.recovered_at > start)))
         return [_fault(r) for r in self._c.execute(q.order_by(t.c.started_at, t.c.id)).mappings()]
+
+
+class RecentSealRepository:
+    """The alarm watcher's one query over the segment index per tick."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def latest_since(self, cutoff: datetime) -> dict[int, LastSeal]:
+        """Each camera's latest seal among the segments ending after ``cutoff`` (a range on
+        ``ix_segments_end``: only recent rows are read)."""
+        s = rt.segments
+        q = (
+            select(s.c.camera_id, func.max(s.c.sealed_at), func.max(s.c.end_at))
+            .where(s.c.end_at > cutoff)
+            .group_by(s.c.camera_id)
+        )
+        return {int(cid): LastSeal(sealed, end) for cid, sealed, end in self._c.execute(q)}
 
 
 def _fault(r: RowMapping) -> CameraFault:

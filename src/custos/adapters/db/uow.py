@@ -61,6 +61,7 @@ class SqlUnitOfWork:
     diagnosis: dgr.CameraDiagnosisRepository
     diagnosis_references: dgr.ReferenceRepository
     camera_faults: opr.CameraFaultRepository
+    recent_seals: opr.RecentSealRepository
     onvif_proposals: onv.ProposalRepository
     onvif_links: onv.OnvifLinkRepository
     onvif_settings: onv.OnvifUnitSettingsRepository
@@ -112,6 +113,7 @@ class SqlUnitOfWork:
         self.diagnosis = dgr.CameraDiagnosisRepository(conn)
         self.diagnosis_references = dgr.ReferenceRepository(conn)
         self.camera_faults = opr.CameraFaultRepository(conn)
+        self.recent_seals = opr.RecentSealRepository(conn)
         self.onvif_proposals = onv.ProposalRepository(conn, self._secrets)
         self.onvif_links = onv.OnvifLinkRepository(conn, self._secrets)
         self.onvif_settings = onv.OnvifUnitSettingsRepository(conn)
