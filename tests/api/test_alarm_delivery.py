@@ -160,6 +160,7 @@ def test_a_failing_channel_is_retried_with_back_off_then_delivery_failed_is_rais
     assert _leaks(container, SECRET_PW) == []
 
 
+@pytest.mark.slow
 def test_an_unacknowledged_alarm_goes_to_the_next_rota_level_after_the_escalation_time(
     client: TestClient, admin: dict[str, str], login_as: LoginAs, container: Container
 ) -> None:
