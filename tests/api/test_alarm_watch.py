@@ -19,6 +19,7 @@ from custos.domain.clock import ManualClock
 from custos.domain.network_interruption import InterruptionCause
 from custos.domain.recording import CameraHealth, OfflineReason, RecorderState, Segment
 from custos.domain.users import SYSTEM
+from custos.entrypoints.web.messages import localize_finding
 from custos.services.network_interruptions import InterruptionInput
 from tests.api.builders import API, camera_body, make_site, make_unit
 
@@ -190,6 +191,8 @@ def test_a_fault_open_past_the_repair_deadline_is_an_alarm_and_a_finding_citing_
     findings = c.compliance.site_report(SYSTEM, site).findings
     [finding] = [f for f in findings if f.code == "repair.overdue_ongoing"]
     assert "xian-2020:art22.i6" in finding.rule_ids and finding.subject == f"camera:{cid}"
+    zh = localize_finding(finding.as_dict(), "zh_CN")["text"]
+    assert "认证失败" in zh and "24 小时的维修时限" in zh, zh
     clock.advance(timedelta(seconds=5))
     _health(c, cid, RecorderState.RECORDING)
     c.alarm_watch.tick()

@@ -139,8 +139,8 @@ def _finding(f: CameraFault, duty: Duty[int], now: datetime) -> Finding:
         params={
             "fault_id": f.id,
             "camera_id": f.camera_id,
-            "kind": f.kind.value,
-            "reason": f.reason,
+            "fault_kind": f.kind.value,
+            "fault_reason": f.reason,
             "started_at": f.started_at.isoformat(),
             "hours": hours,
             "deadline_hours": duty.value,

@@ -30,6 +30,8 @@ _CODED = {
     "action": "enum.action",
     "requester_kind": "enum.requester_kind",
     "training_contents": "enum.training_content",
+    "fault_kind": "enum.fault_kind",
+    "fault_reason": "enum.reason",
 }
 
 
