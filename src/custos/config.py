@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -129,6 +129,66 @@ class Settings(BaseSettings):
         le=86400,
         description="An open alarm nobody acknowledged within this goes to the next rota level",
     )
+
+    # GB/T 28181 (issue 12 §1): Custos as the SIP server of its domain
+    gb_enabled: bool = Field(
+        default=False, description="Listen for GB/T 28181 devices (SIP) in `custos serve`"
+    )
+    gb_platform_id: str = Field(
+        default="34020000002000000001",
+        min_length=20,
+        max_length=20,
+        description="This platform's 20-digit GB/T 28181 ID; its first 10 digits are the domain",
+    )
+    gb_domain: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=10,
+        description="The SIP domain (realm); must be the platform ID's first 10 digits",
+    )
+    gb_sip_host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - devices on the video network must reach it
+        max_length=253,
+        description="SIP listen address",
+    )
+    gb_sip_port: int = Field(default=5060, ge=1, le=65535, description="SIP port (UDP and TCP)")
+    gb_sip_transports: Literal["udp", "tcp", "udp+tcp"] = Field(
+        default="udp+tcp", description="Which SIP transports to listen on"
+    )
+    gb_keepalive_interval_s: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="The keepalive interval devices are expected to keep; 3 missed = offline",
+    )
+    gb_register_min_expires_s: int = Field(
+        default=60, ge=1, le=86400, description="Shorter REGISTER expiries get 423"
+    )
+    gb_register_max_expires_s: int = Field(
+        default=86400, ge=60, le=604800, description="Longer REGISTER expiries are cut to this"
+    )
+    gb_max_message_bytes: int = Field(
+        default=65535, ge=1024, le=65535, description="A SIP message over this gets 513"
+    )
+
+    @field_validator("gb_platform_id", "gb_domain")
+    @classmethod
+    def _gb_digits(cls, value: str | None) -> str | None:
+        if value is not None and not value.isdigit():
+            raise ValueError("must be digits only (GB/T 28181 code)")
+        return value
+
+    @model_validator(mode="after")
+    def _gb_domain_matches(self) -> Self:
+        if self.gb_domain is not None and self.gb_domain != self.gb_platform_id[:10]:
+            raise ValueError(
+                f"gb_domain {self.gb_domain} must be the first 10 digits of gb_platform_id"
+                f" ({self.gb_platform_id[:10]})"
+            )
+        return self
+
+    def resolved_gb_domain(self) -> str:
+        return self.gb_domain or self.gb_platform_id[:10]
 
     @field_validator("media_volumes", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import delivery_repositories as dr
 from custos.adapters.db import diagnosis_repositories as dgr
 from custos.adapters.db import duty_repositories as dur
+from custos.adapters.db import gb_repositories as gbd
 from custos.adapters.db import maintenance_repositories as mr
 from custos.adapters.db import object_repositories as orr
 from custos.adapters.db import onvif_repositories as onv
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
     onvif_proposals: onv.ProposalRepository
     onvif_links: onv.OnvifLinkRepository
     onvif_settings: onv.OnvifUnitSettingsRepository
+    gb_devices: gbd.GbDeviceRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -117,6 +119,7 @@ class SqlUnitOfWork:
         self.onvif_proposals = onv.ProposalRepository(conn, self._secrets)
         self.onvif_links = onv.OnvifLinkRepository(conn, self._secrets)
         self.onvif_settings = onv.OnvifUnitSettingsRepository(conn)
+        self.gb_devices = gbd.GbDeviceRepository(conn, self._secrets)
         return self
 
     def __exit__(

@@ -1,0 +1,223 @@
+"""The GB/T 28181 SIP server: devices REGISTER and send MESSAGE here (docs/design/gb28181.md).
+
+Runs its own asyncio loop in a thread (`start()` returns once the sockets are bound, `stop()`
+closes them). REGISTER goes to `GbDeviceService.register` with the digest check handed in as a
+function of the password; a Keepalive MESSAGE to `GbDeviceService.keepalive`; any other MANSCDP
+body to the `on_message` hooks (the catalog service). The offline check runs on the same loop.
+`send_message(device_id, body)` sends a MESSAGE (e.g. a Catalog query) to a registered device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from custos.adapters.sip import digest
+from custos.adapters.sip.message import (
+    SipMessage,
+    header_param,
+    new_branch,
+    new_tag,
+    response_to,
+    uri_user,
+)
+from custos.adapters.sip.transport import Peer, SipEndpoint
+from custos.domain import manscdp
+from custos.domain.gb_device import parse_gb_date
+from custos.services.gb_devices import GbDeviceService, RegisterAttempt
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EXPIRES = 3600
+MANSCDP_TYPE = "Application/MANSCDP+xml"
+
+
+@dataclass(frozen=True)
+class SipListen:
+    host: str
+    port: int
+    udp: bool = True
+    tcp: bool = True
+    limit: int = 65_535
+    check_every_s: float = 1.0
+
+
+class GbSipServer:
+    def __init__(self, devices: GbDeviceService, listen: SipListen) -> None:
+        self._devices = devices
+        self._listen = listen
+        self._platform_id = devices.settings.platform_id
+        self._domain = devices.settings.domain
+        self._endpoint = SipEndpoint(self._handle, listen.limit)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._stopping: asyncio.Event | None = None
+        self._failure: BaseException | None = None
+        self._peers: dict[str, Peer] = {}  # device ID → where it registered from
+        self._cseq = 0
+        #: called with (device ID, parsed MANSCDP message) for every body but Keepalive
+        self.on_message: list[Callable[[str, manscdp.Message], None]] = []
+
+    @property
+    def port(self) -> int:
+        return self._endpoint.port
+
+    def start(self, timeout_s: float = 10.0) -> None:
+        self._thread = threading.Thread(target=self._run, name="gb-sip", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout_s):
+            raise RuntimeError("the GB/T 28181 SIP server did not start in time")
+        if self._failure is not None:
+            raise RuntimeError(f"the GB/T 28181 SIP server cannot listen: {self._failure}")
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        try:
+            await self._endpoint.start(self._listen.host, self._listen.port,
+                                       self._listen.udp, self._listen.tcp)  # fmt: skip
+        except OSError as e:
+            self._failure = e
+            self._ready.set()
+            return
+        self._ready.set()
+        log.info("GB/T 28181 SIP server on port %d", self._endpoint.port)
+        try:
+            while not self._stopping.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._listen.check_every_s)
+                try:
+                    self._devices.check_offline()
+                except Exception:  # the loop's boundary: keep serving
+                    log.exception("GB offline check failed")
+        finally:
+            await self._endpoint.close()
+
+    # --- requests from devices -------------------------------------------------------------
+
+    def _handle(self, msg: SipMessage, peer: Peer) -> SipMessage | None:
+        if not msg.is_request:
+            if (msg.status or 0) >= 300:
+                log.warning("GB peer %s answered %s %s", peer.address, msg.status, msg.reason)
+            return None
+        if msg.method == "REGISTER":
+            return self._register(msg, peer)
+        if msg.method == "MESSAGE":
+            return self._message(msg, peer)
+        if msg.method == "ACK":
+            return None
+        if msg.method == "OPTIONS":
+            return response_to(msg, 200)
+        resp = response_to(msg, 405)
+        resp.add("Allow", "REGISTER, MESSAGE, OPTIONS, ACK")
+        return resp
+
+    def _register(self, msg: SipMessage, peer: Peer) -> SipMessage:
+        device_id = uri_user(msg.get("To") or "") or uri_user(msg.get("From") or "") or ""
+        expires = _expires(msg)
+        if expires is None:
+            return response_to(msg, 400, "Bad Expires")
+        auth = digest.parse_digest(msg.get("Authorization") or "")
+        realm_ok = auth.get("realm") == self._domain and auth.get("username") == device_id
+        raw_date = msg.get("Date")
+        answer = self._devices.register(
+            RegisterAttempt(
+                device_id=device_id,
+                nonce=auth.get("nonce") if auth else None,
+                digest_ok=lambda password: realm_ok and digest.verify(auth, "REGISTER", password),
+                expires_s=expires,
+                address=peer.address,
+                transport=peer.transport,
+                device_date=parse_gb_date(raw_date) if raw_date else None,
+            )
+        )
+        resp = response_to(msg, answer.status, answer.reason)
+        if answer.status == 401 and answer.nonce is not None:
+            resp.add("WWW-Authenticate",
+                     digest.challenge(self._domain, answer.nonce, stale=answer.stale))  # fmt: skip
+        elif answer.status == 423:
+            resp.add("Min-Expires", str(answer.min_expires_s))
+        elif answer.status == 200:
+            for contact in msg.get_all("Contact"):
+                resp.add("Contact", contact)
+            resp.add("Expires", str(answer.expires_s))
+            resp.add("Date", answer.date)
+            if answer.expires_s:
+                self._peers[device_id] = peer
+            else:
+                self._peers.pop(device_id, None)
+        return resp
+
+    def _message(self, msg: SipMessage, peer: Peer) -> SipMessage:
+        device_id = uri_user(msg.get("From") or "") or ""
+        if not self._devices.is_registered(device_id):
+            log.warning("GB MESSAGE from unregistered device %r at %s", device_id[:40],
+                        peer.address)  # fmt: skip
+            return response_to(msg, 403, "Not registered")
+        charset = header_param(msg.get("Content-Type") or "", "charset")
+        try:
+            body = manscdp.parse(msg.body, charset)
+        except manscdp.ManscdpError as e:
+            log.warning("GB MESSAGE from %s at %s refused: %s", device_id, peer.address, e)
+            return response_to(msg, 400, "Bad MANSCDP body")
+        if isinstance(body, manscdp.Keepalive):
+            if not self._devices.keepalive(device_id, peer.address):
+                return response_to(msg, 403, "Not registered")
+            return response_to(msg, 200)
+        for hook in self.on_message:
+            try:
+                hook(device_id, body)
+            except Exception:
+                log.exception("GB on_message hook failed for %s", device_id)
+        return response_to(msg, 200)
+
+    # --- requests to devices ---------------------------------------------------------------
+
+    def send_message(self, device_id: str, body: bytes) -> bool:
+        """Send a MANSCDP MESSAGE to a registered device (thread-safe); False if unknown."""
+        peer = self._peers.get(device_id)
+        if peer is None or self._loop is None:
+            return False
+        self._cseq += 1
+        msg = SipMessage(method="MESSAGE", uri=f"sip:{device_id}@{peer.address}")
+        msg.add("Via", f"SIP/2.0/{peer.transport} {self._listen.host}:{self.port};rport;"
+                       f"branch={new_branch()}")  # fmt: skip
+        msg.add("From", f"<sip:{self._platform_id}@{self._domain}>;tag={new_tag()}")
+        msg.add("To", f"<sip:{device_id}@{self._domain}>")
+        msg.add("Call-ID", f"{new_tag()}{new_tag()}@{self._domain}")
+        msg.add("CSeq", f"{self._cseq} MESSAGE")
+        msg.add("Max-Forwards", "70")
+        msg.add("Content-Type", MANSCDP_TYPE)
+        msg.body = body
+        self._loop.call_soon_threadsafe(self._endpoint.send, msg, peer)
+        return True
+
+
+def _expires(msg: SipMessage) -> int | None:
+    """The REGISTER's expiry: the Contact's `expires` parameter, else the header, else 3600."""
+    raw = None
+    contact = msg.get("Contact")
+    if contact is not None:
+        raw = header_param(contact, "expires")
+    if raw is None:
+        raw = msg.get("Expires")
+    if raw is None:
+        return DEFAULT_EXPIRES
+    raw = raw.strip()
+    if not raw.isdigit() or len(raw) > 10:
+        return None
+    return int(raw)
