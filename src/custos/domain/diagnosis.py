@@ -63,6 +63,7 @@ class FrameMetrics:
     mean_a: float  # mean chroma (CIELAB a*, b*; 0 = neutral)
     mean_b: float
     freeze_diff: float | None = None  # change of the most changed blocks since the last sample
+    flicker: float | None = None  # median change of all blocks since the last sample (noise)
     scene_shift: float | None = None  # displacement from the reference, share of the width
     scene_similarity: float | None = None  # edge-map correlation with the reference, -1..1
 
@@ -82,15 +83,18 @@ class Thresholds:
     k_raise: int = 3
     k_clear: int = 3
     uniform_fraction: float = 0.97  # signal loss: almost every block flat
-    dark_luma: float = 40.0  # too dark: mean luma below
-    bright_luma: float = 215.0  # too bright: mean luma above …
-    bright_fraction: float = 0.5  # … or this share of pixels saturated
+    dark_luma: float = 40.0  # too dark: mean luma below …
+    dark_ratio: float = 0.5  # … or below this share of the baseline's
+    bright_luma: float = 230.0  # too bright: mean luma above …
+    bright_fraction: float = 0.5  # … or this share of pixels saturated …
+    bright_ratio: float = 1.45  # … or above this multiple of the baseline's
     blur_ratio: float = 0.35  # blur: sharpness below this share of the baseline
     occlusion_increase: float = 0.2  # occlusion: low-texture region grew by this share
     freeze_diff: float = 4.0  # freeze: the most changed blocks changed less (0..255)
-    cast_shift: float = 10.0  # colour cast: mean a*b* moved this far from the baseline
-    noise_ratio: float = 1.8  # noise: sigma above this multiple of the baseline …
-    noise_increase: float = 2.5  # … and at least this much higher
+    cast_shift: float = 4.0  # colour cast: mean a*b* moved this far from the baseline
+    noise_ratio: float = 1.8  # noise: sigma (or flicker) above this multiple of the baseline …
+    noise_increase: float = 2.5  # … and sigma at least this much higher
+    flicker_increase: float = 1.5  # … or flicker at least this much higher
     scene_shift: float = 0.04  # scene change: moved by this share of the width …
     scene_similarity: float = 0.5  # … or edge maps less alike than this
 
@@ -115,6 +119,9 @@ LIMITS: dict[str, tuple[float, float]] = {
     "k_clear": (1, 100),
     "uniform_fraction": (0.5, 1.0),
     "dark_luma": (0.0, 128.0),
+    "dark_ratio": (0.05, 0.95),
+    "bright_ratio": (1.05, 5.0),
+    "flicker_increase": (0.1, 50.0),
     "bright_luma": (128.0, 255.0),
     "bright_fraction": (0.05, 1.0),
     "blur_ratio": (0.01, 0.99),
@@ -151,12 +158,17 @@ class Baseline:
     noise: float
     mean_a: float
     mean_b: float
+    mean_luma: float = 128.0
+    flicker: float | None = None
 
 
 def baseline_of(history: list[FrameMetrics]) -> Baseline | None:
     if not history:
         return None
+    flickers = [m.flicker for m in history if m.flicker is not None]
     return Baseline(
+        mean_luma=statistics.median(m.mean_luma for m in history),
+        flicker=statistics.median(flickers) if flickers else None,
         sharpness=statistics.median(m.sharpness for m in history),
         low_texture_fraction=statistics.median(m.low_texture_fraction for m in history),
         noise=statistics.median(m.noise for m in history),
@@ -173,14 +185,27 @@ class Verdict:
     judged: frozenset[Fault]
 
 
-def judge(m: FrameMetrics, t: Thresholds, base: Baseline | None) -> Verdict:
+def judge(
+    m: FrameMetrics, t: Thresholds, base: Baseline | None, previous: FrameMetrics | None = None
+) -> Verdict:
+    """Judge one sample; ``previous`` is the camera's sample before it (flicker that lasts is
+    noise; flicker once, when the picture went soft, is the change itself)."""
     if m.uniform_fraction >= t.uniform_fraction or m.blue_screen or m.colour_bars:
         return Verdict(frozenset({Fault.SIGNAL_LOSS}), frozenset({Fault.SIGNAL_LOSS}))
     faulty: set[Fault] = set()
     judged = {Fault.SIGNAL_LOSS, Fault.TOO_DARK, Fault.TOO_BRIGHT}
-    if m.mean_luma < t.dark_luma:
+    # a cover darkens or lightens the mean too: relative to the baseline, only when uncovered
+    covered = base is not None and _covered(m, t, base)
+    relative = base is not None and not covered
+    if m.mean_luma < t.dark_luma or (
+        relative and base is not None and m.mean_luma < base.mean_luma * t.dark_ratio
+    ):
         faulty.add(Fault.TOO_DARK)
-    if m.mean_luma > t.bright_luma or m.bright_fraction > t.bright_fraction:
+    elif (
+        m.mean_luma > t.bright_luma
+        or m.bright_fraction > t.bright_fraction
+        or (relative and base is not None and m.mean_luma > base.mean_luma * t.bright_ratio)
+    ):
         faulty.add(Fault.TOO_BRIGHT)
     if m.freeze_diff is not None:
         judged.add(Fault.FREEZE)
@@ -188,32 +213,63 @@ def judge(m: FrameMetrics, t: Thresholds, base: Baseline | None) -> Verdict:
             faulty.add(Fault.FREEZE)
     if faulty & {Fault.TOO_DARK, Fault.TOO_BRIGHT}:
         return Verdict(frozenset(faulty), frozenset(judged))
+    against: set[Fault] = set()
     if base is not None:
-        judged |= {Fault.BLUR, Fault.OCCLUSION, Fault.COLOUR_CAST, Fault.NOISE}
-        faulty |= _against_baseline(m, t, base)
+        against, unjudged = _against_baseline(m, t, base, previous)
+        judged |= BASELINE_FAULTS - unjudged
     if m.scene_shift is not None or m.scene_similarity is not None:
         judged.add(Fault.SCENE_CHANGE)
-        if Fault.OCCLUSION not in faulty and _scene_changed(m, t):
-            faulty.add(Fault.SCENE_CHANGE)
-    return Verdict(frozenset(faulty), frozenset(judged))
+        moved = m.scene_shift is not None and m.scene_shift > t.scene_shift
+        if moved or (Fault.OCCLUSION not in against and _scene_changed(m, t)):
+            # another view: what the baseline says of the old one no longer applies
+            return Verdict(
+                frozenset(faulty | {Fault.SCENE_CHANGE}), frozenset(judged - BASELINE_FAULTS)
+            )
+    return Verdict(frozenset(faulty | against), frozenset(judged))
 
 
-def _against_baseline(m: FrameMetrics, t: Thresholds, base: Baseline) -> set[Fault]:
+BASELINE_FAULTS = frozenset({Fault.BLUR, Fault.OCCLUSION, Fault.COLOUR_CAST, Fault.NOISE})
+
+
+def _against_baseline(
+    m: FrameMetrics, t: Thresholds, base: Baseline, previous: FrameMetrics | None
+) -> tuple[set[Fault], set[Fault]]:
+    """The faults judged against the baseline, and those that cannot be judged on this sample."""
     faulty: set[Fault] = set()
-    noisy = m.noise > base.noise * t.noise_ratio and m.noise > base.noise + t.noise_increase
-    if noisy:
+    spatial, flicker = _noisy(m, t, base)
+    soft = m.sharpness < base.sharpness * t.blur_ratio
+    lasting = previous is not None and _noisy(previous, t, base)[1]
+    if spatial or (flicker and (lasting or not soft)):
         faulty.add(Fault.NOISE)
-    elif m.sharpness < base.sharpness * t.blur_ratio:
+    elif soft and flicker:
+        # the first soft sample differs everywhere from the last sharp one, as noise does
+        # between samples: neither is judged until the next sample tells them apart (noise
+        # flickers again, a blurred picture does not)
+        return faulty, {Fault.BLUR, Fault.NOISE}
+    elif soft:
         faulty.add(Fault.BLUR)
-    if (
-        Fault.BLUR not in faulty
-        and m.low_texture_fraction > base.low_texture_fraction + t.occlusion_increase
-    ):
+    if not faulty and _covered(m, t, base):  # blur and noise flatten the picture too
         faulty.add(Fault.OCCLUSION)
     shift = ((m.mean_a - base.mean_a) ** 2 + (m.mean_b - base.mean_b) ** 2) ** 0.5
-    if Fault.OCCLUSION not in faulty and shift > t.cast_shift:  # a cover has its own colour
+    if not faulty and shift > t.cast_shift:  # a cover has its own colour; blur mixes colours
         faulty.add(Fault.COLOUR_CAST)
-    return faulty
+    return faulty, set()
+
+
+def _covered(m: FrameMetrics, t: Thresholds, base: Baseline) -> bool:
+    return m.low_texture_fraction > base.low_texture_fraction + t.occlusion_increase
+
+
+def _noisy(m: FrameMetrics, t: Thresholds, base: Baseline) -> tuple[bool, bool]:
+    """Noise in the picture (sigma), and flicker between samples: heavy noise the encoder
+    could not keep comes out as every block changing, not as a noisy picture."""
+    spatial = m.noise > base.noise * t.noise_ratio and m.noise > base.noise + t.noise_increase
+    if m.flicker is None or base.flicker is None:
+        return spatial, False
+    flicker = (
+        m.flicker > base.flicker * t.noise_ratio and m.flicker > base.flicker + t.flicker_increase
+    )
+    return spatial, flicker
 
 
 def _scene_changed(m: FrameMetrics, t: Thresholds) -> bool:

@@ -165,7 +165,7 @@ class DiagnosisService:
                 uow.commit()
             return
         t = self._thresholds(state)
-        verdict = judge(metrics, t, baseline_of(list(state.history)))
+        verdict = judge(metrics, t, baseline_of(list(state.history)), state.metrics)
         step = advance(state.counters, verdict, t)
         history = state.history
         if keeps_baseline(verdict, step.counters):

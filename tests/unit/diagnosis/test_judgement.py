@@ -3,6 +3,7 @@ reference is approved by a second person only."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -97,3 +98,14 @@ def test_the_proposer_cannot_approve_their_own_reference() -> None:
     [error] = refused.value.errors
     assert error.field == "approved_by" and "four eyes" in error.reason
     check_approval(_proposed("wang"), "li")  # a second person may
+
+
+def test_flicker_that_lasts_is_noise_and_flicker_once_when_soft_is_judged_later() -> None:
+    base = baseline_of([dataclasses.replace(GOOD, flicker=0.3)])
+    onset = dataclasses.replace(GOOD, sharpness=0.05, flicker=5.0)  # went soft: all changed
+    verdict = judge(onset, Thresholds(), base, previous=dataclasses.replace(GOOD, flicker=0.3))
+    assert Fault.BLUR not in verdict.judged and Fault.NOISE not in verdict.judged
+    still_soft = dataclasses.replace(onset, flicker=0.2)
+    assert judge(still_soft, Thresholds(), base, previous=onset).faulty == {Fault.BLUR}
+    mush = dataclasses.replace(onset, sharpness=0.1, flicker=4.5)  # noise the encoder smeared
+    assert judge(mush, Thresholds(), base, previous=onset).faulty == {Fault.NOISE}

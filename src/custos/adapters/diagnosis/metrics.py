@@ -59,6 +59,7 @@ def measure(frame: Frame, previous: Image | None, reference: Image | None) -> Fr
     gray = np.asarray(cv2.cvtColor(frame.small, cv2.COLOR_BGR2GRAY), np.uint8)
     g = gray.astype(np.float32)
     stds = _block_stds(g)
+    blocks_changed = None if previous is None else _block_changes(g, previous)
     lab = cv2.cvtColor(frame.small, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
     shift, similarity = (None, None) if reference is None else scene_against(gray, reference)
     return FrameMetrics(
@@ -74,7 +75,8 @@ def measure(frame: Frame, previous: Image | None, reference: Image | None) -> Fr
         noise=noise_sigma(frame.luma),
         mean_a=float(lab[:, 1].mean()) - 128.0,
         mean_b=float(lab[:, 2].mean()) - 128.0,
-        freeze_diff=None if previous is None else _changed(g, previous),
+        freeze_diff=None if blocks_changed is None else _changed(blocks_changed),
+        flicker=None if previous is None else _flicker(g, previous),
         scene_shift=shift,
         scene_similarity=similarity,
     )
@@ -118,11 +120,14 @@ def _blue_screen(small: Image) -> bool:
 
 
 def _colour_bars(g: Floats) -> bool:
-    """Vertical bars: each column (almost) constant down the top 60 %, columns very different."""
+    """A test pattern of vertical bars: most columns of the top 60 % constant (an OSD may
+    cross a few), at four or more distinct levels (a cover is one level)."""
     top = g[: int(g.shape[0] * 0.6)]
-    down = float(top.std(axis=0).mean())
-    across = float(top.mean(axis=0).std())
-    return down < 3.0 and across > 25.0
+    constant = top.std(axis=0) < 3.0
+    if constant.mean() < 0.72:
+        return False
+    levels = np.sort(top.mean(axis=0)[constant])
+    return int((np.diff(levels) > 8.0).sum()) + 1 >= 4
 
 
 def noise_sigma(luma: Image) -> float:
@@ -134,13 +139,25 @@ def noise_sigma(luma: Image) -> float:
     return float(np.abs(response).mean()) * float(np.sqrt(np.pi / 2)) / 6.0
 
 
-def _changed(g: Floats, previous: Image) -> float:
-    """How much the picture changed where it changed most since the previous sample: the
-    mean absolute difference of the 2nd most changed block (one block of encoder noise is
-    ignored). A live picture always changes somewhere (the OSD clock's seconds, people,
-    traffic); a frozen one does not."""
+def _block_changes(g: Floats, previous: Image) -> Floats:
+    """Each block's mean absolute difference from the previous sample."""
     prev = cv2.cvtColor(_same_size(previous, g.shape), cv2.COLOR_BGR2GRAY).astype(np.float32)
-    blocks = _block_means(np.abs(g - prev)).ravel()
+    return _block_means(np.abs(g - prev)).ravel()
+
+
+def _flicker(g: Floats, previous: Image) -> float:
+    """The median block's change since the previous sample, on the pictures smoothed: noise
+    (kept by the encoder as blotches) changes every block; a change of focus barely does."""
+    prev = cv2.cvtColor(_same_size(previous, g.shape), cv2.COLOR_BGR2GRAY).astype(np.float32)
+    smooth = cv2.GaussianBlur(g, (0, 0), 1.5)
+    return float(np.median(_block_means(np.abs(smooth - cv2.GaussianBlur(prev, (0, 0), 1.5)))))
+
+
+def _changed(blocks: Floats) -> float:
+    """How much the picture changed where it changed most since the previous sample: the
+    change of the 2nd most changed block (one block of encoder noise is ignored). A live
+    picture always changes somewhere (the OSD clock's seconds, people, traffic); a frozen one
+    does not."""
     return float(np.sort(blocks)[-CHANGED_BLOCKS]) if blocks.size >= CHANGED_BLOCKS else 0.0
 
 
