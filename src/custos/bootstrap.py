@@ -50,6 +50,7 @@ from custos.services.duty_rota import DutyRotaService
 from custos.services.emergency import EmergencyService
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
+from custos.services.gb_cascade import GbCascadeService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.interruption_accounting import InterruptionAccountingService
@@ -95,6 +96,7 @@ class Services:
     segment_media: SegmentMediaService
     imports: FootageImportService
     network: NetworkInterruptionService
+    gb_cascade: GbCascadeService  # GB/T 28181 upper platforms and share lists
     delivery: AlarmDeliveryService
     alarm_feed: AlarmFeed  # the server push of new and changed alarms
     channels: NotifyChannelService
@@ -240,6 +242,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             keep_until=lambda camera_id, end: retention.policy_for(camera_id).keep_until(end),
         ),
         network=NetworkInterruptionService(uow, rules, clock),
+        gb_cascade=GbCascadeService(uow, rules, clock),
         delivery=AlarmDeliveryService(
             uow,
             clock,

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from custos.adapters.db import access_repositories as ar
+from custos.adapters.db import cascade_repositories as gbc
 from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import delivery_repositories as dr
 from custos.adapters.db import diagnosis_repositories as dgr
@@ -66,6 +67,8 @@ class SqlUnitOfWork:
     onvif_proposals: onv.ProposalRepository
     onvif_links: onv.OnvifLinkRepository
     onvif_settings: onv.OnvifUnitSettingsRepository
+    gb_platforms: gbc.UpperPlatformRepository
+    gb_shares: gbc.ShareRepository
     gb_devices: gbd.GbDeviceRepository
 
     def __init__(
@@ -119,6 +122,8 @@ class SqlUnitOfWork:
         self.onvif_proposals = onv.ProposalRepository(conn, self._secrets)
         self.onvif_links = onv.OnvifLinkRepository(conn, self._secrets)
         self.onvif_settings = onv.OnvifUnitSettingsRepository(conn)
+        self.gb_platforms = gbc.UpperPlatformRepository(conn, self._secrets)
+        self.gb_shares = gbc.ShareRepository(conn)
         self.gb_devices = gbd.GbDeviceRepository(conn, self._secrets)
         return self
 

@@ -1,0 +1,322 @@
+"""The cascade's SIP link to one upper platform over UDP (issue 12 §2): the :class:`UpperLink`
+port of :mod:`custos.services.gb_cascade_client`.
+
+Custos is the UAC for REGISTER (answering a 401 with digest) and the keepalive MESSAGE, and the
+UAS for what the upper platform sends on the same socket: a Catalog query (200, then the shared
+cameras as Catalog response MESSAGEs of at most :data:`PAGE_SIZE` items, each carrying
+``SumNum``), a DeviceInfo query (about Custos itself), and an INVITE: a camera not shared with the
+platform gets 403; media is not served this round, so a shared camera's INVITE gets 488 with the
+reason. Every INVITE and query answered is in the operation log.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+from xml.sax.saxutils import escape
+
+from custos.adapters.sip import digest
+from custos.adapters.sip.message import (
+    SipMessage,
+    SipParseError,
+    new_branch,
+    new_tag,
+    parse,
+    response_to,
+    uri_user,
+)
+from custos.domain import manscdp
+from custos.domain.gb_cascade import UpperPlatform
+from custos.services.gb_cascade import CatalogEntry
+from custos.services.gb_cascade_client import LinkAnswer
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 8  # items per Catalog response MESSAGE; a UDP datagram stays well under 1,300 bytes
+RETRANSMIT_S = (0.5, 1.0, 2.0)  # RFC 3261 timer E doubling, ~3.5 s until timeout
+MAX_DATAGRAM = 65_535
+
+
+class CascadeAnswers(Protocol):
+    def catalog(self, platform_id: int) -> list[CatalogEntry]: ...
+    def is_shared(self, platform_id: int, device_id: str) -> bool: ...
+    def log_link_event(
+        self, platform: UpperPlatform, action: str, detail: dict[str, Any], refused: bool
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class LocalIdentity:
+    """Custos as the lower platform: its 20-digit ID, its domain, what DeviceInfo says."""
+
+    sip_id: str
+    domain: str
+    name: str = "Custos"
+    manufacturer: str = "Custos"
+    model: str = "Custos VMS"
+    firmware: str = "1"
+
+
+class UdpUpperLink:
+    def __init__(
+        self,
+        platform: UpperPlatform,
+        me: LocalIdentity,
+        answers: CascadeAnswers,
+        bind_host: str,
+        contact_host: str | None = None,
+    ) -> None:
+        self._p = platform
+        self._me = me
+        self._answers = answers
+        self._peer = (platform.host, platform.port)
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            probe.connect(self._peer)  # no packet: only asks the kernel for the route's address
+            local_ip = probe.getsockname()[0]
+        finally:
+            probe.close()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind((bind_host, 0))
+        self._port: int = self._sock.getsockname()[1]
+        self._host = contact_host or local_ip
+        self._call_id = f"{secrets.token_hex(8)}@{self._host}"
+        self._tag = new_tag()
+        self._cseq = 0
+        self._pending: list[tuple[SipMessage, tuple[str, int]]] = []
+
+    @property
+    def local_port(self) -> int:
+        return self._port
+
+    # --- Custos as UAC -------------------------------------------------------------------------
+
+    def register(self, expires: int) -> LinkAnswer:
+        req = self._register_request(expires)
+        resp = self._transact(req)
+        if resp is not None and resp.status in (401, 407):
+            header = "WWW-Authenticate" if resp.status == 401 else "Proxy-Authenticate"
+            challenge = resp.get(header)
+            if challenge is None:
+                return LinkAnswer(False, f"{resp.status} without {header}")
+            req = self._register_request(expires)
+            req.add(
+                "Authorization" if resp.status == 401 else "Proxy-Authorization",
+                digest.authorization(
+                    challenge, method="REGISTER", uri=req.uri or "",
+                    username=self._me.sip_id, password=self._p.password,
+                ),
+            )  # fmt: skip
+            resp = self._transact(req)
+        return _answer(resp)
+
+    def keepalive(self, sn: int) -> LinkAnswer:
+        body = (
+            f'<?xml version="1.0" encoding="GB2312"?>\r\n<Notify>\r\n<CmdType>Keepalive</CmdType>'
+            f"\r\n<SN>{sn}</SN>\r\n<DeviceID>{self._me.sip_id}</DeviceID>\r\n"
+            f"<Status>OK</Status>\r\n</Notify>\r\n"
+        )
+        return _answer(self._transact(self._message(body)))
+
+    def serve(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while self._pending:
+            self._handle(*self._pending.pop(0))
+        while (left := deadline - time.monotonic()) > 0:
+            got = self._receive(left)
+            if got is not None and got[0].is_request:
+                self._handle(*got)
+
+    def close(self) -> None:
+        self._sock.close()
+
+    # --- Custos as UAS -------------------------------------------------------------------------
+
+    def _handle(self, req: SipMessage, addr: tuple[str, int]) -> None:
+        method = req.method or ""
+        if method == "MESSAGE":
+            self._on_message(req, addr)
+        elif method == "INVITE":
+            self._on_invite(req, addr)
+        elif method in ("ACK",):
+            return
+        elif method == "OPTIONS":
+            self._send(response_to(req, 200), addr)
+        elif method == "BYE":
+            self._send(response_to(req, 481), addr)
+        else:
+            resp = response_to(req, 405)
+            resp.add("Allow", "MESSAGE, INVITE, ACK, BYE, OPTIONS")
+            self._send(resp, addr)
+
+    def _on_message(self, req: SipMessage, addr: tuple[str, int]) -> None:
+        charset = _charset(req.get("Content-Type"))
+        try:
+            msg = manscdp.parse(req.body, charset)
+        except manscdp.ManscdpError as exc:
+            self._send(response_to(req, 400, f"Bad MANSCDP: {exc.errors[0].reason}"[:100]), addr)
+            self._answers.log_link_event(
+                self._p, "gb_cascade.bad_message", {"error": str(exc)}, refused=True
+            )
+            return
+        if not isinstance(msg, manscdp.Query):
+            self._send(response_to(req, 200), addr)
+            return
+        self._send(response_to(req, 200), addr)
+        cmd, sn = msg.header.cmd_type, msg.header.sn
+        if cmd == "Catalog":
+            entries = self._answers.catalog(self._p.id or 0)
+            for page in catalog_pages(self._me.sip_id, sn, entries):
+                self._transact(self._message(page))
+            self._answers.log_link_event(
+                self._p, "gb_cascade.catalog", {"sn": sn, "sum_num": len(entries)}, refused=False
+            )
+        elif cmd == "DeviceInfo":
+            self._transact(self._message(device_info(self._me, sn)))
+        else:
+            log.info("upper platform %s: query %s not answered", self._p.sip_id, cmd)
+
+    def _on_invite(self, req: SipMessage, addr: tuple[str, int]) -> None:
+        channel = uri_user(req.uri or "") or ""
+        shared = self._answers.is_shared(self._p.id or 0, channel)
+        detail = {"channel_id": channel, "call_id": req.call_id}
+        if not shared:
+            self._send(response_to(req, 403, "Camera not shared with this platform"), addr)
+            self._answers.log_link_event(self._p, "gb_cascade.invite", detail, refused=True)
+            log.warning("upper platform %s INVITEd unshared %s", self._p.sip_id, channel)
+            return
+        self._send(response_to(req, 488, "Media not served yet (issue 12 later round)"), addr)
+        self._answers.log_link_event(
+            self._p, "gb_cascade.invite", {**detail, "answer": 488}, refused=True
+        )
+
+    # --- transactions ------------------------------------------------------------------------
+
+    def _register_request(self, expires: int) -> SipMessage:
+        self._cseq += 1
+        me = f"<sip:{self._me.sip_id}@{self._me.domain}>"
+        req = SipMessage(method="REGISTER", uri=f"sip:{self._p.sip_id}@{self._p.domain}")
+        req.add("Via", f"SIP/2.0/UDP {self._host}:{self._port};rport;branch={new_branch()}")
+        req.add("From", f"{me};tag={self._tag}")
+        req.add("To", me)
+        req.add("Call-ID", self._call_id)
+        req.add("CSeq", f"{self._cseq} REGISTER")
+        req.add("Contact", f"<sip:{self._me.sip_id}@{self._host}:{self._port}>")
+        req.add("Max-Forwards", "70")
+        req.add("User-Agent", "Custos")
+        req.add("Expires", str(expires))
+        return req
+
+    def _message(self, body: str) -> SipMessage:
+        self._cseq += 1
+        req = SipMessage(method="MESSAGE", uri=f"sip:{self._p.sip_id}@{self._p.domain}")
+        req.add("Via", f"SIP/2.0/UDP {self._host}:{self._port};rport;branch={new_branch()}")
+        req.add("From", f"<sip:{self._me.sip_id}@{self._me.domain}>;tag={new_tag()}")
+        req.add("To", f"<sip:{self._p.sip_id}@{self._p.domain}>")
+        req.add("Call-ID", f"{secrets.token_hex(8)}@{self._host}")
+        req.add("CSeq", f"{self._cseq} MESSAGE")
+        req.add("Max-Forwards", "70")
+        req.add("Content-Type", "Application/MANSCDP+xml")
+        req.body = _encode(body)
+        return req
+
+    def _transact(self, req: SipMessage) -> SipMessage | None:
+        """Send (retransmitting over UDP) until a final response; None on timeout."""
+        cseq = req.cseq
+        for wait in RETRANSMIT_S:
+            self._sock.sendto(req.to_bytes(), self._peer)
+            deadline = time.monotonic() + wait
+            while (left := deadline - time.monotonic()) > 0:
+                got = self._receive(left)
+                if got is None:
+                    continue
+                msg, addr = got
+                if msg.is_request:
+                    self._pending.append((msg, addr))
+                elif msg.call_id == req.call_id and msg.cseq == cseq and (msg.status or 0) >= 200:
+                    return msg
+        return None
+
+    def _receive(self, timeout: float) -> tuple[SipMessage, tuple[str, int]] | None:
+        self._sock.settimeout(max(timeout, 0.001))
+        try:
+            data, addr = self._sock.recvfrom(MAX_DATAGRAM)
+        except (TimeoutError, ConnectionRefusedError):
+            return None
+        except OSError as exc:
+            log.info("upper platform %s: %s", self._p.sip_id, exc)
+            return None
+        try:
+            return parse(data), (addr[0], addr[1])
+        except SipParseError as exc:
+            log.warning("upper platform %s sent an unreadable message: %s", self._p.sip_id, exc)
+            return None
+
+    def _send(self, msg: SipMessage, addr: tuple[str, int]) -> None:
+        self._sock.sendto(msg.to_bytes(), addr)
+
+
+def catalog_pages(my_id: str, sn: int, entries: list[CatalogEntry]) -> list[str]:
+    """The Catalog response as MESSAGE bodies of at most PAGE_SIZE items, each with SumNum."""
+    total = len(entries)
+    chunks = [entries[i : i + PAGE_SIZE] for i in range(0, total, PAGE_SIZE)] or [[]]
+    pages = []
+    for chunk in chunks:
+        items = "".join(_item(e) for e in chunk)
+        pages.append(
+            f'<?xml version="1.0" encoding="GB2312"?>\r\n<Response>\r\n'
+            f"<CmdType>Catalog</CmdType>\r\n<SN>{sn}</SN>\r\n<DeviceID>{my_id}</DeviceID>\r\n"
+            f"<SumNum>{total}</SumNum>\r\n"
+            f'<DeviceList Num="{len(chunk)}">\r\n{items}</DeviceList>\r\n</Response>\r\n'
+        )
+    return pages
+
+
+def _item(e: CatalogEntry) -> str:
+    return (
+        f"<Item>\r\n<DeviceID>{e.device_id}</DeviceID>\r\n<Name>{escape(e.name)}</Name>\r\n"
+        f"<Manufacturer>{escape(e.manufacturer)}</Manufacturer>\r\n"
+        f"<Model>{escape(e.model)}</Model>\r\n<Owner>0</Owner>\r\n"
+        f"<CivilCode>{e.device_id[:6]}</CivilCode>\r\n<Address>{escape(e.address)}</Address>\r\n"
+        f"<Parental>0</Parental>\r\n<SafetyWay>0</SafetyWay>\r\n<RegisterWay>1</RegisterWay>\r\n"
+        f"<Secrecy>0</Secrecy>\r\n<Status>{'ON' if e.online else 'OFF'}</Status>\r\n</Item>\r\n"
+    )
+
+
+def device_info(me: LocalIdentity, sn: int) -> str:
+    return (
+        f'<?xml version="1.0" encoding="GB2312"?>\r\n<Response>\r\n'
+        f"<CmdType>DeviceInfo</CmdType>\r\n<SN>{sn}</SN>\r\n<DeviceID>{me.sip_id}</DeviceID>\r\n"
+        f"<Result>OK</Result>\r\n<DeviceName>{escape(me.name)}</DeviceName>\r\n"
+        f"<Manufacturer>{escape(me.manufacturer)}</Manufacturer>\r\n"
+        f"<Model>{escape(me.model)}</Model>\r\n<Firmware>{escape(me.firmware)}</Firmware>\r\n"
+        f"</Response>\r\n"
+    )
+
+
+def _encode(body: str) -> bytes:
+    """GB2312 as declared; a name GB2312 cannot carry is sent in UTF-8, declared so."""
+    try:
+        return body.encode("gb2312")
+    except UnicodeEncodeError:
+        return body.replace('encoding="GB2312"', 'encoding="UTF-8"', 1).encode("utf-8")
+
+
+def _charset(content_type: str | None) -> str | None:
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset":
+            return value.strip().strip('"')
+    return None
+
+
+def _answer(resp: SipMessage | None) -> LinkAnswer:
+    if resp is None:
+        return LinkAnswer(False, "no answer (timeout)")
+    if resp.status == 200:
+        return LinkAnswer(True)
+    return LinkAnswer(False, f"{resp.status} {resp.reason}")

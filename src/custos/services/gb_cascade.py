@@ -1,0 +1,307 @@
+"""GB/T 28181 cascade (issue 12 §2): the upper platforms Custos registers with, their state, the
+share lists, and what the cascade client asks of the registry (the shared catalogue, whether an
+INVITE names a shared camera).
+
+The SIP side is a port (:mod:`custos.services.gb_cascade_client`); this module knows no SIP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from custos.domain.access import UNIT_SCOPED_ROLES, Permission
+from custos.domain.audit import AuditEvent, Outcome
+from custos.domain.clock import Clock
+from custos.domain.errors import Conflict, NotFound, ValidationFailed
+from custos.domain.gb_cascade import (
+    LinkState,
+    PlatformState,
+    Share,
+    Transport,
+    UpperPlatform,
+    check_platform,
+    share_refusal,
+)
+from custos.domain.kinds import LifecycleState
+from custos.domain.registry import Camera, Site
+from custos.domain.rules import RuleBook
+from custos.domain.rules.terms import ViolationKey
+from custos.domain.users import Principal
+from custos.services.ports import UnitOfWork
+from custos.services.refusals import refusals_logged
+
+_LIVE_STATES = frozenset({LifecycleState.IN_SERVICE, LifecycleState.CHANGED})
+
+
+class UpperPlatforms(Protocol):
+    def add(self, p: UpperPlatform, state: LinkState) -> UpperPlatform: ...
+    def update(self, p: UpperPlatform) -> None: ...
+    def get(self, platform_id: int) -> UpperPlatform | None: ...
+    def find(self, enabled_only: bool = False) -> list[UpperPlatform]: ...
+    def state(self, platform_id: int) -> PlatformState | None: ...
+    def set_state(self, s: PlatformState) -> None: ...
+
+
+class Shares(Protocol):
+    def add(self, s: Share) -> Share: ...
+    def get(self, platform_id: int, camera_id: int) -> Share | None: ...
+    def remove(self, platform_id: int, camera_id: int) -> None: ...
+    def find(self, platform_id: int, camera_ids: Sequence[int] | None = None) -> list[Share]: ...
+
+
+class CascadeUnitOfWork(UnitOfWork, Protocol):
+    @property
+    def gb_platforms(self) -> UpperPlatforms: ...
+    @property
+    def gb_shares(self) -> Shares: ...
+
+
+@dataclass(frozen=True)
+class PlatformInput:
+    name: str
+    sip_id: str
+    domain: str
+    host: str
+    port: int
+    transport: Transport
+    password: str | None  # None on an update: keep the sealed one
+    register_expiry_s: int
+    keepalive_interval_s: int
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class PlatformView:
+    platform: UpperPlatform
+    state: PlatformState | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.platform.as_dict(), "link": self.state.as_dict() if self.state else None}
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One shared camera as the upper platform sees it."""
+
+    device_id: str  # the camera's 20-digit address code
+    name: str
+    manufacturer: str
+    model: str
+    address: str
+    online: bool
+
+
+class GbCascadeService:
+    def __init__(self, uow: Callable[[], CascadeUnitOfWork], rules: RuleBook, clock: Clock) -> None:
+        self._uow = uow
+        self._rules = rules
+        self._clock = clock
+
+    # --- upper platforms -----------------------------------------------------------------------
+
+    def create(self, actor: Principal, data: PlatformInput) -> PlatformView:
+        actor.require(Permission.REGISTRY_WRITE)
+        now = self._clock.now()
+        logged = refusals_logged(self._uow, self._clock, actor, "gb_platform.create",
+                                 "gb_platform", None, {"sip_id": data.sip_id})  # fmt: skip
+        with logged, self._uow() as uow:
+            p = _platform(None, data, data.password or "", now)
+            if errors := check_platform(p):
+                raise ValidationFailed(errors)
+            if any(o.sip_id == p.sip_id for o in uow.gb_platforms.find()):
+                raise Conflict("sip_id", f"an upper platform with ID {p.sip_id} exists")
+            state = LinkState.REGISTERING if p.enabled else LinkState.DISABLED
+            p = uow.gb_platforms.add(p, state)
+            uow.audit.append(
+                AuditEvent(now, actor.username, "gb_platform.create", "gb_platform", str(p.id),
+                           after=p.audit_dict())
+            )  # fmt: skip
+            uow.commit()
+            return PlatformView(p, uow.gb_platforms.state(p.id or 0))
+
+    def update(self, actor: Principal, platform_id: int, data: PlatformInput) -> PlatformView:
+        actor.require(Permission.REGISTRY_WRITE)
+        now = self._clock.now()
+        logged = refusals_logged(self._uow, self._clock, actor, "gb_platform.update",
+                                 "gb_platform", platform_id)  # fmt: skip
+        with logged, self._uow() as uow:
+            before = uow.gb_platforms.get(platform_id)
+            if before is None:
+                raise NotFound("gb_platform", platform_id)
+            p = _platform(platform_id, data, data.password or before.password, before.created_at)
+            if errors := check_platform(p):
+                raise ValidationFailed(errors)
+            if any(o.sip_id == p.sip_id and o.id != platform_id for o in uow.gb_platforms.find()):
+                raise Conflict("sip_id", f"an upper platform with ID {p.sip_id} exists")
+            uow.gb_platforms.update(p)
+            state = LinkState.REGISTERING if p.enabled else LinkState.DISABLED
+            uow.gb_platforms.set_state(PlatformState(platform_id, state, now))
+            detail = {"password_changed": data.password is not None}
+            uow.audit.append(
+                AuditEvent(now, actor.username, "gb_platform.update", "gb_platform",
+                           str(platform_id), before=before.audit_dict(), after=p.audit_dict(),
+                           detail=detail)
+            )  # fmt: skip
+            uow.commit()
+            return PlatformView(p, uow.gb_platforms.state(platform_id))
+
+    def platforms(self, actor: Principal) -> list[PlatformView]:
+        actor.require(Permission.REGISTRY_READ)
+        with self._uow() as uow:
+            return [
+                PlatformView(p, uow.gb_platforms.state(p.id or 0)) for p in uow.gb_platforms.find()
+            ]
+
+    def get(self, actor: Principal, platform_id: int) -> PlatformView:
+        actor.require(Permission.REGISTRY_READ)
+        with self._uow() as uow:
+            p = uow.gb_platforms.get(platform_id)
+            if p is None:
+                raise NotFound("gb_platform", platform_id)
+            return PlatformView(p, uow.gb_platforms.state(platform_id))
+
+    # --- share lists ---------------------------------------------------------------------------
+
+    def share(self, actor: Principal, platform_id: int, camera_id: int) -> Share:
+        actor.require(Permission.REGISTRY_WRITE)
+        now = self._clock.now()
+        logged = refusals_logged(self._uow, self._clock, actor, "gb_share.add", "gb_platform",
+                                 platform_id, {"camera_id": camera_id})  # fmt: skip
+        with logged, self._uow() as uow:
+            p = uow.gb_platforms.get(platform_id)
+            if p is None:
+                raise NotFound("gb_platform", platform_id)
+            camera, site = _camera_and_site(uow, actor, camera_id)
+            duty = self._rules.effective(site.division_code, site.public_place_article)
+            cites = duty.classified_no_internet.citations
+            refusal = share_refusal(
+                site.is_classified,
+                p.network,
+                cites[0].rule_id if cites else None,
+                cites[0].human if cites else None,
+            )
+            if refusal is not None:
+                raise ValidationFailed(refusal)
+            found = uow.gb_shares.get(platform_id, camera_id)
+            if found is not None:
+                return found
+            s = uow.gb_shares.add(Share(None, platform_id, camera_id, actor.username, now))
+            uow.audit.append(
+                AuditEvent(now, actor.username, "gb_share.add", "gb_platform", str(platform_id),
+                           detail={"camera_id": camera_id, "address_code": camera.address_code,
+                                   "platform_sip_id": p.sip_id})
+            )  # fmt: skip
+            uow.commit()
+            return s
+
+    def unshare(self, actor: Principal, platform_id: int, camera_id: int) -> None:
+        actor.require(Permission.REGISTRY_WRITE)
+        now = self._clock.now()
+        logged = refusals_logged(self._uow, self._clock, actor, "gb_share.remove", "gb_platform",
+                                 platform_id, {"camera_id": camera_id})  # fmt: skip
+        with logged, self._uow() as uow:
+            p = uow.gb_platforms.get(platform_id)
+            if p is None:
+                raise NotFound("gb_platform", platform_id)
+            camera, _ = _camera_and_site(uow, actor, camera_id)
+            if uow.gb_shares.get(platform_id, camera_id) is None:
+                raise NotFound("gb_share", camera_id)
+            uow.gb_shares.remove(platform_id, camera_id)
+            uow.audit.append(
+                AuditEvent(now, actor.username, "gb_share.remove", "gb_platform",
+                           str(platform_id), detail={"camera_id": camera_id,
+                                                     "address_code": camera.address_code,
+                                                     "platform_sip_id": p.sip_id})
+            )  # fmt: skip
+            uow.commit()
+
+    def shares(self, actor: Principal, platform_id: int) -> list[Share]:
+        """The platform's shares the actor may see (a unit's own cameras for unit roles)."""
+        actor.require(Permission.REGISTRY_READ)
+        with self._uow() as uow:
+            if uow.gb_platforms.get(platform_id) is None:
+                raise NotFound("gb_platform", platform_id)
+            found = uow.gb_shares.find(platform_id)
+            if actor.role not in UNIT_SCOPED_ROLES:
+                return found
+            own = {s.id for s in uow.sites.find(actor.unit_id)}
+            cams = {c.id for c in uow.cameras.find([i for i in own if i is not None])}
+            return [s for s in found if s.camera_id in cams]
+
+    # --- what the cascade client asks ----------------------------------------------------------
+
+    def enabled_platforms(self) -> list[UpperPlatform]:
+        with self._uow() as uow:
+            return uow.gb_platforms.find(enabled_only=True)
+
+    def record_state(self, s: PlatformState) -> None:
+        with self._uow() as uow:
+            uow.gb_platforms.set_state(s)
+            uow.commit()
+
+    def catalog(self, platform_id: int) -> list[CatalogEntry]:
+        """Exactly the cameras shared with the platform, in address-code order."""
+        with self._uow() as uow:
+            entries: list[CatalogEntry] = []
+            for s in uow.gb_shares.find(platform_id):
+                cam = uow.cameras.get(s.camera_id)
+                if cam is None:
+                    continue
+                site = uow.sites.get(cam.site_id)
+                entries.append(
+                    CatalogEntry(
+                        cam.address_code, cam.name, cam.manufacturer, cam.model,
+                        site.address if site else "", cam.state in _LIVE_STATES,
+                    )
+                )  # fmt: skip
+            return sorted(entries, key=lambda e: e.device_id)
+
+    def is_shared(self, platform_id: int, device_id: str) -> bool:
+        with self._uow() as uow:
+            cam = uow.cameras.by_address_code(device_id)
+            return cam is not None and uow.gb_shares.get(platform_id, cam.id or 0) is not None
+
+    def log_link_event(
+        self, platform: UpperPlatform, action: str, detail: dict[str, Any], refused: bool
+    ) -> None:
+        """A SIP request from the upper platform Custos answered (an INVITE, a query)."""
+
+        with self._uow() as uow:
+            uow.audit.append(
+                AuditEvent(self._clock.now(), f"gb:{platform.sip_id}", action, "gb_platform",
+                           str(platform.id), Outcome.REFUSED if refused else Outcome.OK,
+                           detail=detail)
+            )  # fmt: skip
+            uow.commit()
+
+
+def reserved_interface_required(rules: RuleBook, site: Site) -> list[str]:
+    """The articles whose packs punish a missing reserved networking interface at the site."""
+    found: list[str] = []
+    for pack in rules.packs_for_division(site.division_code):
+        for penalty in pack.penalties:
+            if penalty.violation_key is ViolationKey.NO_RESERVED_INTERFACE:
+                found.append(penalty.citation.human)
+    return found
+
+
+def _platform(
+    platform_id: int | None, d: PlatformInput, password: str, created_at: datetime
+) -> UpperPlatform:
+    return UpperPlatform(
+        platform_id, d.sip_id.strip(), d.domain.strip(), d.host.strip(), d.port, d.transport,
+        password, d.register_expiry_s, d.keepalive_interval_s, d.enabled, d.name.strip(),
+        created_at,
+    )  # fmt: skip
+
+
+def _camera_and_site(uow: UnitOfWork, actor: Principal, camera_id: int) -> tuple[Camera, Site]:
+    camera = uow.cameras.get(camera_id)
+    site = uow.sites.get(camera.site_id) if camera else None
+    scoped = actor.role in UNIT_SCOPED_ROLES and (site is None or site.unit_id != actor.unit_id)
+    if camera is None or site is None or scoped:
+        raise NotFound("camera", camera_id)
+    return camera, site
