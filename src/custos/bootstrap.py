@@ -51,6 +51,7 @@ from custos.services.emergency import EmergencyService
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.gb_cascade import GbCascadeService
+from custos.services.gb_channels import GbCatalogService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.interruption_accounting import InterruptionAccountingService
@@ -97,6 +98,7 @@ class Services:
     imports: FootageImportService
     network: NetworkInterruptionService
     gb_cascade: GbCascadeService  # GB/T 28181 upper platforms and share lists
+    gb_channels: GbCatalogService  # GB/T 28181 devices' catalogues, channels, placement
     delivery: AlarmDeliveryService
     alarm_feed: AlarmFeed  # the server push of new and changed alarms
     channels: NotifyChannelService
@@ -243,6 +245,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         network=NetworkInterruptionService(uow, rules, clock),
         gb_cascade=GbCascadeService(uow, rules, clock),
+        gb_channels=GbCatalogService(uow, RegistryService(uow, rules, clock), clock),
         delivery=AlarmDeliveryService(
             uow,
             clock,

@@ -2,7 +2,8 @@
 
 A device answers one Catalog query (one ``SN``) with as many MESSAGEs as it needs, each
 carrying ``SumNum`` (the whole catalogue's size) and some items. Parts may arrive out of order or
-twice (UDP retransmission). The assembler keys parts by (device, SN), keeps items by their
+twice (UDP retransmission, even after the catalogue completed: such a late copy is ignored
+for ``timeout``). The assembler keys parts by (device, SN), keeps items by their
 ``DeviceID`` (a duplicate replaces, never counts twice), and hands back the whole catalogue once
 it holds ``SumNum`` distinct items. A catalogue still incomplete ``timeout`` after its first part
 is given up by :meth:`CatalogAssembler.expire`, which says what was missing. Time comes in as
@@ -48,10 +49,13 @@ class _Pending:
 class CatalogAssembler:
     timeout: timedelta = DEFAULT_TIMEOUT
     _pending: dict[tuple[str, int], _Pending] = field(default_factory=dict)
+    _done: dict[tuple[str, int], datetime] = field(default_factory=dict)
 
     def add(self, part: CatalogResponse, now: datetime) -> AssembledCatalog | None:
         """Take one part; the whole catalogue when this part completes it, else ``None``."""
         key = (part.header.device_id, part.header.sn)
+        if key in self._done:
+            return None  # a retransmission of a part of a catalogue already complete
         pending = self._pending.get(key)
         if pending is None:
             if len(self._pending) >= MAX_PENDING:
@@ -64,10 +68,15 @@ class CatalogAssembler:
         if len(pending.items) < pending.sum_num:
             return None
         del self._pending[key]
+        if len(self._done) >= MAX_PENDING:
+            del self._done[min(self._done, key=self._done.__getitem__)]
+        self._done[key] = now
         return AssembledCatalog(key[0], key[1], pending.sum_num, tuple(pending.items.values()))
 
     def expire(self, now: datetime) -> list[IncompleteCatalog]:
         """Give up the catalogues older than ``timeout``; what each lacked."""
+        for key in [k for k, at in self._done.items() if now - at >= self.timeout]:
+            del self._done[key]
         stale = [k for k, p in self._pending.items() if now - p.started >= self.timeout]
         given_up = []
         for key in stale:

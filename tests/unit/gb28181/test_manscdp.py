@@ -296,6 +296,8 @@ def test_assembler_completes_out_of_order_parts_with_duplicates() -> None:
     whole = assembler.add(parts[1], T0 + timedelta(seconds=1))
     assert whole is not None and whole.sum_num == 7 and len(whole.items) == 7
     assert assembler.pending == 0
+    assert assembler.add(parts[1], T0 + timedelta(seconds=2)) is None  # late retransmission
+    assert assembler.pending == 0 and assembler.expire(T0 + timedelta(minutes=5)) == []
 
 
 def test_assembler_gives_up_after_the_timeout_saying_what_was_missing() -> None:

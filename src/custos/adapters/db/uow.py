@@ -13,6 +13,7 @@ from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import delivery_repositories as dr
 from custos.adapters.db import diagnosis_repositories as dgr
 from custos.adapters.db import duty_repositories as dur
+from custos.adapters.db import gb_channel_repositories as gch
 from custos.adapters.db import gb_repositories as gbd
 from custos.adapters.db import maintenance_repositories as mr
 from custos.adapters.db import object_repositories as orr
@@ -70,6 +71,8 @@ class SqlUnitOfWork:
     gb_platforms: gbc.UpperPlatformRepository
     gb_shares: gbc.ShareRepository
     gb_devices: gbd.GbDeviceRepository
+    gb_channels: gch.GbChannelRepository
+    gb_device_reports: gch.GbDeviceReportRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -125,6 +128,8 @@ class SqlUnitOfWork:
         self.gb_platforms = gbc.UpperPlatformRepository(conn, self._secrets)
         self.gb_shares = gbc.ShareRepository(conn)
         self.gb_devices = gbd.GbDeviceRepository(conn, self._secrets)
+        self.gb_channels = gch.GbChannelRepository(conn)
+        self.gb_device_reports = gch.GbDeviceReportRepository(conn)
         return self
 
     def __exit__(
