@@ -53,11 +53,15 @@ class CascadeClient:
         link: UpperLink,
         record: Callable[[PlatformState], None],
         clock: Clock,
+        ticks: Callable[[], float],
     ) -> None:
+        """``clock`` stamps the stored state; ``ticks`` (monotonic seconds) times the refresh
+        and the keepalives, so that a wall-clock step neither floods nor starves them."""
         self._p = platform
         self._link = link
         self._record = record
         self._clock = clock
+        self._ticks = ticks
         self._attempts = 0
         self._sn = 0
         self.states: list[LinkState] = []  # every state entered, in order (for tests and logs)
@@ -92,19 +96,18 @@ class CascadeClient:
     def _registered(self, stop: threading.Event) -> str:
         """Serve, keep alive and refresh until the registration is due or lost: '' to refresh,
         else the error."""
-        start = self._clock.now()
-        refresh_at = start + timedelta(seconds=self._p.register_expiry_s / 2)
-        interval = timedelta(seconds=self._p.keepalive_interval_s)
-        next_keepalive = start + interval
+        expiry, interval = self._p.register_expiry_s, float(self._p.keepalive_interval_s)
+        refresh_at = self._ticks() + expiry / 2
+        next_keepalive = self._ticks() + interval
         missed = 0
         while not stop.is_set():
-            now = self._clock.now()
+            now = self._ticks()
             if now >= refresh_at:
-                answer = self._link.register(self._p.register_expiry_s)
+                answer = self._link.register(expiry)
                 if not answer.ok:
                     return f"refresh REGISTER: {answer.error}"
-                refresh_at = now + timedelta(seconds=self._p.register_expiry_s / 2)
-                until = now + timedelta(seconds=self._p.register_expiry_s)
+                refresh_at = self._ticks() + expiry / 2
+                until = self._clock.now() + timedelta(seconds=expiry)
                 self._set(LinkState.REGISTERED, registered_until=until)
                 continue
             if now >= next_keepalive:
@@ -115,8 +118,7 @@ class CascadeClient:
                     return f"{MISSED_KEEPALIVES} keepalives unanswered: {answer.error}"
                 next_keepalive = now + interval
                 continue
-            wait = min(refresh_at, next_keepalive) - now
-            self._link.serve(max(0.05, min(wait.total_seconds(), 1.0)))
+            self._link.serve(max(0.05, min(min(refresh_at, next_keepalive) - now, 1.0)))
         return ""
 
     def _set(

@@ -3,8 +3,7 @@ port of :mod:`custos.services.gb_cascade_client`.
 
 Custos is the UAC for REGISTER (answering a 401 with digest) and the keepalive MESSAGE, and the
 UAS for what the upper platform sends on the same socket: a Catalog query (200, then the shared
-cameras as Catalog response MESSAGEs of at most :data:`PAGE_SIZE` items, each carrying
-``SumNum``), a DeviceInfo query (about Custos itself), and an INVITE: a camera not shared with the
+cameras as Catalog response MESSAGEs of a few items each, carrying ``SumNum``), a DeviceInfo query (about Custos itself), and an INVITE: a camera not shared with the
 platform gets 403; media is not served this round, so a shared camera's INVITE gets 488 with the
 reason. Every INVITE and query answered is in the operation log.
 """
@@ -31,12 +30,13 @@ from custos.adapters.sip.message import (
 )
 from custos.domain import manscdp
 from custos.domain.gb_cascade import UpperPlatform
+from custos.domain.manscdp import CatalogItem, ManscdpError
+from custos.domain.manscdp_build import build_catalog_responses, build_keepalive
 from custos.services.gb_cascade import CatalogEntry
 from custos.services.gb_cascade_client import LinkAnswer
 
 log = logging.getLogger(__name__)
 
-PAGE_SIZE = 8  # items per Catalog response MESSAGE; a UDP datagram stays well under 1,300 bytes
 RETRANSMIT_S = (0.5, 1.0, 2.0)  # RFC 3261 timer E doubling, ~3.5 s until timeout
 MAX_DATAGRAM = 65_535
 
@@ -69,10 +69,12 @@ class UdpUpperLink:
         answers: CascadeAnswers,
         bind_host: str,
         contact_host: str | None = None,
+        retransmit_s: tuple[float, ...] = RETRANSMIT_S,
     ) -> None:
         self._p = platform
         self._me = me
         self._answers = answers
+        self._retransmit = retransmit_s
         self._peer = (platform.host, platform.port)
         probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
@@ -115,12 +117,7 @@ class UdpUpperLink:
         return _answer(resp)
 
     def keepalive(self, sn: int) -> LinkAnswer:
-        body = (
-            f'<?xml version="1.0" encoding="GB2312"?>\r\n<Notify>\r\n<CmdType>Keepalive</CmdType>'
-            f"\r\n<SN>{sn}</SN>\r\n<DeviceID>{self._me.sip_id}</DeviceID>\r\n"
-            f"<Status>OK</Status>\r\n</Notify>\r\n"
-        )
-        return _answer(self._transact(self._message(body)))
+        return _answer(self._transact(self._message(build_keepalive(sn, self._me.sip_id))))
 
     def serve(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -171,12 +168,12 @@ class UdpUpperLink:
         if cmd == "Catalog":
             entries = self._answers.catalog(self._p.id or 0)
             for page in catalog_pages(self._me.sip_id, sn, entries):
-                self._transact(self._message(page))
+                self._transact(self._message(page))  # each part waits for its 200
             self._answers.log_link_event(
                 self._p, "gb_cascade.catalog", {"sn": sn, "sum_num": len(entries)}, refused=False
             )
         elif cmd == "DeviceInfo":
-            self._transact(self._message(device_info(self._me, sn)))
+            self._transact(self._message(_encode(device_info(self._me, sn))))
         else:
             log.info("upper platform %s: query %s not answered", self._p.sip_id, cmd)
 
@@ -211,7 +208,7 @@ class UdpUpperLink:
         req.add("Expires", str(expires))
         return req
 
-    def _message(self, body: str) -> SipMessage:
+    def _message(self, body: bytes) -> SipMessage:
         self._cseq += 1
         req = SipMessage(method="MESSAGE", uri=f"sip:{self._p.sip_id}@{self._p.domain}")
         req.add("Via", f"SIP/2.0/UDP {self._host}:{self._port};rport;branch={new_branch()}")
@@ -221,13 +218,13 @@ class UdpUpperLink:
         req.add("CSeq", f"{self._cseq} MESSAGE")
         req.add("Max-Forwards", "70")
         req.add("Content-Type", "Application/MANSCDP+xml")
-        req.body = _encode(body)
+        req.body = body
         return req
 
     def _transact(self, req: SipMessage) -> SipMessage | None:
         """Send (retransmitting over UDP) until a final response; None on timeout."""
         cseq = req.cseq
-        for wait in RETRANSMIT_S:
+        for wait in self._retransmit:
             self._sock.sendto(req.to_bytes(), self._peer)
             deadline = time.monotonic() + wait
             while (left := deadline - time.monotonic()) > 0:
@@ -260,31 +257,21 @@ class UdpUpperLink:
         self._sock.sendto(msg.to_bytes(), addr)
 
 
-def catalog_pages(my_id: str, sn: int, entries: list[CatalogEntry]) -> list[str]:
-    """The Catalog response as MESSAGE bodies of at most PAGE_SIZE items, each with SumNum."""
-    total = len(entries)
-    chunks = [entries[i : i + PAGE_SIZE] for i in range(0, total, PAGE_SIZE)] or [[]]
-    pages = []
-    for chunk in chunks:
-        items = "".join(_item(e) for e in chunk)
-        pages.append(
-            f'<?xml version="1.0" encoding="GB2312"?>\r\n<Response>\r\n'
-            f"<CmdType>Catalog</CmdType>\r\n<SN>{sn}</SN>\r\n<DeviceID>{my_id}</DeviceID>\r\n"
-            f"<SumNum>{total}</SumNum>\r\n"
-            f'<DeviceList Num="{len(chunk)}">\r\n{items}</DeviceList>\r\n</Response>\r\n'
+def catalog_pages(my_id: str, sn: int, entries: list[CatalogEntry]) -> list[bytes]:
+    """The Catalog response as MESSAGE bodies (G2's builder: pages with SumNum), in GB2312, or
+    GB18030 when a name needs a character GB2312 lacks."""
+    items = [
+        CatalogItem(
+            device_id=e.device_id, name=e.name, manufacturer=e.manufacturer, model=e.model,
+            owner="0", civil_code=e.device_id[:6], address=e.address, parental=False,
+            register_way=1, secrecy=0, status="ON" if e.online else "OFF",
         )
-    return pages
-
-
-def _item(e: CatalogEntry) -> str:
-    return (
-        f"<Item>\r\n<DeviceID>{e.device_id}</DeviceID>\r\n<Name>{escape(e.name)}</Name>\r\n"
-        f"<Manufacturer>{escape(e.manufacturer)}</Manufacturer>\r\n"
-        f"<Model>{escape(e.model)}</Model>\r\n<Owner>0</Owner>\r\n"
-        f"<CivilCode>{e.device_id[:6]}</CivilCode>\r\n<Address>{escape(e.address)}</Address>\r\n"
-        f"<Parental>0</Parental>\r\n<SafetyWay>0</SafetyWay>\r\n<RegisterWay>1</RegisterWay>\r\n"
-        f"<Secrecy>0</Secrecy>\r\n<Status>{'ON' if e.online else 'OFF'}</Status>\r\n</Item>\r\n"
-    )
+        for e in entries
+    ]  # fmt: skip
+    try:
+        return build_catalog_responses(sn, my_id, items)
+    except ManscdpError:
+        return build_catalog_responses(sn, my_id, items, encoding="GB18030")
 
 
 def device_info(me: LocalIdentity, sn: int) -> str:

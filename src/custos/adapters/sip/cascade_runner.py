@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from custos.adapters.sip.cascade_link import LocalIdentity, UdpUpperLink
 from custos.domain.clock import Clock
@@ -73,7 +74,7 @@ class CascadeRunner:
     def _launch(self, p: UpperPlatform) -> tuple[UpperPlatform, threading.Event, threading.Thread]:
         stop = threading.Event()
         link = UdpUpperLink(p, self._me, self._service, self._bind_host)
-        client = CascadeClient(p, link, self._service.record_state, self._clock)
+        client = CascadeClient(p, link, self._service.record_state, self._clock, time.monotonic)
         thread = threading.Thread(
             target=client.run, args=(stop,), name=f"gb-cascade-{p.sip_id}", daemon=True
         )

@@ -1,0 +1,146 @@
+"""The cascade client against SIPp as the upper platform (tests/sipp/upper_platform*.xml): digest
+REGISTER, a Catalog query answered with exactly the shared cameras, a keepalive; and back-off when
+the upper platform is down. A missing `sipp` fails the test (it never skips)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from custos.adapters.sip.cascade_link import LocalIdentity, UdpUpperLink
+from custos.bootstrap import Container
+from custos.domain.gb_cascade import LinkState, PlatformState
+from custos.services.gb_cascade_client import CascadeClient
+from tests.api.builders import API, address_code, camera_body, make_site, make_unit
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"
+CHONGQING = "500103"
+CUSTOS_ID = "50010300002000000001"
+UPPER_ID = "50000000002005000001"
+PASSWORD = "upper-pl@tform-pw"
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _setup(client: TestClient, admin: dict[str, str], port: int, shared: int) -> int:
+    site = make_site(client, admin, make_unit(client, admin), CHONGQING)
+    cams = []
+    for n in range(1, 7):
+        body = camera_body(site, CHONGQING, n, address_code=address_code(CHONGQING, n))
+        r = client.post(f"{API}/cameras", json=body, headers=admin)
+        assert r.status_code == 201, r.text
+        cams.append(r.json()["id"])
+    body = {
+        "sip_id": UPPER_ID, "domain": UPPER_ID[:10], "host": "127.0.0.1", "port": port,
+        "password": PASSWORD, "register_expiry_s": 60, "keepalive_interval_s": 5,
+    }  # fmt: skip
+    r = client.post(f"{API}/gb/upper-platforms", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    pid = int(r.json()["id"])
+    for cam in cams[:shared]:
+        r = client.post(
+            f"{API}/gb/upper-platforms/{pid}/shares", json={"camera_id": cam}, headers=admin
+        )
+        assert r.status_code == 201, r.text
+    return pid
+
+
+def _client(
+    container: Container, pid: int, retransmit: tuple[float, ...] = (0.5, 1.0, 2.0)
+) -> tuple[CascadeClient, list[PlatformState]]:
+    [platform] = [p for p in container.gb_cascade.enabled_platforms() if p.id == pid]
+    link = UdpUpperLink(
+        platform, LocalIdentity(CUSTOS_ID, CUSTOS_ID[:10]), container.gb_cascade, "127.0.0.1",
+        retransmit_s=retransmit,
+    )  # fmt: skip
+    seen: list[PlatformState] = []
+
+    def record(s: PlatformState) -> None:
+        seen.append(s)
+        container.gb_cascade.record_state(s)
+
+    return CascadeClient(platform, link, record, container.clock, time.monotonic), seen
+
+
+@pytest.mark.slow
+def test_custos_registers_with_a_sipp_upper_platform_and_answers_its_catalog_query(
+    client: TestClient, admin: dict[str, str], container: Container, tmp_path: Path
+) -> None:
+    binary = shutil.which("sipp")
+    if binary is None:
+        pytest.fail("sipp is not installed (Debian package sip-tester; see scripts/setup)")
+    port = _free_udp_port()
+    pid = _setup(client, admin, port, shared=5)  # 5 of 6 cameras: two Catalog parts of ≤ 4
+    inf = tmp_path / "upper.csv"
+    inf.write_text(f"SEQUENTIAL\n{CUSTOS_ID};{PASSWORD};{UPPER_ID};{UPPER_ID[:10]}\n")
+    trace = tmp_path / "upper.msg"
+    cmd = [
+        binary, "-sf", str(SCENARIOS / "upper_platform.xml"),
+        "-inf", str(inf), "-i", "127.0.0.1", "-p", str(port), "-t", "u1",
+        # 4 calls: the registration, two Catalog parts and one keepalive (each MESSAGE is a call)
+        "-m", "4", "-nostdin",
+        "-timeout", "30s", "-timeout_error", "-recv_timeout", "8000",
+        "-trace_msg", "-message_file", str(trace),
+    ]  # fmt: skip
+    sipp = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    time.sleep(0.3)  # SIPp binds its port
+    cascade, seen = _client(container, pid)
+    stop = threading.Event()
+    thread = threading.Thread(target=cascade.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        out, _ = sipp.communicate(timeout=40)
+    finally:
+        stop.set()
+        thread.join(15)
+    text = trace.read_text(errors="replace") if trace.exists() else ""
+    assert sipp.returncode == 0, out.decode(errors="replace")[-3000:] + text[-3000:]
+    assert [s.state for s in seen][:2] == [LinkState.REGISTERING, LinkState.REGISTERED]
+    # the upper platform saw the digest answer, the Catalog parts and a keepalive
+    assert re.search(r'Authorization: Digest username="' + CUSTOS_ID, text)
+    parts = re.findall(r"<Response>.*?</Response>", text, re.S)
+    catalog = [p for p in parts if "<CmdType>Catalog</CmdType>" in p]
+    assert len(catalog) == 2 and all("<SumNum>5</SumNum>" in p for p in catalog)
+    ids = sorted(set(re.findall(r"<Item>\s*<DeviceID>(\d{20})</DeviceID>", "".join(catalog))))
+    assert ids == [address_code(CHONGQING, n) for n in range(1, 6)]  # not the 6th
+    assert "<CmdType>Keepalive</CmdType>" in text
+    with container.uow() as uow:
+        state = uow.gb_platforms.state(pid)
+    assert state is not None and state.state is LinkState.DISABLED  # stopped: unregistered
+
+
+def test_an_upper_platform_that_is_down_is_retried_with_back_off(
+    client: TestClient, admin: dict[str, str], container: Container
+) -> None:
+    pid = _setup(client, admin, _free_udp_port(), shared=0)  # nothing listens there
+    cascade, seen = _client(container, pid, retransmit=(0.2, 0.3))
+    stop = threading.Event()
+    thread = threading.Thread(target=cascade.run, args=(stop,), daemon=True)
+    started = time.monotonic()
+    thread.start()
+    failed_at: list[float] = []
+    while len(failed_at) < 2 and time.monotonic() - started < 10:
+        fails = [s for s in seen if s.state is LinkState.FAILED]
+        if len(fails) > len(failed_at):
+            failed_at.append(time.monotonic())
+        time.sleep(0.05)
+    listed = client.get(f"{API}/gb/upper-platforms/{pid}", headers=admin).json()
+    stop.set()
+    thread.join(5)
+    assert len(failed_at) == 2, [s.state for s in seen]
+    # 0.5 s of retransmissions, then 2 s of back-off before the second try's 0.5 s
+    assert failed_at[1] - failed_at[0] >= 2.4
+    assert listed["link"]["state"] == "failed" and "timeout" in listed["link"]["last_error"]
+    assert listed["link"]["attempts"] >= 1
