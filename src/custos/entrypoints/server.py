@@ -3,11 +3,17 @@ duties and, unless told otherwise, the recorder in a child process."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from custos.config import Settings
 from custos.domain.access import Role
 from custos.entrypoints.console import command_line
+
+if TYPE_CHECKING:
+    from custos.adapters.sip.cascade_runner import CascadeRunner
+    from custos.bootstrap import Container
 
 
 def run_server(settings: Settings, with_recorder: bool = True) -> None:
@@ -46,6 +52,9 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
         child.start()
     housekeeper = Housekeeper(container)
     housekeeper.start()
+    cascade = gb_cascade_runner(settings, container) if settings.gb_enabled else None
+    if cascade is not None:
+        cascade.start()  # registers with each enabled upper platform (issue 12 §2)
     try:
         # log_config=None: uvicorn's loggers go through the root handler the command set up,
         # whose filter masks stream credentials (entrypoints/cli/options.CredentialRedaction)
@@ -57,7 +66,18 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
             log_config=None,
         )
     finally:
+        if cascade is not None:
+            cascade.stop()
         housekeeper.stop()
         if child is not None:
             child.stop()
         container.close()
+
+
+def gb_cascade_runner(settings: Settings, container: Container) -> CascadeRunner:
+    """The cascade clients' runner: Custos as a lower platform of its upper platforms."""
+    from custos.adapters.sip.cascade_link import LocalIdentity
+    from custos.adapters.sip.cascade_runner import CascadeRunner
+
+    me = LocalIdentity(settings.gb_platform_id, settings.resolved_gb_domain())
+    return CascadeRunner(container.gb_cascade, me, container.clock, settings.gb_sip_host)
