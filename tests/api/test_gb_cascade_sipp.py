@@ -84,7 +84,9 @@ def test_custos_registers_with_a_sipp_upper_platform_and_answers_its_catalog_que
     port = _free_udp_port()
     pid = _setup(client, admin, port, shared=5)  # 5 of 6 cameras: two Catalog parts of ≤ 4
     inf = tmp_path / "upper.csv"
-    inf.write_text(f"SEQUENTIAL\n{CUSTOS_ID};{PASSWORD};{UPPER_ID};{UPPER_ID[:10]}\n")
+    unshared, shared = address_code(CHONGQING, 6), address_code(CHONGQING, 1)
+    fields = [CUSTOS_ID, PASSWORD, UPPER_ID, UPPER_ID[:10], unshared, shared]
+    inf.write_text("SEQUENTIAL\n" + ";".join(fields) + "\n")
     trace = tmp_path / "upper.msg"
     cmd = [
         binary, "-sf", str(SCENARIOS / "upper_platform.xml"),
@@ -116,9 +118,20 @@ def test_custos_registers_with_a_sipp_upper_platform_and_answers_its_catalog_que
     ids = sorted(set(re.findall(r"<Item>\s*<DeviceID>(\d{20})</DeviceID>", "".join(catalog))))
     assert ids == [address_code(CHONGQING, n) for n in range(1, 6)]  # not the 6th
     assert "<CmdType>Keepalive</CmdType>" in text
+    assert "SIP/2.0 403 Camera not shared with this platform" in text
+    assert "SIP/2.0 488 " in text
     with container.uow() as uow:
         state = uow.gb_platforms.state(pid)
     assert state is not None and state.state is LinkState.DISABLED  # stopped: unregistered
+    log = client.get(f"{API}/audit/search?action=gb_cascade", headers=admin).json()["entries"]
+    entries = [e["entry"] for e in log]
+    invites = {e["detail"]["channel_id"]: e for e in entries if e["action"] == "gb_cascade.invite"}
+    assert (
+        invites[unshared]["outcome"] == "refused" and invites[unshared]["actor"] == f"gb:{UPPER_ID}"
+    )
+    assert invites[shared]["detail"]["answer"] == 488
+    [catalog] = [e for e in entries if e["action"] == "gb_cascade.catalog"]
+    assert catalog["detail"]["sum_num"] == 5
 
 
 def test_an_upper_platform_that_is_down_is_retried_with_back_off(
