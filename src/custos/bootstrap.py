@@ -27,6 +27,7 @@ from custos.adapters.notify import ChannelDispatcher
 from custos.adapters.onvif import ZeepOnvifClient
 from custos.adapters.rulepack_loader import load_rulebook
 from custos.adapters.signing import TrustedKeys, load_or_create_signer, read_public_key
+from custos.adapters.sip.server import GbSipServer, SipListen
 from custos.adapters.storage import seaweedfs
 from custos.adapters.storage.documents import DocumentStore
 from custos.adapters.storage.segment_files import SegmentStore
@@ -52,6 +53,7 @@ from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.gb_cascade import GbCascadeService
 from custos.services.gb_channels import GbCatalogService
+from custos.services.gb_devices import GbDeviceService, GbServerSettings
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.interruption_accounting import InterruptionAccountingService
@@ -99,6 +101,7 @@ class Services:
     network: NetworkInterruptionService
     gb_cascade: GbCascadeService  # GB/T 28181 upper platforms and share lists
     gb_channels: GbCatalogService  # GB/T 28181 devices' catalogues, channels, placement
+    gb_devices: GbDeviceService  # GB/T 28181 devices: allow-list, registrations, keepalive
     delivery: AlarmDeliveryService
     alarm_feed: AlarmFeed  # the server push of new and changed alarms
     channels: NotifyChannelService
@@ -246,6 +249,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         network=NetworkInterruptionService(uow, rules, clock),
         gb_cascade=GbCascadeService(uow, rules, clock),
         gb_channels=GbCatalogService(uow, RegistryService(uow, rules, clock), clock),
+        gb_devices=GbDeviceService(uow, clock, _gb_server_settings(settings), alarms),
         delivery=AlarmDeliveryService(
             uow,
             clock,
@@ -315,6 +319,36 @@ def _offload(
 
 
 # ---- what a CLI command builds without a container -----------------------------------------
+def _gb_server_settings(settings: Settings) -> GbServerSettings:
+    return GbServerSettings(
+        platform_id=settings.gb_platform_id,
+        domain=settings.resolved_gb_domain(),
+        keepalive_interval_s=settings.gb_keepalive_interval_s,
+        min_expires_s=settings.gb_register_min_expires_s,
+        max_expires_s=settings.gb_register_max_expires_s,
+    )
+
+
+def gb_sip_server(settings: Settings, services: Services) -> GbSipServer:
+    """The GB/T 28181 SIP server (not started) for `custos serve` when ``gb_enabled``."""
+    check_every_s = max(0.2, min(5.0, settings.gb_keepalive_interval_s / 4))
+    listen = SipListen(
+        settings.gb_sip_host,
+        settings.gb_sip_port,
+        udp="udp" in settings.gb_sip_transports,
+        tcp="tcp" in settings.gb_sip_transports,
+        limit=settings.gb_max_message_bytes,
+        check_every_s=check_every_s,
+    )
+    server = GbSipServer(services.gb_devices, listen)
+    catalog = services.gb_channels
+    server.on_message.append(catalog.on_message)
+    services.gb_devices.on_registered.append(
+        lambda device_id: server.send_message(device_id, catalog.query("Catalog", device_id)[1])
+    )
+    return server
+
+
 def rulebook() -> RuleBook:
     """The rule packs shipped with Custos (``custos rules list``)."""
     return load_rulebook()

@@ -20,7 +20,7 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
     """Serve until SIGTERM or Ctrl-C; the housekeeper and the recorder stop with the server."""
     import uvicorn
 
-    from custos.bootstrap import bootstrap, migrate
+    from custos.bootstrap import bootstrap, gb_sip_server, migrate
     from custos.entrypoints.api.app import create_app
     from custos.entrypoints.lifetime import exit_on_sigterm
     from custos.entrypoints.workers.housekeeper import Housekeeper
@@ -55,6 +55,13 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
     cascade = gb_cascade_runner(settings, container) if settings.gb_enabled else None
     if cascade is not None:
         cascade.start()  # registers with each enabled upper platform (issue 12 §2)
+    sip = gb_sip_server(settings, container) if settings.gb_enabled else None
+    if sip is not None:
+        sip.start()
+        click.echo(
+            f"GB/T 28181 SIP server {settings.gb_platform_id} on "
+            f"{settings.gb_sip_host}:{sip.port} ({settings.gb_sip_transports})"
+        )
     try:
         # log_config=None: uvicorn's loggers go through the root handler the command set up,
         # whose filter masks stream credentials (entrypoints/cli/options.CredentialRedaction)
@@ -66,6 +73,8 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
             log_config=None,
         )
     finally:
+        if sip is not None:
+            sip.stop()
         if cascade is not None:
             cascade.stop()
         housekeeper.stop()

@@ -90,7 +90,7 @@ class GbSipServer:
         try:
             await self._endpoint.start(self._listen.host, self._listen.port,
                                        self._listen.udp, self._listen.tcp)  # fmt: skip
-        except OSError as e:
+        except Exception as e:  # reported to start(), which raises it
             self._failure = e
             self._ready.set()
             return
@@ -187,11 +187,19 @@ class GbSipServer:
 
     # --- requests to devices ---------------------------------------------------------------
 
-    def send_message(self, device_id: str, body: bytes) -> bool:
-        """Send a MANSCDP MESSAGE to a registered device (thread-safe); False if unknown."""
+    def send_message(self, device_id: str, body: bytes) -> None:
+        """Send a MANSCDP MESSAGE (e.g. a Catalog query) to a registered device; thread-safe.
+
+        Queued on the server's loop, so a hook run while a REGISTER is answered sends after the
+        200 OK. A device that is not registered (or gone) is logged and skipped."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._send_message, device_id, body)
+
+    def _send_message(self, device_id: str, body: bytes) -> None:
         peer = self._peers.get(device_id)
-        if peer is None or self._loop is None:
-            return False
+        if peer is None:
+            log.warning("GB MESSAGE to %s not sent: the device is not registered", device_id)
+            return
         self._cseq += 1
         msg = SipMessage(method="MESSAGE", uri=f"sip:{device_id}@{peer.address}")
         msg.add("Via", f"SIP/2.0/{peer.transport} {self._listen.host}:{self.port};rport;"
@@ -203,8 +211,9 @@ class GbSipServer:
         msg.add("Max-Forwards", "70")
         msg.add("Content-Type", MANSCDP_TYPE)
         msg.body = body
-        self._loop.call_soon_threadsafe(self._endpoint.send, msg, peer)
-        return True
+        if not self._endpoint.send(msg, peer):
+            log.warning("GB MESSAGE to %s at %s not sent: connection gone", device_id,
+                        peer.address)  # fmt: skip
 
 
 def _expires(msg: SipMessage) -> int | None:

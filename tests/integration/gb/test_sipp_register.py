@@ -1,0 +1,155 @@
+"""GB/T 28181 devices simulated by SIPp register with the SIP server, keep alive, go offline and
+come back; bad REGISTERs are refused with the right answer. Real peer (sipp), real database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from custos.adapters.sip.server import GbSipServer, SipListen
+from custos.bootstrap import Container
+from custos.domain.access import Role
+from custos.domain.alarms import Alarm, AlarmKind
+from custos.domain.audit import AuditEvent, Outcome
+from custos.domain.clock import ManualClock
+from custos.domain.gb_device import DeviceState, gb_date
+from custos.domain.kinds import UnitKind
+from custos.domain.manscdp_build import build_query
+from custos.domain.users import Principal
+from custos.services.gb_devices import DeviceInput
+from custos.services.registry import UnitInput
+from tests.api.builders import credit_code
+from tests.integration.gb.sipp_support import free_port, sipp
+
+DEVICE = "34020000001180000001"
+PLATFORM = "34020000002000000001"
+DOMAIN = "3402000000"
+PASSWORD = "gb-s3cret-12345"
+ADMIN = Principal(1, "admin", Role.ADMIN, None)
+
+
+@dataclass
+class Gb:
+    container: Container
+    clock: ManualClock
+    server: GbSipServer
+    tmp: Path
+
+    def keys(self, device: str = DEVICE, password: str = PASSWORD) -> list[tuple[str, ...]]:
+        """SIPp's injection file: device;its digest answer;domain;platform;the device's Date."""
+        device_date = gb_date(self.clock.now() + timedelta(seconds=90))
+        auth = f"[authentication username={device} password={password}]"
+        return [(device, auth, DOMAIN, PLATFORM, device_date)]
+
+    def device(self) -> dict[str, object]:
+        [d] = [d for d in self.container.gb_devices.find(ADMIN) if d["device_id"] == DEVICE]
+        return d
+
+
+@pytest.fixture
+def gb(container: Container, clock: ManualClock, tmp_path: Path) -> Iterator[Gb]:
+    unit = container.registry.create_unit(
+        ADMIN, UnitInput("Unit 1", credit_code(1), UnitKind.ENTERPRISE)
+    )
+    container.gb_devices.add(ADMIN, DeviceInput(DEVICE, unit.id or 0, "NVR 1", PASSWORD))
+    server = GbSipServer(
+        container.gb_devices, SipListen("127.0.0.1", free_port(), check_every_s=0.05)
+    )
+    container.gb_devices.on_registered.append(
+        lambda device_id: server.send_message(device_id, build_query("Catalog", 7, device_id))
+    )
+    server.start()
+    yield Gb(container, clock, server, tmp_path)
+    server.stop()
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+def test_a_device_registers_with_digest_keeps_alive_goes_offline_and_comes_back(
+    gb: Gb, transport: str
+) -> None:
+    run = sipp("register_keepalive", gb.server.port, gb.keys(), gb.tmp, transport=transport,
+               oocsf="catalog_answer")  # fmt: skip
+    assert run.returncode == 0, run.screen
+    assert (run.successful, run.failed) == (1, 0), run.screen
+    d = gb.device()
+    assert d["state"] == DeviceState.ONLINE.value
+    assert d["transport"] == ("UDP" if transport == "u1" else "TCP")
+    assert d["last_keepalive_at"] is not None
+    assert d["clock_drift_s"] == pytest.approx(90.0, abs=0.01)  # what the device's Date said
+
+    gb.clock.advance(timedelta(seconds=3 * 60 + 1))  # 3 keepalive intervals missed
+    assert gb.device()["state"] == DeviceState.OFFLINE.value
+    assert _wait_for(lambda: _open_alarm(gb) is not None)  # the SIP thread's offline check
+    alarm = _open_alarm(gb)
+    assert alarm is not None and alarm.subject == f"device:{DEVICE}"
+
+    run = sipp("keepalive", gb.server.port, gb.keys(), gb.tmp, transport=transport)
+    assert run.returncode == 0, run.screen
+    assert gb.device()["state"] == DeviceState.ONLINE.value
+    assert _open_alarm(gb) is None
+
+
+def _open_alarm(gb: Gb) -> Alarm | None:
+    with gb.container.uow() as uow:
+        return uow.alarms.open_for(AlarmKind.DEVICE_OFFLINE, f"device:{DEVICE}")
+
+
+def _register_log(gb: Gb) -> list[AuditEvent]:
+    with gb.container.uow() as uow:
+        return [e for _, e in uow.audit.find(limit=1000) if e.action.startswith("gb_device.")]
+
+
+def test_a_wrong_password_is_refused_with_403_after_the_challenge_and_logged(gb: Gb) -> None:
+    run = sipp("wrong_password", gb.server.port, gb.keys(password="not-the-password"), gb.tmp)
+    assert (run.returncode, run.successful) == (0, 1), run.screen
+    assert gb.device()["state"] == DeviceState.UNREGISTERED.value
+    [refused] = [e for e in _register_log(gb) if e.outcome is Outcome.REFUSED]
+    assert refused.detail["reason"] == "wrong digest response (password)"
+    assert PASSWORD not in repr(refused) and "not-the-password" not in repr(refused)
+
+
+@pytest.mark.parametrize(
+    ("device", "reason"),
+    [("34020000001180000099", "not on the allow-list"), ("3402000000118000", "malformed")],
+)
+def test_an_unknown_or_malformed_device_is_refused_with_403_and_logged(
+    gb: Gb, device: str, reason: str
+) -> None:
+    run = sipp("refused", gb.server.port, gb.keys(device=device), gb.tmp)
+    assert (run.returncode, run.successful) == (0, 1), run.screen
+    [refused] = [e for e in _register_log(gb) if e.outcome is Outcome.REFUSED]
+    assert refused.detail["device_id"] == device and reason in refused.detail["reason"]
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+def test_a_replayed_nonce_gets_a_fresh_stale_challenge(gb: Gb, transport: str) -> None:
+    run = sipp("replayed_nonce", gb.server.port, gb.keys(), gb.tmp, transport=transport,
+               oocsf="catalog_answer")  # fmt: skip
+    assert (run.returncode, run.successful, run.failed) == (0, 1, 0), run.screen
+    assert gb.device()["state"] == DeviceState.ONLINE.value
+
+
+def test_a_device_unregisters_with_expires_0(gb: Gb) -> None:
+    run = sipp("unregister", gb.server.port, gb.keys(), gb.tmp, oocsf="catalog_answer")
+    assert (run.returncode, run.successful, run.failed) == (0, 1, 0), run.screen
+    d = gb.device()
+    assert d["state"] == DeviceState.UNREGISTERED.value and d["expires_at"] is None
+    actions = [e.action for e in _register_log(gb) if e.outcome is Outcome.OK]
+    assert actions[-2:] == ["gb_device.register", "gb_device.unregister"]
+    gb.clock.advance(timedelta(hours=2))  # a device that said goodbye raises no alarm
+    time.sleep(0.2)
+    assert _open_alarm(gb) is None
