@@ -33,7 +33,7 @@ def _device(container: Container, unit_id: int) -> None:
 
 
 def _report_catalogue(container: Container, items: list[CatalogItem], sn: int = 7) -> Any:
-    bodies = build_catalog_responses(sn, DEVICE, items, page_size=2)  # GB2312, 2 MESSAGEs
+    bodies = build_catalog_responses(sn, DEVICE, items, page_size=3)  # GB2312, 2 MESSAGEs
     assert len(bodies) == 2
     outcomes = []
     for body in reversed(bodies):  # out of order
@@ -46,6 +46,7 @@ CATALOGUE = [
     CatalogItem(PRIVATE, name="大门口东侧", manufacturer="海康威视", model="DS-2CD", status="ON"),
     CatalogItem(INTERNET, name="停车场", manufacturer="大华", status="ON"),
     CatalogItem(GROUP, name="一号楼"),
+    CatalogItem(DEVICE, name="前门NVR", parental=True),
 ]
 
 
@@ -75,6 +76,7 @@ def test_a_two_part_gb2312_catalogue_becomes_planned_channels_and_skips_non_vide
     assert first is None  # the second part of two came first
     assert sorted(second.added) == sorted([PRIVATE, INTERNET])
     assert GROUP in second.skipped and "215" in second.skipped[GROUP]
+    assert "the device itself" in second.skipped[DEVICE]
     channels = _channels(client, admin)
     assert set(channels) == {PRIVATE, INTERNET}
     private = channels[PRIVATE]

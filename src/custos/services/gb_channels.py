@@ -272,6 +272,9 @@ class GbCatalogService:
     ) -> set[str]:
         listed: set[str] = set()
         for item in items:
+            if item.device_id == device_id:
+                outcome.skipped[item.device_id] = "the device itself, not one of its channels"
+                continue
             if problem := channel_code_problem(item.device_id):
                 outcome.skipped[item.device_id] = problem
                 continue
