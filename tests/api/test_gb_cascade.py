@@ -4,6 +4,7 @@ citing the article. Runs on SQLite and PostgreSQL (the container fixture)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from custos.adapters.db import cascade_tables as ct
 from custos.bootstrap import Container
 from custos.domain.access import Role
+from custos.domain.gb_cascade import LinkState, PlatformState
 from tests.api.builders import API, address_code, camera_body, make_site, make_unit
 from tests.api.conftest import LoginAs
 
@@ -142,3 +144,26 @@ def test_reading_needs_registry_read_and_writing_registry_write(
 
 def _entries(page: Any) -> list[dict[str, Any]]:
     return [e["entry"] for e in page["entries"]]
+
+
+def test_a_chongqing_site_without_a_cascade_is_a_finding_citing_art12(
+    client: TestClient, admin: dict[str, str], container: Container
+) -> None:
+    site = make_site(client, admin, make_unit(client, admin), CHONGQING)
+    beijing = make_site(client, admin, make_unit(client, admin, 2), "110105")
+
+    def codes(site_id: int) -> dict[str, Any]:
+        report = client.get(f"{API}/compliance/sites/{site_id}", headers=admin).json()
+        return {f["code"]: f for f in report["findings"] if f["code"].startswith("cascade.")}
+
+    [none] = codes(site).values()
+    assert none["code"] == "cascade.no_reserved_interface"
+    assert none["rule_ids"][:2] == ["chongqing-2016:art12.p1", "chongqing-2016:art30.i2"]
+    assert codes(beijing) == {}  # Beijing's pack has no such duty
+    pid = _platform(client, admin, PRIVATE_ID).json()["id"]
+    assert list(codes(site)) == ["cascade.not_registered"]
+    now = container.clock.now()
+    container.gb_cascade.record_state(
+        PlatformState(pid, LinkState.REGISTERED, now, "", now + timedelta(hours=1))
+    )
+    assert codes(site) == {}

@@ -26,6 +26,7 @@ from custos.domain.rules import (
     evaluate_compliance,
 )
 from custos.domain.users import Principal
+from custos.services.gb_cascade import CascadeUnitOfWork, cascade_findings
 from custos.services.interruption_accounting import AccountingUnitOfWork, repair_findings
 from custos.services.monitoring_room import DutyUnitOfWork
 from custos.services.network_interruptions import InterruptionUnitOfWork, interruption_findings
@@ -36,7 +37,12 @@ _SEVERITY_ORDER = {s: i for i, s in enumerate(reversed(list(Severity)))}
 
 
 class ComplianceUnitOfWork(
-    InterruptionUnitOfWork, AccountingUnitOfWork, OperationsUnitOfWork, DutyUnitOfWork, Protocol
+    InterruptionUnitOfWork,
+    AccountingUnitOfWork,
+    OperationsUnitOfWork,
+    DutyUnitOfWork,
+    CascadeUnitOfWork,
+    Protocol,
 ):
     """What the report reads: the registry, the interruptions, the camera faults."""
 
@@ -159,6 +165,7 @@ class ComplianceService:
         findings += operations_findings(uow, self._rules, site, self._clock.now())
         findings += duty_findings(uow, self._rules, site, self._clock.now())
         findings += repair_findings(uow, self._rules, site, self._clock.now())
+        findings += cascade_findings(uow, self._rules, site)
         findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
         packs = [p.id for p in self._rules.packs_for_division(site.division_code)]
         return SiteReport(site, packs, findings)

@@ -25,9 +25,9 @@ from custos.domain.gb_cascade import (
     check_platform,
     share_refusal,
 )
-from custos.domain.kinds import LifecycleState
+from custos.domain.kinds import LifecycleState, Severity
 from custos.domain.registry import Camera, Site
-from custos.domain.rules import RuleBook
+from custos.domain.rules import Finding, RuleBook
 from custos.domain.rules.terms import ViolationKey
 from custos.domain.users import Principal
 from custos.services.ports import UnitOfWork
@@ -278,14 +278,47 @@ class GbCascadeService:
             uow.commit()
 
 
-def reserved_interface_required(rules: RuleBook, site: Site) -> list[str]:
-    """The articles whose packs punish a missing reserved networking interface at the site."""
-    found: list[str] = []
-    for pack in rules.packs_for_division(site.division_code):
-        for penalty in pack.penalties:
-            if penalty.violation_key is ViolationKey.NO_RESERVED_INTERFACE:
-                found.append(penalty.citation.human)
-    return found
+def cascade_findings(uow: CascadeUnitOfWork, rules: RuleBook, site: Site) -> list[Finding]:
+    """The reserved networking interface (Chongqing art. 12 ¶1, fined under art. 30(2)): a
+    finding when a pack of the site's division punishes its absence and no upper platform is
+    configured and enabled (violation), or none is registered now (warning)."""
+    penalties = [
+        pen
+        for pack in rules.packs_for_division(site.division_code)
+        for pen in pack.penalties
+        if pen.violation_key is ViolationKey.NO_RESERVED_INTERFACE
+    ]
+    if not penalties:
+        return []
+    enabled = uow.gb_platforms.find(enabled_only=True)
+    states = [uow.gb_platforms.state(p.id or 0) for p in enabled]
+    if any(s is not None and s.state is LinkState.REGISTERED for s in states):
+        return []
+    pen = penalties[0]
+    cites = (*pen.violates, pen.citation)
+    if not enabled:
+        return [
+            Finding(
+                code="cascade.no_reserved_interface",
+                severity=Severity.VIOLATION,
+                subject=f"site:{site.id}",
+                message="no upper platform (the police networking interface) is configured: "
+                "configure a GB/T 28181 cascade",
+                citations=cites,
+                fine=pen.fine,
+                penalty_rule_id=pen.citation.rule_id,
+            )
+        ]
+    return [
+        Finding(
+            code="cascade.not_registered",
+            severity=Severity.WARNING,
+            subject=f"site:{site.id}",
+            message=f"no configured upper platform is registered now ({len(enabled)} configured)",
+            citations=cites,
+            params={"configured": len(enabled)},
+        )
+    ]
 
 
 def _platform(
