@@ -107,6 +107,8 @@ def test_an_internet_channel_at_a_classified_site_is_refused_with_its_article_an
     assert camera["name"] == "大门口东侧"
     after = _channels(client, admin)[PRIVATE]
     assert (after["state"], after["camera_id"]) == ("placed", camera["id"])
+    _report_catalogue(container, CATALOGUE, sn=8)  # the device reports again: still placed
+    assert _channels(client, admin)[PRIVATE]["camera_id"] == camera["id"]
     again = _place(client, admin, channels[PRIVATE]["id"], site)
     assert again.status_code == 422 and again.json()["errors"][0]["field"] == "channel"
 
@@ -132,6 +134,9 @@ def test_catalogue_changes_mark_channels_and_another_units_manager_sees_none(
     assert _place(client, stranger, channels[PRIVATE]["id"], site).status_code == 404
     own = login_as(Role.UNIT_MANAGER, unit)
     assert set(_channels(client, own)) == {PRIVATE, INTERNET}
+    elsewhere = make_site(client, admin, other, DIVISION)
+    refused = _place(client, admin, channels[PRIVATE]["id"], elsewhere)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "site_id"
 
 
 def test_device_info_and_status_are_kept_as_last_reported(

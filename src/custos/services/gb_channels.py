@@ -47,7 +47,8 @@ from custos.services.registry import CameraInput, RegistryService
 
 class GbChannels(Protocol):
     def add(self, channel: GbChannel) -> GbChannel: ...
-    def update(self, channel: GbChannel) -> None: ...
+    def update(self, channel: GbChannel) -> None: ...  # what the device says, not camera_id
+    def attach(self, channel_pk: int, camera_id: int) -> None: ...
     def get(self, channel_pk: int) -> GbChannel | None: ...
     def find(self, unit_id: int | None = None, device_id: str | None = None) -> list[GbChannel]: ...
 
@@ -247,7 +248,7 @@ class GbCatalogService:
         camera = self._registry.create_camera(actor, _camera_input(channel, where))
         with self._uow() as uow:
             placed = dataclasses.replace(channel, camera_id=camera.id)
-            uow.gb_channels.update(placed)
+            uow.gb_channels.attach(channel_pk, camera.id or 0)
             uow.audit.append(
                 AuditEvent(
                     self._clock.now(), actor.username, "gb_channel.place", "gb_channel",

@@ -25,10 +25,16 @@ class GbChannelRepository:
         return dataclasses.replace(channel, id=int(key[0]))
 
     def update(self, channel: GbChannel) -> None:
-        values = {name: getattr(channel, name) for name in _FIELDS}
+        """What the device reported; never ``camera_id`` (see :meth:`attach`), so a catalogue
+        read before a placement cannot undo it."""
+        values = {name: getattr(channel, name) for name in _FIELDS if name != "camera_id"}
         self._c.execute(
             update(gt.gb_channels).where(gt.gb_channels.c.id == channel.id).values(**values)
         )
+
+    def attach(self, channel_pk: int, camera_id: int) -> None:
+        t = gt.gb_channels
+        self._c.execute(update(t).where(t.c.id == channel_pk).values(camera_id=camera_id))
 
     def get(self, channel_pk: int) -> GbChannel | None:
         row = self._c.execute(select(gt.gb_channels).where(gt.gb_channels.c.id == channel_pk))

@@ -60,6 +60,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/duty", "nav.duty", Permission.DUTY_READ),
     NavItem(f"{UI_PREFIX}/operations", "nav.operations", Permission.DUTY_READ),
     NavItem(f"{UI_PREFIX}/onvif", "nav.onvif", Permission.ONVIF_ONBOARD),
+    NavItem(f"{UI_PREFIX}/cascade", "nav.cascade", Permission.REGISTRY_READ),
 )
 
 
@@ -306,6 +307,14 @@ def operations(
     roles = [(r.value, t(f"enum.staff_role.{r.value}")) for r in StaffRole]
     contents = [(c.value, t(f"enum.training_content.{c.value}")) for c in TrainingContent]
     return render(request, "operations.html", caller, staff_roles=roles, training_contents=contents)
+
+
+@router.get(f"{UI_PREFIX}/cascade")
+def cascade(
+    request: Request, caller: Annotated[Caller, needs(Permission.REGISTRY_READ)]
+) -> HTMLResponse:
+    """GB/T 28181 cascade: upper platforms, their link state, the share lists."""
+    return render(request, "cascade.html", caller)
 
 
 @router.get(f"{UI_PREFIX}/onvif")
