@@ -22,7 +22,11 @@ OPTIONS = (
 )
 
 
+HANDLED: list[str] = []
+
+
 def _ok(msg: SipMessage, peer: Peer) -> SipMessage | None:
+    HANDLED.append(msg.call_id)
     return response_to(msg, 200) if msg.is_request else None
 
 
@@ -85,3 +89,12 @@ def test_tcp_framing_pipelining_and_oversize(endpoint: int) -> None:
         answer = s.recv(65535).decode()
         assert _status(answer).startswith("SIP/2.0 513")
         assert s.recv(100) == b""  # and the connection is closed
+
+
+def test_a_retransmitted_request_gets_the_same_answer_without_being_handled_again(
+    endpoint: int,
+) -> None:
+    again = OPTIONS.format(n=0).replace("Call-ID: t1", "Call-ID: retrans-1").encode()
+    first, second = _udp(endpoint, again), _udp(endpoint, again)
+    assert first is not None and first == second  # the same To tag: one transaction
+    assert HANDLED.count("retrans-1") == 1

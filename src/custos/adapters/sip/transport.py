@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
@@ -21,11 +22,16 @@ from custos.adapters.sip.message import (
     SipParseError,
     canonical,
     frame_length,
+    header_param,
     parse,
     response_to,
 )
 
 log = logging.getLogger(__name__)
+
+#: how long an answer is re-sent to retransmissions (64 x T1, Timer J), and how many are kept
+ANSWER_KEPT_S = 32.0
+ANSWERS_KEPT = 50_000
 
 
 @dataclass
@@ -58,6 +64,14 @@ def bad_message_answer(data: bytes, error: SipParseError) -> SipMessage | None:
     return resp
 
 
+def _transaction_key(msg: SipMessage) -> tuple[str, str, str] | None:
+    """A server transaction's key (RFC 3261 §17.2.3): top Via branch, Call-ID, CSeq (ACK none)."""
+    if not msg.is_request or msg.method == "ACK":
+        return None
+    branch = header_param(msg.get("Via") or "", "branch") or ""
+    return (branch, msg.call_id, msg.get("CSeq") or "")
+
+
 class _Udp(asyncio.DatagramProtocol):
     def __init__(self, endpoint: SipEndpoint) -> None:
         self._endpoint = endpoint
@@ -82,6 +96,8 @@ class SipEndpoint:
         self._udp: _Udp | None = None
         self._tcp: asyncio.Server | None = None
         self._tcp_peers: dict[tuple[str, int], asyncio.StreamWriter] = {}
+        #: answers to requests by transaction, re-sent to retransmissions (insertion-ordered)
+        self._answered: dict[tuple[str, str, str], tuple[float, SipMessage]] = {}
         self.port = 0
 
     async def start(self, host: str, port: int, udp: bool = True, tcp: bool = True) -> None:
@@ -110,12 +126,16 @@ class SipEndpoint:
     def received(self, data: bytes, peer: Peer) -> None:
         try:
             msg = parse(data, self._limit)
+            key = _transaction_key(msg)
         except SipParseError as e:
             log.warning("SIP %s from %s refused (%d): %s", peer.transport, peer.address,
                         e.status, e.reason)  # fmt: skip
             answer = bad_message_answer(data, e)
             if answer is not None:
                 self.send(answer, peer)
+            return
+        if key is not None and key in self._answered:  # a retransmission (§17.2.2): same answer
+            self.send(self._answered[key][1], peer)
             return
         try:
             reply = self._handler(msg, peer)
@@ -125,7 +145,18 @@ class SipEndpoint:
             if msg.is_request and msg.method != "ACK":
                 reply = response_to(msg, 500)
         if reply is not None:
+            if key is not None:
+                self._remember(key, reply)
             self.send(reply, peer)
+
+    def _remember(self, key: tuple[str, str, str], reply: SipMessage) -> None:
+        now = time.monotonic()
+        self._answered[key] = (now + ANSWER_KEPT_S, reply)
+        while self._answered:
+            oldest_key, (until, _) = next(iter(self._answered.items()))
+            if until > now and len(self._answered) <= ANSWERS_KEPT:
+                break
+            del self._answered[oldest_key]
 
     def send(self, msg: SipMessage, peer: Peer) -> bool:
         """Send to a peer: UDP datagram, or on its TCP connection (False if that is gone)."""
