@@ -2,8 +2,8 @@
 and answer the Catalog query, against the in-process SIP server on SQLite or PostgreSQL.
 Not part of the test suite.
 
-    .venv/bin/python bench/gb_register.py                         # SQLite, rates 25..800/s
-    .venv/bin/python bench/gb_register.py --rates 50 100 200 --seconds 5 --postgres URL
+    .venv/bin/python -m bench.gb_register                         # SQLite, rates 25..800/s
+    .venv/bin/python -m bench.gb_register --rates 50 100 --seconds 5 --postgres SCRATCH_URL
 
 Each step runs `rate x seconds` new devices at SIPp's call rate `-r rate` over UDP; a step with a
 failed call ends the ramp ("registrations per second until the first failure"). Printed per step:
