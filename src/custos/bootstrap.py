@@ -329,9 +329,13 @@ def _gb_server_settings(settings: Settings) -> GbServerSettings:
     )
 
 
-def gb_sip_server(settings: Settings, services: Services) -> GbSipServer:
-    """The GB/T 28181 SIP server (not started) for `custos serve` when ``gb_enabled``."""
-    check_every_s = max(0.2, min(5.0, settings.gb_keepalive_interval_s / 4))
+def gb_sip_server(
+    settings: Settings, services: Services, check_every_s: float | None = None
+) -> GbSipServer:
+    """The GB/T 28181 SIP server (not started) for `custos serve` when ``gb_enabled``; its
+    offline check runs every quarter keepalive interval (0.2–5 s) unless told otherwise."""
+    if check_every_s is None:
+        check_every_s = max(0.2, min(5.0, settings.gb_keepalive_interval_s / 4))
     listen = SipListen(
         settings.gb_sip_host,
         settings.gb_sip_port,

@@ -11,15 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from custos.adapters.sip.server import GbSipServer, SipListen
-from custos.bootstrap import Container
+from custos.adapters.sip.server import GbSipServer
+from custos.bootstrap import Container, gb_sip_server
 from custos.domain.access import Role
 from custos.domain.alarms import Alarm, AlarmKind
 from custos.domain.audit import AuditEvent, Outcome
 from custos.domain.clock import ManualClock
 from custos.domain.gb_device import DeviceState, gb_date
 from custos.domain.kinds import UnitKind
-from custos.domain.manscdp_build import build_query
 from custos.domain.users import Principal
 from custos.services.gb_devices import DeviceInput
 from custos.services.registry import UnitInput
@@ -57,12 +56,9 @@ def gb(container: Container, clock: ManualClock, tmp_path: Path) -> Iterator[Gb]
         ADMIN, UnitInput("Unit 1", credit_code(1), UnitKind.ENTERPRISE)
     )
     container.gb_devices.add(ADMIN, DeviceInput(DEVICE, unit.id or 0, "NVR 1", PASSWORD))
-    server = GbSipServer(
-        container.gb_devices, SipListen("127.0.0.1", free_port(), check_every_s=0.05)
-    )
-    container.gb_devices.on_registered.append(
-        lambda device_id: server.send_message(device_id, build_query("Catalog", 7, device_id))
-    )
+    # wired as `custos serve` wires it: the Catalog query after REGISTER is GB catalog service's
+    listen = {"gb_sip_host": "127.0.0.1", "gb_sip_port": free_port()}
+    server = gb_sip_server(container.settings.model_copy(update=listen), container, 0.05)
     server.start()
     yield Gb(container, clock, server, tmp_path)
     server.stop()
