@@ -53,6 +53,7 @@ from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.gb_cascade import GbCascadeService
 from custos.services.gb_channels import GbCatalogService
+from custos.services.gb_ptz import GbPtzService
 from custos.services.gb_devices import GbDeviceService, GbServerSettings
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
@@ -101,6 +102,7 @@ class Services:
     network: NetworkInterruptionService
     gb_cascade: GbCascadeService  # GB/T 28181 upper platforms and share lists
     gb_channels: GbCatalogService  # GB/T 28181 devices' catalogues, channels, placement
+    gb_ptz: GbPtzService  # PTZ of placed GB/T 28181 channels (DeviceControl PTZCmd)
     gb_devices: GbDeviceService  # GB/T 28181 devices: allow-list, registrations, keepalive
     delivery: AlarmDeliveryService
     alarm_feed: AlarmFeed  # the server push of new and changed alarms
@@ -249,6 +251,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         network=NetworkInterruptionService(uow, rules, clock),
         gb_cascade=GbCascadeService(uow, rules, clock),
         gb_channels=GbCatalogService(uow, RegistryService(uow, rules, clock), clock),
+        gb_ptz=GbPtzService(uow, clock),
         gb_devices=GbDeviceService(uow, clock, _gb_server_settings(settings), alarms),
         delivery=AlarmDeliveryService(
             uow,
@@ -347,6 +350,7 @@ def gb_sip_server(
     server = GbSipServer(services.gb_devices, listen)
     catalog = services.gb_channels
     server.on_message.append(catalog.on_message)
+    services.gb_ptz.connect(server.send_message)
     services.gb_devices.on_registered.append(
         lambda device_id: server.send_message(device_id, catalog.query("Catalog", device_id)[1])
     )

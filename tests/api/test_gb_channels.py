@@ -11,7 +11,7 @@ from custos.bootstrap import Container
 from custos.domain.access import Role
 from custos.domain.audit import Outcome
 from custos.domain.gb_device import GbDevice
-from custos.domain.manscdp import CatalogItem, parse
+from custos.domain.manscdp import CatalogItem, PtzControl, parse
 from custos.domain.manscdp_build import build_catalog_responses
 from tests.api.builders import API, address_code, make_site, make_unit
 from tests.api.conftest import LoginAs
@@ -156,3 +156,34 @@ def test_device_info_and_status_are_kept_as_last_reported(
     assert got["status"] is None and got["info_at"] is not None
     bad = client.get(f"{API}/gb/devices/123/report", headers=admin)
     assert bad.status_code == 422
+
+
+def test_ptz_of_a_placed_channel_sends_device_control_and_is_logged(
+    client: TestClient, admin: dict[str, str], container: Container, login_as: LoginAs
+) -> None:
+    unit, site = _world(client, admin, container)
+    operator = login_as(Role.OPERATOR, unit)
+    _report_catalogue(container, CATALOGUE)
+    channel = _channels(client, admin)[PRIVATE]["id"]
+    move = {"tilt": "up", "tilt_speed": 250, "pan_speed": 0, "zoom_speed": 0}
+    unplaced = client.post(f"{API}/gb/channels/{channel}/ptz", json=move, headers=operator)
+    assert unplaced.status_code == 422 and unplaced.json()["errors"][0]["field"] == "channel"
+    assert _place(client, admin, channel, site).status_code == 201
+    no_server = client.post(f"{API}/gb/channels/{channel}/ptz", json=move, headers=operator)
+    assert no_server.status_code == 422 and "gb_enabled" in no_server.text
+    sent: list[tuple[str, bytes]] = []
+    container.gb_ptz.connect(lambda device, body: sent.append((device, body)))
+    r = client.post(f"{API}/gb/channels/{channel}/ptz", json=move, headers=operator)
+    assert r.status_code == 200, r.text
+    assert r.json()["ptz_cmd"] == "A50F010800FA00B7"  # tilt up at speed FA, annex A
+    [(device, body)] = sent
+    message = parse(body)
+    assert device == DEVICE and isinstance(message, PtzControl)
+    assert message.header.device_id == PRIVATE and message.command.to_hex() == "A50F010800FA00B7"
+    too_fast = client.post(
+        f"{API}/gb/channels/{channel}/ptz", json={"zoom": "in", "zoom_speed": 16}, headers=operator
+    )
+    assert too_fast.status_code == 422 and len(sent) == 1
+    with container.uow() as uow:
+        actions = [e.action for _, e in uow.audit.find(limit=100_000)]
+    assert actions.count("gb_channel.ptz") == 3  # two refused, one sent

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
 from custos.domain.access import Permission
+from custos.domain.manscdp_ptz import Pan, PtzCommand, Tilt, Zoom
 from custos.domain.registry import Signage
 from custos.entrypoints.api.bounds import Id, RetentionDays
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
@@ -18,6 +19,7 @@ from custos.services.gb_channels import Placement
 router = APIRouter(tags=["gb28181 channels"])
 Reader = Annotated[Caller, needs(Permission.REGISTRY_READ)]
 Manager = Annotated[Caller, needs(Permission.CAMERA_MANAGE)]
+Ptz = Annotated[Caller, needs(Permission.PTZ)]
 DEVICE_ID = r"^[0-9]{20}$"
 
 
@@ -57,6 +59,23 @@ def place_channel(
     raw["signage"] = Signage(**raw["signage"])
     cam = c.gb_channels.place(caller.principal, channel_id, Placement(**raw))
     return {"camera_id": cam.id, "address_code": cam.address_code, "site_id": cam.site_id}
+
+
+class GbPtzIn(In):
+    pan: Pan = Pan.NONE
+    tilt: Tilt = Tilt.NONE
+    zoom: Zoom = Zoom.NONE
+    pan_speed: int = Field(default=128, ge=0, le=255)
+    tilt_speed: int = Field(default=128, ge=0, le=255)
+    zoom_speed: int = Field(default=8, ge=0, le=15)
+
+
+@router.post("/gb/channels/{channel_id}/ptz")
+def ptz(channel_id: Id, body: GbPtzIn, caller: Ptz, c: ContainerDep) -> dict[str, Any]:
+    """Move (or stop: every direction ``none``) a placed channel's camera: DeviceControl
+    ``PTZCmd`` to its device; in the operation log with the command sent."""
+    command = PtzCommand(**body.model_dump())
+    return c.gb_ptz.command(caller.principal, channel_id, command)
 
 
 @router.get("/gb/devices/{device_id}/report")
