@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from custos.adapters.sip.cascade_link import LocalIdentity, UdpUpperLink
+from custos.adapters.sip.cascade_link import LocalIdentity, TcpUpperLink, UdpUpperLink
 from custos.bootstrap import Container
 from custos.domain.gb_cascade import LinkState, PlatformState
 from custos.services.gb_cascade_client import CascadeClient
@@ -28,13 +28,15 @@ UPPER_ID = "50000000002005000001"
 PASSWORD = "upper-pl@tform-pw"
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+def _free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def _setup(client: TestClient, admin: dict[str, str], port: int, shared: int) -> int:
+def _setup(
+    client: TestClient, admin: dict[str, str], port: int, shared: int, transport: str = "UDP"
+) -> int:
     site = make_site(client, admin, make_unit(client, admin), CHONGQING)
     cams = []
     for n in range(1, 7):
@@ -45,6 +47,7 @@ def _setup(client: TestClient, admin: dict[str, str], port: int, shared: int) ->
     body = {
         "sip_id": UPPER_ID, "domain": UPPER_ID[:10], "host": "127.0.0.1", "port": port,
         "password": PASSWORD, "register_expiry_s": 60, "keepalive_interval_s": 5,
+        "transport": transport,
     }  # fmt: skip
     r = client.post(f"{API}/gb/upper-platforms", json=body, headers=admin)
     assert r.status_code == 201, r.text
@@ -61,7 +64,8 @@ def _client(
     container: Container, pid: int, retransmit: tuple[float, ...] = (0.5, 1.0, 2.0)
 ) -> tuple[CascadeClient, list[PlatformState]]:
     [platform] = [p for p in container.gb_cascade.enabled_platforms() if p.id == pid]
-    link = UdpUpperLink(
+    kind = TcpUpperLink if platform.transport.value == "TCP" else UdpUpperLink
+    link = kind(
         platform, LocalIdentity(CUSTOS_ID, CUSTOS_ID[:10]), container.gb_cascade, "127.0.0.1",
         retransmit_s=retransmit,
     )  # fmt: skip
@@ -75,14 +79,17 @@ def _client(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("transport", ["UDP", "TCP"])
 def test_custos_registers_with_a_sipp_upper_platform_and_answers_its_catalog_query(
-    client: TestClient, admin: dict[str, str], container: Container, tmp_path: Path
+    client: TestClient, admin: dict[str, str], container: Container, tmp_path: Path, transport: str
 ) -> None:
     binary = shutil.which("sipp")
     if binary is None:
         pytest.fail("sipp is not installed (Debian package sip-tester; see scripts/setup)")
-    port = _free_udp_port()
-    pid = _setup(client, admin, port, shared=5)  # 5 of 6 cameras: two Catalog parts of ≤ 4
+    port = _free_port(socket.SOCK_STREAM if transport == "TCP" else socket.SOCK_DGRAM)
+    pid = _setup(
+        client, admin, port, shared=5, transport=transport
+    )  # 5 of 6 cameras: two Catalog parts of ≤ 4
     inf = tmp_path / "upper.csv"
     unshared, shared = address_code(CHONGQING, 6), address_code(CHONGQING, 1)
     fields = [CUSTOS_ID, PASSWORD, UPPER_ID, UPPER_ID[:10], unshared, shared]
@@ -90,7 +97,7 @@ def test_custos_registers_with_a_sipp_upper_platform_and_answers_its_catalog_que
     trace = tmp_path / "upper.msg"
     cmd = [
         binary, "-sf", str(SCENARIOS / "upper_platform.xml"),
-        "-inf", str(inf), "-i", "127.0.0.1", "-p", str(port), "-t", "u1",
+        "-inf", str(inf), "-i", "127.0.0.1", "-p", str(port), "-t", "t1" if transport == "TCP" else "u1",
         # 4 calls: the registration, two Catalog parts and one keepalive (each MESSAGE is a call)
         "-m", "4", "-nostdin",
         "-timeout", "30s", "-timeout_error", "-recv_timeout", "8000",
@@ -137,7 +144,7 @@ def test_custos_registers_with_a_sipp_upper_platform_and_answers_its_catalog_que
 def test_an_upper_platform_that_is_down_is_retried_with_back_off(
     client: TestClient, admin: dict[str, str], container: Container
 ) -> None:
-    pid = _setup(client, admin, _free_udp_port(), shared=0)  # nothing listens there
+    pid = _setup(client, admin, _free_port(), shared=0)  # nothing listens there
     cascade, seen = _client(container, pid, retransmit=(0.2, 0.3))
     stop = threading.Event()
     thread = threading.Thread(target=cascade.run, args=(stop,), daemon=True)

@@ -1,5 +1,5 @@
-"""The cascade's SIP link to one upper platform over UDP (issue 12 §2): the :class:`UpperLink`
-port of :mod:`custos.services.gb_cascade_client`.
+"""The cascade's SIP link to one upper platform over UDP or TCP (issue 12 §2): the
+:class:`UpperLink` port of :mod:`custos.services.gb_cascade_client`.
 
 Custos is the UAC for REGISTER (answering a 401 with digest) and the keepalive MESSAGE, and the
 UAS for what the upper platform sends on the same socket: a Catalog query (200, then the shared
@@ -22,6 +22,7 @@ from custos.adapters.sip import digest
 from custos.adapters.sip.message import (
     SipMessage,
     SipParseError,
+    frame_length,
     new_branch,
     new_tag,
     parse,
@@ -29,7 +30,7 @@ from custos.adapters.sip.message import (
     uri_user,
 )
 from custos.domain import manscdp
-from custos.domain.gb_cascade import UpperPlatform
+from custos.domain.gb_cascade import Transport, UpperPlatform
 from custos.domain.manscdp import CatalogItem, ManscdpError
 from custos.domain.manscdp_build import build_catalog_responses, build_keepalive
 from custos.services.gb_cascade import CatalogEntry
@@ -62,6 +63,8 @@ class LocalIdentity:
 
 
 class UdpUpperLink:
+    transport = "UDP"
+
     def __init__(
         self,
         platform: UpperPlatform,
@@ -197,7 +200,7 @@ class UdpUpperLink:
         self._cseq += 1
         me = f"<sip:{self._me.sip_id}@{self._me.domain}>"
         req = SipMessage(method="REGISTER", uri=f"sip:{self._p.sip_id}@{self._p.domain}")
-        req.add("Via", f"SIP/2.0/UDP {self._host}:{self._port};rport;branch={new_branch()}")
+        req.add("Via", self._via())
         req.add("From", f"{me};tag={self._tag}")
         req.add("To", me)
         req.add("Call-ID", self._call_id)
@@ -211,7 +214,7 @@ class UdpUpperLink:
     def _message(self, body: bytes) -> SipMessage:
         self._cseq += 1
         req = SipMessage(method="MESSAGE", uri=f"sip:{self._p.sip_id}@{self._p.domain}")
-        req.add("Via", f"SIP/2.0/UDP {self._host}:{self._port};rport;branch={new_branch()}")
+        req.add("Via", self._via())
         req.add("From", f"<sip:{self._me.sip_id}@{self._me.domain}>;tag={new_tag()}")
         req.add("To", f"<sip:{self._p.sip_id}@{self._p.domain}>")
         req.add("Call-ID", f"{secrets.token_hex(8)}@{self._host}")
@@ -221,11 +224,22 @@ class UdpUpperLink:
         req.body = body
         return req
 
+    def _via(self) -> str:
+        return f"SIP/2.0/{self.transport} {self._host}:{self._port};rport;branch={new_branch()}"
+
+    def _waits(self) -> tuple[float, ...]:
+        return self._retransmit  # timer E: retransmit after each
+
     def _transact(self, req: SipMessage) -> SipMessage | None:
-        """Send (retransmitting over UDP) until a final response; None on timeout."""
+        """Send (retransmitting over UDP) until a final response; None on timeout or when the
+        connection cannot be made."""
         cseq = req.cseq
-        for wait in self._retransmit:
-            self._sock.sendto(req.to_bytes(), self._peer)
+        for wait in self._waits():
+            try:
+                self._write(req.to_bytes(), self._peer)
+            except OSError as exc:
+                log.info("upper platform %s: %s", self._p.sip_id, exc)
+                return None
             deadline = time.monotonic() + wait
             while (left := deadline - time.monotonic()) > 0:
                 got = self._receive(left)
@@ -238,7 +252,7 @@ class UdpUpperLink:
                     return msg
         return None
 
-    def _receive(self, timeout: float) -> tuple[SipMessage, tuple[str, int]] | None:
+    def _read(self, timeout: float) -> tuple[bytes, tuple[str, int]] | None:
         self._sock.settimeout(max(timeout, 0.001))
         try:
             data, addr = self._sock.recvfrom(MAX_DATAGRAM)
@@ -247,14 +261,105 @@ class UdpUpperLink:
         except OSError as exc:
             log.info("upper platform %s: %s", self._p.sip_id, exc)
             return None
+        return data, (addr[0], addr[1])
+
+    def _write(self, data: bytes, addr: tuple[str, int]) -> None:
+        self._sock.sendto(data, addr)
+
+    def _receive(self, timeout: float) -> tuple[SipMessage, tuple[str, int]] | None:
+        got = self._read(timeout)
+        if got is None:
+            return None
+        data, addr = got
         try:
-            return parse(data), (addr[0], addr[1])
+            return parse(data), addr
         except SipParseError as exc:
             log.warning("upper platform %s sent an unreadable message: %s", self._p.sip_id, exc)
             return None
 
     def _send(self, msg: SipMessage, addr: tuple[str, int]) -> None:
-        self._sock.sendto(msg.to_bytes(), addr)
+        try:
+            self._write(msg.to_bytes(), addr)
+        except OSError as exc:
+            log.info("upper platform %s: answer not sent: %s", self._p.sip_id, exc)
+
+
+class TcpUpperLink(UdpUpperLink):
+    """The same link over one TCP connection (RFC 3261 §18: no retransmission; messages framed
+    by Content-Length), made on the first request and again after it is lost."""
+
+    transport = "TCP"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._udp = self._sock
+        self._conn: socket.socket | None = None
+        self._buffer = b""
+
+    def _waits(self) -> tuple[float, ...]:
+        return (sum(self._retransmit),)
+
+    def _connected(self) -> socket.socket:
+        if self._conn is None:
+            conn = socket.create_connection(self._peer, timeout=sum(self._retransmit))
+            self._port = conn.getsockname()[1]
+            self._conn, self._buffer = conn, b""
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+
+    def _write(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            self._connected().sendall(data)
+        except OSError:
+            self._drop()
+            raise
+
+    def _read(self, timeout: float) -> tuple[bytes, tuple[str, int]] | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            self._buffer = self._buffer.lstrip(b"\r\n")
+            try:
+                size = frame_length(self._buffer)
+            except SipParseError as exc:
+                log.warning("upper platform %s: unframeable stream: %s", self._p.sip_id, exc)
+                self._drop()
+                return None
+            if size is not None:
+                data, self._buffer = self._buffer[:size], self._buffer[size:]
+                return data, self._peer
+            left = deadline - time.monotonic()
+            if self._conn is None or left <= 0:
+                if self._conn is None:
+                    time.sleep(max(0.0, min(left, 0.05)))
+                return None
+            self._conn.settimeout(max(left, 0.001))
+            try:
+                chunk = self._conn.recv(65_536)
+            except TimeoutError:
+                return None
+            except OSError:
+                self._drop()
+                return None
+            if not chunk:
+                self._drop()
+                return None
+            self._buffer += chunk
+
+    def close(self) -> None:
+        self._drop()
+        self._udp.close()
+
+
+def open_link(
+    platform: UpperPlatform, me: LocalIdentity, answers: CascadeAnswers, bind_host: str
+) -> UdpUpperLink:
+    """The link for the platform's configured transport."""
+    kind = TcpUpperLink if platform.transport is Transport.TCP else UdpUpperLink
+    return kind(platform, me, answers, bind_host)
 
 
 def catalog_pages(my_id: str, sn: int, entries: list[CatalogEntry]) -> list[bytes]:

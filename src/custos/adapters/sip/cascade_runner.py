@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from custos.adapters.sip.cascade_link import LocalIdentity, UdpUpperLink
+from custos.adapters.sip.cascade_link import LocalIdentity, open_link
 from custos.domain.clock import Clock
 from custos.domain.gb_cascade import UpperPlatform
 from custos.services.gb_cascade import GbCascadeService
@@ -73,7 +73,7 @@ class CascadeRunner:
 
     def _launch(self, p: UpperPlatform) -> tuple[UpperPlatform, threading.Event, threading.Thread]:
         stop = threading.Event()
-        link = UdpUpperLink(p, self._me, self._service, self._bind_host)
+        link = open_link(p, self._me, self._service, self._bind_host)
         client = CascadeClient(p, link, self._service.record_state, self._clock, time.monotonic)
         thread = threading.Thread(
             target=client.run, args=(stop,), name=f"gb-cascade-{p.sip_id}", daemon=True
