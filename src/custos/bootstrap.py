@@ -27,6 +27,8 @@ from custos.adapters.notify import ChannelDispatcher
 from custos.adapters.onvif import ZeepOnvifClient
 from custos.adapters.rulepack_loader import load_rulebook
 from custos.adapters.signing import TrustedKeys, load_or_create_signer, read_public_key
+from custos.adapters.sip.cascade_link import LocalIdentity
+from custos.adapters.sip.cascade_runner import CascadeRunner
 from custos.adapters.sip.server import GbSipServer, SipListen
 from custos.adapters.storage import seaweedfs
 from custos.adapters.storage.documents import DocumentStore
@@ -407,3 +409,10 @@ def open_object_store_bucket(
     store = S3SegmentStore(endpoint, settings.s3_bucket, access_key, secret_key, settings.s3_region)
     store.ensure_bucket(object_lock=True)
     return store.locking()
+
+
+def gb_cascade_runner(settings: Settings, services: Services) -> CascadeRunner:
+    """The cascade clients' runner (not started) for `custos serve` when ``gb_enabled``: Custos
+    registers with each enabled upper platform (issue 12 §2)."""
+    me = LocalIdentity(settings.gb_platform_id, settings.resolved_gb_domain())
+    return CascadeRunner(services.gb_cascade, me, services.clock, settings.gb_sip_host)

@@ -3,24 +3,18 @@ duties and, unless told otherwise, the recorder in a child process."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from custos.config import Settings
 from custos.domain.access import Role
 from custos.entrypoints.console import command_line
 
-if TYPE_CHECKING:
-    from custos.adapters.sip.cascade_runner import CascadeRunner
-    from custos.bootstrap import Container
-
 
 def run_server(settings: Settings, with_recorder: bool = True) -> None:
     """Serve until SIGTERM or Ctrl-C; the housekeeper and the recorder stop with the server."""
     import uvicorn
 
-    from custos.bootstrap import bootstrap, gb_sip_server, migrate
+    from custos.bootstrap import bootstrap, gb_cascade_runner, gb_sip_server, migrate
     from custos.entrypoints.api.app import create_app
     from custos.entrypoints.lifetime import exit_on_sigterm
     from custos.entrypoints.workers.housekeeper import Housekeeper
@@ -81,12 +75,3 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
         if child is not None:
             child.stop()
         container.close()
-
-
-def gb_cascade_runner(settings: Settings, container: Container) -> CascadeRunner:
-    """The cascade clients' runner: Custos as a lower platform of its upper platforms."""
-    from custos.adapters.sip.cascade_link import LocalIdentity
-    from custos.adapters.sip.cascade_runner import CascadeRunner
-
-    me = LocalIdentity(settings.gb_platform_id, settings.resolved_gb_domain())
-    return CascadeRunner(container.gb_cascade, me, container.clock, settings.gb_sip_host)
