@@ -352,6 +352,7 @@ def gb_sip_server(
     server = GbSipServer(services.gb_devices, listen)
     catalog = services.gb_channels
     server.on_message.append(catalog.on_message)
+    server.on_tick.append(catalog.expire)
     services.gb_ptz.connect(server.send_message)
     services.gb_devices.on_registered.append(
         lambda device_id: server.send_message(device_id, catalog.query("Catalog", device_id)[1])

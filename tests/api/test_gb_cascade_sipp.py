@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from custos.adapters.sip.cascade_link import LocalIdentity, TcpUpperLink, UdpUpperLink
+from custos.adapters.sip.cascade_runner import CascadeRunner
 from custos.bootstrap import Container
 from custos.domain.gb_cascade import LinkState, PlatformState
 from custos.services.gb_cascade_client import CascadeClient
@@ -164,3 +165,38 @@ def test_an_upper_platform_that_is_down_is_retried_with_back_off(
     assert failed_at[1] - failed_at[0] >= 2.4
     assert listed["link"]["state"] == "failed" and "timeout" in listed["link"]["last_error"]
     assert listed["link"]["attempts"] >= 1
+
+
+def test_the_runner_starts_a_client_per_enabled_platform_and_stops_it_when_disabled(
+    client: TestClient, admin: dict[str, str], container: Container
+) -> None:
+    pid = _setup(client, admin, _free_port(), shared=0)  # nothing listens: it keeps failing
+    runner = CascadeRunner(
+        container.gb_cascade, LocalIdentity(CUSTOS_ID, CUSTOS_ID[:10]), container.clock,
+        "127.0.0.1", reload_s=0.2, retransmit_s=(0.1, 0.1),
+    )  # fmt: skip
+    runner.start()
+    try:
+        assert _until(container, pid, LinkState.FAILED)
+        assert runner.running == [pid]
+        body = {"sip_id": UPPER_ID, "domain": UPPER_ID[:10], "host": "127.0.0.1", "enabled": False}
+        r = client.put(f"{API}/gb/upper-platforms/{pid}", json=body, headers=admin)
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 5
+        while runner.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runner.running == []  # the client stopped (it unregisters only when registered)
+        assert _until(container, pid, LinkState.DISABLED)
+    finally:
+        runner.stop()
+
+
+def _until(container: Container, pid: int, state: LinkState, within_s: float = 5) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        with container.uow() as uow:
+            got = uow.gb_platforms.state(pid)
+        if got is not None and got.state is state:
+            return True
+        time.sleep(0.05)
+    return False

@@ -3,6 +3,7 @@ unit manager places one and it becomes a registry camera under the typed-in came
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -10,8 +11,9 @@ from fastapi.testclient import TestClient
 from custos.bootstrap import Container
 from custos.domain.access import Role
 from custos.domain.audit import Outcome
+from custos.domain.clock import ManualClock
 from custos.domain.gb_device import GbDevice
-from custos.domain.manscdp import CatalogItem, PtzControl, parse
+from custos.domain.manscdp import CatalogItem, CatalogResponse, PtzControl, parse
 from custos.domain.manscdp_build import build_catalog_responses
 from tests.api.builders import API, address_code, make_site, make_unit
 from tests.api.conftest import LoginAs
@@ -187,3 +189,21 @@ def test_ptz_of_a_placed_channel_sends_device_control_and_is_logged(
     with container.uow() as uow:
         actions = [e.action for _, e in uow.audit.find(limit=100_000)]
     assert actions.count("gb_channel.ptz") == 3  # two refused, one sent
+
+
+def test_a_catalogue_that_never_completes_is_given_up_and_logged(
+    client: TestClient, admin: dict[str, str], container: Container, clock: ManualClock
+) -> None:
+    _world(client, admin, container)
+    first = parse(build_catalog_responses(11, DEVICE, CATALOGUE, page_size=3)[0])
+    assert isinstance(first, CatalogResponse)
+    assert container.gb_channels.on_catalog_part(DEVICE, first) is None
+    clock.advance(timedelta(seconds=29))
+    assert container.gb_channels.expire() == []
+    clock.advance(timedelta(seconds=1))
+    [lost] = container.gb_channels.expire()
+    assert (lost.sn, lost.sum_num, lost.received) == (11, 4, 3)
+    assert _channels(client, admin) == {}  # nothing stored from half a catalogue
+    with container.uow() as uow:
+        [entry] = [e for _, e in uow.audit.find(limit=1000) if e.action == "gb.catalog_incomplete"]
+    assert entry.detail["received"] == 3 and entry.actor == f"gb-device:{DEVICE}"

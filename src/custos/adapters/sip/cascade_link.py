@@ -355,11 +355,15 @@ class TcpUpperLink(UdpUpperLink):
 
 
 def open_link(
-    platform: UpperPlatform, me: LocalIdentity, answers: CascadeAnswers, bind_host: str
+    platform: UpperPlatform,
+    me: LocalIdentity,
+    answers: CascadeAnswers,
+    bind_host: str,
+    retransmit_s: tuple[float, ...] = RETRANSMIT_S,
 ) -> UdpUpperLink:
     """The link for the platform's configured transport."""
     kind = TcpUpperLink if platform.transport is Transport.TCP else UdpUpperLink
-    return kind(platform, me, answers, bind_host)
+    return kind(platform, me, answers, bind_host, retransmit_s=retransmit_s)
 
 
 def catalog_pages(my_id: str, sn: int, entries: list[CatalogEntry]) -> list[bytes]:

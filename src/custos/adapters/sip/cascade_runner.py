@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 
-from custos.adapters.sip.cascade_link import LocalIdentity, open_link
+from custos.adapters.sip.cascade_link import RETRANSMIT_S, LocalIdentity, open_link
 from custos.domain.clock import Clock
 from custos.domain.gb_cascade import UpperPlatform
 from custos.services.gb_cascade import GbCascadeService
@@ -28,15 +28,22 @@ class CascadeRunner:
         clock: Clock,
         bind_host: str,
         reload_s: float = RELOAD_S,
+        retransmit_s: tuple[float, ...] = RETRANSMIT_S,
     ) -> None:
         self._service = service
         self._me = me
         self._clock = clock
         self._bind_host = bind_host
         self._reload_s = reload_s
+        self._retransmit = retransmit_s
         self._stop = threading.Event()
         self._clients: dict[int, tuple[UpperPlatform, threading.Event, threading.Thread]] = {}
         self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> list[int]:
+        """The platforms whose client thread is alive."""
+        return sorted(pid for pid, (_, _, t) in list(self._clients.items()) if t.is_alive())
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="gb-cascade", daemon=True)
@@ -73,7 +80,7 @@ class CascadeRunner:
 
     def _launch(self, p: UpperPlatform) -> tuple[UpperPlatform, threading.Event, threading.Thread]:
         stop = threading.Event()
-        link = open_link(p, self._me, self._service, self._bind_host)
+        link = open_link(p, self._me, self._service, self._bind_host, self._retransmit)
         client = CascadeClient(p, link, self._service.record_state, self._clock, time.monotonic)
         thread = threading.Thread(
             target=client.run, args=(stop,), name=f"gb-cascade-{p.sip_id}", daemon=True

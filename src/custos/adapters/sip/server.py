@@ -62,6 +62,8 @@ class GbSipServer:
         self._cseq = 0
         #: called with (device ID, parsed MANSCDP message) for every body but Keepalive
         self.on_message: list[Callable[[str, manscdp.Message], None]] = []
+        #: run with the offline check (e.g. giving up catalogues that never completed)
+        self.on_tick: list[Callable[[], object]] = []
 
     @property
     def port(self) -> int:
@@ -104,6 +106,11 @@ class GbSipServer:
                     self._devices.check_offline()
                 except Exception:  # the loop's boundary: keep serving
                     log.exception("GB offline check failed")
+                for tick in self.on_tick:
+                    try:
+                        tick()
+                    except Exception:  # the loop's boundary: keep serving
+                        log.exception("GB periodic hook failed")
         finally:
             await self._endpoint.close()
 
