@@ -98,6 +98,12 @@ def test_a_classified_site_camera_is_refused_over_the_internet_citing_the_articl
     assert ok.status_code == 201, ok.text
     assert container.gb_cascade.is_shared(private, address_code(CHONGQING, 1))
     assert not container.gb_cascade.is_shared(internet, address_code(CHONGQING, 1))
+    # moving the platform onto the Internet (a new ID) while it holds the camera is refused too
+    body = {"sip_id": "50000000002007000009", "domain": "5000000000", "host": "192.0.2.50"}
+    moved = client.put(f"{API}/gb/upper-platforms/{private}", json=body, headers=admin)
+    assert moved.status_code == 422, moved.text
+    [err] = moved.json()["errors"]
+    assert err["field"] == "sip_id" and err["rule_id"] == "chongqing-2016:art15"
 
 
 def test_shares_are_listed_logged_and_the_catalog_is_exactly_them(

@@ -7,6 +7,7 @@ The SIP side is a port (:mod:`custos.services.gb_cascade_client`); this module k
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 from custos.domain.access import UNIT_SCOPED_ROLES, Permission
 from custos.domain.audit import AuditEvent, Outcome
 from custos.domain.clock import Clock
-from custos.domain.errors import Conflict, NotFound, ValidationFailed
+from custos.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custos.domain.gb_cascade import (
     LinkState,
     PlatformState,
@@ -136,6 +137,8 @@ class GbCascadeService:
                 raise ValidationFailed(errors)
             if any(o.sip_id == p.sip_id and o.id != platform_id for o in uow.gb_platforms.find()):
                 raise Conflict("sip_id", f"an upper platform with ID {p.sip_id} exists")
+            if p.network is not before.network:
+                self._check_shares_still_allowed(uow, p)
             uow.gb_platforms.update(p)
             state = LinkState.REGISTERING if p.enabled else LinkState.DISABLED
             uow.gb_platforms.set_state(PlatformState(platform_id, state, now))
@@ -147,6 +150,33 @@ class GbCascadeService:
             )  # fmt: skip
             uow.commit()
             return PlatformView(p, uow.gb_platforms.state(platform_id))
+
+    def _check_shares_still_allowed(self, uow: CascadeUnitOfWork, p: UpperPlatform) -> None:
+        """A new ID may move the platform to a network a shared camera must stay off."""
+        for share in uow.gb_shares.find(p.id or 0):
+            camera = uow.cameras.get(share.camera_id)
+            site = uow.sites.get(camera.site_id) if camera else None
+            if site is None:
+                continue
+            refusal = self._share_refusal(site, p)
+            if refusal is not None:
+                raise ValidationFailed(
+                    dataclasses.replace(
+                        refusal,
+                        field="sip_id",
+                        reason=f"camera {share.camera_id} is shared with it: {refusal.reason}",
+                    )
+                )
+
+    def _share_refusal(self, site: Site, p: UpperPlatform) -> FieldError | None:
+        duty = self._rules.effective(site.division_code, site.public_place_article)
+        cites = duty.classified_no_internet.citations
+        return share_refusal(
+            site.is_classified,
+            p.network,
+            cites[0].rule_id if cites else None,
+            cites[0].human if cites else None,
+        )
 
     def platforms(self, actor: Principal) -> list[PlatformView]:
         actor.require(Permission.REGISTRY_READ)
@@ -175,14 +205,7 @@ class GbCascadeService:
             if p is None:
                 raise NotFound("gb_platform", platform_id)
             camera, site = _camera_and_site(uow, actor, camera_id)
-            duty = self._rules.effective(site.division_code, site.public_place_article)
-            cites = duty.classified_no_internet.citations
-            refusal = share_refusal(
-                site.is_classified,
-                p.network,
-                cites[0].rule_id if cites else None,
-                cites[0].human if cites else None,
-            )
+            refusal = self._share_refusal(site, p)
             if refusal is not None:
                 raise ValidationFailed(refusal)
             found = uow.gb_shares.get(platform_id, camera_id)
