@@ -104,6 +104,19 @@ def test_a_classified_site_camera_is_refused_over_the_internet_citing_the_articl
     assert moved.status_code == 422, moved.text
     [err] = moved.json()["errors"]
     assert err["field"] == "sip_id" and err["rule_id"] == "chongqing-2016:art15"
+    # a site that becomes classified after a share over the Internet: the camera leaves the
+    # catalogue (and an INVITE for it is refused) though the share row stays for the record
+    other = make_site(client, admin, unit, CHONGQING, name="Later classified")
+    later = _camera(client, admin, other, 2)
+    r = client.post(
+        f"{API}/gb/upper-platforms/{internet}/shares", json={"camera_id": later}, headers=admin
+    )
+    assert r.status_code == 201, r.text
+    assert container.gb_cascade.is_shared(internet, address_code(CHONGQING, 2))
+    r = client.patch(f"{API}/sites/{other}", json={"is_classified": True}, headers=admin)
+    assert r.status_code == 200, r.text
+    assert container.gb_cascade.catalog(internet) == []
+    assert not container.gb_cascade.is_shared(internet, address_code(CHONGQING, 2))
 
 
 def test_shares_are_listed_logged_and_the_catalog_is_exactly_them(

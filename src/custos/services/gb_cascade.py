@@ -266,26 +266,29 @@ class GbCascadeService:
             uow.commit()
 
     def catalog(self, platform_id: int) -> list[CatalogEntry]:
-        """Exactly the cameras shared with the platform, in address-code order."""
+        """Exactly the cameras shared with the platform, in address-code order; a share that
+        the rules no longer allow (its site became classified since) is left out."""
         with self._uow() as uow:
+            p = uow.gb_platforms.get(platform_id)
+            if p is None:
+                return []
             entries: list[CatalogEntry] = []
             for s in uow.gb_shares.find(platform_id):
                 cam = uow.cameras.get(s.camera_id)
-                if cam is None:
+                site = uow.sites.get(cam.site_id) if cam else None
+                if cam is None or site is None or self._share_refusal(site, p) is not None:
                     continue
-                site = uow.sites.get(cam.site_id)
                 entries.append(
                     CatalogEntry(
                         cam.address_code, cam.name, cam.manufacturer, cam.model,
-                        site.address if site else "", cam.state in _LIVE_STATES,
+                        site.address, cam.state in _LIVE_STATES,
                     )
                 )  # fmt: skip
             return sorted(entries, key=lambda e: e.device_id)
 
     def is_shared(self, platform_id: int, device_id: str) -> bool:
-        with self._uow() as uow:
-            cam = uow.cameras.by_address_code(device_id)
-            return cam is not None and uow.gb_shares.get(platform_id, cam.id or 0) is not None
+        """Whether the platform may have the camera now (shared, and still allowed)."""
+        return any(e.device_id == device_id for e in self.catalog(platform_id))
 
     def log_link_event(
         self, platform: UpperPlatform, action: str, detail: dict[str, Any], refused: bool
