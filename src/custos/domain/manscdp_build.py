@@ -18,8 +18,9 @@ from custos.domain.manscdp_ptz import PtzCommand
 Encoding = Literal["GB2312", "GB18030", "UTF-8"]
 
 DEFAULT_PAGE_SIZE = 4
-"""Items per Catalog MESSAGE: a UDP datagram must stay under ~1,300 bytes to avoid IP
-fragmentation, and one item is 250–400 bytes."""
+"""Items per Catalog MESSAGE, as many platforms send. An item with every field is ~350 bytes, so
+a 4-item part is ~1.5 KB (bench/manscdp_codec.py): over one Ethernet frame on UDP, so IP
+fragments it; pass ``page_size=2`` where a path drops fragments."""
 
 
 def build_query(
