@@ -43,6 +43,7 @@ _CODECS = {
     "utf8": "utf-8",
 }
 _DEVICE_ID = re.compile(r"[0-9]{20}")
+_DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 class ManscdpError(ValidationFailed):
@@ -306,9 +307,9 @@ def parse_text(text: str) -> Message:
 
 
 def _xml(text: str) -> ET.Element:
-    if len(text.encode("utf-8")) > 4 * MAX_BODY_BYTES:
-        raise ManscdpError("body", "is too large")
-    if "<!DOCTYPE" in text or "<!ENTITY" in text or "<!doctype" in text.lower():
+    if len(text) > MAX_BODY_BYTES:  # a character is at least one byte in every encoding read
+        raise ManscdpError("body", f"is over the limit of {MAX_BODY_BYTES} bytes")
+    if _DTD.search(text):
         raise ManscdpError("xml", "a DTD or entity declaration is not allowed in MANSCDP")
     try:
         # S314: DTDs and entity declarations were refused above; nothing left to expand

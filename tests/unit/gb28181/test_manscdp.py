@@ -119,6 +119,8 @@ def test_entity_expansion_attack_is_refused_before_parsing() -> None:
     )
     with pytest.raises(ManscdpError, match="DTD"):
         parse(laughs.encode())
+    with pytest.raises(ManscdpError, match="DTD"):
+        parse(laughs.replace("<!DOCTYPE", "<!doctype").encode())
 
 
 def test_oversized_body_is_refused_before_decoding() -> None:
