@@ -207,3 +207,16 @@ def test_a_catalogue_that_never_completes_is_given_up_and_logged(
     with container.uow() as uow:
         [entry] = [e for _, e in uow.audit.find(limit=1000) if e.action == "gb.catalog_incomplete"]
     assert entry.detail["received"] == 3 and entry.actor == f"gb-device:{DEVICE}"
+
+
+def test_a_device_speaking_for_another_device_is_refused_and_logged(
+    client: TestClient, admin: dict[str, str], container: Container
+) -> None:
+    _world(client, admin, container)
+    other = f"{DIVISION}0000118" + "0000002"
+    [body] = build_catalog_responses(12, other, CATALOGUE[:1])
+    container.gb_channels.on_message(DEVICE, parse(body))
+    assert _channels(client, admin) == {}
+    with container.uow() as uow:
+        [entry] = [e for _, e in uow.audit.find(limit=1000) if e.action == "gb.message_refused"]
+    assert entry.outcome is Outcome.REFUSED and entry.detail["device_id_in_body"] == other

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from custos.domain.access import Permission
-from custos.domain.audit import AuditEvent
+from custos.domain.audit import AuditEvent, Outcome
 from custos.domain.clock import Clock
 from custos.domain.errors import FieldError, NotFound, ValidationFailed
 from custos.domain.gb_channel import (
@@ -141,7 +141,11 @@ class GbCatalogService:
 
     def on_message(self, device_id: str, message: Message) -> None:
         """Take a MANSCDP message from ``device_id`` (already answered 200 by the SIP server):
-        Catalog parts and notifications, DeviceInfo, DeviceStatus; others are not ours."""
+        Catalog parts and notifications, DeviceInfo, DeviceStatus; others are not ours. A
+        device speaks only for itself: a body naming another ``DeviceID`` is refused, logged."""
+        if message.header.device_id != device_id:
+            self._log_foreign(device_id, message.header.device_id, message.header.cmd_type)
+            return
         match message:
             case CatalogResponse():
                 self.on_catalog_part(device_id, message)
@@ -315,6 +319,18 @@ class GbCatalogService:
             AuditEvent(self._clock.now(), _device_actor(device_id), action, "gb_device",
                        device_id, detail=detail)
         )  # fmt: skip
+
+    def _log_foreign(self, device_id: str, named: str, cmd_type: str) -> None:
+        with self._uow() as uow:
+            uow.audit.append(
+                AuditEvent(
+                    self._clock.now(), _device_actor(device_id), "gb.message_refused",
+                    "gb_device", device_id, Outcome.REFUSED,
+                    detail={"cmd_type": cmd_type, "device_id_in_body": named,
+                            "reason": "a device may speak only for itself"},
+                )
+            )  # fmt: skip
+            uow.commit()
 
     def _log_incomplete(self, lost: IncompleteCatalog) -> None:
         with self._uow() as uow:
