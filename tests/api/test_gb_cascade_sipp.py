@@ -99,8 +99,9 @@ def test_custos_registers_with_a_sipp_upper_platform_and_answers_its_catalog_que
     cmd = [
         binary, "-sf", str(SCENARIOS / "upper_platform.xml"),
         "-inf", str(inf), "-i", "127.0.0.1", "-p", str(port), "-t", "t1" if transport == "TCP" else "u1",
-        # 4 calls: the registration, two Catalog parts and one keepalive (each MESSAGE is a call)
-        "-m", "4", "-nostdin",
+        # 5 calls: the registration, two Catalog parts, the DeviceInfo response and one
+        # keepalive (each MESSAGE of Custos's is a call of its own)
+        "-m", "5", "-nostdin",
         "-timeout", "30s", "-timeout_error", "-recv_timeout", "8000",
         "-trace_msg", "-message_file", str(trace),
     ]  # fmt: skip
@@ -126,6 +127,9 @@ def test_custos_registers_with_a_sipp_upper_platform_and_answers_its_catalog_que
     ids = sorted(set(re.findall(r"<Item>\s*<DeviceID>(\d{20})</DeviceID>", "".join(catalog))))
     assert ids == [address_code(CHONGQING, n) for n in range(1, 6)]  # not the 6th
     assert "<CmdType>Keepalive</CmdType>" in text
+    [info] = [p for p in parts if "<CmdType>DeviceInfo</CmdType>" in p]
+    assert f"<DeviceID>{CUSTOS_ID}</DeviceID>" in info and "<DeviceName>Custos</DeviceName>" in info
+    assert "SIP/2.0 400 Bad MANSCDP" in text
     assert "SIP/2.0 403 Camera not shared with this platform" in text
     assert "SIP/2.0 488 " in text
     with container.uow() as uow:
