@@ -204,3 +204,35 @@ def _until(container: Container, pid: int, state: LinkState, within_s: float = 5
             return True
         time.sleep(0.05)
     return False
+
+
+def test_a_request_from_anyone_but_the_upper_platform_is_dropped(
+    client: TestClient, admin: dict[str, str], container: Container
+) -> None:
+    upper = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    upper.bind(("127.0.0.1", 0))
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger.bind(("127.0.0.2", 0))
+    try:
+        pid = _setup(client, admin, upper.getsockname()[1], shared=1)
+        [platform] = [p for p in container.gb_cascade.enabled_platforms() if p.id == pid]
+        me = LocalIdentity(CUSTOS_ID, CUSTOS_ID[:10])
+        link = UdpUpperLink(platform, me, container.gb_cascade, "127.0.0.1")
+        invite = (
+            f"INVITE sip:{address_code(CHONGQING, 1)}@127.0.0.1 SIP/2.0\r\n"
+            "Via: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bKx\r\nFrom: <sip:x@y>;tag=1\r\n"
+            "To: <sip:z@y>\r\nCall-ID: stranger\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n"
+        ).encode()
+        for sender in (stranger, upper):
+            sender.sendto(invite, ("127.0.0.1", link.local_port))
+        link.serve(0.5)
+        upper.settimeout(2)
+        answer = upper.recv(65535)
+        assert answer.startswith(b"SIP/2.0 488 ")  # shared: the upper platform is answered
+        stranger.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            stranger.recv(65535)  # the stranger is not
+        link.close()
+    finally:
+        upper.close()
+        stranger.close()

@@ -83,6 +83,7 @@ class UdpUpperLink:
         try:
             probe.connect(self._peer)  # no packet: only asks the kernel for the route's address
             local_ip = probe.getsockname()[0]
+            self._peer_ip: str = probe.getpeername()[0]
         finally:
             probe.close()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -271,6 +272,9 @@ class UdpUpperLink:
         if got is None:
             return None
         data, addr = got
+        if addr[0] != self._peer_ip:  # only the upper platform speaks on this link
+            log.warning("upper platform %s: message from %s dropped", self._p.sip_id, addr[0])
+            return None
         try:
             return parse(data), addr
         except SipParseError as exc:
@@ -330,7 +334,7 @@ class TcpUpperLink(UdpUpperLink):
                 return None
             if size is not None:
                 data, self._buffer = self._buffer[:size], self._buffer[size:]
-                return data, self._peer
+                return data, (self._peer_ip, self._peer[1])
             left = deadline - time.monotonic()
             if self._conn is None or left <= 0:
                 if self._conn is None:
