@@ -5,11 +5,18 @@ is tested against SIPp (tests/api/test_gb_cascade_sipp.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import UTC, datetime
 
 from custos.domain.clock import ManualClock
-from custos.domain.gb_cascade import LinkState, PlatformState, Transport, UpperPlatform
+from custos.domain.gb_cascade import (
+    LinkState,
+    PlatformState,
+    Transport,
+    UpperPlatform,
+    check_platform,
+)
 from custos.services.gb_cascade_client import CascadeClient, LinkAnswer, next_backoff
 
 T0 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
@@ -93,3 +100,19 @@ def test_three_missed_keepalives_fail_the_link_with_the_reason() -> None:
     failed = [s for s in seen if s.state is LinkState.FAILED]
     assert len(failed) == 1 and failed[0].last_error.startswith("3 keepalives unanswered")
     assert seen[-1].state is LinkState.DISABLED
+
+
+def test_the_password_is_in_no_repr_answer_or_log_record_of_a_platform() -> None:
+    p = dataclasses.replace(_platform(), password="s3cret-upper")
+    for text in (repr(p), str(p), str(p.as_dict()), str(p.audit_dict())):
+        assert "s3cret-upper" not in text
+    assert p.as_dict()["password_set"] is True
+
+
+def test_a_platform_id_names_its_network_and_bad_settings_name_their_field() -> None:
+    assert _platform().network.value == "public_security"
+    bad = dataclasses.replace(
+        _platform(), sip_id="123", port=0, keepalive_interval_s=60, register_expiry_s=60
+    )
+    fields = {e.field for e in check_platform(bad)}
+    assert fields == {"sip_id", "port", "keepalive_interval_s"}
