@@ -55,8 +55,8 @@ from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.gb_cascade import GbCascadeService
 from custos.services.gb_channels import GbCatalogService
-from custos.services.gb_ptz import GbPtzService
 from custos.services.gb_devices import GbDeviceService, GbServerSettings
+from custos.services.gb_ptz import GbPtzService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.interruption_accounting import InterruptionAccountingService
