@@ -15,6 +15,7 @@ import itertools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from custos.domain.access import Permission
@@ -54,7 +55,7 @@ class GbChannels(Protocol):
 
 
 class GbDeviceReports(Protocol):
-    def save(self, device_id: str, kind: str, report: dict[str, Any], at: Any) -> None: ...
+    def save(self, device_id: str, kind: str, report: dict[str, Any], at: datetime) -> None: ...
     def get(self, device_id: str) -> dict[str, Any]: ...
 
 
@@ -273,7 +274,7 @@ class GbCatalogService:
         items: Sequence[CatalogItem],
         known: dict[str, GbChannel],
         outcome: CatalogOutcome,
-        now: Any,
+        now: datetime,
     ) -> set[str]:
         listed: set[str] = set()
         for item in items:
