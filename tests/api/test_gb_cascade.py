@@ -71,6 +71,9 @@ def test_bad_configuration_names_the_field(client: TestClient, admin: dict[str, 
     assert r.status_code == 422
     assert any(e["field"] == "keepalive_interval_s" for e in r.json()["errors"]), r.text
     assert _platform(client, admin, PRIVATE_ID, password=None).status_code == 422
+    for over in ({"name": "a\x00b"}, {"host": "h\x00"}, {"host": "a b"}, {"password": "p\x00"}):
+        r = _platform(client, admin, PRIVATE_ID, **over)  # NUL never reaches PostgreSQL
+        assert r.status_code == 422, r.text
     assert _platform(client, admin, PRIVATE_ID).status_code == 201
     assert _platform(client, admin, PRIVATE_ID).status_code == 409
 

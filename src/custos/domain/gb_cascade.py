@@ -10,6 +10,7 @@ saw: registering, registered, failed (with the error and since when) or disabled
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ PRIVATE_NETWORKS = frozenset({NetworkKind.MONITORING_PRIVATE, NetworkKind.PUBLIC
 resources and reserved digits are not private."""
 
 MIN_EXPIRY_S, MAX_EXPIRY_S = 60, 86_400
+_HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 MIN_KEEPALIVE_S, MAX_KEEPALIVE_S = 5, 3_600
 
 
@@ -132,10 +134,12 @@ def check_platform(p: UpperPlatform) -> list[FieldError]:
     errors: list[FieldError] = []
     if len(p.sip_id) != SIP_ID_DIGITS or not p.sip_id.isdigit():
         errors.append(FieldError("sip_id", "must be exactly 20 digits (GB/T 28181 code)"))
-    if not p.domain or len(p.domain) > 64 or not p.domain.isalnum():
+    if not p.domain or len(p.domain) > 64 or not p.domain.isascii() or not p.domain.isalnum():
         errors.append(FieldError("domain", "must be 1-64 letters or digits (GB/T 28181 domain)"))
-    if not p.host or len(p.host) > 253 or any(ch.isspace() for ch in p.host):
-        errors.append(FieldError("host", "must be a host name or address without spaces"))
+    if not _HOST.fullmatch(p.host):
+        errors.append(
+            FieldError("host", "must be a host name or IPv4 address (letters, digits, . -)")
+        )
     if not 1 <= p.port <= 65_535:
         errors.append(FieldError("port", "must be 1-65535"))
     if not MIN_EXPIRY_S <= p.register_expiry_s <= MAX_EXPIRY_S:

@@ -22,21 +22,28 @@ from custos.entrypoints.api.schemas import In
 from custos.services.gb_cascade import PlatformInput
 
 router = APIRouter(tags=["gb cascade"])
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text holds no NUL: refused as input (422), never a 500
+HOST = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$"
 Writer = Annotated[Caller, needs(Permission.REGISTRY_WRITE)]
 Reader = Annotated[Caller, needs(Permission.REGISTRY_READ)]
 
 
 class PlatformIn(In):
-    name: str = Field(default="", max_length=100)
+    name: str = Field(default="", max_length=100, pattern=NO_NUL)
     sip_id: str = Field(
-        min_length=20, max_length=20, description="the upper platform's 20-digit ID"
+        min_length=20, max_length=20, pattern=r"^[0-9]{20}$",
+        description="the upper platform's 20-digit ID; digit 14 is its network",
+    )  # fmt: skip
+    domain: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$", description="its SIP domain (realm)"
     )
-    domain: str = Field(min_length=1, max_length=64, description="its SIP domain (realm)")
-    host: str = Field(min_length=1, max_length=253)
+    host: str = Field(
+        min_length=1, max_length=253, pattern=HOST, description="a host name or IPv4 address"
+    )
     port: int = Field(default=5060, ge=1, le=65535)
     transport: Transport = Transport.UDP
     password: str | None = Field(
-        default=None, min_length=1, max_length=128,
+        default=None, min_length=1, max_length=128, pattern=NO_NUL,
         description="digest password; required on create, omitted on update keeps the old one",
     )  # fmt: skip
     register_expiry_s: int = Field(default=3600, ge=MIN_EXPIRY_S, le=MAX_EXPIRY_S)
