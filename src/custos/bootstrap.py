@@ -103,26 +103,26 @@ class Services:
     imports: FootageImportService
     network: NetworkInterruptionService
     gb_cascade: GbCascadeService  # GB/T 28181 upper platforms and share lists
+    gb_devices: GbDeviceService  # GB/T 28181 devices: allow-list, registrations, keepalive
     gb_channels: GbCatalogService  # GB/T 28181 devices' catalogues, channels, placement
     gb_ptz: GbPtzService  # PTZ of placed GB/T 28181 channels (DeviceControl PTZCmd)
-    gb_devices: GbDeviceService  # GB/T 28181 devices: allow-list, registrations, keepalive
-    delivery: AlarmDeliveryService
-    alarm_feed: AlarmFeed  # the server push of new and changed alarms
-    channels: NotifyChannelService
+    onboarding: OnboardingService  # ONVIF discovery, proposals, acceptance
+    camera_time: CameraTimeService  # camera clock drift, checked daily, set where allowed
+    ptz: PtzService
+    diagnosis: DiagnosisService  # video quality: the sampler, thresholds, references
     duty: DutyService  # signing on, handovers, the duty log
     duty_rota: DutyRotaService  # shifts and the rota of the monitoring rooms
     rooms: MonitoringRoomService  # monitoring rooms and their access register
     police_reports: PoliceReportService
+    delivery: AlarmDeliveryService
+    alarm_feed: AlarmFeed  # the server push of new and changed alarms
+    channels: NotifyChannelService
+    alarm_watch: AlarmWatch
+    accounting: InterruptionAccountingService
     staff: StaffService  # the staff archive and trainings
     maintenance: MaintenanceService  # inspections, work orders, assessments
     contractors: ContractorService  # contractors and entrustment agreements
     emergency: EmergencyService  # emergency plans and drills
-    diagnosis: DiagnosisService  # video quality: the sampler, thresholds, references
-    alarm_watch: AlarmWatch
-    accounting: InterruptionAccountingService
-    onboarding: OnboardingService  # ONVIF discovery, proposals, acceptance
-    camera_time: CameraTimeService  # camera clock drift, checked daily, set where allowed
-    ptz: PtzService
     offload: OffloadService | None = None  # None unless an object store is configured
 
 
@@ -206,10 +206,10 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         settings.retention_max_days,
         delete_object=offload.delete_object if offload is not None else None,
     )
-    duty = DutyService(uow, clock)  # its on_duty_users feeds alarm delivery's level 0
+    duty = DutyService(uow, clock)
     outbox = DeliveryOutbox(on_duty=duty.on_duty_users)  # level 0: who is signed on
-    sender = ChannelDispatcher(clock, settings.notify_timeout_s)
     alarms = AlarmService(uow, clock)
+    sender = ChannelDispatcher(clock, settings.notify_timeout_s)
     onvif = ZeepOnvifClient(settings.onvif_timeout_s)
     camera_time = CameraTimeService(uow, onvif, alarms, clock, settings.clock_drift_limit_s)
     return Container(
@@ -252,9 +252,30 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         network=NetworkInterruptionService(uow, rules, clock),
         gb_cascade=GbCascadeService(uow, rules, clock),
+        gb_devices=GbDeviceService(uow, clock, _gb_server_settings(settings), alarms),
         gb_channels=GbCatalogService(uow, RegistryService(uow, rules, clock), clock),
         gb_ptz=GbPtzService(uow, clock),
-        gb_devices=GbDeviceService(uow, clock, _gb_server_settings(settings), alarms),
+        onboarding=OnboardingService(
+            uow, RegistryService(uow, rules, clock), onvif, camera_time, clock
+        ),
+        camera_time=camera_time,
+        ptz=PtzService(uow, onvif, clock),
+        diagnosis=DiagnosisService(
+            uow,
+            clock,
+            FileFrameAnalyser(settings.data_dir / "diagnosis", segment_store.absolute),
+            alarms,
+            rules,
+            settings.diagnosis_every_s,
+        ),
+        duty=duty,
+        duty_rota=DutyRotaService(uow, clock),
+        rooms=MonitoringRoomService(uow, clock),
+        staff=StaffService(uow, rules, clock),
+        maintenance=MaintenanceService(uow, rules, clock),
+        contractors=ContractorService(uow, clock),
+        emergency=EmergencyService(uow, clock),
+        police_reports=PoliceReportService(uow, rules, clock),
         delivery=AlarmDeliveryService(
             uow,
             clock,
@@ -266,31 +287,10 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         channels=NotifyChannelService(uow, clock, sender, sender.url_problem),
         alarm_feed=AlarmFeed(alarms),
-        duty=duty,
-        duty_rota=DutyRotaService(uow, clock),
-        rooms=MonitoringRoomService(uow, clock),
-        police_reports=PoliceReportService(uow, rules, clock),
-        staff=StaffService(uow, rules, clock),
-        maintenance=MaintenanceService(uow, rules, clock),
-        contractors=ContractorService(uow, clock),
-        emergency=EmergencyService(uow, clock),
-        diagnosis=DiagnosisService(
-            uow,
-            clock,
-            FileFrameAnalyser(settings.data_dir / "diagnosis", segment_store.absolute),
-            alarms,
-            rules,
-            settings.diagnosis_every_s,
-        ),
         alarm_watch=AlarmWatch(
             uow, alarms, rules, clock, settings.camera_offline_grace_s, settings.segment_seconds
         ),
         accounting=InterruptionAccountingService(uow, rules, clock),
-        onboarding=OnboardingService(
-            uow, RegistryService(uow, rules, clock), onvif, camera_time, clock
-        ),
-        camera_time=camera_time,
-        ptz=PtzService(uow, onvif, clock),
         offload=offload,
     )
 

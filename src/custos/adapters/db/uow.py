@@ -50,21 +50,21 @@ class SqlUnitOfWork:
     alarms: rtr.AlarmRepository
     footage_imports: cr.FootageImportRepository
     network_interruptions: cr.NetworkInterruptionRepository
-    channels: dr.ChannelRepository
-    rota: dr.RotaRepository
-    deliveries: dr.DeliveryRepository
-    escalations: dr.EscalationRepository
-    monitoring_rooms: dur.MonitoringRoomRepository
-    duty: dur.DutyRepository
-    police_reports: dur.PoliceReportRepository
-    staff: sr.StaffRepository
-    maintenance: mr.MaintenanceRepository
-    contractors: mr.ContractorRepository
-    emergency: mr.EmergencyRepository
     diagnosis: dgr.CameraDiagnosisRepository
     diagnosis_references: dgr.ReferenceRepository
     camera_faults: opr.CameraFaultRepository
     recent_seals: opr.RecentSealRepository
+    monitoring_rooms: dur.MonitoringRoomRepository
+    duty: dur.DutyRepository
+    police_reports: dur.PoliceReportRepository
+    channels: dr.ChannelRepository
+    rota: dr.RotaRepository
+    deliveries: dr.DeliveryRepository
+    escalations: dr.EscalationRepository
+    staff: sr.StaffRepository
+    maintenance: mr.MaintenanceRepository
+    contractors: mr.ContractorRepository
+    emergency: mr.EmergencyRepository
     onvif_proposals: onv.ProposalRepository
     onvif_links: onv.OnvifLinkRepository
     onvif_settings: onv.OnvifUnitSettingsRepository
@@ -107,21 +107,21 @@ class SqlUnitOfWork:
         self.alarms = rtr.AlarmRepository(conn)
         self.footage_imports = cr.FootageImportRepository(conn)
         self.network_interruptions = cr.NetworkInterruptionRepository(conn)
-        self.channels = dr.ChannelRepository(conn, self._secrets)
-        self.rota = dr.RotaRepository(conn)
-        self.deliveries = dr.DeliveryRepository(conn)
-        self.escalations = dr.EscalationRepository(conn)
-        self.monitoring_rooms = dur.MonitoringRoomRepository(conn)
-        self.duty = dur.DutyRepository(conn)
-        self.police_reports = dur.PoliceReportRepository(conn)
-        self.staff = sr.StaffRepository(conn, self._secrets)
-        self.maintenance = mr.MaintenanceRepository(conn)
-        self.contractors = mr.ContractorRepository(conn)
-        self.emergency = mr.EmergencyRepository(conn)
         self.diagnosis = dgr.CameraDiagnosisRepository(conn)
         self.diagnosis_references = dgr.ReferenceRepository(conn)
         self.camera_faults = opr.CameraFaultRepository(conn)
         self.recent_seals = opr.RecentSealRepository(conn)
+        self.monitoring_rooms = dur.MonitoringRoomRepository(conn)
+        self.duty = dur.DutyRepository(conn)
+        self.police_reports = dur.PoliceReportRepository(conn)
+        self.channels = dr.ChannelRepository(conn, self._secrets)
+        self.rota = dr.RotaRepository(conn)
+        self.deliveries = dr.DeliveryRepository(conn)
+        self.escalations = dr.EscalationRepository(conn)
+        self.staff = sr.StaffRepository(conn, self._secrets)
+        self.maintenance = mr.MaintenanceRepository(conn)
+        self.contractors = mr.ContractorRepository(conn)
+        self.emergency = mr.EmergencyRepository(conn)
         self.onvif_proposals = onv.ProposalRepository(conn, self._secrets)
         self.onvif_links = onv.OnvifLinkRepository(conn, self._secrets)
         self.onvif_settings = onv.OnvifUnitSettingsRepository(conn)

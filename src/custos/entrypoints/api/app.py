@@ -81,6 +81,7 @@ def create_app(container: Services) -> FastAPI:
         gb_channels,
         gb_devices,
         diagnosis,
+        notify,
         onvif,
         register,
         holds,
@@ -91,7 +92,6 @@ def create_app(container: Services) -> FastAPI:
         staff,
         maintenance,
         emergency,
-        notify,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)

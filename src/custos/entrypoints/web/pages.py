@@ -57,10 +57,11 @@ NAV = (
     NavItem(f"{UI_PREFIX}/holds", "nav.holds", Permission.HOLD_MANAGE),
     NavItem(f"{UI_PREFIX}/alarms", "nav.alarms", Permission.ALARM_READ),
     NavItem(f"{UI_PREFIX}/diagnosis", "nav.diagnosis", Permission.ALARM_READ),
-    NavItem(f"{UI_PREFIX}/duty", "nav.duty", Permission.DUTY_READ),
-    NavItem(f"{UI_PREFIX}/operations", "nav.operations", Permission.DUTY_READ),
+    NavItem(f"{UI_PREFIX}/notify", "nav.notify", Permission.NOTIFY_MANAGE),
     NavItem(f"{UI_PREFIX}/onvif", "nav.onvif", Permission.ONVIF_ONBOARD),
     NavItem(f"{UI_PREFIX}/cascade", "nav.cascade", Permission.REGISTRY_READ),
+    NavItem(f"{UI_PREFIX}/duty", "nav.duty", Permission.DUTY_READ),
+    NavItem(f"{UI_PREFIX}/operations", "nav.operations", Permission.DUTY_READ),
 )
 
 
@@ -323,3 +324,11 @@ def onvif(
 ) -> HTMLResponse:
     """ONVIF onboarding: discover, then accept or dismiss each proposal."""
     return render(request, "onvif.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/notify")
+def notify(
+    request: Request, caller: Annotated[Caller, needs(Permission.NOTIFY_MANAGE)]
+) -> HTMLResponse:
+    """Alarm delivery: the unit's channels and escalation rota."""
+    return render(request, "notify.html", caller)

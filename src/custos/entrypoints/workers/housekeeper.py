@@ -29,16 +29,16 @@ class Housekeeper:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="housekeeper", daemon=True)
         self._offloader = threading.Thread(target=self._offload_loop, name="offloader", daemon=True)
-        self._notifier = threading.Thread(target=self._notify_loop, name="notifier", daemon=True)
         # video quality diagnosis decodes keyframes: its own thread, so it never delays the rest
         self._diagnosis = threading.Thread(
             target=self._diagnosis_loop, name="diagnosis", daemon=True
         )
+        self._notifier = threading.Thread(target=self._notify_loop, name="notifier", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
-        self._notifier.start()
         self._diagnosis.start()
+        self._notifier.start()
         if self._c.offload is not None:
             self._offloader.start()
 
