@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -68,7 +68,7 @@ class PlatformInput:
     host: str
     port: int
     transport: Transport
-    password: str | None  # None on an update: keep the sealed one
+    password: str | None = field(repr=False)  # None on an update: keep the sealed one
     register_expiry_s: int
     keepalive_interval_s: int
     enabled: bool

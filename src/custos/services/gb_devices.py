@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -70,7 +70,7 @@ class DeviceInput:
     device_id: str
     unit_id: int
     name: str
-    password: str | None  # None on an update: keep the sealed one
+    password: str | None = field(repr=False)  # None on an update: keep the sealed one
 
 
 @dataclass(frozen=True)

@@ -110,8 +110,8 @@ class CameraInput:
     covers_public_area: bool = False
     captures_public_area_outside_premises: bool = False
     signage: Signage = field(default_factory=Signage)
-    main_stream_url: str | None = None
-    sub_stream_url: str | None = None
+    main_stream_url: str | None = field(default=None, repr=False)  # may carry credentials
+    sub_stream_url: str | None = field(default=None, repr=False)
     retention_days: int | None = None
     ptz: bool = False
     history: list[LifecycleStep] = field(default_factory=list)

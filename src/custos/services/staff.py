@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
@@ -55,7 +55,7 @@ class StaffUnitOfWork(ContractorUnitOfWork, Protocol):
 class MemberInput:
     name: str
     role: StaffRole
-    id_number: str
+    id_number: str = field(repr=False)  # an ID-card number: never in a repr or a log line
     hired_on: date
     left_on: date | None = None
     contractor_id: int | None = None
