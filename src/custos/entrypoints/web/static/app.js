@@ -74,6 +74,14 @@ export function fmtTime(iso) {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+const SHANGHAI_DAY = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" });
+
+/** The Asia/Shanghai calendar date (YYYY-MM-DD) of an instant, now by default: the day the
+ * server's rules count in, whatever the browser's time zone (never the UTC date). */
+export function shanghaiDate(date = new Date()) {
+  return SHANGHAI_DAY.format(date);
+}
+
 /** A value for <input type="datetime-local"> in local time. */
 export function toLocalInput(date) {
   const p = (n) => String(n).padStart(2, "0");

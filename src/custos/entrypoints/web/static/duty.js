@@ -1,7 +1,7 @@
 // Duty in a monitoring room: who is on duty (sign on, hand over with a note, accept, sign off),
 // the append-only duty log, reports to the police, the room's access register; for unit
 // managers, rooms, shifts and the rota. Every write goes through the REST API.
-import { api, can, clearError, el, flash, fmtTime, formData, label, me, showError, table, T } from "./app.js";
+import { api, can, clearError, el, flash, fmtTime, formData, label, me, shanghaiDate, showError, table, T } from "./app.js";
 
 const box = document.getElementById("duty-error");
 const flashBox = document.getElementById("flash");
@@ -137,7 +137,7 @@ async function loadShifts() {
   const pick = document.getElementById("rota-shift");
   pick.replaceChildren(...shifts.map((s) => el("option", { value: s.id }, `${s.name} ${s.starts}–${s.ends}`)));
   const today = new Date();
-  const iso = (d) => d.toISOString().slice(0, 10);
+  const iso = shanghaiDate;
   const until = new Date(today.getTime() + 13 * 86400000);
   const rota = await api("GET", `monitoring-rooms/${room()}/rota?from=${iso(today)}&to=${iso(until)}`);
   document.getElementById("duty-rota").replaceChildren(table([

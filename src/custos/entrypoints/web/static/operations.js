@@ -1,7 +1,7 @@
 // The unit's operating records: the staff archive (ID-card numbers only masked), trainings,
 // repair work orders (open, repair, verify by another person), plans and drills, and what the
 // compliance report finds in them. Refusals are shown inline with their fields and articles.
-import { api, articleText, can, clearError, el, flash, fmtTime, formData, label, me, showError, table, T } from "./app.js";
+import { api, articleText, can, clearError, el, flash, fmtTime, formData, label, me, shanghaiDate, showError, table, T } from "./app.js";
 
 const unitSel = document.getElementById("ops-unit");
 const siteSel = document.getElementById("ops-site");
@@ -47,7 +47,7 @@ async function loadStaff() {
 
 async function loadContractors() {
   const rows = await api("GET", `units/${unit()}/contractors`);
-  const current = (c) => c.agreements.find((a) => !a.valid_until || a.valid_until >= new Date().toISOString().slice(0, 10));
+  const current = (c) => c.agreements.find((a) => !a.valid_until || a.valid_until >= shanghaiDate());
   document.getElementById("contractor-list").replaceChildren(table([
     ["ops.contractor_name", (c) => c.name],
     ["ops.maintains", (c) => T(c.maintains ? "common.yes" : "common.no")],
@@ -128,7 +128,7 @@ async function loadSchedules() {
       clearError(document.getElementById("inspection-error"));
       try {
         await api("POST", `inspection-schedules/${s.id}/inspections`, {
-          done_on: new Date().toISOString().slice(0, 10), staff_id: Number(who.value), result: "ok",
+          done_on: shanghaiDate(), staff_id: Number(who.value), result: "ok",
         });
         await refresh();
       } catch (err) { showError(document.getElementById("inspection-error"), err); }
