@@ -8,6 +8,7 @@ import dataclasses
 import hashlib
 import shutil
 import subprocess
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -64,16 +65,42 @@ def _recording(c: Container, cid: int) -> None:
     )
 
 
-def _seal(c: Container, cid: int, seq: int, clip: Path) -> None:
+def _seal(c: Container, cid: int, seq: int, clip: Path, duration_s: float = 1.0) -> None:
     store = SegmentStore(c.settings.resolved_media_dir())
     path = store.run_dir(cid, "run") / f"{seq:06d}.mp4"
     shutil.copyfile(clip, path)
     sealed = store.seal(path)
     end = c.clock.now()
     c.recording.seal(
-        Segment(None, cid, "run", seq, store.relative(path), end - timedelta(seconds=1), end,
-                1.0, sealed.bytes, sealed.sha256, "h264", 480, 270, end)
+        Segment(None, cid, "run", seq, store.relative(path), end - timedelta(seconds=duration_s),
+                end, duration_s, sealed.bytes, sealed.sha256, "h264", 480, 270, end)
     )  # fmt: skip
+
+
+def test_a_minute_segment_is_sampled_every_thirty_seconds_of_recorded_time(
+    client: TestClient, admin: dict[str, str], container: Container, tmp_path: Path
+) -> None:
+    """A 60 s segment with a keyframe every 2 s gives two samples at N = 30 (offsets 0 and
+    30 s), not one per segment; both reach the K-in-a-row counters."""
+    assert container.settings.diagnosis_every_s == 30
+    clip = tmp_path / "minute.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", "testsrc2=size=320x180:rate=25:duration=60", "-c:v", "libx264",
+         "-preset", "ultrafast", "-g", "50", "-pix_fmt", "yuv420p", str(clip)],
+        check=True,
+    )  # fmt: skip
+    clock = container.clock
+    assert isinstance(clock, ManualClock)
+    cid = _camera(client, admin)
+    clock.advance(timedelta(seconds=60))
+    _recording(container, cid)
+    _seal(container, cid, 0, clip, duration_s=60.0)
+    report = container.diagnosis.tick()
+    assert report.sampled == [cid, cid]
+    status = client.get(f"{API}/cameras/{cid}/diagnosis", headers=admin).json()
+    assert status["baseline_samples"] == 2  # both samples judged and kept for the baseline
+    assert container.diagnosis.tick().sampled == []  # the segment is not sampled again
 
 
 def _sample(c: Container, clock: ManualClock, cid: int, seq: int, clip: Path) -> list[str]:
@@ -178,9 +205,10 @@ class _Frames:
         self._samples = samples
 
     def analyse(
-        self, camera_id: int, segment: str, reference: tuple[str, str] | None
-    ) -> FrameMetrics:
-        return self._samples.pop(0)
+        self, camera_id: int, segment: str, reference: tuple[str, str] | None,
+        offsets: Sequence[float] = (0.0,),
+    ) -> list[FrameMetrics]:  # fmt: skip
+        return [self._samples.pop(0)]
 
     def keep_reference(self, camera_id: int) -> tuple[str, str]:
         return f"references/{camera_id}-0.png", "0" * 64

@@ -1,11 +1,14 @@
 """Video quality diagnosis: the sampler, and the people who set thresholds and references.
 
-:meth:`DiagnosisService.tick` samples each recording camera at most once per ``every_s``: it
-takes the newest *sealed* segment not yet sampled, has the :class:`FrameAnalyser` port decode
-one keyframe of it (read-only; the recorder's process and files are never touched) and
-measure it, judges the metrics (``domain.diagnosis``), stores the sample and the K-in-a-row
-counters, and raises or clears a ``diagnosis`` alarm per fault (subject
-``camera:<id>:<fault>``). A camera's first sample becomes its accepted reference snapshot.
+:meth:`DiagnosisService.tick` samples each recording camera once per ``every_s`` seconds of
+recorded time: it takes the newest *sealed* segment not yet sampled, has the
+:class:`FrameAnalyser` port decode the keyframes at offsets 0, N, 2N … of it (read-only; the
+recorder's process and files are never touched) and measure them, judges the metrics in time
+order (``domain.diagnosis``) so the K-in-a-row counters see every sample, stores the samples
+and the counters, and raises or clears a ``diagnosis`` alarm per fault (subject
+``camera:<id>:<fault>``). A segment shorter than N gives one sample, and the next segment is
+taken only once N seconds have passed since the last sample. A camera's first sample becomes
+its accepted reference snapshot.
 
 A new reference is proposed from the latest sample by one person and approved by a different
 one (four eyes, ``domain.diagnosis_state.check_approval``); both enter the operation log.
@@ -15,7 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterator
+import math
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -54,6 +58,18 @@ from custos.services.refusals import refusals_logged
 log = logging.getLogger(__name__)
 
 CRITICAL_FAULTS = frozenset({Fault.SIGNAL_LOSS, Fault.SCENE_CHANGE})
+# The most samples one segment gives (a 1 h segment at N = 30 s): a bad duration cannot make
+# the sampler decode without end.
+MAX_SAMPLES_PER_SEGMENT = 120
+
+
+def sample_offsets(duration_s: float, every_s: float) -> list[float]:
+    """Offsets (seconds into a segment) to sample: 0, N, 2N … below the segment's duration;
+    at least the start, at most :data:`MAX_SAMPLES_PER_SEGMENT`."""
+    if not math.isfinite(duration_s) or duration_s <= 0:
+        return [0.0]
+    count = min(MAX_SAMPLES_PER_SEGMENT, max(1, math.ceil(duration_s / every_s)))
+    return [i * every_s for i in range(count)]
 
 
 class CameraDiagnoses(Protocol):
@@ -80,14 +96,16 @@ class DiagnosisUnitOfWork(RecordingUnitOfWork, Protocol):
 
 
 class FrameAnalyser(Protocol):
-    """Decodes one keyframe of a sealed segment and measures it (``adapters.diagnosis``)."""
+    """Decodes keyframes of a sealed segment and measures them (``adapters.diagnosis``)."""
 
     def analyse(
-        self, camera_id: int, segment: str, reference: tuple[str, str] | None
-    ) -> FrameMetrics | None:
-        """Measure the first keyframe of ``segment`` (a path relative to the media root)
-        against the camera's previous sample and ``reference`` (path, SHA-256); keep the frame
-        as the camera's latest sample. None when no frame decodes."""
+        self, camera_id: int, segment: str, reference: tuple[str, str] | None,
+        offsets: Sequence[float] = (0.0,),
+    ) -> list[FrameMetrics]:  # fmt: skip
+        """Measure, for each offset (seconds into ``segment``, a path relative to the media
+        root), the next keyframe at or after it, never one keyframe twice, in time order; each
+        against the sample before it and ``reference`` (path, SHA-256). The last frame becomes
+        the camera's latest sample. Empty when no frame decodes."""
         ...
 
     def keep_reference(self, camera_id: int) -> tuple[str, str] | None:
@@ -144,36 +162,43 @@ class DiagnosisService:
                 ):
                     continue
                 ref = uow.diagnosis_references.approved(camera_id)
-                due.append((state, seg.id, seg.path, ref))
-        for state, segment_id, path, ref in due:
+                offsets = sample_offsets(seg.duration_s, self._every.total_seconds())
+                due.append((state, seg.id, seg.path, offsets, ref))
+        for state, segment_id, path, offsets, ref in due:
             try:
-                self._sample(state, segment_id or 0, path, ref, report)
+                self._sample(state, segment_id or 0, path, offsets, ref, report)
             except Exception:  # one camera's bad file must not stop the others
                 log.exception("diagnosis of camera %d failed", state.camera_id)
         return report
 
     def _sample(
-        self, state: CameraDiagnosis, segment_id: int, path: str, ref: Reference | None,
-        report: TickReport,
+        self, state: CameraDiagnosis, segment_id: int, path: str, offsets: list[float],
+        ref: Reference | None, report: TickReport,
     ) -> None:  # fmt: skip
         camera_id = state.camera_id
-        metrics = self._analyser.analyse(camera_id, path, (ref.path, ref.sha256) if ref else None)
+        measured = self._analyser.analyse(
+            camera_id, path, (ref.path, ref.sha256) if ref else None, offsets
+        )
         now = self._clock.now()
-        if metrics is None:
+        if not measured:
             with self._uow() as uow:
                 uow.diagnosis.put(dataclasses.replace(state, last_segment_id=segment_id))
                 uow.commit()
             return
         t = self._thresholds(state)
-        verdict = judge(metrics, t, baseline_of(list(state.history)), state.metrics)
-        step = advance(state.counters, verdict, t)
-        history = state.history
-        if keeps_baseline(verdict, step.counters):
-            history = (*history, metrics)[-BASELINE_SAMPLES:]
-        state = dataclasses.replace(
-            state, last_segment_id=segment_id, sampled_at=now, metrics=metrics,
-            faults=verdict.faulty, counters=step.counters, history=history,
-        )  # fmt: skip
+        events: list[tuple[Fault, FrameMetrics | None]] = []  # None: cleared; in order
+        for metrics in measured:  # in time order: the counters see every sample
+            verdict = judge(metrics, t, baseline_of(list(state.history)), state.metrics)
+            step = advance(state.counters, verdict, t)
+            history = state.history
+            if keeps_baseline(verdict, step.counters):
+                history = (*history, metrics)[-BASELINE_SAMPLES:]
+            state = dataclasses.replace(
+                state, last_segment_id=segment_id, sampled_at=now, metrics=metrics,
+                faults=verdict.faulty, counters=step.counters, history=history,
+            )  # fmt: skip
+            events += [(fault, metrics) for fault in sorted(step.raise_)]
+            events += [(fault, None) for fault in sorted(step.clear)]
         with self._uow() as uow:
             uow.diagnosis.put(state)
             if ref is None:
@@ -181,14 +206,16 @@ class DiagnosisService:
             camera = uow.cameras.get(camera_id)
             site = uow.sites.get(camera.site_id) if camera else None
             uow.commit()
-        report.sampled.append(camera_id)
-        for fault in sorted(step.raise_):
+        report.sampled += [camera_id] * len(measured)
+        for fault, raised_by in events:
+            subject = f"camera:{camera_id}:{fault.value}"
+            if raised_by is None:
+                self._alarms.clear(AlarmKind.DIAGNOSIS, subject)
+                report.cleared.append(subject)
+                continue
             articles = self._scene_articles(site) if fault is Fault.SCENE_CHANGE else []
-            self._raise(camera_id, fault, metrics, t, articles)
-            report.raised.append(f"camera:{camera_id}:{fault.value}")
-        for fault in sorted(step.clear):
-            self._alarms.clear(AlarmKind.DIAGNOSIS, f"camera:{camera_id}:{fault.value}")
-            report.cleared.append(f"camera:{camera_id}:{fault.value}")
+            self._raise(camera_id, fault, raised_by, t, articles)
+            report.raised.append(subject)
 
     def _raise(
         self, camera_id: int, fault: Fault, m: FrameMetrics, t: Thresholds, articles: list[str]

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from custos.adapters.diagnosis.analyser import FileFrameAnalyser
+from custos.adapters.diagnosis.analyser import FileFrameAnalyser, keyframes
+from custos.services.diagnosis import sample_offsets
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +31,13 @@ def test_a_keyframe_is_measured_and_a_tampered_reference_is_not_used(
     segment: Path, tmp_path: Path
 ) -> None:
     analyser = FileFrameAnalyser(tmp_path / "diagnosis", lambda relative: segment.parent / relative)
-    first = analyser.analyse(7, segment.name, None)
-    assert first is not None and first.freeze_diff is None and first.scene_similarity is None
+    [first] = analyser.analyse(7, segment.name, None)
+    assert first.freeze_diff is None and first.scene_similarity is None
     kept = analyser.keep_reference(7)
     assert kept is not None
     path, sha = kept
-    again = analyser.analyse(7, segment.name, kept)
-    assert again is not None and again.freeze_diff == 0.0  # the same keyframe: frozen
+    [again] = analyser.analyse(7, segment.name, kept)
+    assert again.freeze_diff == 0.0  # the same keyframe: frozen
     assert again.scene_similarity == pytest.approx(1.0) and again.scene_shift == pytest.approx(
         0, abs=1e-3
     )
@@ -45,8 +46,8 @@ def test_a_keyframe_is_measured_and_a_tampered_reference_is_not_used(
     (tmp_path / "diagnosis" / path).chmod(0o644)
     (tmp_path / "diagnosis" / path).write_bytes(b"not the reference")
     assert analyser.image(path, sha) is None
-    unchecked = analyser.analyse(7, segment.name, kept)
-    assert unchecked is not None and unchecked.scene_similarity is None
+    [unchecked] = analyser.analyse(7, segment.name, kept)
+    assert unchecked.scene_similarity is None
     assert analyser.image("../../etc/passwd", sha) is None
 
 
@@ -54,4 +55,27 @@ def test_a_file_that_is_no_video_gives_no_sample(tmp_path: Path) -> None:
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00" * 1000)
     analyser = FileFrameAnalyser(tmp_path / "diagnosis", lambda relative: tmp_path / relative)
-    assert analyser.analyse(1, "bad.mp4", None) is None
+    assert analyser.analyse(1, "bad.mp4", None) == []
+
+
+def _clip(out: Path, seconds: int, gop: int) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", f"testsrc2=size=320x180:rate=25:duration={seconds}", "-c:v", "libx264",
+         "-preset", "ultrafast", "-g", str(gop), "-pix_fmt", "yuv420p", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def test_one_keyframe_per_offset_and_never_the_same_twice(tmp_path: Path) -> None:
+    minute = _clip(tmp_path / "minute.mp4", 60, 50)  # a keyframe every 2 s
+    assert len(keyframes(minute, sample_offsets(60.0, 30.0))) == 2  # at 0 s and 30 s
+    analyser = FileFrameAnalyser(tmp_path / "diagnosis", lambda relative: tmp_path / relative)
+    two = analyser.analyse(3, "minute.mp4", None, [0.0, 30.0])
+    assert len(two) == 2 and two[0].freeze_diff is None
+    assert two[1].freeze_diff is not None and two[1].freeze_diff > 0  # 30 s later: it moved
+    short = _clip(tmp_path / "short.mp4", 4, 50)  # keyframes at 0 s and 2 s only
+    assert len(keyframes(short, [0.0, 0.5, 1.0])) == 2  # the 2 s keyframe is taken once
+    single = _clip(tmp_path / "single.mp4", 60, 100000)  # one keyframe in the minute
+    assert len(keyframes(single, sample_offsets(60.0, 30.0))) == 1

@@ -1,7 +1,10 @@
 """The diagnosis's frames on disk, and the decoder that fills them.
 
-One keyframe of a *sealed* segment is decoded with PyAV (``skip_frame="NONKEY"``: the decoder
-never touches the frames in between), read-only; the recorder's files are never written. Under
+Keyframes of a *sealed* segment are decoded with PyAV (``skip_frame="NONKEY"``: the decoder
+never touches the frames in between), read-only; the recorder's files are never written. For
+each offset the service asks for (0, N, 2N … seconds into the segment) the demuxer seeks to the
+offset and the next keyframe at or after it is taken; a keyframe is never taken twice, so a
+segment with fewer keyframes than offsets gives fewer samples. Under
 ``DATA/diagnosis``:
 
 - ``latest/<camera>.png``: the camera's last sample, scaled (the next sample is compared with it
@@ -15,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import av
@@ -28,20 +31,56 @@ from custos.domain.diagnosis import FrameMetrics
 log = logging.getLogger(__name__)
 
 
+# A keyframe this much before an offset (timestamp rounding) still counts as "at" the offset.
+_SLACK_S = 1e-3
+
+
 def first_keyframe(path: Path) -> Frame | None:
     """The first keyframe of a video file as a :class:`Frame`, or None if none decodes."""
+    frames = keyframes(path, [0.0])
+    return frames[0] if frames else None
+
+
+def keyframes(path: Path, offsets: Sequence[float]) -> list[Frame]:
+    """For each offset (seconds from the file's start, ascending) the next keyframe at or after
+    it, in time order; a keyframe is taken at most once, and an offset past the last keyframe
+    ends the list. Empty if none decodes."""
+    taken: list[Frame] = []
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
             stream.codec_context.skip_frame = "NONKEY"
-            for frame in container.decode(stream):
-                height = max(8, round(frame.height * WIDTH / frame.width / 2) * 2)
-                small = frame.reformat(width=WIDTH, height=height, format="bgr24").to_ndarray()
-                luma = frame.to_ndarray(format="gray")
-                return Frame(np.asarray(small, np.uint8), centre_crop(np.asarray(luma, np.uint8)))
+            tb = stream.time_base
+            if tb is None:
+                raise IndexError("video stream without a time base")
+            start = stream.start_time or 0
+            last_pts: int | None = None
+            for offset in offsets:
+                if offset > 0:  # seek forward to the keyframe at or after the offset
+                    container.seek(start + int(offset / tb), backward=False, stream=stream)
+                found = None
+                for frame in container.decode(stream):
+                    if frame.pts is None:
+                        continue
+                    at = float((frame.pts - start) * tb)
+                    if at + _SLACK_S < offset or (last_pts is not None and frame.pts <= last_pts):
+                        continue
+                    found = frame
+                    break
+                if found is None:
+                    break
+                last_pts = found.pts
+                taken.append(_frame(found))
     except (av.error.FFmpegError, IndexError, OSError) as exc:
         log.warning("no keyframe decoded from %s: %s", path.name, exc)
-    return None
+    return taken
+
+
+def _frame(frame: av.VideoFrame) -> Frame:
+    height = max(8, round(frame.height * WIDTH / frame.width / 2) * 2)
+    small = frame.reformat(width=WIDTH, height=height, format="bgr24").to_ndarray()
+    luma = frame.to_ndarray(format="gray")
+    return Frame(np.asarray(small, np.uint8), centre_crop(np.asarray(luma, np.uint8)))
 
 
 class FileFrameAnalyser:
@@ -52,17 +91,21 @@ class FileFrameAnalyser:
         self._segment_path = segment_path
 
     def analyse(
-        self, camera_id: int, segment: str, reference: tuple[str, str] | None
-    ) -> FrameMetrics | None:
-        frame = first_keyframe(self._segment_path(segment))
-        if frame is None:
-            return None
+        self, camera_id: int, segment: str, reference: tuple[str, str] | None,
+        offsets: Sequence[float] = (0.0,),
+    ) -> list[FrameMetrics]:  # fmt: skip
+        frames = keyframes(self._segment_path(segment), offsets)
+        if not frames:
+            return []
         latest = self._root / "latest" / f"{camera_id}.png"
         previous = _read(latest)
         ref = self._reference(reference)
-        metrics = measure(frame, previous, ref)
-        _write(latest, _png(frame.small))
-        return metrics
+        measured = []
+        for frame in frames:  # each compared with the one before it (freeze)
+            measured.append(measure(frame, previous, ref))
+            previous = frame.small
+        _write(latest, _png(frames[-1].small))
+        return measured
 
     def keep_reference(self, camera_id: int) -> tuple[str, str] | None:
         """Copy the camera's latest sample into a reference file: (relative path, SHA-256)."""
