@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from custos.domain.errors import FieldError
+from custos.domain.stream_url import redact_credentials
 
 
 class ProposalStatus(enum.StrEnum):
@@ -95,8 +96,9 @@ class Proposal:
     xaddr: str
     scopes: list[str]
     identity: DeviceIdentity | None
-    main_stream_uri: str | None
-    sub_stream_uri: str | None
+    # as the device gave them, credentials and all: for accept only (never shown, see as_dict)
+    main_stream_uri: str | None = field(repr=False)
+    sub_stream_uri: str | None = field(repr=False)
     profile_token: str | None
     has_ptz: bool
     clock_drift_s: float | None
@@ -110,7 +112,8 @@ class Proposal:
     credentials: Credentials | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        """For the API and the operation log: never the credentials."""
+        """For the API and the operation log: never the credentials, nor any the device put
+        in its stream URIs (user:password@, ?password=…), which are masked."""
         ident = self.identity
         return {
             "id": self.id,
@@ -122,11 +125,11 @@ class Proposal:
             "model": ident.model if ident else None,
             "serial": ident.serial if ident else None,
             "firmware": ident.firmware if ident else None,
-            "main_stream_uri": self.main_stream_uri,
-            "sub_stream_uri": self.sub_stream_uri,
+            "main_stream_uri": _masked(self.main_stream_uri),
+            "sub_stream_uri": _masked(self.sub_stream_uri),
             "has_ptz": self.has_ptz,
             "clock_drift_s": self.clock_drift_s,
-            "probe_error": self.probe_error,
+            "probe_error": redact_credentials(self.probe_error),
             "discovered_at": self.discovered_at.isoformat(),
             "discovered_by": self.discovered_by,
             "status": self.status.value,
@@ -213,6 +216,10 @@ def check_ptz(cmd: PtzCommand) -> list[FieldError]:
             )
         )
     return errors
+
+
+def _masked(uri: str | None) -> str | None:
+    return None if uri is None else redact_credentials(uri)
 
 
 def with_credentials(uri: str | None, credentials: Credentials | None) -> str | None:
