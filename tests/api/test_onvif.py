@@ -209,7 +209,10 @@ def test_the_daily_check_raises_clock_drift_on_the_camera_and_clears_it_when_bac
 ) -> None:  # fmt: skip
     unit = make_unit(client, admin)
     site = make_site(client, admin, unit)
-    body = _placement(site) | {"signage": {"installed": True, "installed_on": "2026-01-05"}}
+    in_service = [{"state": s, "on": f"2026-01-0{i}"}
+                  for i, s in enumerate(("design_reviewed", "built", "accepted", "in_service"), 1)]  # fmt: skip
+    body = _placement(site) | {"signage": {"installed": True, "installed_on": "2026-01-05"},
+                               "history": in_service}  # only cameras in service are checked  # fmt: skip
     cam = client.post(f"{API}/cameras", json=body, headers=admin).json()["id"]
     with container.uow() as uow:  # as an accepted proposal leaves it (the flow is tested above)
         link = OnvifLink(cam, peer.xaddr, "urn:uuid:daily", Credentials(USERNAME, PASSWORD),

@@ -21,6 +21,7 @@ from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
 from custos.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from custos.domain.onvif import DAILY, ClockReading, OnvifLink, drift_exceeds
+from custos.domain.registry import RECORDING_STATES
 from custos.domain.users import Principal
 from custos.services.alarms import AlarmService
 from custos.services.onvif_ports import (
@@ -94,18 +95,30 @@ class CameraTimeService:
             return self._check(link, actor.username)
 
     def check_due(self) -> list[ClockCheck]:
-        """The housekeeper's duty: every ONVIF camera not measured for a day."""
+        """The housekeeper's duty (its own thread: a camera that does not answer takes the
+        client's timeout): every ONVIF camera in service not measured for a day. A camera that
+        could not be read has its attempt recorded, so it is tried again a day later, not at
+        every pass; meanwhile the offline alarm tells of it."""
         now = self._clock.now()
         with self._uow() as uow:
             links = uow.onvif_links.all()
+            in_service = {c.id for c in uow.cameras.find() if c.state in RECORDING_STATES}
         done: list[ClockCheck] = []
         for link in links:
+            if link.camera_id not in in_service:
+                continue  # planned, built, removed …: not operating, nothing to measure
             if link.clock_checked_at is not None and now - link.clock_checked_at < DAILY:
                 continue
             try:
                 done.append(self._check(link, "system"))
-            except ValidationFailed as exc:  # unreachable: the offline alarm tells of it
-                log.warning("camera %d clock not read: %s", link.camera_id, exc)
+            except Exception as exc:  # one camera's failure must not end the pass
+                if isinstance(exc, ValidationFailed):  # unreachable
+                    log.warning("camera %d clock not read: %s", link.camera_id, exc)
+                else:
+                    log.exception("camera %d clock check failed", link.camera_id)
+                with self._uow() as uow:
+                    uow.onvif_links.record_clock_attempt(link.camera_id, self._clock.now())
+                    uow.commit()
         return done
 
     def set_time_sync(self, actor: Principal, unit_id: int, allowed: bool) -> bool:

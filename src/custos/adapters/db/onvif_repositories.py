@@ -168,6 +168,10 @@ class OnvifLinkRepository:
             .values(clock_drift_s=drift_s, clock_checked_at=at)
         )
 
+    def record_clock_attempt(self, camera_id: int, at: datetime) -> None:
+        t = ot.onvif_links
+        self._c.execute(update(t).where(t.c.camera_id == camera_id).values(clock_checked_at=at))
+
     def _link(self, r: RowMapping) -> OnvifLink:
         return OnvifLink(
             camera_id=r["camera_id"],

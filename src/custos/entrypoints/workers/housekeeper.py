@@ -4,7 +4,9 @@ past their expiry (which also lifts the footage freeze they held); project stora
 retention floors; scrub segments' hashes; purge footage past retention. With an object store
 configured, a second thread (``offloader``) uploads sealed segments not yet in it, so a slow
 store never delays the duties above. A third thread (``notifier``) sends alarm deliveries and
-escalates unacknowledged alarms every second, so a slow channel never delays the rest."""
+escalates unacknowledged alarms every second, so a slow channel never delays the rest. A fourth
+(``clocks``) measures the ONVIF cameras' clocks hourly: a camera that does not answer takes the
+client's timeout, which must never delay the camera-offline alarms of the main tick."""
 
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ log = logging.getLogger(__name__)
 class Housekeeper:
     STORAGE_EVERY = 12  # ticks: once a minute at 5 s
     SCRUB_EVERY = 120  # every 10 minutes, a batch of segments re-hashed
-    CLOCK_EVERY = 720  # hourly, the ONVIF camera clocks not measured for a day (issue 14 §3)
+    CLOCK_EVERY = 720  # ticks' worth: hourly, on its own thread, the ONVIF camera clocks not
+    # measured for a day (issue 14 §3)
     PURGE_EVERY = 720  # hourly
 
     def __init__(self, container: Container, every_s: float = 5.0) -> None:
@@ -34,11 +37,13 @@ class Housekeeper:
             target=self._diagnosis_loop, name="diagnosis", daemon=True
         )
         self._notifier = threading.Thread(target=self._notify_loop, name="notifier", daemon=True)
+        self._clocks = threading.Thread(target=self._clock_loop, name="clocks", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
         self._diagnosis.start()
         self._notifier.start()
+        self._clocks.start()
         if self._c.offload is not None:
             self._offloader.start()
 
@@ -51,6 +56,8 @@ class Housekeeper:
             self._offloader.join(30)
         if self._notifier.is_alive():
             self._notifier.join(30)
+        if self._clocks.is_alive():
+            self._clocks.join(30)
 
     def notify_tick(self) -> int:
         """Route new alarms to their first level, escalate what waited too long, then send the
@@ -66,6 +73,15 @@ class Housekeeper:
                 self.notify_tick()
             except Exception:  # the timer's boundary: a failed pass must not end the notifier
                 log.exception("notifier pass failed")
+
+    def _clock_loop(self) -> None:
+        wait = self._every_s  # the first pass soon after start, as the main tick's first
+        while not self._stop.wait(wait):
+            wait = self.CLOCK_EVERY * self._every_s
+            try:
+                self._c.camera_time.check_due()  # each camera at most once a day
+            except Exception:  # the timer's boundary: a failed pass must not end the timer
+                log.exception("camera clock pass failed")
 
     def _diagnosis_loop(self) -> None:
         every_s = min(5.0, float(self._c.settings.diagnosis_every_s))
@@ -110,8 +126,6 @@ class Housekeeper:
             self._c.storage.check()
         if self._ticks % self.SCRUB_EVERY == 1:
             self._c.scrubber.run()
-        if self._ticks % self.CLOCK_EVERY == 1:
-            self._c.camera_time.check_due()
         if self._ticks % self.PURGE_EVERY == 1:
             report = self._c.retention.purge()
             if report.deleted:
