@@ -3,15 +3,15 @@ and reports of suspicious information to the police."""
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from custos.domain.access import Permission
 from custos.domain.duty import ReportChannel
-from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.bounds import Day, Id, Instant
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.api.schemas import In
 from custos.services.duty import LogInput
@@ -33,7 +33,7 @@ class ShiftIn(In):
 
 class RotaIn(In):
     shift_id: Id
-    day: date = Field(description="the Shanghai date the shift starts")
+    day: Day = Field(description="the Shanghai date the shift starts")
     user_id: Id | None = None
     person_name: str = Field(default="", max_length=100, description="staff without a login")
 
@@ -45,15 +45,15 @@ class HandoverIn(In):
 
 class LogIn(In):
     text: str = Field(min_length=1, max_length=4000)
-    at: AwareDatetime | None = Field(default=None, description="when seen or done; now if absent")
+    at: Instant | None = Field(default=None, description="when seen or done; now if absent")
     camera_id: Id | None = None
     suspicious: bool = Field(default=False, description="suspicious information: report it")
     corrects: Id | None = Field(default=None, description="the entry this one corrects")
 
 
 class ReportIn(In):
-    seen_at: AwareDatetime
-    reported_at: AwareDatetime
+    seen_at: Instant
+    reported_at: Instant
     organ: str = Field(min_length=1, max_length=200, description="the public-security organ")
     organ_code: str = Field(default="", max_length=32)
     channel: ReportChannel
@@ -87,8 +87,8 @@ def rota(
     room_id: Id,
     caller: Reader,
     c: ContainerDep,
-    first: Annotated[date, Query(alias="from")],
-    last: Annotated[date, Query(alias="to")],
+    first: Annotated[Day, Query(alias="from")],
+    last: Annotated[Day, Query(alias="to")],
 ) -> list[dict[str, Any]]:
     return [e.as_dict() for e in c.duty_rota.rota(caller.principal, room_id, first, last)]
 
@@ -107,9 +107,7 @@ def colleagues(room_id: Id, caller: Reader, c: ContainerDep) -> list[dict[str, A
 
 
 @router.get("/monitoring-rooms/{room_id}/sessions")
-def sessions(
-    room_id: Id, since: AwareDatetime, caller: Reader, c: ContainerDep
-) -> list[dict[str, Any]]:
+def sessions(room_id: Id, since: Instant, caller: Reader, c: ContainerDep) -> list[dict[str, Any]]:
     return [s.as_dict() for s in c.duty.sessions(caller.principal, room_id, since)]
 
 
@@ -143,7 +141,7 @@ def write(room_id: Id, body: LogIn, caller: Writer, c: ContainerDep) -> dict[str
 
 @router.get("/monitoring-rooms/{room_id}/log")
 def log(
-    room_id: Id, caller: Reader, c: ContainerDep, since: AwareDatetime | None = None
+    room_id: Id, caller: Reader, c: ContainerDep, since: Instant | None = None
 ) -> list[dict[str, Any]]:
     return [e.as_dict() for e in c.duty.log(caller.principal, room_id, since)]
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import Field
 
 from custos.domain.access import Permission
-from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.bounds import Day, Id
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.api.schemas import In
 from custos.services.emergency import DrillInput, PlanInput
@@ -22,13 +21,13 @@ Manager = Annotated[Caller, needs(Permission.DUTY_MANAGE)]
 class PlanIn(In):
     title: str = Field(min_length=1, max_length=200)
     version: str = Field(min_length=1, max_length=50)
-    approved_on: date
+    approved_on: Day
     approved_by: str = Field(min_length=1, max_length=100)
     document_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
 
 
 class DrillIn(In):
-    held_on: date
+    held_on: Day
     scenario: str = Field(min_length=1, max_length=1000)
     participant_ids: list[Id] = Field(min_length=1, max_length=500)
     findings: str = Field(default="", max_length=2000)

@@ -3,7 +3,6 @@ their entrustment agreements, periodic assessments."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter
@@ -11,7 +10,7 @@ from pydantic import Field
 
 from custos.domain.access import Permission
 from custos.domain.maintenance import MAX_INTERVAL_DAYS, AssessmentConclusion, InspectionResult
-from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.bounds import Day, Id
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.api.schemas import In
 from custos.services.contractors import AgreementInput
@@ -26,11 +25,11 @@ Manager = Annotated[Caller, needs(Permission.DUTY_MANAGE)]
 class ScheduleIn(In):
     camera_id: Id | None = Field(default=None, description="None: the site's whole system")
     interval_days: int = Field(ge=1, le=MAX_INTERVAL_DAYS, description="at most the packs'")
-    starts_on: date
+    starts_on: Day
 
 
 class InspectionIn(In):
-    done_on: date
+    done_on: Day
     staff_id: Id
     result: InspectionResult
     note: str = Field(default="", max_length=2000)
@@ -52,7 +51,7 @@ class RepairIn(In):
 
 
 class AssessmentIn(In):
-    done_on: date
+    done_on: Day
     assessor: str = Field(min_length=1, max_length=200)
     effectiveness: str = Field(min_length=1, max_length=2000, description="系统效能")
     security: str = Field(min_length=1, max_length=2000, description="安全性能")
@@ -69,9 +68,9 @@ class MaintainsIn(In):
 
 
 class AgreementIn(In):
-    signed_on: date
-    valid_from: date
-    valid_until: date | None = None
+    signed_on: Day
+    valid_from: Day
+    valid_until: Day | None = None
     scope: str = Field(min_length=1, max_length=1000)
     document_sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from custos.domain.access import Permission
-from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.bounds import Id, Instant
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.api.schemas import In
 from custos.services.monitoring_room import EntryInput, RoomInput
@@ -37,12 +37,12 @@ class EntryIn(In):
     person_name: str = Field(min_length=1, max_length=100)
     organisation: str = Field(default="", max_length=200)
     reason: str = Field(min_length=1, max_length=1000)
-    entered_at: AwareDatetime
+    entered_at: Instant
     user_id: Id | None = Field(default=None, description="when the person is a Custos user")
 
 
 class LeaveIn(In):
-    left_at: AwareDatetime
+    left_at: Instant
 
 
 @router.post("/monitoring-rooms", status_code=201)

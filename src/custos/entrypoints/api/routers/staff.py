@@ -4,7 +4,6 @@ The ID-card number goes in once and is never returned: answers carry its masked 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -13,7 +12,7 @@ from pydantic import Field
 from custos.domain.access import Permission
 from custos.domain.rules.terms import TrainingContent
 from custos.domain.staff import MAX_TRAINING_HOURS, StaffRole
-from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.bounds import Day, Id
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.api.schemas import In
 from custos.services.staff import MemberInput, TrainingInput
@@ -29,18 +28,18 @@ class MemberIn(In):
     id_number: str = Field(
         min_length=18, max_length=18, description="居民身份证号码; stored encrypted"
     )
-    hired_on: date
-    left_on: date | None = None
+    hired_on: Day
+    left_on: Day | None = None
     contractor_id: Id | None = Field(default=None, description="employer, when not the unit")
     user_id: Id | None = Field(default=None, description="the person's Custos user, if any")
 
 
 class LeftIn(In):
-    left_on: date | None
+    left_on: Day | None
 
 
 class TrainingIn(In):
-    held_on: date
+    held_on: Day
     contents: list[TrainingContent] = Field(min_length=1, max_length=4)
     trainer: str = Field(min_length=1, max_length=100)
     hours: int = Field(ge=1, le=MAX_TRAINING_HOURS)
