@@ -15,7 +15,7 @@ from custos.recorder.camera_worker import RecorderConfig
 from custos.recorder.lifeline import settle_heap
 from custos.recorder.metrics import RecorderMetrics
 from custos.recorder.supervisor import RecorderLock, Supervisor
-from custos.services.storage_watch import StorageFullAlarm
+from custos.services.storage_watch import StorageFullAlarm, VolumeSpillAlarm
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ def run_recorder(container: Container, stop: threading.Event | None = None) -> N
         container.clock,
         metrics,
         storage_alarm=StorageFullAlarm(container.alarms),
+        spill_alarm=VolumeSpillAlarm(container.alarms, [str(v) for v in store.volumes]),
     )
     settle_heap()
     supervisor.run(stop)

@@ -21,7 +21,7 @@ from custos.recorder.reconcile import reconcile
 from custos.recorder.recording_process import FfmpegEngine, RecordingEngine
 from custos.recorder.shard_pool import ShardPool
 from custos.services.recording import RecordingService, RecordTarget
-from custos.services.storage_watch import StorageFullAlarm
+from custos.services.storage_watch import StorageFullAlarm, VolumeSpillAlarm
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +70,12 @@ class Supervisor:
         metrics: RecorderMetrics | None = None,
         timing: SupervisorTiming | None = None,
         storage_alarm: StorageFullAlarm | None = None,
+        spill_alarm: VolumeSpillAlarm | None = None,
     ) -> None:
         self._service = service
         self._storage_alarm = storage_alarm
+        self._spill_alarm = spill_alarm
+        self._last_volume: dict[int, int] = {}  # camera → the volume its last run wrote to
         self._store = store
         self._config = config
         self._clock = clock
@@ -108,6 +111,7 @@ class Supervisor:
                 w.check_watchdog()
             self._check_storage()
             self._update_storage_alarm()
+            self._update_spill_alarm()
             if now >= next_publish:
                 self._publish()
                 next_publish = now + self._timing.health_publish_s
@@ -149,6 +153,29 @@ class Supervisor:
                     log.info("storage_full alarm cleared: every camera has room again")
         except Exception:  # the supervisor loop's boundary: tried again at the next tick
             log.exception("cannot raise or clear the storage_full alarm")
+
+    def _update_spill_alarm(self) -> None:
+        """Raise ``volume_spill`` for each volume after the first that a camera writes to, clear
+        it when none does (writing back on the first volume)."""
+        if self._spill_alarm is None:
+            return
+        # between two runs (a reconnection, the spill itself) a camera keeps its last volume,
+        # so the alarm does not flap
+        last = self._last_volume
+        for gone in set(last) - set(self._workers):
+            del last[gone]
+        writing: dict[int, list[int]] = {}
+        for cam, w in self._workers.items():
+            volume = w.volume
+            if volume is not None:
+                last[cam] = volume
+            if cam in last:
+                writing.setdefault(last[cam], []).append(cam)
+        try:
+            if self._spill_alarm.update(writing):
+                log.info("volume_spill alarms now on volumes %s", sorted(v for v in writing if v))
+        except Exception:  # the supervisor loop's boundary: tried again at the next tick
+            log.exception("cannot raise or clear the volume_spill alarm")
 
     def _sync_with_registry(self) -> None:
         try:

@@ -7,13 +7,17 @@ cameras, a ``retention_projection`` alarm is raised (critical below the floor it
 within 20 % above it); it clears by itself when the projection recovers. Footage is never
 deleted to make room: the recorder stops writing instead (gap reason ``storage_full``), and
 raises the critical ``storage_full`` alarm itself, the moment it stops (``StorageFullAlarm``).
+New footage written to a volume other than the first (the earlier ones ran short: a spill,
+docs/design/recording.md "Volumes") raises the warning ``volume_spill`` on ``volume:<path>`` of
+that volume, kept by the recorder too (``VolumeSpillAlarm``); it clears when writing returns to
+the first volume.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,6 +88,44 @@ class StorageFullAlarm:
         else:
             changed = self._alarms.clear(AlarmKind.STORAGE_FULL, self.SUBJECT)
         self._shown = full
+        return changed
+
+
+class VolumeSpillAlarm:
+    """The warning ``volume_spill``, one per volume after the first, kept by the recorder in step
+    with where its cameras write: every new run goes to the first volume with room, so a camera
+    writing to volume N > 0 means the volumes before it ran short. Raised in the tick the first
+    camera writes there, cleared in the tick none does any more."""
+
+    def __init__(self, alarms: AlarmService, volumes: Sequence[str]) -> None:
+        self._alarms = alarms
+        self._volumes = tuple(volumes)  # volume 0 (the media directory) first
+        self._shown: frozenset[int] | None = None  # unknown until the first update
+
+    def subject(self, volume: int) -> str:
+        return f"volume:{self._volumes[volume]}"
+
+    def update(self, writing: Mapping[int, Sequence[int]]) -> bool:
+        """``writing``: volume number → the cameras writing to it now. Whether an alarm changed."""
+        spilled = frozenset(v for v, cams in writing.items() if 0 < v < len(self._volumes) and cams)
+        if spilled == self._shown:
+            return False
+        shown = self._shown
+        # the first update also clears what a previous recorder left open
+        stale = set(range(1, len(self._volumes))) if shown is None else set(shown)
+        changed = False
+        for v in sorted(spilled - (shown or frozenset())):
+            cams = sorted(writing[v])
+            self._alarms.raise_(
+                AlarmKind.VOLUME_SPILL, Severity.WARNING, self.subject(v),
+                f"{len(cams)} camera(s) write new footage to {self._volumes[v]}: the volumes "
+                "before it ran short of the minimum free space",
+                {"volume": v, "path": self._volumes[v], "camera_ids": cams},
+            )  # fmt: skip
+            changed = True
+        for v in sorted(stale - spilled):
+            changed = self._alarms.clear(AlarmKind.VOLUME_SPILL, self.subject(v)) or changed
+        self._shown = spilled
         return changed
 
 
