@@ -3,9 +3,15 @@ first (the earlier ones ran short), cleared when writing returns to the first.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.alarms import AlarmKind, Severity
+from custos.domain.clock import ManualClock
+from custos.recorder.camera_worker import RecorderConfig
+from custos.recorder.supervisor import Supervisor
 from custos.services.storage_watch import VolumeSpillAlarm
 
 VOLUMES = ["/srv/media", "/mnt/disk2", "/mnt/disk3"]
@@ -55,4 +61,28 @@ def test_the_first_update_clears_an_alarm_a_previous_recorder_left_open() -> Non
     alarms.open[(AlarmKind.VOLUME_SPILL, "volume:/mnt/disk3")] = (Severity.WARNING, None)
     spill = VolumeSpillAlarm(alarms, VOLUMES)  # type: ignore[arg-type]
     assert spill.update({0: [1]}) is True
+    assert alarms.open == {}
+
+
+class _Worker:
+    def __init__(self, camera_id: int, volume: int | None) -> None:
+        self.camera_id = camera_id
+        self.volume = volume
+
+
+def test_the_supervisor_keeps_it_from_where_its_cameras_write(tmp_path: Path) -> None:
+    alarms = FakeAlarms()
+    store = SegmentStore(tmp_path / "v0", [tmp_path / "v1"])
+    spill = VolumeSpillAlarm(alarms, [str(v) for v in store.volumes])
+    sup = Supervisor(None, store, RecorderConfig(engine="ffmpeg"), ManualClock(datetime(2026, 1, 1, tzinfo=UTC)),  # type: ignore[arg-type]
+                     spill_alarm=spill)  # fmt: skip
+    subject = (AlarmKind.VOLUME_SPILL, f"volume:{tmp_path / 'v1'}")
+    sup._workers = {1: _Worker(1, 0), 2: _Worker(2, 1)}  # type: ignore[dict-item]
+    sup._update_spill_alarm()
+    assert subject in alarms.open
+    sup._workers[2].volume = None  # type: ignore[attr-defined]  # between two runs: no flapping
+    sup._update_spill_alarm()
+    assert subject in alarms.open and alarms.raised == [subject[1]]
+    sup._workers[2].volume = 0  # type: ignore[attr-defined]  # back on the first volume
+    sup._update_spill_alarm()
     assert alarms.open == {}
