@@ -12,6 +12,7 @@ from custos.bootstrap import Container
 from custos.domain.access import Role
 from custos.domain.clock import ManualClock
 from custos.domain.recording import CameraHealth, OfflineReason, RecorderState, Segment
+from custos.domain.users import SYSTEM
 from tests.api.builders import API, camera_body, fields, make_site, make_unit
 from tests.api.conftest import LoginAs
 from tests.api.test_alarm_watch import IN_SERVICE, XIAN
@@ -100,3 +101,47 @@ def test_accounting_refusals_name_the_field(
     for edge in ("0001-01-01", "9999-12-31"):  # no overflow at the ends of the calendar
         r = client.get(f"{url}?from={edge}&to={edge}", headers=admin)
         assert r.status_code == 422 and fields(r.json()) == {"from"}, r.text
+
+
+def test_a_unit_may_set_a_shorter_repair_deadline_never_a_longer_one(
+    container: Container, client: TestClient, admin: dict[str, str], login_as: LoginAs
+) -> None:
+    """GET/PUT /units/{id}/repair-deadline: 1..720 h, no longer than the rules' (Xi'an's 24 h,
+    art. 22(6), cited in the refusal); reach-limited; set and refused both in the log."""
+    unit = make_unit(client, admin, 1)
+    other = make_unit(client, admin, 2)
+    make_site(client, admin, unit, XIAN)
+    url = f"{API}/units/{unit}/repair-deadline"
+    before = client.get(url, headers=admin)
+    assert before.status_code == 200, before.text
+    got = before.json()
+    assert got["repair_deadline_hours"] is None and got["effective_hours"] == 24
+    assert "xian-2020:art22.i6" in got["rules_deadline"]["rule_ids"]
+    articles = got["rules_deadline"]["articles"]
+    xian = next(a for a in articles if "22" in a)
+
+    longer = client.put(url, json={"repair_deadline_hours": 48}, headers=admin)
+    assert longer.status_code == 422 and fields(longer.json()) == {"repair_deadline_hours"}
+    assert xian in longer.text and "24 h" in longer.text, longer.text
+    for bad in (0, 721, 10**20):
+        r = client.put(url, json={"repair_deadline_hours": bad}, headers=admin)
+        assert r.status_code == 422 and "repair_deadline_hours" in r.text, r.text
+
+    manager = login_as(Role.UNIT_MANAGER, unit)
+    ok = client.put(url, json={"repair_deadline_hours": 4}, headers=manager)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["repair_deadline_hours"] == 4 and ok.json()["effective_hours"] == 4
+    assert client.get(url, headers=admin).json()["repair_deadline_hours"] == 4
+    theirs = f"{API}/units/{other}/repair-deadline"
+    assert client.put(theirs, json={"repair_deadline_hours": 4}, headers=manager).status_code == 404
+    assert client.get(theirs, headers=manager).status_code == 404
+    operator = login_as(Role.OPERATOR, unit)  # may read the registry, not change it
+    assert client.put(url, json={"repair_deadline_hours": 2}, headers=operator).status_code == 403
+
+    log = [r.entry for r in container.audit.entries(SYSTEM, limit=1000)]
+    sets = [e for e in log if e.get("action") == "unit.repair_deadline.set"]
+    assert any(e.get("actor") == "unit-manager1" and e["detail"]["repair_deadline_hours"] == 4
+               for e in sets)  # fmt: skip
+    assert any(e.get("actor") == "admin" and e.get("outcome") == "refused" for e in sets), sets
+    cleared = client.put(url, json={"repair_deadline_hours": None}, headers=manager)
+    assert cleared.status_code == 200 and cleared.json()["effective_hours"] == 24

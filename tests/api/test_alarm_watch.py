@@ -199,3 +199,39 @@ def test_a_fault_open_past_the_repair_deadline_is_an_alarm_and_a_finding_citing_
     assert _open(c) == []
     codes = [f.code for f in c.compliance.site_report(SYSTEM, site).findings]
     assert "repair.overdue_ended" in codes and "repair.overdue_ongoing" not in codes
+
+
+def test_a_unit_with_a_4_h_deadline_has_its_fault_overdue_after_4_h(
+    container: Container, client: TestClient, admin: dict[str, str], clock: ManualClock
+) -> None:
+    """The unit's own deadline, shorter than Xi'an's 24 h, decides the alarm and the finding
+    (which still cite art. 22(6))."""
+    c = container
+    site, cid = _camera(client, admin)
+    unit = client.get(f"{API}/sites/{site}", headers=admin).json()["unit_id"]
+    r = client.put(f"{API}/units/{unit}/repair-deadline", json={"repair_deadline_hours": 4},
+                   headers=admin)  # fmt: skip
+    assert r.status_code == 200, r.text
+    t0 = clock.now()
+    _health(c, cid, RecorderState.OFFLINE, t0, OfflineReason.AUTH_FAILED)
+    clock.advance(timedelta(seconds=61))
+    _health(c, cid, RecorderState.OFFLINE, t0, OfflineReason.AUTH_FAILED)
+    c.alarm_watch.tick()
+    clock.advance(timedelta(hours=3, minutes=58))  # 3 h 59 min open: not yet
+    _health(c, cid, RecorderState.OFFLINE, t0, OfflineReason.AUTH_FAILED)
+    c.alarm_watch.tick()
+    assert _open(c, AlarmKind.REPAIR_OVERDUE) == []
+    assert not [f for f in c.compliance.site_report(SYSTEM, site).findings
+                if f.code.startswith("repair.")]  # fmt: skip
+    clock.advance(timedelta(minutes=2))
+    _health(c, cid, RecorderState.OFFLINE, t0, OfflineReason.AUTH_FAILED)
+    c.alarm_watch.tick()
+    [overdue] = _open(c, AlarmKind.REPAIR_OVERDUE)
+    assert overdue.detail["deadline_hours"] == 4
+    assert "xian-2020:art22.i6" in overdue.detail["rule_ids"]
+    [finding] = [f for f in c.compliance.site_report(SYSTEM, site).findings
+                 if f.code == "repair.overdue_ongoing"]  # fmt: skip
+    assert finding.params["deadline_hours"] == 4 and "xian-2020:art22.i6" in finding.rule_ids
+    day = shanghai_date(clock.now()).isoformat()
+    acct = client.get(f"{API}/cameras/{cid}/accounting?day={day}", headers=admin).json()
+    assert acct["days"][0]["repair_deadline_h"] == 4

@@ -1,4 +1,4 @@
-"""Each migration that adds tables (0012 and 0014-0020; 0013 has its own test, for the rows it
+"""Each migration that adds tables (0012 and 0014-0021; 0013 has its own test, for the rows it
 marks) creates them exactly as the SQLAlchemy tables declare, and goes down and up again, on
 SQLite and PostgreSQL."""
 
@@ -44,6 +44,7 @@ TABLES_OF = {
     "0018": {"gb_devices"},
     "0019": {"gb_channels", "gb_device_reports"},
     "0020": {"gb_upper_platforms", "gb_shares"},
+    "0021": {"unit_settings"},
 }  # fmt: skip
 
 

@@ -40,7 +40,7 @@ from custos.domain.network_interruption import NetworkInterruption, limit_status
 from custos.domain.registry import RECORDING_STATES, Camera, Site
 from custos.domain.rules import RuleBook
 from custos.services.alarms import AlarmService
-from custos.services.interruption_accounting import CameraFaults, repair_deadline
+from custos.services.interruption_accounting import CameraFaults, UnitSettings, repair_deadline
 from custos.services.network_interruptions import NetworkInterruptions
 from custos.services.ports import Alarms, RecordingUnitOfWork
 
@@ -65,6 +65,8 @@ class WatchUnitOfWork(RecordingUnitOfWork, Protocol):
     def network_interruptions(self) -> NetworkInterruptions: ...
     @property
     def alarms(self) -> Alarms: ...
+    @property
+    def unit_settings(self) -> UnitSettings: ...
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,11 @@ class AlarmWatch:
             faults = self._update_faults(uow, troubles, now, report)
             open_alarms = [a for a in uow.alarms.find(True, MAX_OPEN) if a.kind in WATCHED_KINDS]
             interruptions = uow.network_interruptions.find(list(sites))
+            unit_deadlines = uow.unit_settings.repair_deadlines()
             uow.commit()
         site_of = {c.id: sites[c.site_id] for c in watched if c.site_id in sites}
         wanted = [_camera_alarm(cid, t) for cid, t in troubles.items()]
-        wanted += self._overdue(faults, site_of, now)
+        wanted += self._overdue(faults, site_of, unit_deadlines, now)
         wanted += self._interruptions(interruptions, sites, now)
         self._apply(wanted, open_alarms, report)
         return report
@@ -181,14 +184,15 @@ class AlarmWatch:
         return still
 
     def _overdue(
-        self, faults: Sequence[CameraFault], site_of: dict[int | None, Site], now: datetime
-    ) -> list[Wanted]:
+        self, faults: Sequence[CameraFault], site_of: dict[int | None, Site],
+        unit_deadlines: dict[int, int], now: datetime,
+    ) -> list[Wanted]:  # fmt: skip
         out = []
         for f in faults:
             site = site_of.get(f.camera_id)
             if site is None:
                 continue
-            duty = repair_deadline(self._rules, site)
+            duty = repair_deadline(self._rules, site, unit_deadlines.get(site.unit_id))
             hours = duty.value
             if not f.is_overdue(timedelta(hours=hours), now):
                 continue
@@ -198,6 +202,7 @@ class AlarmWatch:
             )
             detail = {"fault_id": f.id, "started_at": f.started_at.isoformat(),
                       "deadline_hours": hours, "product_default": duty.product_default,
+                      "note": duty.note,
                       "rule_ids": duty.rule_ids, "articles": [c.human for c in duty.citations]}  # fmt: skip
             out.append(Wanted(AlarmKind.REPAIR_OVERDUE, Severity.CRITICAL, f"camera:{f.camera_id}",
                               message, detail, f.camera_id))  # fmt: skip

@@ -6,12 +6,39 @@ import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, and_, delete, func, insert, or_, select, update
 
 from custos.adapters.db import operations_tables as ot
 from custos.adapters.db import recording_tables as rt
 from custos.domain.accounting import CameraFault, FaultKind
 from custos.domain.camera_watch import LastSeal
+
+
+class UnitSettingsRepository:
+    """A unit's own settings (migration 0021): its repair deadline."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def repair_deadline_hours(self, unit_id: int) -> int | None:
+        t = ot.unit_settings
+        got = self._c.execute(
+            select(t.c.repair_deadline_hours).where(t.c.unit_id == unit_id)
+        ).first()
+        return None if got is None or got[0] is None else int(got[0])
+
+    def repair_deadlines(self) -> dict[int, int]:
+        """Every unit that set its own deadline: unit id -> hours."""
+        t = ot.unit_settings
+        q = select(t.c.unit_id, t.c.repair_deadline_hours).where(
+            t.c.repair_deadline_hours.is_not(None)
+        )
+        return {int(u): int(h) for u, h in self._c.execute(q)}
+
+    def set_repair_deadline_hours(self, unit_id: int, hours: int | None) -> None:
+        t = ot.unit_settings
+        self._c.execute(delete(t).where(t.c.unit_id == unit_id))
+        self._c.execute(insert(t).values(unit_id=unit_id, repair_deadline_hours=hours))
 
 
 class CameraFaultRepository:

@@ -19,3 +19,12 @@ camera_faults = Table(
     Column("detail", String(1000), nullable=False, server_default=""),
     Index("ix_camera_faults_camera_started", "camera_id", "started_at"),
 )
+
+# Migration 0021: a unit's own settings. ``repair_deadline_hours``: the unit's repair deadline,
+# shorter than the rule packs' (NULL: the packs' deadline applies; no row: the same).
+unit_settings = Table(
+    "unit_settings",
+    metadata,
+    Column("unit_id", Integer, ForeignKey("units.id"), primary_key=True),
+    Column("repair_deadline_hours", Integer),
+)

@@ -53,6 +53,7 @@ class SqlUnitOfWork:
     diagnosis: dgr.CameraDiagnosisRepository
     diagnosis_references: dgr.ReferenceRepository
     camera_faults: opr.CameraFaultRepository
+    unit_settings: opr.UnitSettingsRepository
     recent_seals: opr.RecentSealRepository
     monitoring_rooms: dur.MonitoringRoomRepository
     duty: dur.DutyRepository
@@ -110,6 +111,7 @@ class SqlUnitOfWork:
         self.diagnosis = dgr.CameraDiagnosisRepository(conn)
         self.diagnosis_references = dgr.ReferenceRepository(conn)
         self.camera_faults = opr.CameraFaultRepository(conn)
+        self.unit_settings = opr.UnitSettingsRepository(conn)
         self.recent_seals = opr.RecentSealRepository(conn)
         self.monitoring_rooms = dur.MonitoringRoomRepository(conn)
         self.duty = dur.DutyRepository(conn)

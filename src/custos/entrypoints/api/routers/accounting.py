@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from custos.domain.access import Permission
 from custos.domain.accounting import DayAccount
@@ -14,9 +15,16 @@ from custos.domain.calendar import shanghai_date
 from custos.domain.errors import FieldError, ValidationFailed
 from custos.entrypoints.api.bounds import Id
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.schemas import In
+from custos.services.interruption_accounting import (
+    UNIT_DEADLINE_MAX_HOURS,
+    UNIT_DEADLINE_MIN_HOURS,
+)
 
 router = APIRouter(tags=["accounting"])
 Reader = Annotated[Caller, needs(Permission.ALARM_READ)]
+UnitReader = Annotated[Caller, needs(Permission.REGISTRY_READ)]
+UnitWriter = Annotated[Caller, needs(Permission.REGISTRY_WRITE)]
 Day = Annotated[date | None, Query(description="a Shanghai date, YYYY-MM-DD (default: today)")]
 From = Annotated[date | None, Query(alias="from", description="first Shanghai date of a range")]
 To = Annotated[date | None, Query(description="last Shanghai date of a range (≤ 31 days)")]
@@ -41,6 +49,31 @@ def site_accounting(
     lo, _ = _days(c.clock.now(), day, None, None)
     accounts = c.accounting.site(caller.principal, site_id, lo)
     return {"site_id": site_id, "day": lo.isoformat(), "cameras": _out(accounts, c)}
+
+
+class RepairDeadlineIn(In):
+    repair_deadline_hours: int | None = Field(
+        ge=UNIT_DEADLINE_MIN_HOURS, le=UNIT_DEADLINE_MAX_HOURS,
+        description="the unit's own repair deadline in hours, shorter than the rules' "
+        "(null: the rules' deadline)",
+    )  # fmt: skip
+
+
+@router.get("/units/{unit_id}/repair-deadline")
+def unit_repair_deadline(unit_id: Id, caller: UnitReader, c: ContainerDep) -> dict[str, Any]:
+    """The unit's own repair deadline, and the rules' (the longest it may set)."""
+    return c.accounting.unit_repair_deadline(caller.principal, unit_id)
+
+
+@router.put("/units/{unit_id}/repair-deadline")
+def set_unit_repair_deadline(
+    unit_id: Id, body: RepairDeadlineIn, caller: UnitWriter, c: ContainerDep
+) -> dict[str, Any]:
+    """Set the unit's own repair deadline (1..720 h, never longer than the rules'); in the
+    operation log."""
+    return c.accounting.set_unit_repair_deadline(
+        caller.principal, unit_id, body.repair_deadline_hours
+    )
 
 
 def _out(accounts: list[DayAccount], c: ContainerDep) -> list[dict[str, Any]]:
