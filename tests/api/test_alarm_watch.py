@@ -13,13 +13,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from custos.bootstrap import Container
+from custos.domain.access import Role
 from custos.domain.alarms import Alarm, AlarmKind, Severity
 from custos.domain.calendar import shanghai_date
 from custos.domain.clock import ManualClock
+from custos.domain.errors import NotFound
 from custos.domain.network_interruption import InterruptionCause
 from custos.domain.recording import CameraHealth, OfflineReason, RecorderState, Segment
-from custos.domain.users import SYSTEM
+from custos.domain.users import SYSTEM, Principal
 from custos.entrypoints.web.messages import localize_finding
+from custos.services.alarm_delivery import unit_of
 from custos.services.network_interruptions import InterruptionInput
 from tests.api.builders import API, camera_body, make_site, make_unit
 
@@ -145,13 +148,18 @@ def test_recording_without_a_sealed_segment_for_three_lengths_is_a_gap(
 
 
 def test_an_open_network_interruption_warns_at_48_h_and_is_critical_at_72_h_citing_xian(
-    container: Container, client: TestClient, admin: dict[str, str], clock: ManualClock
+    container: Container,
+    client: TestClient,
+    admin: dict[str, str],
+    clock: ManualClock,
 ) -> None:
     c = container
-    site = make_site(client, admin, make_unit(client, admin, 9), XIAN, name="No cameras")
+    unit = make_unit(client, admin, 9)
+    site = make_site(client, admin, unit, XIAN, name="No cameras")
+    other = make_unit(client, admin, 10)
     data = InterruptionInput(InterruptionCause.MUNICIPAL_WORKS, "中国电信西安分公司", clock.now())
     judged = c.network.record(SYSTEM, site, data)
-    subject = f"interruption:{judged.interruption.id}"
+    subject = f"site:{site}:interruption:{judged.interruption.id}"
     clock.advance(timedelta(hours=47))
     c.alarm_watch.tick()
     assert _open(c) == []
@@ -160,6 +168,16 @@ def test_an_open_network_interruption_warns_at_48_h_and_is_critical_at_72_h_citi
     [warn] = _open(c)
     assert (warn.kind, warn.severity, warn.subject) == (
         AlarmKind.NETWORK_INTERRUPTION, Severity.WARNING, subject)  # fmt: skip
+    # about the whole site, it reaches the site's unit: its operators see it, others do not
+    ours = Principal(user_id=901, username="op-ours", role=Role.OPERATOR, unit_id=unit)
+    theirs = Principal(user_id=902, username="op-theirs", role=Role.OPERATOR, unit_id=other)
+    assert [a.subject for a in c.alarms.find(ours)] == [subject]
+    assert warn.id is not None and c.alarms.get(ours, warn.id).subject == subject
+    assert c.alarms.find(theirs) == []
+    with pytest.raises(NotFound):
+        c.alarms.get(theirs, warn.id)
+    with c.uow() as uow:  # and its unit's channels and rota
+        assert unit_of(uow, warn) == unit
     clock.advance(timedelta(hours=24))
     c.alarm_watch.tick()
     [crit] = _open(c)

@@ -28,7 +28,7 @@ class AlarmKind(enum.StrEnum):
     DEVICE_OFFLINE = "device_offline"  # a GB/T 28181 device missed 3 keepalives (device:<id>)
     VOLUME_SPILL = "volume_spill"  # new footage spilled to another volume (volume:<path>)
     DIAGNOSIS = "diagnosis"  # a video quality fault, K samples in a row (camera:<id>:<fault>)
-    NETWORK_INTERRUPTION = "network_interruption"  # Xi'an art. 26 ¶2 (interruption:<id>)
+    NETWORK_INTERRUPTION = "network_interruption"  # Xi'an art. 26 ¶2 (site:<id>:interruption:<id>)
     CLOCK_DRIFT = "clock_drift"  # a camera's clock beyond the limit (camera:<id>)
     REPAIR_OVERDUE = "repair_overdue"  # a fault not repaired within the unit's deadline
     DELIVERY_FAILED = "delivery_failed"  # a notification channel keeps failing (channel:<id>)
@@ -62,3 +62,20 @@ class Alarm:
     def is_open(self) -> bool:
         """Open until the condition clears by itself or someone resolves it."""
         return self.cleared_at is None and self.resolved is None
+
+
+SITE_SUBJECT_PREFIX = "site:"
+
+
+def site_subject(site_id: int, rest: str) -> str:
+    """The subject of an alarm about a whole site (not one camera): ``site:<id>:<rest>``.
+    Such an alarm reaches the people and channels of the site's unit."""
+    return f"{SITE_SUBJECT_PREFIX}{site_id}:{rest}"
+
+
+def site_of_subject(subject: str) -> int | None:
+    """The site of a ``site:<id>:…`` subject; None for any other subject."""
+    if not subject.startswith(SITE_SUBJECT_PREFIX):
+        return None
+    head = subject[len(SITE_SUBJECT_PREFIX) :].split(":", 1)[0]
+    return int(head) if head.isdigit() else None

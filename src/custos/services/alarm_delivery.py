@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from custos.domain.alarms import Alarm, AlarmKind, Severity
+from custos.domain.alarms import Alarm, AlarmKind, Severity, site_of_subject
 from custos.domain.audit import AuditEvent
 from custos.domain.calendar import SHANGHAI
 from custos.domain.clock import Clock
@@ -289,9 +289,12 @@ class AlarmDeliveryService:
 
 
 def unit_of(uow: RetentionUnitOfWork, alarm: Alarm) -> int | None:
-    """The unit an alarm belongs to: its camera's site's unit; None for a system alarm."""
+    """The unit an alarm belongs to: its camera's (or, for an alarm about a whole site, that
+    site's) unit; None for a system alarm."""
     if alarm.camera_id is None:
-        return None
+        site_id = site_of_subject(alarm.subject)
+        whole = uow.sites.get(site_id) if site_id is not None else None
+        return whole.unit_id if whole is not None else None
     cam = uow.cameras.get(alarm.camera_id)
     site = uow.sites.get(cam.site_id) if cam is not None else None
     return site.unit_id if site is not None else None

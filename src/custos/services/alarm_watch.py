@@ -10,7 +10,7 @@ board, each camera's last sealed segment and the open interruptions, judges them
 - raises ``camera_offline`` / ``recording_gap`` (critical, ``camera:<id>``) and clears them on
   recovery; raises ``repair_overdue`` once a fault is open longer than the unit's repair
   deadline (Chongqing art. 20(6), Xi'an art. 22(6): restore promptly);
-- raises ``network_interruption`` (``interruption:<id>``) at 48 h (warning) and 72 h or past
+- raises ``network_interruption`` (``site:<id>:interruption:<id>``, reaching the site's unit) at 48 h (warning) and 72 h or past
   the limit (critical, Xi'an art. 26 ¶2 cited), cleared when the interruption is ended.
 
 Alarms go through :class:`~custos.services.alarms.AlarmService` (one open alarm per kind and
@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from custos.domain.accounting import CameraFault, FaultKind
-from custos.domain.alarms import Alarm, AlarmKind, Severity
+from custos.domain.alarms import Alarm, AlarmKind, Severity, site_subject
 from custos.domain.audit import AuditEvent
 from custos.domain.camera_watch import (
     GAP_SEGMENTS,
@@ -231,7 +231,7 @@ class AlarmWatch:
             detail = {**status.as_dict(), "interruption_id": i.id, "site_id": i.site_id,
                       "hours": hours, "articles": [c.human for c in limit.citations]
                       if status.limited else []}  # fmt: skip
-            out.append(Wanted(AlarmKind.NETWORK_INTERRUPTION, severity, f"interruption:{i.id}",
+            out.append(Wanted(AlarmKind.NETWORK_INTERRUPTION, severity, site_subject(i.site_id, f"interruption:{i.id}"),
                               message, detail))  # fmt: skip
         return out
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from custos.domain.access import Permission
-from custos.domain.alarms import Alarm, AlarmKind, Handling, Severity
+from custos.domain.alarms import Alarm, AlarmKind, Handling, Severity, site_of_subject
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
 from custos.domain.errors import InvalidTransition, NotFound
@@ -80,14 +80,15 @@ class AlarmService:
         actor.require(Permission.ALARM_READ)
         f = where or AlarmFilter(open_only=open_only)
         with self._uow() as uow:
-            reach = _reachable_cameras(uow, actor, f.site_id)
+            sites, reach = _reach(uow, actor, f.site_id)
             narrowed = f.camera_id is not None or f.site_id is not None
             if f.camera_id is not None:
-                reach = reach & {f.camera_id}
+                reach, sites = reach & {f.camera_id}, set()
             # reach goes into the query, so the limit counts only what the actor may see
             return uow.alarms.find(
                 f.open_only, f.limit, f.severity, sorted(reach),
                 with_system=not narrowed and actor.can(Permission.STORAGE_READ),
+                site_ids=sorted(sites),
             )  # fmt: skip
 
     def get(self, actor: Principal, alarm_id: int) -> Alarm:
@@ -127,15 +128,23 @@ class AlarmService:
         return handled
 
 
-def _reachable_cameras(uow: RetentionUnitOfWork, actor: Principal, site_id: int | None) -> set[int]:
+def _reach(
+    uow: RetentionUnitOfWork, actor: Principal, site_id: int | None
+) -> tuple[set[int], set[int]]:
+    """The sites and the cameras the actor reaches (``site_id``: within that site only)."""
     sites = [s for s in uow.sites.find() if site_id is None or s.id == site_id]
     by_id = {s.id: s for s in sites if reaches_site(actor, s.unit_id, s.division_code)}
-    return {
+    cameras = {
         cam.id
         for cam in uow.cameras.find([i for i in by_id if i is not None])
         if cam.id is not None
         and reaches_camera(actor, by_id[cam.site_id].unit_id, cam.site_id, cam.id)
     }
+    return {i for i in by_id if i is not None}, cameras
+
+
+def _reachable_cameras(uow: RetentionUnitOfWork, actor: Principal, site_id: int | None) -> set[int]:
+    return _reach(uow, actor, site_id)[1]
 
 
 def _visible(uow: RetentionUnitOfWork, actor: Principal, alarm_id: int) -> Alarm:
@@ -143,6 +152,11 @@ def _visible(uow: RetentionUnitOfWork, actor: Principal, alarm_id: int) -> Alarm
     if alarm is None or (
         alarm.camera_id is not None and alarm.camera_id not in _reachable_cameras(uow, actor, None)
     ):
+        raise NotFound("alarm", alarm_id)
+    site = site_of_subject(alarm.subject) if alarm is not None else None
+    if alarm.camera_id is None and site is not None:  # about a whole site: its unit's people
+        if site in _reach(uow, actor, site)[0] or actor.can(Permission.STORAGE_READ):
+            return alarm
         raise NotFound("alarm", alarm_id)
     if alarm.camera_id is None and not actor.can(Permission.STORAGE_READ):  # a system alarm
         raise NotFound("alarm", alarm_id)

@@ -255,6 +255,7 @@ class Alarms(Protocol):
         severity: Severity | None = None,
         camera_ids: Sequence[int] | None = None,
         with_system: bool = False,
+        site_ids: Sequence[int] = (),
     ) -> list[Alarm]: ...
 
 

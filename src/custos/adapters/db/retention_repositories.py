@@ -212,9 +212,11 @@ class AlarmRepository:
         severity: Severity | None = None,
         camera_ids: Sequence[int] | None = None,
         with_system: bool = False,
+        site_ids: Sequence[int] = (),
     ) -> list[Alarm]:
-        """Newest first; ``camera_ids`` keeps only alarms about those cameras (and, with
-        ``with_system``, those about no camera: a volume, the recorder)."""
+        """Newest first; ``camera_ids`` keeps only alarms about those cameras, and those about
+        the whole of one of ``site_ids`` (subject ``site:<id>:…``); with ``with_system``, also
+        every alarm about no camera (a volume, the recorder, a site)."""
         t = rt.alarms
         q = select(t).order_by(t.c.raised_at.desc(), t.c.id.desc()).limit(limit)
         if open_only:
@@ -222,6 +224,9 @@ class AlarmRepository:
         if severity is not None:
             q = q.where(t.c.severity == severity.value)
         if camera_ids is not None:
-            about = t.c.camera_id.in_(list(camera_ids))
+            about = or_(
+                t.c.camera_id.in_(list(camera_ids)),
+                *(t.c.subject.like(f"site:{int(s)}:%") for s in site_ids),
+            )
             q = q.where(or_(about, t.c.camera_id.is_(None)) if with_system else about)
         return [_alarm(r) for r in self._c.execute(q).mappings()]
