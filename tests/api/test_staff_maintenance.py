@@ -101,6 +101,25 @@ def test_a_work_order_from_an_alarm_and_the_reach_of_a_units_people(
     assert r.status_code == 201, r.text
     order = r.json()
     assert order["camera_id"] == cam and order["state"] == "open"
+    # an order cites an alarm of its own site only: not the system's, nor another camera's
+    system = container.alarms.raise_(
+        AlarmKind.STORAGE_FULL, Severity.CRITICAL, "volume:/media", "full"
+    )
+    r = client.post(
+        f"{API}/sites/{site}/work-orders",
+        json={"description": "磁盘满", "alarm_id": system.id},
+        headers=operator,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "alarm_id"
+    cam2 = client.post(
+        f"{API}/cameras", json=camera_body(site, XIAN, serial=2), headers=admin
+    ).json()["id"]
+    r = client.post(
+        f"{API}/sites/{site}/work-orders",
+        json={"description": "错配", "alarm_id": alarm.id, "camera_id": cam2},
+        headers=operator,
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "camera_id"
     # an operator opens and repairs, but does not assign or manage the archive
     r = client.post(
         f"{API}/work-orders/{order['id']}/assign", json={"staff_id": 1}, headers=operator

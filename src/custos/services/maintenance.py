@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 from custos.domain.access import Permission
-from custos.domain.alarms import Alarm
+from custos.domain.alarms import Alarm, site_of_subject
 from custos.domain.calendar import shanghai_date
 from custos.domain.clock import Clock
 from custos.domain.errors import FieldError, NotFound, ValidationFailed
@@ -196,8 +196,10 @@ class MaintenanceService:
             errors: list[FieldError] = []
             if data.alarm_id is not None:
                 alarm = uow.alarms.get(data.alarm_id)
-                if alarm is None:
-                    errors.append(FieldError("alarm_id", "no such alarm"))
+                if alarm is None or not _alarm_of_site(alarm, site_id, actor):
+                    errors.append(FieldError("alarm_id", "no such alarm at this site"))
+                elif camera_id is not None and alarm.camera_id not in (None, camera_id):
+                    errors.append(FieldError("camera_id", "not the camera the alarm is about"))
                 else:
                     camera_id = camera_id or alarm.camera_id
             errors += self._camera_errors(uow, site, camera_id)
@@ -363,3 +365,14 @@ class MaintenanceService:
         if camera is None or camera.site_id != site.id:
             return [FieldError("camera_id", "no such camera at this site")]
         return []
+
+
+def _alarm_of_site(alarm: Alarm, site_id: int, actor: Principal) -> bool:
+    """An order may cite an alarm about this site: one of its cameras (checked with the
+    camera), the whole site, or (for those who see them) the system."""
+    if alarm.camera_id is not None:
+        return True  # the camera is checked to be at this site with the order's camera
+    site = site_of_subject(alarm.subject)
+    if site is not None:
+        return site == site_id
+    return actor.can(Permission.STORAGE_READ)
