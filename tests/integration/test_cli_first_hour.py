@@ -32,6 +32,8 @@ REFUSES_WITHOUT_DATABASE: dict[str, list[str]] = {
     "retention policy": ["1"],
     "footage delete": ["1"],
     "footage import": ["1", __file__, "--start", "2026-11-20T10:00:00+08:00", "--purpose", "NVR"],
+    "onvif discover": ["--unit", "1", "--interface", "lo"],
+    "onvif proposals": [],
 }
 NEEDS_NO_DATABASE: dict[str, list[str]] = {"rules list": []}
 SETS_UP: dict[str, list[str]] = {"db upgrade": [], "user create": ["first", "--role", "auditor"]}
