@@ -24,7 +24,7 @@ from custos.domain.access import Permission
 from custos.domain.errors import AuthenticationFailed
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.web.paths import UI_PREFIX
-from custos.services.alarm_feed import as_event
+from custos.services.alarm_feed import FeedCursor, as_event
 
 router = APIRouter(include_in_schema=False)
 POLL_S = 1.0
@@ -37,16 +37,20 @@ async def alarm_events(
     request: Request, caller: Annotated[Caller, needs(Permission.ALARM_READ)], c: ContainerDep
 ) -> StreamingResponse:
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    # The starting point is taken before the response starts: the browser counts the stream as
+    # open when the headers arrive, and an alarm raised from then on must be sent.
+    cursor = await run_in_threadpool(c.alarm_feed.start, caller.principal)
     return StreamingResponse(
-        _stream(request, c, caller, token),
+        _stream(request, c, caller, token, cursor),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-async def _stream(request: Request, c: Services, caller: Caller, token: str) -> AsyncIterator[str]:
+async def _stream(
+    request: Request, c: Services, caller: Caller, token: str, cursor: FeedCursor
+) -> AsyncIterator[str]:
     who = caller.principal
-    cursor = await run_in_threadpool(c.alarm_feed.start, who)
     yield "retry: 3000\n: connected\n\n"
     beat = checked = time.monotonic()
     while not await request.is_disconnected():
