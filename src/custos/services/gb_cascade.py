@@ -290,6 +290,22 @@ class GbCascadeService:
         """Whether the platform may have the camera now (shared, and still allowed)."""
         return any(e.device_id == device_id for e in self.catalog(platform_id))
 
+    def shared_camera(self, platform_id: int, device_id: str) -> int | None:
+        """The id of the camera with that address code if the platform may have it now (shared,
+        and still allowed on its network); else None."""
+        with self._uow() as uow:
+            p = uow.gb_platforms.get(platform_id)
+            if p is None:
+                return None
+            for s in uow.gb_shares.find(platform_id):
+                cam = uow.cameras.get(s.camera_id)
+                if cam is None or cam.address_code != device_id:
+                    continue
+                site = uow.sites.get(cam.site_id)
+                if site is not None and self._share_refusal(site, p) is None:
+                    return cam.id
+            return None
+
     def log_link_event(
         self, platform: UpperPlatform, action: str, detail: dict[str, Any], refused: bool
     ) -> None:

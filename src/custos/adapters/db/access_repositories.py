@@ -238,6 +238,12 @@ class RegisterRepository:
         q = update(t).where(t.c.session_id == session_id, t.c.ended_at.is_(None))
         self._c.execute(q.values(ended_at=ended_at))
 
+    def end_entry(self, entry_id: int, ended_at: datetime) -> None:
+        """Write the end of a view without a session (an upper platform's), once."""
+        t = at.register_entries
+        q = update(t).where(t.c.id == entry_id, t.c.ended_at.is_(None))
+        self._c.execute(q.values(ended_at=ended_at))
+
     def find(self, query: RegisterQuery) -> list[RegisterEntry]:
         t = at.register_entries
         q = select(t).order_by(t.c.at.desc(), t.c.id.desc()).limit(query.limit)
