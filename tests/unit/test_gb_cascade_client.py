@@ -116,3 +116,17 @@ def test_a_platform_id_names_its_network_and_bad_settings_name_their_field() -> 
     )
     fields = {e.field for e in check_platform(bad)}
     assert fields == {"sip_id", "port", "keepalive_interval_s"}
+
+
+def test_an_expiry_the_upper_platform_demanded_times_the_refresh_and_the_registration() -> None:
+    class MinExpiresLink(ScriptedLink):
+        def register(self, expires: int) -> LinkAnswer:
+            super().register(expires)
+            return LinkAnswer(True, "", max(expires, 120) if expires else 0)  # as after a 423
+
+    link = MinExpiresLink()
+    link.stop_after = 70
+    seen = _run(link, _platform(expiry=60, keepalive=50))
+    registers = [(round(t), e) for kind, t, e in link.calls if kind == "register"]
+    assert registers[:2] == [(0, 60), (60, 60)]  # refreshed at half of 120 s, not of 60 s
+    assert seen[1].registered_until == datetime(2026, 12, 7, 8, 2, tzinfo=UTC)

@@ -29,6 +29,7 @@ MISSED_KEEPALIVES = 3
 class LinkAnswer:
     ok: bool
     error: str = ""
+    expires: int = 0  # a REGISTER's expiry as sent (the upper platform may demand a longer one)
 
 
 class UpperLink(Protocol):
@@ -80,9 +81,10 @@ class CascadeClient:
                     continue
                 backoff = None
                 self._attempts = 0
-                until = self._clock.now() + timedelta(seconds=self._p.register_expiry_s)
+                expiry = answer.expires or self._p.register_expiry_s
+                until = self._clock.now() + timedelta(seconds=expiry)
                 self._set(LinkState.REGISTERED, registered_until=until)
-                error = self._registered(stop)
+                error = self._registered(stop, expiry)
                 if error:
                     backoff = next_backoff(backoff)
                     self._set(LinkState.FAILED, error)
@@ -93,19 +95,20 @@ class CascadeClient:
             self._link.close()
             self._set(LinkState.DISABLED)
 
-    def _registered(self, stop: threading.Event) -> str:
+    def _registered(self, stop: threading.Event, expiry: int) -> str:
         """Serve, keep alive and refresh until the registration is due or lost: '' to refresh,
-        else the error."""
-        expiry, interval = self._p.register_expiry_s, float(self._p.keepalive_interval_s)
+        else the error. ``expiry``: the registration's, as granted."""
+        interval = float(self._p.keepalive_interval_s)
         refresh_at = self._ticks() + expiry / 2
         next_keepalive = self._ticks() + interval
         missed = 0
         while not stop.is_set():
             now = self._ticks()
             if now >= refresh_at:
-                answer = self._link.register(expiry)
+                answer = self._link.register(self._p.register_expiry_s)
                 if not answer.ok:
                     return f"refresh REGISTER: {answer.error}"
+                expiry = answer.expires or self._p.register_expiry_s
                 refresh_at = self._ticks() + expiry / 2
                 until = self._clock.now() + timedelta(seconds=expiry)
                 self._set(LinkState.REGISTERED, registered_until=until)

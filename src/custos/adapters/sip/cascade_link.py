@@ -30,7 +30,7 @@ from custos.adapters.sip.message import (
     uri_user,
 )
 from custos.domain import manscdp
-from custos.domain.gb_cascade import Transport, UpperPlatform
+from custos.domain.gb_cascade import MAX_EXPIRY_S, Transport, UpperPlatform
 from custos.domain.manscdp import CatalogItem, ManscdpError
 from custos.domain.manscdp_build import build_catalog_responses, build_keepalive
 from custos.services.gb_cascade import CatalogEntry
@@ -94,6 +94,7 @@ class UdpUpperLink:
         self._tag = new_tag()
         self._cseq = 0
         self._pending: list[tuple[SipMessage, tuple[str, int]]] = []
+        self._min_expires = 0  # the upper platform's Min-Expires, once it has sent a 423
 
     @property
     def local_port(self) -> int:
@@ -102,6 +103,35 @@ class UdpUpperLink:
     # --- Custos as UAC -------------------------------------------------------------------------
 
     def register(self, expires: int) -> LinkAnswer:
+        """REGISTER (with the digest round); a 423 Interval Too Brief is answered at once by a
+        REGISTER with ``Expires`` = its ``Min-Expires`` (at most our maximum, 86,400 s), logged,
+        and remembered for the refreshes. The answer carries the expiry sent."""
+        if expires:
+            expires = max(expires, self._min_expires)
+        resp = self._register_round(expires)
+        if isinstance(resp, LinkAnswer):
+            return resp
+        if resp is not None and resp.status == 423 and expires:
+            floor = _min_expires(resp)
+            if floor is None or floor <= expires:
+                return LinkAnswer(False, f"423 without a Min-Expires above {expires}")
+            if floor > MAX_EXPIRY_S:
+                return LinkAnswer(False, f"423: Min-Expires {floor} above our {MAX_EXPIRY_S} s")
+            self._answers.log_link_event(
+                self._p, "gb_cascade.interval_too_brief",
+                {"expires": expires, "min_expires": floor}, refused=False,
+            )  # fmt: skip
+            log.info("upper platform %s: Min-Expires %d, registering again", self._p.sip_id, floor)
+            self._min_expires = expires = floor
+            resp = self._register_round(expires)
+            if isinstance(resp, LinkAnswer):
+                return resp
+        answer = _answer(resp)
+        return LinkAnswer(answer.ok, answer.error, expires) if answer.ok else answer
+
+    def _register_round(self, expires: int) -> SipMessage | LinkAnswer | None:
+        """The final answer to REGISTER (after the digest round); a LinkAnswer when a challenge
+        cannot be answered."""
         req = self._register_request(expires)
         resp = self._transact(req)
         if resp is not None and resp.status in (401, 407):
@@ -118,7 +148,7 @@ class UdpUpperLink:
                 ),
             )  # fmt: skip
             resp = self._transact(req)
-        return _answer(resp)
+        return resp
 
     def keepalive(self, sn: int) -> LinkAnswer:
         return _answer(self._transact(self._message(build_keepalive(sn, self._me.sip_id))))
@@ -412,6 +442,11 @@ def _charset(content_type: str | None) -> str | None:
         if key.strip().lower() == "charset":
             return value.strip().strip('"')
     return None
+
+
+def _min_expires(resp: SipMessage) -> int | None:
+    value = (resp.get("Min-Expires") or "").strip()
+    return int(value) if value.isdigit() and len(value) <= 9 else None
 
 
 def _answer(resp: SipMessage | None) -> LinkAnswer:
