@@ -18,6 +18,7 @@ from tests.api.builders import API, address_code, camera_body, make_site, make_u
 from tests.api.conftest import LoginAs
 
 CHONGQING = "500103"
+XIAN = "610113"
 PASSWORD = "upper-pl@tform-pw"
 # digit 14 is the network: 5 public-security (private), 7 Internet
 PRIVATE_ID = "50000000002005000001"
@@ -189,3 +190,15 @@ def test_a_chongqing_site_without_a_cascade_is_a_finding_citing_art12(
         PlatformState(pid, LinkState.REGISTERED, now, "", now + timedelta(hours=1))
     )
     assert codes(site) == {}
+
+
+def test_a_xian_site_without_a_cascade_is_a_finding_citing_art14_without_a_fine(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    site = make_site(client, admin, make_unit(client, admin), XIAN)
+    report = client.get(f"{API}/compliance/sites/{site}", headers=admin).json()
+    [finding] = [f for f in report["findings"] if f["code"].startswith("cascade.")]
+    assert finding["code"] == "cascade.no_reserved_interface"
+    assert finding["severity"] == "violation"
+    assert finding["rule_ids"] == ["xian-2020:art14.p1"]
+    assert finding["fine"] is None  # Xi'an art. 33 defers; Shaanxi has no such penalty

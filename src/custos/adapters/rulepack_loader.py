@@ -376,10 +376,13 @@ def _signage(node: _Node) -> model.SignageRule:
 
 
 def _network(node: _Node) -> model.NetworkRules:
-    f = node.fields({"classified_no_internet", "max_interruption_days"})
+    f = node.fields(
+        {"classified_no_internet", "max_interruption_days"}, frozenset({"reserved_interface"})
+    )
     return model.NetworkRules(
         classified_no_internet=f["classified_no_internet"].optional(_classified),
         max_interruption_days=f["max_interruption_days"].optional(_cited_number),
+        reserved_interface=f["reserved_interface"].optional(_Node.cite),
     )
 
 

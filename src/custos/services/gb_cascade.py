@@ -321,23 +321,28 @@ class GbCascadeService:
 
 
 def cascade_findings(uow: CascadeUnitOfWork, rules: RuleBook, site: Site) -> list[Finding]:
-    """The reserved networking interface (Chongqing art. 12 ¶1, fined under art. 30(2)): a
-    finding when a pack of the site's division punishes its absence and no upper platform is
-    configured and enabled (violation), or none is registered now (warning)."""
+    """The reserved networking interface: a finding when a pack of the site's division states
+    the duty (``network.reserved_interface``: Chongqing art. 12 ¶1, Xi'an art. 14 ¶1) or
+    punishes its absence (Chongqing art. 30(2)), and no upper platform is configured and
+    enabled (violation; the fine where a pack has one — Xi'an's has none), or none is
+    registered now (warning)."""
+    packs = rules.packs_for_division(site.division_code)
+    duties = [p.network.reserved_interface for p in packs if p.network.reserved_interface]
     penalties = [
         pen
-        for pack in rules.packs_for_division(site.division_code)
+        for pack in packs
         for pen in pack.penalties
         if pen.violation_key is ViolationKey.NO_RESERVED_INTERFACE
     ]
-    if not penalties:
+    if not duties and not penalties:
         return []
     enabled = uow.gb_platforms.find(enabled_only=True)
     states = [uow.gb_platforms.state(p.id or 0) for p in enabled]
     if any(s is not None and s.state is LinkState.REGISTERED for s in states):
         return []
-    pen = penalties[0]
-    cites = (*pen.violates, pen.citation)
+    pen = penalties[0] if penalties else None
+    punished = (*pen.violates, pen.citation) if pen else ()
+    cites = tuple(dict.fromkeys((*duties, *punished)))  # in order, once each
     if not enabled:
         return [
             Finding(
@@ -347,8 +352,8 @@ def cascade_findings(uow: CascadeUnitOfWork, rules: RuleBook, site: Site) -> lis
                 message="no upper platform (the police networking interface) is configured: "
                 "configure a GB/T 28181 cascade",
                 citations=cites,
-                fine=pen.fine,
-                penalty_rule_id=pen.citation.rule_id,
+                fine=pen.fine if pen else None,
+                penalty_rule_id=pen.citation.rule_id if pen else None,
             )
         ]
     return [

@@ -87,3 +87,18 @@ def test_penalty_numbers_match_the_texts(book: RuleBook) -> None:
     art29 = [p for p in chongqing if p.citation.rule_id == "chongqing-2016:art29"]
     assert {(p.fine.unit_min, p.fine.unit_max) for p in art29} == {(3_000, 30_000)}
     assert book.pack("xian-2020").penalties == ()
+
+
+def test_the_reserved_interface_is_a_duty_in_chongqing_and_xian_fined_only_in_chongqing(
+    book: RuleBook,
+) -> None:
+    duties = {p.id: p.network.reserved_interface for p in book.packs}
+    assert {k: c.rule_id for k, c in duties.items() if c} == {
+        "chongqing-2016": "chongqing-2016:art12.p1", "xian-2020": "xian-2020:art14.p1",
+    }  # fmt: skip
+    fined = [
+        (p.id, pen.citation.rule_id) for p in book.packs for pen in p.penalties
+        if pen.violation_key.value == "no_reserved_interface"
+    ]  # fmt: skip
+    # Xi'an has no fines of its own (art. 33) and Shaanxi no reserved-interface clause
+    assert fined == [("chongqing-2016", "chongqing-2016:art30.i2")]

@@ -260,6 +260,9 @@ class ClassifiedNetworkRule:
 class NetworkRules:
     classified_no_internet: ClassifiedNetworkRule | None
     max_interruption_days: Cited[int] | None
+    # the duty to reserve hardware and software interfaces for police networking (Chongqing
+    # art. 12 ¶1, Xi'an art. 14 ¶1); a fine, where one exists, is a penalty of its own
+    reserved_interface: Citation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +366,7 @@ class RulePack:
         found += [r.citation for r in self.filing]
         found += [self.acceptance_before_use] if self.acceptance_before_use else []
         found += [self.preexisting_upgrade.citation] if self.preexisting_upgrade else []
+        found += [self.network.reserved_interface] if self.network.reserved_interface else []
         for rule in self.mandatory_categories + self.prohibited_categories:
             found += rule.citations
         for penalty in self.penalties:
