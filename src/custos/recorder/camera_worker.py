@@ -19,6 +19,7 @@ from custos.adapters.media import fmp4
 from custos.adapters.media.ffmpeg_segmenter import ListedSegment, classify_exit
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.clock import Clock
+from custos.domain.gb_media import GB_SCHEME
 from custos.domain.recording import (
     RECORDABLE_CODECS,
     CameraHealth,
@@ -29,8 +30,8 @@ from custos.domain.recording import (
 )
 from custos.domain.stream_url import redact_credentials
 from custos.recorder.backoff import Backoff
+from custos.recorder.port import RecordingEngine, RecordingSession, SessionRequest
 from custos.recorder.reconcile import adopt_files
-from custos.recorder.recording_process import RecordingEngine, RecordingProcess
 from custos.recorder.run_outcome import ended_detail
 from custos.recorder.run_state import RunState
 from custos.services.recording import RecordingService, RecordTarget
@@ -68,8 +69,11 @@ def new_run_id(now: datetime) -> str:
 
 
 def reachable(url: str, timeout_s: float = 1.0) -> bool:
-    """A cheap TCP probe, so an absent camera costs no ffmpeg start every few seconds."""
+    """A cheap TCP probe, so an absent camera costs no ffmpeg start every few seconds. None for
+    a GB/T 28181 channel: the SIP server says at once whether its device is online."""
     parts = urlsplit(url)
+    if parts.scheme == GB_SCHEME:
+        return True
     default = 322 if parts.scheme == "rtsps" else 554
     try:
         with socket.create_connection((parts.hostname or "", parts.port or default), timeout_s):
@@ -95,7 +99,7 @@ class CameraWorker:
         self._service = service
         self._clock = clock
         self._stop = threading.Event()
-        self._proc: RecordingProcess | None = None
+        self._proc: RecordingSession | None = None
         self._run: RunState | None = None
         self._killed_for: OfflineReason | None = None
         self._terminated_at: float | None = None  # time.monotonic() of our SIGTERM to ffmpeg
@@ -179,7 +183,7 @@ class CameraWorker:
                 proc, OfflineReason.STALLED if described else OfflineReason.PROTOCOL_ERROR
             )
 
-    def _terminate(self, proc: RecordingProcess, reason: OfflineReason) -> None:
+    def _terminate(self, proc: RecordingSession, reason: OfflineReason) -> None:
         """SIGTERM, and show the camera offline now: a stalled ffmpeg may take its own socket
         time-out (several seconds) to exit. The gap opens once it has (after its last seal)."""
         self._killed_for = reason
@@ -296,14 +300,14 @@ class CameraWorker:
             # A retry keeps showing why the camera is offline until media flows again; a spill
             # to another volume keeps showing it recording (one reconnection, no gap row).
             self._set_state(RecorderState.CONNECTING, None, "")
-        proc = self._engine.start(
+        request = SessionRequest(
+            self.camera_id,
             url,
             run_dir,
             self._config.segment_seconds,
             self._config.io_timeout_s,
-            run,
-            lambda: self._on_output(run),
         )
+        proc = self._engine.start(request, run, lambda: self._on_output(run))
         self._proc = proc
         if self._killed_for is not None:  # refused before the handle was stored
             proc.kill()
@@ -393,7 +397,7 @@ class CameraWorker:
         self.sealed += len(report.adopted)
 
     def _seal_listed(
-        self, proc: RecordingProcess, run: RunState, run_dir: Path, sealed_names: set[str]
+        self, proc: RecordingSession, run: RunState, run_dir: Path, sealed_names: set[str]
     ) -> tuple[int, bool]:
         anchor = WallClockAnchor()
         sealed = 0

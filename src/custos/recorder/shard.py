@@ -1,11 +1,11 @@
 """A recording shard: one process that records up to a few hundred cameras with PyAV, one thread
-per camera (``python -m custos.recorder.shard``; started by :mod:`custos.recorder.shard_pool`).
+per camera (``python -m custos.recorder.shard``; started by :mod:`custos.recorder.engines.pyav`).
 
 It only demuxes and muxes: sealing, indexing, health and every decision stay in the recorder.
 Commands arrive on standard input, one JSON object per line::
 
     {"op": "open", "sid": 7, "url": "rtsp://…", "dir": "/…/run", "segment_s": 60,
-     "io_timeout_s": 5, "open_timeout_s": 10}
+     "io_timeout_s": 5, "open_timeout_s": 10, "format": "mpeg"}   ("format": optional)
     {"op": "stop", "sid": 7}
 
 Events leave on standard output, one JSON object per line::
@@ -31,7 +31,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from custos.adapters.media.ffmpeg_segmenter import InputVideo, ListedSegment
-from custos.adapters.media.pyav_segmenter import SegmentingSession, SessionSpec, describe_error
+from custos.adapters.media.pyav_segmenter import (
+    SegmentingSession,
+    SessionSpec,
+    describe_error,
+    is_demuxer_name,
+)
 from custos.recorder.lifeline import settle_heap
 
 TICK_S = 1.0
@@ -102,6 +107,7 @@ class Shard:
                 segment_seconds=int(command["segment_s"]),
                 io_timeout_s=float(command["io_timeout_s"]),
                 open_timeout_s=float(command.get("open_timeout_s", 10.0)),
+                input_format=_input_format(command.get("format")),
             )
             session = SegmentingSession(spec, _Reporter(sid, self._writer))
             thread = threading.Thread(
@@ -163,6 +169,15 @@ class Shard:
         for _, thread in entries:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._done.set()
+
+
+def _input_format(value: object) -> str | None:
+    """The demuxer's name, if the command gives one."""
+    if value is None:
+        return None
+    if not is_demuxer_name(str(value)):
+        raise ValueError("format must be a demuxer's name")
+    return str(value)
 
 
 def main(stdin: IO[bytes] | None = None, stdout: IO[bytes] | None = None) -> int:

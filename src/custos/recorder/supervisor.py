@@ -14,12 +14,15 @@ from typing import IO
 
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.clock import Clock
+from custos.domain.gb_media import GB_SCHEME
 from custos.domain.recording import CameraHealth, OfflineReason, RecorderState
 from custos.recorder.camera_worker import CameraWorker, RecorderConfig
+from custos.recorder.engines.ffmpeg import FfmpegEngine
+from custos.recorder.engines.pyav import ShardPool
+from custos.recorder.engines.router import EngineRouter
 from custos.recorder.metrics import RecorderMetrics
+from custos.recorder.port import RecordingEngine
 from custos.recorder.reconcile import reconcile
-from custos.recorder.recording_process import FfmpegEngine, RecordingEngine
-from custos.recorder.shard_pool import ShardPool
 from custos.services.recording import RecordingService, RecordTarget
 from custos.services.storage_watch import StorageFullAlarm, VolumeSpillAlarm
 
@@ -60,6 +63,14 @@ class RecorderLock:
         return False
 
 
+def configured_engine(config: RecorderConfig) -> RecordingEngine:
+    """The engine that records cameras' own streams (and GB/T 28181 relays, behind the GB
+    engine): ``pyav`` shards or one ``ffmpeg`` per camera."""
+    if config.engine == "pyav":
+        return ShardPool(config.cameras_per_shard, config.kill_grace_s, config.connect_s)
+    return FfmpegEngine(config.ffmpeg)
+
+
 class Supervisor:
     def __init__(
         self,
@@ -71,7 +82,11 @@ class Supervisor:
         timing: SupervisorTiming | None = None,
         storage_alarm: StorageFullAlarm | None = None,
         spill_alarm: VolumeSpillAlarm | None = None,
+        engine: RecordingEngine | None = None,
+        gb_engine: RecordingEngine | None = None,
     ) -> None:
+        """``engine`` records cameras' streams (default: :func:`configured_engine`);
+        ``gb_engine`` records ``gb28181://`` sources (usually through that same engine)."""
         self._service = service
         self._storage_alarm = storage_alarm
         self._spill_alarm = spill_alarm
@@ -82,10 +97,9 @@ class Supervisor:
         self._metrics = metrics
         self._timing = timing or SupervisorTiming()
         self._workers: dict[int, CameraWorker] = {}
-        self._engine: RecordingEngine = (
-            ShardPool(config.cameras_per_shard, config.kill_grace_s, config.connect_s)
-            if config.engine == "pyav"
-            else FfmpegEngine(config.ffmpeg)
+        self._engine = EngineRouter(
+            engine or configured_engine(config),
+            {GB_SCHEME: gb_engine} if gb_engine is not None else {},
         )
         self._sealed_by_stopped = 0
         self._sealed_reported = 0

@@ -95,3 +95,17 @@ def test_a_stream_that_ended_says_so_whichever_engine_recorded_it() -> None:
     broken = [*FFMPEG_AT_END_OF_STREAM[:4], "[rtsp @ 0x55d0] Connection reset by peer"]
     assert ended_detail(ended, broken) == "[rtsp] Connection reset by peer"
     assert ended_detail(OfflineReason.UNREACHABLE, []) == ""
+
+
+def test_a_tcp_source_gets_its_demuxer_and_a_socket_timeout_but_no_rtsp_option() -> None:
+    argv = segmenter_command("tcp://127.0.0.1:40001", Path("/m/1/r"), 60, 5.0, input_format="mpeg")
+    assert "-rtsp_transport" not in argv
+    assert argv[argv.index("-timeout") + 1] == "5000000"  # µs for the tcp protocol too
+    assert argv[argv.index("-i") - 2 : argv.index("-i") + 2] == [
+        "-f",
+        "mpeg",
+        "-i",
+        "tcp://127.0.0.1:40001",
+    ]
+    rtsp = segmenter_command("rtsp://cam/1", Path("/m/1/r"), 60, 5.0)
+    assert rtsp.index("-f") > rtsp.index("-i")  # only the output's format: RTSP says its own

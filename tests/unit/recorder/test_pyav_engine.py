@@ -20,8 +20,9 @@ from custos.adapters.media.pyav_segmenter import TimestampMender, _packets, fram
 from custos.domain.clock import SystemClock
 from custos.domain.recording import OfflineReason
 from custos.recorder import shard
+from custos.recorder.engines.pyav import ShardPool
+from custos.recorder.port import SessionRequest
 from custos.recorder.run_state import RunState
-from custos.recorder.shard_pool import ShardPool
 
 
 def test_a_first_packet_without_time_waits_and_is_placed_a_frame_before_the_next() -> None:
@@ -89,7 +90,7 @@ def test_sessions_of_a_shard_that_dies_end_as_recorder_restart(tmp_path: Path) -
             url = f"rtsp://127.0.0.1:{silent.getsockname()[1]}/x"
             runs = [RunState(SystemClock()) for _ in range(3)]
             sessions = [
-                pool.start(url, tmp_path / f"r{i}", 10, 1.0, run, lambda: None)
+                pool.start(SessionRequest(i, url, tmp_path / f"r{i}", 10, 1.0), run, lambda: None)
                 for i, run in enumerate(runs)
             ]
             assert pool.shards == 2  # two per shard: the third started a second one

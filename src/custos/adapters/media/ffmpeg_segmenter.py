@@ -25,9 +25,20 @@ END_OF_STREAM = "end of stream: the camera closed the connection"
 
 
 def segmenter_command(
-    url: str, run_dir: Path, segment_seconds: int, io_timeout_s: float, ffmpeg: str = "ffmpeg"
+    url: str,
+    run_dir: Path,
+    segment_seconds: int,
+    io_timeout_s: float,
+    ffmpeg: str = "ffmpeg",
+    input_format: str | None = None,
 ) -> list[str]:
-    """The argv for recording ``url`` (credentials included: never log this list)."""
+    """The argv for recording ``url`` (credentials included: never log this list).
+
+    ``input_format`` names the demuxer when the source does not say (``mpeg`` for the program
+    stream a GB/T 28181 relay serves on ``tcp://``). ``-timeout`` is in microseconds for both
+    the RTSP demuxer and the TCP protocol: a read that waits longer fails."""
+    rtsp = ["-rtsp_transport", "tcp"] if url.lower().startswith(("rtsp:", "rtsps:")) else []
+    demuxer = ["-f", input_format] if input_format else []
     return [
         ffmpeg,
         "-nostdin",
@@ -39,10 +50,10 @@ def segmenter_command(
         "pipe:2",
         "-stats_period",
         "1",
-        "-rtsp_transport",
-        "tcp",
+        *rtsp,
         "-timeout",
         str(int(io_timeout_s * 1_000_000)),
+        *demuxer,
         "-i",
         url,
         "-map",

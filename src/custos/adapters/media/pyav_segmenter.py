@@ -67,6 +67,8 @@ class SessionSpec:
     segment_seconds: int
     io_timeout_s: float
     open_timeout_s: float = 10.0
+    #: the demuxer, when the source does not say (``mpeg`` for a GB/T 28181 relay on tcp://)
+    input_format: str | None = None
 
 
 class SessionEvents(Protocol):
@@ -135,6 +137,20 @@ def frame_ticks(rate: Fraction | None, time_base: Fraction | None) -> int:
     return max(1, round(1 / (rate * time_base)))
 
 
+def is_demuxer_name(text: str) -> bool:
+    """A short word such as ``mpeg`` or ``rtp_mpegts``: never a path, a URL or options."""
+    return 0 < len(text) <= 32 and text.isascii() and text.replace("_", "").isalnum()
+
+
+def input_options(url: str, io_timeout_s: float) -> dict[str, str]:
+    """FFmpeg's input options: the socket time-out (µs, for RTSP and plain TCP alike), and RTSP
+    over TCP for an RTSP source only."""
+    options = {"timeout": str(int(io_timeout_s * 1_000_000))}
+    if url.lower().startswith(("rtsp:", "rtsps:")):
+        options["rtsp_transport"] = "tcp"
+    return options
+
+
 class SegmentingSession:
     """Record one connection until it ends or :meth:`stop` is called."""
 
@@ -164,10 +180,8 @@ class SegmentingSession:
         try:
             container = av.open(
                 self._spec.url,
-                options={
-                    "rtsp_transport": "tcp",
-                    "timeout": str(int(self._spec.io_timeout_s * 1_000_000)),
-                },
+                format=self._spec.input_format,
+                options=input_options(self._spec.url, self._spec.io_timeout_s),
                 timeout=(self._spec.open_timeout_s, None),
             )
         except Exception as exc:  # the session's boundary: the reason goes to the parent

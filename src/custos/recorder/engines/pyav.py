@@ -1,6 +1,6 @@
 """The ``pyav`` engine, recorder side: recording shards (``custos.recorder.shard``), each a
 process recording up to ``cameras_per_shard`` connections, and one :class:`ShardSession` per
-connection that a camera worker uses like an ffmpeg process (see docs/design/recording.md).
+connection, a :class:`~custos.recorder.port.RecordingSession` (see docs/design/recording.md).
 
 Each shard has one reader thread here that hands its events to the sessions; the camera
 workers seal and index exactly as with ffmpeg. A shard that dies ends its sessions (the reason
@@ -20,12 +20,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from custos.adapters.media.ffmpeg_segmenter import InputVideo, ListedSegment
+from custos.adapters.media.pyav_segmenter import is_demuxer_name
 from custos.recorder.lifeline import dies_with_parent
-from custos.recorder.recording_process import OnOutput
+from custos.recorder.port import OnOutput, SessionRequest
 from custos.recorder.run_state import RunState
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ SHARD_ENV = {"MALLOC_ARENA_MAX": "2"}
 
 
 class ShardSession:
-    """One connection recorded in a shard; a :class:`RecordingProcess`."""
+    """One connection recorded in a shard."""
 
     def __init__(
         self, shard: _Shard, sid: int, run: RunState, on_output: OnOutput, kill_grace_s: float
@@ -235,15 +235,10 @@ class ShardPool:
         with self._lock:
             return sum(1 for s in self._shards if s.alive)
 
-    def start(
-        self,
-        url: str,
-        run_dir: Path,
-        segment_seconds: int,
-        io_timeout_s: float,
-        run: RunState,
-        on_output: OnOutput,
-    ) -> ShardSession:
+    def start(self, request: SessionRequest, run: RunState, on_output: OnOutput) -> ShardSession:
+        fmt = request.input_format
+        if fmt is not None and not is_demuxer_name(fmt):
+            raise ValueError("input_format must be a demuxer's name")
         with self._lock:
             while True:  # a shard may die between being chosen and taking the session
                 shard = self._shard_with_room()
@@ -251,18 +246,18 @@ class ShardPool:
                 session = ShardSession(shard, self._next_sid, run, on_output, self._kill_grace_s)
                 if shard.add(session):
                     break
-        sent = shard.send(
-            {
-                "op": "open",
-                "sid": session.sid,
-                "url": url,
-                "dir": str(run_dir),
-                "segment_s": segment_seconds,
-                "io_timeout_s": io_timeout_s,
-                "open_timeout_s": self._open_timeout_s,
-            }
-        )
-        if not sent:
+        command: dict[str, Any] = {
+            "op": "open",
+            "sid": session.sid,
+            "url": request.source,
+            "dir": str(request.run_dir),
+            "segment_s": request.segment_seconds,
+            "io_timeout_s": request.io_timeout_s,
+            "open_timeout_s": self._open_timeout_s,
+        }
+        if fmt is not None:
+            command["format"] = fmt
+        if not shard.send(command):
             session.on_event({"ev": "said", "line": f"{SHARD_EXITED} (not reachable)"})
             session.end(1)
         return session

@@ -1,23 +1,12 @@
-"""What records one connection of one camera, whichever engine does it (see
-docs/design/recording.md, "Engines").
-
-A camera worker starts a :class:`RecordingProcess` for each connection and reads from it: the
-segments it finished (:meth:`RecordingProcess.listed`), and, through the :class:`RunState` it
-feeds, the input it found, its frame count and what it said when it ended. Two engines:
-
-- ``ffmpeg``: one ``ffmpeg -c copy -f segment`` process per connection (:class:`FfmpegProcess`);
-- ``pyav``: a session in a recording shard, a process shared by many cameras
-  (:class:`custos.recorder.shard_pool.ShardSession`).
-"""
+"""The ``ffmpeg`` engine: one ``ffmpeg -c copy -f segment`` process per session (see
+docs/design/recording.md, "Engines")."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Protocol
+from collections.abc import Iterator
 
 from custos.adapters.media.ffmpeg_segmenter import (
     ListedSegment,
@@ -25,48 +14,12 @@ from custos.adapters.media.ffmpeg_segmenter import (
     segmenter_command,
 )
 from custos.recorder.lifeline import dies_with_parent
+from custos.recorder.port import OnOutput, RecordingSession, SessionRequest
 from custos.recorder.run_state import RunState
-
-#: Called after each thing the process said (the worker promotes the camera to ``recording``
-#: when frames flow, and refuses a codec it cannot record).
-OnOutput = Callable[[], None]
-
-
-class RecordingProcess(Protocol):
-    def poll(self) -> int | None:
-        """None while it records; its exit status once it has ended."""
-
-    def terminate(self) -> None:
-        """Finish: close the segment in flight (it is listed), then end."""
-
-    def kill(self) -> None:
-        """End now; the segment in flight keeps only its written fragments."""
-
-    def listed(self) -> Iterator[ListedSegment]:
-        """The segments it finished, each once it is closed; ends when the process ends."""
-
-    def wait(self) -> None:
-        """Until it has ended and all it said is in the run state."""
-
-
-class RecordingEngine(Protocol):
-    name: str
-
-    def start(
-        self,
-        url: str,
-        run_dir: Path,
-        segment_seconds: int,
-        io_timeout_s: float,
-        run: RunState,
-        on_output: OnOutput,
-    ) -> RecordingProcess: ...
-
-    def close(self) -> None: ...
 
 
 class FfmpegProcess:
-    """One ``ffmpeg`` per connection: the segment list on standard output, the log and the
+    """One ``ffmpeg`` per session: the segment list on standard output, the log and the
     progress on standard error (read by a thread of its own)."""
 
     def __init__(self, argv: list[str], run: RunState, on_output: OnOutput) -> None:
@@ -111,6 +64,9 @@ class FfmpegProcess:
     def wait(self) -> None:
         self._proc.wait()
         self._reader.join(5)
+        for pipe in (self._proc.stdout, self._proc.stderr):
+            if pipe is not None and not self._reader.is_alive():
+                pipe.close()
 
 
 class FfmpegEngine:
@@ -120,15 +76,16 @@ class FfmpegEngine:
         self._ffmpeg = ffmpeg
 
     def start(
-        self,
-        url: str,
-        run_dir: Path,
-        segment_seconds: int,
-        io_timeout_s: float,
-        run: RunState,
-        on_output: OnOutput,
-    ) -> RecordingProcess:
-        argv = segmenter_command(url, run_dir, segment_seconds, io_timeout_s, self._ffmpeg)
+        self, request: SessionRequest, run: RunState, on_output: OnOutput
+    ) -> RecordingSession:
+        argv = segmenter_command(
+            request.source,
+            request.run_dir,
+            request.segment_seconds,
+            request.io_timeout_s,
+            self._ffmpeg,
+            request.input_format,
+        )
         return FfmpegProcess(argv, run, on_output)
 
     def close(self) -> None:

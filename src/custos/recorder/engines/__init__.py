@@ -1,0 +1,1 @@
+"""The recording engines, each an adapter behind :mod:`custos.recorder.port`."""
