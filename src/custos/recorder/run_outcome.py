@@ -12,10 +12,11 @@ from custos.domain.recording import OfflineReason
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://\S*", re.IGNORECASE)
 _ADDRESS = re.compile(r" @ 0x[0-9a-f]+\]")
 #: Lines that say nothing about why a run ended: ffmpeg's listing and summary, and what its
-#: muxers say about the output (the recorder's own side, never the camera's error).
+#: muxers say about the output (the recorder's own side, never the camera's error), and the
+#: GB/T 28181 engine's packet counts.
 _CHATTER = (
     "[segment", "[mp4", "[mov", "[out#", "Exiting", "video:", "frame=", "  ", "Input #",
-    "Output #", "Stream mapping", "Press [q]", "ffmpeg stats",
+    "Output #", "Stream mapping", "Press [q]", "ffmpeg stats", "GB/T 28181 media:",
 )  # fmt: skip
 
 

@@ -138,6 +138,15 @@ def parse_progress(line: str) -> tuple[str, str] | None:
 
 #: Substrings of ffmpeg's log that tell why it stopped, first match wins.
 _REASONS: tuple[tuple[str, OfflineReason], ...] = (
+    # What the GB/T 28181 engine says when the SIP server got no media session
+    # (recorder/engines/gb28181.py, REFUSAL_LINES): the device is away, or it said no
+    # (first: a refusal's detail may quote a SIP status such as 403 or 404).
+    ("GB/T 28181: device offline", OfflineReason.UNREACHABLE),
+    ("GB/T 28181: no answer to the INVITE", OfflineReason.UNREACHABLE),
+    ("GB/T 28181: no SIP server to ask", OfflineReason.UNREACHABLE),
+    ("GB/T 28181: unknown channel", OfflineReason.PROTOCOL_ERROR),
+    ("GB/T 28181: INVITE refused", OfflineReason.PROTOCOL_ERROR),
+    ("GB/T 28181: unusable answer", OfflineReason.PROTOCOL_ERROR),
     ("No space left on device", OfflineReason.STORAGE_FULL),
     ("401 Unauthorized", OfflineReason.AUTH_FAILED),
     ("403 Forbidden", OfflineReason.AUTH_FAILED),
