@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -170,6 +171,17 @@ class Settings(BaseSettings):
     gb_max_message_bytes: int = Field(
         default=65535, ge=1024, le=65535, description="A SIP message over this gets 513"
     )
+    gb_media_host: str = Field(
+        default="127.0.0.1",
+        max_length=15,
+        description="The recorder's IPv4 address for GB/T 28181 media: devices send RTP here",
+    )
+    gb_media_port_min: int = Field(
+        default=30000, ge=1024, le=65535, description="First port for GB/T 28181 media"
+    )
+    gb_media_port_max: int = Field(
+        default=30999, ge=1024, le=65535, description="Last port for GB/T 28181 media"
+    )
 
     @field_validator("gb_platform_id", "gb_domain")
     @classmethod
@@ -185,6 +197,23 @@ class Settings(BaseSettings):
                 f"gb_domain {self.gb_domain} must be the first 10 digits of gb_platform_id"
                 f" ({self.gb_platform_id[:10]})"
             )
+        return self
+
+    @field_validator("gb_media_host")
+    @classmethod
+    def _gb_media_host(cls, value: str) -> str:
+        try:
+            address = ipaddress.IPv4Address(value)
+        except ValueError:
+            raise ValueError("must be an IPv4 address (devices send media to it)") from None
+        if address.is_unspecified or address.is_multicast:
+            raise ValueError("must be an address a device can reach, not 0.0.0.0 or multicast")
+        return value
+
+    @model_validator(mode="after")
+    def _gb_media_ports(self) -> Self:
+        if self.gb_media_port_min > self.gb_media_port_max:
+            raise ValueError("gb_media_port_min must not be above gb_media_port_max")
         return self
 
     def resolved_gb_domain(self) -> str:
