@@ -62,7 +62,7 @@ class AuthService:
         self._clock = clock
         self._policy = policy
         self._back_off = policy.back_off()
-        self._dummy_hash = hasher.hash(secrets.token_urlsafe(16))
+        self._dummy_hash = hasher.dummy_hash()
 
     def create_user(
         self,

@@ -32,6 +32,9 @@ class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
     def verify(self, password_hash: str, password: str) -> bool: ...
     def needs_rehash(self, password_hash: str) -> bool: ...
+    def dummy_hash(self) -> str:
+        """A hash of no one's password, with the current parameters (verified against when a
+        name is unknown, so that such a sign-in costs as long as a wrong password)."""
 
 
 class Units(Protocol):
