@@ -9,12 +9,16 @@ import threading
 from collections.abc import Mapping
 from types import FrameType
 
+from custos.adapters.sip.media_control import MediaControlClient, socket_path
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
+from custos.config import Settings
 from custos.recorder.camera_worker import RecorderConfig
+from custos.recorder.engines.gb28181 import GbEngine
 from custos.recorder.lifeline import settle_heap
 from custos.recorder.metrics import RecorderMetrics
-from custos.recorder.supervisor import RecorderLock, Supervisor
+from custos.recorder.port import RecordingEngine
+from custos.recorder.supervisor import RecorderLock, Supervisor, configured_engine
 from custos.services.storage_watch import StorageFullAlarm, VolumeSpillAlarm
 
 log = logging.getLogger(__name__)
@@ -36,6 +40,19 @@ def min_free_bytes(environ: Mapping[str, str]) -> int:
     if mib < 0:
         raise SystemExit(f"{MIN_FREE_ENV} must not be negative")
     return mib * 2**20
+
+
+def gb_engine(settings: Settings, inner: RecordingEngine) -> GbEngine | None:
+    """With GB/T 28181 on, the engine for ``gb28181://`` channels: INVITEs through the SIP
+    server of ``custos serve`` (its media control socket), and records through ``inner``."""
+    if not settings.gb_enabled:
+        return None
+    return GbEngine(
+        inner=inner,
+        signalling=MediaControlClient(socket_path(settings.data_dir)),
+        media_host=settings.gb_media_host,
+        ports=range(settings.gb_media_port_min, settings.gb_media_port_max + 1),
+    )
 
 
 def run_recorder(container: Container, stop: threading.Event | None = None) -> None:
@@ -65,19 +82,23 @@ def run_recorder(container: Container, stop: threading.Event | None = None) -> N
         store.claim_volumes()
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
+    config = RecorderConfig(
+        segment_seconds=settings.segment_seconds,
+        min_free_bytes=min_free_bytes(os.environ),
+        engine=settings.recorder_engine,
+        cameras_per_shard=settings.recorder_shard_cameras,
+    )
+    engine = configured_engine(config)
     supervisor = Supervisor(
         container.recording,
         store,
-        RecorderConfig(
-            segment_seconds=settings.segment_seconds,
-            min_free_bytes=min_free_bytes(os.environ),
-            engine=settings.recorder_engine,
-            cameras_per_shard=settings.recorder_shard_cameras,
-        ),
+        config,
         container.clock,
         metrics,
         storage_alarm=StorageFullAlarm(container.alarms),
         spill_alarm=VolumeSpillAlarm(container.alarms, [str(v) for v in store.volumes]),
+        engine=engine,
+        gb_engine=gb_engine(settings, engine),
     )
     settle_heap()
     supervisor.run(stop)

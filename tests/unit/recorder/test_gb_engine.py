@@ -14,6 +14,7 @@ import pytest
 
 from custos.adapters.media.ffmpeg_segmenter import ListedSegment, classify_exit
 from custos.adapters.media.rtp import RtpPacket
+from custos.config import Settings
 from custos.domain.clock import SystemClock
 from custos.domain.gb_media import (
     GbSource,
@@ -24,6 +25,7 @@ from custos.domain.gb_media import (
 )
 from custos.domain.recording import OfflineReason
 from custos.recorder.engines.gb28181 import GbEngine
+from custos.recorder.main import gb_engine
 from custos.recorder.port import OnOutput, RecordingSession, SessionRequest
 from custos.recorder.run_outcome import ended_detail
 from custos.recorder.run_state import RunState
@@ -186,3 +188,20 @@ def test_only_the_answered_ssrc_reaches_the_engine_in_order(tmp_path: Path) -> N
         assert ended_detail(OfflineReason.STREAM_ENDED, list(run.log_tail)) != counts[0]
     finally:
         engine.close()
+
+
+def test_the_recorder_has_a_gb_engine_only_with_gb_enabled(tmp_path: Path) -> None:
+    inner = Inner()
+    assert gb_engine(Settings(data_dir=tmp_path), inner) is None
+    engine = gb_engine(Settings(data_dir=tmp_path, gb_enabled=True), inner)
+    assert engine is not None
+    try:  # nobody serves the media control socket: the run ends, unreachable, saying so
+        session, run = start(engine, tmp_path)
+    finally:
+        engine.close()
+    tail = list(run.log_tail)
+    assert session.poll() is not None and inner.requests == []
+    assert classify_exit(tail, recorded_anything=False) is OfflineReason.UNREACHABLE
+    assert ended_detail(OfflineReason.UNREACHABLE, tail).startswith(
+        "GB/T 28181: no SIP server to ask: no SIP server on "
+    )
