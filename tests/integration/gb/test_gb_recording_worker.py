@@ -136,6 +136,11 @@ def test_a_worker_seals_and_indexes_a_channels_segments(site: Container) -> None
             OfflineReason.STREAM_ENDED,
             "GB/T 28181: the device closed the media connection",
         ),
+        (
+            "tcp-active",
+            OfflineReason.STREAM_ENDED,
+            "GB/T 28181: the device closed the media connection",
+        ),
     ],
 )
 def test_a_device_that_vanishes_ends_the_run_with_a_bye_and_a_gap_then_is_invited_again(
