@@ -60,6 +60,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/notify", "nav.notify", Permission.NOTIFY_MANAGE),
     NavItem(f"{UI_PREFIX}/onvif", "nav.onvif", Permission.ONVIF_ONBOARD),
     NavItem(f"{UI_PREFIX}/cascade", "nav.cascade", Permission.REGISTRY_READ),
+    NavItem(f"{UI_PREFIX}/gb", "nav.gb", Permission.REGISTRY_READ),
     NavItem(f"{UI_PREFIX}/duty", "nav.duty", Permission.DUTY_READ),
     NavItem(f"{UI_PREFIX}/operations", "nav.operations", Permission.DUTY_READ),
 )
@@ -316,6 +317,15 @@ def cascade(
 ) -> HTMLResponse:
     """GB/T 28181 cascade: upper platforms, their link state, the share lists."""
     return render(request, "cascade.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/gb")
+def gb_devices(
+    request: Request, caller: Annotated[Caller, needs(Permission.REGISTRY_READ)]
+) -> HTMLResponse:
+    """GB/T 28181 devices: the allow-list, each device's channels (placed as cameras here) and
+    its last DeviceInfo / DeviceStatus."""
+    return render(request, "gb.html", caller, code_tables=_code_tables())
 
 
 @router.get(f"{UI_PREFIX}/onvif")

@@ -238,6 +238,9 @@ async function load() {
 }
 
 tabs();
+// ?camera=<id> (the GB/T 28181 page links a placed channel so): the camera list searched for it
+const wantedCamera = new URLSearchParams(location.search).get("camera");
+if (wantedCamera) document.getElementById("camera-search").value = wantedCamera;
 document.getElementById("camera-search").addEventListener("input", renderCameras);
 document.getElementById("site-search").addEventListener("input", renderSites);
 document.getElementById("unit-search").addEventListener("input", renderUnits);
