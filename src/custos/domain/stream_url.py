@@ -8,6 +8,10 @@ common on Chinese cameras: ``pwd``, ``passwd``, ``usr``, ``loginuse``/``loginpas
 with the userinfo removed and every credential value replaced by ``***``: the only form stored
 in clear, returned by the API or written to a log. The values are secrets, sealed at rest.
 ONVIF and GB/T 28181 passwords will be kept the same way when those protocols come.
+
+A GB/T 28181 channel is a stream too (``gb28181://<device>/<channel>``, :meth:`StreamUrl.gb`):
+set by placing the channel, stored and read back like any other, but never typed
+(``parse`` refuses it).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
 from custos.domain.errors import FieldError, ValidationFailed
+from custos.domain.gb_media import GB_SCHEME, GbSource
 
 MASK = "***"
 
@@ -65,6 +70,12 @@ class StreamUrl:
             raise ValidationFailed(
                 [FieldError(field_name, "not a valid URL (check the host and port)")]
             ) from None
+        if parts.scheme.lower() == GB_SCHEME:
+            reason = (
+                f"a {GB_SCHEME}:// stream is not typed: it is set by placing the device's "
+                "channel (GB/T 28181 channels, place)"
+            )
+            raise ValidationFailed([FieldError(field_name, reason)])
         if parts.scheme not in {"rtsp", "rtsps", "http", "https"} or not parts.hostname:
             raise ValidationFailed(
                 [
@@ -82,6 +93,19 @@ class StreamUrl:
         user = None if parts.username is None else unquote(parts.username)
         password = None if parts.password is None else unquote(parts.password)
         return cls(public, user, password, tuple(hidden))
+
+    @classmethod
+    def gb(cls, source: GbSource) -> StreamUrl:
+        """A GB/T 28181 channel as a camera's stream (no credentials: the SIP server holds the
+        device's registration)."""
+        return cls(source.url())
+
+    @property
+    def gb_source(self) -> GbSource | None:
+        """The GB/T 28181 channel this stream is, if it is one."""
+        if not self.public.startswith(f"{GB_SCHEME}://"):
+            return None
+        return GbSource.parse(self.public)
 
     @property
     def has_credentials(self) -> bool:
@@ -125,6 +149,8 @@ class StreamUrl:
     ) -> StreamUrl:
         """From what the database holds. Rows written before issue 11 kept query credentials
         in ``public``, in clear: they are split off here, and sealed at the next write."""
+        if public.startswith(f"{GB_SCHEME}://"):
+            return cls.gb(GbSource.parse(public))  # placed from a channel, never typed
         if not hidden:
             reparsed = cls.parse(public, "stream_url")
             if reparsed.hidden and not reparsed.masked_only():

@@ -38,12 +38,13 @@ from custos.domain.manscdp import (
 )
 from custos.domain.manscdp_assembly import AssembledCatalog, CatalogAssembler, IncompleteCatalog
 from custos.domain.manscdp_build import Encoding, build_query
-from custos.domain.registry import Camera, Signage
+from custos.domain.registry import Camera
 from custos.domain.users import Principal
 from custos.domain.visibility import reaches_site
+from custos.services.gb_placement import Placement, camera_input
 from custos.services.ports import UnitOfWork
 from custos.services.refusals import refusals_logged
-from custos.services.registry import CameraInput, RegistryService
+from custos.services.registry import RegistryService
 
 
 class GbChannels(Protocol):
@@ -93,23 +94,6 @@ class CatalogOutcome:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-@dataclass
-class Placement:
-    """Where and how a channel goes into the registry: the fields a typed-in camera has, less
-    the address code (the channel ID) and the stream (the device's)."""
-
-    site_id: int
-    location_categories: list[str]
-    name: str | None = None
-    install_position: str = ""
-    field_of_view: str = ""
-    covers_public_area: bool = False
-    captures_public_area_outside_premises: bool = False
-    signage: Signage = field(default_factory=Signage)
-    retention_days: int | None = None
-    ptz: bool = False
 
 
 class GbCatalogService:
@@ -250,7 +234,7 @@ class GbCatalogService:
             if site is not None and site.unit_id != channel.unit_id:
                 reason = "the site belongs to another unit than the channel's device"
                 raise ValidationFailed(FieldError("site_id", reason))
-        camera = self._registry.create_camera(actor, _camera_input(channel, where))
+        camera = self._registry.create_camera(actor, camera_input(channel, where))
         with self._uow() as uow:
             placed = dataclasses.replace(channel, camera_id=camera.id)
             uow.gb_channels.attach(channel_pk, camera.id or 0)
@@ -357,25 +341,6 @@ def _device_unit(uow: GbChannelUnitOfWork, device_id: str) -> int:
 
 def _reaches(actor: Principal, channel: GbChannel) -> bool:
     return reaches_site(actor, channel.unit_id, channel.channel_id[:6])
-
-
-def _camera_input(channel: GbChannel, where: Placement) -> CameraInput:
-    return CameraInput(
-        site_id=where.site_id,
-        address_code=channel.channel_id,
-        name=(where.name or channel.name).strip(),
-        location_categories=where.location_categories,
-        device_type="GB/T 28181",
-        manufacturer=channel.manufacturer,
-        model=channel.model,
-        install_position=where.install_position,
-        field_of_view=where.field_of_view,
-        covers_public_area=where.covers_public_area,
-        captures_public_area_outside_premises=where.captures_public_area_outside_premises,
-        signage=where.signage,
-        retention_days=where.retention_days,
-        ptz=where.ptz,
-    )
 
 
 def _info(m: DeviceInfoResponse) -> dict[str, Any]:

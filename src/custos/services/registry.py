@@ -27,6 +27,7 @@ from custos.domain.errors import (
     ValidationFailed,
 )
 from custos.domain.filing_recipient import division_name_problem
+from custos.domain.gb_media import GbSource
 from custos.domain.kinds import LifecycleState, PublicPlaceArticle, UnitKind
 from custos.domain.registry import (
     Camera,
@@ -115,6 +116,8 @@ class CameraInput:
     retention_days: int | None = None
     ptz: bool = False
     history: list[LifecycleStep] = field(default_factory=list)
+    #: the main stream of a camera placed from a GB/T 28181 channel (never a typed URL)
+    gb_source: GbSource | None = None
 
 
 @dataclass
@@ -564,6 +567,8 @@ def _stream(
     it) keeps the credentials already stored, when the rest of it is the same."""
     if text is None or text == "":
         return None
+    if current is not None and current.gb_source is not None and text.strip() == current.public:
+        return current  # a placed channel's stream, sent back as shown
     url = StreamUrl.parse(text, field_name)
     if not url.masked_only():
         return url
@@ -583,6 +588,8 @@ def _camera_from_input(d: CameraInput) -> Camera:
             errors.extend(exc.errors)
     if errors:
         raise ValidationFailed(errors)
+    if d.gb_source is not None:
+        streams["main_stream_url"] = StreamUrl.gb(d.gb_source)
     return Camera(
         id=None,
         site_id=d.site_id,
