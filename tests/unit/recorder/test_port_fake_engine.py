@@ -6,6 +6,7 @@ The sample needs ffmpeg with libx264 (fails, never skips, without it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,9 @@ from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
 from custos.domain.calendar import shanghai_date
 from custos.domain.clock import SystemClock
+from custos.domain.gb_media import GbSource
 from custos.domain.recording import OfflineReason, RecorderState
+from custos.domain.stream_url import StreamUrl
 from custos.entrypoints.demo.cameras import register_demo_cameras
 from custos.recorder.backoff import Backoff
 from custos.recorder.camera_worker import CameraWorker, RecorderConfig
@@ -61,10 +64,19 @@ def _wait(check: Callable[[], bool], timeout_s: float = 10.0) -> None:
 
 
 class Rig:
-    def __init__(self, container: Container, url: str, engine: FakeEngine, media: Path) -> None:
+    def __init__(
+        self,
+        container: Container,
+        url: str,
+        engine: FakeEngine,
+        media: Path,
+        stream: StreamUrl | None = None,
+    ) -> None:
         today = shanghai_date(container.clock.now())
         self.camera_id = register_demo_cameras(container.registry, [url], today)[0]
         (target,) = [t for t in container.recording.targets() if t.camera_id == self.camera_id]
+        if stream is not None:
+            target = dataclasses.replace(target, stream=stream)
         self.container = container
         self.store = SegmentStore(media)
         self.engine = engine
@@ -94,11 +106,11 @@ class Rig:
 @pytest.fixture
 def rig(
     container: Container, camera_url: str, sample: Path, tmp_path: Path
-) -> Iterator[Callable[[FakeEngine], Rig]]:
+) -> Iterator[Callable[..., Rig]]:
     made: list[Rig] = []
 
-    def make(engine: FakeEngine) -> Rig:
-        made.append(Rig(container, camera_url, engine, tmp_path / "media"))
+    def make(engine: FakeEngine, stream: StreamUrl | None = None) -> Rig:
+        made.append(Rig(container, camera_url, engine, tmp_path / "media", stream))
         return made[-1]
 
     yield make
@@ -108,7 +120,7 @@ def rig(
 
 
 def test_segments_are_sealed_and_indexed_then_the_end_of_the_stream_opens_a_gap(
-    rig: Callable[[FakeEngine], Rig], sample: Path
+    rig: Callable[..., Rig], sample: Path
 ) -> None:
     engine = FakeEngine(sample, segment_wall_s=0.2)
     engine.script(FakePlan(segments=2), FakePlan(refuse="Connection refused"))
@@ -133,7 +145,7 @@ def test_segments_are_sealed_and_indexed_then_the_end_of_the_stream_opens_a_gap(
 
 
 def test_a_refused_start_opens_a_gap_with_its_reason_and_is_tried_again(
-    rig: Callable[[FakeEngine], Rig], sample: Path
+    rig: Callable[..., Rig], sample: Path
 ) -> None:
     engine = FakeEngine(sample, segment_wall_s=0.2)
     engine.script(FakePlan(refuse="tcp://127.0.0.1:554: Connection refused"), FakePlan(segments=1))
@@ -150,7 +162,7 @@ def test_a_refused_start_opens_a_gap_with_its_reason_and_is_tried_again(
 
 
 def test_a_stall_ends_the_run_seals_its_segment_and_the_worker_starts_again(
-    rig: Callable[[FakeEngine], Rig], sample: Path
+    rig: Callable[..., Rig], sample: Path
 ) -> None:
     engine = FakeEngine(sample, segment_wall_s=0.2)
     engine.script(FakePlan(segments=1, then="stall"))
@@ -169,9 +181,7 @@ def test_a_stall_ends_the_run_seals_its_segment_and_the_worker_starts_again(
     assert engine.started[1].run_dir != engine.started[0].run_dir
 
 
-def test_stopping_seals_the_segment_in_flight(
-    rig: Callable[[FakeEngine], Rig], sample: Path
-) -> None:
+def test_stopping_seals_the_segment_in_flight(rig: Callable[..., Rig], sample: Path) -> None:
     engine = FakeEngine(sample, segment_wall_s=30)  # one segment would take 30 s
     r = rig(engine)
     r.start()
@@ -197,3 +207,18 @@ def test_a_killed_session_lists_nothing_and_leaves_its_written_fragments(
     assert session.poll() == KILLED and run.exited
     found = fmp4.scan(tmp_path / "000000.mp4")
     assert found.has_media and not found.torn and len(found.fragments) == 1
+
+
+def test_a_gb28181_channel_is_started_without_a_tcp_probe(
+    rig: Callable[..., Rig], sample: Path
+) -> None:
+    """Nothing listens for a channel's URL: the GB engine (here the fake) says whether the
+    device answers, at once."""
+    engine = FakeEngine(sample, segment_wall_s=0.2)
+    engine.script(FakePlan(segments=1))
+    source = GbSource("34020000001320000001", "34020000001310000001")
+    r = rig(engine, StreamUrl.gb(source))
+    r.start()
+    _wait(lambda: r.worker.sealed >= 1)
+    r.stop()
+    assert engine.started[0].source == source.url()
