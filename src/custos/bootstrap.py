@@ -29,6 +29,7 @@ from custos.adapters.rulepack_loader import load_rulebook
 from custos.adapters.signing import TrustedKeys, load_or_create_signer, read_public_key
 from custos.adapters.sip.cascade_link import LocalIdentity
 from custos.adapters.sip.cascade_runner import CascadeRunner
+from custos.adapters.sip.media_control import MediaControlServer, socket_path
 from custos.adapters.sip.server import GbSipServer, SipListen
 from custos.adapters.storage import seaweedfs
 from custos.adapters.storage.documents import DocumentStore
@@ -349,8 +350,8 @@ def gb_sip_server(
         limit=settings.gb_max_message_bytes,
         check_every_s=check_every_s,
     )
-    server = GbSipServer(services.gb_devices, listen)
     catalog = services.gb_channels
+    server = GbSipServer(services.gb_devices, listen, catalog.is_channel_of)
     server.on_message.append(catalog.on_message)
     server.on_tick.append(catalog.expire)
     services.gb_ptz.connect(server.send_message)
@@ -358,6 +359,12 @@ def gb_sip_server(
         lambda device_id: server.send_message(device_id, catalog.query("Catalog", device_id)[1])
     )
     return server
+
+
+def gb_media_control(settings: Settings, server: GbSipServer) -> MediaControlServer:
+    """The media control socket the recorder INVITEs devices through (``<data-dir>/run/
+    gb-media.sock``), not started: start it after the SIP server, stop it before."""
+    return MediaControlServer(server, socket_path(settings.data_dir))
 
 
 def rulebook() -> RuleBook:

@@ -14,7 +14,13 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
     """Serve until SIGTERM or Ctrl-C; the housekeeper and the recorder stop with the server."""
     import uvicorn
 
-    from custos.bootstrap import bootstrap, gb_cascade_runner, gb_sip_server, migrate
+    from custos.bootstrap import (
+        bootstrap,
+        gb_cascade_runner,
+        gb_media_control,
+        gb_sip_server,
+        migrate,
+    )
     from custos.entrypoints.api.app import create_app
     from custos.entrypoints.lifetime import exit_on_sigterm
     from custos.entrypoints.workers.housekeeper import Housekeeper
@@ -50,8 +56,10 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
     if cascade is not None:
         cascade.start()  # registers with each enabled upper platform (issue 12 §2)
     sip = gb_sip_server(settings, container) if settings.gb_enabled else None
-    if sip is not None:
+    media = gb_media_control(settings, sip) if sip is not None else None
+    if sip is not None and media is not None:
         sip.start()
+        media.start()  # the recorder INVITEs GB/T 28181 channels through it
         click.echo(
             f"GB/T 28181 SIP server {settings.gb_platform_id} on "
             f"{settings.gb_sip_host}:{sip.port} ({settings.gb_sip_transports})"
@@ -67,6 +75,8 @@ def run_server(settings: Settings, with_recorder: bool = True) -> None:
             log_config=None,
         )
     finally:
+        if media is not None:
+            media.stop()
         if sip is not None:
             sip.stop()
         if cascade is not None:

@@ -199,6 +199,12 @@ class GbCatalogService:
             uow.commit()
         return outcome
 
+    def is_channel_of(self, device_id: str, channel_id: str) -> bool:
+        """Is ``channel_id`` in ``device_id``'s catalogue now (for the media INVITE)?"""
+        with self._uow() as uow:
+            found = uow.gb_channels.find(device_id=device_id)
+        return any(c.channel_id == channel_id and c.present for c in found)
+
     # --- for people --------------------------------------------------------------------------
 
     def list_channels(self, actor: Principal, device_id: str | None = None) -> list[GbChannel]:

@@ -286,6 +286,15 @@ class GbDeviceService:
             d = uow.gb_devices.by_device_id(device_id)
         return d is not None and d.expires_at is not None and now < d.expires_at
 
+    def online(self, device_id: str) -> GbDevice | None:
+        """The device if it is online now (registered, not expired, heard from lately)."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            d = uow.gb_devices.by_device_id(device_id)
+        if d is None or d.state(now, self.settings.keepalive_interval_s) is not DeviceState.ONLINE:
+            return None
+        return d
+
     def check_offline(self) -> list[str]:
         """Mark offline every registered device silent for 3 keepalive intervals, or whose
         registration expired; raise ``device_offline`` for each. Returns their IDs."""

@@ -5,6 +5,8 @@ closes them). REGISTER goes to `GbDeviceService.register` with the digest check 
 function of the password; a Keepalive MESSAGE to `GbDeviceService.keepalive`; any other MANSCDP
 body to the `on_message` hooks (the catalog service). The offline check runs on the same loop.
 `send_message(device_id, body)` sends a MESSAGE (e.g. a Catalog query) to a registered device.
+Media: `invite(offer, timeout_s)` / `bye(call_id)` (thread-safe; the dialogs are
+`invite.DeviceMedia`'s, on this loop), also awaited on the loop by the media control socket.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import TypeVar
 
 from custos.adapters.sip import digest
+from custos.adapters.sip.invite import DeviceMedia, LocalParty
 from custos.adapters.sip.message import (
     SipMessage,
     header_param,
@@ -28,12 +33,14 @@ from custos.adapters.sip.message import (
 from custos.adapters.sip.transport import Peer, SipEndpoint
 from custos.domain import manscdp
 from custos.domain.gb_device import parse_gb_date
+from custos.domain.gb_media import MediaAnswer, MediaOffer, MediaRefused
 from custos.services.gb_devices import GbDeviceService, RegisterAttempt
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EXPIRES = 3600
 MANSCDP_TYPE = "Application/MANSCDP+xml"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,12 @@ class SipListen:
 
 
 class GbSipServer:
-    def __init__(self, devices: GbDeviceService, listen: SipListen) -> None:
+    def __init__(
+        self,
+        devices: GbDeviceService,
+        listen: SipListen,
+        channel_known: Callable[[str, str], bool] | None = None,
+    ) -> None:
         self._devices = devices
         self._listen = listen
         self._platform_id = devices.settings.platform_id
@@ -60,6 +72,9 @@ class GbSipServer:
         self._failure: BaseException | None = None
         self._peers: dict[str, Peer] = {}  # device ID → where it registered from
         self._cseq = 0
+        me = LocalParty(self._platform_id, self._domain, listen.host)
+        known = channel_known or (lambda _device, _channel: False)
+        self.media = DeviceMedia(self._endpoint, me, self._online_peer, known)
         #: called with (device ID, parsed MANSCDP message) for every body but Keepalive
         self.on_message: list[Callable[[str, manscdp.Message], None]] = []
         #: run with the offline check (e.g. giving up catalogues that never completed)
@@ -103,21 +118,26 @@ class GbSipServer:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), self._listen.check_every_s)
                 try:
-                    self._devices.check_offline()
+                    for device_id in self._devices.check_offline():
+                        self.media.end_device(device_id, "device offline")
                 except Exception:  # the loop's boundary: keep serving
                     log.exception("GB offline check failed")
+                self.media.forget_finished()
                 for tick in self.on_tick:
                     try:
                         tick()
                     except Exception:  # the loop's boundary: keep serving
                         log.exception("GB periodic hook failed")
         finally:
+            self.media.close()
             await self._endpoint.close()
 
     # --- requests from devices -------------------------------------------------------------
 
     def _handle(self, msg: SipMessage, peer: Peer) -> SipMessage | None:
         if not msg.is_request:
+            if self.media.on_response(msg):
+                return None
             if (msg.status or 0) >= 300:
                 log.warning("GB peer %s answered %s %s", peer.address, msg.status, msg.reason)
             return None
@@ -127,10 +147,12 @@ class GbSipServer:
             return self._message(msg, peer)
         if msg.method == "ACK":
             return None
+        if msg.method == "BYE":
+            return self.media.on_bye(msg)
         if msg.method == "OPTIONS":
             return response_to(msg, 200)
         resp = response_to(msg, 405)
-        resp.add("Allow", "REGISTER, MESSAGE, OPTIONS, ACK")
+        resp.add("Allow", "REGISTER, MESSAGE, OPTIONS, ACK, BYE")
         return resp
 
     def _register(self, msg: SipMessage, peer: Peer) -> SipMessage:
@@ -167,6 +189,7 @@ class GbSipServer:
                 self._peers[device_id] = peer
             else:
                 self._peers.pop(device_id, None)
+                self.media.end_device(device_id, "device unregistered")
         return resp
 
     def _message(self, msg: SipMessage, peer: Peer) -> SipMessage:
@@ -191,6 +214,38 @@ class GbSipServer:
             except Exception:
                 log.exception("GB on_message hook failed for %s", device_id)
         return response_to(msg, 200)
+
+    # --- media (thread-safe) -------------------------------------------------------------------
+
+    def invite(self, offer: MediaOffer, timeout_s: float) -> MediaAnswer:
+        """INVITE the device from any thread (:class:`custos.domain.gb_media.MediaSignalling`)."""
+        if self._loop is None:
+            raise MediaRefused("no_signalling", "the GB/T 28181 SIP server is not running")
+        return self.submit(self.media.invite(offer, timeout_s)).result(timeout_s + 5)
+
+    def bye(self, call_id: str) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.media.bye, call_id)
+
+    def submit(self, coro: Coroutine[object, object, T]) -> Future[T]:
+        """Run ``coro`` on the server's loop (e.g. the media control socket's start)."""
+        if self._loop is None:
+            coro.close()
+            raise RuntimeError("the GB/T 28181 SIP server is not running")
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    def _online_peer(self, device_id: str) -> Peer | None:
+        """Where an online device is: the address it registered from (UDP: also after a restart,
+        from its row; TCP: only on the connection it registered on)."""
+        device = self._devices.online(device_id)
+        if device is None:
+            return None
+        peer = self._peers.get(device_id)
+        if peer is None and device.transport == "UDP" and device.address:
+            host, _, port = device.address.rpartition(":")
+            if port.isdigit() and 0 < int(port) < 65536:
+                peer = Peer(host, int(port), "UDP")
+        return peer
 
     # --- requests to devices ---------------------------------------------------------------
 
