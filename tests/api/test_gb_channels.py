@@ -220,3 +220,36 @@ def test_a_device_speaking_for_another_device_is_refused_and_logged(
     with container.uow() as uow:
         [entry] = [e for _, e in uow.audit.find(limit=1000) if e.action == "gb.message_refused"]
     assert entry.outcome is Outcome.REFUSED and entry.detail["device_id_in_body"] == other
+
+
+def test_the_wall_moves_a_gb_channels_camera_through_the_camera_ptz_route(
+    client: TestClient, admin: dict[str, str], container: Container, login_as: LoginAs
+) -> None:
+    unit, site = _world(client, admin, container)
+    operator = login_as(Role.OPERATOR, unit)
+    _report_catalogue(container, CATALOGUE)
+    channel = _channels(client, admin)[PRIVATE]["id"]
+    placed = _place(client, admin, channel, site)
+    assert placed.status_code == 201, placed.text
+    camera = placed.json()["camera_id"]
+    assert client.get(f"{API}/onvif/ptz-cameras", headers=operator).json() == []  # no SIP server
+    sent: list[tuple[str, bytes]] = []
+    container.gb_ptz.connect(lambda device, body: sent.append((device, body)))
+    assert client.get(f"{API}/onvif/ptz-cameras", headers=operator).json() == [camera]
+    move = {"action": "move", "pan": -0.5, "tilt": 0.0, "zoom": 1.0}
+    r = client.post(f"{API}/cameras/{camera}/ptz", json=move, headers=operator)
+    assert r.status_code == 200, r.text
+    stop = client.post(f"{API}/cameras/{camera}/ptz", json={"action": "stop"}, headers=operator)
+    assert stop.status_code == 200, stop.text
+    preset = {"action": "preset", "preset": "1"}
+    refused = client.post(f"{API}/cameras/{camera}/ptz", json=preset, headers=operator)
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "action"
+    moved, stopped = (parse(body) for _, body in sent)
+    assert isinstance(moved, PtzControl) and isinstance(stopped, PtzControl)
+    assert moved.header.device_id == PRIVATE
+    # pan left at 128 (0.5 × 255), zoom in at 15: annex A bits 0x12 (left 0x02, zoom in 0x10)
+    assert moved.command.to_hex()[6:8] == "12" and moved.command.pan_speed == 128
+    assert moved.command.zoom_speed == 15 and stopped.command.is_stop
+    with container.uow() as uow:
+        actions = [e.action for _, e in uow.audit.find(limit=100_000)]
+    assert actions.count("gb_channel.ptz") == 2

@@ -80,6 +80,22 @@ class PtzCommand:
             if not 0 <= value <= top:
                 raise _refuse(name, f"must be between 0 and {top}, got {value}")
 
+    @classmethod
+    def from_velocity(cls, pan: float, tilt: float, zoom: float) -> PtzCommand:
+        """The annex A command for a continuous move at ONVIF-style speeds (-1..1 each: pan
+        positive is right, tilt positive up, zoom positive in); all 0 is stop."""
+        for name, value in (("pan", pan), ("tilt", tilt), ("zoom", zoom)):
+            if not -1.0 <= value <= 1.0:
+                raise _refuse(name, f"must be between -1 and 1, got {value:g}")
+        return cls(
+            pan=Pan.RIGHT if pan > 0 else Pan.LEFT if pan < 0 else Pan.NONE,
+            tilt=Tilt.UP if tilt > 0 else Tilt.DOWN if tilt < 0 else Tilt.NONE,
+            zoom=Zoom.IN if zoom > 0 else Zoom.OUT if zoom < 0 else Zoom.NONE,
+            pan_speed=round(abs(pan) * 255),
+            tilt_speed=round(abs(tilt) * 255),
+            zoom_speed=round(abs(zoom) * 15),
+        )
+
     @property
     def is_stop(self) -> bool:
         return (self.pan, self.tilt, self.zoom) == (Pan.NONE, Tilt.NONE, Zoom.NONE)

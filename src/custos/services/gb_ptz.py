@@ -19,10 +19,27 @@ from custos.domain.errors import FieldError, NotFound, ValidationFailed
 from custos.domain.gb_channel import GbChannel
 from custos.domain.manscdp_build import build_ptz_control
 from custos.domain.manscdp_ptz import PtzCommand
+from custos.domain.onvif import PtzAction, check_ptz
+from custos.domain.onvif import PtzCommand as WallPtzCommand
 from custos.domain.users import Principal
 from custos.domain.visibility import reaches_site
 from custos.services.ports import UnitOfWork
 from custos.services.refusals import refusals_logged
+
+
+def gb_ptz_command(cmd: WallPtzCommand) -> PtzCommand:
+    """The duty wall's command (ONVIF-style speeds) for a GB/T 28181 channel: a move at the
+    same speeds, or stop. A preset is refused: GB presets (annex A's 0x81–0x83) are not built."""
+    if cmd.action is PtzAction.PRESET:
+        raise ValidationFailed(
+            FieldError("action", "presets are not sent to GB/T 28181 devices; move or stop")
+        )
+    if errors := check_ptz(cmd):
+        raise ValidationFailed(errors)
+    if cmd.action is PtzAction.STOP:
+        return PtzCommand()
+    return PtzCommand.from_velocity(cmd.pan, cmd.tilt, cmd.zoom)
+
 
 Send = Callable[[str, bytes], None]
 """Send a MANSCDP body in a MESSAGE to a registered device (the SIP server's send_message)."""
@@ -30,6 +47,7 @@ Send = Callable[[str, bytes], None]
 
 class PtzChannels(Protocol):
     def get(self, channel_pk: int) -> GbChannel | None: ...
+    def by_camera(self, camera_id: int) -> GbChannel | None: ...
 
 
 class GbPtzUnitOfWork(UnitOfWork, Protocol):
@@ -47,6 +65,19 @@ class GbPtzService:
 
     def connect(self, send: Send) -> None:
         self._send = send
+
+    def channel_of(self, camera_id: int) -> int | None:
+        """The channel a camera was placed from, if it is a GB/T 28181 channel's camera."""
+        with self._uow() as uow:
+            channel = uow.gb_channels.by_camera(camera_id)
+        return None if channel is None or channel.id is None else channel.id
+
+    def ptz_cameras(self, actor: Principal, camera_ids: list[int]) -> set[int]:
+        """Of ``camera_ids`` (already in the actor's reach), the GB channels' cameras a PTZ
+        command can reach now (the SIP server runs)."""
+        if not actor.can(Permission.PTZ) or self._send is None:
+            return set()
+        return {i for i in camera_ids if self.channel_of(i) is not None}
 
     def command(self, actor: Principal, channel_pk: int, command: PtzCommand) -> dict[str, Any]:
         """Send ``command`` to the device of a placed channel; the entry says what was sent."""

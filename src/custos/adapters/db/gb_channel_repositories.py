@@ -41,6 +41,11 @@ class GbChannelRepository:
         found = row.mappings().first()
         return None if found is None else _channel(found)
 
+    def by_camera(self, camera_id: int) -> GbChannel | None:
+        t = gt.gb_channels
+        found = self._c.execute(select(t).where(t.c.camera_id == camera_id)).mappings().first()
+        return None if found is None else _channel(found)
+
     def find(self, unit_id: int | None = None, device_id: str | None = None) -> list[GbChannel]:
         q = select(gt.gb_channels).order_by(gt.gb_channels.c.device_id, gt.gb_channels.c.channel_id)
         if unit_id is not None:

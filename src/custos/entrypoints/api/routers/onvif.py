@@ -16,6 +16,7 @@ from custos.domain.onvif import Credentials, ProposalStatus, PtzAction, PtzComma
 from custos.entrypoints.api.bounds import Id, RetentionDays
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.api.schemas import In
+from custos.services.gb_ptz import gb_ptz_command
 from custos.services.onvif_onboarding import Placement
 
 router = APIRouter(tags=["onvif"])
@@ -117,16 +118,22 @@ def put_settings(
 
 @router.post("/cameras/{camera_id}/ptz")
 def ptz(camera_id: Id, body: PtzIn, caller: Ptz, c: ContainerDep) -> dict[str, Any]:
-    """ContinuousMove (``move``), ``stop`` or GotoPreset (``preset``); in the operation log."""
+    """ContinuousMove (``move``), ``stop`` or GotoPreset (``preset``); in the operation log.
+    A GB/T 28181 channel's camera gets the same move or stop as a DeviceControl PTZCmd (its
+    device moves until told to stop; presets are not sent to GB devices)."""
     cmd = PtzCommand(body.action, body.pan, body.tilt, body.zoom, body.preset, body.timeout_s)
-    return c.ptz.command(caller.principal, camera_id, cmd)
+    channel = c.gb_ptz.channel_of(camera_id)
+    if channel is None:
+        return c.ptz.command(caller.principal, camera_id, cmd)
+    return c.gb_ptz.command(caller.principal, channel, gb_ptz_command(cmd))
 
 
 @router.get("/onvif/ptz-cameras")
 def ptz_cameras(caller: Ptz, c: ContainerDep) -> list[int]:
     """The cameras in the caller's reach that PTZ commands can move (the wall's controls)."""
     ids = [cam.id for cam in c.registry.list_cameras(caller.principal) if cam.id is not None]
-    return sorted(c.ptz.ptz_cameras(caller.principal, ids))
+    movable = c.ptz.ptz_cameras(caller.principal, ids) | c.gb_ptz.ptz_cameras(caller.principal, ids)
+    return sorted(movable)
 
 
 @router.get("/cameras/{camera_id}/ptz/presets")
