@@ -132,7 +132,8 @@ def test_a_channel_is_recorded_as_h264_segments_over_each_transport(
         codec, packets, duration = ffprobe(path)
         assert codec == "h264" and abs(duration - SEGMENT_S) < 0.5 and packets >= 90
     received, lost, *_ = stats(list(run.log_tail))
-    assert lost == 0 and received >= signalling.last_sender().sent - 5
+    # all but what the device sent between the end of receiving and the BYE reaching it
+    assert lost == 0 and received >= signalling.last_sender().sent - 100
 
 
 def test_h265_is_recorded_too(tmp_path: Path) -> None:

@@ -292,6 +292,7 @@ def _bound(transport: Transport, host: str, port: int) -> tuple[socket.socket, i
 def _listener(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past connections' TIME_WAIT
         sock.bind((host, port))
         sock.listen(2)
     except OSError:
