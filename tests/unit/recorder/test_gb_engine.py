@@ -25,6 +25,7 @@ from custos.domain.gb_media import (
 )
 from custos.domain.recording import OfflineReason
 from custos.recorder.engines.gb28181 import GbEngine
+from custos.recorder.engines.gb_relay import RelayChannel
 from custos.recorder.main import gb_engine
 from custos.recorder.port import OnOutput, RecordingSession, SessionRequest
 from custos.recorder.run_outcome import ended_detail
@@ -205,3 +206,15 @@ def test_the_recorder_has_a_gb_engine_only_with_gb_enabled(tmp_path: Path) -> No
     assert ended_detail(OfflineReason.UNREACHABLE, tail).startswith(
         "GB/T 28181: no SIP server to ask: no SIP server on "
     )
+
+
+def test_a_slow_reader_costs_dropped_bytes_never_unbounded_memory() -> None:
+    said: list[str] = []
+    with socket.socket() as media, socket.socket() as loopback:
+        channel = RelayChannel("camera 1", "udp", media, loopback, 1, said.append, 64 * 1024)
+        for seq in range(100):
+            channel.on_packet(RtpPacket(seq, 0, 1, b"\0" * 1400).build(), now=0.0)
+    assert len(channel.out) <= 64 * 1024
+    assert channel.stats.overflow_bytes == 100 * 1400 - len(channel.out)
+    assert "bytes dropped for a slow reader" in channel.summary()
+    assert f"{channel.stats.overflow_bytes} bytes dropped" in channel.summary()
