@@ -40,6 +40,7 @@ def sipp(
     rate: int = 10,
     oocsf: str | None = None,
     timeout_s: float = 20,
+    extra: tuple[str, ...] = (),
 ) -> SippRun:
     binary = shutil.which("sipp")
     if binary is None:
@@ -53,6 +54,7 @@ def sipp(
         "-nostdin", "-trace_screen", "-screen_file", str(screen), "-max_socket", "100",
         "-trace_msg", "-message_file", str(screen.with_suffix(".msg")),
     ]  # fmt: skip
+    cmd += list(extra)
     if oocsf is not None:
         cmd += ["-oocsf", str(SCENARIOS / f"{oocsf}.xml")]
     inf = screen.with_suffix(".csv")
