@@ -3,9 +3,11 @@
 
 Custos is the UAC for REGISTER (answering a 401 with digest) and the keepalive MESSAGE, and the
 UAS for what the upper platform sends on the same socket: a Catalog query (200, then the shared
-cameras as Catalog response MESSAGEs of a few items each, carrying ``SumNum``), a DeviceInfo query (about Custos itself), and an INVITE: a camera not shared with the
-platform gets 403; media is not served this round, so a shared camera's INVITE gets 488 with the
-reason. Every INVITE and query answered is in the operation log.
+cameras as Catalog response MESSAGEs of a few items each, carrying ``SumNum``), a DeviceInfo query
+(about Custos itself), and INVITE / ACK / BYE for live video and playback of shared cameras
+(:mod:`custos.adapters.sip.cascade_media`; without its configuration a shared camera's INVITE
+gets 488). A camera not shared with the platform gets 403. Every INVITE and query answered is in
+the operation log.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
 from custos.adapters.sip import digest
+from custos.adapters.sip.cascade_media import UpwardDialogs, UpwardMediaConfig
 from custos.adapters.sip.message import (
     SipMessage,
     SipParseError,
@@ -73,6 +76,7 @@ class UdpUpperLink:
         bind_host: str,
         contact_host: str | None = None,
         retransmit_s: tuple[float, ...] = RETRANSMIT_S,
+        media: UpwardMediaConfig | None = None,
     ) -> None:
         self._p = platform
         self._me = me
@@ -95,6 +99,9 @@ class UdpUpperLink:
         self._cseq = 0
         self._pending: list[tuple[SipMessage, tuple[str, int]]] = []
         self._min_expires = 0  # the upper platform's Min-Expires, once it has sent a 423
+        self._dialogs = (
+            UpwardDialogs(platform, me.sip_id, answers, media, self._host) if media else None
+        )
 
     @property
     def local_port(self) -> int:
@@ -161,9 +168,20 @@ class UdpUpperLink:
             got = self._receive(left)
             if got is not None and got[0].is_request:
                 self._handle(*got)
+        if self._dialogs is not None:
+            self._dialogs.tick()
+
+    @property
+    def dialogs(self) -> UpwardDialogs | None:
+        return self._dialogs
 
     def close(self) -> None:
+        self._close_media()
         self._sock.close()
+
+    def _close_media(self) -> None:
+        if self._dialogs is not None:
+            self._dialogs.close()
 
     # --- Custos as UAS -------------------------------------------------------------------------
 
@@ -171,14 +189,19 @@ class UdpUpperLink:
         method = req.method or ""
         if method == "MESSAGE":
             self._on_message(req, addr)
+        elif method == "INVITE" and self._dialogs is not None:
+            contact = f"<sip:{self._me.sip_id}@{self._host}:{self._port}>"
+            self._send(self._dialogs.on_invite(req, contact), addr)
         elif method == "INVITE":
             self._on_invite(req, addr)
-        elif method in ("ACK",):
-            return
+        elif method == "ACK":
+            if self._dialogs is not None:
+                self._dialogs.on_ack(req)
         elif method == "OPTIONS":
             self._send(response_to(req, 200), addr)
         elif method == "BYE":
-            self._send(response_to(req, 481), addr)
+            bye = self._dialogs.on_bye(req) if self._dialogs else response_to(req, 481)
+            self._send(bye, addr)
         else:
             resp = response_to(req, 405)
             resp.add("Allow", "MESSAGE, INVITE, ACK, BYE, OPTIONS")
@@ -384,6 +407,7 @@ class TcpUpperLink(UdpUpperLink):
             self._buffer += chunk
 
     def close(self) -> None:
+        self._close_media()
         self._drop()
         self._udp.close()
 
@@ -394,10 +418,12 @@ def open_link(
     answers: CascadeAnswers,
     bind_host: str,
     retransmit_s: tuple[float, ...] = RETRANSMIT_S,
+    media: UpwardMediaConfig | None = None,
 ) -> UdpUpperLink:
-    """The link for the platform's configured transport."""
+    """The link for the platform's configured transport (serving media when ``media`` is
+    given)."""
     kind = TcpUpperLink if platform.transport is Transport.TCP else UdpUpperLink
-    return kind(platform, me, answers, bind_host, retransmit_s=retransmit_s)
+    return kind(platform, me, answers, bind_host, retransmit_s=retransmit_s, media=media)
 
 
 def catalog_pages(my_id: str, sn: int, entries: list[CatalogEntry]) -> list[bytes]:

@@ -10,6 +10,7 @@ import threading
 import time
 
 from custos.adapters.sip.cascade_link import RETRANSMIT_S, LocalIdentity, open_link
+from custos.adapters.sip.cascade_media import UpwardMediaConfig
 from custos.domain.clock import Clock
 from custos.domain.gb_cascade import UpperPlatform
 from custos.services.gb_cascade import GbCascadeService
@@ -29,8 +30,12 @@ class CascadeRunner:
         bind_host: str,
         reload_s: float = RELOAD_S,
         retransmit_s: tuple[float, ...] = RETRANSMIT_S,
+        media: UpwardMediaConfig | None = None,
     ) -> None:
+        """``media``: serve live video and playback of shared cameras (without it, a shared
+        camera's INVITE gets 488)."""
         self._service = service
+        self._media = media
         self._me = me
         self._clock = clock
         self._bind_host = bind_host
@@ -80,7 +85,9 @@ class CascadeRunner:
 
     def _launch(self, p: UpperPlatform) -> tuple[UpperPlatform, threading.Event, threading.Thread]:
         stop = threading.Event()
-        link = open_link(p, self._me, self._service, self._bind_host, self._retransmit)
+        link = open_link(
+            p, self._me, self._service, self._bind_host, self._retransmit, media=self._media
+        )
         client = CascadeClient(p, link, self._service.record_state, self._clock, time.monotonic)
         thread = threading.Thread(
             target=client.run, args=(stop,), name=f"gb-cascade-{p.sip_id}", daemon=True
