@@ -15,6 +15,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from custos.adapters.media.ps_map import PsmInserter
+
 RTP_VERSION = 2
 HEADER_BYTES = 12
 #: GB/T 28181's dynamic payload type for PS (``a=rtpmap:96 PS/90000``).
@@ -262,10 +264,17 @@ class PsPacketizer:
 
     Bytes before the first pack header are dropped. :meth:`flush` sends the last pack."""
 
-    def __init__(self, ssrc: int, first_sequence: int = 0, max_payload: int = MAX_PAYLOAD) -> None:
+    def __init__(
+        self,
+        ssrc: int,
+        first_sequence: int = 0,
+        max_payload: int = MAX_PAYLOAD,
+        psm: PsmInserter | None = None,
+    ) -> None:
         if not 0 <= ssrc <= 0xFFFFFFFF or not 64 <= max_payload <= 65000:
             raise ValueError("ssrc 0..2^32-1, max_payload 64..65000")
         self.ssrc = ssrc
+        self._psm = psm  # a program stream map before each key frame, as GB/T 28181 wants
         self.max_payload = max_payload
         self._sequence = first_sequence % SEQ_MOD
         self._buffer = bytearray()
@@ -296,6 +305,8 @@ class PsPacketizer:
         return self._pack(pack)
 
     def _pack(self, pack: bytes) -> list[bytes]:
+        if self._psm is not None:
+            pack = self._psm.process(pack)
         scr = pack_scr(pack)
         if scr is not None:
             self._timestamp = scr & 0xFFFFFFFF
