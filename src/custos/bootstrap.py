@@ -28,6 +28,7 @@ from custos.adapters.onvif import ZeepOnvifClient
 from custos.adapters.rulepack_loader import load_rulebook
 from custos.adapters.signing import TrustedKeys, load_or_create_signer, read_public_key
 from custos.adapters.sip.cascade_link import LocalIdentity
+from custos.adapters.sip.cascade_media import UpwardMediaConfig
 from custos.adapters.sip.cascade_runner import CascadeRunner
 from custos.adapters.sip.media_control import MediaControlServer, socket_path
 from custos.adapters.sip.server import GbSipServer, SipListen
@@ -58,6 +59,7 @@ from custos.services.gb_cascade import GbCascadeService
 from custos.services.gb_channels import GbCatalogService
 from custos.services.gb_devices import GbDeviceService, GbServerSettings
 from custos.services.gb_ptz import GbPtzService
+from custos.services.gb_upward import GbUpwardService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.interruption_accounting import InterruptionAccountingService
@@ -419,8 +421,17 @@ def open_object_store_bucket(
     return store.locking()
 
 
-def gb_cascade_runner(settings: Settings, services: Services) -> CascadeRunner:
+def gb_cascade_runner(settings: Settings, services: Container) -> CascadeRunner:
     """The cascade clients' runner (not started) for `custos serve` when ``gb_enabled``: Custos
-    registers with each enabled upper platform (issue 12 §2)."""
+    registers with each enabled upper platform (issue 12 §2) and serves it live video and
+    playback of the cameras shared with it (G4)."""
     me = LocalIdentity(settings.gb_platform_id, settings.resolved_gb_domain())
-    return CascadeRunner(services.gb_cascade, me, services.clock, settings.gb_sip_host)
+    store = SegmentStore(settings.resolved_media_dir(), settings.media_volumes)
+    upward = GbUpwardService(
+        services.uow, services.gb_cascade, services.clock, store.absolute,
+        services.retention.policy_in, services.requests.frozen_scopes,
+    )  # fmt: skip
+    media = UpwardMediaConfig(
+        upward, settings.resolved_media_dir(), settings.data_dir / "upward", services.clock
+    )
+    return CascadeRunner(services.gb_cascade, me, services.clock, settings.gb_sip_host, media=media)
