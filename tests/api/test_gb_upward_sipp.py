@@ -54,6 +54,12 @@ class Upper:
     camera_id: int
     platform_id: int
     stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def stop_serving(self) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(5)
 
 
 def upward_config(container: Container, tmp: Path) -> UpwardMediaConfig:
@@ -85,11 +91,10 @@ def upper(
     camera_id = container.gb_cascade.shared_camera(pid, SHARED)
     assert camera_id is not None
     u = Upper(container, link, sock, camera_id, pid)
-    thread = threading.Thread(target=_serve, args=(u,), daemon=True)
-    thread.start()
+    u.thread = threading.Thread(target=_serve, args=(u,), daemon=True)
+    u.thread.start()
     yield u
-    u.stop.set()
-    thread.join(5)
+    u.stop_serving()
     link.close()
     sock.close()
 
@@ -217,6 +222,8 @@ def _check_stream(rx: RtpReceiver, tmp: Path) -> None:
     seqs = [p.sequence for p in rx.packets]
     steps = [(b - a) % 65536 for a, b in itertools.pairwise(seqs)]
     assert all(s == 1 for s in steps), [(i, s) for i, s in enumerate(steps) if s != 1][:20]
+    stamps = [p.timestamp for p in rx.packets]  # from the SCR: never back, across files too
+    assert all(b >= a for a, b in itertools.pairwise(stamps)), stamps
     (tmp / "got.ps").write_bytes(ps)
     probe = subprocess.run(
         ["ffprobe", "-v", "error", "-f", "mpeg", "-show_entries", "stream=codec_name,width",
@@ -403,3 +410,36 @@ def test_refusals_unshared_bad_sdp_download_not_recording_no_footage_and_unknown
         "c4": ("refused", 488), "c5": ("refused", 404),
     }  # fmt: skip
     assert logged["c2"]["detail"]["field"] == "sdp.c"  # type: ignore[index]
+
+
+@pytest.mark.slow
+def test_several_views_at_once_all_end_when_the_cascade_link_stops(
+    upper: Upper, client: TestClient, admin: dict[str, str], clip: Path, tmp_path: Path
+) -> None:
+    recorder = Recorder(upper.container.settings.resolved_media_dir(), upper.camera_id, clip)
+    recorder.start()
+    uac = Uac(upper)
+    receivers = [RtpReceiver("udp") for _ in range(3)]
+    try:
+        for n, rx in enumerate(receivers):
+            ok = uac.request("INVITE", f"many{n}", sdp("Play", rx.port))
+            assert ok.startswith("SIP/2.0 200"), ok
+            uac.request("ACK", f"many{n}", to_tag=_to_tag(ok))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(len(r.packets) > 20 for r in receivers):
+            time.sleep(0.1)
+        assert upper.link.dialogs is not None and len(upper.link.dialogs.active) == 3
+        upper.stop_serving()
+        upper.link.close()  # the cascade client stops (disabled, edited, custos serve ends)
+    finally:
+        recorder.stop.set()
+    counts = [len(r.packets) for r in receivers]
+    time.sleep(0.5)
+    assert [len(r.packets) for r in receivers] == counts  # nothing after the stop
+    for rx in receivers:
+        _check_stream(rx, tmp_path)
+    entries = _register(upper, RegisterKind.LIVE_VIEW)
+    assert len(entries) == 3 and all(e.ended_at is not None for e in entries)  # type: ignore[attr-defined]
+    log = client.get(f"{API}/audit/search?action=gb_upward", headers=admin).json()["entries"]
+    closed = [e["entry"] for e in log if e["entry"]["action"] == "gb_upward.live_view.close"]
+    assert [e["detail"]["reason"] for e in closed] == ["cascade link stopped"] * 3
