@@ -10,10 +10,11 @@ import signal
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Engine
 
+from custos.adapters.audit_witness import CheckpointFile, WitnessFiles
 from custos.adapters.child_process import dies_with_parent
 from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
 from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
@@ -45,6 +46,7 @@ from custos.services.alarm_delivery import AlarmDeliveryService, DeliveryOutbox
 from custos.services.alarm_feed import AlarmFeed
 from custos.services.alarm_watch import AlarmWatch
 from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointPolicy
+from custos.services.audit_witness import CheckpointWitness, WitnessService
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.camera_time import CameraTimeService
 from custos.services.compliance import ComplianceService
@@ -78,6 +80,9 @@ from custos.services.scrub import Scrubber
 from custos.services.segment_media import SegmentMediaService
 from custos.services.staff import StaffService
 from custos.services.storage_watch import AlarmService, StorageWatch
+
+if TYPE_CHECKING:
+    from custos.adapters.storage.checkpoint_objects import CheckpointObjects
 
 
 @dataclass(kw_only=True)
@@ -127,6 +132,7 @@ class Services:
     contractors: ContractorService  # contractors and entrustment agreements
     emergency: EmergencyService  # emergency plans and drills
     offload: OffloadService | None = None  # None unless an object store is configured
+    witnesses: WitnessService | None = None  # hands signed checkpoints to witnesses (issue 13)
 
 
 @dataclass(kw_only=True)
@@ -295,7 +301,47 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         accounting=InterruptionAccountingService(uow, rules, clock),
         offload=offload,
+        witnesses=_witnesses(settings, uow, checkpointer),
     )
+
+
+def _witnesses(
+    settings: Settings, uow: SqlUnitOfWorkFactory, checkpointer: Checkpointer
+) -> WitnessService:
+    """The checkpoint file, and the object store when one is configured (docs/design/evidence.md),
+    woken after each commit that signed a checkpoint."""
+    witnesses: list[CheckpointWitness] = [CheckpointFile(settings.resolved_audit_witness_dir())]
+    if settings.audit_witness_objectstore and settings.object_store_enabled():
+        witnesses.append(checkpoint_objects(settings))
+    service = WitnessService(uow, witnesses)
+    checkpointer.after_commit(service.wake)
+    return service
+
+
+def checkpoint_objects(settings: Settings) -> CheckpointObjects:
+    """The configured bucket as a witness of checkpoints, and as their source for ``custos audit
+    verify --witness-objectstore`` (boto3 is loaded only here); ValueError when none is set."""
+    if not settings.object_store_enabled() or settings.s3_endpoint is None:
+        raise ValueError("no object store is configured (CUSTOS_S3_ENDPOINT)")
+    from custos.adapters.storage.checkpoint_objects import CheckpointObjects
+    from custos.adapters.storage.object_store import S3SegmentStore
+
+    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+    store = S3SegmentStore(
+        settings.s3_endpoint,
+        settings.s3_bucket,
+        settings.s3_access_key,
+        secret,
+        settings.s3_region,
+        settings.s3_lock_mode,
+        prefix=settings.s3_prefix,
+    )
+    return CheckpointObjects(store, settings.s3_lock_days)
+
+
+def witness_files(paths: list[Path]) -> WitnessFiles:
+    """Witness files (or directories of them) to read back for ``custos audit verify``."""
+    return WitnessFiles(paths)
 
 
 def _offload(

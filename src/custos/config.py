@@ -34,6 +34,17 @@ class Settings(BaseSettings):
     audit_checkpoint_seconds: float = Field(
         default=60.0, gt=0, description="…or once this many seconds have passed since the last"
     )
+    audit_witness_dir: Path | None = Field(
+        default=None,
+        description="Where each signed checkpoint of the operation log is appended "
+        "(audit-checkpoints.jsonl), outside the database; best on another machine's mount or "
+        "a WORM volume; default: <data_dir>/witness (docs/design/evidence.md)",
+    )
+    audit_witness_objectstore: bool = Field(
+        default=True,
+        description="Also put each checkpoint in the object store (under Object Lock) when one "
+        "is configured",
+    )
     media_dir: Path | None = Field(
         default=None, description="Where recorded segments live; default: <data_dir>/media"
     )
@@ -228,6 +239,9 @@ class Settings(BaseSettings):
 
     def object_store_enabled(self) -> bool:
         return bool(self.s3_endpoint)
+
+    def resolved_audit_witness_dir(self) -> Path:
+        return self.audit_witness_dir or self.data_dir / "witness"
 
     def resolved_media_dir(self) -> Path:
         return self.media_dir if self.media_dir is not None else self.data_dir / "media"

@@ -116,8 +116,8 @@ class WitnessReport:
         if newest is not None:
             after = self.log_size - newest.checkpoint.tree_size
             lines.append(
-                f"WITNESSED: the log extends all {self.upheld} witnessed checkpoints; the newest "
-                f"is {newest.describe()}; {after} entries after it"
+                f"WITNESSED: the log extends {_count(self.upheld, 'witnessed checkpoint')}; the "
+                f"newest is {newest.describe()}; {_count(after, 'entry', 'entries')} after it"
             )
         else:
             lines.append("WITNESSED: no usable witnessed checkpoint was found")
@@ -136,6 +136,10 @@ class WitnessReport:
             else {**_witnessed_dict(bad.witnessed), "reason": bad.reason},
             "refused": [{"source": r.source, "reason": r.reason} for r in self.refused],
         }
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def _witnessed_dict(w: Witnessed) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from custos.domain.audit_export import ExportHeader, ExportReader, MalformedExpo
 from custos.domain.audit_export import checkpoint_line as _checkpoint_line
 from custos.domain.audit_export import entry_line as _entry_line
 from custos.domain.audit_verify import EntryBatch, LogVerifier, SignatureCheck, VerificationReport
+from custos.domain.audit_witness import Refused, WitnessCheck, Witnessed, WitnessReport, screened
 from custos.domain.clock import Clock
 from custos.domain.errors import Conflict, NotFound
 from custos.domain.merkle import inclusion_path, leaf_hash, verify_inclusion
@@ -57,6 +58,17 @@ class Checkpointer:
         self.signer = signer
         self.policy = policy
         self._clock = clock
+        self._listeners: list[Callable[[], None]] = []
+
+    def after_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each commit that signed a checkpoint (the witnesses' wake-up;
+        it runs in the writer's thread, so it must be quick and must not fail)."""
+        self._listeners.append(listener)
+
+    def committed(self) -> None:
+        """The unit of work's call: a transaction that signed a checkpoint has committed."""
+        for listener in self._listeners:
+            listener()
 
     def due_by_count(self, size: int, last_size: int) -> bool:
         return size - last_size >= self.policy.every_entries
@@ -179,16 +191,39 @@ class AuditLogService:
 
         ``trusted`` replaces this installation's own key, for an auditor who pins another.
         """
+        return self._verify(actor, trusted, None)[0]
+
+    def verify_witnessed(
+        self,
+        actor: Principal,
+        witnessed: Iterable[Witnessed],
+        refused: Iterable[Refused] = (),
+        trusted: SignatureCheck | None = None,
+    ) -> tuple[VerificationReport, WitnessReport]:
+        """:meth:`verify`, and in the same read, that the log extends every witnessed checkpoint
+        whose signature the trusted key accepts (docs/design/evidence.md)."""
+        kept, bad = screened(witnessed, trusted or self._signature_ok)
+        report, witness = self._verify(actor, trusted, WitnessCheck(kept, [*refused, *bad]))
+        assert witness is not None
+        return report, witness
+
+    def _verify(
+        self, actor: Principal, trusted: SignatureCheck | None, witness: WitnessCheck | None
+    ) -> tuple[VerificationReport, WitnessReport | None]:
         actor.require(Permission.AUDIT_READ)
         with self._uow() as uow:
             # Checkpoints first: one signed after this read cannot make the log look truncated.
             checkpoints = uow.audit.checkpoints()
             end = uow.audit.size()
         verifier = LogVerifier(checkpoints, trusted or self._signature_ok)
+        reading = True
         for batch in self._batches(end):
-            if not verifier.feed(batch):
+            reading = reading and verifier.feed(batch)
+            witnessing = witness is not None and witness.feed(batch)
+            if not (reading or witnessing):
                 break
         report = verifier.finish()
+        witnessed = witness.finish() if witness is not None else None
         detail: dict[str, Any] = {
             "sound": report.ok,
             "entries": report.entries,
@@ -197,8 +232,17 @@ class AuditLogService:
         if report.first_bad is not None:
             bad = report.first_bad
             detail["first_bad"] = {"seq": bad.seq, "problem": bad.problem.value}
+        if witnessed is not None:
+            detail["witnessed"] = {
+                "checked": witnessed.checked,
+                "upheld": witnessed.upheld,
+                "refused": len(witnessed.refused),
+            }
+            if witnessed.first_contradicted is not None:
+                cp = witnessed.first_contradicted.witnessed.checkpoint
+                detail["witnessed"]["first_contradicted"] = cp.tree_size
         self._record(actor, "audit.verify", detail)
-        return report
+        return report, witnessed
 
     def checkpoint_now(self, actor: Principal) -> Checkpoint | None:
         """Sign the log as it stands (None when the latest checkpoint already covers it)."""

@@ -58,6 +58,7 @@ class AuditRepository:
         self._c = conn
         self._checkpointer = checkpointer
         self._tail: _Tail | None = None
+        self.signed_uncommitted = False  # a checkpoint was signed in the open transaction
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -136,6 +137,7 @@ class AuditRepository:
             )
         )
         tail.signed_size, tail.signed_at = cp.tree_size, cp.signed_at
+        self.signed_uncommitted = True
         return cp
 
     def _lock_tail(self) -> _Tail:

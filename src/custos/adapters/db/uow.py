@@ -150,7 +150,10 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self._conn is not None
+        signed, self.audit.signed_uncommitted = self.audit.signed_uncommitted, False
         self._conn.commit()
+        if signed and self._checkpointer is not None:
+            self._checkpointer.committed()  # wakes the witnesses (docs/design/evidence.md)
 
 
 class SqlUnitOfWorkFactory:

@@ -44,6 +44,7 @@ SHA256_META = "sha256"
 _CHUNK = 1 << 20
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
 _LOCK_MARGIN = timedelta(minutes=5)  # a retention this close to now is not worth setting
+CHECKPOINT_FOLDER = "audit-checkpoints/"  # witnessed checkpoints (docs/design/evidence.md)
 
 
 class ObjectStoreError(Exception):
@@ -281,14 +282,74 @@ class S3SegmentStore:
         return [i for i in infos if i is not None]
 
     def list_keys(self) -> Iterator[str]:
-        """Every key (current versions) under the store's prefix."""
+        """Every segment key (current versions) under the store's prefix: the operation log's
+        witnessed checkpoints (``audit-checkpoints/``) are not segments and are left out."""
+        witnessed = self.prefix + CHECKPOINT_FOLDER
+        return (k for k in self.keys_under("") if not k.startswith(witnessed))
+
+    def keys_under(self, folder: str) -> Iterator[str]:
+        """Every key (current versions) under the store's prefix followed by ``folder``."""
         pages = self._s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=self.prefix
+            Bucket=self.bucket, Prefix=self.prefix + folder
         )
         for page in pages:
             for obj in page.get("Contents", []):
                 if "Key" in obj:
                     yield obj["Key"]
+
+    def put_small(
+        self, key: str, data: bytes, content_type: str, retain_until: datetime | None = None
+    ) -> ObjectInfo:
+        """Put a small body (a witnessed checkpoint) under ``key`` unless that object is there,
+        with the same rules as :meth:`upload`: never overwritten, checked by the server against
+        its SHA-256, locked until ``retain_until`` where the bucket has Object Lock."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        found = self.stat(key)
+        if found is not None:
+            return self._same_or_conflict(key, found, sha256, len(data))
+        extra: dict[str, Any] = {}
+        lockable = retain_until is not None and retain_until > datetime.now(UTC) + _LOCK_MARGIN
+        if lockable and self.locking():
+            extra = {"ObjectLockMode": self.lock_mode, "ObjectLockRetainUntilDate": retain_until}
+        try:
+            put = self._s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=data,
+                ContentLength=len(data),
+                ContentType=content_type,
+                Metadata={SHA256_META: sha256},
+                ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode("ascii"),
+                IfNoneMatch="*",
+                **extra,
+            )
+        except ClientError as exc:
+            if _code(exc) == "PreconditionFailed" or _status(exc) == 412:
+                again = self.stat(key)
+                if again is None:
+                    raise ObjectStoreError(
+                        f"conditional put of {key} refused, yet no object"
+                    ) from exc
+                return self._same_or_conflict(key, again, sha256, len(data))
+            raise
+        stored = self.stat(key, put.get("VersionId"))
+        if stored is None or stored.sha256 != sha256:
+            raise ObjectStoreError(f"put of {key} not verified: stored {stored}")
+        return stored
+
+    def get_small(self, key: str, limit: int) -> bytes | None:
+        """The body of a small object, at most ``limit`` + 1 bytes of it (None: no object)."""
+        try:
+            got = self._s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in _NOT_FOUND or _status(exc) == 404:
+                return None
+            raise
+        body = got["Body"]
+        try:
+            return body.read(limit + 1)
+        finally:
+            body.close()
 
     def delete(self, key: str) -> int:
         """Remove every version of ``key`` (and its delete markers): the retention purge's call,

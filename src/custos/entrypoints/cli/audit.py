@@ -10,13 +10,22 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
 from custos.domain.audit_verify import VerificationReport
+from custos.domain.audit_witness import Refused, Witnessed, WitnessReport
 from custos.domain.users import SYSTEM
-from custos.entrypoints.cli.options import build_settings, data_dir_option, require_database
+from custos.entrypoints.cli.options import (
+    CannotRun,
+    build_settings,
+    data_dir_option,
+    require_database,
+)
+
+if TYPE_CHECKING:
+    from custos.bootstrap import Container
 
 
 @click.group()
@@ -38,23 +47,53 @@ def audit() -> None:
     default=None,
     help="Trust only this Ed25519 key: 64 hex digits, or a file holding them (audit-ed25519.pub)",
 )
+@click.option(
+    "--witness",
+    "witness_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A witness file of checkpoints, or a directory of them (*.jsonl); repeatable: the log "
+    "must extend every checkpoint witnessed there",
+)
+@click.option(
+    "--witness-objectstore",
+    is_flag=True,
+    help="Also check the checkpoints witnessed in the configured object store",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output")
 def verify(
-    data_dir: Path | None, export_file: Path | None, public_key: str | None, as_json: bool
+    data_dir: Path | None,
+    export_file: Path | None,
+    public_key: str | None,
+    witness_paths: tuple[Path, ...],
+    witness_objectstore: bool,
+    as_json: bool,
 ) -> None:
-    """Recompute every leaf, the chain, the tree at each checkpoint and each signature."""
+    """Recompute every leaf, the chain, the tree at each checkpoint and each signature; with
+    --witness, also prove that the log extends every witnessed checkpoint (no rollback)."""
     from custos.bootstrap import pinned_keys, trusted_keys
 
     try:
         pinned = pinned_keys(public_key) if public_key else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--public-key") from exc
+    # Witnesses first: they only ever get committed checkpoints, so a log read after them
+    # holds everything they hold unless it was rolled back.
+    witnessed = _witnessed(data_dir, witness_paths, witness_objectstore)
     notes: list[str] = []
+    witness: WitnessReport | None = None
     if export_file is not None:
-        from custos.services.audit_log import verify_export
+        from custos.services.audit_witness import verify_export_witnessed
 
         with export_file.open("rb") as f:
-            report, header = verify_export(f, trusted_keys, pinned)
+            if witnessed is None:
+                from custos.services.audit_log import verify_export
+
+                report, header = verify_export(f, trusted_keys, pinned)
+            else:
+                report, header, witness = verify_export_witnessed(
+                    f, trusted_keys, *witnessed, pinned=pinned
+                )
         if header is not None and pinned is None:
             notes.append(
                 f"trusted the key the export names (key id {header.key_id}); "
@@ -67,22 +106,57 @@ def verify(
         require_database(settings)
         container = bootstrap(settings)
         try:
-            report = container.audit.verify(SYSTEM, pinned)
+            if witnessed is None:
+                report = container.audit.verify(SYSTEM, pinned)
+            else:
+                report, witness = container.audit.verify_witnessed(
+                    SYSTEM, *witnessed, trusted=pinned
+                )
         finally:
             container.close()
-    _print(report, notes, as_json)
-    sys.exit(0 if report.ok else 1)
+    _print(report, witness, notes, as_json)
+    sys.exit(0 if report.ok and (witness is None or witness.ok) else 1)
 
 
-def _print(report: VerificationReport, notes: list[str], as_json: bool) -> None:
+def _witnessed(
+    data_dir: Path | None, paths: tuple[Path, ...], objectstore: bool
+) -> tuple[list[Witnessed], list[Refused]] | None:
+    """What the witnesses named on the command line hold (None: none named); CannotRun, exit 2,
+    when one cannot be read at all."""
+    if not paths and not objectstore:
+        return None
+    from custos.bootstrap import checkpoint_objects, witness_files
+    from custos.services.audit_witness import WitnessSource, WitnessUnavailableError, read_all
+
+    sources: list[WitnessSource] = []
+    if paths:
+        sources.append(witness_files(list(paths)))
+    if objectstore:
+        try:
+            sources.append(checkpoint_objects(build_settings(data_dir)))
+        except ValueError as exc:
+            raise CannotRun(f"--witness-objectstore: {exc}") from exc
+    try:
+        return read_all(sources)
+    except WitnessUnavailableError as exc:
+        raise CannotRun(f"cannot read the witness: {exc}") from exc
+
+
+def _print(
+    report: VerificationReport, witness: WitnessReport | None, notes: list[str], as_json: bool
+) -> None:
     if as_json:
         body = report.as_dict()
         body["notes"] = [*body["notes"], *notes]
+        if witness is not None:
+            body["witness"] = witness.as_dict()
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     click.echo(report.summary())
     for note in [*report.notes, *notes]:
         click.echo(f"note: {note}")
+    if witness is not None:
+        click.echo(witness.summary())
 
 
 @audit.command("export")
@@ -109,6 +183,7 @@ def export(data_dir: Path | None, out: Path | None) -> None:
                 header = container.audit.export(SYSTEM, f.write)
                 f.flush()
                 os.fsync(f.fileno())
+        _hand_over(container)
     finally:
         container.close()
     click.echo(
@@ -134,9 +209,19 @@ def checkpoint(data_dir: Path | None) -> None:
     container = bootstrap(settings)
     try:
         cp = container.audit.checkpoint_now(SYSTEM)
+        _hand_over(container)
     finally:
         container.close()
     if cp is None:
         click.echo("the latest checkpoint already covers the whole log")
     else:
         click.echo(f"signed checkpoint {cp.tree_size}: root {cp.root.hex()} (key {cp.key_id})")
+
+
+def _hand_over(container: Container) -> None:
+    """No housekeeper runs in a command: hand the new checkpoints to the witnesses now."""
+    if container.witnesses is None:
+        return
+    done = container.witnesses.hand_over()
+    for name, why in done.failed.items():
+        click.echo(f"warning: witness {name} failed (retried at the next pass): {why}", err=True)

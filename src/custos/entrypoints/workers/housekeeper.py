@@ -6,7 +6,9 @@ configured, a second thread (``offloader``) uploads sealed segments not yet in i
 store never delays the duties above. A third thread (``notifier``) sends alarm deliveries and
 escalates unacknowledged alarms every second, so a slow channel never delays the rest. A fourth
 (``clocks``) measures the ONVIF cameras' clocks hourly: a camera that does not answer takes the
-client's timeout, which must never delay the camera-offline alarms of the main tick."""
+client's timeout, which must never delay the camera-offline alarms of the main tick. A fifth
+(``witness``) hands each signed checkpoint of the operation log to the witnesses outside the
+database as soon as it is committed, so a slow object store never delays a writer."""
 
 from __future__ import annotations
 
@@ -38,12 +40,16 @@ class Housekeeper:
         )
         self._notifier = threading.Thread(target=self._notify_loop, name="notifier", daemon=True)
         self._clocks = threading.Thread(target=self._clock_loop, name="clocks", daemon=True)
+        # hands signed checkpoints to the witnesses outside the database (docs/design/evidence.md)
+        self._witness = threading.Thread(target=self._witness_loop, name="witness", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
         self._diagnosis.start()
         self._notifier.start()
         self._clocks.start()
+        if self._c.witnesses is not None:
+            self._witness.start()
         if self._c.offload is not None:
             self._offloader.start()
 
@@ -58,6 +64,10 @@ class Housekeeper:
             self._notifier.join(30)
         if self._clocks.is_alive():
             self._clocks.join(30)
+        if self._witness.is_alive():
+            assert self._c.witnesses is not None
+            self._c.witnesses.wake()
+            self._witness.join(30)
 
     def notify_tick(self) -> int:
         """Route new alarms to their first level, escalate what waited too long, then send the
@@ -82,6 +92,18 @@ class Housekeeper:
                 self._c.camera_time.check_due()  # each camera at most once a day
             except Exception:  # the timer's boundary: a failed pass must not end the timer
                 log.exception("camera clock pass failed")
+
+    def _witness_loop(self) -> None:
+        """A pass as soon as a commit signed a checkpoint, and every tick's time anyway (which
+        also retries a witness that failed and picks up other processes' checkpoints)."""
+        witnesses = self._c.witnesses
+        assert witnesses is not None
+        while not self._stop.is_set():
+            try:
+                witnesses.hand_over()  # a failing witness is logged by the service
+            except Exception:  # the timer's boundary: a failed pass must not end the thread
+                log.exception("witness pass failed")
+            witnesses.wait_for_checkpoint(self._every_s)
 
     def _diagnosis_loop(self) -> None:
         every_s = min(5.0, float(self._c.settings.diagnosis_every_s))
