@@ -31,7 +31,7 @@ from custos.domain.users import Principal
 from custos.services.gb_devices import DeviceInput
 from custos.services.registry import UnitInput
 from tests.api.builders import credit_code
-from tests.integration.gb.sipp_support import SippRun, free_port, sipp
+from tests.integration.gb.sipp_support import SippRun, free_port, received_requests, sipp
 
 DEVICE = "34020000001180000001"
 CHANNEL = "34020000001310000001"
@@ -115,12 +115,6 @@ def gb(container: Container, tmp_path: Path) -> Iterator[Gb]:
     shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _sent(trace: str, method: str) -> list[str]:
-    """The requests of ``method`` SIPp received, as text."""
-    messages = re.split(r"\n(?=-{10,})", trace)
-    return [m for m in messages if "message received" in m and f"\n{method} sip:" in m]
-
-
 @pytest.mark.parametrize(
     ("sip_transport", "media"), [("u1", "udp"), ("t1", "udp"), ("u1", "tcp-passive")]
 )
@@ -136,14 +130,14 @@ def test_a_sipp_device_answers_the_invite_with_the_ssrc_and_the_call_ends_with_b
     gb.client.bye(answer.call_id)
     run, trace = device.finish()
     assert (run.returncode, run.failed) == (0, 0), run.screen  # ACK and BYE came
-    [invite] = _sent(trace, "INVITE")
+    [invite] = received_requests(trace, "INVITE")
     assert f"Subject: {CHANNEL}:0200000001,{PLATFORM}:0" in invite
     assert "y=0200000001" in invite and "a=recvonly" in invite and "s=Play" in invite
     proto = "RTP/AVP" if media == "udp" else "TCP/RTP/AVP"
     assert f"m=video {MEDIA_PORT} {proto} 96" in invite
     assert (media == "tcp-passive") == ("a=setup:passive" in invite)
-    [ack] = _sent(trace, "ACK")
-    [bye] = _sent(trace, "BYE")
+    [ack] = received_requests(trace, "ACK")
+    [bye] = received_requests(trace, "BYE")
     assert answer.call_id in ack and answer.call_id in bye and "SIPpTag11" in bye
     assert gb.server.media.dialogs == {}
 
@@ -155,7 +149,7 @@ def test_a_busy_device_is_refused_with_its_486_which_is_acked(gb: Gb) -> None:
     assert refused.value.reason == "refused" and "486" in refused.value.detail
     run, trace = device.finish()
     assert (run.returncode, run.failed) == (0, 0), run.screen
-    assert len(_sent(trace, "ACK")) == 1
+    assert len(received_requests(trace, "ACK")) == 1
 
 
 def test_a_device_that_never_answers_times_out_and_is_cancelled(gb: Gb) -> None:
@@ -167,14 +161,14 @@ def test_a_device_that_never_answers_times_out_and_is_cancelled(gb: Gb) -> None:
     assert 0.9 < time.monotonic() - started < 3.0
     run, trace = device.finish()
     assert (run.returncode, run.failed) == (0, 0), run.screen  # CANCEL came, 487 was ACKed
-    [cancel] = _sent(trace, "CANCEL")
-    [invite] = _sent(trace, "INVITE")
+    [cancel] = received_requests(trace, "CANCEL")
+    [invite] = received_requests(trace, "INVITE")
     branch = re.search(r"branch=(\S+)", invite)
     assert branch is not None and branch.group(1) in cancel
-    assert len(_sent(trace, "ACK")) == 1
+    assert len(received_requests(trace, "ACK")) == 1
 
 
-def test_a_device_not_registered_is_offline_and_nothing_is_sent(gb: Gb) -> None:
+def test_a_device_not_registered_is_offline_and_nothing_isreceived_requests(gb: Gb) -> None:
     with pytest.raises(MediaRefused) as refused:
         gb.client.invite(MediaOffer(DEVICE, CHANNEL, "127.0.0.1", MEDIA_PORT, "udp"), 2.0)
     assert refused.value.reason == "device_offline"
@@ -187,13 +181,15 @@ def test_a_device_gone_silent_is_offline(gb: Gb) -> None:
         gb.client.invite(MediaOffer(DEVICE, CHANNEL, "127.0.0.1", MEDIA_PORT, "udp"), 2.0)
     assert refused.value.reason == "device_offline"
     _, trace = device.finish()
-    assert _sent(trace, "INVITE") == []
+    assert received_requests(trace, "INVITE") == []
 
 
-def test_a_channel_the_device_did_not_report_is_unknown_and_nothing_is_sent(gb: Gb) -> None:
+def test_a_channel_the_device_did_not_report_is_unknown_and_nothing_isreceived_requests(
+    gb: Gb,
+) -> None:
     device = gb.device("device_invite", 1000)
     with pytest.raises(MediaRefused) as refused:
         gb.client.invite(MediaOffer(DEVICE, OTHER_CHANNEL, "127.0.0.1", MEDIA_PORT, "udp"), 2.0)
     assert refused.value.reason == "unknown_channel" and OTHER_CHANNEL in refused.value.detail
     _, trace = device.finish()
-    assert _sent(trace, "INVITE") == []
+    assert received_requests(trace, "INVITE") == []
