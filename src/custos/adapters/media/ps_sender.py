@@ -1,8 +1,12 @@
 """Sending a camera's video to an upper platform as GB/T 28181 media: MPEG-PS in RTP.
 
-``ffmpeg -c copy -f mpeg`` (stream copy, never a re-encode; the ``*_mp4toannexb`` bit-stream
+``ffmpeg -c copy -f vob`` (stream copy, never a re-encode; the ``*_mp4toannexb`` bit-stream
 filter turns the MP4's length-prefixed NAL units into the start codes PS carries, H.264 and
-H.265 alike) remuxes the recorder's fragmented MP4 into a program stream on its standard output;
+H.265 alike) remuxes the recorder's fragmented MP4 into an MPEG-2 program stream on its standard
+output. ``vob`` rather than ``mpeg``: FFmpeg's ``mpeg`` muxer writes MPEG-1 packs with a pack
+header only every few packets, and a packetizer that cuts at pack headers then holds the first
+packets back (≈ 1 s of a playback read in real time); ``vob`` is MPEG-2 (what GB/T 28181 names)
+with a pack header before every packet;
 :class:`~custos.adapters.media.rtp.PsPacketizer` cuts it into RTP packets with the platform's
 SSRC, sent over UDP, or over TCP with RFC 4571 framing (we connect, or we listen: the answer's
 ``a=setup``). The first packet leaves as soon as ffmpeg has written its second pack.
@@ -314,7 +318,7 @@ class PsSender:
             self._ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
             *run.input_args,
             "-map", "0:v:0", "-c", "copy", "-bsf:v", _BSF[run.codec],
-            "-f", "mpeg", "-muxdelay", "0", "-muxpreload", "0", "-flush_packets", "1",
+            "-f", "vob", "-muxdelay", "0", "-muxpreload", "0", "-flush_packets", "1",
             "-output_ts_offset", f"{offset:.3f}", "pipe:1",
         ]  # fmt: skip
 
