@@ -224,6 +224,9 @@ def _check_stream(rx: RtpReceiver, tmp: Path) -> None:
     assert all(s == 1 for s in steps), [(i, s) for i, s in enumerate(steps) if s != 1][:20]
     stamps = [p.timestamp for p in rx.packets]  # from the SCR: never back, across files too
     assert all(b >= a for a, b in itertools.pairwise(stamps)), stamps
+    psm = ps.find(b"\x00\x00\x01\xbc")  # the program stream map a GB receiver reads
+    assert psm >= 0 and ps[psm + 12 : psm + 14] == b"\x1b\xe0", ps[psm : psm + 20].hex()
+    assert b"\x00\x00\x01\xe0" in ps and b"\x00\x00\x01\xe2" not in ps
     (tmp / "got.ps").write_bytes(ps)
     probe = subprocess.run(
         ["ffprobe", "-v", "error", "-f", "mpeg", "-show_entries", "stream=codec_name,width",

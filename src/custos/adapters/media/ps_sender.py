@@ -8,7 +8,8 @@ header only every few packets, and a packetizer that cuts at pack headers then h
 packets back (≈ 1 s of a playback read in real time); ``vob`` is MPEG-2 (what GB/T 28181 names)
 with a pack header before every packet;
 :class:`~custos.adapters.media.rtp.PsPacketizer` cuts it into RTP packets with the platform's
-SSRC, sent over UDP, or over TCP with RFC 4571 framing (we connect, or we listen: the answer's
+SSRC (with a program stream map before each key frame and the video numbered 0xE0, as devices
+send it: :mod:`custos.adapters.media.ps_map`), sent over UDP, or over TCP with RFC 4571 framing (we connect, or we listen: the answer's
 ``a=setup``). The first packet leaves as soon as ffmpeg has written its second pack.
 
 Two sources:
@@ -45,6 +46,7 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from custos.adapters.child_process import dies_with_parent
+from custos.adapters.media.ps_map import PsmInserter
 from custos.adapters.media.rtp import PsPacketizer, frame
 from custos.domain.gb_sdp import Transport
 from custos.services.live_tail import SegmentTail, first_tail, newest_segment
@@ -269,7 +271,8 @@ class PsSender:
         self._source = source
         self._on_end = on_end
         self._ffmpeg = ffmpeg
-        self._packetizer = PsPacketizer(ssrc, first_sequence=int.from_bytes(os.urandom(2)))
+        self._ssrc = ssrc
+        self._packetizer: PsPacketizer | None = None  # made for the first run's codec
         self._stop = threading.Event()
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._run, name=f"gb-upward-{ssrc}", daemon=True)
@@ -323,6 +326,10 @@ class PsSender:
         ]  # fmt: skip
 
     def _one_run(self, run: FfmpegRun, offset: float) -> None:
+        if self._packetizer is None:  # one for the whole stream: the numbering goes on
+            first = int.from_bytes(os.urandom(2))
+            self._packetizer = PsPacketizer(self._ssrc, first, psm=PsmInserter(run.codec))
+        packetizer = self._packetizer
         proc = subprocess.Popen(  # noqa: S603 - our own argv
             self._argv(run, offset),
             stdin=subprocess.PIPE if run.feed else subprocess.DEVNULL,
@@ -340,8 +347,8 @@ class PsSender:
             assert proc.stdout is not None
             fd = proc.stdout.fileno()
             while chunk := os.read(fd, 65_536):
-                self._send(self._packetizer.feed(chunk))
-            self._send(self._packetizer.flush())
+                self._send(packetizer.feed(chunk))
+            self._send(packetizer.flush())
         finally:
             if proc.poll() is None:
                 proc.kill()
