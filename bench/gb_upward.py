@@ -25,7 +25,7 @@ from pathlib import Path
 
 from tests.api.access_world import make_clip
 from tests.api.builders import address_code, credit_code
-from tests.api.test_gb_upward_sipp import Recorder, upward_config
+from tests.api.gb_upward_support import Recorder, upward_config
 
 from custos.adapters.db.migrate import upgrade
 from custos.adapters.sip.cascade_link import LocalIdentity, UdpUpperLink
