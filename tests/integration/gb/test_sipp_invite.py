@@ -50,7 +50,13 @@ class Gb:
     client: MediaControlClient
     tmp: Path
 
-    def device(self, oocsf: str, pause_ms: int, transport: str = "u1") -> Device:
+    def device(
+        self,
+        oocsf: str,
+        pause_ms: int,
+        transport: str = "u1",
+        scenario: str = "register_for_invite",
+    ) -> Device:
         """A SIPp device registering and then answering out of call, run in a thread."""
         auth = f"[authentication username={DEVICE} password={PASSWORD}]"
         keys = [(DEVICE, auth, DOMAIN, PLATFORM, gb_date(self.container.clock.now()))]
@@ -58,13 +64,15 @@ class Gb:
         errors = ("-trace_err", "-error_file", str(self.tmp / "sipp-errors.log"))
         device.thread = threading.Thread(
             target=lambda: device.runs.append(
-                sipp("register_for_invite", self.server.port, keys, self.tmp,
+                sipp(scenario, self.server.port, keys, self.tmp,
                      transport=transport, oocsf=oocsf, extra=("-d", str(pause_ms), *errors))
             )
         )  # fmt: skip
         device.thread.start()
         deadline = time.monotonic() + 10
         while self.container.gb_devices.online(DEVICE) is None:
+            if not device.thread.is_alive():  # SIPp gave up (e.g. a scenario it cannot read)
+                pytest.fail(f"SIPp ended before registering: {device.runs[0].screen}")
             assert time.monotonic() < deadline, "the SIPp device did not register"
             time.sleep(0.05)
         return device
@@ -193,3 +201,48 @@ def test_a_channel_the_device_did_not_report_is_unknown_and_nothing_isreceived_r
     assert refused.value.reason == "unknown_channel" and OTHER_CHANNEL in refused.value.detail
     _, trace = device.finish()
     assert received_requests(trace, "INVITE") == []
+
+
+def _invited(gb: Gb) -> str:
+    answer = gb.client.invite(MediaOffer(DEVICE, CHANNEL, "127.0.0.1", MEDIA_PORT, "udp"), 5.0)
+    assert answer.call_id in gb.server.media.dialogs
+    return answer.call_id
+
+
+def _wait_for_no_call(gb: Gb) -> None:
+    deadline = time.monotonic() + 5
+    while gb.server.media.dialogs:
+        assert time.monotonic() < deadline, "the call did not end"
+        time.sleep(0.05)
+
+
+def test_a_device_that_goes_offline_gets_a_bye_for_its_call(gb: Gb) -> None:
+    device = gb.device("device_invite", 2500)
+    call_id = _invited(gb)
+    gb.container.clock.advance(timedelta(seconds=3 * 60 + 1))  # the offline check on the SIP loop
+    _wait_for_no_call(gb)
+    run, trace = device.finish()
+    assert (run.returncode, run.failed) == (0, 0), run.screen
+    [bye] = received_requests(trace, "BYE")
+    assert call_id in bye
+
+
+def test_a_device_that_unregisters_gets_a_bye_for_its_call(gb: Gb) -> None:
+    device = gb.device("device_invite", 1500, scenario="register_invite_unregister")
+    call_id = _invited(gb)
+    _wait_for_no_call(gb)
+    run, trace = device.finish()
+    assert (run.returncode, run.successful, run.failed) == (0, 1, 0), run.screen
+    [bye] = received_requests(trace, "BYE")
+    assert call_id in bye
+    assert gb.container.gb_devices.online(DEVICE) is None
+
+
+def test_a_device_that_hangs_up_gets_200_and_the_call_ends(gb: Gb) -> None:
+    device = gb.device("device_hangs_up", 2000)
+    call_id = _invited(gb)
+    _wait_for_no_call(gb)
+    gb.client.bye(call_id)  # the recorder's BYE afterwards changes nothing
+    run, trace = device.finish()
+    assert (run.returncode, run.failed) == (0, 0), run.screen
+    assert received_requests(trace, "BYE") == []  # we sent none: the device ended it

@@ -299,6 +299,10 @@ def test_a_bye_from_the_device_gets_200_and_ends_the_dialog() -> None:
         bye.add("From", ack.get("To") or "")
         bye.add("To", ack.get("From") or "")
         bye.add("CSeq", "7 BYE")
+        stranger = SipMessage(method="BYE", uri=bye.uri, headers=list(bye.headers))
+        stranger.set("From", (ack.get("To") or "").replace("tag=dev1", "tag=other"))
+        assert media.on_bye(stranger).status == 481  # same Call-ID, not the device's tag
+        assert answer.call_id in media.dialogs
         assert media.on_bye(bye).status == 200
         assert answer.call_id not in media.dialogs
         assert media.on_bye(bye).status == 481

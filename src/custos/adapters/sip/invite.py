@@ -21,7 +21,13 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 
-from custos.adapters.sip.message import SipMessage, new_branch, new_tag, response_to
+from custos.adapters.sip.message import (
+    SipMessage,
+    header_param,
+    new_branch,
+    new_tag,
+    response_to,
+)
 from custos.adapters.sip.transport import Peer, SipEndpoint
 from custos.domain import gb_sdp
 from custos.domain.errors import ValidationFailed
@@ -171,10 +177,15 @@ class DeviceMedia:
         return True
 
     def on_bye(self, msg: SipMessage) -> SipMessage:
-        """A BYE from the device: 200 and the dialog ends (481 if we know no such call)."""
-        dialog = self._dialogs.pop(msg.call_id, None)
-        if dialog is None:
+        """A BYE from the device: 200 and the dialog ends (481 if we know no such call: Call-ID
+        and both tags must match, RFC 3261 §12)."""
+        dialog = self._dialogs.get(msg.call_id)
+        if dialog is None or (
+            header_param(msg.get("From") or "", "tag") != header_param(dialog.remote, "tag")
+            or header_param(msg.get("To") or "", "tag") != header_param(dialog.local, "tag")
+        ):
             return response_to(msg, 481)
+        del self._dialogs[msg.call_id]
         log.info("GB device %s ended call %s (channel %s) with BYE", dialog.device_id,
                  msg.call_id, dialog.channel_id)  # fmt: skip
         return response_to(msg, 200)
