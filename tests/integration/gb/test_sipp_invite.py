@@ -199,6 +199,9 @@ def test_a_channel_the_device_did_not_report_is_unknown_and_nothing_isreceived_r
     with pytest.raises(MediaRefused) as refused:
         gb.client.invite(MediaOffer(DEVICE, OTHER_CHANNEL, "127.0.0.1", MEDIA_PORT, "udp"), 2.0)
     assert refused.value.reason == "unknown_channel" and OTHER_CHANNEL in refused.value.detail
+    with pytest.raises(MediaRefused) as in_process:  # the server itself, from another thread
+        gb.server.invite(MediaOffer(DEVICE, OTHER_CHANNEL, "127.0.0.1", MEDIA_PORT, "udp"), 2.0)
+    assert in_process.value.reason == "unknown_channel"
     _, trace = device.finish()
     assert received_requests(trace, "INVITE") == []
 

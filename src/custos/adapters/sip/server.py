@@ -221,7 +221,10 @@ class GbSipServer:
         """INVITE the device from any thread (:class:`custos.domain.gb_media.MediaSignalling`)."""
         if self._loop is None:
             raise MediaRefused("no_signalling", "the GB/T 28181 SIP server is not running")
-        return self.submit(self.media.invite(offer, timeout_s)).result(timeout_s + 5)
+        try:
+            return self.submit(self.media.invite(offer, timeout_s)).result(timeout_s + 5)
+        except TimeoutError:
+            raise MediaRefused("timeout", "the SIP server's loop did not answer") from None
 
     def bye(self, call_id: str) -> None:
         if self._loop is not None:
