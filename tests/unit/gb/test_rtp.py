@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import struct
 
 import pytest
@@ -181,6 +182,48 @@ def test_flush_releases_all_held_counting_the_holes() -> None:
     buffer.push(packet(7), now=0.0)
     assert seqs(buffer.flush()) == [4, 7]
     assert buffer.stats.lost == 4
+
+
+def test_taking_the_next_packet_cheaply_does_just_what_push_does() -> None:
+    """The relay's fast path (``take_in_order``, else ``push``) against ``push`` alone, on a
+    stream with swaps, duplicates, losses, another SSRC, a wrap and a restart of the numbers."""
+    rng = random.Random(28181)
+    events: list[tuple[int, int, float]] = []
+    seq, now = 65000, 0.0
+    for n in range(3000):
+        now += 0.002 if n % 500 else 0.3  # now and then a pause past the hole's wait
+        if n == 2000:
+            seq -= 30000  # the sender renumbers, behind
+        roll = rng.random()
+        if roll < 0.01:
+            events += [((seq + 1) % 65536, SSRC, now), (seq, SSRC, now)]  # swapped
+            seq += 2
+        elif roll < 0.02:
+            events += [(seq, SSRC, now), (seq, SSRC, now)]  # duplicated
+            seq += 1
+        elif roll < 0.025:
+            seq += 1 + rng.randrange(3)  # lost
+        elif roll < 0.035:
+            events.append((rng.randrange(65536), SSRC + 1, now))  # another source
+        else:
+            events.append((seq % 65536, SSRC, now))
+            seq += 1
+        seq %= 65536
+    plain, quick = ReorderBuffer(SSRC), ReorderBuffer(SSRC)
+    out_plain: list[int] = []
+    out_quick: list[int] = []
+    cheap = 0
+    for seq, ssrc, now in events:
+        out_plain += seqs(plain.push(packet(seq, ssrc), now))
+        if quick.take_in_order(ssrc, seq):
+            out_quick.append(seq)
+            cheap += 1
+        else:
+            out_quick += seqs(quick.push(packet(seq, ssrc), now))
+    assert out_quick == out_plain
+    assert quick.stats == plain.stats and quick.held == plain.held
+    assert quick.stats.lost and quick.stats.reordered and quick.stats.late
+    assert cheap > 0.5 * quick.stats.received  # most go the cheap way
 
 
 # ---- PS packetisation ------------------------------------------------------------------------

@@ -189,6 +189,21 @@ class ReorderBuffer:
         self._held[seq] = (packet, now)
         return self.release(now)
 
+    def take_in_order(self, ssrc: int, sequence: int) -> bool:
+        """The common case, without a packet built: the one expected next, of our SSRC, while
+        nothing is held. True: counted and released as :meth:`push` would (the caller passes its
+        payload on); False: nothing done, :meth:`push` decides."""
+        if self._held or sequence != self._next or (self.ssrc is not None and ssrc != self.ssrc):
+            return False
+        self.stats.received += 1
+        self._late_run = 0
+        if (sequence - self._highest) % SEQ_MOD >= _HALF:
+            self.stats.reordered += 1
+        else:
+            self._highest = sequence
+        self._next = (sequence + 1) % SEQ_MOD
+        return True
+
     def _behind(self, packet: RtpPacket, now: float) -> list[RtpPacket]:
         self._late_run += 1
         if self._late_run < self.max_packets:

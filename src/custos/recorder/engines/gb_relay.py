@@ -18,13 +18,14 @@ import contextlib
 import logging
 import selectors
 import socket
+import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from custos.adapters.media.rtp import Deframer, ReorderBuffer, RtpError, RtpPacket
+from custos.adapters.media.rtp import HEADER_BYTES, Deframer, ReorderBuffer, RtpError, RtpPacket
 from custos.domain.gb_sdp import Transport
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ WARN_EVERY_S = 60.0
 DATAGRAMS_PER_WAKE = 256
 RECV_BYTES = 65536
 WRITE_BYTES = 256 * 1024
+PLAIN_RTP = 0x80  # version 2; no padding, header extension or CSRC
+_SEQUENCE_SSRC = struct.Struct("!2xH4xI")
 
 Said = Callable[[str], None]
 
@@ -84,6 +87,11 @@ class RelayChannel:
         return port
 
     def on_packet(self, data: bytes, now: float) -> None:
+        if len(data) > HEADER_BYTES and data[0] == PLAIN_RTP:  # the common case, cheaply
+            sequence, ssrc = _SEQUENCE_SSRC.unpack_from(data)
+            if self.reorder.take_in_order(ssrc, sequence):
+                self.queue_payload(memoryview(data)[HEADER_BYTES:])
+                return
         try:
             packet = RtpPacket.parse(data)
         except RtpError as e:
@@ -101,17 +109,20 @@ class RelayChannel:
         self.queue(released)
 
     def queue(self, packets: list[RtpPacket]) -> None:
+        for packet in packets:
+            self.queue_payload(packet.payload)
+
+    def queue_payload(self, payload: bytes | memoryview) -> None:
         if self.closing_since is not None and self.reader is None:
             return
-        for packet in packets:
-            if len(self.out) + len(packet.payload) > self.max_buffer:
-                self.stats.overflow_bytes += len(packet.payload)
-                self.warn(
-                    "overflow",
-                    f"the recorder reads too slowly; dropped {self.stats.overflow_bytes} bytes so far",
-                )
-                continue
-            self.out += packet.payload
+        if len(self.out) + len(payload) > self.max_buffer:
+            self.stats.overflow_bytes += len(payload)
+            self.warn(
+                "overflow",
+                f"the recorder reads too slowly; dropped {self.stats.overflow_bytes} bytes so far",
+            )
+            return
+        self.out += payload
 
     def warn(self, kind: str, text: str) -> None:
         """Log at most once a minute per kind and channel."""
@@ -205,9 +216,11 @@ class MediaRelay:
                 self._event(channel, role, mask)
         self._run_commands()
         now = self._clock()
-        for channel in list(self._channels):
-            channel.queue(channel.reorder.release(now))
-            self._write(channel, now)
+        for channel in list(self._channels):  # only those with something to do: cheap at 100s
+            if channel.reorder.held:
+                channel.queue(channel.reorder.release(now))
+            if channel.out or channel.closing_since is not None:
+                self._write(channel, now)
 
     def _run_commands(self) -> None:
         while True:
