@@ -14,7 +14,7 @@ from custos.domain.registry import Signage
 from custos.entrypoints.api.bounds import Id, RetentionDays
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.api.schemas import In, SignageIn
-from custos.services.gb_channels import Placement
+from custos.services.gb_placement import Placement
 
 router = APIRouter(tags=["gb28181 channels"])
 Reader = Annotated[Caller, needs(Permission.REGISTRY_READ)]
