@@ -164,12 +164,3 @@ def recording_now(media_root: Path, camera_id: int, now: float) -> bool:
     newest = newest_segment(media_root, camera_id)
     return newest is not None and now - mtime(newest) < STALE_S
 
-
-def sample_entry(init: bytes) -> bytes:
-    """The ``stsd`` box of an init part (the codec and its parameter sets), to tell whether the
-    next file carries the same stream; empty when there is none."""
-    at = init.find(b"stsd")
-    if at < 4:
-        return b""
-    size = struct.unpack(">I", init[at - 4 : at])[0]
-    return init[at - 4 : at - 4 + size]
