@@ -255,3 +255,14 @@ def test_a_line_cut_short_by_a_crash_stays_alone(container: Container, clock: Ma
 def test_witness_service_refuses_an_unbounded_pass(container: Container) -> None:
     with pytest.raises(ValueError, match="over 1"):
         WitnessService(container.uow, [], limit=0)
+
+
+def test_an_export_of_a_rolled_back_log_is_caught_offline(log: Container, tmp_path: Path) -> None:
+    roll_back(log, 25)
+    out = tmp_path / "audit.jsonl"
+    assert custos(log, "export", "--out", str(out)).returncode == 0
+    r = custos(log, "verify", "--from-export", str(out), "--witness", str(witness_file(log)))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stdout.startswith("OK: 26 entries")  # the export alone is sound
+    assert "WITNESS FAILED: witnessed checkpoint 31 " in r.stdout
+    assert "the log ends at entry 26" in r.stdout
