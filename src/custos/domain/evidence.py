@@ -330,3 +330,30 @@ def check_manifest(m: Mapping[str, Any]) -> None:
     for s in sources:
         if not _HEX64.match(str(s.get("sha256"))):
             raise ManifestError(f"source {s.get('path')!r} lacks its sealed SHA-256")
+
+
+class KeyKind(StrEnum):
+    EXPORT = "export"  # signs package manifests
+    LOG = "log"  # signs operation-log checkpoints
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    """A public key as ``GET /api/v1/keys`` and ``custos keys list`` show it (no secret)."""
+
+    kind: KeyKind
+    public_key: bytes
+    created_at: datetime | None
+    retired_at: datetime | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.public_key)
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.fingerprint)
+
+    @property
+    def current(self) -> bool:
+        return self.retired_at is None
