@@ -36,6 +36,7 @@ _PACK_KEYS = {
     "public_area", "signage", "network", "penalties", "deferred_penalties", "site_exemptions",
     "operating",
 }  # fmt: skip
+_OPTIONAL_PACK_KEYS = frozenset({"publication"})
 _FINE_KEYS = [
     "unit_min", "unit_max", "person_min", "person_max", "individual_min", "individual_max",
 ]  # fmt: skip
@@ -108,11 +109,11 @@ def _refuse_duplicate_keys(node: yaml.Node | None, source: str, path: str = "") 
 
 def parse_rulepack(document: object, source: str) -> model.RulePack:
     """A pack from an already parsed YAML document; ``source`` names it in errors."""
-    id_node = _Node(document, "", source, "").fields(_PACK_KEYS)["id"]
+    id_node = _Node(document, "", source, "").fields(_PACK_KEYS, _OPTIONAL_PACK_KEYS)["id"]
     pack_id = id_node.text()
     if not is_pack_id(pack_id):
         raise id_node.fail(f"{pack_id!r} is not a pack id like 'beijing-2007'")
-    top = _Node(document, "", source, pack_id).fields(_PACK_KEYS)
+    top = _Node(document, "", source, pack_id).fields(_PACK_KEYS, _OPTIONAL_PACK_KEYS)
     parent = top["parent"].optional(_Node.text)
     return model.RulePack(
         id=pack_id,
@@ -138,6 +139,7 @@ def parse_rulepack(document: object, source: str) -> model.RulePack:
         deferred_penalties=tuple(_deferred(n, parent) for n in top["deferred_penalties"].items()),
         site_exemptions=tuple(_exemption(n) for n in top["site_exemptions"].items()),
         operating=_operating(top["operating"]),
+        publication=top["publication"].optional(_publication),
     )
 
 
@@ -390,6 +392,14 @@ def _signage(node: _Node) -> model.SignageRule:
     f = node.fields({"conspicuous", "scope", "cite"})
     conspicuous = f["conspicuous"].optional(_Node.flag)
     return model.SignageRule(conspicuous, f["scope"].choice(terms.SignageScope), f["cite"].cite())
+
+
+def _publication(node: _Node) -> model.PublicationRule:
+    f = node.fields({"mask", "cite"})
+    mask = f["mask"].choices(terms.MaskTarget)
+    if not mask:
+        raise f["mask"].fail("expected at least one thing to mask")
+    return model.PublicationRule(mask, f["cite"].cite())
 
 
 def _network(node: _Node) -> model.NetworkRules:

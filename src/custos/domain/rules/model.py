@@ -20,6 +20,7 @@ from custos.domain.rules.terms import (
     ApproverRole,
     Credential,
     FilingTrigger,
+    MaskTarget,
     Milestone,
     OutsideCaptureStance,
     PenaltyTrigger,
@@ -301,6 +302,14 @@ class OperatingRules:
 
 
 @dataclass(frozen=True, slots=True)
+class PublicationRule:
+    """What must be masked before footage is used for public dissemination (``publication:``)."""
+
+    mask: frozenset[MaskTarget]
+    citation: Citation
+
+
+@dataclass(frozen=True, slots=True)
 class RulePack:
     """One regulation as data (obligations.md §7), every rule carrying its article."""
 
@@ -327,6 +336,7 @@ class RulePack:
     deferred_penalties: tuple[DeferredPenalty, ...] = ()
     site_exemptions: tuple[SiteExemption, ...] = ()
     operating: OperatingRules = OperatingRules()
+    publication: PublicationRule | None = None
 
     def applies_to_division(self, division_code: str) -> bool:
         return any(p == NATIONWIDE or division_code.startswith(p) for p in self.applies_to)
@@ -375,4 +385,5 @@ class RulePack:
         for exemption in self.site_exemptions:
             found += [exemption.citation, *exemption.exempt]
         found += self.operating.citations()
+        found += [self.publication.citation] if self.publication else []
         return tuple(found)

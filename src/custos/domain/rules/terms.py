@@ -138,3 +138,14 @@ class TrainingContent(enum.StrEnum):
     CONFIDENTIALITY = "confidentiality"  # 保密 / 保密知识
     LAW = "law"  # 相关法律、法规 (Liaoning art. 14(1))
     ETHICS = "ethics"  # 思想品德 (Shaanxi art. 16(2))
+
+
+class MaskTarget(enum.StrEnum):
+    """What a copy for public dissemination (公开传播/公共传播) must have masked."""
+
+    FACES = "faces"  # 人脸 (Decree 799 art. 22) / 个体特征 (Xi'an art. 28)
+    INDIVIDUAL_FEATURES = "individual_features"  # 个体特征 beyond the face (Xi'an art. 28)
+    PLATES = "plates"  # 机动车号牌
+    ORGANISATION_NAMES = (
+        "organisation_names"  # 法人、非法人组织的名称、营业执照 (Decree 799 art. 22)
+    )
