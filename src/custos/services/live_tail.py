@@ -163,4 +163,3 @@ def recording_now(media_root: Path, camera_id: int, now: float) -> bool:
     :data:`STALE_S` seconds (``now``: Unix seconds)."""
     newest = newest_segment(media_root, camera_id)
     return newest is not None and now - mtime(newest) < STALE_S
-
