@@ -1,0 +1,237 @@
+"""custos-verify on packages as exported, and on each tamper the issue names: every one fails,
+exit status 1, naming the culprit file; unreadable input exits 2 without a traceback."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import warnings
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from custos.domain.audit_chain import canonical_json
+from tests.verifier.builder import Built, build, flip_byte, members, raw_public, rezip
+from tests.verifier.conftest import CAMERAS, Run
+
+Verify = Callable[..., Run]
+VIDEO_A = f"video/{CAMERAS[0]}.mp4"
+VIDEO_B = f"video/{CAMERAS[1]}.mp4"
+
+
+def failed(r: Run, step: str, culprit: str) -> None:
+    assert r.rc == 1, (r.out, r.err)
+    assert f"FAILED  {step}: {culprit}:" in r.out, r.out
+    assert "Traceback" not in r.out + r.err
+
+
+def test_a_package_as_exported_verifies_with_its_fingerprint(
+    package: Built, verify: Verify
+) -> None:
+    r = verify(package.path, "--fingerprint", package.fingerprint)
+    assert r.rc == 0, r.out + r.err
+    for step in (
+        "contents",
+        "hashes",
+        "signature",
+        "key",
+        "entry",
+        "inclusion",
+        "checkpoint",
+        "media",
+    ):
+        assert f"ok    {step}:" in r.out, r.out
+    assert "each of the 2 MP4 files decodes" in r.out
+    assert "VERIFIED: the package is as exported" in r.out
+
+
+def test_the_fingerprint_may_be_given_grouped_and_in_capitals(
+    package: Built, verify: Verify
+) -> None:
+    fp = package.fingerprint.upper()
+    grouped = " ".join(fp[i : i + 4] for i in range(0, 64, 4))
+    assert verify(package.path, "--fingerprint", grouped).rc == 0
+
+
+def test_without_a_fingerprint_it_checks_the_rest_and_says_the_key_is_unvouched(
+    package: Built, verify: Verify
+) -> None:
+    r = verify(package.path)
+    assert r.rc == 0, r.out
+    assert "only as trusted as wherever its fingerprint came from" in r.out
+    assert package.fingerprint[:4] + " " + package.fingerprint[4:8] in r.out
+    assert "VERIFIED, except the key" in r.out
+
+
+def test_python_m_custos_verify_runs_the_same(package: Built) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "custos_verify", str(package.path), "--fingerprint", package.fingerprint],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_without_ffprobe_it_says_the_mp4s_were_not_decoded(package: Built, verify: Verify) -> None:
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
+    r = verify(package.path, "--fingerprint", package.fingerprint, env=env)
+    assert r.rc == 0, r.out
+    assert "ffprobe is not on PATH: the 2 MP4 files were hashed but not decoded" in r.out
+
+
+def test_a_byte_flipped_in_an_mp4_is_named(package: Built, verify: Verify, tmp_path: Path) -> None:
+    middle = len(members(package.path)[VIDEO_B]) // 2
+    bad = flip_byte(package.path, tmp_path / "bad.zip", VIDEO_B, middle)
+    failed(verify(bad, "--fingerprint", package.fingerprint), "hashes", VIDEO_B)
+
+
+def test_a_byte_flipped_in_the_manifest_is_named(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    text = members(package.path)["manifest.json"]
+    at = text.index(b"tamper test")  # the purpose: still JSON, still listing the same files
+    bad = flip_byte(package.path, tmp_path / "bad.zip", "manifest.json", at)
+    failed(verify(bad, "--fingerprint", package.fingerprint), "signature", "manifest.json")
+
+
+def test_a_byte_flipped_in_the_proof_is_named(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    text = members(package.path)["log/proof.json"]
+    at = text.index(b'"path": ["') + 12
+    bad = flip_byte(package.path, tmp_path / "bad.zip", "log/proof.json", at)
+    failed(verify(bad, "--fingerprint", package.fingerprint), "inclusion", "log/proof.json")
+
+
+def test_a_segment_swapped_for_another_cameras_is_named(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    m = members(package.path)
+    bad = rezip(package.path, tmp_path / "bad.zip", replace={VIDEO_A: m[VIDEO_B]})
+    failed(verify(bad, "--fingerprint", package.fingerprint), "hashes", VIDEO_A)
+
+
+@pytest.mark.parametrize("name", [VIDEO_A, "custody.pdf", "log/proof.json", "manifest.sig"])
+def test_a_file_removed_is_named(package: Built, verify: Verify, tmp_path: Path, name: str) -> None:
+    bad = rezip(package.path, tmp_path / "bad.zip", drop=(name,))
+    failed(verify(bad, "--fingerprint", package.fingerprint), "contents", name)
+
+
+def test_a_file_added_is_named(package: Built, verify: Verify, tmp_path: Path) -> None:
+    bad = rezip(package.path, tmp_path / "bad.zip", add={"video/extra.mp4": b"not listed"})
+    failed(verify(bad, "--fingerprint", package.fingerprint), "contents", "video/extra.mp4")
+
+
+def test_a_name_twice_is_named(package: Built, verify: Verify, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(package.path.read_bytes())
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name: that is the point
+        with zipfile.ZipFile(bad, "a", zipfile.ZIP_STORED) as z:
+            z.writestr("custody.pdf", b"a second sheet")
+    failed(verify(bad, "--fingerprint", package.fingerprint), "contents", "custody.pdf")
+
+
+def _resigned(package: Built, tmp_path: Path) -> Path:
+    """The manifest changed and re-signed with another key, which now stands in the package."""
+    other = Ed25519PrivateKey.generate()
+    import json
+
+    manifest = json.loads(members(package.path)["manifest.json"])
+    manifest["purpose"] = "something else"
+    manifest["export_key"] = hashlib.sha256(raw_public(other)).hexdigest()
+    mbytes = canonical_json(manifest).encode()
+    return rezip(
+        package.path,
+        tmp_path / "resigned.zip",
+        replace={
+            "manifest.json": mbytes,
+            "manifest.sig": other.sign(mbytes).hex().encode(),
+            "keys/export.pub": raw_public(other).hex().encode(),
+        },
+    )
+
+
+def test_the_manifest_resigned_with_another_key_fails_the_fingerprint(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    r = verify(_resigned(package, tmp_path), "--fingerprint", package.fingerprint)
+    failed(r, "key", "keys/export.pub")
+    assert "is not the one given" in r.out
+
+
+def test_the_manifest_resigned_with_another_key_fails_the_log_even_unpinned(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    failed(verify(_resigned(package, tmp_path)), "entry", "log/entry.bin")
+
+
+def test_a_package_from_a_log_rewritten_later_is_caught(
+    clips: dict[str, bytes], verify: Verify, tmp_path: Path
+) -> None:
+    built = build(tmp_path / "p.zip", clips)
+    built.log.rewrite(2, "camera.view.hidden")  # an earlier entry rewritten in the database
+    proof = built.log.proof(built.seq, len(built.log.entries))  # a proof from the rewritten log
+
+    bad = rezip(
+        built.path, tmp_path / "bad.zip", replace={"log/proof.json": json.dumps(proof).encode()}
+    )
+    r = verify(bad, "--fingerprint", built.fingerprint)
+    failed(r, "inclusion", "log/proof.json")
+    assert "do not lead to the root of log/checkpoint.json" in r.out
+
+
+def test_a_checkpoint_of_a_rewritten_log_signed_by_another_key_is_caught(
+    clips: dict[str, bytes], verify: Verify, tmp_path: Path
+) -> None:
+    built = build(tmp_path / "p.zip", clips)
+    built.log.rewrite(2, "camera.view.hidden")
+    forger = Ed25519PrivateKey.generate()
+    cp = built.log.checkpoint(key=forger)
+
+    proof = built.log.proof(built.seq, cp.tree_size)
+    bad = rezip(
+        built.path,
+        tmp_path / "bad.zip",
+        replace={
+            "log/proof.json": json.dumps(proof).encode(),
+            "log/checkpoint.json": json.dumps(cp.as_dict()).encode(),
+            "keys/log.pub": raw_public(forger).hex().encode(),
+        },
+    )
+    failed(verify(bad, "--fingerprint", built.fingerprint), "checkpoint", "keys/log.pub")
+
+
+def test_a_checkpoint_signature_altered_is_named(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+
+    cp = json.loads(members(package.path)["log/checkpoint.json"])
+    cp["signed_at"] = "2026-11-20T04:00:00.000000Z"  # a later time claimed
+    bad = rezip(
+        package.path, tmp_path / "bad.zip", replace={"log/checkpoint.json": json.dumps(cp).encode()}
+    )
+    failed(verify(bad, "--fingerprint", package.fingerprint), "checkpoint", "log/checkpoint.json")
+
+
+def test_an_mp4_that_does_not_decode_is_named(
+    clips: dict[str, bytes], verify: Verify, tmp_path: Path
+) -> None:
+    videos = {CAMERAS[0]: clips[CAMERAS[0]], CAMERAS[1]: b"\x00\x00\x00\x18ftypisom" + bytes(4000)}
+    built = build(tmp_path / "p.zip", videos)
+    failed(verify(built.path, "--fingerprint", built.fingerprint), "media", VIDEO_B)
+
+
+def test_unreadable_input_exits_2_without_a_traceback(verify: Verify, tmp_path: Path) -> None:
+    not_zip = tmp_path / "x.zip"
+    not_zip.write_bytes(b"PK but not a zip")
+    for args in ([not_zip], [tmp_path / "missing.zip"], [not_zip, "--fingerprint", "abc"], []):
+        r = verify(*args)
+        assert r.rc == 2, (args, r.out, r.err)
+        assert "Traceback" not in r.out + r.err

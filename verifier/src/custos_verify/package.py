@@ -1,0 +1,109 @@
+"""Reading the package ZIP: its members and where each one's bytes lie.
+
+Packages are written ZIP_STORED, so a member's bytes are one contiguous range of the file: they
+are hashed straight from there (no CRC pass, no copy), and ffprobe reads them in place.
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+MAX_MEMBERS = 10_000
+CHUNK = 1 << 20
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
+_LOCAL_MAGIC = 0x04034B50
+
+
+class Unreadable(Exception):  # noqa: N818 - the verdict for exit status 2
+    """The input is not a package that can be read at all (exit status 2)."""
+
+
+class BadMember(Exception):  # noqa: N818 - caught and reported as a failure
+    """One member cannot be read as stored bytes; names it."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"{name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Member:
+    name: str
+    offset: int  # of the first byte of its data in the ZIP file
+    size: int
+    stored: bool
+
+
+class Package:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._file: BinaryIO = path.open("rb")
+        except OSError as e:
+            raise Unreadable(f"cannot open {path}: {e.strerror or e}") from None
+        try:
+            with zipfile.ZipFile(self._file) as z:
+                infos = z.infolist()
+        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            self._file.close()
+            raise Unreadable(f"{path} is not a readable ZIP file ({e})") from None
+        if len(infos) > MAX_MEMBERS:
+            self._file.close()
+            raise Unreadable(
+                f"{path} has {len(infos)} members; a package has at most {MAX_MEMBERS}"
+            )
+        self.names = [i.filename for i in infos]
+        self._infos = {i.filename: i for i in infos}  # a name twice: the contents check says so
+        self._size = path.stat().st_size
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Package:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def member(self, name: str) -> Member:
+        info = self._infos[name]
+        self._file.seek(info.header_offset)
+        head = self._file.read(_LOCAL_HEADER.size)
+        if len(head) != _LOCAL_HEADER.size or _LOCAL_HEADER.unpack(head)[0] != _LOCAL_MAGIC:
+            raise BadMember(name, "its local header is missing or damaged")
+        name_len, extra_len = _LOCAL_HEADER.unpack(head)[9:11]
+        offset = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len
+        stored = info.compress_type == zipfile.ZIP_STORED
+        size = info.file_size if stored else info.compress_size
+        if offset + size > self._size:
+            raise BadMember(name, "its data runs past the end of the ZIP file")
+        return Member(name, offset, info.file_size, stored)
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        """The member's bytes, a MiB at a time (inflated if someone recompressed it)."""
+        m = self.member(name)
+        if not m.stored:
+            with zipfile.ZipFile(self.path) as z, z.open(name) as f:
+                while block := f.read(CHUNK):
+                    yield block
+            return
+        self._file.seek(m.offset)
+        left = m.size
+        while left:
+            block = self._file.read(min(CHUNK, left))
+            if not block:
+                raise BadMember(name, "the ZIP file ends inside it")
+            left -= len(block)
+            yield block
+
+    def read(self, name: str, limit: int) -> bytes:
+        """A small member whole; refused beyond ``limit`` bytes."""
+        if self._infos[name].file_size > limit:
+            raise BadMember(name, f"is {self._infos[name].file_size} bytes, over {limit}")
+        return b"".join(self.chunks(name))
