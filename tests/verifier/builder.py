@@ -229,3 +229,21 @@ def flip_byte(src: Path, dest: Path, member: str, at: int) -> Path:
     data[start + at] ^= 0x01
     dest.write_bytes(bytes(data))
     return dest
+
+
+def resigned(src: Path, dest: Path) -> Path:
+    """The manifest changed and re-signed with another key, which now stands in the package."""
+    other = Ed25519PrivateKey.generate()
+    manifest = json.loads(members(src)["manifest.json"])
+    manifest["purpose"] = "something else"
+    manifest["export_key"] = fingerprint(other)
+    mbytes = canonical_json(manifest).encode()
+    return rezip(
+        src,
+        dest,
+        replace={
+            "manifest.json": mbytes,
+            "manifest.sig": other.sign(mbytes).hex().encode(),
+            "keys/export.pub": raw_public(other).hex().encode(),
+        },
+    )

@@ -3,7 +3,6 @@ exit status 1, naming the culprit file; unreadable input exits 2 without a trace
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -16,8 +15,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from custos.domain.audit_chain import canonical_json
-from tests.verifier.builder import Built, build, flip_byte, members, raw_public, rezip
+from tests.verifier.builder import Built, build, flip_byte, members, raw_public, resigned, rezip
 from tests.verifier.conftest import CAMERAS, Run
 
 Verify = Callable[..., Run]
@@ -138,30 +136,12 @@ def test_a_name_twice_is_named(package: Built, verify: Verify, tmp_path: Path) -
     failed(verify(bad, "--fingerprint", package.fingerprint), "contents", "custody.pdf")
 
 
-def _resigned(package: Built, tmp_path: Path) -> Path:
-    """The manifest changed and re-signed with another key, which now stands in the package."""
-    other = Ed25519PrivateKey.generate()
-    import json
-
-    manifest = json.loads(members(package.path)["manifest.json"])
-    manifest["purpose"] = "something else"
-    manifest["export_key"] = hashlib.sha256(raw_public(other)).hexdigest()
-    mbytes = canonical_json(manifest).encode()
-    return rezip(
-        package.path,
-        tmp_path / "resigned.zip",
-        replace={
-            "manifest.json": mbytes,
-            "manifest.sig": other.sign(mbytes).hex().encode(),
-            "keys/export.pub": raw_public(other).hex().encode(),
-        },
-    )
-
-
 def test_the_manifest_resigned_with_another_key_fails_the_fingerprint(
     package: Built, verify: Verify, tmp_path: Path
 ) -> None:
-    r = verify(_resigned(package, tmp_path), "--fingerprint", package.fingerprint)
+    r = verify(
+        resigned(package.path, tmp_path / "resigned.zip"), "--fingerprint", package.fingerprint
+    )
     failed(r, "key", "keys/export.pub")
     assert "is not the one given" in r.out
 
@@ -169,7 +149,7 @@ def test_the_manifest_resigned_with_another_key_fails_the_fingerprint(
 def test_the_manifest_resigned_with_another_key_fails_the_log_even_unpinned(
     package: Built, verify: Verify, tmp_path: Path
 ) -> None:
-    failed(verify(_resigned(package, tmp_path)), "entry", "log/entry.bin")
+    failed(verify(resigned(package.path, tmp_path / "resigned.zip")), "entry", "log/entry.bin")
 
 
 def test_a_package_from_a_log_rewritten_later_is_caught(

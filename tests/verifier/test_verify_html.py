@@ -1,0 +1,116 @@
+"""verify.html in headless Chromium (Debian's, driven by Playwright): the page opened from disk,
+offline, runs the same checks with WebCrypto and names the first failure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import custos_verify
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.verifier.builder import Built, flip_byte, members, resigned, rezip
+from tests.verifier.conftest import CAMERAS
+
+VIDEO_B = f"video/{CAMERAS[1]}.mp4"
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+PAGE = Path(custos_verify.__file__).parent / "html" / "verify.html"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), "Chromium is required (scripts/setup installs it)"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    ctx = browser.new_context(offline=True)
+    pg = ctx.new_page()
+    requests: list[str] = []
+    pg.on("request", lambda r: requests.append(r.url))
+    yield pg
+    assert all(u.startswith(("file:", "blob:")) for u in requests), requests  # nothing fetched
+    ctx.close()
+
+
+def check(page: Page, package: Path, fingerprint: str = "") -> tuple[str, str, list[str]]:
+    """Pick the package (the page verifies at once); the verdict's state, culprit and steps."""
+    page.goto(PAGE.as_uri())  # a fresh page: no verdict left from the previous package
+    page.fill("#fingerprint", fingerprint)
+    page.set_input_files("#package", str(package))
+    done = ",".join(
+        f"#verdict[data-state={s}]"
+        for s in ("verified", "unpinned", "incomplete", "failed", "unreadable")
+    )
+    page.wait_for_selector(done, timeout=60_000)  # a selector: the page's CSP forbids eval
+    verdict = page.locator("#verdict")
+    steps = page.locator("#steps li").all_inner_texts()
+    return (
+        verdict.get_attribute("data-state") or "",
+        verdict.get_attribute("data-culprit") or "",
+        steps,
+    )
+
+
+def test_the_page_has_ed25519_here_and_verifies_a_package(page: Page, package: Built) -> None:
+    state, _, steps = check(page, package.path, package.fingerprint)
+    assert state == "verified", steps
+    assert len(steps) == 8, steps
+    assert not any("NOT CHECKED" in s for s in steps)
+    assert steps[-1].startswith("media: each of the 2 MP4 files plays in this browser"), steps
+
+
+def test_without_a_fingerprint_it_says_the_key_is_unvouched(page: Page, package: Built) -> None:
+    state, _, steps = check(page, package.path)
+    assert state == "unpinned"
+    assert any("only as trusted as wherever its fingerprint came from" in s for s in steps)
+
+
+def test_each_tamper_is_named(page: Page, package: Built, tmp_path: Path) -> None:
+    m = members(package.path)
+    at_proof = m["log/proof.json"].index(b'"path": ["') + 12
+    cases = [
+        (flip_byte(package.path, tmp_path / "1.zip", VIDEO_B, len(m[VIDEO_B]) // 2), "hashes", VIDEO_B),
+        (flip_byte(package.path, tmp_path / "2.zip", "manifest.json", m["manifest.json"].index(b"tamper test")), "signature", "manifest.json"),
+        (flip_byte(package.path, tmp_path / "3.zip", "log/proof.json", at_proof), "inclusion", "log/proof.json"),
+        (rezip(package.path, tmp_path / "4.zip", replace={f"video/{CAMERAS[0]}.mp4": m[VIDEO_B]}), "hashes", f"video/{CAMERAS[0]}.mp4"),
+        (rezip(package.path, tmp_path / "5.zip", drop=("custody.pdf",)), "contents", "custody.pdf"),
+        (rezip(package.path, tmp_path / "6.zip", add={"notes.txt": b"x"}), "contents", "notes.txt"),
+        (resigned(package.path, tmp_path / "7.zip"), "key", "keys/export.pub"),
+    ]  # fmt: skip
+    for path, step, culprit in cases:
+        state, named, steps = check(page, path, package.fingerprint)
+        assert (state, named) == ("failed", culprit), (path.name, steps)
+        assert steps[-1].startswith(f"{step}: {culprit}:"), steps
+
+
+NO_ED25519 = """
+const importKey = crypto.subtle.importKey.bind(crypto.subtle);
+crypto.subtle.importKey = (format, data, algorithm, ...rest) =>
+  algorithm && algorithm.name === "Ed25519"
+    ? Promise.reject(new DOMException("Ed25519 is not supported", "NotSupportedError"))
+    : importKey(format, data, algorithm, ...rest);
+"""
+
+
+def test_a_browser_without_ed25519_is_told_the_signatures_were_not_checked(
+    page: Page, package: Built
+) -> None:
+    page.add_init_script(NO_ED25519)  # as an older browser's WebCrypto answers
+    state, _, steps = check(page, package.path, package.fingerprint)
+    assert state == "incomplete", steps
+    assert sum("NOT CHECKED" in s for s in steps) == 2, steps
+    assert "could not be checked in this browser" in (page.locator("#verdict").inner_text())
+
+
+def test_a_file_that_is_not_a_zip_is_unreadable(page: Page, tmp_path: Path) -> None:
+    bad = tmp_path / "x.zip"
+    bad.write_bytes(b"not a zip at all")
+    state, _, _ = check(page, bad)
+    assert state == "unreadable"
