@@ -1,0 +1,1 @@
+"""Detection and masking for copies for publication (docs/design/evidence.md)."""

