@@ -19,6 +19,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from custos.adapters.media.ps_sender import MediaChannel, PlaybackFile, PlaybackSource, PsSender
+from custos.adapters.sip import cascade_media
 from custos.adapters.sip.cascade_link import LocalIdentity, UdpUpperLink
 from custos.bootstrap import Container
 from custos.domain.register import RegisterKind
@@ -261,6 +262,7 @@ def test_h265_footage_is_sent_as_ps_with_its_stream_type(tmp_path: Path) -> None
     ended = threading.Event()
     sender = PsSender(channel, int(SSRC), source, on_end=lambda _why: ended.set())
     sender.start()
+    sender.go()
     assert ended.wait(15)  # three seconds in real time, then the end
     sender.stop()
     time.sleep(0.2)
@@ -275,3 +277,19 @@ def test_h265_footage_is_sent_as_ps_with_its_stream_type(tmp_path: Path) -> None
     )  # fmt: skip
     assert probe.stdout.strip() == "hevc"
     assert list(tmp_path.joinpath("scratch").iterdir()) == []  # the concat list is gone
+
+
+def test_streams_to_one_platform_are_bounded_busy_here_past_the_limit(
+    upper: Upper, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cascade_media, "MAX_DIALOGS", 1)
+    start = archive(upper.container, upper.camera_id, clip, segments=1)
+    uac = Uac(upper)
+    t = f"{start} {start + 10}"
+    ok = uac.request("INVITE", "b1", sdp("Playback", free_port(socket.SOCK_DGRAM), t))
+    assert ok.startswith("SIP/2.0 200"), ok
+    busy = uac.request("INVITE", "b2", sdp("Playback", free_port(socket.SOCK_DGRAM), t))
+    assert busy.startswith("SIP/2.0 486 Busy Here"), busy
+    assert uac.request("BYE", "b1", to_tag=to_tag(ok)).startswith("SIP/2.0 200")
+    again = uac.request("INVITE", "b3", sdp("Playback", free_port(socket.SOCK_DGRAM), t))
+    assert again.startswith("SIP/2.0 200"), again  # a BYE frees its place (never ACKed: fine)

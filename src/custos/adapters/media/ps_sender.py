@@ -274,13 +274,21 @@ class PsSender:
         self._ssrc = ssrc
         self._packetizer: PsPacketizer | None = None  # made for the first run's codec
         self._stop = threading.Event()
+        self._go = threading.Event()
+        self._open = False
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread = threading.Thread(target=self._run, name=f"gb-upward-{ssrc}", daemon=True)
         self.stats = SenderStats()
         self._last_timestamp = 0
 
     def start(self) -> None:
+        """Start ffmpeg now (at the INVITE, so that its start-up overlaps the 200 and the ACK);
+        nothing is sent before :meth:`go`."""
         self._thread.start()
+
+    def go(self) -> None:
+        """Send (at the ACK): the channel is opened and what ffmpeg has written goes out."""
+        self._go.set()
 
     def stop(self, timeout_s: float = 5.0) -> None:
         """End the stream (idempotent): ffmpeg is killed, the channel closed."""
@@ -300,7 +308,6 @@ class PsSender:
     def _run(self) -> None:
         reason = "ended"
         try:
-            self._channel.open(self._stop)
             offset = 0.0
             for run in self._source.runs(self._stop):
                 if self._stop.is_set():
@@ -381,6 +388,12 @@ class PsSender:
                 self.stats.errors.append(line[:200])
 
     def _send(self, packets: list[bytes]) -> None:
+        if packets and not self._open:
+            while not self._go.wait(0.05):
+                if self._stop.is_set():
+                    raise OSError("stopped before the ACK")
+            self._channel.open(self._stop)
+            self._open = True
         for packet in packets:
             self._channel.send(packet)
             if self.stats.first_packet_at is None:

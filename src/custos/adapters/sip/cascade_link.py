@@ -191,7 +191,7 @@ class UdpUpperLink:
             self._on_message(req, addr)
         elif method == "INVITE" and self._dialogs is not None:
             contact = f"<sip:{self._me.sip_id}@{self._host}:{self._port}>"
-            self._send(self._dialogs.on_invite(req, contact), addr)
+            self._dialogs.on_invite(req, contact, lambda resp: self._send(resp, addr))
         elif method == "INVITE":
             self._on_invite(req, addr)
         elif method == "ACK":

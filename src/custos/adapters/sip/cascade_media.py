@@ -5,8 +5,8 @@
 INVITE → checks (shared: else 403; the SDP: else 400 naming the field; ``s=Download``: 488, not
 built; live: the camera recorded now, else 488; playback: footage in ``t=`` the rules let out,
 else 404) → 200 OK with our SDP (``a=sendonly``, the platform's ``y=``, our media address; over
-TCP the other side of its ``a=setup``) → ACK: sending starts (:mod:`custos.adapters.media.ps_sender`)
-and the view is registered → BYE: sending stops, the register entry gets its end, 200 OK. A BYE
+TCP the other side of its ``a=setup``; ffmpeg is started already, its output held) → ACK:
+sending starts (:mod:`custos.adapters.media.ps_sender`) and the view is registered → BYE: sending stops, the register entry gets its end, 200 OK. A BYE
 for no dialog of ours gets 481. The link stopping ends every dialog. Each INVITE answered is in
 the operation log as ``gb_cascade.invite`` with its answer.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,6 +42,7 @@ from custos.services.live_tail import first_tail, recording_now
 log = logging.getLogger(__name__)
 
 UNACKED_S = 32.0  # RFC 3261 timer H: a 200 never ACKed is given up
+MAX_DIALOGS = 32  # streams to one upper platform at once; more → 486 Busy Here
 _OUR_SETUP: dict[Transport, Transport] = {
     "udp": "udp",
     "tcp-passive": "tcp-active",  # the platform listens: we connect
@@ -112,24 +114,30 @@ class UpwardDialogs:
 
     # --- requests ------------------------------------------------------------------------------
 
-    def on_invite(self, req: SipMessage, contact: str) -> SipMessage:
+    def on_invite(self, req: SipMessage, contact: str, send: Callable[[SipMessage], None]) -> None:
+        """Answer through ``send``; after a 200, ffmpeg starts (its output held until the ACK)."""
         with self._lock:
             known = self._dialogs.get(req.call_id)
         if known is not None:
-            return known.answer  # a retransmitted INVITE: the same 200
+            send(known.answer)  # a retransmitted INVITE: the same 200
+            return
         channel = uri_user(req.uri or "") or ""
         detail: dict[str, Any] = {"channel_id": channel, "call_id": req.call_id}
         try:
+            if len(self.active) >= MAX_DIALOGS:
+                raise Refusal(486, f"Busy Here: {MAX_DIALOGS} streams to this platform already")
             dialog = self._answer(req, channel, contact, detail)
         except Refusal as r:
             self._log({**detail, **r.detail, "answer": r.status}, refused=True)
             log.info("upper platform %s INVITE %s: %s %s", self._p.sip_id, channel, r.status,
                      r.reason)  # fmt: skip
-            return response_to(req, r.status, r.reason)
+            send(response_to(req, r.status, r.reason))
+            return
         with self._lock:
             self._dialogs[req.call_id] = dialog
+        send(dialog.answer)
+        dialog.sender.start()  # ffmpeg starts now; sending waits for the ACK
         self._log({**detail, "answer": 200}, refused=False)
-        return dialog.answer
 
     def on_ack(self, req: SipMessage) -> None:
         with self._lock:
@@ -139,7 +147,7 @@ class UpwardDialogs:
         dialog.view = self._config.service.open(
             self._p, dialog.camera_id, dialog.span, dialog.call_id
         )
-        dialog.sender.start()
+        dialog.sender.go()
 
     def on_bye(self, req: SipMessage) -> SipMessage:
         with self._lock:
