@@ -6,6 +6,7 @@ over a plain UDP socket. A missing `sipp`, `ffmpeg` or `ffprobe` fails the tests
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -210,6 +211,7 @@ def test_several_views_at_once_all_end_when_the_cascade_link_stops(
     counts = [len(r.packets) for r in receivers]
     time.sleep(0.5)
     assert [len(r.packets) for r in receivers] == counts  # nothing after the stop
+    assert _ffmpeg_children() == []  # no ffmpeg outlives its stream
     for rx in receivers:
         check_stream(rx, tmp_path)
     entries = register_entries(upper, RegisterKind.LIVE_VIEW)
@@ -293,3 +295,16 @@ def test_streams_to_one_platform_are_bounded_busy_here_past_the_limit(
     assert uac.request("BYE", "b1", to_tag=to_tag(ok)).startswith("SIP/2.0 200")
     again = uac.request("INVITE", "b3", sdp("Playback", free_port(socket.SOCK_DGRAM), t))
     assert again.startswith("SIP/2.0 200"), again  # a BYE frees its place (never ACKed: fine)
+
+
+def _ffmpeg_children() -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        name = fields[0].split("(", 1)[-1]
+        if name == "ffmpeg" and int(fields[1].split()[1]) == os.getpid():
+            found.append(int(stat.parent.name))
+    return found
