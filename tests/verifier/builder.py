@@ -119,13 +119,26 @@ class Built:
         return fingerprint(self.export_key)
 
 
+Content = bytes | Path  # a large video is given as a file and streamed, never held whole
+
+
+def _digest(c: Content) -> tuple[str, int]:
+    if isinstance(c, bytes):
+        return hashlib.sha256(c).hexdigest(), len(c)
+    h = hashlib.sha256()
+    with c.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest(), c.stat().st_size
+
+
 def manifest_for(
-    files: Mapping[str, bytes], cameras: list[str], export_fp: str, log_fp: str
+    files: Mapping[str, Content], cameras: list[str], export_fp: str, log_fp: str
 ) -> dict[str, Any]:
-    listed = [
-        {"name": n, "sha256": hashlib.sha256(b).hexdigest(), "bytes": len(b)}
-        for n, b in sorted(files.items())
-    ]
+    listed = []
+    for n, c in sorted(files.items()):
+        sha, size = _digest(c)
+        listed.append({"name": n, "sha256": sha, "bytes": size})
     rng = {"start": "2026-11-20T01:00:00.000000Z", "end": "2026-11-20T01:10:00.000000Z"}
     return {
         "format": "custos-evidence/1",
@@ -156,15 +169,18 @@ def manifest_for(
     }
 
 
-def write_zip(dest: Path, members: Mapping[str, bytes]) -> None:
+def write_zip(dest: Path, members: Mapping[str, Content]) -> None:
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_STORED) as z:
         for name, data in members.items():
-            z.writestr(name, data)
+            if isinstance(data, bytes):
+                z.writestr(name, data)
+            else:
+                z.write(data, name)
 
 
 def build(
     dest: Path,
-    videos: Mapping[str, bytes],
+    videos: Mapping[str, Content],
     *,
     export_key: Ed25519PrivateKey | None = None,
     log: Log | None = None,
@@ -174,7 +190,7 @@ def build(
     with an inclusion proof under a checkpoint signed a few entries later."""
     export_key = export_key or Ed25519PrivateKey.generate()
     log = log or Log()
-    files = {f"video/{c}.mp4": b for c, b in videos.items()}
+    files: dict[str, Content] = {f"video/{c}.mp4": b for c, b in videos.items()}
     files["custody.pdf"] = b"%PDF-1.7 a custody sheet stand-in\n"
     files["verify.html"] = b"<!doctype html><title>verify</title>\n"
     files.update(extra or {})
@@ -184,7 +200,7 @@ def build(
     seq = log.append("export.package", {"manifest_sha256": hashlib.sha256(mbytes).hexdigest()})
     log.filler(3)
     cp = log.checkpoint()
-    members = {
+    members: dict[str, Content] = {
         "manifest.json": mbytes,
         "manifest.sig": export_key.sign(mbytes).hex().encode() + b"\n",
         "keys/export.pub": raw_public(export_key).hex().encode() + b"\n",

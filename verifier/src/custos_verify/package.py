@@ -6,6 +6,7 @@ are hashed straight from there (no CRC pass, no copy), and ffprobe reads them in
 
 from __future__ import annotations
 
+import hashlib
 import struct
 import zipfile
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from typing import BinaryIO
 
 MAX_MEMBERS = 10_000
 CHUNK = 1 << 20
+DIGEST_CHUNK = 4 << 20
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_MAGIC = 0x04034B50
 
@@ -88,7 +90,7 @@ class Package:
     def chunks(self, name: str) -> Iterator[bytes]:
         """The member's bytes, a MiB at a time (inflated if someone recompressed it)."""
         m = self.member(name)
-        if not m.stored:
+        if not m.stored:  # a ZipFile of its own: this may run in another thread
             with zipfile.ZipFile(self.path) as z, z.open(name) as f:
                 while block := f.read(CHUNK):
                     yield block
@@ -101,6 +103,28 @@ class Package:
                 raise BadMember(name, "the ZIP file ends inside it")
             left -= len(block)
             yield block
+
+    def digest(self, m: Member) -> tuple[str, int]:
+        """SHA-256 (hex) and length of a member's bytes, read through a handle of its own (so
+        several members can be hashed at once: hashlib lets go of the GIL while it hashes)."""
+        h, size = hashlib.sha256(), 0
+        if not m.stored:
+            for block in self.chunks(m.name):
+                h.update(block)
+                size += len(block)
+            return h.hexdigest(), size
+        buf = memoryview(bytearray(DIGEST_CHUNK))
+        with self.path.open("rb", buffering=0) as f:
+            f.seek(m.offset)
+            left = m.size
+            while left:
+                n = f.readinto(buf[: min(DIGEST_CHUNK, left)])
+                if not n:
+                    raise BadMember(m.name, "the ZIP file ends inside it")
+                h.update(buf[:n])
+                left -= n
+                size += n
+        return h.hexdigest(), size
 
     def read(self, name: str, limit: int) -> bytes:
         """A small member whole; refused beyond ``limit`` bytes."""
