@@ -83,6 +83,7 @@ class MediaChannel:
         kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
         self._sock = socket.socket(socket.AF_INET, kind)
         self._conn: socket.socket | None = None
+        self.dropped = 0  # UDP packets the kernel refused
         try:
             if transport != "udp":
                 self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -129,8 +130,10 @@ class MediaChannel:
         if self._conn is None:
             raise OSError("media channel not open")
         if self.transport == "udp":
-            with contextlib.suppress(ConnectionRefusedError):  # ICMP from an idle port
+            try:
                 self._conn.send(packet)
+            except OSError:  # ICMP unreachable from an idle port, a full queue: a lost packet
+                self.dropped += 1
         else:
             self._conn.sendall(frame(packet))
 
@@ -320,6 +323,8 @@ class PsSender:
         finally:
             self._source.close()
             self._channel.close()
+            if self._channel.dropped:
+                log.info("upward media: %d UDP packets not sent", self._channel.dropped)
             if not self._stop.is_set() and self._on_end is not None:
                 self._on_end(reason)
 
