@@ -197,9 +197,9 @@ class FakeEngine:
     def start(self, request: SessionRequest, run: RunState, on_output: OnOutput) -> FakeSession:
         with self._lock:
             plan = self._plans.popleft() if self._plans else FakePlan()
-            self.started.append(request)
         session = FakeSession(self, request, plan, run, on_output)
-        with self._lock:
+        with self._lock:  # both lists at once: a test that sees one started sees its session
+            self.started.append(request)
             self.sessions.append(session)
         return session
 
