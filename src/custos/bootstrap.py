@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Engine
 
+from custos import __version__
 from custos.adapters.audit_witness import CheckpointFile, WitnessFiles
 from custos.adapters.child_process import dies_with_parent
 from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
@@ -21,13 +22,19 @@ from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_o
 from custos.adapters.db.engine import EngineProbe, make_engine
 from custos.adapters.db.uow import SqlUnitOfWorkFactory
 from custos.adapters.diagnosis.analyser import FileFrameAnalyser
-from custos.adapters.export.package import ZipPackageBuilder
+from custos.adapters.evidence_keys import ExportKeyring, log_key_published
+from custos.adapters.export.evidence_files import EvidenceFiles, custody_renderer, verify_html
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
 from custos.adapters.notify import ChannelDispatcher
 from custos.adapters.onvif import ZeepOnvifClient
 from custos.adapters.rulepack_loader import load_rulebook
-from custos.adapters.signing import TrustedKeys, load_or_create_signer, read_public_key
+from custos.adapters.signing import (
+    KEY_FILE,
+    TrustedKeys,
+    load_or_create_signer,
+    read_public_key,
+)
 from custos.adapters.sip.cascade_link import LocalIdentity
 from custos.adapters.sip.cascade_media import UpwardMediaConfig
 from custos.adapters.sip.cascade_runner import CascadeRunner
@@ -39,6 +46,7 @@ from custos.adapters.storage.segment_files import SegmentStore
 from custos.config import Settings
 from custos.domain.calendar import WorkdayCalendar
 from custos.domain.clock import Clock, SystemClock
+from custos.domain.evidence import SystemInfo
 from custos.domain.notify import RetryPolicy
 from custos.domain.rules import RuleBook
 from custos.services.access_requests import AccessRequestService
@@ -55,6 +63,7 @@ from custos.services.diagnosis import DiagnosisService
 from custos.services.duty import DutyService
 from custos.services.duty_rota import DutyRotaService
 from custos.services.emergency import EmergencyService
+from custos.services.evidence import EvidenceBuilder
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.gb_cascade import GbCascadeService
@@ -65,6 +74,7 @@ from custos.services.gb_upward import GbUpwardService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
 from custos.services.interruption_accounting import InterruptionAccountingService
+from custos.services.keys import KeysService
 from custos.services.maintenance import MaintenanceService
 from custos.services.monitoring_room import MonitoringRoomService
 from custos.services.network_interruptions import NetworkInterruptionService
@@ -100,6 +110,7 @@ class Services:
     compliance: ComplianceService
     recording: RecordingService
     footage: FootageService
+    keys: KeysService  # the export and log keys, published (issue 13)
     requests: AccessRequestService
     retention: RetentionService
     holds: HoldService
@@ -193,12 +204,30 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
     trusted = TrustedKeys.of(signer.public_key)
     segment_store = SegmentStore(settings.resolved_media_dir(), settings.media_volumes)
     offload = _offload(settings, uow, clock, segment_store)
+    keyring = ExportKeyring(settings.data_dir / "keys", secrets)
+    keys = KeysService(
+        uow,
+        clock,
+        keyring,
+        log_key_published(signer.public_key, settings.data_dir / "keys" / KEY_FILE),
+    )
+    keys.ensure_export_key()
+    evidence = EvidenceBuilder(
+        clock,
+        EvidenceFiles(),
+        keyring,
+        signer.public_key,
+        settings.data_dir / "exports",
+        SystemInfo("Custos", __version__, settings.gb_platform_id),
+        custody=custody_renderer(),
+        verify_html=verify_html,
+    )
     footage = FootageService(
         uow,
         clock,
         segment_store.absolute,
         settings.data_dir / "exports",
-        ZipPackageBuilder(settings.data_dir / "exports" / ".work"),
+        evidence,
         fetch=offload.fetch if offload is not None else None,
         rules=rules,
     )
@@ -300,6 +329,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             uow, alarms, rules, clock, settings.camera_offline_grace_s, settings.segment_seconds
         ),
         accounting=InterruptionAccountingService(uow, rules, clock),
+        keys=keys,
         offload=offload,
         witnesses=_witnesses(settings, uow, checkpointer),
     )

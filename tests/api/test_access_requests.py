@@ -7,7 +7,7 @@ import io
 import json
 import subprocess
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -239,17 +239,20 @@ def test_a_copy_grant_yields_a_package_once_and_registers_it(world: World, tmp_p
     assert d.status_code == 200
     assert hashlib.sha256(d.content).hexdigest() == out["sha256"]
     z = zipfile.ZipFile(io.BytesIO(d.content))
-    manifest = json.loads(z.read("manifest.json"))
-    assert manifest["request_id"] == req["id"] and len(manifest["segments"]) == 3
-    last = manifest["segments"][-1]
-    assert last["cut_to_s"] == pytest.approx(5.0)  # the range ends 5 s into the third segment
-    member = tmp_path / "last.mp4"
-    member.write_bytes(z.read(last["file"]))
+    manifest = json.loads(z.read("manifest.json"))  # custos-evidence/1 (docs/design/evidence.md)
+    assert manifest["kind"] == "copy" and manifest["request"]["organ"].startswith("西安市公安局")
+    assert len(manifest["sources"]) == 3
+    assert manifest["sources"][-1]["cut"] == {"whole": False, "from_ms": 0, "to_ms": 5000}
+    (camera,) = manifest["cameras"]  # the range ends 5 s into the third segment
+    member = tmp_path / "camera.mp4"
+    member.write_bytes(z.read(camera["file"]))
     probe = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(member)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
-    assert float(probe.stdout) <= 5.05
+    asked = manifest["range_asked"]
+    span = datetime.fromisoformat(asked["end"]) - datetime.fromisoformat(asked["start"])
+    assert abs(float(probe.stdout) - span.total_seconds()) <= 0.05
 
     reg = w.client.get(f"{API}/register", params={"request_id": req["id"]}, headers=w.admin).json()
     kinds = {e["kind"] for e in reg}

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from custos.domain.access_requests import AccessRequest, FootageScope, check_sco
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
 from custos.domain.errors import FieldError, NotFound, RuleRefusal, ValidationFailed
+from custos.domain.evidence import CUSTODY
 from custos.domain.footage_access import ExportPackage, PlaybackSession, SessionKind
 from custos.domain.kinds import AccessAction
 from custos.domain.recording import Segment
@@ -30,6 +32,7 @@ from custos.domain.rules.citation import Citation
 from custos.domain.rules.engine import RuleBook
 from custos.domain.users import SYSTEM, Principal
 from custos.domain.visibility import reaches_site
+from custos.services.evidence import EvidenceBuilder, PackageOrder
 from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
 from custos.services.reach import unit_in_reach
 from custos.services.refusals import refusals_logged
@@ -37,30 +40,15 @@ from custos.services.refusals import refusals_logged
 PLAYBACK_SESSION_TTL = timedelta(hours=4)
 LIVE_SESSION_TTL = timedelta(hours=12)  # one duty shift; a longer watch opens a new session
 PURPOSE_ARTICLE = ("national-2025:art16.p2.i3", "Decree 799 art. 16 para 2 item 3")
+MAX_CUSTODY_BYTES = 64 << 20  # a sheet lists every source in small print; never read more
 
 
 @dataclass(frozen=True)
-class Cut:
-    """One segment's part inside the package."""
+class ExportEstimate:
+    """What an export of cameras × range would hold, before it is built."""
 
-    name: str
-    source: Path
-    cut_from_s: float | None
-    cut_to_s: float | None
-    segment: Segment
-
-
-class Built(Protocol):
-    @property
-    def path(self) -> Path: ...
-    @property
-    def sha256(self) -> str: ...
-    @property
-    def bytes(self) -> int: ...
-
-
-class PackageBuilder(Protocol):
-    def __call__(self, dst: Path, cuts: Sequence[Cut], manifest: dict[str, Any]) -> Built: ...
+    bytes: int  # the segments' bytes, a segment the range cuts counted by its share of time
+    segment_count: int
 
 
 class SegmentFetch(Protocol):
@@ -96,7 +84,7 @@ class FootageService:
         clock: Clock,
         segment_file: Callable[[str], Path],
         exports_root: Path,
-        build: PackageBuilder,
+        evidence: EvidenceBuilder,
         fetch: SegmentFetch | None = None,
         rules: RuleBook | None = None,
     ) -> None:
@@ -105,7 +93,7 @@ class FootageService:
         self._clock = clock
         self._segment_file = segment_file  # an indexed path → its file, on whichever volume
         self._exports_root = exports_root
-        self._build = build
+        self._evidence = evidence
         self._fetch = fetch
 
     # ---- live view ----------------------------------------------------------------------
@@ -233,6 +221,55 @@ class FootageService:
             )
             uow.commit()
         return package, self._exports_root / package.path
+
+    def estimate_export(
+        self, actor: Principal, camera_ids: Sequence[int], start: datetime, end: datetime
+    ) -> ExportEstimate:
+        """The size an export of cameras × [start, end) would have (nothing is registered)."""
+        actor.require(Permission.EXPORT)
+        with self._logged(actor, "export.estimate", None), self._uow() as uow:
+            errors = check_scope(FootageScope(tuple(camera_ids), start, end))
+            if errors:
+                raise ValidationFailed(errors)
+            size, count = 0.0, 0
+            for cid in self._check_cameras(uow, actor, camera_ids):
+                for seg in uow.segments.find(cid, start, end):
+                    span = (seg.end_at - seg.start_at).total_seconds()
+                    inside = (min(end, seg.end_at) - max(start, seg.start_at)).total_seconds()
+                    if inside <= 0:
+                        continue
+                    size += seg.bytes * (min(1.0, inside / span) if span > 0 else 1.0)
+                    count += 1
+        return ExportEstimate(round(size), count)
+
+    def custody_sheet(self, actor: Principal, export_id: int) -> bytes:
+        """The chain-of-custody sheet (``custody.pdf``) inside a package one made. No footage
+        leaves with it, so it is not a download in the register; reading it is logged."""
+        actor.require(Permission.FOOTAGE_SESSION)
+        with self._logged(actor, "export.custody", export_id), self._uow() as uow:
+            package = uow.exports.get(export_id)
+            if package is None or package.user_id != actor.user_id:
+                raise NotFound("export", export_id)
+            try:
+                with zipfile.ZipFile(self._exports_root / package.path) as z:
+                    info = z.getinfo(CUSTODY)
+                    if info.file_size > MAX_CUSTODY_BYTES:
+                        raise KeyError(CUSTODY)
+                    sheet = z.read(info)
+            except (KeyError, OSError, zipfile.BadZipFile):
+                raise NotFound("custody sheet of export", export_id) from None
+            uow.audit.append(
+                AuditEvent(
+                    self._clock.now(),
+                    actor.username,
+                    "export.custody",
+                    "export",
+                    str(export_id),
+                    detail={"sha256": package.sha256},
+                )
+            )
+            uow.commit()
+        return sheet
 
     # ---- reading through a session ------------------------------------------------------------
     def session_segments(
@@ -459,91 +496,36 @@ class FootageService:
         kind: RegisterKind,
         persons: tuple[Person, ...],
     ) -> ExportPackage:
+        """Register it, then build the signed package (services/evidence.py); the register
+        entries and the export row get the ZIP's hash once it is written."""
         now = self._clock.now()
-        cuts: list[Cut] = []
-        for cid in scope.camera_ids:
-            for seg in uow.segments.find(cid, scope.start, scope.end):
-                cut_from, cut_to = _cut(seg, scope)
-                cuts.append(
-                    Cut(
-                        f"camera-{cid}/{seg.start_at:%Y%m%dT%H%M%SZ}-{seg.sequence:06d}.mp4",
-                        self._source(seg),
-                        cut_from,
-                        cut_to,
-                        seg,
-                    )
-                )
-        if not cuts:
-            raise ValidationFailed(
-                FieldError("scope", "no recorded footage in that range for those cameras")
-            )
-        name = f"{now:%Y%m%dT%H%M%S}-{kind.value}-{actor.user_id or 0}-{len(cuts)}"
-        manifest = {
-            "kind": kind.value,
-            "created_at": now.isoformat(),
-            "by": actor.username,
-            "purpose": purpose,
-            "request_id": req.id if req else None,
-            "organ": req.organ if req else "",
-            "handlers": [p.__dict__ for p in persons],
-            "scope": _scope_detail(scope),
-            "segments": [
-                {
-                    "file": c.name,
-                    "camera_id": c.segment.camera_id,
-                    "segment_id": c.segment.id,
-                    "start_at": c.segment.start_at.isoformat(),
-                    "end_at": c.segment.end_at.isoformat(),
-                    "original_sha256": c.segment.sha256,
-                    "cut_from_s": c.cut_from_s,
-                    "cut_to_s": c.cut_to_s,
-                }
-                for c in cuts
-            ],
-        }
-        built = self._build(self._exports_root / f"{name}.zip", cuts, manifest)
-        package = ExportPackage(
-            None,
-            actor.user_id or 0,
-            scope,
-            purpose,
-            now,
-            built.path.name,
-            built.sha256,
-            built.bytes,
-            len(cuts),
-            req.id if req else None,
-        )
+        request_id = req.id if req else None
         entries = self._entries(
             uow,
             actor,
             kind,
             scope,
             purpose,
-            request_id=req.id if req else None,
+            request_id=request_id,
             persons=persons,
             organ=req.organ if req else "",
-            output=(built.sha256, built.path.name),
         )
-        uow.exports.add(package)
         for e in entries:
             uow.register.add(e)
-        package.register_entry_id = entries[0].id if entries else None
-        uow.audit.append(
-            AuditEvent(
-                now,
-                actor.username,
-                f"{kind.value}.package",
-                "export",
-                str(package.id),
-                detail={
-                    "sha256": built.sha256,
-                    "bytes": built.bytes,
-                    "segments": len(cuts),
-                    "scope": _scope_detail(scope),
-                },
-            )
+        entry_id = entries[0].id if entries else None
+        name = f"{now:%Y%m%dT%H%M%S}-{kind.value}-{actor.user_id or 0}-r{entry_id}"
+        package = ExportPackage(
+            None, actor.user_id or 0, scope, purpose, now, f"{name}.zip", "", 0, 0, request_id
         )
+        package.register_entry_id = entry_id
+        uow.exports.add(package)
+        assert package.id is not None
+        order = PackageOrder(package.id, name, kind, scope, purpose, req, package.register_entry_id)
+        built = self._evidence.build(uow, actor, order, self._source)
+        package.sha256, package.bytes = built.sha256, built.bytes
+        package.segment_count = built.segment_count
+        uow.exports.finish(package)
+        uow.register.set_output([e.id for e in entries if e.id], built.sha256, package.path)
         return package
 
     def _session(self, uow: AccessUnitOfWork, actor: Principal, session_id: int) -> PlaybackSession:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -238,6 +239,18 @@ class RegisterRepository:
         q = update(t).where(t.c.session_id == session_id, t.c.ended_at.is_(None))
         self._c.execute(q.values(ended_at=ended_at))
 
+    def set_output(self, entry_ids: Sequence[int], sha256: str, name: str) -> None:
+        """Write the package's hash and name on the entries that registered it, once."""
+        t = at.register_entries
+        rows = self._c.execute(select(t.c.id, t.c.body).where(t.c.id.in_(list(entry_ids))))
+        for entry_id, text in rows.all():
+            body = json.loads(text)
+            if body.get("output_sha256") is not None:
+                continue
+            body["output_sha256"], body["output_name"] = sha256, name
+            new = json.dumps(body, ensure_ascii=False)
+            self._c.execute(update(t).where(t.c.id == entry_id).values(body=new))
+
     def end_entry(self, entry_id: int, ended_at: datetime) -> None:
         """Write the end of a view without a session (an upper platform's), once."""
         t = at.register_entries
@@ -331,6 +344,18 @@ class ExportRepository:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
 
+    @staticmethod
+    def _body(e: ExportPackage) -> str:
+        return json.dumps(
+            {
+                "scope": scope_json(e.scope),
+                "purpose": e.purpose,
+                "segment_count": e.segment_count,
+                "register_entry_id": e.register_entry_id,
+            },
+            ensure_ascii=False,
+        )
+
     def add(self, e: ExportPackage) -> ExportPackage:
         row = {
             "user_id": e.user_id,
@@ -339,19 +364,18 @@ class ExportRepository:
             "path": e.path,
             "sha256": e.sha256,
             "bytes": e.bytes,
-            "body": json.dumps(
-                {
-                    "scope": scope_json(e.scope),
-                    "purpose": e.purpose,
-                    "segment_count": e.segment_count,
-                    "register_entry_id": e.register_entry_id,
-                },
-                ensure_ascii=False,
-            ),
+            "body": self._body(e),
         }
         q = insert(at.export_packages).values(**row).returning(at.export_packages.c.id)
         e.id = self._c.execute(q).scalar_one()
         return e
+
+    def finish(self, e: ExportPackage) -> None:
+        """The written package's hash, size and counts, on the row added before it was built."""
+        t = at.export_packages
+        body = self._body(e)
+        q = update(t).where(t.c.id == e.id, t.c.sha256 == "")
+        self._c.execute(q.values(sha256=e.sha256, bytes=e.bytes, body=body))
 
     def get(self, export_id: int) -> ExportPackage | None:
         t = at.export_packages

@@ -24,6 +24,7 @@ from custos.entrypoints.api.routers import (
     gb_devices,
     health,
     holds,
+    keys,
     maintenance,
     monitoring_rooms,
     network,
@@ -45,7 +46,12 @@ from custos.entrypoints.web import install as install_ui
 API_PREFIX = "/api/v1"
 #: Routes reachable without a token. A test fails if any other route is.
 PUBLIC_ROUTES = frozenset(
-    {("POST", f"{API_PREFIX}/auth/login"), ("GET", f"{API_PREFIX}/health")} | PUBLIC_UI_ROUTES
+    {
+        ("POST", f"{API_PREFIX}/auth/login"),
+        ("GET", f"{API_PREFIX}/health"),
+        ("GET", f"{API_PREFIX}/keys"),  # public keys only: fingerprints to check packages by
+    }
+    | PUBLIC_UI_ROUTES
 )
 
 
@@ -73,6 +79,7 @@ def create_app(container: Services) -> FastAPI:
         compliance,
         audit,
         health,
+        keys,
         requests,
         footage,
         footage_import,

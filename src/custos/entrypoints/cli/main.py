@@ -16,6 +16,7 @@ from custos.entrypoints.cli import (
     compliance,
     db,
     footage,
+    keys,
     objectstore,
     onvif,
     recording,
@@ -62,6 +63,7 @@ for command in (
     audit.audit,
     retention.retention,
     footage.footage,
+    keys.keys,
     objectstore.objectstore,
     onvif.onvif,
 ):

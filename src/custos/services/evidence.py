@@ -1,0 +1,416 @@
+"""Building a signed evidence package (format ``custos-evidence/1``, docs/design/evidence.md).
+
+Called inside the transaction that registers the copy, retrieval or staff export, so that the
+package, its register entries and its operation-log entry commit or roll back together:
+
+1. per camera, one MP4 cut exactly to the range from the sealed segments;
+2. the manifest (sources with their sealed SHA-256, gaps, request or purpose, register entry,
+   ranges, every other file's hash), signed with the export key;
+3. the entry ``export.package`` carrying ``manifest_sha256``, then a checkpoint signed (forced)
+   in the same transaction, and the entry's inclusion proof in that checkpoint's tree;
+4. the ZIP, written member by member from files on disk.
+
+The checkpoint is signed before the transaction commits, not after: a package whose
+transaction rolled back then also loses its checkpoint, and its file is removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from custos import __version__
+from custos.domain.access_requests import AccessRequest, FootageScope
+from custos.domain.audit import AuditEvent
+from custos.domain.audit_chain import Checkpoint, canonical_entry, canonical_json
+from custos.domain.clock import Clock
+from custos.domain.errors import Conflict, FieldError, ValidationFailed
+from custos.domain.evidence import (
+    CUSTODY,
+    EXPORT_ACTION,
+    EXPORT_KEY,
+    LOG_CHECKPOINT,
+    LOG_ENTRY,
+    LOG_KEY,
+    LOG_PROOF,
+    MANIFEST,
+    SIGNATURE,
+    VERIFY_HTML,
+    CameraEntry,
+    Gap,
+    ManifestParts,
+    PackageKind,
+    PackedFile,
+    RequestDetails,
+    SourceSegment,
+    SystemInfo,
+    TimeRange,
+    UnitInfo,
+    build_manifest,
+    canonical_manifest,
+    fingerprint,
+    key_id,
+)
+from custos.domain.merkle import inclusion_path, leaf_hash
+from custos.domain.recording import Segment
+from custos.domain.register import RegisterKind
+from custos.domain.users import Principal
+from custos.services.ports import AccessUnitOfWork
+
+GAP_TOLERANCE = timedelta(seconds=1)  # segments closer than this are back to back
+_KINDS = {
+    RegisterKind.COPY: PackageKind.COPY,
+    RegisterKind.RETRIEVE: PackageKind.RETRIEVAL,
+    RegisterKind.EXPORT: PackageKind.EXPORT,
+}
+
+
+@dataclass(frozen=True)
+class ConcatPart:
+    path: Path
+    offset_ms: int  # where this segment starts, from the first part's start
+    duration_ms: int | None  # until the next part starts; None for the last part
+
+
+class Written(Protocol):
+    @property
+    def path(self) -> Path: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def bytes(self) -> int: ...
+
+
+class PackageFiles(Protocol):
+    """Cutting, hashing and zipping (adapters/export/evidence_files.py)."""
+
+    def cut_camera(
+        self, parts: Sequence[ConcatPart], from_ms: int, to_ms: int, dst: Path
+    ) -> None: ...
+    def digest(self, path: Path) -> tuple[str, int]: ...
+    def write(self, path: Path, data: bytes) -> None: ...
+    def write_zip(self, dst: Path, members: Sequence[tuple[str, Path]]) -> Written: ...
+    def remove_tree(self, path: Path) -> None: ...
+
+
+class ExportSigner(Protocol):
+    @property
+    def public_key(self) -> bytes: ...
+    def sign(self, message: bytes) -> bytes: ...
+
+
+class ExportKeys(Protocol):
+    def current(self) -> ExportSigner: ...
+
+
+@runtime_checkable
+class ProvableLog(Protocol):
+    """What the package needs of the transaction's operation log."""
+
+    def append(self, e: AuditEvent) -> int: ...
+    def checkpoint(self, force: bool = True) -> Checkpoint | None: ...
+    def latest_checkpoint(self) -> Checkpoint | None: ...
+    def leaves(self, upto: int) -> list[bytes]: ...
+
+
+@dataclass(frozen=True)
+class PackageOrder:
+    """One package to build: what, for whom, and under which export row and register entry."""
+
+    export_id: int
+    name: str  # the ZIP's file name, without .zip
+    kind: RegisterKind
+    scope: FootageScope
+    purpose: str
+    request: AccessRequest | None
+    register_entry_id: int | None
+
+
+@dataclass(frozen=True)
+class BuiltEvidence:
+    path: Path
+    sha256: str
+    bytes: int
+    segment_count: int
+    manifest_sha256: str
+    seq: int  # the export.package entry
+    manifest: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Camera:
+    entry: CameraEntry
+    segments: list[Segment]
+
+
+class EvidenceBuilder:
+    def __init__(
+        self,
+        clock: Clock,
+        files: PackageFiles,
+        keys: ExportKeys,
+        log_public_key: bytes,
+        exports_root: Path,
+        system: SystemInfo | None = None,
+        custody: Callable[[dict[str, Any], str], bytes] | None = None,
+        verify_html: Callable[[], bytes | None] | None = None,
+        language: str = "zh",
+    ) -> None:
+        self._clock = clock
+        self._files = files
+        self._keys = keys
+        self._log_key = log_public_key
+        self._root = exports_root
+        self._system = system or SystemInfo("Custos", __version__, None)
+        self._custody = custody
+        self._verify_html = verify_html
+        self._language = language
+
+    def build(
+        self,
+        uow: AccessUnitOfWork,
+        actor: Principal,
+        order: PackageOrder,
+        source: Callable[[Segment], Path],
+    ) -> BuiltEvidence:
+        log = uow.audit
+        if not isinstance(log, ProvableLog):
+            raise RuntimeError("this unit of work's log cannot sign checkpoints or give proofs")
+        now = self._clock.now()
+        work = self._root / ".work" / order.name
+        dst = self._root / f"{order.name}.zip"
+        try:
+            cameras, unit = self._cameras(uow, order.scope)
+            packed = self._cut(cameras, order.scope, source, work)
+            signer = self._keys.current()
+            parts = ManifestParts(
+                system=self._system,
+                unit=unit,
+                exported_at=now,
+                kind=_KINDS[order.kind],
+                range_asked=TimeRange(order.scope.start, order.scope.end),
+                cameras=[c.entry for c in cameras],
+                sources=[s for c in cameras for s in _sources(c, order.scope)],
+                gaps=[g for c in cameras for g in _gaps(c, order.scope, uow)],
+                files=packed,
+                export_key=fingerprint(signer.public_key),
+                log_key=fingerprint(self._log_key),
+                register_entry_id=_text(order.register_entry_id),
+                request=_request(order.request),
+                purpose=order.purpose,
+            )
+            packed += self._extras(parts, work)
+            manifest = build_manifest(_with_files(parts, packed))
+            body = canonical_manifest(manifest)
+            manifest_sha256 = hashlib.sha256(body).hexdigest()
+            seq, event = self._log_entry(log, actor, order, manifest, manifest_sha256, now)
+            cp, path = _proof(log, seq, event)
+            fixed = {
+                MANIFEST: body,
+                SIGNATURE: f"{signer.sign(body).hex()}\n".encode(),
+                EXPORT_KEY: f"{signer.public_key.hex()}\n".encode(),
+                LOG_KEY: f"{self._log_key.hex()}\n".encode(),
+                LOG_ENTRY: canonical_entry(seq, event),
+                LOG_PROOF: canonical_json(
+                    {
+                        "seq": seq,
+                        "leaf_index": seq - 1,
+                        "tree_size": cp.tree_size,
+                        "path": [h.hex() for h in path],
+                    }
+                ).encode(),
+                LOG_CHECKPOINT: canonical_json(cp.as_dict()).encode(),
+            }
+            members: list[tuple[str, Path]] = []
+            for name, data in fixed.items():
+                self._files.write(work / "fixed" / name, data)
+                members.append((name, work / "fixed" / name))
+            members += [(f.name, work / f.name) for f in packed]
+            written = self._files.write_zip(dst, members)
+        finally:
+            self._files.remove_tree(work)
+        count = sum(len(c.segments) for c in cameras)
+        return BuiltEvidence(
+            written.path, written.sha256, written.bytes, count, manifest_sha256, seq, manifest
+        )
+
+    # ---- parts ------------------------------------------------------------------------------
+    def _cameras(
+        self, uow: AccessUnitOfWork, scope: FootageScope
+    ) -> tuple[list[_Camera], UnitInfo]:
+        cameras: list[_Camera] = []
+        unit = UnitInfo("", None)
+        codes: set[str] = set()
+        for cid in scope.camera_ids:
+            cam = uow.cameras.get(cid)
+            site = uow.sites.get(cam.site_id) if cam else None
+            if cam is None or site is None:
+                raise ValidationFailed(FieldError("camera_ids", f"no camera {cid}"))
+            if not unit.name:
+                u = uow.units.get(site.unit_id)
+                unit = UnitInfo(u.name, u.credit_code or None) if u else unit
+            code = (
+                cam.address_code if cam.address_code not in codes else f"{cam.address_code}-{cid}"
+            )
+            codes.add(code)
+            segs = sorted(uow.segments.find(cid, scope.start, scope.end), key=lambda s: s.start_at)
+            delivered = None
+            if segs:
+                delivered = TimeRange(
+                    max(scope.start, segs[0].start_at), min(scope.end, segs[-1].end_at)
+                )
+            entry = CameraEntry(str(cid), code, cam.name, site.name, delivered)
+            cameras.append(_Camera(entry, segs))
+        if not any(c.segments for c in cameras):
+            raise ValidationFailed(
+                FieldError("scope", "no recorded footage in that range for those cameras")
+            )
+        return cameras, unit
+
+    def _cut(
+        self,
+        cameras: Sequence[_Camera],
+        scope: FootageScope,
+        source: Callable[[Segment], Path],
+        work: Path,
+    ) -> list[PackedFile]:
+        packed = []
+        for c in cameras:
+            if not c.segments or c.entry.delivered is None:
+                continue
+            first = c.segments[0].start_at
+            parts = [
+                ConcatPart(
+                    source(s),
+                    _ms(s.start_at - first),
+                    _ms(c.segments[i + 1].start_at - s.start_at)
+                    if i + 1 < len(c.segments)
+                    else None,
+                )
+                for i, s in enumerate(c.segments)
+            ]
+            dst = work / c.entry.file
+            d = c.entry.delivered
+            self._files.cut_camera(parts, _ms(d.start - first), _ms(d.end - first), dst)
+            sha, size = self._files.digest(dst)
+            packed.append(PackedFile(c.entry.file, sha, size))
+        return packed
+
+    def _extras(self, parts: ManifestParts, work: Path) -> list[PackedFile]:
+        """verify.html, then the custody sheet (made from the manifest as it then stands: its
+        ``files`` list everything but the sheet itself, which cannot hold its own hash)."""
+        extra: list[PackedFile] = []
+        html = self._verify_html() if self._verify_html else None
+        if html is not None:
+            self._files.write(work / VERIFY_HTML, html)
+            extra.append(PackedFile(VERIFY_HTML, hashlib.sha256(html).hexdigest(), len(html)))
+        if self._custody is not None:
+            draft = build_manifest(_with_files(parts, [*parts.files, *extra]))
+            pdf = self._custody(draft, self._language)
+            self._files.write(work / CUSTODY, pdf)
+            extra.append(PackedFile(CUSTODY, hashlib.sha256(pdf).hexdigest(), len(pdf)))
+        return extra
+
+    def _log_entry(
+        self,
+        log: ProvableLog,
+        actor: Principal,
+        order: PackageOrder,
+        manifest: dict[str, Any],
+        manifest_sha256: str,
+        now: datetime,
+    ) -> tuple[int, AuditEvent]:
+        detail = {
+            "manifest_sha256": manifest_sha256,
+            "kind": manifest["kind"],
+            "name": f"{order.name}.zip",
+            "register_entry_id": order.register_entry_id,
+            "request_id": order.request.id if order.request else None,
+            "export_key": key_id(manifest["export_key"]),
+            "segments": len(manifest["sources"]),
+            "scope": {
+                "camera_ids": list(order.scope.camera_ids),
+                "start": order.scope.start.isoformat(),
+                "end": order.scope.end.isoformat(),
+            },
+        }
+        event = AuditEvent(
+            now, actor.username, EXPORT_ACTION, "export", str(order.export_id), detail=detail
+        )
+        return log.append(event), event
+
+
+def _proof(log: ProvableLog, seq: int, event: AuditEvent) -> tuple[Checkpoint, list[bytes]]:
+    """Sign a checkpoint now (or take the one the append already signed) and prove ``seq``."""
+    cp = log.checkpoint(force=True) or log.latest_checkpoint()
+    if cp is None or cp.tree_size < seq:
+        raise Conflict("audit_events", "no checkpoint covers the export's entry")
+    leaves = log.leaves(cp.tree_size)
+    if len(leaves) != cp.tree_size or leaves[seq - 1] != leaf_hash(canonical_entry(seq, event)):
+        raise Conflict("audit_events", "the stored log does not hold the export's entry")
+    return cp, inclusion_path(leaves, seq - 1)
+
+
+def _sources(c: _Camera, scope: FootageScope) -> list[SourceSegment]:
+    return [
+        SourceSegment(
+            c.entry.camera_id,
+            s.path,
+            s.sha256,
+            s.start_at,
+            s.end_at,
+            _ms(scope.start - s.start_at) if s.start_at < scope.start else None,
+            _ms(scope.end - s.start_at) if s.end_at > scope.end else None,
+        )
+        for s in c.segments
+    ]
+
+
+def _gaps(c: _Camera, scope: FootageScope, uow: AccessUnitOfWork) -> list[Gap]:
+    """Stretches of the range with no segment, each with the recorder's reason if it has one."""
+    cid = int(c.entry.camera_id)
+    holes: list[tuple[datetime, datetime]] = []
+    at = scope.start
+    for s in c.segments:
+        if s.start_at - at > GAP_TOLERANCE:
+            holes.append((at, s.start_at))
+        at = max(at, s.end_at)
+    if scope.end - at > GAP_TOLERANCE:
+        holes.append((at, scope.end))
+    if not holes:
+        return []
+    known = uow.gaps.find(cid, scope.start, scope.end)
+    out = []
+    for start, end in holes:
+        reasons = [
+            g.reason.value + (f": {g.detail}" if g.detail else "")
+            for g in known
+            if g.start_at < end and (g.end_at is None or g.end_at > start)
+        ]
+        out.append(Gap(c.entry.camera_id, start, end, "; ".join(reasons) or "not recorded"))
+    return out
+
+
+def _request(req: AccessRequest | None) -> RequestDetails | None:
+    if req is None:
+        return None
+    organ = f"{req.organ} {req.organ_unit}".strip()
+    approvers = ", ".join(a.approver_username for a in req.approvals) or None
+    doc = req.document.sha256 if req.document else None
+    return RequestDetails(organ, req.legal_basis, [h.name for h in req.handlers], approvers, doc)
+
+
+def _with_files(parts: ManifestParts, files: Sequence[PackedFile]) -> ManifestParts:
+    return replace(parts, files=list(files))
+
+
+def _ms(d: timedelta) -> int:
+    return round(d / timedelta(milliseconds=1))
+
+
+def _text(v: int | None) -> str | None:
+    return None if v is None else str(v)
