@@ -1,5 +1,9 @@
 """Does an MP4 decode? ffprobe reads the member in place (FFmpeg's ``subfile`` protocol over the
-stored ZIP), finds its video stream and decodes its first frames."""
+stored ZIP), finds its video stream and decodes its first second as shown.
+
+"As shown": a cut that starts between keyframes carries an edit list, and the frames before the
+first one shown are decoded but dropped; so the read seeks to 0 (FFmpeg goes back to the
+keyframe) and reads one second, rather than counting packets from the file's start."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 from custos_verify.package import Member
 
 TIMEOUT_S = 60
-FRAMES = 5
+READ = "0%+1"  # from the first frame shown, one second
 
 
 def find_ffprobe() -> str | None:
@@ -35,7 +39,7 @@ def probe(ffprobe: str, zip_path: Path, member: Member) -> str | None:
 def _probe(ffprobe: str, url: str) -> str | None:
     cmd = [
         ffprobe, "-v", "error", "-select_streams", "v:0", "-count_frames",
-        "-read_intervals", f"%+#{FRAMES}",
+        "-read_intervals", READ,
         "-show_entries", "stream=codec_name,width,height,nb_read_frames", "-of", "json", url,
     ]  # fmt: skip
     try:
