@@ -28,7 +28,12 @@ Method (``bench/ingest.py``'s, whose functions are used as they are)
    busiest threads of the Python recorder over the window (``/proc/PID/task``: the GB relay is
    one thread of that process), the load generator's CPU and lateness, the load average.
    Printed: both phases side by side, the ratio GB / RTSP (goal <= 1.2 at N = 100, 0 frames lost
-   inside segments). A JSON copy goes to ``bench/results/``.
+   inside segments). A JSON copy goes to ``bench/results/``, the recorders' logs beside it.
+5. ``--rounds R`` repeats the two phases, the order alternating (RTSP, GB, GB, RTSP, ...), and
+   prints each round's ratio and their median: on a shared machine one round's phases, minutes
+   apart, see different neighbours.
+
+The relay thread alone, without a recording engine: ``bench/gb_relay_cost.py``.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -333,7 +339,7 @@ def report(results: dict[str, ingest.PhaseResult], header: str) -> str:
         met = "met" if ratio <= TARGET_CPU_RATIO else "NOT met"
         lost = "met" if g.frames_lost_in_segments == 0 else "NOT met"
         rows.append(
-            f"CPU per stream GB / RTSP = {ratio:.2f}x (goal <= {TARGET_CPU_RATIO:.1f}: {met}); "
+            f"CPU per stream GB / RTSP = {ratio:.3f}x (goal <= {TARGET_CPU_RATIO:.1f}: {met}); "
             f"0 frames lost inside GB segments: {lost}"
         )
     for n in names:
@@ -342,6 +348,33 @@ def report(results: dict[str, ingest.PhaseResult], header: str) -> str:
         problems = results[n].details.get("log_first_problems") or []
         rows += [f"  {n} log: {p[:200]}" for p in problems[:3]]
     return "\n".join(rows)
+
+
+def rounds_summary(rounds: list[dict[str, ingest.PhaseResult]]) -> str:
+    """Each round's CPU ratio GB / RTSP (phases minutes apart) and their median."""
+    lines, ratios = [], []
+    for n, phases in enumerate(rounds, start=1):
+        r, g = phases.get("rtsp"), phases.get("gb")
+        if not (r and g and r.cpu_core_pct_per_stream):
+            continue
+        ratio = g.cpu_core_pct_per_stream / r.cpu_core_pct_per_stream
+        ratios.append(ratio)
+        relay = g.details.get("busiest_threads") or [{"cpu_core_pct": 0.0}]
+        lines.append(
+            f"round {n}: CPU per stream {g.cpu_core_pct_per_stream:.3f} / "
+            f"{r.cpu_core_pct_per_stream:.3f} % = {ratio:.3f}x (GB's busiest recorder thread "
+            f"{relay[0]['cpu_core_pct']:.1f} % of a core); frames lost inside segments "
+            f"{g.frames_lost_in_segments} / {r.frames_lost_in_segments}; load average "
+            f"{r.loadavg_start[0]:.1f}-{g.loadavg_end[0]:.1f}"
+        )
+    if ratios:
+        median = statistics.median(ratios)
+        met = "met" if median <= TARGET_CPU_RATIO else "NOT met"
+        lines.append(
+            f"median CPU ratio GB / RTSP over {len(ratios)} rounds: {median:.3f}x "
+            f"(goal <= {TARGET_CPU_RATIO:.1f}: {met})"
+        )
+    return "\n".join(lines)
 
 
 def _busiest(x: ingest.PhaseResult) -> str:
@@ -362,6 +395,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=15.0, help="after all streams play")
     p.add_argument("--segment-seconds", type=int, default=10)
     p.add_argument("--order", default="rtsp,gb", help="phases, one after the other")
+    p.add_argument(
+        "--rounds", type=int, default=1, help="repeat, the order alternating; median ratio"
+    )
     p.add_argument("--engine", default="pyav", choices=("pyav", "ffmpeg"))
     p.add_argument("--shard-cameras", type=int, default=25, help="cameras per shard (pyav)")
     p.add_argument("--server-nice", type=int, default=-10, help="load generators (root)")
@@ -372,8 +408,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--work-dir", type=Path, default=None, help="default: a new temp directory")
     p.add_argument("--keep", action="store_true", help="keep the recordings")
     args = p.parse_args(argv)
-    if not 1 <= args.cameras <= 1000 or not 5 <= args.seconds <= 3600:
-        p.error("--cameras 1..1000, --seconds 5..3600")
+    if not 1 <= args.cameras <= 1000 or not 5 <= args.seconds <= 3600 or not 1 <= args.rounds <= 20:
+        p.error("--cameras 1..1000, --seconds 5..3600, --rounds 1..20")
     if set(args.order.split(",")) - {"rtsp", "gb"}:
         p.error("--order: rtsp and gb")
     return args
@@ -400,20 +436,34 @@ def main(argv: list[str]) -> None:
     )
     print(header, flush=True)
     results: dict[str, ingest.PhaseResult] = {}
-    for name in args.order.split(","):
-        if name == "rtsp":
-            results[name] = run_rtsp(work, clip, nice, args)
-        else:
-            results[name] = run_gb(work, ps, nice, args)
+    rounds: list[dict[str, ingest.PhaseResult]] = []
+    order = args.order.split(",")
+    for r in range(args.rounds):
+        here = work / f"round{r + 1}"
+        if r:
+            print(f"---- round {r + 1} of {args.rounds}", flush=True)
+        rounds.append({})
+        for name in order if r % 2 == 0 else order[::-1]:  # alternating: drift cancels out
+            if name == "rtsp":
+                results[name] = run_rtsp(here, clip, nice, args)
+            else:
+                results[name] = run_gb(here, ps, nice, args)
+            rounds[-1][name] = results[name]
+        if r + 1 < args.rounds:
+            print(report(results, f"round {r + 1}"), flush=True)
     text = report(results, header)
     print()
     print(text)
+    if args.rounds > 1:
+        print()
+        print(rounds_summary(rounds))
     ingest.RESULTS.mkdir(parents=True, exist_ok=True)
     out = ingest.RESULTS / f"gb-ingest-{args.cameras}-{time.strftime('%Y%m%dT%H%M%S')}.json"
     out.write_text(
         json.dumps(
             {"args": {k: str(v) for k, v in vars(args).items()}, "header": header}
-            | {k: asdict(v) for k, v in results.items()},
+            | {k: asdict(v) for k, v in results.items()}
+            | {"rounds": [{k: asdict(v) for k, v in r.items()} for r in rounds]},
             indent=2,
         )
     )
