@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from custos.adapters.media import ps_sender
 from custos.adapters.media.ps_sender import MediaChannel, PlaybackFile, PlaybackSource, PsSender
 from custos.adapters.sip import cascade_media
 from custos.adapters.sip.cascade_link import LocalIdentity, UdpUpperLink
@@ -308,3 +309,55 @@ def _ffmpeg_children() -> list[int]:
         if name == "ffmpeg" and int(fields[1].split()[1]) == os.getpid():
             found.append(int(stat.parent.name))
     return found
+
+
+def _reply_ok(u: Upper, within_s: float) -> str:
+    """Wait for a request from Custos on the platform's socket and answer it 200."""
+    u.sock.settimeout(within_s)
+    raw, addr = u.sock.recvfrom(65_535)
+    text = raw.decode()
+    head, _, _ = text.partition("\r\n\r\n")
+    keep = ("Via:", "From:", "To:", "Call-ID:", "CSeq:")
+    lines = [x for x in head.split("\r\n")[1:] if x.startswith(keep)]
+    u.sock.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n")
+                  .encode(), addr)  # fmt: skip
+    return text
+
+
+@pytest.mark.slow
+def test_a_playback_played_to_its_end_is_followed_by_media_status_121_in_its_dialog(
+    upper: Upper, clip: Path
+) -> None:
+    start = archive(upper.container, upper.camera_id, clip, segments=1)
+    uac = Uac(upper)
+    rx = RtpReceiver("udp")
+    ok = uac.request("INVITE", "end1", sdp("Playback", rx.port, f"{start + 7} {start + 9}"))
+    assert ok.startswith("SIP/2.0 200"), ok
+    uac.request("ACK", "end1", to_tag=to_tag(ok))
+    notify = _reply_ok(upper, 10)  # two seconds of footage in real time, then the MESSAGE
+    assert notify.startswith(f"MESSAGE sip:{UPPER_ID}@127.0.0.1:"), notify
+    assert "Call-ID: end1\r\n" in notify and f";tag={to_tag(ok)}" in notify
+    assert "<CmdType>MediaStatus</CmdType>" in notify and "<NotifyType>121</NotifyType>" in notify
+    assert f"<DeviceID>{SHARED}</DeviceID>" in notify
+    assert len(rx.packets) > 10
+    rx.close()
+    assert uac.request("BYE", "end1", to_tag=to_tag(ok)).startswith("SIP/2.0 200")
+    [entry] = register_entries(upper, RegisterKind.PLAYBACK)
+    assert entry.ended_at is not None  # type: ignore[attr-defined]
+
+
+def test_a_stream_whose_media_connection_never_comes_is_ended_by_our_bye(
+    upper: Upper, clip: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ps_sender, "CONNECT_TIMEOUT_S", 0.5)
+    start = archive(upper.container, upper.camera_id, clip, segments=1)
+    uac = Uac(upper)
+    offer = sdp("Playback", 9, f"{start} {start + 10}", "TCP/RTP/AVP", "a=setup:active")
+    ok = uac.request("INVITE", "nocon", offer)
+    assert ok.startswith("SIP/2.0 200") and "a=setup:passive" in ok, ok
+    uac.request("ACK", "nocon", to_tag=to_tag(ok))  # and never connect to Custos's port
+    bye = _reply_ok(upper, 5)
+    assert bye.startswith("BYE ") and "Call-ID: nocon\r\n" in bye, bye
+    assert upper.link.dialogs is not None and upper.link.dialogs.active == []
+    [entry] = register_entries(upper, RegisterKind.PLAYBACK)
+    assert entry.ended_at is not None  # type: ignore[attr-defined]

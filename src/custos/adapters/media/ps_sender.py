@@ -95,9 +95,11 @@ class MediaChannel:
             raise
         self.port: int = self._sock.getsockname()[1]
 
-    def open(self, stop: threading.Event, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    def open(self, stop: threading.Event, timeout_s: float | None = None) -> None:
         """Connect (UDP: fix the peer; tcp-active: connect; tcp-passive: wait for the platform
-        to connect from its address). Raises :class:`OSError` when it cannot."""
+        to connect from its address), within :data:`CONNECT_TIMEOUT_S` by default. Raises
+        :class:`OSError` when it cannot."""
+        timeout_s = CONNECT_TIMEOUT_S if timeout_s is None else timeout_s
         if self.transport == "udp":
             self._sock.connect(self._peer)
             self._conn = self._sock

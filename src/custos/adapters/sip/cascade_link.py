@@ -170,6 +170,8 @@ class UdpUpperLink:
                 self._handle(*got)
         if self._dialogs is not None:
             self._dialogs.tick()
+            for request in self._dialogs.requests(self._via()):
+                self._transact(request)  # MediaStatus at a playback's end, or our BYE
 
     @property
     def dialogs(self) -> UpwardDialogs | None:

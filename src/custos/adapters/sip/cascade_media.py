@@ -81,8 +81,11 @@ class Dialog:
     camera_id: int
     span: tuple[Any, Any] | None
     sender: PsSender
+    invite: SipMessage
     answer: SipMessage
     answered_at: float
+    channel_id: str = ""
+    cseq: int = 0  # our requests inside the dialog (MediaStatus, BYE)
     view: UpwardView | None = None
     ended: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -105,6 +108,8 @@ class UpwardDialogs:
         self._config = config
         self._media_ip = media_ip
         self._dialogs: dict[str, Dialog] = {}
+        self._outbox: list[tuple[str, str]] = []  # (call, "status" | "bye") for the link to send
+        self._sn = 0
         self._lock = threading.Lock()
 
     @property
@@ -217,7 +222,7 @@ class UpwardDialogs:
                           on_end=lambda why: self._ended_by_sender(req.call_id, why),
                           ffmpeg=self._config.ffmpeg)  # fmt: skip
         answer = self._ok(req, offer, ours, media.port, ssrc, contact)
-        return Dialog(req.call_id, camera_id, span, sender, answer, time.monotonic())
+        return Dialog(req.call_id, camera_id, span, sender, req, answer, time.monotonic(), channel)
 
     def _live(self, camera_id: int) -> PsSource:
         root = self._config.media_root
@@ -262,9 +267,50 @@ class UpwardDialogs:
     def _ended_by_sender(self, call_id: str, reason: str) -> None:
         with self._lock:
             dialog = self._dialogs.get(call_id)
-        if dialog is not None:
-            log.info("upper platform %s: stream %s ended: %s", self._p.sip_id, call_id, reason)
-            self._close_view(dialog, reason)
+        if dialog is None:
+            return
+        log.info("upper platform %s: stream %s ended: %s", self._p.sip_id, call_id, reason)
+        self._close_view(dialog, reason)
+        done = dialog.span is not None and reason == "ended"  # a playback sent to its end
+        with self._lock:
+            self._outbox.append((call_id, "status" if done else "bye"))
+
+    def requests(self, via: str) -> list[SipMessage]:
+        """What Custos asks inside its dialogs, for the link to send (each waiting for its
+        answer): at the end of a playback the MediaStatus MESSAGE (NotifyType 121), after which
+        the platform sends BYE; when a stream failed (ffmpeg, the media connection), our BYE."""
+        with self._lock:
+            due, self._outbox = self._outbox, []
+            dialogs = [(self._dialogs.get(call), what) for call, what in due]
+            for call, what in due:
+                if what == "bye":
+                    self._dialogs.pop(call, None)
+        out: list[SipMessage] = []
+        for dialog, what in dialogs:
+            if dialog is None:
+                continue
+            if what == "bye":
+                out.append(self._in_dialog(dialog, "BYE", via))
+                continue
+            self._sn += 1
+            msg = self._in_dialog(dialog, "MESSAGE", via)
+            msg.add("Content-Type", "Application/MANSCDP+xml")
+            msg.body = media_status(self._sn, dialog.channel_id)
+            out.append(msg)
+        return out
+
+    def _in_dialog(self, dialog: Dialog, method: str, via: str) -> SipMessage:
+        invite = dialog.invite
+        uri = _uri(invite.get("Contact")) or f"sip:{self._p.sip_id}@{self._p.domain}"
+        dialog.cseq += 1
+        msg = SipMessage(method=method, uri=uri)
+        msg.add("Via", via)
+        msg.add("From", dialog.answer.get("To") or "")  # our side, with our tag
+        msg.add("To", invite.get("From") or "")  # the platform's, with its tag
+        msg.add("Call-ID", dialog.call_id)
+        msg.add("CSeq", f"{dialog.cseq} {method}")
+        msg.add("Max-Forwards", "70")
+        return msg
 
     def _end(self, dialog: Dialog, reason: str) -> None:
         dialog.sender.stop()
@@ -292,3 +338,22 @@ def _files(pieces: list[PlaybackPiece], span: tuple[Any, Any]) -> list[PlaybackF
         outpoint = (end - seg.start_at).total_seconds() if seg.end_at > end else None
         out.append(PlaybackFile(p.path, inpoint, outpoint))
     return out
+
+
+def media_status(sn: int, channel_id: str) -> bytes:
+    """MANSCDP MediaStatus: the stream (a playback) has ended (NotifyType 121)."""
+    return (
+        f'<?xml version="1.0" encoding="GB2312"?>\r\n<Notify>\r\n'
+        f"<CmdType>MediaStatus</CmdType>\r\n<SN>{sn}</SN>\r\n"
+        f"<DeviceID>{channel_id}</DeviceID>\r\n<NotifyType>121</NotifyType>\r\n</Notify>\r\n"
+    ).encode("ascii")
+
+
+def _uri(contact: str | None) -> str | None:
+    """The SIP URI inside a Contact value (``<sip:…>``, parameters after it dropped)."""
+    if not contact:
+        return None
+    value = contact.strip()
+    if "<" in value and ">" in value:
+        return value[value.index("<") + 1 : value.index(">")]
+    return value.split(";", 1)[0] or None
