@@ -38,6 +38,8 @@ class Permission(enum.StrEnum):
     DUTY_READ = "duty.read"  # the unit's duty, room, staff, training and maintenance records
     DUTY_WRITE = "duty.write"  # sign on, hand over, the duty log, reports, room entries, orders
     DUTY_MANAGE = "duty.manage"  # rota, staff archive, trainings, schedules, contractors, plans
+    # review the masking of a copy for public dissemination and release it (Decree 799 art. 22)
+    PUBLICATION_REVIEW = "publication.review"
     SELF = "self"  # what every signed-in user may do about their own session
 
 
@@ -105,6 +107,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DUTY_READ,
             P.DUTY_WRITE,
             P.DUTY_MANAGE,
+            P.PUBLICATION_REVIEW,
             P.SELF,
         }
     ),
@@ -126,7 +129,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OFFICER: frozenset(
         {P.REGISTRY_READ, P.RULES_READ, P.REQUEST_FILE, P.FOOTAGE_SESSION, P.SELF}
     ),
-    Role.APPROVER: frozenset({P.REGISTRY_READ, P.RULES_READ, P.APPROVE, P.REQUEST_READ, P.SELF}),
+    Role.APPROVER: frozenset(
+        {P.REGISTRY_READ, P.RULES_READ, P.APPROVE, P.REQUEST_READ, P.PUBLICATION_REVIEW, P.SELF}
+    ),
     Role.SUPERVISOR: frozenset(
         {
             P.REGISTRY_READ,

@@ -21,6 +21,7 @@ class RegisterKind(enum.StrEnum):
     RETRIEVE = "retrieve"  # 调取
     EXPORT = "export"  # staff export of footage
     DOWNLOAD = "download"  # a file leaving the system
+    PUBLICATION = "publication"  # a masked copy released for public dissemination (公开传播)
 
 
 @dataclass(frozen=True)

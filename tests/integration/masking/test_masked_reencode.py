@@ -14,6 +14,7 @@ from custos.adapters.masking.video import boxes_from_tracks, mask_clip, propose,
 from custos.domain.masking import Box, MaskMode, StaticZone
 from tests.integration.masking.clips import faces_and_plates, write_clip
 
+pytestmark = pytest.mark.slow  # detection and H.264 encoding of 720p clips
 WIDTH, HEIGHT = 1280, 720
 
 

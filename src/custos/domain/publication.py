@@ -1,0 +1,217 @@
+"""A copy for public dissemination: proposal → review → release (docs/design/evidence.md).
+
+Detection proposes tracks (boxes per frame range); a reviewer holding ``publication.review``
+removes false tracks, adds regions and static zones, confirms what no detector covers (the names
+and business licences of organisations, individual features other than faces) and approves.
+Only an approved case is rendered; the masked copy is a package of its own whose manifest names
+the original package's SHA-256 and the masking settings. The original is never altered.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from custos.domain.errors import Conflict, FieldError, ValidationFailed
+from custos.domain.masking import Box, MaskKind, MaskMode, StaticZone
+from custos.domain.rules.publication import PublicationDuty
+from custos.domain.rules.terms import MaskTarget
+
+PUBLICATION_FORMAT = "custos-publication/1"
+MAX_TRACKS = 10_000
+MAX_REGIONS = 1_000
+MAX_ZONES = 50
+MAX_PURPOSE = 500
+
+# what each detector kind covers; the rest is confirmed by the reviewer
+_DETECTED = {MaskKind.FACE: MaskTarget.FACES, MaskKind.PLATE: MaskTarget.PLATES}
+_CONFIRMABLE = frozenset({MaskTarget.ORGANISATION_NAMES, MaskTarget.INDIVIDUAL_FEATURES})
+
+
+class PublicationState(enum.StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedTrack:
+    id: int
+    kind: MaskKind
+    frames: tuple[tuple[int, Box], ...]
+
+    @property
+    def first(self) -> int:
+        return self.frames[0][0] if self.frames else 0
+
+    @property
+    def last(self) -> int:
+        return self.frames[-1][0] if self.frames else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "kind": self.kind.value, "first_frame": self.first,
+            "last_frame": self.last,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class AddedRegion:
+    """A rectangle the reviewer drew, masked from ``first_frame`` to ``last_frame`` inclusive."""
+
+    first_frame: int
+    last_frame: int
+    box: Box
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "first_frame": self.first_frame, "last_frame": self.last_frame,
+            "box": self.box.as_list(), "note": self.note,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class VideoFacts:
+    name: str  # the member of the original package, ``video/…mp4``
+    width: int
+    height: int
+    fps: str  # "25" or "30000/1001"
+    frames: int
+
+
+@dataclass
+class PublicationCase:
+    id: int | None
+    source_sha256: str  # the original package, as delivered
+    source_name: str
+    division_code: str
+    purpose: str
+    requested_by: int | None
+    requested_by_name: str
+    requested_at: datetime
+    required: dict[MaskTarget, tuple[str, ...]]  # target → rule ids, from the packs
+    video: VideoFacts
+    tracks: list[ProposedTrack]
+    settings: dict[str, Any]  # detectors (names, versions, thresholds), tracking, detect_every
+    mode: MaskMode = MaskMode.PIXELATE
+    state: PublicationState = PublicationState.PROPOSED
+    removed_tracks: set[int] = field(default_factory=set)
+    regions: list[AddedRegion] = field(default_factory=list)
+    zones: list[StaticZone] = field(default_factory=list)
+    confirmed: frozenset[MaskTarget] = frozenset()
+    reviewer_id: int | None = None
+    reviewer_name: str = ""
+    reviewed_at: datetime | None = None
+    masked_sha256: str | None = None
+    package_sha256: str | None = None
+    released_at: datetime | None = None
+
+    def kept_tracks(self) -> list[ProposedTrack]:
+        return [t for t in self.tracks if t.id not in self.removed_tracks]
+
+    def boxes_at(self, frame: int) -> list[tuple[str, Box]]:
+        """What will be masked on ``frame``: (source, box) with source ``track:N`` or ``region:N``."""
+        found: list[tuple[str, Box]] = []
+        for track in self.kept_tracks():
+            if track.first <= frame <= track.last:
+                found += [(f"track:{track.id}", b) for i, b in track.frames if i == frame]
+        for n, region in enumerate(self.regions):
+            if region.first_frame <= frame <= region.last_frame:
+                found.append((f"region:{n}", region.box))
+        return found
+
+    def boxes_per_frame(self) -> dict[int, list[Box]]:
+        per_frame: dict[int, list[Box]] = {}
+        for track in self.kept_tracks():
+            for index, box in track.frames:
+                per_frame.setdefault(index, []).append(box)
+        for region in self.regions:
+            last = min(region.last_frame, self.video.frames - 1)
+            for index in range(region.first_frame, last + 1):
+                per_frame.setdefault(index, []).append(region.box)
+        return per_frame
+
+    def edit(
+        self,
+        remove_tracks: set[int] = frozenset(),  # type: ignore[assignment]
+        restore_tracks: set[int] = frozenset(),  # type: ignore[assignment]
+        add_regions: list[AddedRegion] | None = None,
+        zones: list[StaticZone] | None = None,
+    ) -> None:
+        """The reviewer's changes; only while proposed."""
+        self.expect(PublicationState.PROPOSED)
+        known = {t.id for t in self.tracks}
+        unknown = sorted((remove_tracks | restore_tracks) - known)
+        if unknown:
+            raise ValidationFailed(FieldError("tracks", f"no such track: {unknown}"))
+        errors = []
+        for n, region in enumerate(add_regions or []):
+            if not 0 <= region.first_frame <= region.last_frame < self.video.frames:
+                errors.append(FieldError(f"regions[{n}]", "frames outside the clip"))
+            if region.box.x1 > self.video.width or region.box.y1 > self.video.height:
+                errors.append(FieldError(f"regions[{n}].box", "outside the frame"))
+        if errors:
+            raise ValidationFailed(errors)
+        if len(self.regions) + len(add_regions or []) > MAX_REGIONS:
+            raise ValidationFailed(FieldError("regions", f"at most {MAX_REGIONS}"))
+        if zones is not None and len(zones) > MAX_ZONES:
+            raise ValidationFailed(FieldError("zones", f"at most {MAX_ZONES}"))
+        self.removed_tracks = (self.removed_tracks | remove_tracks) - restore_tracks
+        self.regions += add_regions or []
+        if zones is not None:
+            self.zones = list(zones)
+
+    def covered(self, confirmed: frozenset[MaskTarget]) -> frozenset[MaskTarget]:
+        """Targets the copy masks: those a detector ran for, plus what the reviewer confirms."""
+        detected = {
+            _DETECTED[MaskKind(d["kind"])]
+            for d in self.settings.get("detectors", [])
+            if MaskKind(d["kind"]) in _DETECTED
+        }
+        return frozenset(detected) | (confirmed & _CONFIRMABLE)
+
+    def approve(
+        self,
+        reviewer_id: int | None,
+        reviewer_name: str,
+        at: datetime,
+        confirmed: frozenset[MaskTarget],
+        duty: PublicationDuty,
+    ) -> None:
+        self.expect(PublicationState.PROPOSED)
+        if reviewer_id is not None and reviewer_id == self.requested_by:
+            raise ValidationFailed(
+                FieldError("reviewer", "the reviewer must not be who asked for the publication")
+            )
+        duty.check(self.covered(confirmed), field="review.confirmed")
+        self.confirmed = confirmed & _CONFIRMABLE
+        self.reviewer_id, self.reviewer_name, self.reviewed_at = reviewer_id, reviewer_name, at
+        self.state = PublicationState.APPROVED
+
+    def released(self, masked_sha256: str, package_sha256: str, at: datetime) -> None:
+        self.expect(PublicationState.APPROVED)
+        self.masked_sha256, self.package_sha256, self.released_at = (
+            masked_sha256, package_sha256, at,
+        )  # fmt: skip
+        self.state = PublicationState.RELEASED
+
+    def masking_settings(self) -> dict[str, Any]:
+        """What the manifest records: detectors, tracking, zones, edits, reviewer."""
+        return {
+            **self.settings,
+            "mode": self.mode.value,
+            "zones": [z.as_dict() for z in self.zones],
+            "tracks_proposed": len(self.tracks),
+            "tracks_removed": sorted(self.removed_tracks),
+            "regions_added": [r.as_dict() for r in self.regions],
+            "confirmed_by_reviewer": sorted(t.value for t in self.confirmed),
+            "reviewer": self.reviewer_name,
+            "reviewed_at": self.reviewed_at.isoformat() if self.reviewed_at else None,
+        }
+
+    def expect(self, state: PublicationState) -> None:
+        if self.state is not state:
+            raise Conflict("state", f"the publication is {self.state.value}, not {state.value}")

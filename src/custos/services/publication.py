@@ -1,0 +1,249 @@
+"""Copies for public dissemination (公开传播): request, proposal, review, release.
+
+1. :meth:`PublicationService.request` takes a delivered package (its SHA-256 as delivered), the
+   division whose packs apply and the targets the requester says will be masked; a request that
+   leaves out a target the packs require is refused naming ``publication.mask.<target>`` and the
+   articles (Decree 799 art. 22, Xi'an art. 28). Detection then proposes tracks.
+2. A reviewer (``publication.review``, not the requester) lists the boxes per frame, removes
+   false tracks, adds regions and static zones, confirms what no detector covers, and approves.
+3. :meth:`release` renders the masked copy from the reviewed proposal only, writes it as a
+   package of its own (manifest naming the original's SHA-256 and the masking settings, signed
+   with the export key), registers it (register kind ``publication``) and logs it.
+The original package is only read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from custos.domain.access import Permission
+from custos.domain.audit import AuditEvent
+from custos.domain.audit_chain import canonical_time
+from custos.domain.clock import Clock
+from custos.domain.errors import FieldError, NotFound, ValidationFailed
+from custos.domain.evidence import EXPORT_KEY, MANIFEST, SIGNATURE, canonical_manifest, fingerprint
+from custos.domain.masking import Box, MaskMode, StaticZone
+from custos.domain.publication import (
+    MAX_PURPOSE,
+    PUBLICATION_FORMAT,
+    AddedRegion,
+    ProposedTrack,
+    PublicationCase,
+    PublicationState,
+    VideoFacts,
+)
+from custos.domain.register import Person, RegisterEntry, RegisterKind
+from custos.domain.rules import RuleBook
+from custos.domain.rules.publication import publication_duty
+from custos.domain.rules.terms import MaskTarget
+from custos.domain.users import Principal
+from custos.services.ports import AccessUnitOfWorkFactory
+
+RELEASE_ACTION = "publication.release"
+
+
+@dataclass(frozen=True)
+class MaskProposal:
+    video: VideoFacts
+    tracks: list[ProposedTrack]
+    settings: dict[str, Any]
+
+
+class Masker(Protocol):
+    """Reads delivered packages and masks video (adapters/masking/publication_masker.py)."""
+
+    def digest(self, path: Path) -> str: ...
+    def extract_video(self, package: Path, work: Path) -> tuple[str, Path]: ...
+    def propose(self, member: str, video: Path) -> MaskProposal: ...
+    def render(
+        self,
+        video: Path,
+        target: Path,
+        boxes: dict[int, list[Box]],
+        zones: Sequence[StaticZone],
+        mode: MaskMode,
+    ) -> str: ...
+    def write_package(
+        self, target: Path, files: Sequence[tuple[str, Path]], data: Sequence[tuple[str, bytes]]
+    ) -> str: ...
+
+
+class Signer(Protocol):
+    def public_key(self) -> bytes: ...
+    def sign(self, message: bytes) -> bytes: ...
+
+
+class Publications(Protocol):
+    def add(self, case: PublicationCase) -> PublicationCase: ...
+    def get(self, case_id: int) -> PublicationCase | None: ...
+    def update(self, case: PublicationCase) -> None: ...
+
+
+class PublicationService:
+    def __init__(
+        self,
+        store: Publications,
+        uow: AccessUnitOfWorkFactory,
+        rulebook: RuleBook,
+        masker: Masker,
+        signer: Callable[[], Signer],
+        work_dir: Path,
+        clock: Clock,
+    ) -> None:
+        self.store, self.uow, self.rulebook = store, uow, rulebook
+        self.masker, self.signer, self.work_dir, self.clock = masker, signer, work_dir, clock
+
+    def request(
+        self,
+        principal: Principal,
+        package: Path,
+        division_code: str,
+        purpose: str,
+        mask: Sequence[MaskTarget],
+        mode: MaskMode = MaskMode.PIXELATE,
+    ) -> PublicationCase:
+        principal.require(Permission.EXPORT)
+        if not purpose.strip() or len(purpose) > MAX_PURPOSE:
+            raise ValidationFailed(FieldError("purpose", f"1 to {MAX_PURPOSE} characters"))
+        duty = publication_duty(self.rulebook.packs_for_division(division_code))
+        duty.check(mask, field="publication.mask")
+        source_sha256 = self.masker.digest(package)
+        work = self.work_dir / f"source-{source_sha256[:16]}"
+        member, video = self.masker.extract_video(package, work)
+        proposal = self.masker.propose(member, video)
+        case = PublicationCase(
+            id=None,
+            source_sha256=source_sha256,
+            source_name=package.name,
+            division_code=division_code,
+            purpose=purpose,
+            requested_by=principal.user_id,
+            requested_by_name=principal.username,
+            requested_at=self.clock.now(),
+            required={t: tuple(c.rule_id for c in cs) for t, cs in duty.targets.items()},
+            video=proposal.video,
+            tracks=proposal.tracks,
+            settings=proposal.settings,
+            mode=mode,
+        )
+        return self.store.add(case)
+
+    def get(self, principal: Principal, case_id: int) -> PublicationCase:
+        if not (principal.can(Permission.PUBLICATION_REVIEW) or principal.can(Permission.EXPORT)):
+            principal.require(Permission.PUBLICATION_REVIEW)
+        case = self.store.get(case_id)
+        if case is None:
+            raise NotFound("publication", case_id)
+        return case
+
+    def edit(
+        self,
+        principal: Principal,
+        case_id: int,
+        remove_tracks: set[int] | None = None,
+        restore_tracks: set[int] | None = None,
+        add_regions: list[AddedRegion] | None = None,
+        zones: list[StaticZone] | None = None,
+    ) -> PublicationCase:
+        principal.require(Permission.PUBLICATION_REVIEW)
+        case = self.get(principal, case_id)
+        case.edit(remove_tracks or set(), restore_tracks or set(), add_regions, zones)
+        self.store.update(case)
+        return case
+
+    def approve(
+        self, principal: Principal, case_id: int, confirmed: Sequence[MaskTarget]
+    ) -> PublicationCase:
+        principal.require(Permission.PUBLICATION_REVIEW)
+        case = self.get(principal, case_id)
+        duty = publication_duty(self.rulebook.packs_for_division(case.division_code))
+        case.approve(
+            principal.user_id, principal.username, self.clock.now(), frozenset(confirmed), duty
+        )
+        self.store.update(case)
+        return case
+
+    def release(self, principal: Principal, case_id: int, package: Path) -> Path:
+        """Render the approved case from ``package`` (the same bytes as requested) and sign it."""
+        principal.require(Permission.PUBLICATION_REVIEW)
+        case = self.get(principal, case_id)
+        case.expect(PublicationState.APPROVED)
+        if self.masker.digest(package) != case.source_sha256:
+            raise ValidationFailed(
+                FieldError("source", "the package is not the one the publication was asked for")
+            )
+        work = self.work_dir / f"publication-{case_id}"
+        member, video = self.masker.extract_video(package, work)
+        masked_name = "video/" + Path(member).stem + "-masked.mp4"
+        masked = work / "masked.mp4"
+        masked_sha256 = self.masker.render(
+            video, masked, case.boxes_per_frame(), case.zones, case.mode
+        )
+        now = self.clock.now()
+        signer = self.signer()
+        public_key = signer.public_key()
+        manifest = {
+            "format": PUBLICATION_FORMAT,
+            "kind": "publication",
+            "created_at": canonical_time(now),
+            "publication_id": case_id,
+            "original": {
+                "package_sha256": case.source_sha256,
+                "package_name": case.source_name,
+                "video": member,
+            },
+            "files": [
+                {"name": masked_name, "sha256": masked_sha256, "bytes": masked.stat().st_size}
+            ],
+            "video": {
+                "width": case.video.width,
+                "height": case.video.height,
+                "fps": case.video.fps,
+                "frames": case.video.frames,
+            },
+            "required": {t.value: list(r) for t, r in sorted(case.required.items())},
+            "masking": case.masking_settings(),
+            "purpose": case.purpose,
+            "requested_by": case.requested_by_name,
+            "export_key": fingerprint(public_key),
+        }
+        body = canonical_manifest(manifest)
+        target = self.work_dir / f"publication-{case_id}-{masked_sha256[:12]}.zip"
+        package_sha256 = self.masker.write_package(
+            target,
+            [(masked_name, masked)],
+            [(MANIFEST, body), (SIGNATURE, signer.sign(body)), (EXPORT_KEY, public_key)],
+        )
+        with self.uow() as uow:
+            entry = uow.register.add(
+                RegisterEntry(
+                    id=None, at=now, kind=RegisterKind.PUBLICATION, unit_id=principal.unit_id,
+                    user_id=principal.user_id,
+                    persons=(
+                        Person(case.requested_by_name, "requester"),
+                        Person(case.reviewer_name, "reviewer"),
+                    ),
+                    organ="", purpose=case.purpose, camera_ids=(), start=None, end=None,
+                    output_sha256=package_sha256, output_name=target.name,
+                )
+            )  # fmt: skip
+            uow.audit.append(
+                AuditEvent(
+                    at=now, actor=principal.username, action=RELEASE_ACTION,
+                    object_type="publication", object_id=str(case_id),
+                    detail={
+                        "original_sha256": case.source_sha256,
+                        "manifest_sha256": hashlib.sha256(body).hexdigest(),
+                        "package_sha256": package_sha256, "register_entry": entry.id,
+                        "reviewer": case.reviewer_name,
+                    },
+                )
+            )  # fmt: skip
+            uow.commit()
+        case.released(masked_sha256, package_sha256, now)
+        self.store.update(case)
+        return target

