@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from tests.integration.masking.clips import faces_and_plates, write_clip  # noqa: E402
 
 from custos.adapters.masking.detectors import CenterFaceDetector, Detector, PlateDetector  # noqa: E402
-from custos.adapters.masking.video import _frames, mask_clip  # noqa: E402
+from custos.adapters.masking.video import mask_clip, rgb_frames  # noqa: E402
 from custos.domain.masking import Box  # noqa: E402
 
 COVERED = 0.95
@@ -44,7 +44,7 @@ COVERED = 0.95
 def every_frame(clip: Path, detector: Detector) -> tuple[list[list[Box]], float]:
     boxes: list[list[Box]] = []
     started = time.perf_counter()
-    for _, _, image in _frames(clip):
+    for _, image in rgb_frames(clip):
         boxes.append([d.box for d in detector.detect(image)])
     return boxes, time.perf_counter() - started
 

@@ -31,24 +31,42 @@ class Detector(Protocol):
     @property
     def description(self) -> dict[str, object]: ...
 
+    @property
+    def input_width(self) -> int: ...
+
     def detect(self, frame: Frame) -> list[Detection]: ...
+    def detect_input(self, image: Frame, width: int, height: int) -> list[Detection]:
+        """``image`` already at :func:`input_size` of a ``width``×``height`` frame (RGB)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
 class _Scaled:
-    image: Frame
+    image: Frame  # the network's input, RGB
     sx: float  # input pixels per frame pixel
     sy: float
+    width: int  # the frame's size
+    height: int
 
 
-def _downscale(frame: Frame, input_width: int, multiple: int) -> _Scaled:
-    height, width = frame.shape[:2]
+def input_size(width: int, height: int, input_width: int, multiple: int = 32) -> tuple[int, int]:
+    """The network input for a ``width``×``height`` frame: at most ``input_width`` wide, each
+    side rounded up to ``multiple``."""
     target_w = min(input_width, width)
     target_h = round(height * target_w / width)
-    target_w = -(-target_w // multiple) * multiple
-    target_h = -(-target_h // multiple) * multiple
-    image = cv2.resize(frame, (target_w, target_h), interpolation=cv2.INTER_AREA)
-    return _Scaled(np.ascontiguousarray(image), target_w / width, target_h / height)
+    return -(-target_w // multiple) * multiple, -(-target_h // multiple) * multiple
+
+
+def _scaled(image: Frame, width: int, height: int) -> _Scaled:
+    h, w = image.shape[:2]
+    return _Scaled(np.ascontiguousarray(image), w / width, h / height, width, height)
+
+
+def _downscale(frame: Frame, input_width: int) -> _Scaled:
+    height, width = frame.shape[:2]
+    size = input_size(width, height, input_width)
+    image = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    return _scaled(np.asarray(image, dtype=np.uint8), width, height)
 
 
 def _boxes(
@@ -56,7 +74,6 @@ def _boxes(
     corners: npt.NDArray[np.float32],
     scores: npt.NDArray[np.float32],
     scaled: _Scaled,
-    frame: Frame,
     threshold: float,
     nms: float,
 ) -> list[Detection]:
@@ -64,7 +81,7 @@ def _boxes(
         return []
     xywh = [[float(x0), float(y0), float(x1 - x0), float(y1 - y0)] for x0, y0, x1, y1 in corners]
     keep = cv2.dnn.NMSBoxes(xywh, [float(s) for s in scores], threshold, nms)
-    height, width = frame.shape[:2]
+    height, width = scaled.height, scaled.width
     found: list[Detection] = []
     for index in np.asarray(keep).reshape(-1):
         x0, y0, x1, y1 = corners[index]
@@ -109,7 +126,12 @@ class CenterFaceDetector:
         }  # fmt: skip
 
     def detect(self, frame: Frame) -> list[Detection]:
-        scaled = _downscale(frame, self.input_width, 32)
+        return self._detect(_downscale(frame, self.input_width))
+
+    def detect_input(self, image: Frame, width: int, height: int) -> list[Detection]:
+        return self._detect(_scaled(image, width, height))
+
+    def _detect(self, scaled: _Scaled) -> list[Detection]:
         blob = scaled.image.transpose(2, 0, 1)[None].astype(np.float32)
         heat, size, offset, _ = self._session.run(None, {"input.1": blob})
         rows, cols = np.nonzero(heat[0, 0] > self.threshold)
@@ -121,7 +143,7 @@ class CenterFaceDetector:
         cx = (cols + offset[0, 1, rows, cols] + 0.5) * 4.0
         corners = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
         scores = heat[0, 0, rows, cols]
-        return _boxes(self.kind, corners, scores, scaled, frame, self.threshold, self.nms)
+        return _boxes(self.kind, corners, scores, scaled, self.threshold, self.nms)
 
 
 class PlateDetector:
@@ -163,7 +185,12 @@ class PlateDetector:
         return self._priors[key]
 
     def detect(self, frame: Frame) -> list[Detection]:
-        scaled = _downscale(frame, self.input_width, 32)
+        return self._detect(_downscale(frame, self.input_width))
+
+    def detect_input(self, image: Frame, width: int, height: int) -> list[Detection]:
+        return self._detect(_scaled(image, width, height))
+
+    def _detect(self, scaled: _Scaled) -> list[Detection]:
         height, width = scaled.image.shape[:2]
         bgr = scaled.image[:, :, ::-1].astype(np.float32) - self._MEAN
         blob = np.ascontiguousarray(bgr.transpose(2, 0, 1)[None])
@@ -177,4 +204,4 @@ class PlateDetector:
         size = priors[:, 2:] * np.exp(loc[:, 2:] * self._VARIANCE[1])
         corners = np.concatenate([centre - size / 2, centre + size / 2], axis=1)
         corners *= np.array([width, height, width, height], dtype=np.float32)
-        return _boxes(self.kind, corners, scores[pick], scaled, frame, self.threshold, self.nms)
+        return _boxes(self.kind, corners, scores[pick], scaled, self.threshold, self.nms)
