@@ -215,3 +215,38 @@ def test_unreadable_input_exits_2_without_a_traceback(verify: Verify, tmp_path: 
         r = verify(*args)
         assert r.rc == 2, (args, r.out, r.err)
         assert "Traceback" not in r.out + r.err
+
+
+def test_bytes_hidden_before_the_first_file_are_named(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"hidden payload " * 10 + package.path.read_bytes())  # ZIP readers skip it
+    with zipfile.ZipFile(bad) as z:
+        assert z.testzip() is None  # still a sound ZIP to an ordinary reader
+    failed(
+        verify(bad, "--fingerprint", package.fingerprint),
+        "contents",
+        "bytes 0..150 of the ZIP file",
+    )
+
+
+def test_a_local_header_naming_another_file_is_named(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    data = bytearray(package.path.read_bytes())
+    with zipfile.ZipFile(package.path) as z:
+        at = z.getinfo("custody.pdf").header_offset + 30
+    assert data[at : at + 11] == b"custody.pdf"
+    data[at : at + 11] = b"custodx.pdf"  # what an extracting tool would write out
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(data))
+    r = verify(bad, "--fingerprint", package.fingerprint)
+    failed(r, "contents", "custody.pdf (its local header names another file)")
+
+
+def test_deeply_nested_json_is_refused_without_a_traceback(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    bad = rezip(package.path, tmp_path / "bad.zip", replace={"log/proof.json": b"[" * 100_000})
+    failed(verify(bad, "--fingerprint", package.fingerprint), "inclusion", "log/proof.json")

@@ -3,6 +3,8 @@ offline, runs the same checks with WebCrypto and names the first failure."""
 
 from __future__ import annotations
 
+import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.verifier.builder import Built, flip_byte, members, resigned, rezip
-from tests.verifier.conftest import CAMERAS
+from tests.verifier.conftest import CAMERAS, COMMAND
 
 VIDEO_B = f"video/{CAMERAS[1]}.mp4"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -84,6 +86,9 @@ def test_each_tamper_is_named(page: Page, package: Built, tmp_path: Path) -> Non
         (rezip(package.path, tmp_path / "6.zip", add={"notes.txt": b"x"}), "contents", "notes.txt"),
         (resigned(package.path, tmp_path / "7.zip"), "key", "keys/export.pub"),
     ]  # fmt: skip
+    hidden = tmp_path / "8.zip"
+    hidden.write_bytes(b"hidden payload " * 10 + package.path.read_bytes())
+    cases.append((hidden, "contents", "bytes 0..150 of the ZIP file"))
     for path, step, culprit in cases:
         state, named, steps = check(page, path, package.fingerprint)
         assert (state, named) == ("failed", culprit), (path.name, steps)
@@ -114,3 +119,21 @@ def test_a_file_that_is_not_a_zip_is_unreadable(page: Page, tmp_path: Path) -> N
     bad.write_bytes(b"not a zip at all")
     state, _, _ = check(page, bad)
     assert state == "unreadable"
+
+
+def test_a_zip64_package_is_read(
+    page: Page, package: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Packages over 4 GB use ZIP64 records; here forced on a small one by lowering zipfile's
+    limit while it is written (sizes and offsets in ZIP64 extras, the ZIP64 end records)."""
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 1000)
+    big = rezip(package.path, tmp_path / "zip64.zip")
+    monkeypatch.undo()
+    assert b"PK\x06\x06" in big.read_bytes()[-200:]  # the ZIP64 end of central directory
+    state, _, steps = check(page, big, package.fingerprint)
+    assert state == "verified", (page.locator("#verdict").inner_text(), steps)
+    done = subprocess.run(
+        [str(COMMAND), str(big), "--fingerprint", package.fingerprint],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout

@@ -93,6 +93,10 @@ def _verify(
     manifest = _manifest(manifest_bytes)
     files = manifest["files"]
     listed = {e["name"] for e in files}
+    if pkg.stray is not None:
+        raise Failure(
+            "contents", pkg.stray, "holds bytes outside every file of the package (hidden data)"
+        )
     seen: set[str] = set()
     for name in pkg.names:
         if name in seen:
@@ -284,7 +288,7 @@ def _need(pkg: Package, name: str, step: str, limit: int) -> bytes:
 def _json(data: bytes, name: str, step: str) -> dict[str, Any]:
     try:
         value = json.loads(data.decode())
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise Failure(step, name, "is not JSON") from None
     if not isinstance(value, dict):
         raise Failure(step, name, "is not a JSON object")

@@ -52,6 +52,7 @@ class Package:
         try:
             with zipfile.ZipFile(self._file) as z:
                 infos = z.infolist()
+                start_dir, comment = z.start_dir, z.comment
         except (zipfile.BadZipFile, OSError, ValueError) as e:
             self._file.close()
             raise Unreadable(f"{path} is not a readable ZIP file ({e})") from None
@@ -63,6 +64,47 @@ class Package:
         self.names = [i.filename for i in infos]
         self._infos = {i.filename: i for i in infos}  # a name twice: the contents check says so
         self._size = path.stat().st_size
+        try:
+            self.stray = self._stray(infos, start_dir, len(comment))
+        except OSError as e:
+            self._file.close()
+            raise Unreadable(f"cannot read {path}: {e.strerror or e}") from None
+
+    def _stray(self, infos: list[zipfile.ZipInfo], start_dir: int, comment: int) -> str | None:
+        """Where the ZIP holds bytes that belong to no member (hidden data), or None.
+
+        The members must tile the file from its first byte to the central directory, each
+        local header naming its own member; after the directory only its end records."""
+        pos = 0
+        for info in sorted(infos, key=lambda i: i.header_offset):
+            if info.header_offset != pos:
+                return f"bytes {pos}..{info.header_offset} of the ZIP file"
+            self._file.seek(pos)
+            head = self._file.read(_LOCAL_HEADER.size)
+            if len(head) != _LOCAL_HEADER.size or _LOCAL_HEADER.unpack(head)[0] != _LOCAL_MAGIC:
+                return f"{info.filename} (its local header is missing)"
+            flags, name_len, extra_len = (_LOCAL_HEADER.unpack(head)[i] for i in (2, 9, 10))
+            raw_name = self._file.read(name_len)
+            if raw_name != info.filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437"):
+                return f"{info.filename} (its local header names another file)"
+            pos += _LOCAL_HEADER.size + name_len + extra_len + info.compress_size
+            if flags & 0x08:  # a data descriptor follows: signature optional, sizes 4 or 8 bytes
+                self._file.seek(pos)
+                sig = self._file.read(4) == b"PK\x07\x08"
+                pos += (4 if sig else 0) + (20 if info.file_size >= 0xFFFFFFFF else 12)
+        if pos != start_dir:
+            return f"bytes {pos}..{start_dir} of the ZIP file"
+        directory = sum(
+            46
+            + len(i.orig_filename.encode("utf-8" if i.flag_bits & 0x800 else "cp437"))
+            + len(i.extra)
+            + len(i.comment)
+            for i in infos
+        )
+        tail = self._size - start_dir - directory
+        if tail not in (22 + comment, 22 + comment + 56 + 20):  # the end record (and ZIP64's)
+            return f"bytes {start_dir + directory}..{self._size} of the ZIP file"
+        return None
 
     def close(self) -> None:
         self._file.close()
