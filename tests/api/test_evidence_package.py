@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
+import tempfile
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.access import Role
 from custos.domain.audit_chain import Checkpoint
 from custos.domain.evidence import (
@@ -33,6 +37,7 @@ from custos.domain.evidence import (
     fingerprint,
 )
 from custos.domain.merkle import leaf_hash, root_from_inclusion
+from custos.domain.recording import Segment
 from custos.domain.users import SYSTEM
 from tests.api.access_world import XIAN, World
 from tests.api.builders import API
@@ -151,7 +156,7 @@ def test_the_video_starts_on_the_first_frame_asked_for(world: World, tmp_path: P
         "ffprobe", "-v", "error", "-select_streams", "v", "-show_frames",
         "-show_entries", "frame=pts_time", "-of", "csv=p=0", str(video),
     )  # fmt: skip
-    assert abs(float(frames[0])) < 0.04  # the first shown frame is at the range start
+    assert abs(float(frames[0].split(",")[0])) < 0.04  # the first shown frame is at the range start
     assert len(frames) == round((25.2 - 12.52) * 25)  # and none past its end
     second = next(s for s in w.container.recording.indexed() if s.camera_id == w.cameras[XIAN]
                   and s.sequence == 1)  # fmt: skip
@@ -237,3 +242,39 @@ def test_a_tampered_manifest_fails_the_signature(world: World, tmp_path: Path) -
     except InvalidSignature:
         return
     raise AssertionError("a changed manifest still verified")
+
+
+def test_a_gap_stays_a_gap_on_the_timeline_and_is_listed(world: World, clip: Path) -> None:
+    """Segments at 20–30 s and 60–70 s, range 25–65 s: one file of 40 s whose second part
+    starts 35 s in, and the gap 30–60 s named in the manifest."""
+    w = world
+    assert w.footage_start is not None
+    cam = w.cameras[XIAN]
+    store = SegmentStore(w.container.settings.resolved_media_dir())
+    path = store.run_dir(cam, "laterrun") / "000000.mp4"
+    shutil.copyfile(clip, path)
+    sealed = store.seal(path)
+    start = w.footage_start + timedelta(seconds=60)
+    w.container.recording.seal(
+        Segment(
+            None, cam, "laterrun", 0, store.relative(path), start, start + timedelta(seconds=10),
+            10.0, sealed.bytes, sealed.sha256, "h264", 320, 240, w.container.clock.now(),
+        )
+    )  # fmt: skip
+    _, package = _export(w, 25, 65)
+    manifest = check_package(package)
+    (gap,) = manifest["gaps"]
+    assert (gap["start"][17:19], gap["end"][17:19], gap["reason"]) == ("30", "00", "not recorded")
+    assert [s["cut"] for s in manifest["sources"]] == [
+        {"whole": False, "from_ms": 5000, "to_ms": None},
+        {"whole": False, "from_ms": 0, "to_ms": 5000},
+    ]
+    with zipfile.ZipFile(package) as z, tempfile.TemporaryDirectory() as tmp:
+        video = Path(tmp) / "v.mp4"
+        video.write_bytes(z.read(manifest["cameras"][0]["file"]))
+        frames = [float(t.split(",")[0]) for t in _csv(
+            "ffprobe", "-v", "error", "-select_streams", "v", "-show_frames",
+            "-show_entries", "frame=pts_time", "-of", "csv=p=0", str(video),
+        )]  # fmt: skip
+    assert len(frames) == 250  # 5 s before the gap, 5 s after it
+    assert abs(frames[0]) < 0.04 and abs(frames[125] - 35.0) < 0.04
