@@ -54,6 +54,7 @@ from custos.domain.evidence import (
     canonical_manifest,
     fingerprint,
     key_id,
+    video_name,
 )
 from custos.domain.merkle import inclusion_path, leaf_hash
 from custos.domain.recording import Segment
@@ -253,9 +254,7 @@ class EvidenceBuilder:
             if not unit.name:
                 u = uow.units.get(site.unit_id)
                 unit = UnitInfo(u.name, u.credit_code or None) if u else unit
-            code = (
-                cam.address_code if cam.address_code not in codes else f"{cam.address_code}-{cid}"
-            )
+            code = _file_stem(cam.address_code, cid, codes)
             codes.add(code)
             segs = sorted(uow.segments.find(cid, scope.start, scope.end), key=lambda s: s.start_at)
             delivered = None
@@ -406,6 +405,15 @@ def _request(req: AccessRequest | None) -> RequestDetails | None:
 
 def _with_files(parts: ManifestParts, files: Sequence[PackedFile]) -> ManifestParts:
     return replace(parts, files=list(files))
+
+
+def _file_stem(address_code: str, camera_id: int, taken: set[str]) -> str:
+    """The camera's address code, unless it is not a safe file name or is taken already."""
+    try:
+        video_name(address_code)
+    except ValueError:
+        return f"camera-{camera_id}"
+    return address_code if address_code not in taken else f"{address_code}-{camera_id}"
 
 
 def _ms(d: timedelta) -> int:
