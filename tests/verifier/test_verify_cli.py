@@ -250,3 +250,29 @@ def test_deeply_nested_json_is_refused_without_a_traceback(
 ) -> None:
     bad = rezip(package.path, tmp_path / "bad.zip", replace={"log/proof.json": b"[" * 100_000})
     failed(verify(bad, "--fingerprint", package.fingerprint), "inclusion", "log/proof.json")
+
+
+def test_a_recompressed_package_still_verifies_for_its_content(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    again = tmp_path / "deflated.zip"
+    with zipfile.ZipFile(again, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members(package.path).items():
+            z.writestr(name, data)
+    r = verify(again, "--fingerprint", package.fingerprint)
+    assert r.rc == 0, r.out
+    assert "each of the 2 MP4 files decodes" in r.out
+
+
+def test_a_member_in_an_unknown_compression_method_is_named(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    data = bytearray(package.path.read_bytes())
+    with zipfile.ZipFile(package.path) as z:
+        local = z.getinfo("custody.pdf").header_offset
+        central = z.start_dir + data[z.start_dir :].index(b"custody.pdf") - 46
+    for at in (local + 8, central + 10):  # the method, in the local header and the directory
+        data[at : at + 2] = (1).to_bytes(2, "little")  # "shrunk": no reader has it any more
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(data))
+    failed(verify(bad, "--fingerprint", package.fingerprint), "read", "custody.pdf")

@@ -209,14 +209,16 @@ def _chain(
         raise Failure("entry", f.LOG_ENTRY, "is not an operation-log entry (seq, detail)")
     if entry.get("action") != f.EXPORT_ACTION:
         raise Failure(
-            "entry", f.LOG_ENTRY, f"is a {entry.get('action')!r} entry, not {f.EXPORT_ACTION!r}"
+            "entry",
+            f.LOG_ENTRY,
+            f"is a {_show(entry.get('action'))} entry, not {f.EXPORT_ACTION!r}",
         )
     manifest_sha = hashlib.sha256(manifest_bytes).hexdigest()
     if detail.get("manifest_sha256") != manifest_sha:
         raise Failure("entry", f.LOG_ENTRY, "does not name this manifest's SHA-256")
     say(
         "ok",
-        f"entry: operation-log entry {seq} ({f.EXPORT_ACTION}, {entry.get('at')}) names this manifest",
+        f"entry: operation-log entry {seq} ({f.EXPORT_ACTION}, {_show(entry.get('at'))}) names this manifest",
     )
 
     # 6. inclusion
@@ -255,7 +257,9 @@ def _chain(
         raise Failure("checkpoint", f.LOG_KEY, "its fingerprint is not the manifest's log_key")
     if checkpoint["key_id"] != log_fp[:16]:
         raise Failure(
-            "checkpoint", f.LOG_CHECKPOINT, f"names key {checkpoint['key_id']}, not {f.LOG_KEY}"
+            "checkpoint",
+            f.LOG_CHECKPOINT,
+            f"names key {_show(checkpoint['key_id'])}, not {f.LOG_KEY}",
         )
     statement = f.checkpoint_statement(
         checkpoint["tree_size"],
@@ -277,6 +281,12 @@ def _chain(
         f"checkpoint: tree size {checkpoint['tree_size']} signed {checkpoint['signed_at']} by the log key "
         f"{f.grouped(log_fp)} (the manifest's log_key)",
     )
+
+
+def _show(v: object) -> str:
+    """A value from the package as the report prints it: repr, cut to 80 characters."""
+    text = repr(v)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _need(pkg: Package, name: str, step: str, limit: int) -> bytes:
@@ -303,7 +313,7 @@ def _manifest(data: bytes) -> dict[str, Any]:
     m = _json(data, f.MANIFEST, "contents")
     if m.get("format") != f.FORMAT:
         raise Failure(
-            "contents", f.MANIFEST, f"its format is {m.get('format')!r}, not {f.FORMAT!r}"
+            "contents", f.MANIFEST, f"its format is {_show(m.get('format'))}, not {f.FORMAT!r}"
         )
     for key in ("export_key", "log_key"):
         if not isinstance(m.get(key), str) or not f.HEX64.match(m[key]):
@@ -323,7 +333,7 @@ def _manifest(data: bytes) -> dict[str, Any]:
             or not f.HEX64.match(e["sha256"])
             or not _int(e.get("bytes"), 0, 1 << 50)
         ):
-            raise Failure("contents", f.MANIFEST, f"its files list has a bad entry: {name!r}")
+            raise Failure("contents", f.MANIFEST, f"its files list has a bad entry: {_show(name)}")
         names.add(name)
     return m
 

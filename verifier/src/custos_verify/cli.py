@@ -1,7 +1,8 @@
 """``custos-verify PACKAGE.zip [--fingerprint FP]``.
 
 Exit status: 0 every check passed; 1 verification failed (the first failure is named);
-2 usage error, or the input cannot be read at all (not a file, not a ZIP). Never a traceback.
+2 usage error, or the input cannot be read at all (not a file, not a ZIP), or an error not
+foreseen (printed in one line, with no verdict). Never a traceback.
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ def main(argv: list[str] | None = None) -> int:
         print("NOT VERIFIED: the package is not as it was exported.")
         return FAILED
     except KeyboardInterrupt:
+        return UNUSABLE
+    except Exception as e:  # a case not foreseen: still no traceback, and no verdict
+        print(
+            f"custos-verify: could not verify {args.package}: {type(e).__name__}: {e}",
+            file=sys.stderr,
+        )
         return UNUSABLE
     if fp is None:
         print("VERIFIED, except the key: check its fingerprint (above) against one from elsewhere.")

@@ -133,9 +133,12 @@ class Package:
         """The member's bytes, a MiB at a time (inflated if someone recompressed it)."""
         m = self.member(name)
         if not m.stored:  # a ZipFile of its own: this may run in another thread
-            with zipfile.ZipFile(self.path) as z, z.open(name) as f:
-                while block := f.read(CHUNK):
-                    yield block
+            try:
+                with zipfile.ZipFile(self.path) as z, z.open(name) as f:
+                    while block := f.read(CHUNK):
+                        yield block
+            except Exception as e:  # encrypted, an unknown method, damaged data: all the same
+                raise BadMember(name, f"cannot be read ({e})") from None
             return
         self._file.seek(m.offset)
         left = m.size
