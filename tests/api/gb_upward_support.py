@@ -117,7 +117,6 @@ class RtpReceiver:
         self._stop = threading.Event()
         stream = socket.SOCK_DGRAM if kind == "udp" else socket.SOCK_STREAM
         self.sock = socket.socket(socket.AF_INET, stream)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)  # a GOP at once
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
         if kind == "tcp-listen":

@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 POLL_S = 0.04
 CONNECT_TIMEOUT_S = 10.0
 FRAME_S = 0.04  # the step left between two ffmpeg runs of one live view
+BURST_PACKETS = 16  # over UDP, a pause after this many packets of one read …
+BURST_PAUSE_S = 0.001  # … so that a live view's first GOP does not overrun the receiver
 _BSF = {"h264": "h264_mp4toannexb", "hevc": "hevc_mp4toannexb"}
 
 #: Called once when a sender ends by itself (ffmpeg failed, the peer went away): the reason.
@@ -401,8 +403,10 @@ class PsSender:
                     raise OSError("stopped before the ACK")
             self._channel.open(self._stop)
             self._open = True
-        for packet in packets:
+        for n, packet in enumerate(packets, 1):
             self._channel.send(packet)
+            if n % BURST_PACKETS == 0 and self._channel.transport == "udp":
+                time.sleep(BURST_PAUSE_S)  # a GOP read at once leaves at ~20 MB/s, not at once
             if self.stats.first_packet_at is None:
                 self.stats.first_packet_at = time.monotonic()
             self.stats.packets += 1
