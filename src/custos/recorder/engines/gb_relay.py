@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 MAX_BUFFER_BYTES = 8 * 1024 * 1024  # ≈ 8 s of a 8 Mbit/s stream waiting for a slow reader
 DRAIN_S = 1.0  # how long an ended channel may take to write what it holds
 TICK_S = 0.05  # how often held packets are looked at when nothing arrives
+PASS_S = 0.01  # the shortest pass: what arrives within it is relayed together
 WARN_EVERY_S = 60.0
 DATAGRAMS_PER_WAKE = 256
 RECV_BYTES = 65536
@@ -199,11 +200,17 @@ class MediaRelay:
     # ---- the relay's thread ----------------------------------------------------------------
     def _loop(self) -> None:
         while not self._stopping:
+            started = time.monotonic()
             try:
                 self._once()
             except Exception:  # the relay's boundary: one bad channel never stops the others
                 log.exception("GB/T 28181 media relay")
                 time.sleep(TICK_S)
+            # Let packets gather: a pass per datagram would cost a wake, a failed recv and a
+            # write each; the sockets' buffers hold 10 ms of any stream many times over.
+            rest = PASS_S - (time.monotonic() - started)
+            if rest > 0 and not self._stopping:
+                time.sleep(rest)
 
     def _once(self) -> None:
         for key, mask in self._selector.select(TICK_S):
