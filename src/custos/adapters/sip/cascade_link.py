@@ -16,11 +16,17 @@ import logging
 import secrets
 import socket
 import time
-from dataclasses import dataclass
 from typing import Any, Protocol
-from xml.sax.saxutils import escape
 
 from custos.adapters.sip import digest
+from custos.adapters.sip.cascade_catalog import (
+    LocalIdentity as LocalIdentity,  # re-exported: where callers have always found it
+)
+from custos.adapters.sip.cascade_catalog import (
+    catalog_pages,
+    device_info,
+    encode_gb2312,
+)
 from custos.adapters.sip.cascade_media import UpwardDialogs, UpwardMediaConfig
 from custos.adapters.sip.message import (
     SipMessage,
@@ -34,8 +40,7 @@ from custos.adapters.sip.message import (
 )
 from custos.domain import manscdp
 from custos.domain.gb_cascade import MAX_EXPIRY_S, Transport, UpperPlatform
-from custos.domain.manscdp import CatalogItem, ManscdpError
-from custos.domain.manscdp_build import build_catalog_responses, build_keepalive
+from custos.domain.manscdp_build import build_keepalive
 from custos.services.gb_cascade import CatalogEntry
 from custos.services.gb_cascade_client import LinkAnswer
 
@@ -51,18 +56,6 @@ class CascadeAnswers(Protocol):
     def log_link_event(
         self, platform: UpperPlatform, action: str, detail: dict[str, Any], refused: bool
     ) -> None: ...
-
-
-@dataclass(frozen=True)
-class LocalIdentity:
-    """Custos as the lower platform: its 20-digit ID, its domain, what DeviceInfo says."""
-
-    sip_id: str
-    domain: str
-    name: str = "Custos"
-    manufacturer: str = "Custos"
-    model: str = "Custos VMS"
-    firmware: str = "1"
 
 
 class UdpUpperLink:
@@ -232,7 +225,7 @@ class UdpUpperLink:
                 self._p, "gb_cascade.catalog", {"sn": sn, "sum_num": len(entries)}, refused=False
             )
         elif cmd == "DeviceInfo":
-            self._transact(self._message(_encode(device_info(self._me, sn))))
+            self._transact(self._message(encode_gb2312(device_info(self._me, sn))))
         else:
             log.info("upper platform %s: query %s not answered", self._p.sip_id, cmd)
 
@@ -426,42 +419,6 @@ def open_link(
     given)."""
     kind = TcpUpperLink if platform.transport is Transport.TCP else UdpUpperLink
     return kind(platform, me, answers, bind_host, retransmit_s=retransmit_s, media=media)
-
-
-def catalog_pages(my_id: str, sn: int, entries: list[CatalogEntry]) -> list[bytes]:
-    """The Catalog response as MESSAGE bodies (G2's builder: pages with SumNum), in GB2312, or
-    GB18030 when a name needs a character GB2312 lacks."""
-    items = [
-        CatalogItem(
-            device_id=e.device_id, name=e.name, manufacturer=e.manufacturer, model=e.model,
-            owner="0", civil_code=e.device_id[:6], address=e.address, parental=False,
-            register_way=1, secrecy=0, status="ON" if e.online else "OFF",
-        )
-        for e in entries
-    ]  # fmt: skip
-    try:
-        return build_catalog_responses(sn, my_id, items)
-    except ManscdpError:
-        return build_catalog_responses(sn, my_id, items, encoding="GB18030")
-
-
-def device_info(me: LocalIdentity, sn: int) -> str:
-    return (
-        f'<?xml version="1.0" encoding="GB2312"?>\r\n<Response>\r\n'
-        f"<CmdType>DeviceInfo</CmdType>\r\n<SN>{sn}</SN>\r\n<DeviceID>{me.sip_id}</DeviceID>\r\n"
-        f"<Result>OK</Result>\r\n<DeviceName>{escape(me.name)}</DeviceName>\r\n"
-        f"<Manufacturer>{escape(me.manufacturer)}</Manufacturer>\r\n"
-        f"<Model>{escape(me.model)}</Model>\r\n<Firmware>{escape(me.firmware)}</Firmware>\r\n"
-        f"</Response>\r\n"
-    )
-
-
-def _encode(body: str) -> bytes:
-    """GB2312 as declared; a name GB2312 cannot carry is sent in UTF-8, declared so."""
-    try:
-        return body.encode("gb2312")
-    except UnicodeEncodeError:
-        return body.replace('encoding="GB2312"', 'encoding="UTF-8"', 1).encode("utf-8")
 
 
 def _charset(content_type: str | None) -> str | None:
