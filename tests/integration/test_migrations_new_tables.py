@@ -1,4 +1,4 @@
-"""Each migration that adds tables (0012 and 0014-0021; 0013 has its own test, for the rows it
+"""Each migration that adds tables (0012 and 0014-0022; 0013 has its own test, for the rows it
 marks) creates them exactly as the SQLAlchemy tables declare, and goes down and up again, on
 SQLite and PostgreSQL."""
 
@@ -22,6 +22,7 @@ from custos.adapters.db import (  # noqa: F401 - each registers its tables with 
     gb_tables,
     onvif_tables,
     operations_tables,
+    publication_tables,
     staff_tables,
 )
 from custos.adapters.db.migrate import alembic_config, upgrade
@@ -45,6 +46,7 @@ TABLES_OF = {
     "0019": {"gb_channels", "gb_device_reports"},
     "0020": {"gb_upper_platforms", "gb_shares"},
     "0021": {"unit_settings"},
+    "0022": {"publications"},
 }  # fmt: skip
 
 

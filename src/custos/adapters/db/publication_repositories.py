@@ -1,0 +1,150 @@
+"""Publication cases in SQL (SQLite and PostgreSQL), each write its own transaction.
+
+The :class:`~custos.services.publication.Publications` port. The case is stored as JSON in
+``body``; the columns repeat what lists filter on.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+
+from custos.adapters.db.publication_tables import publications as t
+from custos.domain.masking import Box, MaskKind, MaskMode, StaticZone
+from custos.domain.publication import (
+    AddedRegion,
+    ProposedTrack,
+    PublicationCase,
+    PublicationState,
+    VideoFacts,
+)
+from custos.domain.rules.terms import MaskTarget
+
+
+class SqlPublications:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, case: PublicationCase) -> PublicationCase:
+        with self.engine.begin() as conn:
+            result = conn.execute(insert(t).values(**_columns(case)))
+            key = result.inserted_primary_key
+            assert key is not None
+            case.id = int(key[0])
+        return case
+
+    def get(self, case_id: int) -> PublicationCase | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.c.id, t.c.body).where(t.c.id == case_id)).first()
+        return None if row is None else from_json(int(row.id), json.loads(row.body))
+
+    def update(self, case: PublicationCase) -> None:
+        assert case.id is not None
+        with self.engine.begin() as conn:
+            conn.execute(update(t).where(t.c.id == case.id).values(**_columns(case)))
+
+
+def _columns(case: PublicationCase) -> dict[str, Any]:
+    return {
+        "state": case.state.value,
+        "source_sha256": case.source_sha256,
+        "division_code": case.division_code,
+        "requested_by": case.requested_by,
+        "requested_at": case.requested_at,
+        "reviewer_id": case.reviewer_id,
+        "released_at": case.released_at,
+        "package_sha256": case.package_sha256,
+        "body": json.dumps(to_json(case), ensure_ascii=False, separators=(",", ":")),
+    }
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def to_json(case: PublicationCase) -> dict[str, Any]:
+    return {
+        "source_sha256": case.source_sha256,
+        "source_name": case.source_name,
+        "division_code": case.division_code,
+        "purpose": case.purpose,
+        "requested_by": case.requested_by,
+        "requested_by_name": case.requested_by_name,
+        "requested_at": _time(case.requested_at),
+        "required": {k.value: list(v) for k, v in case.required.items()},
+        "video": {
+            "name": case.video.name,
+            "width": case.video.width,
+            "height": case.video.height,
+            "fps": case.video.fps,
+            "frames": case.video.frames,
+        },
+        "tracks": [
+            {
+                "id": tr.id,
+                "kind": tr.kind.value,
+                "frames": [[i, *b.as_list()] for i, b in tr.frames],
+            }
+            for tr in case.tracks
+        ],
+        "settings": case.settings,
+        "mode": case.mode.value,
+        "state": case.state.value,
+        "removed_tracks": sorted(case.removed_tracks),
+        "regions": [r.as_dict() for r in case.regions],
+        "zones": [z.as_dict() for z in case.zones],
+        "confirmed": sorted(c.value for c in case.confirmed),
+        "reviewer_id": case.reviewer_id,
+        "reviewer_name": case.reviewer_name,
+        "reviewed_at": _time(case.reviewed_at),
+        "masked_sha256": case.masked_sha256,
+        "package_sha256": case.package_sha256,
+        "released_at": _time(case.released_at),
+    }
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def from_json(case_id: int, d: dict[str, Any]) -> PublicationCase:
+    requested_at = _parse_time(d["requested_at"])
+    assert requested_at is not None
+    return PublicationCase(
+        id=case_id,
+        source_sha256=d["source_sha256"],
+        source_name=d["source_name"],
+        division_code=d["division_code"],
+        purpose=d["purpose"],
+        requested_by=d["requested_by"],
+        requested_by_name=d["requested_by_name"],
+        requested_at=requested_at,
+        required={MaskTarget(k): tuple(v) for k, v in d["required"].items()},
+        video=VideoFacts(**d["video"]),
+        tracks=[
+            ProposedTrack(
+                tr["id"], MaskKind(tr["kind"]), tuple((f[0], Box(*f[1:5])) for f in tr["frames"])
+            )
+            for tr in d["tracks"]
+        ],
+        settings=d["settings"],
+        mode=MaskMode(d["mode"]),
+        state=PublicationState(d["state"]),
+        removed_tracks=set(d["removed_tracks"]),
+        regions=[
+            AddedRegion(r["first_frame"], r["last_frame"], Box(*r["box"]), r["note"])
+            for r in d["regions"]
+        ],
+        zones=[StaticZone(**z) for z in d["zones"]],
+        confirmed=frozenset(MaskTarget(c) for c in d["confirmed"]),
+        reviewer_id=d["reviewer_id"],
+        reviewer_name=d["reviewer_name"],
+        reviewed_at=_parse_time(d["reviewed_at"]),
+        masked_sha256=d["masked_sha256"],
+        package_sha256=d["package_sha256"],
+        released_at=_parse_time(d["released_at"]),
+    )
