@@ -11,8 +11,9 @@ builder (tests/verifier/builder.py: a real log entry, inclusion proof and signed
 Printed: the package's size, then for each of three runs the wall time of the whole
 verification (``verify_package``: hashing streamed from the ZIP, signatures, proof, ffprobe on
 each MP4), the same without ffprobe, and the installed command ``custos-verify`` end to end.
-The package stays in the page cache after it is built (a warm read); pass --drop-note to be
-reminded that a cold read is bounded by the disk, not by the verifier.
+The package stays in the page cache after it is built (a warm read: a cold one is bounded by
+the disk, not by the verifier). With ``--html``, also verify.html in headless Chromium (from
+picking the file to the verdict).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=3600)
     ap.add_argument("--kbps", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=3, choices=range(1, 11))
+    ap.add_argument("--html", action="store_true", help="also time verify.html in Chromium")
     args = ap.parse_args()
     if not 60 <= args.seconds <= 6 * 3600 or not 100 <= args.kbps <= 20_000:
         ap.error("--seconds 60..21600, --kbps 100..20000")
@@ -100,6 +102,33 @@ def main() -> None:
                 f"{size / 1e6 / full:.0f} MB/s), {bare:.2f} s without ffprobe, "
                 f"custos-verify command {cli:.2f} s"
             )
+        if args.html:
+            for run in range(1, args.runs + 1):
+                seconds, state = in_browser(built.path, built.fingerprint)
+                print(f"verify.html run {run}: {state} in {seconds:.2f} s")
+
+
+def in_browser(package: Path, fingerprint: str) -> tuple[float, str]:
+    import custos_verify
+    from playwright.sync_api import sync_playwright
+
+    page_file = Path(custos_verify.__file__).parent / "html" / "verify.html"
+    states = ("verified", "unpinned", "incomplete", "failed", "unreadable")
+    done = ",".join(f"#verdict[data-state={s}]" for s in states)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=["--no-sandbox"]
+        )
+        page = browser.new_page()
+        page.goto(page_file.as_uri())
+        page.fill("#fingerprint", fingerprint)
+        t = time.perf_counter()
+        page.set_input_files("#package", str(package))
+        page.wait_for_selector(done, timeout=600_000)
+        seconds = time.perf_counter() - t
+        state = page.locator("#verdict").get_attribute("data-state") or "?"
+        browser.close()
+    return seconds, state
 
 
 if __name__ == "__main__":
