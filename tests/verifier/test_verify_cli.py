@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+import sysconfig
 import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import custos_verify
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -276,3 +278,25 @@ def test_a_member_in_an_unknown_compression_method_is_named(
     bad = tmp_path / "bad.zip"
     bad.write_bytes(bytes(data))
     failed(verify(bad, "--fingerprint", package.fingerprint), "read", "custody.pdf")
+
+
+def test_it_runs_where_custos_cannot_be_imported(package: Built, tmp_path: Path) -> None:
+    """``python -S``: no site processing, so neither editable install is on the path; only the
+    verifier's sources and the installed libraries (cryptography) are given."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(custos_verify.__file__).parents[1]), sysconfig.get_paths()["purelib"]]
+        ),
+    }
+    probe = subprocess.run(
+        [sys.executable, "-S", "-c", "import importlib.util as u; print(u.find_spec('custos'))"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+    )  # fmt: skip
+    assert probe.stdout.strip() == "None"
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", "custos_verify", str(package.path), "--fingerprint", package.fingerprint],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "VERIFIED: the package is as exported" in done.stdout
