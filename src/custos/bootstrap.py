@@ -20,10 +20,12 @@ from custos.adapters.child_process import dies_with_parent
 from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
 from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
 from custos.adapters.db.engine import EngineProbe, make_engine
+from custos.adapters.db.publication_repositories import SqlPublications
 from custos.adapters.db.uow import SqlUnitOfWorkFactory
 from custos.adapters.diagnosis.analyser import FileFrameAnalyser
 from custos.adapters.evidence_keys import ExportKeyring, log_key_published
 from custos.adapters.export.evidence_files import EvidenceFiles, custody_renderer, verify_html
+from custos.adapters.masking.publication_masker import PublicationMasker
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
 from custos.adapters.notify import ChannelDispatcher
@@ -83,6 +85,7 @@ from custos.services.offload import OffloadService
 from custos.services.onvif_onboarding import OnboardingService
 from custos.services.police_reports import PoliceReportService
 from custos.services.ptz import PtzService
+from custos.services.publication import PublicationService
 from custos.services.recording import RecordingService
 from custos.services.registry import RegistryService
 from custos.services.retention import RetentionService
@@ -142,6 +145,7 @@ class Services:
     maintenance: MaintenanceService  # inspections, work orders, assessments
     contractors: ContractorService  # contractors and entrustment agreements
     emergency: EmergencyService  # emergency plans and drills
+    publications: PublicationService  # masked copies for public dissemination (issue 13)
     offload: OffloadService | None = None  # None unless an object store is configured
     witnesses: WitnessService | None = None  # hands signed checkpoints to witnesses (issue 13)
 
@@ -250,6 +254,16 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
     sender = ChannelDispatcher(clock, settings.notify_timeout_s)
     onvif = ZeepOnvifClient(settings.onvif_timeout_s)
     camera_time = CameraTimeService(uow, onvif, alarms, clock, settings.clock_drift_limit_s)
+    publications = PublicationService(
+        SqlPublications(engine),
+        uow,
+        rules,
+        PublicationMasker(),
+        keyring.current,
+        settings.data_dir / "publications",
+        clock,
+        exports_root=settings.data_dir / "exports",
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -297,6 +311,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             uow, RegistryService(uow, rules, clock), onvif, camera_time, clock
         ),
         camera_time=camera_time,
+        publications=publications,
         ptz=PtzService(uow, onvif, clock),
         diagnosis=DiagnosisService(
             uow,

@@ -108,6 +108,14 @@ class PublicationCase:
     masked_sha256: str | None = None
     package_sha256: str | None = None
     released_at: datetime | None = None
+    export_id: int | None = None  # the staff export or delivered package it was made from
+
+    @property
+    def package_name(self) -> str | None:
+        """The masked package's file name, once released."""
+        if self.masked_sha256 is None:
+            return None
+        return f"publication-{self.id}-{self.masked_sha256[:12]}.zip"
 
     def kept_tracks(self) -> list[ProposedTrack]:
         return [t for t in self.tracks if t.id not in self.removed_tracks]

@@ -73,6 +73,9 @@ class Masker(Protocol):
 
 
 class Signer(Protocol):
+    """The export key (adapters/evidence_keys.py ``ExportSigner``)."""
+
+    @property
     def public_key(self) -> bytes: ...
     def sign(self, message: bytes) -> bytes: ...
 
@@ -93,9 +96,61 @@ class PublicationService:
         signer: Callable[[], Signer],
         work_dir: Path,
         clock: Clock,
+        exports_root: Path | None = None,
     ) -> None:
         self.store, self.uow, self.rulebook = store, uow, rulebook
         self.masker, self.signer, self.work_dir, self.clock = masker, signer, work_dir, clock
+        self.exports_root = exports_root
+
+    def export_path(self, principal: Principal, export_id: int) -> Path:
+        """A staff export the principal made, checked against its SHA-256 as recorded."""
+        with self.uow() as uow:
+            package = uow.exports.get(export_id)
+        if package is None or package.user_id != principal.user_id or not self.exports_root:
+            raise NotFound("export", export_id)
+        path = self.exports_root / package.path
+        if not path.is_file() or self.masker.digest(path) != package.sha256:
+            raise ValidationFailed(
+                FieldError("export_id", "the export's file is missing or not as recorded")
+            )
+        return path
+
+    def request_export(
+        self,
+        principal: Principal,
+        export_id: int,
+        division_code: str,
+        purpose: str,
+        mask: Sequence[MaskTarget],
+        mode: MaskMode = MaskMode.PIXELATE,
+    ) -> PublicationCase:
+        """Ask for a masked copy of one's staff export (the API's way in)."""
+        principal.require(Permission.EXPORT)
+        duty = publication_duty(self.rulebook.packs_for_division(division_code))
+        duty.check(mask, field="publication.mask")  # refused before the file is read
+        case = self.request(
+            principal, self.export_path(principal, export_id), division_code, purpose, mask, mode
+        )
+        case.export_id = export_id
+        self.store.update(case)
+        return case
+
+    def release_export(self, principal: Principal, case_id: int) -> Path:
+        case = self.get(principal, case_id)
+        if case.export_id is None:
+            raise ValidationFailed(FieldError("export_id", "the case names no export"))
+        with self.uow() as uow:
+            package = uow.exports.get(case.export_id)
+        if package is None or not self.exports_root:
+            raise NotFound("export", case.export_id)
+        return self.release(principal, case_id, self.exports_root / package.path)
+
+    def package_file(self, principal: Principal, case_id: int) -> tuple[PublicationCase, Path]:
+        case = self.get(principal, case_id)
+        name = case.package_name
+        if name is None or not (self.work_dir / name).is_file():
+            raise NotFound("publication package", case_id)
+        return case, self.work_dir / name
 
     def request(
         self,
@@ -185,7 +240,7 @@ class PublicationService:
         )
         now = self.clock.now()
         signer = self.signer()
-        public_key = signer.public_key()
+        public_key = signer.public_key
         manifest = {
             "format": PUBLICATION_FORMAT,
             "kind": "publication",
@@ -212,11 +267,15 @@ class PublicationService:
             "export_key": fingerprint(public_key),
         }
         body = canonical_manifest(manifest)
-        target = self.work_dir / f"publication-{case_id}-{masked_sha256[:12]}.zip"
+        target = self.work_dir / f"publication-{case_id}-{masked_sha256[:12]}.zip"  # package_name
         package_sha256 = self.masker.write_package(
             target,
             [(masked_name, masked)],
-            [(MANIFEST, body), (SIGNATURE, signer.sign(body)), (EXPORT_KEY, public_key)],
+            [
+                (MANIFEST, body),
+                (SIGNATURE, f"{signer.sign(body).hex()}\n".encode()),
+                (EXPORT_KEY, f"{public_key.hex()}\n".encode()),
+            ],
         )
         with self.uow() as uow:
             entry = uow.register.add(

@@ -101,6 +101,7 @@ class Signer:
     def __init__(self) -> None:
         self.key = Ed25519PrivateKey.generate()
 
+    @property
     def public_key(self) -> bytes:
         return self.key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
@@ -186,8 +187,8 @@ def test_proposal_review_and_release_of_a_signed_masked_copy(
     with zipfile.ZipFile(released) as archive:
         body = archive.read(MANIFEST)
         manifest = json.loads(body)
-        signer.key.public_key().verify(archive.read(SIGNATURE), body)
-        assert archive.read(EXPORT_KEY) == signer.public_key()
+        signer.key.public_key().verify(bytes.fromhex(archive.read(SIGNATURE).decode()), body)
+        assert archive.read(EXPORT_KEY) == f"{signer.public_key.hex()}\n".encode()
         (video,) = manifest["files"]
         archive.extract(video["name"], released.parent)
     assert canonical_manifest(manifest) == body

@@ -104,6 +104,7 @@ def to_json(case: PublicationCase) -> dict[str, Any]:
         "masked_sha256": case.masked_sha256,
         "package_sha256": case.package_sha256,
         "released_at": _time(case.released_at),
+        "export_id": case.export_id,
     }
 
 
@@ -147,4 +148,5 @@ def from_json(case_id: int, d: dict[str, Any]) -> PublicationCase:
         masked_sha256=d["masked_sha256"],
         package_sha256=d["package_sha256"],
         released_at=_parse_time(d["released_at"]),
+        export_id=d.get("export_id"),
     )

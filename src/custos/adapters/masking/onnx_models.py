@@ -12,9 +12,7 @@ import importlib.util
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
-
-import onnx
-import onnxruntime as ort  # type: ignore[import-untyped]
+from typing import Any
 
 
 class DetectorUnavailable(RuntimeError):  # noqa: N818 - as the domain's errors
@@ -44,8 +42,15 @@ def shipped_model(package: str, *relative: str) -> ModelFile:
 
 def open_session(
     model: bytes | Path, threads: int, dynamic: dict[str, list[str | int]] | None = None
-) -> ort.InferenceSession:
-    """An onnxruntime CPU session; ``dynamic`` rewrites fixed input/output shapes as symbolic."""
+) -> Any:
+    """An onnxruntime CPU session; ``dynamic`` rewrites fixed input/output shapes as symbolic.
+
+    onnx and onnxruntime are imported here, not with the module: ``custos serve`` and the CLI
+    start without loading them until a publication is first asked for.
+    """
+    import onnx
+    import onnxruntime as ort  # type: ignore[import-untyped]
+
     if not 1 <= threads <= 64:
         raise ValueError("threads is 1..64")
     options = ort.SessionOptions()

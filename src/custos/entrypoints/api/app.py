@@ -30,6 +30,7 @@ from custos.entrypoints.api.routers import (
     network,
     notify,
     onvif,
+    publications,
     register,
     requests,
     rules,
@@ -99,6 +100,7 @@ def create_app(container: Services) -> FastAPI:
         staff,
         maintenance,
         emergency,
+        publications,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)

@@ -1,0 +1,189 @@
+"""Copies for public dissemination: ask, review the proposed boxes, approve, release, download.
+
+The packs decide what must be masked (Decree 799 art. 22, Xi'an art. 28); a request leaving a
+target out is refused naming ``publication.mask.<target>`` and the articles.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from custos.domain.access import Permission
+from custos.domain.errors import FieldError, ValidationFailed
+from custos.domain.masking import Box, MaskMode, StaticZone
+from custos.domain.publication import MAX_REGIONS, MAX_ZONES, AddedRegion, PublicationCase
+from custos.domain.rules.terms import MaskTarget
+from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.schemas import In
+
+router = APIRouter(prefix="/publications", tags=["publications"])
+Requester = Annotated[Caller, needs(Permission.EXPORT)]
+Reviewer = Annotated[Caller, needs(Permission.PUBLICATION_REVIEW)]
+Pixel = Annotated[int, Field(ge=0, le=16384)]
+FrameNo = Annotated[int, Field(ge=0, le=25 * 3600)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class PublicationIn(In):
+    export_id: Id
+    division_code: str = Field(pattern=r"^\d{6}$")
+    purpose: str = Field(min_length=1, max_length=500)
+    mask: list[MaskTarget] = Field(max_length=8, description="what the copy will have masked")
+    mode: MaskMode = MaskMode.PIXELATE
+
+
+class RegionIn(In):
+    first_frame: FrameNo
+    last_frame: FrameNo
+    box: list[Pixel] = Field(min_length=4, max_length=4, description="[x0, y0, x1, y1]")
+    note: str = Field(default="", max_length=200)
+
+
+class ZoneIn(In):
+    left: Share
+    top: Share
+    right: Share
+    bottom: Share
+    label: str = Field(default="", max_length=200)
+
+
+class ReviewIn(In):
+    remove_tracks: list[Id] = Field(default_factory=list, max_length=10_000)
+    restore_tracks: list[Id] = Field(default_factory=list, max_length=10_000)
+    add_regions: list[RegionIn] = Field(default_factory=list, max_length=MAX_REGIONS)
+    zones: list[ZoneIn] | None = Field(default=None, max_length=MAX_ZONES)
+
+
+class ApproveIn(In):
+    confirmed: list[MaskTarget] = Field(
+        max_length=8, description="targets the reviewer checked by eye (organisation names…)"
+    )
+
+
+class BoxOut(BaseModel):
+    source: str  # track:N or region:N
+    box: list[int]
+
+
+class PublicationOut(BaseModel):
+    id: int
+    state: str
+    export_id: int | None
+    source_sha256: str
+    division_code: str
+    purpose: str
+    requested_by: str
+    required: dict[str, list[str]]
+    video: dict[str, Any]
+    tracks: list[dict[str, Any]]
+    removed_tracks: list[int]
+    regions: list[dict[str, Any]]
+    zones: list[dict[str, Any]]
+    confirmed: list[str]
+    reviewer: str
+    masking: dict[str, Any]
+    masked_sha256: str | None
+    package_sha256: str | None
+
+    @classmethod
+    def of(cls, case: PublicationCase) -> PublicationOut:
+        return cls(
+            id=case.id or 0,
+            state=case.state.value,
+            export_id=case.export_id,
+            source_sha256=case.source_sha256,
+            division_code=case.division_code,
+            purpose=case.purpose,
+            requested_by=case.requested_by_name,
+            required={t.value: list(r) for t, r in case.required.items()},
+            video={
+                "name": case.video.name, "width": case.video.width, "height": case.video.height,
+                "fps": case.video.fps, "frames": case.video.frames,
+            },
+            tracks=[t.as_dict() for t in case.tracks],
+            removed_tracks=sorted(case.removed_tracks),
+            regions=[r.as_dict() for r in case.regions],
+            zones=[z.as_dict() for z in case.zones],
+            confirmed=sorted(t.value for t in case.confirmed),
+            reviewer=case.reviewer_name,
+            masking=case.settings,
+            masked_sha256=case.masked_sha256,
+            package_sha256=case.package_sha256,
+        )  # fmt: skip
+
+
+@router.post("", response_model=PublicationOut, status_code=201)
+def ask_publication(body: PublicationIn, caller: Requester, c: ContainerDep) -> PublicationOut:
+    """Ask for a masked copy of one's export; detection proposes the boxes to review."""
+    case = c.publications.request_export(
+        caller.principal, body.export_id, body.division_code, body.purpose, body.mask, body.mode
+    )
+    return PublicationOut.of(case)
+
+
+@router.get("/{case_id}", response_model=PublicationOut)
+def get_publication(case_id: Id, caller: Reviewer, c: ContainerDep) -> PublicationOut:
+    return PublicationOut.of(c.publications.get(caller.principal, case_id))
+
+
+@router.get("/{case_id}/boxes", response_model=list[BoxOut])
+def boxes_at(
+    case_id: Id, caller: Reviewer, c: ContainerDep, frame: Annotated[FrameNo, Query()]
+) -> list[BoxOut]:
+    """What will be masked on one frame (tracks kept and regions added; zones apart)."""
+    case = c.publications.get(caller.principal, case_id)
+    return [BoxOut(source=s, box=b.as_list()) for s, b in case.boxes_at(frame)]
+
+
+@router.post("/{case_id}/review", response_model=PublicationOut)
+def review(case_id: Id, body: ReviewIn, caller: Reviewer, c: ContainerDep) -> PublicationOut:
+    """Remove or restore tracks, add regions, set the static zones."""
+    case = c.publications.edit(
+        caller.principal,
+        case_id,
+        remove_tracks=set(body.remove_tracks),
+        restore_tracks=set(body.restore_tracks),
+        add_regions=[
+            AddedRegion(r.first_frame, r.last_frame, _box(r.box), r.note) for r in body.add_regions
+        ],
+        zones=None
+        if body.zones is None
+        else [StaticZone(z.left, z.top, z.right, z.bottom, z.label) for z in body.zones],
+    )
+    return PublicationOut.of(case)
+
+
+@router.post("/{case_id}/approve", response_model=PublicationOut)
+def approve(case_id: Id, body: ApproveIn, caller: Reviewer, c: ContainerDep) -> PublicationOut:
+    """Approve (refused to the requester, and while a required target is not covered)."""
+    return PublicationOut.of(c.publications.approve(caller.principal, case_id, body.confirmed))
+
+
+@router.post("/{case_id}/release", response_model=PublicationOut)
+def release(case_id: Id, caller: Reviewer, c: ContainerDep) -> PublicationOut:
+    """Render the approved copy, sign it, register and log it."""
+    c.publications.release_export(caller.principal, case_id)
+    return PublicationOut.of(c.publications.get(caller.principal, case_id))
+
+
+@router.get("/{case_id}/file")
+def download(case_id: Id, caller: Reviewer, c: ContainerDep) -> FileResponse:
+    case, path = c.publications.package_file(caller.principal, case_id)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=path.name,
+        headers={"X-Content-SHA256": case.package_sha256 or ""},
+    )
+
+
+def _box(values: list[int]) -> Box:
+    try:
+        return Box(*values)
+    except ValueError:
+        raise ValidationFailed(FieldError("add_regions.box", "x0 < x1 and y0 < y1")) from None

@@ -1,0 +1,82 @@
+"""The publication API: refused without the packs' masking, then propose → review → release."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from custos.domain.access import Role
+from custos.domain.evidence import MANIFEST
+from tests.api.access_world import XIAN, World
+from tests.api.builders import API
+
+pytestmark = pytest.mark.slow  # an export, detection and an H.264 re-encode
+
+PURPOSE = "公开通报 (public notice 3)"
+
+
+def _manager(w: World) -> dict[str, str]:
+    return w.person("manager1", Role.UNIT_MANAGER, unit_id=w.unit_id)
+
+
+def _export(w: World) -> int:
+    body = {"camera_ids": [w.cameras[XIAN]], **w.range(0, 10), "purpose": PURPOSE}
+    r = w.client.post(f"{API}/exports", json=body, headers=_manager(w))
+    assert r.status_code == 201, r.text
+    return int(r.json()["id"])
+
+
+def test_publication_is_refused_without_masking_and_released_after_review(world: World) -> None:
+    w, manager = world, _manager(world)
+    export_id = _export(w)
+    ask = {"export_id": export_id, "division_code": XIAN, "purpose": PURPOSE, "mask": ["faces"]}
+    refused = w.client.post(f"{API}/publications", json=ask, headers=manager)
+    assert refused.status_code == 422, refused.text
+    by_field = {e["field"]: e for e in refused.json()["errors"]}
+    assert by_field["publication.mask.plates"]["rule_id"] == "national-2025:art22, xian-2020:art28"
+    assert "publication.mask.organisation_names" in by_field
+
+    ask["mask"] = ["faces", "plates", "organisation_names", "individual_features"]
+    r = w.client.post(f"{API}/publications", json=ask, headers=manager)
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert case["state"] == "proposed" and case["video"]["name"].startswith("video/")
+    url = f"{API}/publications/{case['id']}"
+
+    reviewer = w.people["head"]
+    review = {
+        "add_regions": [{"first_frame": 0, "last_frame": 5, "box": [10, 10, 60, 40]}],
+        "zones": [{"left": 0.0, "top": 0.0, "right": 0.3, "bottom": 0.1, "label": "招牌"}],
+    }
+    assert w.client.post(f"{url}/review", json=review, headers=reviewer).status_code == 200
+    boxes = w.client.get(f"{url}/boxes", params={"frame": 3}, headers=reviewer).json()
+    assert {"source": "region:0", "box": [10, 10, 60, 40]} in boxes
+    bad = w.client.post(f"{url}/review", json={"add_regions": [
+        {"first_frame": 0, "last_frame": 5, "box": [60, 10, 10, 40]}]}, headers=reviewer)  # fmt: skip
+    assert bad.status_code == 422
+    assert w.client.post(f"{url}/release", headers=reviewer).status_code == 409  # not approved
+    unconfirmed = w.client.post(f"{url}/approve", json={"confirmed": []}, headers=reviewer)
+    assert unconfirmed.status_code == 422
+    confirmed = {"confirmed": ["organisation_names", "individual_features"]}
+    assert w.client.post(f"{url}/approve", json=confirmed, headers=manager).status_code == 422
+    approved = w.client.post(f"{url}/approve", json=confirmed, headers=reviewer)
+    assert approved.status_code == 200 and approved.json()["state"] == "approved"
+    released = w.client.post(f"{url}/release", headers=reviewer)
+    assert released.status_code == 200, released.text
+    body = released.json()
+    assert body["state"] == "released" and body["package_sha256"]
+
+    got = w.client.get(f"{url}/file", headers=reviewer)
+    assert got.status_code == 200
+    assert hashlib.sha256(got.content).hexdigest() == body["package_sha256"]
+    path = Path(w.container.settings.data_dir) / "check.zip"
+    path.write_bytes(got.content)
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read(MANIFEST))
+    assert manifest["original"]["package_sha256"] == case["source_sha256"]
+    assert manifest["masking"]["reviewer"] == "head"
+    assert w.client.get(url, headers=w.people["officer"]).status_code == 403
