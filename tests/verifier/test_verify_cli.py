@@ -48,6 +48,8 @@ def test_a_package_as_exported_verifies_with_its_fingerprint(
     ):
         assert f"ok    {step}:" in r.out, r.out
     assert "each of the 2 MP4 files decodes" in r.out
+    assert "the manifest: kind export, unit 测试单位, exported 2026-11-20T02:00:00.000000Z" in r.out
+    assert f"camera {CAMERAS[1]} (camera {CAMERAS[1]}): {VIDEO_B}" in r.out
     assert "VERIFIED: the package is as exported" in r.out
 
 

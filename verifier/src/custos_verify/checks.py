@@ -136,6 +136,7 @@ def _verify(
             total += size
         say("ok", f"hashes: every listed file has its SHA-256 and size ({total} bytes)")
         _chain(pkg, manifest, manifest_bytes, given_fp, say)
+        _summary(manifest, say)
         # 8. media
         if ffprobe is None:
             say(
@@ -218,7 +219,7 @@ def _chain(
         raise Failure("entry", f.LOG_ENTRY, "does not name this manifest's SHA-256")
     say(
         "ok",
-        f"entry: operation-log entry {seq} ({f.EXPORT_ACTION}, {_show(entry.get('at'))}) names this manifest",
+        f"entry: operation-log entry {seq} ({f.EXPORT_ACTION}, {_text(entry.get('at'))}) names this manifest",
     )
 
     # 6. inclusion
@@ -281,6 +282,34 @@ def _chain(
         f"checkpoint: tree size {checkpoint['tree_size']} signed {checkpoint['signed_at']} by the log key "
         f"{f.grouped(log_fp)} (the manifest's log_key)",
     )
+
+
+def _summary(m: dict[str, Any], say: Callable[[str, str], None]) -> None:
+    """What the signed manifest says the package is (informative lines, kind ``info``)."""
+    unit = _dict(m.get("unit"))
+    asked = _dict(m.get("range_asked"))
+    say(
+        "info",
+        f"the manifest: kind {_text(m.get('kind'))}, unit {_text(unit.get('name'))}, exported "
+        f"{_text(m.get('exported_at'))}, range asked {_text(asked.get('start'))} to {_text(asked.get('end'))}",
+    )
+    cameras = m.get("cameras")
+    for c in cameras[:64] if isinstance(cameras, list) else []:
+        if isinstance(c, dict):
+            say(
+                "info",
+                f"camera {_text(c.get('address_code'))} ({_text(c.get('name'))}): {_text(c.get('file') or 'no footage')}",
+            )
+
+
+def _dict(v: object) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _text(v: object) -> str:
+    """A string from the package as printed: control characters dropped, cut to 80."""
+    text = "".join(ch for ch in str(v) if ch.isprintable())
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _show(v: object) -> str:

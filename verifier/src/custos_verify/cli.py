@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _print(step: Step) -> None:
-    print(f"{'ok  ' if step.kind == 'ok' else 'note'}  {step.text}", flush=True)
+    label = {"ok": "ok  ", "note": "note", "info": "    "}.get(step.kind, step.kind)
+    print(f"{label}  {step.text}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
