@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 from starlette.background import BackgroundTask
 
@@ -151,6 +151,25 @@ def create_export(body: RangeIn, caller: Exporter, c: ContainerDep) -> ExportOut
     return ExportOut.of(e)
 
 
+class EstimateOut(BaseModel):
+    bytes: int
+    segment_count: int
+
+
+@router.get("/exports/estimate", response_model=EstimateOut)
+def estimate_export(
+    caller: Exporter,
+    c: ContainerDep,
+    camera_ids: Annotated[list[Id], Query(min_length=1, max_length=64)],
+    start: Annotated[AwareDatetime, Query()],
+    end: Annotated[AwareDatetime, Query()],
+) -> EstimateOut:
+    """The size an export of cameras × [start, end) would have: the recorded segments' bytes
+    (a segment the range cuts counts by its share of time) and how many segments."""
+    e = c.footage.estimate_export(caller.principal, camera_ids, start, end)
+    return EstimateOut(bytes=e.bytes, segment_count=e.segment_count)
+
+
 @router.get("/exports/{export_id}/file")
 def download_export(export_id: Id, caller: SessionHolder, c: ContainerDep) -> FileResponse:
     """Download a package one made (registered as a download, with the file's SHA-256)."""
@@ -160,4 +179,15 @@ def download_export(export_id: Id, caller: SessionHolder, c: ContainerDep) -> Fi
         media_type="application/zip",
         filename=path.name,
         headers={"X-Content-SHA256": package.sha256},
+    )
+
+
+@router.get("/exports/{export_id}/custody.pdf")
+def custody_sheet(export_id: Id, caller: SessionHolder, c: ContainerDep) -> Response:
+    """The package's chain-of-custody sheet alone (``custody.pdf`` from inside the ZIP), to print."""
+    sheet = c.footage.custody_sheet(caller.principal, export_id)
+    return Response(
+        sheet,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="custody-{export_id}.pdf"'},
     )
