@@ -63,7 +63,10 @@ def check(page: Page, package: Path, fingerprint: str = "") -> tuple[str, str, l
 def test_the_page_has_ed25519_here_and_verifies_a_package(page: Page, package: Built) -> None:
     state, _, steps = check(page, package.path, package.fingerprint)
     assert state == "verified", steps
-    assert len(steps) == 8, steps
+    assert len(steps) == 8 + 3, steps  # the eight steps and three lines of what it holds
+    assert (
+        "the manifest: kind export, unit 测试单位, exported 2026-11-20T02:00:00.000000Z" in steps[7]
+    )
     assert not any("NOT CHECKED" in s for s in steps)
     assert steps[-1].startswith("media: each of the 2 MP4 files plays in this browser"), steps
 
