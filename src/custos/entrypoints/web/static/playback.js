@@ -2,6 +2,7 @@
 // sync. Each camera's segments go into one MediaSource at their wall-clock offset, so a video's
 // currentTime is "seconds since the window's start" for every camera alike.
 import { api, ApiError, can, el, fmtTime, fromLocalInput, label, showError, clearError, toLocalInput, T } from "./app.js";
+import { showExport } from "./export_panel.js";
 
 const form = document.getElementById("range-form");
 const errorBox = document.getElementById("pb-error");
@@ -63,6 +64,7 @@ async function showTimelines(ev) {
   document.getElementById("hold-legend").hidden = !Object.values(holds).some((l) => l.length);
   document.getElementById("timelines").hidden = false;
   document.getElementById("play").disabled = !Object.values(timelines).some((t) => t.segments.length);
+  if (!grant) showExport(view, ids);  // a granted view exports through its request, not here
 }
 
 /** Evidence holds in force over the window, per camera. Only hold.manage may list them: anyone
