@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import boto3
 from botocore.config import Config
@@ -180,29 +180,48 @@ class S3SegmentStore:
         Idempotent for the same content; :class:`ObjectExistsError` for other content. The
         server checks the body against ``sha256``; afterwards size and metadata are read back.
         """
+        try:
+            with path.open("rb") as body:
+                return self._put_new(key, body, sha256, size, "video/mp4", retain_until)
+        except ClientError as exc:
+            if _code(exc) in {"BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"}:
+                raise ObjectStoreError(
+                    f"{path} no longer hashes to its sealed sha256 {sha256}: not uploaded"
+                ) from exc
+            raise
+
+    def _put_new(
+        self,
+        key: str,
+        body: BinaryIO | bytes,
+        sha256: str,
+        size: int,
+        content_type: str,
+        retain_until: datetime | None,
+    ) -> ObjectInfo:
+        """The one way an object is written: only if ``key`` is free (``If-None-Match``; the
+        same content already there is fine, other content is :class:`ObjectExistsError`),
+        checked by the server against ``sha256``, locked until ``retain_until`` where the
+        bucket has Object Lock, then read back and compared."""
         found = self.stat(key)
         if found is not None:
             return self._same_or_conflict(key, found, sha256, size)
         extra: dict[str, Any] = {}
         lockable = retain_until is not None and retain_until > datetime.now(UTC) + _LOCK_MARGIN
         if lockable and self.locking():
-            extra = {
-                "ObjectLockMode": self.lock_mode,
-                "ObjectLockRetainUntilDate": retain_until,
-            }
+            extra = {"ObjectLockMode": self.lock_mode, "ObjectLockRetainUntilDate": retain_until}
         try:
-            with path.open("rb") as body:
-                put = self._s3.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=body,
-                    ContentLength=size,
-                    ContentType="video/mp4",
-                    Metadata={SHA256_META: sha256},
-                    ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode("ascii"),
-                    IfNoneMatch="*",
-                    **extra,
-                )
+            put = self._s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=body,
+                ContentLength=size,
+                ContentType=content_type,
+                Metadata={SHA256_META: sha256},
+                ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode("ascii"),
+                IfNoneMatch="*",
+                **extra,
+            )
         except ClientError as exc:
             if _code(exc) == "PreconditionFailed" or _status(exc) == 412:
                 # someone put it between our look and our put: same rules as above
@@ -212,10 +231,6 @@ class S3SegmentStore:
                         f"conditional put of {key} refused, yet no object"
                     ) from exc
                 return self._same_or_conflict(key, again, sha256, size)
-            if _code(exc) in {"BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"}:
-                raise ObjectStoreError(
-                    f"{path} no longer hashes to its sealed sha256 {sha256}: not uploaded"
-                ) from exc
             raise
         stored = self.stat(key, put.get("VersionId"))
         if stored is None or stored.bytes != size or stored.sha256 != sha256:
@@ -304,38 +319,7 @@ class S3SegmentStore:
         with the same rules as :meth:`upload`: never overwritten, checked by the server against
         its SHA-256, locked until ``retain_until`` where the bucket has Object Lock."""
         sha256 = hashlib.sha256(data).hexdigest()
-        found = self.stat(key)
-        if found is not None:
-            return self._same_or_conflict(key, found, sha256, len(data))
-        extra: dict[str, Any] = {}
-        lockable = retain_until is not None and retain_until > datetime.now(UTC) + _LOCK_MARGIN
-        if lockable and self.locking():
-            extra = {"ObjectLockMode": self.lock_mode, "ObjectLockRetainUntilDate": retain_until}
-        try:
-            put = self._s3.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=data,
-                ContentLength=len(data),
-                ContentType=content_type,
-                Metadata={SHA256_META: sha256},
-                ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode("ascii"),
-                IfNoneMatch="*",
-                **extra,
-            )
-        except ClientError as exc:
-            if _code(exc) == "PreconditionFailed" or _status(exc) == 412:
-                again = self.stat(key)
-                if again is None:
-                    raise ObjectStoreError(
-                        f"conditional put of {key} refused, yet no object"
-                    ) from exc
-                return self._same_or_conflict(key, again, sha256, len(data))
-            raise
-        stored = self.stat(key, put.get("VersionId"))
-        if stored is None or stored.sha256 != sha256:
-            raise ObjectStoreError(f"put of {key} not verified: stored {stored}")
-        return stored
+        return self._put_new(key, data, sha256, len(data), content_type, retain_until)
 
     def get_small(self, key: str, limit: int) -> bytes | None:
         """The body of a small object, at most ``limit`` + 1 bytes of it (None: no object)."""
