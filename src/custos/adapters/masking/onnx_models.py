@@ -57,6 +57,8 @@ def open_session(
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # no busy-waiting between operators: the machine is shared with the recorder
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     data = model if isinstance(model, bytes) else model.read_bytes()
     if dynamic:
         proto = onnx.load_from_string(data)
