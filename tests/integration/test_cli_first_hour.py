@@ -34,6 +34,8 @@ REFUSES_WITHOUT_DATABASE: dict[str, list[str]] = {
     "footage import": ["1", __file__, "--start", "2026-11-20T10:00:00+08:00", "--purpose", "NVR"],
     "onvif discover": ["--unit", "1", "--interface", "lo"],
     "onvif proposals": [],
+    "keys list": [],
+    "keys rotate-export": [],
 }
 NEEDS_NO_DATABASE: dict[str, list[str]] = {"rules list": []}
 SETS_UP: dict[str, list[str]] = {"db upgrade": [], "user create": ["first", "--role", "auditor"]}
