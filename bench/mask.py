@@ -87,7 +87,7 @@ def main() -> None:
     parser.add_argument("--every", type=int, nargs="+", default=[1, 3, 5])
     parser.add_argument("--json", type=Path)
     parser.add_argument(
-        "--face-threshold", type=float, default=0.4,
+        "--face-threshold", type=float, default=0.3,
         help="the masking pipeline's CenterFace threshold (the reference stays at 0.4)",
     )  # fmt: skip
     args = parser.parse_args()
@@ -96,7 +96,7 @@ def main() -> None:
     }  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         clip = write_clip(Path(folder) / "clip.mp4", seconds=args.seconds)
-        faces, plates = CenterFaceDetector(), PlateDetector()
+        faces, plates = CenterFaceDetector(threshold=0.4), PlateDetector()
         masking_faces = CenterFaceDetector(threshold=args.face_threshold)
         ref_faces, face_s = every_frame(clip, faces)
         ref_plates, plate_s = every_frame(clip, plates)

@@ -100,7 +100,7 @@ class CenterFaceDetector:
     kind = MaskKind.FACE
 
     def __init__(
-        self, threshold: float = 0.4, input_width: int = 640, threads: int = 2, nms: float = 0.3
+        self, threshold: float = 0.3, input_width: int = 640, threads: int = 2, nms: float = 0.3
     ) -> None:
         if not 0.0 < threshold < 1.0 or not 64 <= input_width <= MAX_INPUT_WIDTH:
             raise ValueError(f"threshold is 0..1 and input_width 64..{MAX_INPUT_WIDTH}")
