@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from custos.adapters.export import custody_sheet
 from custos.adapters.export.custody_sheet import manifest_sha256, render_custody_sheet
 from custos.domain.evidence import (
     CameraEntry,
@@ -147,3 +148,15 @@ def test_a_staff_export_sheet_states_its_purpose_not_a_request() -> None:
 def test_an_unknown_language_is_refused() -> None:
     with pytest.raises(ValueError, match="language"):
         render_custody_sheet(sample_manifest(), "fr")
+
+
+def test_a_long_source_list_is_cut_short_on_paper_saying_how_many_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(custody_sheet, "MAX_SHEET_SOURCES", 20)
+    manifest = sample_manifest()
+    first = manifest["sources"][0]
+    manifest["sources"] = [dict(first, path=f"1/run/{i:06d}.mp4") for i in range(30)]
+    text = _text_and_fonts(render_custody_sheet(manifest, "zh"))[0]
+    assert "1/run/000019.mp4" in text and "1/run/000020.mp4" not in text
+    assert "+10 (manifest.json)" in text
