@@ -66,6 +66,7 @@ from custos.services.duty import DutyService
 from custos.services.duty_rota import DutyRotaService
 from custos.services.emergency import EmergencyService
 from custos.services.evidence import EvidenceBuilder
+from custos.services.evidence_seal import EvidenceSealer
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.gb_cascade import GbCascadeService
@@ -263,6 +264,14 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         settings.data_dir / "publications",
         clock,
         exports_root=settings.data_dir / "exports",
+        sealer=EvidenceSealer(
+            clock,
+            EvidenceFiles(),
+            keyring,
+            signer.public_key,
+            SystemInfo("Custos", __version__, settings.gb_platform_id),
+            verify_html=verify_html,
+        ),
     )
     return Container(
         settings=settings,

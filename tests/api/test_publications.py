@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from tests.api.builders import API
 pytestmark = pytest.mark.slow  # an export, detection and an H.264 re-encode
 
 PURPOSE = "公开通报 (public notice 3)"
+VERIFY = Path(sys.executable).with_name("custos-verify")
 
 
 def _manager(w: World) -> dict[str, str]:
@@ -77,6 +80,29 @@ def test_publication_is_refused_without_masking_and_released_after_review(world:
     path.write_bytes(got.content)
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read(MANIFEST))
+        entry = json.loads(archive.read("log/entry.bin"))
+        names = set(archive.namelist())
+    assert manifest["format"] == "custos-evidence/1" and manifest["kind"] == "publication"
     assert manifest["original"]["package_sha256"] == case["source_sha256"]
-    assert manifest["masking"]["reviewer"] == "head"
+    assert manifest["masking"]["reviewer"] == "head" and manifest["masking"]["zones"]
+    assert manifest["register_entry_id"] is not None
+    ((camera,),) = [manifest["cameras"]]
+    assert camera["file"].startswith("video/") and camera["file"].endswith("-masked.mp4")
+    assert {"log/proof.json", "log/checkpoint.json", "verify.html", camera["file"]} <= names
+    assert entry["action"] == "export.package" and entry["detail"]["kind"] == "publication"
+    assert entry["detail"]["original_sha256"] == case["source_sha256"]
+
+    # a journalist's check: custos-verify in its own process, the key as the server publishes it
+    assert VERIFY.exists(), "custos-verify is installed with the project (verifier/)"
+    keys = w.client.get(f"{API}/keys").json()
+    (fp,) = [k["fingerprint"] for k in keys if k["kind"] == "export" and k["current"]]
+    run = subprocess.run(
+        [str(VERIFY), str(path), "--fingerprint", fp],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "kind publication" in run.stdout
+    original = Path(w.container.settings.data_dir) / "exports"
+    (source,) = [p for p in original.glob("*.zip")]
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == case["source_sha256"]  # unaltered
     assert w.client.get(url, headers=w.people["officer"]).status_code == 403

@@ -152,10 +152,18 @@ class CameraEntry:
     name: str
     site: str
     delivered: TimeRange | None  # None: nothing recorded inside the range
+    file_name: str | None = None  # another name under video/ (a masked copy's)
+
+    def __post_init__(self) -> None:
+        if self.file_name is not None and not (
+            self.file_name.startswith(VIDEO_DIR)
+            and _SAFE_NAME.match(self.file_name.removeprefix(VIDEO_DIR))
+        ):
+            raise ValueError(f"not a safe file name under {VIDEO_DIR}: {self.file_name!r}")
 
     @property
     def file(self) -> str:
-        return video_name(self.address_code)
+        return self.file_name or video_name(self.address_code)
 
     def as_dict(self) -> dict[str, Any]:
         return {

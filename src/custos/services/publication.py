@@ -25,7 +25,14 @@ from custos.domain.audit import AuditEvent
 from custos.domain.audit_chain import canonical_time
 from custos.domain.clock import Clock
 from custos.domain.errors import FieldError, NotFound, ValidationFailed
-from custos.domain.evidence import EXPORT_KEY, MANIFEST, SIGNATURE, canonical_manifest, fingerprint
+from custos.domain.evidence import (
+    EXPORT_KEY,
+    MANIFEST,
+    SIGNATURE,
+    PackedFile,
+    canonical_manifest,
+    fingerprint,
+)
 from custos.domain.masking import Box, MaskMode, StaticZone
 from custos.domain.publication import (
     MAX_PURPOSE,
@@ -41,9 +48,13 @@ from custos.domain.rules import RuleBook
 from custos.domain.rules.publication import publication_duty
 from custos.domain.rules.terms import MaskTarget
 from custos.domain.users import Principal
-from custos.services.ports import AccessUnitOfWorkFactory
+from custos.services.evidence import BuiltEvidence
+from custos.services.evidence_seal import SealOrder
+from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
+from custos.services.publication_package import publication_order
 
 RELEASE_ACTION = "publication.release"
+MAX_LIST = 500
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,8 @@ class Masker(Protocol):
 
     def digest(self, path: Path) -> str: ...
     def extract_video(self, package: Path, work: Path) -> tuple[str, Path]: ...
+    def read_manifest(self, package: Path) -> dict[str, Any]: ...
+    def frame_jpeg(self, video: Path, index: int) -> bytes: ...
     def propose(self, member: str, video: Path) -> MaskProposal: ...
     def render(
         self,
@@ -80,10 +93,19 @@ class Signer(Protocol):
     def sign(self, message: bytes) -> bytes: ...
 
 
+class Sealer(Protocol):
+    """services/evidence_seal.py ``EvidenceSealer``: the custos-evidence/1 chain."""
+
+    def seal(
+        self, uow: AccessUnitOfWork, actor: Principal, order: SealOrder, dst: Path, work: Path
+    ) -> BuiltEvidence: ...
+
+
 class Publications(Protocol):
     def add(self, case: PublicationCase) -> PublicationCase: ...
     def get(self, case_id: int) -> PublicationCase | None: ...
     def update(self, case: PublicationCase) -> None: ...
+    def latest(self, limit: int, requested_by: int | None = None) -> list[PublicationCase]: ...
 
 
 class PublicationService:
@@ -97,10 +119,12 @@ class PublicationService:
         work_dir: Path,
         clock: Clock,
         exports_root: Path | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.store, self.uow, self.rulebook = store, uow, rulebook
         self.masker, self.signer, self.work_dir, self.clock = masker, signer, work_dir, clock
         self.exports_root = exports_root
+        self.sealer = sealer  # None: the older custos-publication/1 package (no log proof)
 
     def export_path(self, principal: Principal, export_id: int) -> Path:
         """A staff export the principal made, checked against its SHA-256 as recorded."""
@@ -195,6 +219,34 @@ class PublicationService:
             raise NotFound("publication", case_id)
         return case
 
+    def cases(self, principal: Principal, limit: int = 100) -> list[PublicationCase]:
+        """The cases in reach: every case for a reviewer, one's own requests otherwise."""
+        if not 1 <= limit <= MAX_LIST:
+            raise ValidationFailed(FieldError("limit", f"1 to {MAX_LIST}"))
+        if principal.can(Permission.PUBLICATION_REVIEW):
+            return self.store.latest(limit)
+        principal.require(Permission.EXPORT)
+        return self.store.latest(limit, requested_by=principal.user_id)
+
+    def frame(self, principal: Principal, case_id: int, index: int) -> bytes:
+        """Frame ``index`` of the delivered video as a JPEG (unmasked: reviewers only)."""
+        principal.require(Permission.PUBLICATION_REVIEW)
+        case = self.get(principal, case_id)
+        if not 0 <= index < max(case.video.frames, 1):
+            raise ValidationFailed(FieldError("frame", f"0 to {case.video.frames - 1}"))
+        work = self.work_dir / f"source-{case.source_sha256[:16]}"
+        video = work / "source.mp4"
+        if not video.is_file():
+            if case.export_id is None or not self.exports_root:
+                raise NotFound("publication video", case_id)
+            with self.uow() as uow:
+                package = uow.exports.get(case.export_id)
+            path = self.exports_root / package.path if package else None
+            if path is None or not path.is_file() or self.masker.digest(path) != case.source_sha256:
+                raise NotFound("publication video", case_id)
+            _, video = self.masker.extract_video(path, work)
+        return self.masker.frame_jpeg(video, index)
+
     def edit(
         self,
         principal: Principal,
@@ -238,6 +290,10 @@ class PublicationService:
         masked_sha256 = self.masker.render(
             video, masked, case.boxes_per_frame(), case.zones, case.mode
         )
+        if self.sealer is not None:
+            original = self.masker.read_manifest(package)
+            packed = PackedFile(masked_name, masked_sha256, masked.stat().st_size)
+            return self._seal(principal, case, original, member, (packed, masked), work)
         now = self.clock.now()
         signer = self.signer()
         public_key = signer.public_key
@@ -306,3 +362,66 @@ class PublicationService:
         case.released(masked_sha256, package_sha256, now)
         self.store.update(case)
         return target
+
+    def _seal(
+        self,
+        principal: Principal,
+        case: PublicationCase,
+        original: dict[str, Any],
+        member: str,
+        masked: tuple[PackedFile, Path],
+        work: Path,
+    ) -> Path:
+        """The masked copy as custos-evidence/1 (kind publication): registered, then sealed
+        with its log entry, checkpoint and proof in the same transaction, then logged."""
+        assert self.sealer is not None
+        assert case.id is not None
+        now = self.clock.now()
+        name = f"publication-{case.id}-{masked[0].sha256[:12]}"
+        dst = self.work_dir / f"{name}.zip"
+        with self.uow() as uow:
+            entry = uow.register.add(
+                RegisterEntry(
+                    id=None, at=now, kind=RegisterKind.PUBLICATION, unit_id=principal.unit_id,
+                    user_id=principal.user_id,
+                    persons=(
+                        Person(case.requested_by_name, "requester"),
+                        Person(case.reviewer_name, "reviewer"),
+                    ),
+                    organ="", purpose=case.purpose, camera_ids=(), start=None, end=None,
+                )
+            )  # fmt: skip
+            order = publication_order(case, original, member, masked, entry.id, name)
+            try:
+                built = self.sealer.seal(uow, principal, order, dst, work)
+                self._log_release(uow, principal, case, entry.id, built)
+                uow.commit()
+            except BaseException:
+                dst.unlink(missing_ok=True)
+                raise
+        case.released(masked[0].sha256, built.sha256, now)
+        self.store.update(case)
+        return dst
+
+    def _log_release(
+        self,
+        uow: AccessUnitOfWork,
+        principal: Principal,
+        case: PublicationCase,
+        entry_id: int | None,
+        built: BuiltEvidence,
+    ) -> None:
+        if entry_id is not None:
+            uow.register.set_output([entry_id], built.sha256, built.path.name)
+        uow.audit.append(
+            AuditEvent(
+                at=self.clock.now(), actor=principal.username, action=RELEASE_ACTION,
+                object_type="publication", object_id=str(case.id),
+                detail={
+                    "original_sha256": case.source_sha256,
+                    "manifest_sha256": built.manifest_sha256, "package_sha256": built.sha256,
+                    "register_entry": entry_id, "reviewer": case.reviewer_name,
+                    "export_package_seq": built.seq,
+                },
+            )
+        )  # fmt: skip

@@ -42,6 +42,15 @@ class SqlPublications:
             row = conn.execute(select(t.c.id, t.c.body).where(t.c.id == case_id)).first()
         return None if row is None else from_json(int(row.id), json.loads(row.body))
 
+    def latest(self, limit: int, requested_by: int | None = None) -> list[PublicationCase]:
+        """The newest cases first (only one requester's when ``requested_by`` is given)."""
+        query = select(t.c.id, t.c.body).order_by(t.c.id.desc())
+        if requested_by is not None:
+            query = query.where(t.c.requested_by == requested_by)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.limit(limit)).all()
+        return [from_json(int(r.id), json.loads(r.body)) for r in rows]
+
     def update(self, case: PublicationCase) -> None:
         assert case.id is not None
         with self.engine.begin() as conn:

@@ -8,20 +8,26 @@ approved boxes and zones are rendered; the masked copy is written as a stored ZI
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import shutil
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+import av
 
 from custos.adapters.masking.detectors import CenterFaceDetector, Detector, PlateDetector
 from custos.adapters.masking.video import EncodeSettings, propose, render
 from custos.domain.errors import FieldError, ValidationFailed
-from custos.domain.evidence import VIDEO_DIR
+from custos.domain.evidence import MANIFEST, VIDEO_DIR
 from custos.domain.masking import Box, MaskMode, StaticZone, TrackerSettings
 from custos.domain.publication import MAX_TRACKS, ProposedTrack, VideoFacts
 from custos.services.publication import MaskProposal
 
 MAX_VIDEO_BYTES = 8 << 30
+MAX_MANIFEST_BYTES = 64 << 20
 
 
 def default_detectors() -> list[Detector]:
@@ -70,6 +76,34 @@ class PublicationMasker:
             with archive.open(member) as src, target.open("wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
         return member.filename, target
+
+    def read_manifest(self, package: Path) -> dict[str, Any]:
+        """The delivered package's ``manifest.json`` (read, not verified: its hash is the case's)."""
+        try:
+            with zipfile.ZipFile(package) as archive:
+                info = archive.getinfo(MANIFEST)
+                if info.file_size > MAX_MANIFEST_BYTES:
+                    raise ValidationFailed(FieldError("source.manifest", "larger than 64 MiB"))
+                body = json.loads(archive.read(info))
+        except (KeyError, ValueError, zipfile.BadZipFile):
+            raise ValidationFailed(
+                FieldError("source.manifest", "not a custos-evidence/1 package")
+            ) from None
+        if not isinstance(body, dict):
+            raise ValidationFailed(FieldError("source.manifest", "not a JSON object"))
+        return body
+
+    def frame_jpeg(self, video: Path, index: int) -> bytes:
+        """Frame ``index`` (from 0) of ``video`` as a JPEG, unmasked, for the reviewer."""
+        with av.open(str(video)) as container:
+            for i, frame in enumerate(container.decode(video=0)):
+                if i == index:
+                    out = io.BytesIO()
+                    frame.to_image().save(  # type: ignore[no-untyped-call]
+                        out, format="JPEG", quality=85
+                    )
+                    return out.getvalue()
+        raise ValidationFailed(FieldError("frame", "past the video's last frame"))
 
     def propose(self, member: str, video: Path) -> MaskProposal:
         detectors = self._detectors()

@@ -6,10 +6,11 @@ target out is refused naming ``publication.mask.<target>`` and the articles.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
 from custos.domain.access import Permission
@@ -124,6 +125,52 @@ def ask_publication(body: PublicationIn, caller: Requester, c: ContainerDep) -> 
         caller.principal, body.export_id, body.division_code, body.purpose, body.mask, body.mode
     )
     return PublicationOut.of(case)
+
+
+class CaseSummary(BaseModel):
+    id: int
+    state: str
+    export_id: int | None
+    source_name: str
+    purpose: str
+    requested_by: str
+    requested_at: datetime
+    reviewer: str
+    frames: int
+    package_sha256: str | None
+
+
+@router.get("", response_model=list[CaseSummary])
+def list_publications(
+    caller: Annotated[Caller, needs(Permission.SELF)],  # the service: review or export
+    c: ContainerDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[CaseSummary]:
+    """The cases in reach, newest first: all for a reviewer, one's own requests otherwise."""
+    return [
+        CaseSummary(
+            id=k.id or 0,
+            state=k.state.value,
+            export_id=k.export_id,
+            source_name=k.source_name,
+            purpose=k.purpose,
+            requested_by=k.requested_by_name,
+            requested_at=k.requested_at,
+            reviewer=k.reviewer_name,
+            frames=k.video.frames,
+            package_sha256=k.package_sha256,
+        )
+        for k in c.publications.cases(caller.principal, limit)
+    ]
+
+
+@router.get("/{case_id}/frame.jpg")
+def frame_image(
+    case_id: Id, caller: Reviewer, c: ContainerDep, frame: Annotated[FrameNo, Query()]
+) -> Response:
+    """One frame of the delivered (unmasked) video as a JPEG, for the reviewer's page."""
+    body = c.publications.frame(caller.principal, case_id, frame)
+    return Response(body, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/{case_id}", response_model=PublicationOut)
