@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -76,6 +77,7 @@ from custos.services.registry import CameraInput, LifecycleStep, RegistryService
 REPLAY = ingest.BENCH / "gb_replay.py"
 TARGET_CPU_RATIO = 1.20
 GB_PREFIX = "/gb"
+_RELAY_LOST = re.compile(r"GB/T 28181 media: \d+ packets, (\d+) lost")
 
 
 # ---- the recorder's threads -------------------------------------------------------------------
@@ -268,9 +270,13 @@ def run_gb(work: Path, ps: Path, nice: int, args: argparse.Namespace) -> ingest.
         gen.stop()
     res.details["busiest_threads"] = gen.watch.busiest
     res.details["threads"] = gen.watch.threads
+    log = rec.log.read_text(errors="replace").splitlines()
     res.details["rtp_packets_sent"] = sum(s["packets_sent"] for s in sessions)
     res.details["rtp_send_errors"] = sum(s["send_errors"] for s in sessions)
-    log = rec.log.read_text(errors="replace").splitlines()
+    res.details["rtp_send_blocked"] = sum(s["send_blocked"] for s in sessions)
+    res.details["relay_lost_packets"] = sum(
+        int(m.group(1)) for x in log if (m := _RELAY_LOST.search(x))
+    )
     res.details["relay_summaries"] = [x.split("; ", 1)[-1] for x in log if "ended; GB/T" in x][:3]
     res.details["invites_answered"] = sum(1 for x in log if "INVITE answered" in x)
     _keep_log(rec, args)

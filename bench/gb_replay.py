@@ -58,12 +58,14 @@ class Session:
     created: float = field(default_factory=time.time)
     loop: int = 0
     pack: int = 0
+    packet: int = 0  # within the pack: where a blocked send resumes
     sequence: int = field(default_factory=lambda: secrets.randbelow(1 << 16))
     frames_sent: int = 0
-    frames_dropped: int = 0  # packets the kernel refused, counted as their frames (rare)
+    frames_dropped: int = 0  # always 0: a full socket buffer delays, never drops
     packets_sent: int = 0
     bytes_sent: int = 0
-    send_errors: int = 0
+    send_blocked: int = 0  # the socket's buffer was full: sent on a later tick
+    send_errors: int = 0  # refused (ICMP port unreachable): the recorder's port was closed
     frozen: bool = False
     closed_at: float | None = None
 
@@ -163,7 +165,8 @@ class Devices:
                     if due > now:
                         break
                     late = max(late, now - due)
-                    self._send(s, self.templates(s.loop)[s.pack])
+                    if not self._send(s, self.templates(s.loop)[s.pack]):
+                        break  # the socket's buffer is full: the rest of the pack next tick
                     s.frames_sent += self.clip.frames_in_pack[s.pack]
                     s.pack += 1
                     if s.pack == len(self._due):
@@ -172,15 +175,25 @@ class Devices:
             self.bursts += late > LATE_S
             self._forget_loops()
 
-    def _send(self, s: Session, pack: PackTemplate) -> None:
-        for mpt, ts, payload in pack:
+    def _send(self, s: Session, pack: PackTemplate) -> bool:
+        """The pack's packets from ``s.packet`` on; False if the socket would block (the load
+        generator never drops: what the recorder loses is the recorder's)."""
+        while s.packet < len(pack):
+            mpt, ts, payload = pack[s.packet]
             try:
                 s.sock.sendmsg([HEADER.pack(RTP_V2, mpt, s.sequence, ts, s.ssrc), payload])
+            except BlockingIOError:
+                s.send_blocked += 1
+                return False
+            except OSError:  # ICMP: the recorder's port is closed (a run ended, its BYE to come)
+                s.send_errors += 1
+            else:
                 s.packets_sent += 1
                 s.bytes_sent += HEADER.size + len(payload)
-            except OSError:  # a full socket buffer, or ICMP from a port already closed
-                s.send_errors += 1
+            s.packet += 1
             s.sequence = (s.sequence + 1) & 0xFFFF
+        s.packet = 0
+        return True
 
     def _forget_loops(self) -> None:
         if len(self._loops) > 2:
