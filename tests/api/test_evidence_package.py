@@ -23,6 +23,7 @@ from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.access import Role
 from custos.domain.audit_chain import Checkpoint
 from custos.domain.evidence import (
+    CUSTODY,
     EXPORT_KEY,
     FIXED_NAMES,
     FORMAT,
@@ -31,6 +32,7 @@ from custos.domain.evidence import (
     LOG_KEY,
     LOG_PROOF,
     MANIFEST,
+    OPTIONAL_NAMES,
     REQUIRED,
     SIGNATURE,
     canonical_manifest,
@@ -76,7 +78,9 @@ def check_package(path: Path, export_fp: str | None = None) -> dict[str, Any]:
         manifest = json.loads(body)
         assert canonical_manifest(manifest) == body, "manifest.json is not canonical"
         listed = {f["name"] for f in manifest["files"]}
-        assert names == listed | set(FIXED_NAMES), "files added or missing"
+        required = set(FIXED_NAMES) - set(OPTIONAL_NAMES)
+        assert names - set(OPTIONAL_NAMES) == listed | required, "files added or missing"
+        assert CUSTODY not in listed, "the custody sheet is outside the manifest"
         for f in manifest["files"]:
             data = z.read(f["name"])
             assert (_sha(data), len(data)) == (f["sha256"], f["bytes"]), f["name"]
@@ -91,6 +95,10 @@ def check_package(path: Path, export_fp: str | None = None) -> dict[str, Any]:
         entry = json.loads(entry_bytes)
         assert entry["action"] == "export.package"
         assert entry["detail"]["manifest_sha256"] == _sha(body)
+        if CUSTODY in names:  # the sheet prints the manifest's hash; the entry names the sheet's
+            assert entry["detail"]["custody_sha256"] == _sha(z.read(CUSTODY))
+        else:
+            assert "custody_sha256" not in entry["detail"]
         proof = json.loads(z.read(LOG_PROOF))
         cp = Checkpoint.from_dict(json.loads(z.read(LOG_CHECKPOINT)))
         assert proof["seq"] == entry["seq"] and proof["leaf_index"] == entry["seq"] - 1

@@ -109,7 +109,8 @@ def test_a_staff_export_verifies_offline_and_its_tampering_is_named(
     (video,) = [n for n in inside if n.startswith("video/")]
     tampers = [
         (flip_byte(package, tmp_path / "a.zip", video, len(inside[video]) // 2), "hashes", video),
-        (rezip(package, tmp_path / "b.zip", drop=("custody.pdf",)), "contents", "custody.pdf"),
+        (rezip(package, tmp_path / "b.zip", drop=("custody.pdf",)), "entry", "custody.pdf"),
+        (flip_byte(package, tmp_path / "b2.zip", "custody.pdf", 200), "entry", "custody.pdf"),
         (resigned(package, tmp_path / "c.zip"), "key", "keys/export.pub"),
     ]
     for bad, step, culprit in tampers:

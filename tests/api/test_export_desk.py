@@ -10,7 +10,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi import FastAPI
 from pypdf import PdfReader
 
@@ -228,12 +227,7 @@ def test_the_sheet_in_a_real_package_names_its_key_and_cameras(world: World) -> 
         assert s["sha256"] in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the package's sheet is rendered from a draft manifest (files without custody.pdf), "
-    "so the SHA-256 it prints is not that of manifest.json; custody.pdf must move outside "
-    "the manifest (a fixed name, like log/ and keys/) and be rendered from the final one",
-)
 def test_the_sheet_in_a_real_package_prints_the_hash_of_its_manifest(world: World) -> None:
-    text, _, manifest_bytes = _sheet_of_real_package(world)
+    text, manifest, manifest_bytes = _sheet_of_real_package(world)
     assert hashlib.sha256(manifest_bytes).hexdigest() in text
+    assert CUSTODY not in {f["name"] for f in manifest["files"]}

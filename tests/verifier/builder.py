@@ -185,19 +185,23 @@ def build(
     export_key: Ed25519PrivateKey | None = None,
     log: Log | None = None,
     extra: Mapping[str, bytes] | None = None,
+    sheet: bytes | None = b"%PDF-1.7 a custody sheet stand-in\n",
 ) -> Built:
     """A package of ``videos`` (address code → MP4 bytes), signed, its export entry in ``log``
-    with an inclusion proof under a checkpoint signed a few entries later."""
+    with an inclusion proof under a checkpoint signed a few entries later. ``sheet`` is the
+    custody sheet: outside the manifest, its SHA-256 in the entry (None: no sheet)."""
     export_key = export_key or Ed25519PrivateKey.generate()
     log = log or Log()
     files: dict[str, Content] = {f"video/{c}.mp4": b for c, b in videos.items()}
-    files["custody.pdf"] = b"%PDF-1.7 a custody sheet stand-in\n"
     files["verify.html"] = b"<!doctype html><title>verify</title>\n"
     files.update(extra or {})
     manifest = manifest_for(files, list(videos), fingerprint(export_key), fingerprint(log.key))
     mbytes = canonical_json(manifest).encode()
     log.filler(5)
-    seq = log.append("export.package", {"manifest_sha256": hashlib.sha256(mbytes).hexdigest()})
+    detail = {"manifest_sha256": hashlib.sha256(mbytes).hexdigest()}
+    if sheet is not None:
+        detail["custody_sha256"] = hashlib.sha256(sheet).hexdigest()
+    seq = log.append("export.package", detail)
     log.filler(3)
     cp = log.checkpoint()
     members: dict[str, Content] = {
@@ -208,6 +212,7 @@ def build(
         "log/entry.bin": log.entries[seq - 1],
         "log/proof.json": json.dumps(log.proof(seq, cp.tree_size)).encode(),
         "log/checkpoint.json": json.dumps(cp.as_dict()).encode(),
+        **({"custody.pdf": sheet} if sheet is not None else {}),
         **files,
     }
     write_zip(dest, members)

@@ -118,10 +118,63 @@ def test_a_segment_swapped_for_another_cameras_is_named(
     failed(verify(bad, "--fingerprint", package.fingerprint), "hashes", VIDEO_A)
 
 
-@pytest.mark.parametrize("name", [VIDEO_A, "custody.pdf", "log/proof.json", "manifest.sig"])
+@pytest.mark.parametrize("name", [VIDEO_A, "log/proof.json", "manifest.sig"])
 def test_a_file_removed_is_named(package: Built, verify: Verify, tmp_path: Path, name: str) -> None:
     bad = rezip(package.path, tmp_path / "bad.zip", drop=(name,))
     failed(verify(bad, "--fingerprint", package.fingerprint), "contents", name)
+
+
+def test_the_custody_sheet_removed_is_named_by_the_entry(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    bad = rezip(package.path, tmp_path / "bad.zip", drop=("custody.pdf",))
+    r = verify(bad, "--fingerprint", package.fingerprint)
+    failed(r, "entry", "custody.pdf")
+    assert "is missing from the ZIP" in r.out
+
+
+def test_the_custody_sheet_altered_is_named_by_the_entry(
+    package: Built, verify: Verify, tmp_path: Path
+) -> None:
+    bad = flip_byte(package.path, tmp_path / "bad.zip", "custody.pdf", 12)
+    r = verify(bad, "--fingerprint", package.fingerprint)
+    failed(r, "entry", "custody.pdf")
+    assert "is not the one the operation-log entry names" in r.out
+
+
+def test_a_custody_sheet_swapped_from_another_package_is_named(
+    package: Built, verify: Verify, tmp_path: Path, clips: dict[str, bytes]
+) -> None:
+    other = build(tmp_path / "other.zip", clips, sheet=b"%PDF-1.7 another package's sheet\n")
+    assert verify(other.path, "--fingerprint", other.fingerprint).rc == 0
+    theirs = members(other.path)["custody.pdf"]
+    bad = rezip(package.path, tmp_path / "bad.zip", replace={"custody.pdf": theirs})
+    failed(verify(bad, "--fingerprint", package.fingerprint), "entry", "custody.pdf")
+
+
+def test_a_package_without_a_sheet_verifies_and_one_added_is_named(
+    verify: Verify, tmp_path: Path, clips: dict[str, bytes]
+) -> None:
+    bare = build(tmp_path / "bare.zip", clips, sheet=None)
+    r = verify(bare.path, "--fingerprint", bare.fingerprint)
+    assert r.rc == 0, r.out
+    assert "custody sheet" not in r.out.split("entry:")[1].splitlines()[0]
+    bad = rezip(bare.path, tmp_path / "bad.zip", add={"custody.pdf": b"%PDF-1.7 forged\n"})
+    r = verify(bad, "--fingerprint", bare.fingerprint)
+    failed(r, "entry", "custody.pdf")
+    assert "was added" in r.out
+
+
+def test_a_package_made_before_the_sheet_left_the_manifest_still_verifies(
+    verify: Verify, tmp_path: Path, clips: dict[str, bytes]
+) -> None:
+    """Packages made before custody.pdf became a fixed name list it in ``files``: its hash is
+    then checked there, and the entry names none."""
+    old = build(tmp_path / "old.zip", clips, sheet=None, extra={"custody.pdf": b"%PDF-1.7 old\n"})
+    assert "custody.pdf" in {e["name"] for e in old.manifest["files"]}
+    assert verify(old.path, "--fingerprint", old.fingerprint).rc == 0
+    bad = flip_byte(old.path, tmp_path / "bad.zip", "custody.pdf", 10)
+    failed(verify(bad, "--fingerprint", old.fingerprint), "hashes", "custody.pdf")
 
 
 def test_a_file_added_is_named(package: Built, verify: Verify, tmp_path: Path) -> None:

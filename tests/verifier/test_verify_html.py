@@ -85,7 +85,9 @@ def test_each_tamper_is_named(page: Page, package: Built, tmp_path: Path) -> Non
         (flip_byte(package.path, tmp_path / "2.zip", "manifest.json", m["manifest.json"].index(b"tamper test")), "signature", "manifest.json"),
         (flip_byte(package.path, tmp_path / "3.zip", "log/proof.json", at_proof), "inclusion", "log/proof.json"),
         (rezip(package.path, tmp_path / "4.zip", replace={f"video/{CAMERAS[0]}.mp4": m[VIDEO_B]}), "hashes", f"video/{CAMERAS[0]}.mp4"),
-        (rezip(package.path, tmp_path / "5.zip", drop=("custody.pdf",)), "contents", "custody.pdf"),
+        (rezip(package.path, tmp_path / "5.zip", drop=("custody.pdf",)), "entry", "custody.pdf"),
+        (flip_byte(package.path, tmp_path / "5b.zip", "custody.pdf", 12), "entry", "custody.pdf"),
+        (rezip(package.path, tmp_path / "5c.zip", replace={"custody.pdf": b"%PDF-1.7 another package's sheet\n"}), "entry", "custody.pdf"),
         (rezip(package.path, tmp_path / "6.zip", add={"notes.txt": b"x"}), "contents", "notes.txt"),
         (resigned(package.path, tmp_path / "7.zip"), "key", "keys/export.pub"),
     ]  # fmt: skip

@@ -34,9 +34,23 @@ VERIFY_HTML = "verify.html"
 VIDEO_DIR = "video/"
 
 # Written after the manifest, so outside its ``files`` list; each is bound by the chain itself.
-FIXED_NAMES = (MANIFEST, SIGNATURE, EXPORT_KEY, LOG_KEY, LOG_ENTRY, LOG_PROOF, LOG_CHECKPOINT)
+# The custody sheet is rendered from the final manifest (it prints manifest.json's SHA-256), so
+# it cannot be listed in it: the export's log entry names its SHA-256 (``custody_sha256``).
+FIXED_NAMES = (
+    MANIFEST,
+    SIGNATURE,
+    EXPORT_KEY,
+    LOG_KEY,
+    LOG_ENTRY,
+    LOG_PROOF,
+    LOG_CHECKPOINT,
+    CUSTODY,
+)
+# Fixed names a package may lack: the sheet (built without a renderer, or for publication).
+OPTIONAL_NAMES = (CUSTODY,)
 
-# The operation-log action of every package; its detail carries ``manifest_sha256``.
+# The operation-log action of every package; its detail carries ``manifest_sha256`` and, when
+# the package holds a custody sheet, ``custody_sha256``.
 EXPORT_ACTION = "export.package"
 
 _HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")

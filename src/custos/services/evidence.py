@@ -5,10 +5,13 @@ package, its register entries and its operation-log entry commit or roll back to
 
 1. per camera, one MP4 cut exactly to the range from the sealed segments;
 2. the manifest (sources with their sealed SHA-256, gaps, request or purpose, register entry,
-   ranges, every other file's hash), signed with the export key;
-3. the entry ``export.package`` carrying ``manifest_sha256``, then a checkpoint signed (forced)
-   in the same transaction, and the entry's inclusion proof in that checkpoint's tree;
-4. the ZIP, written member by member from files on disk.
+   ranges, the hash of every file but the fixed ones), signed with the export key;
+3. the custody sheet, rendered from that final manifest (so it prints manifest.json's SHA-256);
+   it is a fixed name outside the manifest's ``files``;
+4. the entry ``export.package`` carrying ``manifest_sha256`` and the sheet's ``custody_sha256``,
+   then a checkpoint signed (forced) in the same transaction, and the entry's inclusion proof in
+   that checkpoint's tree: the proof binds the sheet as it binds the manifest;
+5. the ZIP, written member by member from files on disk.
 
 The checkpoint is signed before the transaction commits, not after: a package whose
 transaction rolled back then also loses its checkpoint, and its file is removed.
@@ -204,15 +207,20 @@ class EvidenceBuilder:
                 request=_request(order.request),
                 purpose=order.purpose,
             )
-            packed += self._extras(parts, work)
+            packed += self._verify_page(work)
             manifest = build_manifest(_with_files(parts, packed))
             body = canonical_manifest(manifest)
             manifest_sha256 = hashlib.sha256(body).hexdigest()
-            seq, event = self._log_entry(log, actor, order, manifest, manifest_sha256, now)
+            signature = f"{signer.sign(body).hex()}\n".encode()
+            sheet = self._custody(manifest, self._language) if self._custody else None
+            custody_sha256 = hashlib.sha256(sheet).hexdigest() if sheet is not None else None
+            seq, event = self._log_entry(
+                log, actor, order, manifest, manifest_sha256, custody_sha256, now
+            )
             cp, path = _proof(log, seq, event)
             fixed = {
                 MANIFEST: body,
-                SIGNATURE: f"{signer.sign(body).hex()}\n".encode(),
+                SIGNATURE: signature,
                 EXPORT_KEY: f"{signer.public_key.hex()}\n".encode(),
                 LOG_KEY: f"{self._log_key.hex()}\n".encode(),
                 LOG_ENTRY: canonical_entry(seq, event),
@@ -226,6 +234,8 @@ class EvidenceBuilder:
                 ).encode(),
                 LOG_CHECKPOINT: canonical_json(cp.as_dict()).encode(),
             }
+            if sheet is not None:
+                fixed[CUSTODY] = sheet
             members: list[tuple[str, Path]] = []
             for name, data in fixed.items():
                 self._files.write(work / "fixed" / name, data)
@@ -299,20 +309,14 @@ class EvidenceBuilder:
             packed.append(PackedFile(c.entry.file, sha, size))
         return packed
 
-    def _extras(self, parts: ManifestParts, work: Path) -> list[PackedFile]:
-        """verify.html, then the custody sheet (made from the manifest as it then stands: its
-        ``files`` list everything but the sheet itself, which cannot hold its own hash)."""
-        extra: list[PackedFile] = []
+    def _verify_page(self, work: Path) -> list[PackedFile]:
+        """verify.html, listed in the manifest like the videos (the custody sheet is not: it is
+        made from the final manifest, and the log entry names its hash)."""
         html = self._verify_html() if self._verify_html else None
-        if html is not None:
-            self._files.write(work / VERIFY_HTML, html)
-            extra.append(PackedFile(VERIFY_HTML, hashlib.sha256(html).hexdigest(), len(html)))
-        if self._custody is not None:
-            draft = build_manifest(_with_files(parts, [*parts.files, *extra]))
-            pdf = self._custody(draft, self._language)
-            self._files.write(work / CUSTODY, pdf)
-            extra.append(PackedFile(CUSTODY, hashlib.sha256(pdf).hexdigest(), len(pdf)))
-        return extra
+        if html is None:
+            return []
+        self._files.write(work / VERIFY_HTML, html)
+        return [PackedFile(VERIFY_HTML, hashlib.sha256(html).hexdigest(), len(html))]
 
     def _log_entry(
         self,
@@ -321,9 +325,10 @@ class EvidenceBuilder:
         order: PackageOrder,
         manifest: dict[str, Any],
         manifest_sha256: str,
+        custody_sha256: str | None,
         now: datetime,
     ) -> tuple[int, AuditEvent]:
-        detail = {
+        detail: dict[str, Any] = {
             "manifest_sha256": manifest_sha256,
             "kind": manifest["kind"],
             "name": f"{order.name}.zip",
@@ -337,6 +342,8 @@ class EvidenceBuilder:
                 "end": order.scope.end.isoformat(),
             },
         }
+        if custody_sha256 is not None:  # absent when no sheet was made: the verifier needs none
+            detail["custody_sha256"] = custody_sha256
         event = AuditEvent(
             now, actor.username, EXPORT_ACTION, "export", str(order.export_id), detail=detail
         )

@@ -1,10 +1,12 @@
 """The checks, in order; the first that fails stops the run and names its culprit.
 
 1. contents  — the ZIP's names are exactly the manifest's ``files`` plus the fixed names
+               (custody.pdf may be absent)
 2. hashes    — every listed file's SHA-256 and size
 3. signature — manifest.json under keys/export.pub
 4. key       — that key's fingerprint is the one given (and the manifest's ``export_key``)
-5. entry     — log/entry.bin is the export's entry and names the manifest's SHA-256
+5. entry     — log/entry.bin is the export's entry and names the manifest's SHA-256, and the
+               custody sheet's when the package has one (``custody_sha256``)
 6. inclusion — the entry's RFC 6962 leaf with log/proof.json leads to the checkpoint's root
 7. checkpoint— log/checkpoint.json is signed by keys/log.pub, the manifest's ``log_key``
 8. media     — each MP4 decodes (ffprobe, when it is on PATH)
@@ -104,13 +106,12 @@ def _verify(
         seen.add(name)
         if name not in listed and name not in f.FIXED_NAMES:
             raise Failure("contents", name, "was added: the manifest does not list it")
-    for name in [*f.FIXED_NAMES, *sorted(listed)]:
+    required = [n for n in f.FIXED_NAMES if n not in f.OPTIONAL_NAMES]
+    for name in [*required, *sorted(listed)]:
         if name not in seen:
             raise Failure("contents", name, "is missing from the ZIP")
-    say(
-        "ok",
-        f"contents: exactly the {len(listed)} listed files and the {len(f.FIXED_NAMES)} fixed ones",
-    )
+    fixed = len([n for n in f.FIXED_NAMES if n in seen and n not in listed])
+    say("ok", f"contents: exactly the {len(listed)} listed files and the {fixed} fixed ones")
 
     # 2. hashes: every file at once on the machine's cores; ffprobe starts on the MP4s meanwhile
     videos = [e["name"] for e in files if e["name"].endswith(".mp4")]
@@ -217,9 +218,11 @@ def _chain(
     manifest_sha = hashlib.sha256(manifest_bytes).hexdigest()
     if detail.get("manifest_sha256") != manifest_sha:
         raise Failure("entry", f.LOG_ENTRY, "does not name this manifest's SHA-256")
+    sheet = _custody(pkg, detail, {e["name"] for e in manifest["files"]})
     say(
         "ok",
-        f"entry: operation-log entry {seq} ({f.EXPORT_ACTION}, {_text(entry.get('at'))}) names this manifest",
+        f"entry: operation-log entry {seq} ({f.EXPORT_ACTION}, {_text(entry.get('at'))}) names this manifest"
+        + sheet,
     )
 
     # 6. inclusion
@@ -282,6 +285,31 @@ def _chain(
         f"checkpoint: tree size {checkpoint['tree_size']} signed {checkpoint['signed_at']} by the log key "
         f"{f.grouped(log_fp)} (the manifest's log_key)",
     )
+
+
+def _custody(pkg: Package, detail: dict[str, Any], listed: set[str]) -> str:
+    """The custody sheet is bound by the entry's ``custody_sha256`` (it is outside ``files``,
+    made from the final manifest). A package made before that lists it in ``files`` instead
+    (already hashed). Returns what the report adds to the entry line."""
+    named = detail.get("custody_sha256")
+    if named is None:
+        if f.CUSTODY in pkg.names and f.CUSTODY not in listed:
+            raise Failure(
+                "entry",
+                f.CUSTODY,
+                "was added: neither the manifest nor the operation-log entry names its SHA-256",
+            )
+        return ""
+    if f.CUSTODY not in pkg.names:
+        raise Failure(
+            "entry", f.CUSTODY, "is missing from the ZIP: the operation-log entry names its SHA-256"
+        )
+    sha, _ = pkg.digest(pkg.member(f.CUSTODY))
+    if sha != named:
+        raise Failure(
+            "entry", f.CUSTODY, "its SHA-256 is not the one the operation-log entry names"
+        )
+    return f" and the custody sheet ({f.CUSTODY})"
 
 
 def _summary(m: dict[str, Any], say: Callable[[str, str], None]) -> None:
@@ -355,7 +383,7 @@ def _manifest(data: bytes) -> dict[str, Any]:
         name = e.get("name") if isinstance(e, dict) else None
         if (
             not isinstance(name, str)
-            or name in f.FIXED_NAMES
+            or (name in f.FIXED_NAMES and name not in f.OPTIONAL_NAMES)
             or name.startswith(("keys/", "log/"))
             or name in names
             or not isinstance(e.get("sha256"), str)

@@ -33,9 +33,23 @@ LOG_KEY = "keys/log.pub"
 LOG_ENTRY = "log/entry.bin"
 LOG_PROOF = "log/proof.json"
 LOG_CHECKPOINT = "log/checkpoint.json"
+CUSTODY = "custody.pdf"
 VIDEO_DIR = "video/"
-# Made after the manifest, hence outside its ``files``; each is bound by the chain itself.
-FIXED_NAMES = (MANIFEST, SIGNATURE, EXPORT_KEY, LOG_KEY, LOG_ENTRY, LOG_PROOF, LOG_CHECKPOINT)
+# Made after the manifest, hence outside its ``files``; each is bound by the chain itself. The
+# custody sheet prints the manifest's SHA-256: the export's log entry names the sheet's SHA-256
+# (``custody_sha256``).
+FIXED_NAMES = (
+    MANIFEST,
+    SIGNATURE,
+    EXPORT_KEY,
+    LOG_KEY,
+    LOG_ENTRY,
+    LOG_PROOF,
+    LOG_CHECKPOINT,
+    CUSTODY,
+)
+# Fixed names a package may lack (a package without a sheet, e.g. a publication package).
+OPTIONAL_NAMES = (CUSTODY,)
 
 HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
 CANONICAL_TIME = re.compile(r"\A\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
