@@ -63,6 +63,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/gb", "nav.gb", Permission.REGISTRY_READ),
     NavItem(f"{UI_PREFIX}/duty", "nav.duty", Permission.DUTY_READ),
     NavItem(f"{UI_PREFIX}/operations", "nav.operations", Permission.DUTY_READ),
+    NavItem(f"{UI_PREFIX}/publication", "nav.publication", Permission.PUBLICATION_REVIEW),
 )
 
 
@@ -342,3 +343,12 @@ def notify(
 ) -> HTMLResponse:
     """Alarm delivery: the unit's channels and escalation rota."""
     return render(request, "notify.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/publication")
+def publication(
+    request: Request, caller: Annotated[Caller, needs(Permission.PUBLICATION_REVIEW)]
+) -> HTMLResponse:
+    """Review of masked copies for publication: the cases, a frame with its boxes, regions and
+    static zones, confirmation, approval, release and the signed package."""
+    return render(request, "publication.html", caller)
