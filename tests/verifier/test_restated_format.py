@@ -45,6 +45,7 @@ def test_the_inclusion_check_agrees_with_custos_merkle_for_every_leaf_of_small_t
 def test_the_names_are_custos_own() -> None:
     assert restated.FORMAT == evidence.FORMAT
     assert restated.FIXED_NAMES == evidence.FIXED_NAMES
+    assert restated.OPTIONAL_NAMES == evidence.OPTIONAL_NAMES == (evidence.CUSTODY,)
     assert restated.EXPORT_ACTION == evidence.EXPORT_ACTION
     assert restated.VIDEO_DIR == evidence.VIDEO_DIR
     key = bytes(range(32))
