@@ -20,6 +20,7 @@ import json
 import os
 import pstats
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -152,6 +153,7 @@ def main(argv: list[str]) -> None:
     assert gen.stdin is not None
     gen.stdin.close()
     gen.wait(10)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
