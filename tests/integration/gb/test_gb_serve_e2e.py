@@ -3,11 +3,13 @@
 registers and reports its camera; a unit manager places the channel and puts the camera in
 service through the API; the recorder INVITEs through the socket; SIPp answers 200; the test's
 media sender sends RTP/PS to the port of the INVITE's SDP; a segment is sealed and ffprobe says
-H.264; stopping serve hangs up (SIPp receives the BYE). Fails, never skips, without sipp,
+H.264; the browser's live view of the camera gets its H.264 init and fragments; stopping serve
+hangs up (SIPp receives the BYE). Fails, never skips, without sipp,
 ffmpeg or ffprobe."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -25,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect as ws_connect
 
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import bootstrap
@@ -150,6 +153,27 @@ def _put_in_service(s: Serve, headers: dict[str, str], camera_id: int) -> None:
         assert r.status_code == 200, r.text
 
 
+def _watch_live(s: Serve, headers: dict[str, str], camera_id: int) -> None:
+    """The browser's live view of the channel's camera: the stream's init boxes (H.264) and
+    then media fragments, as for an RTSP camera (the same tail of the recorder's file)."""
+    url = f"ws://127.0.0.1:{s.http.base_url.port}{API}/live/cameras/{camera_id}/stream"
+    kinds: list[str] = []
+    fragments = 0
+    with ws_connect(url, additional_headers=headers, open_timeout=10) as ws:
+        deadline = time.monotonic() + 30
+        while fragments < 2 and time.monotonic() < deadline:
+            message = ws.recv(timeout=15)
+            if isinstance(message, bytes):
+                fragments += b"moof" in message[:64] or b"mdat" in message
+                continue
+            event = json.loads(message)
+            kinds.append(event["type"])
+            assert event["type"] != "error", event
+            if event["type"] == "init":
+                assert str(event["codec"]).startswith("avc1"), event
+    assert kinds[:2] == ["session", "init"] and fragments >= 2, (kinds, fragments)
+
+
 def test_a_sipp_devices_channel_is_recorded_by_custos_serve_and_hung_up_on_stop(
     serve: Serve, tmp_path: Path
 ) -> None:
@@ -203,6 +227,7 @@ def test_a_sipp_devices_channel_is_recorded_by_custos_serve_and_hung_up_on_stop(
         path = SegmentStore(settings.resolved_media_dir()).absolute(segs[0].path)
         codec, packets, _ = ffprobe(path)
         assert codec == segs[0].codec == "h264" and packets > 0
+        _watch_live(serve, manager, camera_id)
 
         serve.proc.send_signal(signal.SIGTERM)
         serve.proc.wait(60)
