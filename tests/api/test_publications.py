@@ -51,6 +51,20 @@ def test_publication_is_refused_without_masking_and_released_after_review(world:
     url = f"{API}/publications/{case['id']}"
 
     reviewer = w.people["head"]
+    listed = w.client.get(f"{API}/publications", headers=reviewer)
+    assert listed.status_code == 200 and [k["id"] for k in listed.json()] == [case["id"]]
+    own = w.client.get(f"{API}/publications", headers=manager).json()
+    assert [k["state"] for k in own] == ["proposed"]
+    assert w.client.get(f"{API}/publications", headers=w.people["officer"]).status_code == 403
+    frame = w.client.get(f"{url}/frame.jpg", params={"frame": 0}, headers=reviewer)
+    assert frame.status_code == 200 and frame.headers["content-type"] == "image/jpeg"
+    assert frame.content[:2] == b"\xff\xd8"  # a JPEG of the delivered, unmasked footage
+    past = w.client.get(
+        f"{url}/frame.jpg", params={"frame": case["video"]["frames"]}, headers=reviewer
+    )
+    assert past.status_code == 422
+    assert w.client.get(f"{url}/frame.jpg", params={"frame": 0},
+                        headers=w.people["officer"]).status_code == 403  # fmt: skip
     review = {
         "add_regions": [{"first_frame": 0, "last_frame": 5, "box": [10, 10, 60, 40]}],
         "zones": [{"left": 0.0, "top": 0.0, "right": 0.3, "bottom": 0.1, "label": "招牌"}],

@@ -22,7 +22,6 @@ from typing import Any, Protocol
 
 from custos.domain.access import Permission
 from custos.domain.audit import AuditEvent
-from custos.domain.audit_chain import canonical_time
 from custos.domain.clock import Clock
 from custos.domain.errors import FieldError, NotFound, ValidationFailed
 from custos.domain.evidence import (
@@ -36,7 +35,6 @@ from custos.domain.evidence import (
 from custos.domain.masking import Box, MaskMode, StaticZone
 from custos.domain.publication import (
     MAX_PURPOSE,
-    PUBLICATION_FORMAT,
     AddedRegion,
     ProposedTrack,
     PublicationCase,
@@ -51,7 +49,7 @@ from custos.domain.users import Principal
 from custos.services.evidence import BuiltEvidence
 from custos.services.evidence_seal import SealOrder
 from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
-from custos.services.publication_package import publication_order
+from custos.services.publication_package import legacy_manifest, publication_order
 
 RELEASE_ACTION = "publication.release"
 MAX_LIST = 500
@@ -290,38 +288,14 @@ class PublicationService:
         masked_sha256 = self.masker.render(
             video, masked, case.boxes_per_frame(), case.zones, case.mode
         )
+        packed = PackedFile(masked_name, masked_sha256, masked.stat().st_size)
         if self.sealer is not None:
             original = self.masker.read_manifest(package)
-            packed = PackedFile(masked_name, masked_sha256, masked.stat().st_size)
             return self._seal(principal, case, original, member, (packed, masked), work)
         now = self.clock.now()
         signer = self.signer()
         public_key = signer.public_key
-        manifest = {
-            "format": PUBLICATION_FORMAT,
-            "kind": "publication",
-            "created_at": canonical_time(now),
-            "publication_id": case_id,
-            "original": {
-                "package_sha256": case.source_sha256,
-                "package_name": case.source_name,
-                "video": member,
-            },
-            "files": [
-                {"name": masked_name, "sha256": masked_sha256, "bytes": masked.stat().st_size}
-            ],
-            "video": {
-                "width": case.video.width,
-                "height": case.video.height,
-                "fps": case.video.fps,
-                "frames": case.video.frames,
-            },
-            "required": {t.value: list(r) for t, r in sorted(case.required.items())},
-            "masking": case.masking_settings(),
-            "purpose": case.purpose,
-            "requested_by": case.requested_by_name,
-            "export_key": fingerprint(public_key),
-        }
+        manifest = legacy_manifest(case, member, packed, now, fingerprint(public_key))
         body = canonical_manifest(manifest)
         target = self.work_dir / f"publication-{case_id}-{masked_sha256[:12]}.zip"  # package_name
         package_sha256 = self.masker.write_package(

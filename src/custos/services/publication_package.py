@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from custos.domain.audit_chain import canonical_time
 from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.evidence import (
     CameraEntry,
@@ -24,7 +25,7 @@ from custos.domain.evidence import (
     TimeRange,
     UnitInfo,
 )
-from custos.domain.publication import PublicationCase
+from custos.domain.publication import PUBLICATION_FORMAT, PublicationCase
 from custos.services.evidence_seal import SealOrder
 
 _HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")
@@ -100,6 +101,36 @@ def publication_order(
             "publication_id": case.id,
         },
     )
+
+
+def legacy_manifest(
+    case: PublicationCase, member: str, masked: PackedFile, now: datetime, export_key: str
+) -> dict[str, Any]:
+    """The older ``custos-publication/1`` manifest (signed, no log proof): what a service
+    without an :class:`~custos.services.evidence_seal.EvidenceSealer` still writes."""
+    return {
+        "format": PUBLICATION_FORMAT,
+        "kind": "publication",
+        "created_at": canonical_time(now),
+        "publication_id": case.id,
+        "original": {
+            "package_sha256": case.source_sha256,
+            "package_name": case.source_name,
+            "video": member,
+        },
+        "files": [masked.as_dict()],
+        "video": {
+            "width": case.video.width,
+            "height": case.video.height,
+            "fps": case.video.fps,
+            "frames": case.video.frames,
+        },
+        "required": {t.value: list(r) for t, r in sorted(case.required.items())},
+        "masking": case.masking_settings(),
+        "purpose": case.purpose,
+        "requested_by": case.requested_by_name,
+        "export_key": export_key,
+    }
 
 
 def _range(d: Mapping[str, Any]) -> TimeRange:
