@@ -343,7 +343,9 @@ class CameraWorker:
         if reason is OfflineReason.STALLED:
             return f"no new frame for {self._config.stall_s:.0f} s"
         if reason is OfflineReason.PROTOCOL_ERROR:
-            return f"no RTSP stream described within {self._config.connect_s:.0f} s"
+            gb = self.target.stream.public.startswith(f"{GB_SCHEME}:")
+            what = "no media from the GB/T 28181 device" if gb else "no RTSP stream"
+            return f"{what} described within {self._config.connect_s:.0f} s"
         if reason is OfflineReason.STORAGE_FULL:
             return self._below_minimum()
         if reason is OfflineReason.UNSUPPORTED_CODEC and run.video is not None:
