@@ -211,29 +211,12 @@ class EvidenceBuilder:
             manifest = build_manifest(_with_files(parts, packed))
             body = canonical_manifest(manifest)
             manifest_sha256 = hashlib.sha256(body).hexdigest()
-            signature = f"{signer.sign(body).hex()}\n".encode()
             sheet = self._custody(manifest, self._language) if self._custody else None
             custody_sha256 = hashlib.sha256(sheet).hexdigest() if sheet is not None else None
             seq, event = self._log_entry(
                 log, actor, order, manifest, manifest_sha256, custody_sha256, now
             )
-            cp, path = _proof(log, seq, event)
-            fixed = {
-                MANIFEST: body,
-                SIGNATURE: signature,
-                EXPORT_KEY: f"{signer.public_key.hex()}\n".encode(),
-                LOG_KEY: f"{self._log_key.hex()}\n".encode(),
-                LOG_ENTRY: canonical_entry(seq, event),
-                LOG_PROOF: canonical_json(
-                    {
-                        "seq": seq,
-                        "leaf_index": seq - 1,
-                        "tree_size": cp.tree_size,
-                        "path": [h.hex() for h in path],
-                    }
-                ).encode(),
-                LOG_CHECKPOINT: canonical_json(cp.as_dict()).encode(),
-            }
+            fixed = proven_members(log, seq, event, body, signer, self._log_key)
             if sheet is not None:
                 fixed[CUSTODY] = sheet
             members: list[tuple[str, Path]] = []
@@ -348,6 +331,31 @@ class EvidenceBuilder:
             now, actor.username, EXPORT_ACTION, "export", str(order.export_id), detail=detail
         )
         return log.append(event), event
+
+
+def proven_members(
+    log: ProvableLog,
+    seq: int,
+    event: AuditEvent,
+    body: bytes,
+    signer: ExportSigner,
+    log_key: bytes,
+) -> dict[str, bytes]:
+    """The fixed members every package carries, from the signed manifest to the checkpoint:
+    the manifest, its signature, both public keys, the export's entry as the log hashed it, its
+    inclusion proof and the checkpoint that proof reaches (signed now)."""
+    cp, path = _proof(log, seq, event)
+    proof = {"seq": seq, "leaf_index": seq - 1, "tree_size": cp.tree_size,
+             "path": [h.hex() for h in path]}  # fmt: skip
+    return {
+        MANIFEST: body,
+        SIGNATURE: f"{signer.sign(body).hex()}\n".encode(),
+        EXPORT_KEY: f"{signer.public_key.hex()}\n".encode(),
+        LOG_KEY: f"{log_key.hex()}\n".encode(),
+        LOG_ENTRY: canonical_entry(seq, event),
+        LOG_PROOF: canonical_json(proof).encode(),
+        LOG_CHECKPOINT: canonical_json(cp.as_dict()).encode(),
+    }
 
 
 def _proof(log: ProvableLog, seq: int, event: AuditEvent) -> tuple[Checkpoint, list[bytes]]:

@@ -18,17 +18,9 @@ from typing import Any
 
 from custos import __version__
 from custos.domain.audit import AuditEvent
-from custos.domain.audit_chain import canonical_entry, canonical_json
 from custos.domain.clock import Clock
 from custos.domain.evidence import (
     EXPORT_ACTION,
-    EXPORT_KEY,
-    LOG_CHECKPOINT,
-    LOG_ENTRY,
-    LOG_KEY,
-    LOG_PROOF,
-    MANIFEST,
-    SIGNATURE,
     VERIFY_HTML,
     CameraEntry,
     ManifestParts,
@@ -49,7 +41,7 @@ from custos.services.evidence import (
     ExportKeys,
     PackageFiles,
     ProvableLog,
-    _proof,
+    proven_members,
 )
 from custos.services.ports import AccessUnitOfWork
 
@@ -135,23 +127,7 @@ class EvidenceSealer:
             now, actor.username, EXPORT_ACTION, order.object_type, order.object_id, detail=detail
         )
         seq = log.append(event)
-        cp, path = _proof(log, seq, event)
-        fixed = {
-            MANIFEST: body,
-            SIGNATURE: f"{signer.sign(body).hex()}\n".encode(),
-            EXPORT_KEY: f"{signer.public_key.hex()}\n".encode(),
-            LOG_KEY: f"{self._log_key.hex()}\n".encode(),
-            LOG_ENTRY: canonical_entry(seq, event),
-            LOG_PROOF: canonical_json(
-                {
-                    "seq": seq,
-                    "leaf_index": seq - 1,
-                    "tree_size": cp.tree_size,
-                    "path": [h.hex() for h in path],
-                }
-            ).encode(),
-            LOG_CHECKPOINT: canonical_json(cp.as_dict()).encode(),
-        }
+        fixed = proven_members(log, seq, event, body, signer, self._log_key)
         fixed_dir = work / "fixed"
         try:
             members: list[tuple[str, Path]] = []
