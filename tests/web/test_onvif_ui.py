@@ -28,7 +28,9 @@ def test_a_discovered_camera_is_accepted_on_the_page_and_moved_from_the_wall(
         form.locator("input[name=timeout_s]").fill("4")  # a loaded machine answers late
         page.click("#discover-run")
         row = page.locator("#proposal-list tr", has_text=peer.xaddr)
-        expect(row).to_contain_text("VirtualCam-1")
+        # the discovery itself takes its 4 s, then each answer is probed (ONVIF calls): more than
+        # the default 5 s expectation on a busy machine
+        expect(row).to_contain_text("VirtualCam-1", timeout=20_000)
         expect(row).to_have_attribute("data-status", "proposed")
         shot(page, "40-onvif-proposals")
 
