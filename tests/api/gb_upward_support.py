@@ -28,15 +28,10 @@ from custos.services.gb_upward import GbUpwardService
 from custos.services.live_tail import complete_boxes, fragments
 from tests.api.builders import API, address_code
 from tests.api.test_gb_cascade_sipp import CHONGQING, SCENARIOS, UPPER_ID
+from tests.ports import free_port as free_port  # re-exported for the upward tests
 
 SHARED, UNSHARED = address_code(CHONGQING, 1), address_code(CHONGQING, 6)
 SSRC = "0500000042"
-
-
-def free_port(kind: int) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -21,18 +21,13 @@ from custos.bootstrap import Container
 from custos.domain.gb_cascade import LinkState, PlatformState
 from custos.services.gb_cascade_client import CascadeClient
 from tests.api.builders import API, address_code, camera_body, make_site, make_unit
+from tests.ports import free_port as _free_port
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"
 CHONGQING = "500103"
 CUSTOS_ID = "50010300002000000001"
 UPPER_ID = "50000000002005000001"
 PASSWORD = "upper-pl@tform-pw"
-
-
-def _free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _setup(

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.integration.processes import alive
+from tests.ports import free_port as _free_port
+from tests.ports import seaweed_base
 
 PASSWORD = "a long enough password"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _parents() -> dict[int, int]:
@@ -157,7 +151,7 @@ def _free_block() -> int:
     from custos.adapters.storage import seaweedfs
 
     for _ in range(200):
-        ports = seaweedfs.Ports(random.randrange(20000, 45000))
+        ports = seaweedfs.Ports(seaweed_base(4))
         if seaweedfs.ports_free(ports):
             return ports.s3
     pytest.fail("no free block of loopback ports for SeaweedFS")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tests.ports import free_port as _free_port
 
 CUSTOS = [sys.executable, "-m", "custos"]
 PASSWORD = "a long enough password"
@@ -55,12 +56,6 @@ def test_compliance_report_runs_on_an_empty_registry(tmp_path: Path) -> None:
     r = _run(tmp_path, "compliance", "report", "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == []
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_starts_on_embedded_defaults_and_prints_its_url(tmp_path: Path) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,7 @@ from custos.domain.users import SYSTEM, UserProfile
 from custos.services.registry import CameraInput
 from tests.api.access_world import make_clip
 from tests.api.conftest import admin, app, client, login_as  # noqa: F401 (fixtures for contracts)
+from tests.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,12 +50,6 @@ PASSWORD = "correct horse battery staple"
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 ARCHIVE_SEGMENTS = 6  # six 10-second segments: a recorded minute
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -68,7 +68,7 @@ def test_a_range_picked_on_the_timeline_is_exported_and_downloaded(page: Page, s
     page.mouse.up()
     assert page.input_value("#export-start") != before
     expect(page.locator("#export-estimate")).not_to_have_attribute(
-        "data-bytes", str(whole["bytes"])
+        "data-bytes", str(whole["bytes"]), timeout=15_000
     )
 
     # the inputs, to the second: 5 s into the first segment to 25 s (½ + 1 + ½ segment)

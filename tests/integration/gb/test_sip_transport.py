@@ -12,6 +12,7 @@ import pytest
 
 from custos.adapters.sip.message import SipMessage, response_to
 from custos.adapters.sip.transport import Peer, SipEndpoint
+from tests.ports import free_port
 
 OPTIONS = (
     "OPTIONS sip:34020000002000000001@3402000000 SIP/2.0\r\n"
@@ -98,3 +99,16 @@ def test_a_retransmitted_request_gets_the_same_answer_without_being_handled_agai
     first, second = _udp(endpoint, again), _udp(endpoint, again)
     assert first is not None and first == second  # the same To tag: one transaction
     assert HANDLED.count("retrans-1") == 1
+
+
+def test_a_start_whose_tcp_port_is_taken_fails_and_leaves_the_udp_port_free() -> None:
+    """CI once saw the UDP half of a failed start left bound until garbage collection."""
+    port = free_port()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+        ep = SipEndpoint(_ok)
+        with pytest.raises(OSError, match="address already in use"):
+            asyncio.run(ep.start("127.0.0.1", port))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", port))  # raises EADDRINUSE if the failed start kept it

@@ -9,7 +9,6 @@ If the binary is missing or SeaweedFS does not start, the tests fail: they are n
 from __future__ import annotations
 
 import os
-import random
 import secrets
 import signal
 import subprocess
@@ -30,6 +29,7 @@ from custos.adapters.storage.object_store import S3SegmentStore
 from custos.bootstrap import Container
 from tests.api.access_world import make_clip
 from tests.api.conftest import admin, app, client, login_as  # noqa: F401 (fixtures)
+from tests.ports import seaweed_base
 
 ACCESS_KEY = "custos-test"
 SECRET_KEY = secrets.token_urlsafe(24)
@@ -59,7 +59,7 @@ class Seaweed:
 
 def _free_ports() -> seaweedfs.Ports:
     for _ in range(200):
-        ports = seaweedfs.Ports(random.randrange(20000, 45000))
+        ports = seaweedfs.Ports(seaweed_base(4))
         if seaweedfs.ports_free(ports):
             return ports
     pytest.fail("no free block of loopback ports for SeaweedFS")

@@ -27,6 +27,7 @@ from custos.bootstrap import Container, bootstrap
 from custos.config import Settings
 from custos.domain.calendar import shanghai_date
 from custos.entrypoints.demo.cameras import register_demo_cameras
+from tests.ports import free_port
 
 SEGMENT_SECONDS = 10
 
@@ -83,12 +84,6 @@ def clip(media_tools: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def clip_h265(media_tools: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_clip(tmp_path_factory.mktemp("clip") / "clip.h265", seconds=10, codec="h265")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class CameraServer:

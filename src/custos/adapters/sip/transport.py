@@ -110,13 +110,18 @@ class SipEndpoint:
             assert proto.transport is not None
             port = proto.transport.get_extra_info("sockname")[1]
         if tcp:
-            self._tcp = await asyncio.start_server(self._tcp_client, host, port)
+            try:
+                self._tcp = await asyncio.start_server(self._tcp_client, host, port)
+            except OSError:
+                await self.close()  # the UDP half bound: it must not outlive the failed start
+                raise
             port = self._tcp.sockets[0].getsockname()[1]
         self.port = port
 
     async def close(self) -> None:
         if self._udp is not None and self._udp.transport is not None:
             self._udp.transport.close()
+            self._udp = None
         for writer in list(self._tcp_peers.values()):
             writer.close()
         if self._tcp is not None:

@@ -96,15 +96,21 @@ for (const handle of track.querySelectorAll("[data-handle]")) {
       const t = view.start + ((ev.clientX - r.left) / r.width) * (view.end - view.start);
       if (which === "start") setRange(Math.min(t, sel.end - SECOND), sel.end);
       else setRange(sel.start, Math.max(t, sel.start + SECOND));
+      estimateSoon(400);  // the estimate follows a slow drag, not every pixel of it
     };
-    const up = (ev) => {
-      move(ev);
+    // a drag ends on pointerup, on pointercancel, or when the capture is lost, whichever comes
+    const end = (ev) => {
+      if (ev.type === "pointerup") move(ev);
       handle.removeEventListener("pointermove", move);
-      handle.removeEventListener("pointerup", up);
+      for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+        handle.removeEventListener(type, end);
+      }
       estimateSoon(0);
     };
     handle.addEventListener("pointermove", move);
-    handle.addEventListener("pointerup", up);
+    for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
+      handle.addEventListener(type, end);
+    }
   });
   handle.addEventListener("keydown", (e) => {  // arrow keys move a handle by a second (shift: a minute)
     const step = (e.shiftKey ? 60 : 1) * SECOND * ({ ArrowLeft: -1, ArrowRight: 1 }[e.key] || 0);
