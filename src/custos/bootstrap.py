@@ -23,6 +23,7 @@ from custos.adapters.db.engine import EngineProbe, make_engine
 from custos.adapters.db.publication_repositories import SqlPublications
 from custos.adapters.db.uow import SqlUnitOfWorkFactory
 from custos.adapters.diagnosis.analyser import FileFrameAnalyser
+from custos.adapters.division_table import division_table
 from custos.adapters.evidence_keys import ExportKeyring, log_key_published
 from custos.adapters.export.evidence_files import EvidenceFiles, custody_renderer, verify_html
 from custos.adapters.masking.publication_masker import PublicationMasker
@@ -48,6 +49,7 @@ from custos.adapters.storage.segment_files import SegmentStore
 from custos.config import Settings
 from custos.domain.calendar import WorkdayCalendar
 from custos.domain.clock import Clock, SystemClock
+from custos.domain.divisions import DivisionTable
 from custos.domain.evidence import SystemInfo
 from custos.domain.notify import RetryPolicy
 from custos.domain.rules import RuleBook
@@ -108,6 +110,7 @@ class Services:
     clock: Clock
     rules: RuleBook
     calendar: WorkdayCalendar
+    divisions: DivisionTable  # GB/T 2260, shipped (docs/design/filing.md D1)
     auth: AuthService
     registry: RegistryService
     audit: AuditLogService
@@ -280,6 +283,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         clock=clock,
         rules=rules,
         calendar=calendar,
+        divisions=division_table(),
         auth=AuthService(uow, Argon2PasswordHasher(), clock, policy),
         registry=RegistryService(uow, rules, clock),
         audit=AuditLogService(uow, checkpointer, trusted, clock),

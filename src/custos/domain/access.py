@@ -40,6 +40,8 @@ class Permission(enum.StrEnum):
     DUTY_MANAGE = "duty.manage"  # rota, staff archive, trainings, schedules, contractors, plans
     # review the masking of a copy for public dissemination and release it (Decree 799 art. 22)
     PUBLICATION_REVIEW = "publication.review"
+    # answer a rectification notice (整改通知) the bureau sent one's unit (docs/design/filing.md D7)
+    RECTIFY = "rectification.respond"
     SELF = "self"  # what every signed-in user may do about their own session
 
 
@@ -62,6 +64,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CAMERA_MANAGE,
             P.BASE_INFO_READ,
             P.FILING_WRITE,
+            P.RECTIFY,
             P.COMPLIANCE_READ,
             P.RULES_READ,
             P.USERS_MANAGE,
@@ -89,6 +92,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.CAMERA_MANAGE,
             P.BASE_INFO_READ,
             P.FILING_WRITE,
+            P.RECTIFY,
             P.COMPLIANCE_READ,
             P.RULES_READ,
             P.LIVE_VIEW,
