@@ -64,6 +64,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/duty", "nav.duty", Permission.DUTY_READ),
     NavItem(f"{UI_PREFIX}/operations", "nav.operations", Permission.DUTY_READ),
     NavItem(f"{UI_PREFIX}/publication", "nav.publication", Permission.PUBLICATION_REVIEW),
+    NavItem(f"{UI_PREFIX}/supervision", "nav.supervision", Permission.SUPERVISE),
 )
 
 
@@ -352,3 +353,15 @@ def publication(
     """Review of masked copies for publication: the cases, a frame with its boxes, regions and
     static zones, confirmation, approval, release and the signed package."""
     return render(request, "publication.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/supervision")
+def supervision(
+    request: Request, caller: Annotated[Caller, needs(Permission.SUPERVISE)]
+) -> HTMLResponse:
+    """The bureau's supervision console (docs/design/filing.md D5, D6): the division tree from
+    the supervisor's jurisdiction, the overview, filings to review, inspections, rectification
+    notices, the league table and the map of the sites."""
+    return render(
+        request, "supervision.html", caller, jurisdiction=caller.principal.jurisdiction or ""
+    )
