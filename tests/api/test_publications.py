@@ -65,6 +65,13 @@ def test_publication_is_refused_without_masking_and_released_after_review(world:
     assert past.status_code == 422
     assert w.client.get(f"{url}/frame.jpg", params={"frame": 0},
                         headers=w.people["officer"]).status_code == 403  # fmt: skip
+    assert (
+        w.client.get(f"{url}/frame.jpg", params={"frame": 1}, headers=reviewer).status_code == 200
+    )
+    log = w.client.get(f"{API}/audit/entries?limit=1000", headers=w.admin).json()["entries"]
+    views = [e["entry"] for e in log if e["entry"]["action"] == "publication.view_unmasked"]
+    assert len(views) == 1, views  # two frames seen, one entry: the window's first
+    assert views[0]["object_id"] == str(case["id"]) and views[0]["detail"]["frame"] == 0
     review = {
         "add_regions": [{"first_frame": 0, "last_frame": 5, "box": [10, 10, 60, 40]}],
         "zones": [{"left": 0.0, "top": 0.0, "right": 0.3, "bottom": 0.1, "label": "招牌"}],

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -52,6 +53,8 @@ from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
 from custos.services.publication_package import legacy_manifest, publication_order
 
 RELEASE_ACTION = "publication.release"
+#: An unmasked frame view is logged at most once per reviewer and case in this window.
+VIEW_LOG_WINDOW = timedelta(minutes=10)
 MAX_LIST = 500
 
 
@@ -123,6 +126,7 @@ class PublicationService:
         self.masker, self.signer, self.work_dir, self.clock = masker, signer, work_dir, clock
         self.exports_root = exports_root
         self.sealer = sealer  # None: the older custos-publication/1 package (no log proof)
+        self._viewed: dict[tuple[int | None, int | None], datetime] = {}
 
     def export_path(self, principal: Principal, export_id: int) -> Path:
         """A staff export the principal made, checked against its SHA-256 as recorded."""
@@ -243,7 +247,26 @@ class PublicationService:
             if path is None or not path.is_file() or self.masker.digest(path) != case.source_sha256:
                 raise NotFound("publication video", case_id)
             _, video = self.masker.extract_video(path, work)
-        return self.masker.frame_jpeg(video, index)
+        jpeg = self.masker.frame_jpeg(video, index)
+        self._log_unmasked_view(principal, case, index)
+        return jpeg
+
+    def _log_unmasked_view(self, principal: Principal, case: PublicationCase, index: int) -> None:
+        """An unmasked frame seen is logged: once per reviewer and case per VIEW_LOG_WINDOW (a
+        review scrubs hundreds of frames; the entry names the first of them)."""
+        now, key = self.clock.now(), (principal.user_id, case.id)
+        if (last := self._viewed.get(key)) is not None and now - last < VIEW_LOG_WINDOW:
+            return
+        with self.uow() as uow:
+            uow.audit.append(
+                AuditEvent(
+                    at=now, actor=principal.username, action="publication.view_unmasked",
+                    object_type="publication", object_id=str(case.id),
+                    detail={"original_sha256": case.source_sha256, "frame": index},
+                )
+            )  # fmt: skip
+            uow.commit()
+        self._viewed[key] = now
 
     def edit(
         self,
