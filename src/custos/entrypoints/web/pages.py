@@ -65,6 +65,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/operations", "nav.operations", Permission.DUTY_READ),
     NavItem(f"{UI_PREFIX}/publication", "nav.publication", Permission.PUBLICATION_REVIEW),
     NavItem(f"{UI_PREFIX}/supervision", "nav.supervision", Permission.SUPERVISE),
+    NavItem(f"{UI_PREFIX}/filing", "nav.filing", Permission.BASE_INFO_READ),
 )
 
 
@@ -365,3 +366,13 @@ def supervision(
     return render(
         request, "supervision.html", caller, jurisdiction=caller.principal.jurisdiction or ""
     )
+
+
+@router.get(f"{UI_PREFIX}/filing")
+def filing(
+    request: Request, caller: Annotated[Caller, needs(Permission.BASE_INFO_READ)]
+) -> HTMLResponse:
+    """The unit's filing with the police: per site the filing profile, the package preview with
+    its missing parts, the filing cases (submit, downloads, paper decision) and the unit's
+    rectification notices (docs/design/filing.md); read only without ``filing.write``."""
+    return render(request, "filing.html", caller)
