@@ -67,7 +67,7 @@ function fillProfile(profile) {
 function showDoc(doc) {
   const d = state.docs[doc];
   profileForm.querySelector(`[data-doc-state=${doc}]`).replaceChildren(
-    d ? el("span", {}, `${d.name || ""} `, mono(`SHA-256 ${d.sha256.slice(0, 16)}…`)) : T("filing.no_document"));
+    d ? el("span", {}, `${d.filename || ""} `, mono(`SHA-256 ${d.sha256.slice(0, 16)}…`)) : T("filing.no_document"));
 }
 
 function collectProfile() {
@@ -117,7 +117,7 @@ async function uploadDocument(doc, file) {
   fd.append("kind", doc);
   fd.append("file", file);
   const out = await api("POST", `sites/${state.site.id}/filing-profile/documents`, fd, { form: true });
-  state.docs[doc] = { sha256: out.sha256, name: out.name || file.name, size: out.size ?? file.size };
+  state.docs[doc] = { sha256: out.sha256, filename: out.filename || file.name };
   showDoc(doc);
 }
 
