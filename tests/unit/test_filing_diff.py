@@ -20,7 +20,9 @@ def _camera(code: str, **over: Any) -> dict[str, Any]:
         "install_position": "north entrance, 3 m",
         "field_of_view": "entrance and lobby",
         "location_categories": ["shopping_mall", "entrance"],
-        "signage": {"installed": True},
+        "signage_installed": True,
+        "state": "in_service",
+        "id": 7,
     } | over
 
 
@@ -37,7 +39,10 @@ def _package() -> dict[str, Any]:
         "units": {"user": {"name": "Unit 1"}, "maintainer": {"name": "M", "contact": "1"}},
         "responsible_persons": [{"name": "张三", "phone": "1", "role": "security"}],
         "cameras": [_camera(A), _camera(B)],
-        "storage": {"cameras": [{"address_code": A, "retention_days": 30}], "kind": "nvr"},
+        "storage": {
+            "description": "NVR",
+            "retention": [{"address_code": A, "days": 30, "citations": ["liaoning-2008:art15"]}],
+        },
         "network": {"kind": "private", "description": "LAN"},
         "design_scheme": {"sha256": "a" * 64, "filename": "design.pdf"},
     }
@@ -47,11 +52,11 @@ def test_attributes_are_flat_stable_and_leave_out_documents_names_and_metadata()
     attrs = filed_attributes(_package())
     assert attrs["camera_count"] == 2
     assert attrs[f"cameras.{A}.field_of_view"] == "entrance and lobby"
-    assert attrs[f"storage.cameras.{A}.retention_days"] == 30
+    assert attrs[f"storage.retention.{A}.days"] == 30
     assert attrs["network.kind"] == "private"
     assert attrs["units.maintainer.name"] == "M"
     assert not [k for k in attrs if k.startswith(("design_scheme", "format", "generated_at"))]
-    assert not [k for k in attrs if k.startswith("cameras.") and k.endswith((".name", "ge"))]
+    assert not [k for k in attrs if k.startswith("cameras.") and k.endswith((".name", ".state"))]
     reordered = _package()
     reordered["cameras"].reverse()
     reordered["cameras"][0]["location_categories"].reverse()
@@ -61,6 +66,8 @@ def test_attributes_are_flat_stable_and_leave_out_documents_names_and_metadata()
 def test_a_camera_name_or_a_new_document_is_no_change() -> None:
     after = _package()
     after["cameras"][0]["name"] = "Renamed"
+    after["cameras"][0]["state"] = "changed"  # the change itself moves the camera's state
+    after["storage"]["retention"][0]["citations"] = ["national-2025:art15"]
     after["design_scheme"] = {"sha256": "b" * 64, "filename": "design-2.pdf"}
     after["generated_at"] = "2026-12-01T00:00:00+00:00"
     assert diff(filed_attributes(_package()), filed_attributes(after)) == {}

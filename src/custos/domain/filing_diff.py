@@ -2,7 +2,8 @@
 
 docs/design/filing.md D4. The **filed attributes** are the package (``domain/filing_package``)
 without what F-01 does not name: documents (the design scheme and acceptance report are
-evidence of the filing, not attributes of the system), camera names and signage. Each attribute
+evidence of the filing, not attributes of the system), camera names and signage, and
+bookkeeping (row ids, lifecycle states, the articles a retention was judged by). Each attribute
 is one flat key, stable between packages: cameras are keyed by their GB/T 28181 address code
 (``cameras.21010200001320000001.field_of_view``), so a re-ordered camera list is no change, and
 a camera added or removed shows as its keys appearing or disappearing.
@@ -20,25 +21,20 @@ from custos.domain.rules.facts import FilingKind
 
 #: The parts of a package that hold filed attributes (D2's table less the documents).
 FILED_PARTS = ("system_profile", "units", "responsible_persons", "cameras", "storage", "network")
-#: A camera's leaves that are not attributes F-01 names (a renamed camera is not a changed
-#: system; signage is its own duty, not a filed attribute).
-_NOT_FILED = frozenset(
-    {
-        "id",
-        "camera_id",
-        "name",
-        "signage",
-        "signage_installed",
-        "signage_installed_on",
-        "signage_photo_ref",
-    }
+#: Leaves that are bookkeeping, not attributes: row ids, the articles a value was judged by,
+#: a camera's lifecycle state (a filed change itself moves it to ``changed``).
+_NOT_FILED = frozenset({"id", "site_id", "citations", "state"})
+#: A camera's leaves that F-01 does not name (a renamed camera is not a changed system;
+#: signage is its own duty, not a filed attribute).
+_NOT_FILED_CAMERA = frozenset(
+    {"name", "signage", "signage_installed", "signage_installed_on", "signage_photo_ref"}
 )
 #: Leaves of ``system_profile`` that place the site: a change to one is a relocation.
 _SITE_PLACE = frozenset(
     {"division_code", "division", "division_name", "address", "latitude", "longitude", "location"}
 )
 #: Leaves of a camera that place it: a change to one is a relocation (Xi'an art. 19 迁移).
-_CAMERA_PLACE = frozenset({"install_position", "site_id"})
+_CAMERA_PLACE = frozenset({"install_position"})
 CAMERA_COUNT = "camera_count"
 _KEY = "address_code"
 
@@ -94,7 +90,7 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
     if isinstance(value, Mapping):
         in_camera = prefix.startswith("cameras.") and prefix.count(".") == 1
         for key, item in value.items():
-            if not (in_camera and str(key) in _NOT_FILED):
+            if str(key) not in _NOT_FILED and not (in_camera and str(key) in _NOT_FILED_CAMERA):
                 _flatten(f"{prefix}.{key}", item, out)
         return
     if (
