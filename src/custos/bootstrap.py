@@ -26,6 +26,7 @@ from custos.adapters.diagnosis.analyser import FileFrameAnalyser
 from custos.adapters.division_table import division_table
 from custos.adapters.evidence_keys import ExportKeyring, log_key_published
 from custos.adapters.export.evidence_files import EvidenceFiles, custody_renderer, verify_html
+from custos.adapters.export.filing_pdf import FilingPdf
 from custos.adapters.masking.publication_masker import PublicationMasker
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
@@ -69,6 +70,7 @@ from custos.services.duty_rota import DutyRotaService
 from custos.services.emergency import EmergencyService
 from custos.services.evidence import EvidenceBuilder
 from custos.services.evidence_seal import EvidenceSealer
+from custos.services.filing import FilingService
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.gb_cascade import GbCascadeService
@@ -150,6 +152,7 @@ class Services:
     contractors: ContractorService  # contractors and entrustment agreements
     emergency: EmergencyService  # emergency plans and drills
     publications: PublicationService  # masked copies for public dissemination (issue 13)
+    filings: FilingService  # filing with the police: package and case loop (issue 15)
     offload: OffloadService | None = None  # None unless an object store is configured
     witnesses: WitnessService | None = None  # hands signed checkpoints to witnesses (issue 13)
 
@@ -325,6 +328,9 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         camera_time=camera_time,
         publications=publications,
+        filings=FilingService(
+            uow, rules, division_table(), calendar, clock, documents, FilingPdf()
+        ),
         ptz=PtzService(uow, onvif, clock),
         diagnosis=DiagnosisService(
             uow,

@@ -18,6 +18,7 @@ from custos.adapters.db import (  # noqa: F401 - each registers its tables with 
     cascade_tables,
     diagnosis_tables,
     duty_tables,
+    filing_tables,
     gb_channel_tables,
     gb_tables,
     onvif_tables,
@@ -47,6 +48,7 @@ TABLES_OF = {
     "0020": {"gb_upper_platforms", "gb_shares"},
     "0021": {"unit_settings"},
     "0022": {"publications"},
+    "0023": {"filing_profiles", "filing_cases"},
 }  # fmt: skip
 
 

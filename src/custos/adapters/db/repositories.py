@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
 
 from custos.adapters.db import tables as t
 from custos.adapters.db.audit_log import AuditRepository
@@ -314,19 +314,45 @@ class FilingRepository:
             .where(t.filings.c.site_id.in_(list(site_ids)))
             .order_by(t.filings.c.id)
         )
-        return [
-            Filing(
-                r["id"],
-                r["site_id"],
-                FilingKind(r["kind"]),
-                r["trigger_date"],
-                r["filed_on"],
-                r["recipient"],
-                r["receipt_number"],
-                r["note"],
+        return [_filing(r) for r in self._c.execute(q).mappings()]
+
+    def get(self, filing_id: int) -> Filing | None:
+        q = select(t.filings).where(t.filings.c.id == filing_id)
+        row = self._c.execute(q).mappings().first()
+        return None if row is None else _filing(row)
+
+    def update(self, f: Filing) -> None:
+        """The filing loop records the accepted filing (filed_on, receipt_number) or moves a
+        re-filing task's trigger (docs/design/filing.md D3, D4)."""
+        self._c.execute(
+            update(t.filings)
+            .where(t.filings.c.id == f.id)
+            .values(
+                kind=f.kind.value,
+                trigger_date=f.trigger_date,
+                filed_on=f.filed_on,
+                recipient=f.recipient,
+                receipt_number=f.receipt_number,
+                note=f.note,
             )
-            for r in self._c.execute(q).mappings()
-        ]
+        )
+
+    def delete(self, filing_id: int) -> None:
+        """A withdrawn re-filing task owed nothing (docs/design/filing.md D4)."""
+        self._c.execute(delete(t.filings).where(t.filings.c.id == filing_id))
+
+
+def _filing(r: Any) -> Filing:
+    return Filing(
+        r["id"],
+        r["site_id"],
+        FilingKind(r["kind"]),
+        r["trigger_date"],
+        r["filed_on"],
+        r["recipient"],
+        r["receipt_number"],
+        r["note"],
+    )
 
 
 class UserRepository:

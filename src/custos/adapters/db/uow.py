@@ -13,6 +13,7 @@ from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import delivery_repositories as dr
 from custos.adapters.db import diagnosis_repositories as dgr
 from custos.adapters.db import duty_repositories as dur
+from custos.adapters.db import filing_repositories as fr
 from custos.adapters.db import gb_channel_repositories as gch
 from custos.adapters.db import gb_repositories as gbd
 from custos.adapters.db import maintenance_repositories as mr
@@ -74,6 +75,8 @@ class SqlUnitOfWork:
     gb_devices: gbd.GbDeviceRepository
     gb_channels: gch.GbChannelRepository
     gb_device_reports: gch.GbDeviceReportRepository
+    filing_profiles: fr.FilingProfileRepository
+    filing_cases: fr.FilingCaseRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -132,6 +135,8 @@ class SqlUnitOfWork:
         self.gb_devices = gbd.GbDeviceRepository(conn, self._secrets)
         self.gb_channels = gch.GbChannelRepository(conn)
         self.gb_device_reports = gch.GbDeviceReportRepository(conn)
+        self.filing_profiles = fr.FilingProfileRepository(conn)
+        self.filing_cases = fr.FilingCaseRepository(conn)
         return self
 
     def __exit__(

@@ -32,3 +32,11 @@ class DocumentStore:
             return None
         path = self.root / digest[:2] / digest
         return path if path.exists() else None
+
+    def read(self, digest: str) -> bytes | None:
+        """The document's bytes, or None when it is not stored (or not as its name says)."""
+        path = self.path_of(digest)
+        if path is None:
+            return None
+        data = path.read_bytes()
+        return data if hashlib.sha256(data).hexdigest() == digest else None
