@@ -1,7 +1,7 @@
 // The bureau's supervision console (docs/design/filing.md D5): the division tree from the
 // supervisor's jurisdiction (picking a division filters every tab), the overview, the league
 // table and the map of the sites. Filings, inspections and notices are in supervision_work.js.
-import { api, el, table, T } from "./app.js";
+import { api, el, fmtTime, label, table, T } from "./app.js";
 import { badge, divisionOf, guarded, inside, jurisdiction, keep, listOf, scoped, state } from "./supervision_scope.js";
 import { initWork, reloadWork } from "./supervision_work.js";
 
@@ -61,60 +61,96 @@ function stat(key, value, alert = false) {
     el("p", { class: "big" }, String(value ?? 0)), el("p", { class: "muted" }, T(`supervision.stat.${key}`)));
 }
 
+/** Units with their sites inside the picked division (a unit with none there is left out). */
+export function unitsInside(units) {
+  return units.map((u) => ({ ...u, sites: keep(u.sites || []) })).filter((u) => u.sites.length);
+}
+
+function findingGroups(items) {
+  const groups = new Map();
+  for (const { finding } of items) {
+    for (const rule of finding.rule_ids?.length ? finding.rule_ids : [""]) {
+      const key = `${finding.severity}|${rule}`;
+      const g = groups.get(key) ?? { severity: finding.severity, rule_id: rule, count: 0 };
+      g.count += 1;
+      groups.set(key, g);
+    }
+  }
+  const order = ["critical", "violation", "warning", "info"];
+  return [...groups.values()].sort((x, y) => order.indexOf(x.severity) - order.indexOf(y.severity) || x.rule_id.localeCompare(y.rule_id));
+}
+
 async function overview() {
   const o = await api("GET", scoped("supervision/overview"));
-  const f = o.filings || {};
-  const cams = o.cameras || {};
-  const units = keep(listOf(o.units ?? (await api("GET", scoped("supervision/units"))), "units"));
-  const sites = units.flatMap((u) => (u.sites || []).map((s) => ({ ...s, unit: u })));
+  const units = unitsInside(o.units || []);
+  const sites = units.flatMap((u) => u.sites.map((s) => ({ ...s, unit: u })));
+  const f = Object.fromEntries(Object.entries(o.filings || {}).map(([g, rows]) => [g, keep(rows)]));
+  const items = keep(o.findings?.items || []);
+  const now = keep(o.cameras?.now || []), month = keep(o.cameras?.month || []);
+  const req = o.requests || {};
   document.getElementById("sv-stats").replaceChildren(
-    stat("units", o.counts?.units ?? units.length),
-    stat("sites", o.counts?.sites ?? sites.length),
-    stat("filings_due", f.due ?? 0),
-    stat("filings_overdue", f.overdue ?? 0, true),
-    stat("filings_submitted", f.submitted ?? 0),
-    stat("filings_returned", f.returned ?? 0),
-    stat("cameras_offline", cams.offline_now ?? cams.offline ?? 0, true),
-    stat("cameras_faulty", cams.faulty_now ?? cams.faulty ?? 0, true),
-    stat("cameras_faulty_month", cams.faulty_month ?? cams.month ?? 0),
+    stat("units", units.length),
+    stat("sites", sites.length),
+    stat("filings_due", f.due?.length ?? 0),
+    stat("filings_overdue", f.overdue?.length ?? 0, true),
+    stat("filings_submitted", f.submitted?.length ?? 0),
+    stat("filings_returned", f.returned?.length ?? 0),
+    stat("open_findings", items.length, true),
+    stat("cameras_offline", now.length, true),
+    stat("cameras_faulty_month", month.length),
   );
   document.getElementById("sv-units").replaceChildren(table([
     ["supervision.unit", (s) => s.unit.name],
     ["supervision.site", (s) => s.name],
-    ["supervision.division", (s) => el("span", { class: "mono" }, divisionOf(s))],
-    ["supervision.state", (s) => [s.state ?? s.lifecycle ?? "", s.filing_state ? [" ", badge(T(`supervision.case_state.${s.filing_state}`))] : ""]],
-    ["supervision.cameras_count", (s) => String(s.cameras ?? s.camera_count ?? "")],
+    ["supervision.division", (s) => [s.division_name || "", " ", el("span", { class: "mono" }, divisionOf(s))]],
+    ["supervision.filing_state", (s) => badge(T(`supervision.case_state.${s.filing?.state ?? "not_filed"}`), s.filing?.state)],
+    ["supervision.cameras_count", (s) => `${s.cameras_in_service ?? 0} / ${s.cameras ?? 0}`],
   ], sites, { empty: "supervision.none", rowAttrs: (s) => ({ dataset: { site: s.id, unit: s.unit.id } }) }));
-  const findings = listOf(o.findings ?? [], "findings");
   document.getElementById("sv-findings").replaceChildren(table([
     ["supervision.severity", (x) => badge(T(`supervision.severity.${x.severity}`), x.severity)],
-    ["supervision.article", (x) => el("span", { class: "article" }, x.rule_id ?? x.article ?? "")],
-    ["supervision.count", (x) => String(x.count ?? 1)],
-  ], findings, { empty: "supervision.none" }));
-  const offline = listOf(cams.list ?? cams.items ?? [], "cameras");
+    ["supervision.article", (x) => el("span", { class: "article" }, x.rule_id)],
+    ["supervision.count", (x) => String(x.count)],
+  ], findingGroups(items), { empty: "supervision.none" }));
+  const monthly = new Map(month.map((c) => [c.camera_id, c]));
+  const cams = [...now, ...month.filter((c) => !now.some((n) => n.camera_id === c.camera_id))];
   document.getElementById("sv-cameras").replaceChildren(table([
-    ["supervision.camera", (c) => c.name],
-    ["supervision.site", (c) => c.site_name ?? ""],
-    ["supervision.state", (c) => T(`supervision.camera_state.${c.state ?? "offline"}`)],
-  ], keep(offline), { empty: "supervision.none" }));
-  const req = o.requests || {};
+    ["supervision.camera", (c) => c.camera_name],
+    ["supervision.site", (c) => `${c.unit_name} · ${c.site_name}`],
+    ["supervision.now", (c) => (now.includes(c) ? badge(T("supervision.camera_state.faulty"), "critical") : "")],
+    ["supervision.month_faults", (c) => String(monthly.get(c.camera_id)?.faults ?? 0)],
+  ], cams, { empty: "supervision.none", rowAttrs: (c) => ({ dataset: { camera: c.camera_id } }) }));
+  const officers = (req.officers || []).filter((u) => inside(state.division, u.jurisdiction));
+  const mine = new Set(officers.map((u) => u.id));
+  const requests = (req.requests || []).filter((r) => mine.has(r.requested_by));
+  const register = (req.register || []).filter((e) => mine.has(e.user_id));
   document.getElementById("sv-requests").replaceChildren(
-    el("p", {}, T("supervision.requests_summary", { open: req.open ?? 0, total: req.total ?? 0, register: req.register ?? 0 })),
+    el("p", {}, T("supervision.requests_summary", { officers: officers.length, requests: requests.length, register: register.length })),
+    table([
+      ["supervision.when", (r) => fmtTime(r.created_at)],
+      ["supervision.officer", (r) => r.requested_by_name],
+      ["supervision.organ", (r) => r.organ],
+      ["supervision.purpose", (r) => r.purpose],
+      ["supervision.state", (r) => label("enum.request_state", r.state)],
+    ], requests, { empty: "supervision.none" }),
   );
 }
 
 // ---- the league table ---------------------------------------------------------------------
 async function league() {
-  const rows = keep(listOf(await api("GET", scoped("supervision/league?format=json")), "units"));
+  const body = await api("GET", scoped("supervision/league?format=json"));
+  const here = new Set(unitsInside((await api("GET", scoped("supervision/units"))).units || []).map((u) => u.id));
+  const rows = listOf(body, "units").filter((r) => here.has(r.unit_id));
   document.getElementById("sv-league-csv").href = `/api/v1/${scoped("supervision/league?format=csv")}`;
   document.getElementById("sv-league-pdf").href = `/api/v1/${scoped("supervision/league?format=pdf")}`;
   document.getElementById("sv-league").replaceChildren(table([
-    ["supervision.rank", (r) => String(r.rank ?? "")],
-    ["supervision.unit", (r) => r.name ?? r.unit_name],
+    ["supervision.rank", (r) => String(r.rank)],
+    ["supervision.unit", (r) => r.unit_name],
+    ["supervision.sites", (r) => String(r.sites ?? "")],
     ["supervision.open_findings", (r) => String(r.open_findings ?? 0)],
-    ["supervision.overdue_items", (r) => String(r.overdue ?? r.overdue_items ?? 0)],
+    ["supervision.overdue_filings", (r) => String(r.overdue_filings ?? 0)],
+    ["supervision.overdue_notices", (r) => String(r.overdue_notices ?? 0)],
     ["supervision.score", (r) => String(r.score ?? "")],
-  ], rows, { empty: "supervision.none", rowAttrs: (r) => ({ dataset: { unit: r.unit_id ?? r.id } }) }));
+  ], rows, { empty: "supervision.none", rowAttrs: (r) => ({ dataset: { unit: r.unit_id } }) }));
 }
 
 // ---- the map: a plain SVG scatter, no tiles ------------------------------------------------

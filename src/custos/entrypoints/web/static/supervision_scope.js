@@ -29,6 +29,7 @@ export function scoped(path) {
 
 export const listOf = (body, key) => (Array.isArray(body) ? body : body?.[key] ?? body?.items ?? []);
 export const divisionOf = (row) => row.division_code ?? row.division ?? row.site_division ?? "";
+const codesOf = (row) => row.division_codes ?? [divisionOf(row)].filter(Boolean);
 /** Rows inside the picked division (rows that name none are the API's to filter). */
-export const keep = (rows) => rows.filter((r) => !divisionOf(r) || inside(state.division, divisionOf(r)));
+export const keep = (rows) => rows.filter((r) => !codesOf(r).length || codesOf(r).some((c) => inside(state.division, c)));
 export const badge = (text, cls = "") => el("span", { class: `badge ${cls}` }, text);

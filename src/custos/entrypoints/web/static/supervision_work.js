@@ -8,24 +8,26 @@ import { badge, guarded, keep, listOf, scoped } from "./supervision_scope.js";
 const flashBox = document.getElementById("flash");
 const current = { kase: null, inspection: null, notice: null };
 const byId = (id) => document.getElementById(id);
-const articleList = (cites) => el("span", { class: "article" }, (cites || []).map((c) => c.rule_id ?? c.id ?? c).join(", "));
+const articleList = (ids) => el("span", { class: "article" }, (ids || []).join(", "));
 const button = (act, text, onclick, attrs = {}) => el("button", { type: "button", dataset: { act }, onclick, ...attrs }, text);
 const caseState = (s) => T(`supervision.case_state.${s}`);
 
 // ---- filings to review --------------------------------------------------------------------
 async function filings() {
   const wanted = byId("sv-filing-state").value;
-  const rows = keep(listOf(await api("GET", scoped(`supervision/filings?state=${wanted}`)), "cases"));
+  const body = await api("GET", scoped(`supervision/filings?state=${wanted}`));
+  const rows = keep(body[wanted] ?? listOf(body, "cases"));
   byId("sv-filings").replaceChildren(table([
-    ["supervision.case", (k) => String(k.id)],
-    ["supervision.site", (k) => k.site_name ?? String(k.site_id)],
-    ["supervision.unit", (k) => k.unit_name ?? String(k.unit_id)],
+    ["supervision.case", (k) => String(k.case_id)],
+    ["supervision.unit", (k) => k.unit_name],
+    ["supervision.site", (k) => k.site_name],
     ["supervision.kind", (k) => T(`supervision.kind.${k.kind}`)],
     ["supervision.state", (k) => badge(caseState(k.state), k.state)],
-    ["supervision.due", (k) => el("span", { class: k.overdue ? "overdue" : "" }, k.due ?? T("supervision.promptly"))],
-    ["supervision.submitted_at", (k) => fmtTime(k.submissions?.at?.(-1)?.submitted_at ?? k.submitted_at)],
-    ["common.actions", (k) => button("open", T("supervision.open"), () => guarded(() => openCase(k.id)))],
-  ], rows, { empty: "supervision.none", rowAttrs: (k) => ({ dataset: { case: k.id, state: k.state } }) }));
+    ["supervision.due", (k) => k.due ?? T("supervision.promptly")],
+    ["supervision.receipt", (k) => el("span", { class: "mono" }, k.receipt_number ?? "")],
+    ["supervision.submitted_on", (k) => k.submitted_on ?? ""],
+    ["common.actions", (k) => button("open", T("supervision.open"), () => guarded(() => openCase(k.case_id)))],
+  ], rows, { empty: "supervision.none", rowAttrs: (k) => ({ dataset: { case: k.case_id, state: k.state, site: k.site_id } }) }));
 }
 
 function summary(value) {
@@ -86,23 +88,32 @@ async function decide(path, body, note) {
 // ---- inspections --------------------------------------------------------------------------
 let units = [];
 
+const unitNames = new Map();
+
+async function loadUnits() {
+  units = keep((await api("GET", "supervision/units")).units || []).map((u) => ({ ...u, sites: keep(u.sites || []) })).filter((u) => u.sites.length);
+  for (const u of units) unitNames.set(u.id, u.name);
+}
+
 async function planForm() {
-  units = keep(listOf(await api("GET", scoped("supervision/units")), "units"));
+  await loadUnits();
   const select = byId("sv-plan-unit");
   const was = select.value;
-  select.replaceChildren(...units.map((u) => el("option", { value: u.id ?? u.unit_id }, u.name)));
-  if (was && units.some((u) => String(u.id ?? u.unit_id) === was)) select.value = was;
+  select.replaceChildren(...units.map((u) => el("option", { value: u.id }, u.name)));
+  if (was && units.some((u) => String(u.id) === was)) select.value = was;
   planSites();
   const inspectors = byId("sv-plan-inspectors");
-  if (!inspectors.options.length) {
-    inspectors.append(el("option", { value: me.id, selected: true }, me.full_name || me.username));
-  }
+  const chosen = new Set([...inspectors.selectedOptions].map((o) => o.value));
+  if (!chosen.size) chosen.add(String(me.id));
+  const people = ((await api("GET", "supervision/requests")).officers || []).filter((u) => u.role === "supervisor");
+  inspectors.replaceChildren(...people.map((u) =>
+    el("option", { value: u.id, selected: chosen.has(String(u.id)) }, u.full_name || u.username)));
   const date = byId("sv-plan-date");
   if (!date.value) date.value = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
 }
 
 function planSites() {
-  const unit = units.find((u) => String(u.id ?? u.unit_id) === byId("sv-plan-unit").value);
+  const unit = units.find((u) => String(u.id) === byId("sv-plan-unit").value);
   byId("sv-plan-sites").replaceChildren(...(unit?.sites || []).map((s) =>
     el("label", { class: "check" }, el("input", { type: "checkbox", name: "site", value: s.id, checked: true }), s.name)));
 }
@@ -127,14 +138,14 @@ function itemRow(x, editable) {
     result,
     el("input", { name: "remark", maxlength: 2000, value: x.remark ?? "", placeholder: T("supervision.remark"), disabled: !editable }),
     el("label", { class: "check" }, T("supervision.deadline_days"),
-      el("input", { name: "deadline_days", type: "number", min: 1, max: 180, value: x.deadline_days ?? 30, disabled: !editable })),
+      el("input", { name: "deadline_days", type: "number", min: 1, max: 180, value: x.due_days ?? 30, disabled: !editable })),
     el("input", { name: "photo", type: "file", accept: "image/*", disabled: !editable }),
     el("button", { type: "submit", disabled: !editable }, T("supervision.save")));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     guarded(() => recordItem(x.key, form));
   });
-  const photos = (x.photos || []).map((p) => el("span", { class: "mono" }, String(p.sha256 ?? p).slice(0, 12)));
+  const photos = (x.photos || []).map((p) => el("a", { class: "mono", href: `/api/v1/inspections/${current.inspection.id}/photos/${p}`, target: "_blank" }, p.slice(0, 12)));
   return [form, photos.length ? el("p", { class: "hint" }, T("supervision.photos"), ": ", ...photos) : null];
 }
 
@@ -146,35 +157,41 @@ async function openInspection(id) {
   section.dataset.inspection = String(i.id);
   section.dataset.state = i.state;
   byId("sv-inspection-title").textContent = `${T("supervision.inspection")} ${i.id} · ${T(`supervision.inspection_state.${i.state}`)}`;
-  byId("sv-inspection-facts").textContent = `${i.unit_name ?? i.unit_id} · ${i.planned_on ?? i.date ?? ""}`;
-  const editable = i.state !== "closed" && i.state !== "signed";
+  byId("sv-inspection-facts").textContent = `${i.unit_name} · ${i.planned_on} · ${(i.division_codes || []).join(", ")}`;
+  const editable = i.state === "planned";
   const zh = document.documentElement.lang.startsWith("zh");
   byId("sv-items").replaceChildren(table([
-    ["supervision.item", (x) => (zh ? x.text_zh : x.text_en) ?? x.text ?? x.key],
-    ["supervision.article", (x) => articleList(x.citations ?? x.articles)],
-    ["supervision.penalty", (x) => (x.penalised || x.penalty ? penalty(x.penalty ?? x.fine) : "")],
+    ["supervision.item", (x) => (zh ? x.text_zh : x.text_en)],
+    ["supervision.article", (x) => [articleList(x.rule_ids), ...(zh ? [] : [el("span", { class: "article-text" }, ` ${(x.articles || []).join("; ")}`)])]],
+    ["supervision.penalty", (x) => penalty(x.penalty)],
     ["supervision.record", (x) => itemRow(x, editable)],
-  ], listOf(i.checklist ?? i.items ?? [], "items"), { rowAttrs: (x) => ({ dataset: { item: x.key, result: x.result ?? "" } }) }));
-  const signed = (i.signatures || []).map((s) => `${s.by_name ?? s.name} · ${fmtTime(s.at ?? s.signed_at)}`);
-  byId("sv-signatures").replaceChildren(...(signed.length ? [el("p", { class: "muted" }, T("supervision.signed_by"), ": ", signed.join("；"))] : []));
-  byId("sv-sign").hidden = !editable || (i.signatures || []).some((s) => s.user_id === me.id || s.by_user === me.id);
+  ], i.items || [], { rowAttrs: (x) => ({ dataset: { item: x.key, result: x.result ?? "" } }) }));
+  const signed = (i.inspectors || []).filter((p) => p.signed_at).map((p) => `${p.full_name || p.username} · ${fmtTime(p.signed_at)}`);
+  const waiting = (i.inspectors || []).filter((p) => !p.signed_at).map((p) => p.full_name || p.username);
+  byId("sv-signatures").replaceChildren(
+    el("p", { class: "muted" }, T("supervision.signed_by"), ": ", signed.join("；") || "—"),
+    waiting.length ? el("p", { class: "muted" }, T("supervision.waiting_for"), ": ", waiting.join("；")) : "");
+  const mine = (i.inspectors || []).find((p) => p.user_id === me.id);
+  byId("sv-sign").hidden = i.state === "closed" || !mine || !!mine.signed_at;
   const report = byId("sv-report");
   report.hidden = i.state !== "closed";
   report.href = `/api/v1/inspections/${i.id}/report.pdf`;
 }
 
+/** A penalty article and its fine range ("national-2025:art30 罚款 1000–10000 元"). */
 export function penalty(p) {
-  if (!p) return T("supervision.penalised");
-  if (typeof p === "string") return p;
-  const range = p.min !== undefined || p.max !== undefined ? T("supervision.fine_range", { min: p.min ?? 0, max: p.max ?? "" }) : "";
-  return [p.article ?? p.rule_id ?? "", range, p.text ?? ""].filter(Boolean).join(" ");
+  if (!p) return "";
+  const f = p.fine || {};
+  const subject = ["unit", "person", "individual"].find((k) => f[`${k}_min`] != null || f[`${k}_max`] != null);
+  const range = subject ? T(`supervision.fine_range.${subject}`, { min: f[`${subject}_min`] ?? "", max: f[`${subject}_max`] ?? "" }) : T("supervision.no_fine");
+  return el("span", {}, el("span", { class: "article" }, p.rule_id), " ", range);
 }
 
 async function recordItem(key, form) {
   const f = formData(form);
   const id = current.inspection.id;
   const body = { result: f.result, remark: f.remark };
-  if (f.result === "fail") body.deadline_days = Number(f.deadline_days || 30);
+  if (f.result === "fail") body.due_days = Number(f.deadline_days || 30);
   await api("PUT", `inspections/${id}/items/${encodeURIComponent(key)}`, body);
   const file = form.querySelector("input[type=file]").files[0];
   if (file) {
@@ -198,22 +215,27 @@ async function plan(form) {
 }
 
 // ---- rectification notices ----------------------------------------------------------------
+const noticeText = (n) => (document.documentElement.lang.startsWith("zh") ? n.text_zh : n.text_en);
+
 async function notices() {
-  const rows = keep(listOf(await api("GET", scoped("rectifications")), "rectifications"));
+  if (!unitNames.size) await loadUnits();
+  const rows = keep(listOf(await api("GET", "rectifications"), "notices"));
   byId("sv-notices").replaceChildren(table([
     ["supervision.notice", (n) => String(n.id)],
-    ["supervision.unit", (n) => n.unit_name ?? String(n.unit_id)],
-    ["supervision.item", (n) => n.item_text ?? n.text ?? n.item_key ?? ""],
-    ["supervision.article", (n) => articleList(n.citations ?? (n.article ? [n.article] : []))],
+    ["supervision.unit", (n) => n.unit_name ?? unitNames.get(n.unit_id) ?? String(n.unit_id)],
+    ["supervision.item", (n) => noticeText(n)],
+    ["supervision.article", (n) => articleList(n.rule_ids)],
     ["supervision.state", (n) => badge(T(`supervision.notice_state.${n.state}`), n.state)],
-    ["supervision.due", (n) => el("span", { class: n.overdue ? "overdue" : "" }, n.due ?? "", n.overdue ? ` ${T("supervision.overdue")} ${penalty(n.fine ?? n.penalty)}` : "")],
-    ["common.actions", (n) => button("open", T("supervision.open"), () => guarded(() => openNotice(n)))],
-  ], rows, { empty: "supervision.none", rowAttrs: (n) => ({ class: n.overdue ? "overdue" : "", dataset: { notice: n.id, state: n.state } }) }));
+    ["supervision.due", (n) => (n.overdue
+      ? el("span", { class: "overdue" }, n.due_on, " ", T("supervision.overdue"), " ", penalty(n.penalty))
+      : n.due_on)],
+    ["common.actions", (n) => button("open", T("supervision.open"), () => guarded(() => openNotice(n.id)))],
+  ], rows, { empty: "supervision.none", rowAttrs: (n) => ({ class: n.overdue ? "overdue" : "", dataset: { notice: n.id, state: n.state, overdue: String(!!n.overdue) } }) }));
   return rows;
 }
 
-async function openNotice(row) {
-  const n = await api("GET", `rectifications/${row.id}`).catch(() => row);
+async function openNotice(id) {
+  const n = await api("GET", `rectifications/${id}`);
   current.notice = n;
   const section = byId("sv-notice");
   section.hidden = false;
@@ -221,30 +243,33 @@ async function openNotice(row) {
   section.dataset.state = n.state;
   byId("sv-notice-title").textContent = `${T("supervision.notice")} ${n.id} · ${T(`supervision.notice_state.${n.state}`)}`;
   const facts = [
-    ["supervision.unit", n.unit_name ?? n.unit_id], ["supervision.item", n.item_text ?? n.text ?? n.item_key ?? ""],
-    ["supervision.due", n.due ?? ""], ["supervision.penalty", penalty(n.fine ?? n.penalty)],
+    ["supervision.unit", n.unit_name ?? unitNames.get(n.unit_id) ?? n.unit_id], ["supervision.item", noticeText(n)],
+    ["supervision.article", articleList(n.rule_ids)], ["supervision.remark", n.remark || "—"],
+    ["supervision.due", el("span", { class: n.overdue ? "overdue" : "" }, n.due_on, n.overdue ? ` ${T("supervision.overdue")}` : "")],
+    ["supervision.penalty", penalty(n.penalty) || "—"],
   ];
-  byId("sv-notice-facts").replaceChildren(...facts.flatMap(([key, v]) => [el("dt", {}, T(key)), el("dd", {}, String(v))]));
+  byId("sv-notice-facts").replaceChildren(...facts.flatMap(([key, v]) => [el("dt", {}, T(key)), el("dd", {}, v)]));
   byId("sv-notice-responses").replaceChildren(table([
-    ["supervision.when", (r) => fmtTime(r.at ?? r.responded_at)],
-    ["supervision.by", (r) => r.by_name ?? ""],
+    ["supervision.when", (r) => fmtTime(r.at)],
+    ["supervision.by", (r) => r.by_name ?? r.by ?? ""],
     ["supervision.response", (r) => r.text ?? ""],
     ["supervision.evidence", (r) => (r.evidence || r.documents || []).map((d) => el("span", { class: "mono" }, String(d.sha256 ?? d).slice(0, 12), " "))],
   ], n.responses || [], { empty: "supervision.no_response" }));
-  const articles = [n.fine ?? n.penalty].filter((p) => p && typeof p === "object").map((p) => p.article ?? p.rule_id).filter(Boolean);
-  byId("sv-verify-article").replaceChildren(el("option", { value: "" }, "—"), ...articles.map((a) => el("option", { value: a, selected: true }, a)));
-  byId("sv-verify").hidden = ["closed", "escalated"].includes(n.state);
+  const choices = (n.penalties || []).filter((p) => !p.no_fine);
+  byId("sv-verify-article").replaceChildren(...choices.map((p) =>
+    el("option", { value: p.rule_id, selected: p.rule_id === n.penalty?.rule_id }, p.rule_id)));
+  byId("sv-verify").hidden = n.state === "closed";
 }
 
 async function verify(form) {
   const f = formData(form);
   const body = { outcome: f.outcome };
   if (f.reason) body.reason = f.reason;
-  if (f.outcome === "escalate") body.penalty = { article: f.article, amount: f.amount };
+  if (f.outcome === "escalate") body.penalty = { rule_id: f.article, subject: "unit", amount: f.amount };
   const n = await api("POST", `rectifications/${current.notice.id}/verify`, body);
   flash(flashBox, T("supervision.verified", { id: n.id ?? current.notice.id }));
-  const rows = await notices();
-  await openNotice(rows.find((r) => r.id === (n.id ?? current.notice.id)) ?? n);
+  await notices();
+  await openNotice(current.notice.id);
 }
 
 // ---- wiring -------------------------------------------------------------------------------
