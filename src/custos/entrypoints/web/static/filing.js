@@ -2,7 +2,7 @@
 // registry does not hold), the package as it would be submitted now with its missing parts and
 // their articles, the filing cases (submit, downloads, a paper decision, returns and the filing
 // number), and the unit's rectification notices with their answers.
-import { api, ApiError, can, clearError, el, flash, fmtTime, label, shanghaiDate, showError, table, T } from "./app.js";
+import { api, ApiError, articleText, can, clearError, el, flash, fmtTime, label, LANG, shanghaiDate, showError, table, T } from "./app.js";
 
 const errorBox = document.getElementById("filing-error");
 const flashBox = document.getElementById("flash");
@@ -71,7 +71,7 @@ function showDoc(doc) {
 }
 
 function collectProfile() {
-  const body = structuredClone(state.profile);
+  const body = {};
   for (const input of profileForm.querySelectorAll("[data-path]")) setPath(body, input.dataset.path, input.value.trim());
   body.responsible_persons = [...personRows.querySelectorAll("[data-person]")].map((row) =>
     Object.fromEntries([...row.querySelectorAll("[data-item]")].map((i) => [i.dataset.item, i.value.trim()])))
@@ -112,11 +112,15 @@ function markFieldErrors(err) {
   }
 }
 
-async function uploadDocument(doc, file) {
+/** A document into the content-addressed store: answered with its SHA-256 and file name. */
+async function upload(file) {
   const fd = new FormData();
-  fd.append("kind", doc);
   fd.append("file", file);
-  const out = await api("POST", `sites/${state.site.id}/filing-profile/documents`, fd, { form: true });
+  return api("POST", `sites/${state.site.id}/filing-documents`, fd, { form: true });
+}
+
+async function uploadDocument(doc, file) {
+  const out = await upload(file);
   state.docs[doc] = { sha256: out.sha256, filename: out.filename || file.name };
   showDoc(doc);
 }
@@ -126,29 +130,30 @@ function renderPreview(p) {
   const box = document.getElementById("preview");
   const recipient = p.recipient || {};
   const missing = p.missing || [];
-  const parts = p.parts || [];
-  const cams = p.cameras || p.package?.cameras || [];
-  const missingParts = new Set(missing.map((m) => m.part));
+  const initial = p.initial || {};
+  const pkg = p.package || {};
+  const cams = pkg.cameras || [];
+  const days = Object.fromEntries((pkg.storage?.retention || []).map((r) => [r.address_code, r.days]));
   box.replaceChildren(
     el("p", { id: "preview-recipient" }, `${T("filing.recipient")}: `, el("strong", {}, recipient.organ_name || "—"), " ", mono(recipient.division_code)),
-    el("p", { id: "preview-due" }, `${T("filing.due")}: `, dueCell(p.due), article(p.citations)),
+    ...(p.problems || []).map((e) => el("p", { class: "filing-missing", dataset: { field: e.field } }, e.key ? T(`msg.${e.key}`, e.params) : e.rule)),
+    el("p", { id: "preview-due" }, `${T("filing.initial_due")}: `, dueCell(initial.due), article(initial.citations),
+      initial.trigger_date ? el("span", { class: "muted" }, ` · ${T("filing.trigger_date")} ${initial.trigger_date}`) : ""),
     missing.length
       ? el("div", { id: "preview-missing" }, el("p", { class: "filing-missing" }, T("filing.missing_intro")),
         el("ul", {}, missing.map((m) => el("li", { class: "filing-missing", dataset: { part: m.part } },
           T(`filing.part.${m.part}`), article(m.citations)))))
       : el("p", { id: "preview-missing", class: "ok", dataset: { complete: "1" } }, T("filing.complete")),
-    parts.length ? el("ul", { id: "preview-parts" }, parts.map((part) => {
-      const name = typeof part === "string" ? part : part.part;
-      return el("li", { class: missingParts.has(name) ? "filing-missing" : "", dataset: { part: name } },
-        T(`filing.part.${name}`), article(part.citations));
-    })) : null,
-    el("p", { id: "preview-cameras" }, T("filing.cameras_summary", { count: Array.isArray(cams) ? cams.length : (cams.count ?? 0) })),
-    Array.isArray(cams) && cams.length ? table([
+    el("p", { id: "preview-cameras" }, T("filing.cameras_summary", { count: cams.length })),
+    cams.length ? table([
       ["filing.camera_code", (c) => mono(c.address_code)],
       ["filing.camera_name", (c) => c.name ?? ""],
+      ["filing.camera_type", (c) => c.device_type ?? ""],
       ["filing.camera_position", (c) => c.install_position ?? ""],
-      ["filing.camera_retention", (c) => c.retention_days ?? c.effective_retention_days ?? ""],
+      ["filing.camera_view", (c) => c.field_of_view ?? ""],
+      ["filing.camera_retention", (c) => days[c.address_code] ?? ""],
     ], cams) : null,
+    el("p", { class: "muted" }, `${T("filing.package_hash")}: `, mono(p.package_sha256 || "")),
   );
   box.dataset.missing = String(missing.length);
 }
@@ -231,12 +236,12 @@ async function openCase(id) {
   document.getElementById("case-history").replaceChildren(table([
     ["filing.when", (e) => fmtTime(e.at)],
     ["filing.who", (e) => e.by_name || "—"],
-    ["filing.what", (e) => [label("filing.action", e.action), historyDetail(e.detail)]],
+    ["filing.what", (e) => [label("filing.action", e.action), ...historyDetail(e.detail)]],
   ], k.history || [], { rowAttrs: (e) => ({ dataset: { action: e.action } }) }));
 }
 
 function historyDetail(d) {
-  if (!d) return "";
+  if (!d) return [];
   const bits = [];
   if (d.receipt_number) bits.push(mono(` ${d.receipt_number}`));
   if (d.filing_number) bits.push(mono(` ${d.filing_number}`));
@@ -287,11 +292,7 @@ document.getElementById("decision-form").addEventListener("submit", (ev) => {
 });
 
 async function uploadScan(file) {
-  const fd = new FormData();
-  fd.append("kind", "decision_scan");
-  fd.append("file", file);
-  const out = await api("POST", `sites/${state.site.id}/filing-profile/documents`, fd, { form: true });
-  return out.sha256;
+  return (await upload(file)).sha256;
 }
 
 // ---- rectification notices ---------------------------------------------------------------------
@@ -307,26 +308,34 @@ async function listNotices() {
   }
   card.hidden = false;
   clearError(box);
-  const mine = notices.filter((n) => n.site_id === undefined || n.site_id === null || n.site_id === state.site?.id || !state.site);
+  const zh = LANG.startsWith("zh");
   document.getElementById("notice-list").replaceChildren(table([
     ["filing.notice", (n) => String(n.id)],
     ["filing.state_label", (n) => el("span", { class: `badge notice-${n.overdue ? "overdue" : n.state}` }, label("filing.notice_state", n.state), n.overdue ? ` · ${T("filing.overdue")}` : "")],
-    ["filing.notice_item", (n) => n.item_text ?? n.text ?? n.item ?? ""],
-    ["filing.article", (n) => article(n.citations || (n.article ? [n.article] : []))],
-    ["filing.due", (n) => dueCell(n.due, !["closed", "escalated"].includes(n.state))],
-    ["filing.penalty", (n) => penalty(n.penalty_range || n.penalty)],
-    ["filing.notice_answer", (n) => (n.responses?.at?.(-1)?.text ?? n.response?.text ?? n.response_text ?? "")],
-    ["common.actions", (n) => can("rectification.respond") && ["open", "rejected"].includes(n.state)
+    ["filing.notice_item", (n) => (zh ? n.text_zh : n.text_en) || n.item_key],
+    ["filing.article", (n) => [article(n.rule_ids), articleText((n.articles || []).join("; "))]],
+    ["filing.due", (n) => dueCell(n.due_on, n.state !== "closed")],
+    ["filing.penalty", (n) => penalty(n.penalty)],
+    ["filing.notice_answer", (n) => answer(n.responses?.at(-1))],
+    ["common.actions", (n) => can("rectification.respond") && n.state === "open"
       ? el("button", { type: "button", dataset: { act: "respond" }, onclick: () => respondTo(n) }, T("filing.notice_respond")) : ""],
-  ], mine, { empty: "filing.no_notices", rowAttrs: (n) => ({ dataset: { notice: n.id, state: n.state } }) }));
+  ], notices, { empty: "filing.no_notices", rowAttrs: (n) => ({ dataset: { notice: n.id, state: n.state } }) }));
 }
 
+function answer(r) {
+  if (!r) return "";
+  return [r.text, ...(r.documents || []).map((d) => el("div", { class: "hint" }, `${d.name} `, mono(d.sha256.slice(0, 16))))];
+}
+
+/** The penalty article and its fine range per subject fined (unit, responsible person,
+ * individual), in yuan. */
 function penalty(p) {
   if (!p) return "";
-  if (typeof p === "string") return p;
-  const lo = p.minimum ?? p.min ?? p.low;
-  const hi = p.maximum ?? p.max ?? p.high;
-  return [T("filing.penalty_range", { min: lo ?? "—", max: hi ?? "—" }), article(p.article ? [p.article] : p.citations)];
+  const f = p.fine || {};
+  const ranges = ["unit", "person", "individual"]
+    .filter((s) => f[`${s}_min`] != null || f[`${s}_max`] != null)
+    .map((s) => el("div", { dataset: { fine: s } }, T(`filing.fine_${s}`, { min: f[`${s}_min`] ?? 0, max: f[`${s}_max`] ?? "—" })));
+  return [...(ranges.length ? ranges : [T("filing.no_fine")]), article([p.rule_id]), articleText(p.article)];
 }
 
 function respondTo(n) {
@@ -348,7 +357,7 @@ document.getElementById("notice-form").addEventListener("submit", (ev) => {
   guarded(async () => {
     const fd = new FormData();
     fd.append("text", f.elements.text.value.trim());
-    for (const file of f.elements.evidence.files) fd.append("evidence", file);
+    for (const file of f.elements.evidence.files) fd.append("files", file);
     await api("POST", `rectifications/${state.notice.id}/respond`, fd, { form: true });
     f.hidden = true;
     flash(flashBox, T("filing.notice_answered", { id: state.notice.id }));
