@@ -71,6 +71,7 @@ from custos.services.emergency import EmergencyService
 from custos.services.evidence import EvidenceBuilder
 from custos.services.evidence_seal import EvidenceSealer
 from custos.services.filing import FilingService
+from custos.services.filing_changes import FilingChanges
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.gb_cascade import GbCascadeService
@@ -243,6 +244,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         rules=rules,
     )
     documents = DocumentStore(settings.data_dir / "documents")
+    # re-filing tasks (docs/design/filing.md D4): told of every registry and profile write
+    changes = FilingChanges(rules, calendar, division_table(), clock, documents.read)
     requests = AccessRequestService(
         uow, rules, signer, trusted.verify, clock, footage, documents.put
     )
@@ -288,7 +291,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         calendar=calendar,
         divisions=division_table(),
         auth=AuthService(uow, Argon2PasswordHasher(), clock, policy),
-        registry=RegistryService(uow, rules, clock),
+        registry=RegistryService(uow, rules, clock, changes.note_change),
         audit=AuditLogService(uow, checkpointer, trusted, clock),
         compliance=ComplianceService(uow, rules, clock, calendar),
         recording=RecordingService(uow, clock),
@@ -321,15 +324,24 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         network=NetworkInterruptionService(uow, rules, clock),
         gb_cascade=GbCascadeService(uow, rules, clock),
         gb_devices=GbDeviceService(uow, clock, _gb_server_settings(settings), alarms),
-        gb_channels=GbCatalogService(uow, RegistryService(uow, rules, clock), clock),
+        gb_channels=GbCatalogService(
+            uow, RegistryService(uow, rules, clock, changes.note_change), clock
+        ),
         gb_ptz=GbPtzService(uow, clock),
         onboarding=OnboardingService(
-            uow, RegistryService(uow, rules, clock), onvif, camera_time, clock
+            uow, RegistryService(uow, rules, clock, changes.note_change), onvif, camera_time, clock
         ),
         camera_time=camera_time,
         publications=publications,
         filings=FilingService(
-            uow, rules, division_table(), calendar, clock, documents, FilingPdf()
+            uow,
+            rules,
+            division_table(),
+            calendar,
+            clock,
+            documents,
+            FilingPdf(),
+            on_profile_change=changes.profile_changed,
         ),
         ptz=PtzService(uow, onvif, clock),
         diagnosis=DiagnosisService(

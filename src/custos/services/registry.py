@@ -131,11 +131,23 @@ class FilingInput:
     camera_id: int | None = None
 
 
+#: Told of every write that can touch a site's filed attributes, inside the write's transaction
+#: (uow, site id, the Shanghai date of the change, who): services/filing_changes.py.
+OnChange = Callable[[UnitOfWork, int, date, Principal], object]
+
+
 class RegistryService:
-    def __init__(self, uow: UnitOfWorkFactory, rules: RuleBook, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        rules: RuleBook,
+        clock: Clock,
+        on_change: OnChange | None = None,
+    ) -> None:
         self._uow = uow
         self._rules = rules
         self._clock = clock
+        self._on_change = on_change
 
     # ---- units -------------------------------------------------------------------------
     def create_unit(self, actor: Principal, data: UnitInput) -> Unit:
@@ -166,6 +178,8 @@ class RegistryService:
                 )
             uow.units.update(updated)
             self._audit(uow, actor, "unit.update", "unit", unit_id, before, updated)
+            for site in uow.sites.find(unit_id):  # the user unit is a filed attribute
+                self._changed(uow, actor, site.id, shanghai_date(self._clock.now()))
             uow.commit()
         return updated
 
@@ -215,6 +229,7 @@ class RegistryService:
                 raise RuleRefusal(refusals)
             uow.sites.update(updated)
             self._audit(uow, actor, "site.update", "site", site_id, before, updated)
+            self._changed(uow, actor, site_id, shanghai_date(self._clock.now()))
             uow.commit()
         return updated
 
@@ -246,6 +261,7 @@ class RegistryService:
                 cam.transition(step.state, step.on, today, now)
             uow.cameras.add(cam)
             self._audit(uow, actor, "camera.create", "camera", cam.id, None, cam)
+            self._changed(uow, actor, cam.site_id, today)
             uow.commit()
         return cam
 
@@ -267,6 +283,8 @@ class RegistryService:
                 updated.transition(kind, today, today, now)
             uow.cameras.update(updated)
             self._audit(uow, actor, "camera.update", "camera", camera_id, before, updated)
+            for changed_site in dict.fromkeys([cam.site_id, updated.site_id]):
+                self._changed(uow, actor, changed_site, today)
             uow.commit()
         return updated
 
@@ -281,6 +299,7 @@ class RegistryService:
             cam.transition(state, on, shanghai_date(now), now)
             uow.cameras.update(cam)
             self._audit(uow, actor, "camera.transition", "camera", camera_id, before, cam)
+            self._changed(uow, actor, cam.site_id, on)
             uow.commit()
         return cam
 
@@ -350,6 +369,11 @@ class RegistryService:
             return uow.filings.find([site_id])
 
     # ---- helpers -----------------------------------------------------------------------
+    def _changed(self, uow: UnitOfWork, actor: Principal, site_id: int | None, on: date) -> None:
+        """Tell the filing loop a filed attribute may have changed (same transaction)."""
+        if self._on_change is not None and site_id is not None:
+            self._on_change(uow, site_id, on, actor)
+
     def _validate_camera(
         self,
         uow: UnitOfWork,
