@@ -163,15 +163,19 @@ function svg(tag, attrs = {}, ...children) {
 }
 
 /** Longitude/latitude to the box linearly, the box's sides in the ratio of the ground they
- * cover (a degree of longitude is cos(latitude) of a degree of latitude). */
-export function projection(points, width = 800, pad = 30) {
+ * cover (a degree of longitude is cos(latitude) of a degree of latitude), widened to at least
+ * 0.05° and to a landscape box so that two close points do not fill a tall page. */
+export function projection(points, width = 800, pad = 40) {
   const lons = points.map((p) => p.longitude), lats = points.map((p) => p.latitude);
   let [x0, x1, y0, y1] = [Math.min(...lons), Math.max(...lons), Math.min(...lats), Math.max(...lats)];
-  if (x1 - x0 < 0.02) { x0 -= 0.01; x1 += 0.01; }
-  if (y1 - y0 < 0.02) { y0 -= 0.01; y1 += 0.01; }
-  const ground = ((x1 - x0) * Math.cos((((y0 + y1) / 2) * Math.PI) / 180)) / (y1 - y0);
+  const widen = (lo, hi, span) => (hi - lo >= span ? [lo, hi] : [(lo + hi - span) / 2, (lo + hi + span) / 2]);
+  [y0, y1] = widen(y0, y1, 0.05);
+  const k = Math.cos((((y0 + y1) / 2) * Math.PI) / 180);
+  const ratio = 1.4;  // width : height of the ground shown, at least
+  [x0, x1] = widen(x0, x1, Math.max(0.05, ((y1 - y0) * ratio) / k));
+  [y0, y1] = widen(y0, y1, ((x1 - x0) * k) / 2.5);  // and not flatter than 2.5 : 1
   const inner = width - 2 * pad;
-  const height = Math.max(200, Math.min(900, inner / ground)) + 2 * pad;
+  const height = (inner * (y1 - y0)) / ((x1 - x0) * k) + 2 * pad;
   const sx = inner / (x1 - x0), sy = (height - 2 * pad) / (y1 - y0);
   return { width, height, at: (p) => [pad + (p.longitude - x0) * sx, height - pad - (p.latitude - y0) * sy] };
 }
@@ -191,7 +195,7 @@ async function map() {
     const [x, y] = p.at(c);
     drawing.append(svg("g", { class: "county-point", "data-code": c.code },
       svg("circle", { cx: x, cy: y, r: 2.5, class: "county" }, svg("title", {}, c.name)),
-      svg("text", { x: x + 4, y: y - 4 }, c.name)));
+      svg("text", { x: x - 5, y: y + 14, "text-anchor": "end" }, c.name)));
   }
   for (const s of sites) {
     const [x, y] = p.at(s);

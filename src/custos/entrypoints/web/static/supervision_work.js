@@ -30,12 +30,17 @@ async function filings() {
   ], rows, { empty: "supervision.none", rowAttrs: (k) => ({ dataset: { case: k.case_id, state: k.state, site: k.site_id } }) }));
 }
 
+const PARTS = ["system_profile", "units", "responsible_persons", "cameras", "storage", "network", "design_scheme", "acceptance_report"];
+
+/** One line of a package part: a list's length, an object's plain values (and names). */
 function summary(value) {
   if (Array.isArray(value)) return T("supervision.part_items", { n: value.length });
   if (value && typeof value === "object") {
-    return Object.entries(value).filter(([, v]) => v !== null && typeof v !== "object").map(([k, v]) => `${k}: ${v}`).join(" · ");
+    const shown = Object.entries(value).map(([k, v]) => [k, v && typeof v === "object" && !Array.isArray(v) ? v.name ?? v.filename : v])
+      .filter(([, v]) => v !== null && v !== undefined && v !== "" && typeof v !== "object");
+    return el("span", { class: "mono" }, shown.map(([k, v]) => `${k}: ${v}`).join(" · "));
   }
-  return value === null || value === undefined ? "" : String(value);
+  return value === null || value === undefined ? T("supervision.missing") : String(value);
 }
 
 async function openCase(id) {
@@ -56,9 +61,8 @@ async function openCase(id) {
   const pkg = `/api/v1/filing-cases/${k.id}`;
   byId("sv-case-pdf").href = `${pkg}/package.pdf`;
   byId("sv-case-json").href = `${pkg}/package.json`;
-  let parts = k.parts ?? null;
-  if (!parts && latest) parts = await api("GET", `filing-cases/${k.id}/package.json`).catch(() => null);
-  const partRows = parts ? Object.entries(parts.parts ?? parts).filter(([p]) => !["format", "sha256", "version"].includes(p)) : [];
+  const pkgBody = latest ? await api("GET", `filing-cases/${k.id}/package.json`) : {};
+  const partRows = PARTS.map((p) => [p, pkgBody[p]]);
   byId("sv-case-parts").replaceChildren(table([
     ["supervision.part", ([p]) => T(`supervision.part.${p}`)],
     ["supervision.content", ([, v]) => summary(v)],
@@ -145,7 +149,7 @@ function itemRow(x, editable) {
     ev.preventDefault();
     guarded(() => recordItem(x.key, form));
   });
-  const photos = (x.photos || []).map((p) => el("a", { class: "mono", href: `/api/v1/inspections/${current.inspection.id}/photos/${p}`, target: "_blank" }, p.slice(0, 12)));
+  const photos = (x.photos || []).map((p) => el("span", { class: "mono", title: p }, `${p.slice(0, 12)} `));
   return [form, photos.length ? el("p", { class: "hint" }, T("supervision.photos"), ": ", ...photos) : null];
 }
 
@@ -183,7 +187,9 @@ export function penalty(p) {
   if (!p) return "";
   const f = p.fine || {};
   const subject = ["unit", "person", "individual"].find((k) => f[`${k}_min`] != null || f[`${k}_max`] != null);
-  const range = subject ? T(`supervision.fine_range.${subject}`, { min: f[`${subject}_min`] ?? "", max: f[`${subject}_max`] ?? "" }) : T("supervision.no_fine");
+  const [min, max] = subject ? [f[`${subject}_min`], f[`${subject}_max`]] : [null, null];
+  const form = min == null ? "fine_upto" : max == null ? "fine_from" : "fine_range";
+  const range = subject ? T(`supervision.${form}.${subject}`, { min, max }) : T("supervision.no_fine");
   return el("span", {}, el("span", { class: "article" }, p.rule_id), " ", range);
 }
 
@@ -196,7 +202,7 @@ async function recordItem(key, form) {
   const file = form.querySelector("input[type=file]").files[0];
   if (file) {
     const data = new FormData();
-    data.append("item", key);
+    data.append("key", key);
     data.append("file", file);
     await api("POST", `inspections/${id}/photos`, data, { form: true });
   }
@@ -253,8 +259,14 @@ async function openNotice(id) {
     ["supervision.when", (r) => fmtTime(r.at)],
     ["supervision.by", (r) => r.by_name ?? r.by ?? ""],
     ["supervision.response", (r) => r.text ?? ""],
-    ["supervision.evidence", (r) => (r.evidence || r.documents || []).map((d) => el("span", { class: "mono" }, String(d.sha256 ?? d).slice(0, 12), " "))],
+    ["supervision.evidence", (r) => (r.documents || []).map((d) => el("span", { class: "mono", title: d.sha256 }, `${d.name} ${d.sha256.slice(0, 12)} `))],
   ], n.responses || [], { empty: "supervision.no_response" }));
+  byId("sv-notice-history").replaceChildren(table([
+    ["supervision.when", (h) => fmtTime(h.at)],
+    ["supervision.by", (h) => h.by ?? ""],
+    ["supervision.outcome", (h) => T(`supervision.outcome.${h.outcome}`)],
+    ["supervision.reason", (h) => [h.reason || "", h.penalty ? [" ", penalty(h.penalty), " ", T("supervision.amount", { amount: h.penalty.amount })] : ""]],
+  ], n.history || [], { empty: "supervision.none" }));
   const choices = (n.penalties || []).filter((p) => !p.no_fine);
   byId("sv-verify-article").replaceChildren(...choices.map((p) =>
     el("option", { value: p.rule_id, selected: p.rule_id === n.penalty?.rule_id }, p.rule_id)));
