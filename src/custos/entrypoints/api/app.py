@@ -17,6 +17,7 @@ from custos.entrypoints.api.routers import (
     diagnosis,
     duty,
     emergency,
+    filings,
     footage,
     footage_import,
     gb_cascade,
@@ -101,6 +102,7 @@ def create_app(container: Services) -> FastAPI:
         maintenance,
         emergency,
         publications,
+        filings,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)
