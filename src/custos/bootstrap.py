@@ -27,6 +27,7 @@ from custos.adapters.division_table import division_table
 from custos.adapters.evidence_keys import ExportKeyring, log_key_published
 from custos.adapters.export.evidence_files import EvidenceFiles, custody_renderer, verify_html
 from custos.adapters.export.filing_pdf import FilingPdf
+from custos.adapters.export.inspection_report import render_inspection_report
 from custos.adapters.masking.publication_masker import PublicationMasker
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
@@ -81,6 +82,7 @@ from custos.services.gb_ptz import GbPtzService
 from custos.services.gb_upward import GbUpwardService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
+from custos.services.inspections import InspectionService
 from custos.services.interruption_accounting import InterruptionAccountingService
 from custos.services.keys import KeysService
 from custos.services.maintenance import MaintenanceService
@@ -93,6 +95,7 @@ from custos.services.police_reports import PoliceReportService
 from custos.services.ptz import PtzService
 from custos.services.publication import PublicationService
 from custos.services.recording import RecordingService
+from custos.services.rectification import RectificationService
 from custos.services.registry import RegistryService
 from custos.services.retention import RetentionService
 from custos.services.scrub import Scrubber
@@ -154,6 +157,8 @@ class Services:
     emergency: EmergencyService  # emergency plans and drills
     publications: PublicationService  # masked copies for public dissemination (issue 13)
     filings: FilingService  # filing with the police: package and case loop (issue 15)
+    inspections: InspectionService  # the bureau's inspections with the packs' checklists
+    rectifications: RectificationService  # rectification notices to closure (issue 15)
     offload: OffloadService | None = None  # None unless an object store is configured
     witnesses: WitnessService | None = None  # hands signed checkpoints to witnesses (issue 13)
 
@@ -333,6 +338,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         camera_time=camera_time,
         publications=publications,
+        inspections=InspectionService(uow, rules, clock, documents, render_inspection_report),
+        rectifications=RectificationService(uow, clock, documents),
         filings=FilingService(
             uow,
             rules,

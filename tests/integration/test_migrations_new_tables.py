@@ -21,6 +21,7 @@ from custos.adapters.db import (  # noqa: F401 - each registers its tables with 
     filing_tables,
     gb_channel_tables,
     gb_tables,
+    inspection_tables,
     onvif_tables,
     operations_tables,
     publication_tables,
@@ -49,6 +50,7 @@ TABLES_OF = {
     "0021": {"unit_settings"},
     "0022": {"publications"},
     "0023": {"filing_profiles", "filing_cases"},
+    "0024": {"supervision_inspections", "rectification_notices"},
 }  # fmt: skip
 
 

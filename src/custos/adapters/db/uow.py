@@ -16,6 +16,7 @@ from custos.adapters.db import duty_repositories as dur
 from custos.adapters.db import filing_repositories as fr
 from custos.adapters.db import gb_channel_repositories as gch
 from custos.adapters.db import gb_repositories as gbd
+from custos.adapters.db import inspection_repositories as ipr
 from custos.adapters.db import maintenance_repositories as mr
 from custos.adapters.db import object_repositories as orr
 from custos.adapters.db import onvif_repositories as onv
@@ -75,6 +76,8 @@ class SqlUnitOfWork:
     gb_devices: gbd.GbDeviceRepository
     gb_channels: gch.GbChannelRepository
     gb_device_reports: gch.GbDeviceReportRepository
+    inspections: ipr.InspectionRepository
+    rectifications: ipr.RectificationRepository
     filing_profiles: fr.FilingProfileRepository
     filing_cases: fr.FilingCaseRepository
 
@@ -135,6 +138,8 @@ class SqlUnitOfWork:
         self.gb_devices = gbd.GbDeviceRepository(conn, self._secrets)
         self.gb_channels = gch.GbChannelRepository(conn)
         self.gb_device_reports = gch.GbDeviceReportRepository(conn)
+        self.inspections = ipr.InspectionRepository(conn)
+        self.rectifications = ipr.RectificationRepository(conn)
         self.filing_profiles = fr.FilingProfileRepository(conn)
         self.filing_cases = fr.FilingCaseRepository(conn)
         return self

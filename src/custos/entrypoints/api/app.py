@@ -25,6 +25,7 @@ from custos.entrypoints.api.routers import (
     gb_devices,
     health,
     holds,
+    inspections,
     keys,
     maintenance,
     monitoring_rooms,
@@ -102,6 +103,7 @@ def create_app(container: Services) -> FastAPI:
         maintenance,
         emergency,
         publications,
+        inspections,
         filings,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
