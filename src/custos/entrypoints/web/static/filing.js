@@ -67,7 +67,7 @@ function fillProfile(profile) {
 function showDoc(doc) {
   const d = state.docs[doc];
   profileForm.querySelector(`[data-doc-state=${doc}]`).replaceChildren(
-    d ? el("span", {}, `${d.filename || ""} `, mono(`SHA-256 ${d.sha256.slice(0, 16)}…`)) : T("filing.no_document"));
+    d ? el("span", {}, mono(d.filename || ""), " ", mono(`SHA-256 ${d.sha256.slice(0, 16)}…`)) : T("filing.no_document"));
 }
 
 function collectProfile() {
@@ -182,11 +182,22 @@ function diffValue(v) {
   return typeof v === "object" ? JSON.stringify(v) : String(v);
 }
 
+/** A filed attribute's key (``cameras.<code>.field_of_view``, ``units.owner.name``,
+ * ``camera_count``) in words, the camera's code kept as is. */
+function attrLabel(key) {
+  const parts = key.split(".");
+  const word = (k) => { const t = T(`filing.attr.${k}`); return t === `filing.attr.${k}` ? k : t; };
+  if (parts[0] === "cameras" && parts.length >= 2) {
+    return [T("filing.part.cameras"), " ", mono(parts[1]), ...parts.slice(2).map((k) => ` · ${word(k)}`)];
+  }
+  return parts.map((k, i) => (i === 0 && T(`filing.part.${k}`) !== `filing.part.${k}` ? T(`filing.part.${k}`) : word(k))).join(" · ");
+}
+
 function renderDiff(diff) {
   const rows = Object.entries(diff || {}).map(([attr, d]) => ({ attr, before: d?.before, after: d?.after }));
   if (!rows.length) return [];
   return [el("h3", {}, T("filing.diff")), table([
-    ["filing.attribute", (r) => mono(r.attr)],
+    ["filing.attribute", (r) => attrLabel(r.attr)],
     ["filing.before", (r) => diffValue(r.before)],
     ["filing.after", (r) => diffValue(r.after)],
   ], rows, { rowAttrs: (r) => ({ dataset: { attr: r.attr } }) })];
@@ -225,6 +236,9 @@ async function openCase(id) {
   const decision = document.getElementById("decision-form");
   decision.hidden = !writer || k.state !== "submitted" || !latest || latest.channel === "internal";
   if (!decision.hidden) { decision.reset(); decision.elements.decided_on.value = shanghaiDate(); clearError(decision.querySelector("[data-errors]")); }
+  const fileForm = document.getElementById("decision-file-form");
+  fileForm.hidden = !writer || k.state !== "submitted" || !latest || latest.channel !== "export";
+  if (!fileForm.hidden) { fileForm.reset(); clearError(fileForm.querySelector("[data-errors]")); }
   document.getElementById("case-submissions").replaceChildren(table([
     ["filing.submission", (s) => String(s.number)],
     ["filing.receipt", (s) => mono(s.receipt_number)],
@@ -291,6 +305,19 @@ document.getElementById("decision-form").addEventListener("submit", (ev) => {
   }, box);
 });
 
+document.getElementById("decision-file-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const f = ev.target;
+  guarded(async () => {
+    const fd = new FormData();
+    fd.append("file", f.elements.file.files[0]);
+    await api("POST", `filing-cases/${state.current.id}/decision`, fd, { form: true });
+    flash(flashBox, T("filing.decision_recorded"));
+    await listCases();
+    await openCase(state.current.id);
+  }, f.querySelector("[data-errors]"));
+});
+
 async function uploadScan(file) {
   return (await upload(file)).sha256;
 }
@@ -324,7 +351,7 @@ async function listNotices() {
 
 function answer(r) {
   if (!r) return "";
-  return [r.text, ...(r.documents || []).map((d) => el("div", { class: "hint" }, `${d.name} `, mono(d.sha256.slice(0, 16))))];
+  return [r.text, ...(r.documents || []).map((d) => el("div", { class: "hint" }, mono(d.name), " ", mono(d.sha256.slice(0, 16))))];
 }
 
 /** The penalty article and its fine range per subject fined (unit, responsible person,
@@ -334,7 +361,11 @@ function penalty(p) {
   const f = p.fine || {};
   const ranges = ["unit", "person", "individual"]
     .filter((s) => f[`${s}_min`] != null || f[`${s}_max`] != null)
-    .map((s) => el("div", { dataset: { fine: s } }, T(`filing.fine_${s}`, { min: f[`${s}_min`] ?? 0, max: f[`${s}_max`] ?? "—" })));
+    .map((s) => {
+      const values = { subject: T(`filing.fine_subject.${s}`), min: f[`${s}_min`], max: f[`${s}_max`] };
+      const text = values.min == null ? T("filing.fine_up_to", values) : T("filing.fine_range", values);
+      return el("div", { dataset: { fine: s } }, text);
+    });
   return [...(ranges.length ? ranges : [T("filing.no_fine")]), article([p.rule_id]), articleText(p.article)];
 }
 
