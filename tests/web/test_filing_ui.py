@@ -388,7 +388,9 @@ def _notice(site: Site, w: World) -> dict[str, Any]:
         assert r.status_code == 200, r.text
         r = http.get("/rectifications")
         assert r.status_code == 200, r.text
-        found = [n for n in r.json() if n["inspection_id"] == inspection["id"]]
+        found: list[dict[str, Any]] = [
+            n for n in r.json() if n["inspection_id"] == inspection["id"]
+        ]
     assert len(found) == 1, found
     return found[0]
 
