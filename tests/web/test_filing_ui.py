@@ -10,15 +10,17 @@ one camera, its unit manager and a supervisor whose jurisdiction is Xi'an (61010
   then reads on the page; the unit resubmits, the supervisor accepts, the unit sees the filing
   number; the package downloaded from the page is the submitted one (its SHA-256);
 - the same page in English shows English labels;
-- a change to a filed camera (API) shows a change task with its diff, submitted on paper and
-  its decision recorded from the page;
-- a rectification notice answered from the page.
+- a change to a filed camera (API) shows a change task with its diff;
+- a filing submitted on paper has its decision (with the receipt's scan) recorded from the page;
+- a filing submitted by export gives the signed custos-filing/1 file from the page;
+- a rectification notice (from a failed inspection item, API) answered from the page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -365,6 +367,31 @@ def test_a_paper_filing_and_the_decision_recorded_from_the_page(page: Page, site
     expect(form).to_be_hidden()
     assert _zh_scan(page, w) == []
     shot(page, "66-filing-paper-decision")
+
+
+def test_an_export_filing_gives_the_signed_file_from_the_page(page: Page, site: Site) -> None:
+    w = _world(site, "f")
+    _profiled(site, w)
+    with as_user(site, w.manager) as http:
+        r = http.post(f"/sites/{w.site_id}/filing-cases", json={"kind": "initial"})
+        assert r.status_code == 201, r.text
+    login(page, site, w.manager)
+    _open(page, site, w)
+    _case_row(page, "initial").locator("button[data-act=open]").click()
+    detail = page.locator("#case-detail")
+    expect(detail).to_have_attribute("data-state", "draft", timeout=WAIT)
+    page.locator("#case-submit select[name=channel]").select_option("export")
+    page.locator("#case-submit-button").click()
+    expect(detail).to_have_attribute("data-state", "submitted", timeout=WAIT)
+    expect(page.locator("#decision-file-form")).to_be_visible()
+    sha = page.locator('#case-submissions tr[data-submission="1"] .mono').nth(1).inner_text()
+    with page.expect_download() as info:
+        page.locator("#dl-zip").click()
+    with zipfile.ZipFile(info.value.path()) as archive:
+        names = set(archive.namelist())
+        assert {"package.json", "package.pdf", "manifest.json"} <= names, names
+        assert hashlib.sha256(archive.read("package.json")).hexdigest() == sha.strip()
+    shot(page, "68-filing-export")
 
 
 def _notice(site: Site, w: World) -> dict[str, Any]:
