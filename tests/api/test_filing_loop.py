@@ -262,6 +262,14 @@ def test_missing_parts_are_refused_each_with_its_article(
     assert errors["package.design_scheme"]["rule_id"] == "chongqing-2016:art16.p1"
     assert errors["package.responsible_persons"]["rule_id"] == NATIONAL
     assert "chongqing-2016:art16.p1" in errors["package.acceptance_report"]["article"]
+    assert "设计技术方案" in errors["package.design_scheme"]["text"]  # Chinese by default
+    en = client.post(
+        f"{API}/filing-cases/{case['id']}/submit",
+        json={},
+        headers={**manager, "Accept-Language": "en"},
+    ).json()
+    texts = {e["field"]: e["text"] for e in en["errors"]}
+    assert texts["package.design_scheme"].startswith("The filing package needs its")
     assert (
         client.get(f"{API}/filing-cases/{case['id']}", headers=manager).json()["state"] == "draft"
     )

@@ -32,6 +32,7 @@ _CODED = {
     "training_contents": "enum.training_content",
     "fault_kind": "enum.fault_kind",
     "fault_reason": "enum.reason",
+    "part": "filing.part",  # a filing package part (docs/design/filing.md D2)
 }
 
 
