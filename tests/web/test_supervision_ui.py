@@ -49,6 +49,7 @@ class Unit:
     site_id: int
     site_name: str
     division: str
+    camera_id: int
     extra_site_id: int | None = None  # a site without coordinates
 
 
@@ -88,7 +89,7 @@ def _unit(http: httpx.Client, n: int, division: str, tag: str, names: set[str]) 
     )
     assert r.status_code == 201, r.text
     names |= {name, site_name, f"测试路{n}号", f"入口{tag}"}
-    return Unit(unit_id, name, site_id, site_name, division)
+    return Unit(unit_id, name, site_id, site_name, division, int(r.json()["id"]))
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +175,43 @@ def test_the_supervisor_sees_its_county_and_not_the_other(
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
 
 
+def test_a_city_supervisor_filters_by_the_county_picked_in_the_tree(
+    page: Page, site: Site, world: World
+) -> None:
+    w = world
+    city = f"svcity{w.a.id}"
+    site.add_user(city, Role.SUPERVISOR, jurisdiction="610100", full_name="西安督察")
+    login(page, site, city)
+    page.goto(f"{site.base}/ui/supervision")
+    root = page.locator("#sv-root")
+    expect(root).to_have_attribute("data-division", "610100", timeout=WAIT)
+    units = page.locator("#sv-units")
+    expect(units).to_contain_text(w.a.name, timeout=WAIT)
+    expect(units).to_contain_text(w.b.name)
+    tree = page.locator("#sv-tree")
+    county_a = tree.locator(f'li[data-division="{COUNTY_A}"] > button.node')
+    expect(county_a).to_have_text("雁塔区", timeout=WAIT)  # the city's counties, opened
+    county_a.click()
+    expect(root).to_have_attribute("data-division", COUNTY_A)
+    expect(page.locator("#sv-selected")).to_have_text("陕西省西安市雁塔区")
+    expect(units).not_to_contain_text(w.b.name, timeout=WAIT)
+    expect(units).to_contain_text(w.a.name)
+    page.click("button[data-tab=map]")
+    expect(page.locator(f'#sv-map .site-point[data-site="{w.a.site_id}"]')).to_have_count(
+        1, timeout=WAIT
+    )
+    expect(page.locator(f'#sv-map .site-point[data-site="{w.b.site_id}"]')).to_have_count(0)
+    tree.locator(f'li[data-division="{COUNTY_B}"] > button.node').click()
+    expect(page.locator(f'#sv-map .site-point[data-site="{w.b.site_id}"]')).to_have_count(
+        1, timeout=WAIT
+    )
+    expect(page.locator(f'#sv-map .site-point[data-site="{w.a.site_id}"]')).to_have_count(0)
+    page.click("button[data-tab=league]")
+    expect(page.locator(f'#sv-league tr[data-unit="{w.b.id}"]')).to_have_count(1, timeout=WAIT)
+    expect(page.locator(f'#sv-league tr[data-unit="{w.a.id}"]')).to_have_count(0)
+    shot(page, "66-supervision-city-tree")
+
+
 def _profile(site: Site, w: World) -> None:
     """The unit's filing profile with every part the Xi'an packs make mandatory."""
     with as_user(site, w.manager) as http:
@@ -255,6 +293,31 @@ def test_a_submitted_filing_is_returned_with_a_reason_then_accepted(
     expect(page.locator(f'#sv-units tr[data-site="{w.a.site_id}"]')).to_contain_text(
         "已备案", timeout=WAIT
     )
+
+    # A change to the filed camera opens a change task; submitted, its diff is reviewed.
+    with as_user(site, "admin") as http:
+        r = http.patch(f"/cameras/{w.a.camera_id}", json={"field_of_view": "大门及停车场"})
+        assert r.status_code == 200, r.text
+    with as_user(site, w.manager) as http:
+        r = http.get("/filing-cases", params={"site_id": w.a.site_id, "state": "draft"})
+        assert r.status_code == 200, r.text
+        change = next(k for k in r.json() if k["kind"] == "change")
+    _submit(site, w, int(change["id"]))
+    page.click("button[data-tab=filings]")
+    row = page.locator(f'#sv-filings tr[data-case="{change["id"]}"]')
+    expect(row).to_have_attribute("data-state", "submitted", timeout=WAIT)
+    row.locator("button[data-act=open]").click()
+    expect(section).to_have_attribute("data-case", str(change["id"]), timeout=WAIT)
+    diff = page.locator("#sv-case-diff tr[data-attr$='.field_of_view']")
+    expect(diff).to_contain_text("大门及停车场", timeout=WAIT)
+    expect(diff).to_contain_text("entrance and lobby")  # before: the builder's camera
+    shot(page, "62-supervision-change-diff")
+    page.click("#sv-accept button[type=submit]")  # no number typed: the bureau's generated
+    expect(section).to_have_attribute("data-state", "accepted", timeout=WAIT)
+    with as_user(site, w.manager) as http:
+        number = http.get(f"/filing-cases/{change['id']}").json()["filing_number"]
+    assert number
+    expect(page.locator("#sv-case-facts")).to_contain_text(number)
 
 
 def test_an_inspection_is_planned_recorded_signed_and_its_notice_closed(

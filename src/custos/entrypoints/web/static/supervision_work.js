@@ -72,7 +72,7 @@ async function openCase(id) {
     ["supervision.attribute", ([a]) => el("span", { class: "mono" }, a)],
     ["supervision.before", ([, d]) => JSON.stringify(d?.before ?? null)],
     ["supervision.after", ([, d]) => JSON.stringify(d?.after ?? null)],
-  ], diff, { empty: "supervision.no_diff" }));
+  ], diff, { empty: "supervision.no_diff", rowAttrs: ([a]) => ({ dataset: { attr: a } }) }));
   byId("sv-case-history").replaceChildren(table([
     ["supervision.when", (e) => fmtTime(e.at)],
     ["supervision.action", (e) => T(`supervision.action.${e.action}`)],
