@@ -28,6 +28,7 @@ from custos.adapters.evidence_keys import ExportKeyring, log_key_published
 from custos.adapters.export.evidence_files import EvidenceFiles, custody_renderer, verify_html
 from custos.adapters.export.filing_pdf import FilingPdf
 from custos.adapters.export.inspection_report import render_inspection_report
+from custos.adapters.export.league_sheet import render_league_sheet
 from custos.adapters.masking.publication_masker import PublicationMasker
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
@@ -102,6 +103,7 @@ from custos.services.scrub import Scrubber
 from custos.services.segment_media import SegmentMediaService
 from custos.services.staff import StaffService
 from custos.services.storage_watch import AlarmService, StorageWatch
+from custos.services.supervision import SupervisionService
 
 if TYPE_CHECKING:
     from custos.adapters.storage.checkpoint_objects import CheckpointObjects
@@ -159,6 +161,7 @@ class Services:
     filings: FilingService  # filing with the police: package and case loop (issue 15)
     inspections: InspectionService  # the bureau's inspections with the packs' checklists
     rectifications: RectificationService  # rectification notices to closure (issue 15)
+    supervision: SupervisionService  # the bureau's console, within its jurisdiction (issue 15)
     offload: OffloadService | None = None  # None unless an object store is configured
     witnesses: WitnessService | None = None  # hands signed checkpoints to witnesses (issue 13)
 
@@ -299,6 +302,13 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         registry=RegistryService(uow, rules, clock, changes.note_change),
         audit=AuditLogService(uow, checkpointer, trusted, clock),
         compliance=ComplianceService(uow, rules, clock, calendar),
+        supervision=SupervisionService(
+            uow,
+            ComplianceService(uow, rules, clock, calendar).site_report,
+            division_table(),
+            clock,
+            render_league_sheet,
+        ),
         recording=RecordingService(uow, clock),
         footage=footage,
         requests=requests,

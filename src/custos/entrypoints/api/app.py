@@ -15,6 +15,7 @@ from custos.entrypoints.api.routers import (
     cameras,
     compliance,
     diagnosis,
+    divisions,
     duty,
     emergency,
     filings,
@@ -39,6 +40,7 @@ from custos.entrypoints.api.routers import (
     sites,
     staff,
     storage,
+    supervision,
     units,
     users,
 )
@@ -105,6 +107,8 @@ def create_app(container: Services) -> FastAPI:
         publications,
         inspections,
         filings,
+        divisions,
+        supervision,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)
