@@ -164,6 +164,7 @@ def test_inspection_to_closure_and_the_overdue_path(
     assert duty["due_on"] == (today + timedelta(days=10)).isoformat()
     assert signage["due_on"] == (today + timedelta(days=30)).isoformat()
     assert signage["penalty"]["rule_id"] == "shaanxi-2011:art23" and not signage["overdue"]
+    assert signage["unit_name"] == "西安甲单位" and signage["remark"] == "入口无提示标识"
     assert client.get(f"{API}/rectifications", headers=manager_b).json() == []
     assert client.get(f"{API}/rectifications", headers=other_county).json() == []
     assert client.get(f"{API}/rectifications/{duty['id']}", headers=manager_b).status_code == 404

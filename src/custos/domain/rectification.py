@@ -59,6 +59,7 @@ class Notice:
     penalties: tuple[PenaltyRef, ...]
     remark: str = ""
     division_codes: list[str] = field(default_factory=list)
+    unit_name: str = ""
     responses: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
     escalation: dict[str, Any] | None = None
@@ -77,6 +78,7 @@ class Notice:
             "penalties": [p.as_dict() for p in self.penalties],
             "remark": self.remark,
             "division_codes": self.division_codes,
+            "unit_name": self.unit_name,
             "responses": self.responses,
             "history": self.history,
             "escalation": self.escalation,
@@ -120,6 +122,7 @@ class Notice:
             penalties=tuple(PenaltyRef.of(p) for p in d["penalties"]),
             remark=d["remark"],
             division_codes=list(d["division_codes"]),
+            unit_name=d.get("unit_name", ""),
             responses=list(d["responses"]),
             history=list(d["history"]),
             escalation=d["escalation"],

@@ -11,10 +11,8 @@ each failed item becomes a rectification notice (:mod:`custos.services.rectifica
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
 
 from custos.domain.access import Permission, Role
 from custos.domain.calendar import shanghai_date
@@ -39,7 +37,13 @@ from custos.domain.rectification import Notice, NoticeState
 from custos.domain.registry import Site
 from custos.domain.rules import RuleBook
 from custos.domain.users import Principal
-from custos.services.ports import UnitOfWork
+from custos.services.inspection_ports import (
+    Documents,
+    InspectionUnitOfWork,
+    ReportRenderer,
+    in_jurisdiction,
+    read_document,
+)
 from custos.services.refusals import refusals_logged
 from custos.services.unit_records import record_write
 
@@ -49,60 +53,6 @@ PHOTO_MAGIC = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/webp": (b"RIFF",),
 }
-
-
-class Inspections(Protocol):
-    def add(self, i: Inspection) -> Inspection: ...
-    def get(self, inspection_id: int) -> Inspection | None: ...
-    def update(self, i: Inspection) -> None: ...
-    def find(
-        self,
-        unit_ids: Collection[int] | None = None,
-        states: Collection[InspectionState] | None = None,
-    ) -> list[Inspection]: ...
-
-
-class Rectifications(Protocol):
-    def add(self, n: Notice) -> Notice: ...
-    def get(self, notice_id: int) -> Notice | None: ...
-    def update(self, n: Notice) -> None: ...
-    def find(
-        self,
-        unit_ids: Collection[int] | None = None,
-        states: Collection[NoticeState] | None = None,
-    ) -> list[Notice]: ...
-
-
-class InspectionUnitOfWork(UnitOfWork, Protocol):
-    @property
-    def inspections(self) -> Inspections: ...
-    @property
-    def rectifications(self) -> Rectifications: ...
-
-
-class Documents(Protocol):
-    """The content-addressed document store."""
-
-    def put(self, data: bytes) -> str: ...
-    def path_of(self, digest: str) -> Path | None: ...
-
-
-def read_document(documents: Documents, digest: str) -> bytes | None:
-    path = documents.path_of(digest)
-    return None if path is None else path.read_bytes()
-
-
-ReportRenderer = Callable[[dict[str, Any]], bytes]
-
-
-def in_jurisdiction(actor: Principal, division_codes: Sequence[str]) -> bool:
-    """True when every division is inside the actor's jurisdiction (system: always; none: never)."""
-    if actor.is_system:
-        return True
-    if actor.jurisdiction is None:
-        return False
-    mine = DivisionCode(actor.jurisdiction)
-    return all(mine.contains(DivisionCode(code)) for code in division_codes)
 
 
 class InspectionService:
@@ -425,6 +375,7 @@ def _notice(inspection: Inspection, item: InspectionItem, due_on: date, now: dat
         None, inspection.id, inspection.unit_id, item.key, NoticeState.OPEN, due_on, now,
         item.text_zh, item.text_en, item.citations, item.penalty, item.penalties,
         remark=item.remark, division_codes=list(inspection.division_codes),
+        unit_name=inspection.unit_name,
     )  # fmt: skip
 
 

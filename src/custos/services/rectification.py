@@ -32,7 +32,7 @@ from custos.domain.rectification import (
 from custos.domain.rectification import overdue_findings as _overdue
 from custos.domain.rules.facts import Finding
 from custos.domain.users import Principal
-from custos.services.inspections import Documents, InspectionUnitOfWork, in_jurisdiction
+from custos.services.inspection_ports import Documents, InspectionUnitOfWork, in_jurisdiction
 from custos.services.refusals import refusals_logged
 from custos.services.unit_records import record_write
 
