@@ -29,6 +29,7 @@ from custos.adapters.export.evidence_files import EvidenceFiles, custody_rendere
 from custos.adapters.export.filing_pdf import FilingPdf
 from custos.adapters.export.inspection_report import render_inspection_report
 from custos.adapters.export.league_sheet import render_league_sheet
+from custos.adapters.filing_exchange_keys import ExchangeKeys
 from custos.adapters.masking.publication_masker import PublicationMasker
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
@@ -74,6 +75,8 @@ from custos.services.evidence import EvidenceBuilder
 from custos.services.evidence_seal import EvidenceSealer
 from custos.services.filing import FilingService
 from custos.services.filing_changes import FilingChanges
+from custos.services.filing_decisions import FilingDecisions
+from custos.services.filing_exchange import FilingExchange
 from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.gb_cascade import GbCascadeService
@@ -159,6 +162,8 @@ class Services:
     emergency: EmergencyService  # emergency plans and drills
     publications: PublicationService  # masked copies for public dissemination (issue 13)
     filings: FilingService  # filing with the police: package and case loop (issue 15)
+    filing_exchange: FilingExchange  # signed filing files across systems; a bureau's imports
+    filing_decisions: FilingDecisions  # a decision made elsewhere (file or paper), recorded
     inspections: InspectionService  # the bureau's inspections with the packs' checklists
     rectifications: RectificationService  # rectification notices to closure (issue 15)
     supervision: SupervisionService  # the bureau's console, within its jurisdiction (issue 15)
@@ -360,6 +365,10 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             FilingPdf(),
             on_profile_change=changes.profile_changed,
         ),
+        filing_exchange=FilingExchange(
+            uow, division_table(), clock, documents, ExchangeKeys(keyring)
+        ),
+        filing_decisions=FilingDecisions(uow, clock, documents, ExchangeKeys(keyring)),
         ptz=PtzService(uow, onvif, clock),
         diagnosis=DiagnosisService(
             uow,

@@ -18,6 +18,7 @@ from custos.adapters.db import (  # noqa: F401 - each registers its tables with 
     cascade_tables,
     diagnosis_tables,
     duty_tables,
+    filing_exchange_tables,
     filing_tables,
     gb_channel_tables,
     gb_tables,
@@ -49,7 +50,7 @@ TABLES_OF = {
     "0020": {"gb_upper_platforms", "gb_shares"},
     "0021": {"unit_settings"},
     "0022": {"publications"},
-    "0023": {"filing_profiles", "filing_cases"},
+    "0023": {"filing_profiles", "filing_cases", "filing_receipts"},
     "0024": {"supervision_inspections", "rectification_notices"},
 }  # fmt: skip
 

@@ -13,6 +13,7 @@ from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import delivery_repositories as dr
 from custos.adapters.db import diagnosis_repositories as dgr
 from custos.adapters.db import duty_repositories as dur
+from custos.adapters.db import filing_exchange_repositories as fxr
 from custos.adapters.db import filing_repositories as fr
 from custos.adapters.db import gb_channel_repositories as gch
 from custos.adapters.db import gb_repositories as gbd
@@ -80,6 +81,7 @@ class SqlUnitOfWork:
     rectifications: ipr.RectificationRepository
     filing_profiles: fr.FilingProfileRepository
     filing_cases: fr.FilingCaseRepository
+    filing_receipts: fxr.FilingReceiptRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -142,6 +144,7 @@ class SqlUnitOfWork:
         self.rectifications = ipr.RectificationRepository(conn)
         self.filing_profiles = fr.FilingProfileRepository(conn)
         self.filing_cases = fr.FilingCaseRepository(conn)
+        self.filing_receipts = fxr.FilingReceiptRepository(conn)
         return self
 
     def __exit__(

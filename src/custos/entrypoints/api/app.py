@@ -18,6 +18,7 @@ from custos.entrypoints.api.routers import (
     divisions,
     duty,
     emergency,
+    filing_exchange,
     filings,
     footage,
     footage_import,
@@ -105,8 +106,9 @@ def create_app(container: Services) -> FastAPI:
         maintenance,
         emergency,
         publications,
-        inspections,
+        filing_exchange,
         filings,
+        inspections,
         divisions,
         supervision,
     ):
