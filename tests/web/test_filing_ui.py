@@ -61,9 +61,9 @@ def as_user(site: Site, username: str) -> Iterator[httpx.Client]:
         yield http
 
 
-def _world(site: Site, tag: str) -> World:
-    """A unit, its site in Yanta and one camera (as the administrator), its manager and a
-    supervisor of Xi'an."""
+def _world(site: Site, tag: str, history: list[dict[str, str]] | None = None) -> World:
+    """A unit, its site in Yanta and one camera (as the administrator; ``history``: its
+    lifecycle steps), its manager and a supervisor of Xi'an."""
     n = 15_000 + next(_serial) * 10 + ord(tag[0]) % 10
     unit_name = f"雁塔备案测试单位{tag}"
     site_name = f"雁塔商场{tag}"
@@ -90,6 +90,7 @@ def _world(site: Site, tag: str) -> World:
                 address_code=code,
                 install_position="北门入口，3 米",
                 field_of_view="入口及大堂",
+                history=history or [],
             ),
         )
         assert r.status_code == 201, r.text
@@ -259,8 +260,17 @@ def test_the_unit_files_is_returned_resubmits_and_sees_its_filing_number(
     expect(page.locator("#case-open-initial")).to_be_hidden()
 
 
+IN_SERVICE_2025 = [
+    {"state": "design_reviewed", "on": "2025-01-02"},
+    {"state": "built", "on": "2025-01-10"},
+    {"state": "accepted", "on": "2025-01-15"},
+    {"state": "in_service", "on": "2025-01-16"},
+]
+
+
 def test_the_filing_page_in_english(page: Page, site: Site) -> None:
-    w = _world(site, "b")
+    """In English, for a system accepted in January 2025 and never filed: overdue, in red."""
+    w = _world(site, "b", IN_SERVICE_2025)
     login(page, site, w.manager)
     page.context.add_cookies([{"name": "custos_lang", "value": "en", "url": site.base}])
     _open(page, site, w)
@@ -272,7 +282,17 @@ def test_the_filing_page_in_english(page: Page, site: Site) -> None:
         "Acceptance report", timeout=WAIT
     )
     expect(page.locator("#cases-card h2")).to_have_text("Filing cases")
-    expect(page.locator("#case-open-initial")).to_have_text("Open the initial filing")
+    due = page.locator("#preview-due [data-overdue]")
+    expect(due).to_have_attribute("data-overdue", "1")
+    expect(due).to_contain_text("overdue")
+    expect(due).to_have_class("filing-overdue")
+    expect(page.locator("#preview-due .article")).to_contain_text("national-2025:art14")
+    page.locator("#case-open-initial").click()
+    row = _case_row(page, "initial")
+    expect(row).to_have_attribute("data-state", "draft", timeout=WAIT)
+    expect(row.locator(".filing-overdue")).to_contain_text("overdue")
+    expect(row.locator(".badge")).to_have_text("draft")
+    expect(page.locator("#case-history")).to_contain_text("opened")
     shot(page, "64-filing-en")
 
 
