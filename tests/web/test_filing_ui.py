@@ -174,6 +174,20 @@ def test_the_unit_files_is_returned_resubmits_and_sees_its_filing_number(
     assert _zh_scan(page, w) == []
     shot(page, "60-filing-missing")
 
+    # The initial filing opened now is refused at submission, naming each part and article.
+    page.locator("#case-open-initial").click()
+    row = _case_row(page, "initial")
+    expect(row).to_have_attribute("data-state", "draft", timeout=WAIT)
+    detail = page.locator("#case-detail")
+    expect(detail).to_have_attribute("data-state", "draft", timeout=WAIT)
+    expect(page.locator("#case-open-initial")).to_be_hidden()  # one initial filing
+    page.locator("#case-submit-button").click()
+    refusal = page.locator('#case-error li.refusal[data-field="package.design_scheme"]')
+    expect(refusal).to_be_visible(timeout=WAIT)
+    expect(refusal.locator(".article")).to_contain_text("xian-2020:art14.p1")
+    expect(detail).to_have_attribute("data-state", "draft")
+    assert _zh_scan(page, w) == []
+
     # A phone number that is not one: refused beside its field, in Chinese.
     _fill_profile(page, "a", "电话未知")
     page.locator("#profile-save").click()
@@ -195,11 +209,9 @@ def test_the_unit_files_is_returned_resubmits_and_sees_its_filing_number(
     expect(missing).to_have_attribute("data-complete", "1", timeout=WAIT)
     expect(missing).to_contain_text("必备部分已齐全")
 
-    page.locator("#case-open-initial").click()
-    row = _case_row(page, "initial")
-    expect(row).to_have_attribute("data-state", "draft", timeout=WAIT)
-    detail = page.locator("#case-detail")
+    row.locator("button[data-act=open]").click()
     expect(detail).to_have_attribute("data-state", "draft", timeout=WAIT)
+    expect(page.locator("#case-error")).to_be_hidden()
     page.locator("#case-submit select[name=channel]").select_option("internal")
     page.locator("#case-submit-button").click()
     expect(detail).to_have_attribute("data-state", "submitted", timeout=WAIT)

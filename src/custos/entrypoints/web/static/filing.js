@@ -10,6 +10,7 @@ const siteSelect = document.getElementById("filing-site");
 const profileForm = document.getElementById("profile-form");
 const personRows = document.getElementById("person-rows");
 const detail = document.getElementById("case-detail");
+const caseError = document.getElementById("case-error");
 const writer = can("filing.write");
 const state = { sites: [], site: null, profile: {}, docs: {}, current: null, notice: null };
 
@@ -206,6 +207,7 @@ function renderDiff(diff) {
 async function openCase(id) {
   const k = await api("GET", `filing-cases/${id}`);
   state.current = k;
+  clearError(caseError);
   detail.hidden = false;
   detail.dataset.case = String(k.id);
   detail.dataset.state = k.state;
@@ -281,7 +283,7 @@ document.getElementById("case-submit").addEventListener("submit", (ev) => {
     flash(flashBox, T("filing.submitted", { id: k.id ?? state.current.id, receipt }));
     await listCases();
     await openCase(k.id ?? state.current.id);
-  });
+  }, caseError);
 });
 
 document.getElementById("decision-form").addEventListener("submit", (ev) => {
