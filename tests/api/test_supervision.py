@@ -363,7 +363,11 @@ def test_the_league_ranks_by_findings_and_overdue_items_and_exports_csv_and_pdf(
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     assert r.content.startswith(b"%PDF")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
-    assert "宝鸡渭滨商场" in text and "西安雁塔酒店" in text
+    assert "宝鸡渭滨商场" in text and "西安雁塔酒店" in text and "名次" in text
+    assert "Rank" not in text
+    r = client.get(f"{API}/supervision/league?format=pdf", headers={**sup, "Accept-Language": "en"})
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.content)).pages)
+    assert "Rank" in text and "名次" in text and "宝鸡渭滨商场" in text  # bilingual headings
 
 
 def test_the_map_places_a_site_without_coordinates_at_its_countys_centroid(
@@ -389,3 +393,45 @@ def test_the_map_places_a_site_without_coordinates_at_its_countys_centroid(
     assert fengxiang["code"] == "610305"
     assert (fengxiang["longitude"], fengxiang["latitude"]) == container.divisions.centroid(BAOJI)
     assert all(c["code"].startswith("6103") and c["name"] for c in city["counties"])
+
+
+def test_an_overdue_rectification_notice_weighs_three_and_is_a_finding_of_its_unit(
+    client: TestClient, container: Container, counties: Counties
+) -> None:
+    sup = _supervisor(client, container, "sup-notice", A)
+    sup_id = next(u.id for u in container.auth.list_users() if u.username == "sup-notice")
+    today = shanghai_date(container.clock.now())
+    plan = {"unit_id": counties.unit_a, "planned_on": today.isoformat(), "inspector_ids": [sup_id]}
+    r = client.post(f"{API}/inspections", json=plan, headers=sup)
+    assert r.status_code == 201, r.text
+    inspection = r.json()
+    for item in inspection["items"]:
+        body = {"result": "fail", "due_days": 1} if item["key"] == "signage" else {"result": "pass"}
+        url = f"{API}/inspections/{inspection['id']}/items/{item['key']}"
+        assert client.put(url, json=body, headers=sup).status_code == 200
+    r = client.post(f"{API}/inspections/{inspection['id']}/sign", headers=sup)
+    assert r.status_code == 200 and r.json()["state"] == "closed", r.text
+    before = _row(_get(client, sup, "league"), counties.unit_a)
+    assert before["overdue_notices"] == 0  # issued, not yet due
+    with container.uow() as uow:
+        [notice] = uow.rectifications.find([counties.unit_a])
+        notice.due_on = today - timedelta(days=2)
+        uow.rectifications.update(notice)
+        uow.commit()
+    after = _row(_get(client, sup, "league"), counties.unit_a)
+    assert after["overdue_notices"] == 1 and after["score"] == before["score"] + 3
+    [item] = [
+        i
+        for i in _get(client, sup, "findings")["items"]
+        if i["finding"]["code"] == "rectification.overdue"
+    ]
+    assert (item["unit_id"], item["site_id"], item["division_code"]) == (counties.unit_a, None, A)
+    assert item["finding"]["severity"] == "critical"
+    assert _get(client, sup, "overview")["counts"]["notices_overdue"] == 1
+    other = _supervisor(client, container, "sup-notice-b", B)
+    assert "rectification.overdue" not in _text(_get(client, other, "findings"))
+    assert all(r["overdue_notices"] == 0 for r in _get(client, other, "league")["units"])
+
+
+def _row(league: dict[str, Any], unit_id: int) -> dict[str, Any]:
+    return next(r for r in league["units"] if r["unit_id"] == unit_id)

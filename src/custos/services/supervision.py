@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from custos.domain.access import Permission
@@ -22,6 +23,7 @@ from custos.domain.calendar import shanghai_date
 from custos.domain.clock import Clock
 from custos.domain.divisions import DivisionTable
 from custos.domain.kinds import Severity
+from custos.domain.rectification import Notice, overdue_findings
 from custos.domain.rules import Finding
 from custos.domain.users import Principal
 from custos.services import supervision_league as league
@@ -30,6 +32,7 @@ from custos.services.supervision_lists import (
     camera_lists,
     case_line,
     filing_state,
+    notice_line,
     officer_traces,
     site_line,
 )
@@ -37,6 +40,7 @@ from custos.services.supervision_map import site_map
 from custos.services.supervision_scope import (
     Snapshot,
     SupervisionUnitOfWork,
+    in_area,
     in_service,
     not_removed,
     reached,
@@ -86,6 +90,7 @@ class SupervisionService:
                 ),
                 "filings": {g: len(filings[g]) for g in FILING_GROUPS},
                 "findings": found["by_severity"],
+                "notices_overdue": len(_overdue_notices(snap)),
                 "cameras_offline_now": len(cameras["now"]),
                 "cameras_faulty_month": len(cameras["month"]),
                 "requests": len(requests["requests"]),
@@ -145,6 +150,7 @@ class SupervisionService:
         actor.require(Permission.SUPERVISE)
         snap = self._snapshot(actor, division)
         findings = self._findings_of(actor, snap)
+        today = _today(snap)
         lines = []
         for unit_id, unit in snap.units.items():
             found = [f for s in snap.sites if s.unit_id == unit_id for f in findings[s.id or 0]]
@@ -156,13 +162,12 @@ class SupervisionService:
                     sum(1 for s in snap.sites if s.unit_id == unit_id),
                     sum(1 for f in found if league.is_open_finding(f)),
                     sum(1 for f in found if league.is_overdue_filing(f)),
-                    0,
+                    sum(1 for n in snap.notices if n.unit_id == unit_id and n.overdue(today)),
                 )
             )
         return {
             **self._header(actor, snap),
             "weights": {"finding": 1, "overdue": league.OVERDUE_WEIGHT},
-            "notices_counted": False,
             "units": league.ranked(lines),
         }
 
@@ -200,6 +205,12 @@ class SupervisionService:
                 start = day_bounds(shanghai_date(now).replace(day=1))[0]
                 snap.month_faults = uow.camera_faults.find(cam_ids, start, now)
                 snap.camera_alarms = uow.alarms.find(open_only=True, camera_ids=cam_ids)
+            if snap.units:
+                snap.notices = [
+                    n
+                    for n in uow.rectifications.find(list(snap.units))
+                    if not n.division_codes or any(in_area(snap.area, c) for c in n.division_codes)
+                ]
             return snap
 
     def _officers(self, snap: Snapshot) -> dict[str, Any]:
@@ -271,16 +282,32 @@ class SupervisionService:
         items = []
         severity: Counter[str] = Counter({s.value: 0 for s in Severity})
         article: Counter[str] = Counter()
-        for site in snap.sites:
-            for f in findings.get(site.id or 0, []):
-                items.append(site_line(snap, site) | {"finding": f.as_dict()})
-                severity[f.severity.value] += 1
-                article.update(f.rule_ids)
+        lines: list[tuple[dict[str, Any], Finding]] = [
+            (site_line(snap, site), f)
+            for site in snap.sites
+            for f in findings.get(site.id or 0, [])
+        ]
+        # an overdue rectification notice is a finding on its unit (docs/design/filing.md D6)
+        overdue = _overdue_notices(snap)
+        found = overdue_findings(overdue, _today(snap))  # one per overdue notice, in order
+        lines += [(notice_line(snap, n), f) for n, f in zip(overdue, found, strict=True)]
+        for line, f in lines:
+            items.append(line | {"finding": f.as_dict()})
+            severity[f.severity.value] += 1
+            article.update(f.rule_ids)
         return {
             "by_severity": dict(severity),
             "by_article": [{"rule_id": r, "count": n} for r, n in sorted(article.items())],
             "items": items,
         }
+
+
+def _today(snap: Snapshot) -> date:
+    return shanghai_date(snap.now)
+
+
+def _overdue_notices(snap: Snapshot) -> list[Notice]:
+    return [n for n in snap.notices if n.overdue(_today(snap))]
 
 
 def _lang(language: str) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from custos.domain.accounting import day_bounds
 from custos.domain.calendar import shanghai_date
 from custos.domain.filing_case import CaseState, FilingCase
+from custos.domain.rectification import Notice
 from custos.domain.register import RegisterQuery
 from custos.domain.registry import Site
 from custos.services.supervision_scope import Snapshot, SupervisionUnitOfWork, in_area
@@ -25,6 +26,18 @@ def site_line(snap: Snapshot, site: Site) -> dict[str, Any]:
         "unit_id": site.unit_id,
         "unit_name": snap.unit_name(site.unit_id),
         "division_code": site.division_code,
+    }
+
+
+def notice_line(snap: Snapshot, notice: Notice) -> dict[str, Any]:
+    """A rectification notice is the unit's, not one site's: the first of its divisions."""
+    return {
+        "site_id": None,
+        "site_name": "",
+        "unit_id": notice.unit_id,
+        "unit_name": snap.unit_name(notice.unit_id) or notice.unit_name,
+        "division_code": notice.division_codes[0] if notice.division_codes else None,
+        "notice_id": notice.id,
     }
 
 

@@ -20,9 +20,11 @@ from custos.domain.alarms import Alarm
 from custos.domain.divisions import contains
 from custos.domain.filing_case import CaseState, FilingCase
 from custos.domain.kinds import LifecycleState
+from custos.domain.rectification import Notice
 from custos.domain.registry import Camera, Filing, Site, Unit
 from custos.domain.users import Principal, parse_scope
 from custos.domain.visibility import reaches_camera, reaches_site
+from custos.services.inspection_ports import InspectionUnitOfWork
 from custos.services.interruption_accounting import AccountingUnitOfWork
 from custos.services.ports import RetentionUnitOfWork
 
@@ -37,8 +39,11 @@ class FilingCases(Protocol):
     ) -> list[FilingCase]: ...
 
 
-class SupervisionUnitOfWork(RetentionUnitOfWork, AccountingUnitOfWork, Protocol):
-    """The registry, filings and cases, camera faults and alarms, requests and the register."""
+class SupervisionUnitOfWork(
+    RetentionUnitOfWork, AccountingUnitOfWork, InspectionUnitOfWork, Protocol
+):
+    """The registry, filings and cases, camera faults and alarms, requests and the register,
+    rectification notices."""
 
     @property
     def filing_cases(self) -> FilingCases: ...
@@ -96,6 +101,7 @@ class Snapshot:
     open_faults: list[CameraFault] = field(default_factory=list)
     month_faults: list[CameraFault] = field(default_factory=list)
     camera_alarms: list[Alarm] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)  # of the reached units, in the area
 
     @property
     def site_ids(self) -> list[int]:
