@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from custos.bootstrap import Container
 from custos.domain.access import Role
+from custos.domain.calendar import shanghai_date
 from custos.domain.users import SYSTEM, UserProfile
 from tests.api.builders import API, PASSWORD, camera_body, make_site, make_unit
 from tests.api.conftest import LoginAs
@@ -165,7 +166,8 @@ def test_each_pack_files_is_returned_resubmits_and_is_accepted(
     )
     assert first.status_code == 201, first.text
     receipt = first.json()["receipt"]
-    assert receipt["receipt_number"] == f"{p.division}-20261120-001"
+    today = shanghai_date(container.clock.now())  # 20 or 21 Nov (scripts/test-at 16:30)
+    assert receipt["receipt_number"] == f"{p.division}-{today:%Y%m%d}-001"
     assert first.json()["state"] == "submitted"
 
     # the package as stored: canonical JSON whose SHA-256 is the receipt's, and a PDF
@@ -203,14 +205,14 @@ def test_each_pack_files_is_returned_resubmits_and_is_accepted(
         f"{API}/filing-cases/{case['id']}/submit", json={"channel": "internal"}, headers=manager
     )
     assert second.status_code == 201, second.text
-    assert second.json()["receipt"]["receipt_number"] == f"{p.division}-20261120-002"
+    assert second.json()["receipt"]["receipt_number"] == f"{p.division}-{today:%Y%m%d}-002"
     assert second.json()["receipt"]["package_sha256"] != receipt["package_sha256"]
 
     accepted = client.post(f"{API}/filing-cases/{case['id']}/accept", json={}, headers=bureau)
     assert accepted.status_code == 200, accepted.text
     done = accepted.json()
     assert done["state"] == "accepted" and done["filing_number"] == f"备{p.division}202600001"
-    assert done["decided_on"] == "2026-11-20"
+    assert done["decided_on"] == today.isoformat()
     assert [e["action"] for e in done["history"]] == [
         "open",
         "submit",
@@ -221,7 +223,7 @@ def test_each_pack_files_is_returned_resubmits_and_is_accepted(
     assert initial_filing_codes(client, admin, site) == set()  # filed in time: nothing pending
     filings = client.get(f"{API}/sites/{site}/filings", headers=admin).json()
     row = next(f for f in filings if f["id"] == done["filing_id"])
-    assert row["filed_on"] == "2026-11-20" and row["receipt_number"] == done["filing_number"]
+    assert row["filed_on"] == today.isoformat() and row["receipt_number"] == done["filing_number"]
 
     log = client.get(f"{API}/audit/search?action=filing.&limit=200", headers=admin).json()
     logged = {

@@ -16,18 +16,14 @@ draft ──submit──▶ submitted ──accept──▶ accepted (filing num
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from custos.domain.access import Permission, Role
-from custos.domain.audit import AuditEvent, Outcome
-from custos.domain.calendar import WorkdayCalendar, shanghai_date
-from custos.domain.clock import Clock
-from custos.domain.divisions import DivisionTable, contains
-from custos.domain.errors import FieldError, NotFound, PermissionDenied, ValidationFailed
+from custos.domain.access import Permission
+from custos.domain.calendar import shanghai_date
+from custos.domain.errors import FieldError, NotFound, ValidationFailed
 from custos.domain.filing_case import (
-    CaseEvent,
     CaseState,
     Channel,
     FilingCase,
@@ -41,89 +37,45 @@ from custos.domain.filing_package import (
     check_profile,
     missing_errors,
 )
-from custos.domain.registry import Filing, Site, Unit
-from custos.domain.rules import RuleBook
+from custos.domain.registry import Filing, Site
 from custos.domain.rules.facts import FilingKind
 from custos.domain.users import Principal
-from custos.domain.visibility import reaches_site
+from custos.services.filing_access import FilingAccess
 from custos.services.filing_assembly import (
-    Assembled,
-    FilingRows,
-    assemble_now,
     owed,
     recipient_of,
     unknown_division,
 )
-from custos.services.ports import UnitOfWork
+from custos.services.filing_ports import (
+    Documents,
+    FilingUnitOfWork,
+    FilingUnitOfWorkFactory,
+    PackagePdf,
+    ProfileChanged,
+    case_json,
+    event,
+    log_step,
+    receipt_number,
+)
+from custos.services.filing_ports import filing_number as next_filing_number
+
+__all__ = [  # the ports are defined in services.filing_ports, and importable from here
+    "MAX_DOCUMENT_BYTES",
+    "MAX_FILING_NUMBER",
+    "Documents",
+    "FilingService",
+    "FilingUnitOfWork",
+    "FilingUnitOfWorkFactory",
+    "PackagePdf",
+    "ProfileChanged",
+    "case_json",
+]
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_FILING_NUMBER = 64
 
 
-class FilingProfiles(Protocol):
-    def get(self, site_id: int) -> dict[str, Any] | None: ...
-    def put(self, site_id: int, body: dict[str, Any], at: datetime) -> None: ...
-
-
-class FilingCases(Protocol):
-    def add(self, case: FilingCase) -> FilingCase: ...
-    def get(self, case_id: int) -> FilingCase | None: ...
-    def update(self, case: FilingCase) -> None: ...
-    def find(
-        self,
-        site_ids: Collection[int] | None = None,
-        states: Collection[CaseState] | None = None,
-    ) -> list[FilingCase]: ...
-    def last_accepted(self, site_id: int) -> FilingCase | None: ...
-    def open_task(self, site_id: int) -> FilingCase | None: ...
-
-
-class FilingUnitOfWork(UnitOfWork, Protocol):
-    @property
-    def filings(self) -> FilingRows: ...
-    @property
-    def filing_profiles(self) -> FilingProfiles: ...
-    @property
-    def filing_cases(self) -> FilingCases: ...
-
-
-class FilingUnitOfWorkFactory(Protocol):
-    def __call__(self) -> FilingUnitOfWork: ...
-
-
-class Documents(Protocol):
-    """The content-addressed document store (adapters/storage/documents.py)."""
-
-    def put(self, data: bytes) -> str: ...
-    def read(self, digest: str) -> bytes | None: ...
-
-
-class PackagePdf(Protocol):
-    """Renders the package as a Chinese PDF (adapters/export/filing_pdf.py)."""
-
-    def render(self, package: dict[str, Any], receipt: dict[str, Any]) -> bytes: ...
-
-
-#: Called in the same transaction after a filing profile is written (filing-changes hooks in).
-ProfileChanged = Callable[[FilingUnitOfWork, Principal, int], None]
-
-
-class FilingService:
-    def __init__(
-        self,
-        uow: FilingUnitOfWorkFactory,
-        rules: RuleBook,
-        divisions: DivisionTable,
-        calendar: WorkdayCalendar,
-        clock: Clock,
-        documents: Documents,
-        pdf: PackagePdf,
-        on_profile_change: ProfileChanged | None = None,
-    ) -> None:
-        self._uow, self._rules, self._divisions = uow, rules, divisions
-        self._calendar, self._clock, self._documents, self._pdf = calendar, clock, documents, pdf
-        self.on_profile_change = on_profile_change
-
+class FilingService(FilingAccess):
     # ---- the profile and the preview ---------------------------------------------------------
     def profile(self, actor: Principal, site_id: int) -> FilingProfile:
         actor.require(Permission.BASE_INFO_READ)
@@ -143,8 +95,16 @@ class FilingService:
             self._site(uow, actor, site_id)
             before = uow.filing_profiles.get(site_id)
             uow.filing_profiles.put(site_id, profile.as_dict(), self._clock.now())
-            self._log(
-                uow, actor, "filing.profile_update", "site", site_id, {}, before, profile.as_dict()
+            log_step(
+                uow,
+                self._clock.now(),
+                actor,
+                "filing.profile_update",
+                "site",
+                site_id,
+                {},
+                before,
+                profile.as_dict(),
             )
             if self.on_profile_change is not None:
                 self.on_profile_change(uow, actor, site_id)
@@ -165,7 +125,9 @@ class FilingService:
             self._site(uow, actor, site_id)
             digest = self._documents.put(data)
             detail = {"sha256": digest, "filename": name, "bytes": len(data)}
-            self._log(uow, actor, "filing.document_upload", "site", site_id, detail)
+            log_step(
+                uow, self._clock.now(), actor, "filing.document_upload", "site", site_id, detail
+            )
             uow.commit()
         return Document(digest, name)
 
@@ -257,10 +219,10 @@ class FilingService:
             citations=found.citations,
             diff=dict(diff or {}),
         )
-        case.history.append(self._event("open", actor, now, {"kind": kind.value}))
+        case.history.append(event("open", actor, now, {"kind": kind.value}))
         uow.filing_cases.add(case)
         detail = {"kind": kind.value, "due": str(found.due), "citations": found.citations}
-        self._log(uow, actor, "filing.case_open", "filing_case", case.id, detail)
+        log_step(uow, self._clock.now(), actor, "filing.case_open", "filing_case", case.id, detail)
         return case
 
     def submit(self, actor: Principal, case_id: int, channel: Channel) -> FilingCase:
@@ -278,7 +240,7 @@ class FilingService:
             case.recipient = built.recipient
             body = canonical(built.package)
             package_sha = self._documents.put(body)
-            receipt = self._receipt_number(uow, case, now)
+            receipt = receipt_number(uow, case, now)
             pdf = self._pdf.render(
                 built.package,
                 {
@@ -309,10 +271,11 @@ class FilingService:
                 "package_sha256": package_sha,
                 "channel": channel.value,
             }
-            case.history.append(self._event("submit", actor, now, detail))
+            case.history.append(event("submit", actor, now, detail))
             uow.filing_cases.update(case)
-            self._log(
+            log_step(
                 uow,
+                now,
                 actor,
                 "filing.submit",
                 "filing_case",
@@ -335,7 +298,7 @@ class FilingService:
             case.move(CaseState.ACCEPTED)
             latest = case.latest
             assert latest is not None  # a submitted case has a submission
-            case.filing_number = number or self._filing_number(uow, case, now)
+            case.filing_number = number or next_filing_number(uow, case, now)
             case.decided_on = shanghai_date(now)
             case.return_reasons = []
             if case.filing_id is not None and (row := uow.filings.get(case.filing_id)):
@@ -348,9 +311,9 @@ class FilingService:
                 "package_sha256": latest.package_sha256,
                 "receipt_number": latest.receipt_number,
             }
-            case.history.append(self._event("accept", actor, now, detail))
+            case.history.append(event("accept", actor, now, detail))
             uow.filing_cases.update(case)
-            self._log(uow, actor, "filing.accept", "filing_case", case_id, detail)
+            log_step(uow, self._clock.now(), actor, "filing.accept", "filing_case", case_id, detail)
             uow.commit()
         return case
 
@@ -369,9 +332,9 @@ class FilingService:
                 "package_sha256": latest.package_sha256,
                 "receipt_number": latest.receipt_number,
             }
-            case.history.append(self._event("return", actor, now, detail))
+            case.history.append(event("return", actor, now, detail))
             uow.filing_cases.update(case)
-            self._log(uow, actor, "filing.return", "filing_case", case_id, detail)
+            log_step(uow, self._clock.now(), actor, "filing.return", "filing_case", case_id, detail)
             uow.commit()
         return case
 
@@ -425,129 +388,3 @@ class FilingService:
         if body is None or pdf is None:
             raise NotFound("package", chosen.package_sha256)
         return body, pdf
-
-    # ---- helpers -----------------------------------------------------------------------------
-    def _today(self) -> date:
-        return shanghai_date(self._clock.now())
-
-    def _reaches(self, actor: Principal, site: Site) -> bool:
-        """Unit or jurisdiction; a supervisor without a jurisdiction reaches nothing (D5)."""
-        if actor.role is Role.SUPERVISOR and actor.jurisdiction is None:
-            return False
-        return reaches_site(actor, site.unit_id, site.division_code)
-
-    def _site(self, uow: FilingUnitOfWork, actor: Principal, site_id: int) -> Site:
-        site = uow.sites.get(site_id)
-        if site is None or not self._reaches(actor, site):
-            raise NotFound("site", site_id)
-        return site
-
-    def _unit(self, uow: FilingUnitOfWork, site: Site) -> Unit:
-        unit = uow.units.get(site.unit_id)
-        if unit is None:
-            raise NotFound("unit", site.unit_id)
-        return unit
-
-    def _case(self, uow: FilingUnitOfWork, actor: Principal, case_id: int) -> FilingCase:
-        case = uow.filing_cases.get(case_id)
-        site = uow.sites.get(case.site_id) if case else None
-        if case is None or site is None or not self._reaches(actor, site):
-            raise NotFound("filing case", case_id)
-        return case
-
-    def _supervised_case(self, uow: FilingUnitOfWork, actor: Principal, case_id: int) -> FilingCase:
-        """The case of a site inside the supervisor's jurisdiction (none: nothing reached)."""
-        case = self._case(uow, actor, case_id)
-        if actor.is_system:
-            return case
-        site = uow.sites.get(case.site_id)
-        assert site is not None
-        if actor.jurisdiction is None or not contains(actor.jurisdiction, site.division_code):
-            raise PermissionDenied("the site is outside your jurisdiction")
-        return case
-
-    def _assemble(self, uow: FilingUnitOfWork, site: Site) -> tuple[Unit, Assembled]:
-        assert site.id is not None
-        unit = self._unit(uow, site)
-        profile = FilingProfile.from_dict(uow.filing_profiles.get(site.id))
-        cameras = uow.cameras.find([site.id])
-        return unit, assemble_now(self._rules, self._divisions, unit, site, cameras, profile)
-
-    def _receipt_number(self, uow: FilingUnitOfWork, case: FilingCase, now: datetime) -> str:
-        day = shanghai_date(now)
-        code = case.recipient.division_code
-        same = sum(
-            1
-            for c in uow.filing_cases.find()
-            if c.recipient.division_code == code
-            for s in c.submissions
-            if s.submitted_on == day
-        )
-        return f"{code}-{day:%Y%m%d}-{same + 1:03d}"
-
-    def _filing_number(self, uow: FilingUnitOfWork, case: FilingCase, now: datetime) -> str:
-        year = shanghai_date(now).year
-        code = case.recipient.division_code
-        same = sum(
-            1
-            for c in uow.filing_cases.find(states=[CaseState.ACCEPTED])
-            if c.recipient.division_code == code and c.decided_on and c.decided_on.year == year
-        )
-        return f"备{code}{year}{same + 1:05d}"
-
-    @staticmethod
-    def _event(action: str, actor: Principal, at: datetime, detail: dict[str, Any]) -> CaseEvent:
-        return CaseEvent(action, at, actor.user_id, actor.full_name or actor.username, detail)
-
-    def _log(
-        self,
-        uow: FilingUnitOfWork,
-        actor: Principal,
-        action: str,
-        kind: str,
-        obj_id: int | None,
-        detail: dict[str, Any],
-        before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None,
-    ) -> None:
-        uow.audit.append(
-            AuditEvent(
-                self._clock.now(),
-                actor.username,
-                action,
-                kind,
-                None if obj_id is None else str(obj_id),
-                Outcome.OK,
-                before,
-                after,
-                detail,
-            )
-        )
-
-
-def case_json(case: FilingCase, site: Site | None, unit: Unit | None) -> dict[str, Any]:
-    """A case as plain JSON (stable: the UI pages build on it)."""
-    latest = case.latest
-    return {
-        "id": case.id,
-        "site_id": case.site_id,
-        "site_name": site.name if site else "",
-        "division_code": site.division_code if site else "",
-        "unit_id": case.unit_id,
-        "unit_name": unit.name if unit else "",
-        "kind": case.kind.value,
-        "state": case.state.value,
-        "filing_id": case.filing_id,
-        "recipient": case.recipient.as_dict(),
-        "opened_at": case.opened_at.isoformat(),
-        "trigger_date": case.trigger_date.isoformat(),
-        "due": case.due.isoformat() if case.due else None,
-        "citations": list(case.citations),
-        "submissions": [s.as_dict() for s in case.submissions],
-        "latest_submission": latest.as_dict() if latest else None,
-        "history": [e.as_dict() for e in case.history],
-        "diff": case.diff,
-        "filing_number": case.filing_number,
-        "return_reasons": list(case.return_reasons),
-        "decided_on": case.decided_on.isoformat() if case.decided_on else None,
-    }
