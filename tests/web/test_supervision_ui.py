@@ -209,6 +209,10 @@ def test_a_city_supervisor_filters_by_the_county_picked_in_the_tree(
     page.click("button[data-tab=league]")
     expect(page.locator(f'#sv-league tr[data-unit="{w.b.id}"]')).to_have_count(1, timeout=WAIT)
     expect(page.locator(f'#sv-league tr[data-unit="{w.a.id}"]')).to_have_count(0)
+    href = page.locator("#sv-league-csv").get_attribute("href") or ""
+    assert f"division={COUNTY_B}" in href
+    text = page.request.get(f"{site.base}{href}").body().decode("utf-8")
+    assert w.b.name in text and w.a.name not in text  # the download follows the tree too
     shot(page, "66-supervision-city-tree")
 
 
@@ -358,17 +362,24 @@ def test_an_inspection_is_planned_recorded_signed_and_its_notice_closed(
     expect(page.locator("#sv-error")).to_be_visible(timeout=WAIT)
     with as_user(site, w.supervisor) as http:
         body = http.get(f"/inspections/{inspection_id}").json()
+        fined = next(
+            i for i in body["items"]
+            if i["key"] != key and i["penalty"] and i["penalty"]["fine"]["unit_max"]
+        )  # fmt: skip
         for item in body["items"]:
-            if item["key"] != key:
-                r = http.put(
-                    f"/inspections/{inspection_id}/items/{item['key']}", json={"result": "pass"}
-                )
-                assert r.status_code == 200, r.text
+            if item["key"] == key:
+                continue
+            verdict = {"result": "fail", "remark": "未落实", "due_days": 10}
+            r = http.put(
+                f"/inspections/{inspection_id}/items/{item['key']}",
+                json=verdict if item is fined else {"result": "pass"},
+            )
+            assert r.status_code == 200, r.text
     page.locator(
         f'#sv-inspections tr[data-inspection="{inspection_id}"] button[data-act=open]'
     ).click()
     expect(page.locator("#sv-items tr[data-result=pass]")).to_have_count(
-        len(body["items"]) - 1, timeout=WAIT
+        len(body["items"]) - 2, timeout=WAIT
     )
     page.locator("#sv-sign").click()
     expect(section).to_have_attribute("data-state", "closed", timeout=WAIT)
@@ -381,7 +392,7 @@ def test_an_inspection_is_planned_recorded_signed_and_its_notice_closed(
 
     page.click("button[data-tab=notices]")
     notices = page.locator("#sv-notices tr[data-notice]")
-    notice = page.locator("#sv-notices tr[data-state=open]", has_text=w.a.name).last
+    notice = page.locator(f"#sv-notices tr[data-item='{key}']", has_text=w.a.name).last
     expect(notice).to_be_visible(timeout=WAIT)
     assert notices.count() >= 1
     notice_id = int(notice.get_attribute("data-notice") or 0)
@@ -413,6 +424,27 @@ def test_an_inspection_is_planned_recorded_signed_and_its_notice_closed(
     expect(row).to_have_attribute("data-state", "closed", timeout=WAIT)
     shot(page, "64-supervision-notice-closed")
 
+    # The other failed item's notice is escalated: the amount must lie in the article's range.
+    other = page.locator(f"#sv-notices tr[data-item='{fined['key']}']", has_text=w.a.name).last
+    expect(other).to_have_attribute("data-state", "open")
+    other.locator("button[data-act=open]").click()
+    expect(detail).to_have_attribute("data-notice", other.get_attribute("data-notice") or "")
+    rule = fined["penalty"]["rule_id"]
+    expect(page.locator("#sv-notice-facts .article").last).to_have_text(rule)
+    page.select_option("#sv-verify-outcome", "escalate")
+    expect(page.locator("#sv-verify-article")).to_have_value(rule)
+    top = int(fined["penalty"]["fine"]["unit_max"])
+    page.fill("#sv-verify input[name=amount]", str(top + 1))
+    page.click("#sv-verify button[type=submit]")
+    refusal = page.locator("#sv-error .refusal")
+    expect(refusal).to_have_attribute("data-field", "penalty.amount", timeout=WAIT)
+    expect(refusal.locator(".article")).to_contain_text(rule)
+    page.fill("#sv-verify input[name=amount]", str(top))
+    page.click("#sv-verify button[type=submit]")
+    expect(detail).to_have_attribute("data-state", "escalated", timeout=WAIT)
+    expect(page.locator("#sv-notice-history")).to_contain_text(f"决定罚款 {top} 元")
+    shot(page, "65-supervision-notice-escalated")
+
 
 def _respond(site: Site, w: World, notice_id: int, text: str) -> None:
     """The unit's answer with one evidence document (the unit's own page is filing-ui's)."""
@@ -436,4 +468,4 @@ def test_the_console_in_english_shows_english_labels(page: Page, site: Site, wor
     expect(page.locator(".sv-legend")).to_contain_text("placed at its county's centre")
     catalogue = json.loads(page.locator("#custos-i18n").text_content() or "{}")
     assert catalogue["supervision.league"] == "League table"
-    shot(page, "65-supervision-en")
+    shot(page, "67-supervision-en")

@@ -132,6 +132,14 @@ async function overview() {
       ["supervision.purpose", (r) => r.purpose],
       ["supervision.state", (r) => label("enum.request_state", r.state)],
     ], requests, { empty: "supervision.none" }),
+    el("h3", {}, T("supervision.register")),
+    table([
+      ["supervision.when", (e) => fmtTime(e.at)],
+      ["supervision.officer", (e) => e.user_name],
+      ["supervision.action", (e) => label("enum.register_kind", e.kind)],
+      ["supervision.organ", (e) => e.organ ?? ""],
+      ["supervision.purpose", (e) => e.purpose ?? ""],
+    ], register, { empty: "supervision.none" }),
   );
 }
 

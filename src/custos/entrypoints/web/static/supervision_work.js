@@ -236,7 +236,7 @@ async function notices() {
       ? el("span", { class: "overdue" }, n.due_on, " ", T("supervision.overdue"), " ", penalty(n.penalty))
       : n.due_on)],
     ["common.actions", (n) => button("open", T("supervision.open"), () => guarded(() => openNotice(n.id)))],
-  ], rows, { empty: "supervision.none", rowAttrs: (n) => ({ class: n.overdue ? "overdue" : "", dataset: { notice: n.id, state: n.state, overdue: String(!!n.overdue) } }) }));
+  ], rows, { empty: "supervision.none", rowAttrs: (n) => ({ class: n.overdue ? "overdue" : "", dataset: { notice: n.id, state: n.state, item: n.item_key, overdue: String(!!n.overdue) } }) }));
   return rows;
 }
 
