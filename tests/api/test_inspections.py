@@ -125,6 +125,13 @@ def test_inspection_to_closure_and_the_overdue_path(
     assert r.status_code == 201, r.text
     photo = r.json()["sha256"]
     assert photo == hashlib.sha256(PNG).hexdigest()
+    r = client.get(f"{API}/inspections/{iid}/photos/{photo}", headers=second)
+    assert r.status_code == 200 and r.content == PNG and r.headers["content-type"] == "image/png"
+    assert (
+        client.get(f"{API}/inspections/{iid}/photos/{photo}", headers=other_county).status_code
+        == 404
+    )
+    assert client.get(f"{API}/inspections/{iid}/photos/{'0' * 64}", headers=lead).status_code == 404
     text = {"file": ("note.txt", b"hello", "text/plain")}
     r = client.post(
         f"{API}/inspections/{iid}/photos", data={"key": "signage"}, files=text, headers=lead
@@ -187,6 +194,12 @@ def test_inspection_to_closure_and_the_overdue_path(
         == hashlib.sha256(b"%PDF-1.4 duty log").hexdigest()
     )
     assert client.post(f"{path}/respond", data={"text": "x"}, headers=manager_b).status_code == 404
+    doc = answered["responses"][0]["documents"][0]["sha256"]
+    for who in (manager_a, lead):
+        r = client.get(f"{path}/documents/{doc}", headers=who)
+        assert r.status_code == 200 and r.content == b"%PDF-1.4 duty log"
+    assert client.get(f"{path}/documents/{doc}", headers=manager_b).status_code == 404
+    assert client.get(f"{path}/documents/{doc}", headers=other_county).status_code == 404
     assert (
         client.post(f"{path}/verify", json={"outcome": "close"}, headers=manager_a).status_code
         == 403

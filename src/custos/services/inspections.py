@@ -269,11 +269,11 @@ class InspectionService:
         actor.require(Permission.SUPERVISE)
         with self._uow() as uow:
             inspection = self._reach(uow, actor, inspection_id)
-        if all(digest not in i.photos for i in inspection.items):
-            raise NotFound("photo", 0)
-        data = read_document(self._documents, digest)
+        data = None
+        if any(digest in i.photos for i in inspection.items):
+            data = read_document(self._documents, digest)
         if data is None:
-            raise NotFound("photo", 0)
+            raise NotFound("photo", digest)
         return data
 
     # ---- inside ----------------------------------------------------------------------------
@@ -329,7 +329,7 @@ class InspectionService:
             )
         item = inspection.item(key)
         if item is None:
-            raise NotFound("checklist item", 0)
+            raise NotFound("checklist item", key)
         return item
 
     @staticmethod

@@ -32,7 +32,12 @@ from custos.domain.rectification import (
 from custos.domain.rectification import overdue_findings as _overdue
 from custos.domain.rules.facts import Finding
 from custos.domain.users import Principal
-from custos.services.inspection_ports import Documents, InspectionUnitOfWork, in_jurisdiction
+from custos.services.inspection_ports import (
+    Documents,
+    InspectionUnitOfWork,
+    in_jurisdiction,
+    read_document,
+)
 from custos.services.refusals import refusals_logged
 from custos.services.unit_records import record_write
 
@@ -76,6 +81,15 @@ class RectificationService:
         self._may_read(actor)
         with self._uow() as uow:
             return self._reach(uow, actor, notice_id)
+
+    def evidence(self, actor: Principal, notice_id: int, digest: str) -> tuple[str, bytes]:
+        """A document of one of the notice's answers: its name and bytes."""
+        notice = self.get(actor, notice_id)
+        named = {d["sha256"]: d["name"] for r in notice.responses for d in r["documents"]}
+        data = read_document(self._documents, digest) if digest in named else None
+        if data is None:
+            raise NotFound("document", digest)
+        return named[digest], data
 
     def today(self) -> date:
         """The Shanghai date now (a notice is overdue after its due date)."""

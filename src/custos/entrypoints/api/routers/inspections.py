@@ -7,6 +7,7 @@ own (``RECTIFY``); the bureau reads its jurisdiction's and verifies them (``SUPE
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
@@ -28,7 +29,7 @@ from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.api.language import Lang
 from custos.entrypoints.api.schemas import In
 from custos.entrypoints.web.messages import localize_finding
-from custos.services.inspections import MAX_PHOTO_BYTES
+from custos.services.inspections import MAX_PHOTO_BYTES, PHOTO_MAGIC
 from custos.services.rectification import MAX_EVIDENCE_BYTES, Escalation, Evidence
 
 router = APIRouter(tags=["inspections"])
@@ -120,6 +121,17 @@ async def add_photo(
     return {"sha256": digest, "key": key}
 
 
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
+
+
+@router.get("/inspections/{inspection_id}/photos/{sha256}")
+def get_photo(inspection_id: Id, sha256: Sha256, caller: Supervisor, c: ContainerDep) -> Response:
+    """A photo of the inspection, by its SHA-256 (the type from its first bytes)."""
+    data = c.inspections.photo(caller.principal, inspection_id, sha256)
+    kind = next((t for t, magic in PHOTO_MAGIC.items() if data.startswith(magic)), None)
+    return Response(data, media_type=kind or "application/octet-stream")
+
+
 @router.post("/inspections/{inspection_id}/sign")
 def sign_inspection(inspection_id: Id, caller: Supervisor, c: ContainerDep) -> dict[str, Any]:
     """One inspector signs; the last signature closes it (report, notices)."""
@@ -167,6 +179,22 @@ def get_notice(
     notice_id: Id, caller: Annotated[Caller, needs(Permission.SELF)], c: ContainerDep
 ) -> dict[str, Any]:
     return c.rectifications.get(caller.principal, notice_id).as_dict(c.rectifications.today())
+
+
+@router.get("/rectifications/{notice_id}/documents/{sha256}")
+def get_evidence(
+    notice_id: Id,
+    sha256: Sha256,
+    caller: Annotated[Caller, needs(Permission.SELF)],  # the service: RECTIFY or SUPERVISE
+    c: ContainerDep,
+) -> Response:
+    """An evidence document of one of the notice's answers."""
+    name, data = c.rectifications.evidence(caller.principal, notice_id, sha256)
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
 
 
 @router.post(
