@@ -293,6 +293,8 @@ def test_a_division_the_table_does_not_know_is_refused_never_guessed(
     assert preview["recipient"] is None
     [problem] = preview["problems"]
     assert problem["field"] == "site.division_code" and "GB/T 2260" in problem["rule"]
+    assert problem["key"] == "refusal.filing_unknown_division"
+    assert problem["params"]["division_code"] == "110199"
     r = client.post(f"{API}/sites/{site}/filing-cases", json={"kind": "initial"}, headers=manager)
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "site.division_code"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,18 @@ def test_the_profile_round_trips_and_malformed_ones_are_refused() -> None:
     assert {e.field for e in bad.value.errors} == {"network.kind", "design_scheme.sha256"}
     with pytest.raises(ValidationFailed):
         check_profile(_profile(responsible_persons=(ResponsiblePerson("", "1"),)))
+
+
+def test_the_pdf_is_set_in_noto_cjk() -> None:
+    from custos.adapters.export.filing_pdf import render_filing_pdf
+
+    receipt = {"receipt_number": "500151-20261120-001", "package_sha256": SHA, "kind": "initial"}
+    pdf = render_filing_pdf(_package(_profile()), receipt)
+    assert pdf.startswith(b"%PDF")
+    fonts: set[bytes] = set()
+    for stream in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:
+            fonts |= set(re.findall(rb"/FontName\s*/([\w+-]+)", zlib.decompress(stream.group(1))))
+        except zlib.error:
+            continue
+    assert any(b"Noto-Serif-CJK-SC" in f or b"Noto-Sans-CJK-SC" in f for f in fonts), fonts

@@ -154,7 +154,10 @@ class FilingService(FilingAccess):
             "packs": built.packs,
             "missing": [{"part": p, "citations": c} for p, c in built.missing],
             "recipient": built.recipient.as_dict() if built.recipient else None,
-            "problems": [{"field": e.field, "rule": e.reason, "key": e.key} for e in problems],
+            "problems": [
+                {"field": e.field, "rule": e.reason, "key": e.key, "params": dict(e.params)}
+                for e in problems
+            ],
             "initial": {
                 "trigger_date": found.trigger_date.isoformat(),
                 "due": found.due.isoformat() if found.due else None,
