@@ -259,6 +259,7 @@ async function openCase(id) {
 function historyDetail(d) {
   if (!d) return [];
   const bits = [];
+  if (d.decision) bits.push(` · ${label("filing.decision", d.decision)}`);
   if (d.receipt_number) bits.push(mono(` ${d.receipt_number}`));
   if (d.filing_number) bits.push(mono(` ${d.filing_number}`));
   if (d.reasons?.length) bits.push(` · ${d.reasons.join("；")}`);
