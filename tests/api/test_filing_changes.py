@@ -111,6 +111,8 @@ def test_a_second_change_updates_the_task_and_undoing_everything_withdraws_it(
     assert [e["action"] for e in task["history"]] == ["open", "diff", "diff", "withdraw"]
     rows = client.get(f"{API}/sites/{fs.site_id}/filings", headers=admin).json()
     assert [f["kind"] for f in rows] == ["initial"]
+    # nothing is owed: not even for the camera's own history step (changed, then undone)
+    assert [f["code"] for f in _findings(client, fs) if f["code"].startswith("filing.change")] == []
     with container.uow() as uow:
         actions = [e.action for _, e in uow.audit.find(limit=500)]
     for action in ("filing.task_open", "filing.task_update", "filing.task_withdraw"):

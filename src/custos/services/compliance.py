@@ -26,6 +26,7 @@ from custos.domain.rules import (
     evaluate_compliance,
 )
 from custos.domain.users import Principal
+from custos.services.filing_withdrawn import withdrawn_facts
 from custos.services.gb_cascade import CascadeUnitOfWork, cascade_findings
 from custos.services.interruption_accounting import AccountingUnitOfWork, repair_findings
 from custos.services.monitoring_room import DutyUnitOfWork
@@ -156,7 +157,7 @@ class ComplianceService:
             self._rules,
             site_facts(unit, site, cameras),
             [camera_facts(c) for c in cameras],
-            [filing_facts(f) for f in filings],
+            [filing_facts(f) for f in filings] + withdrawn_facts(uow, site.id),
             today=self._today(),
             calendar=self._calendar,
         )
