@@ -8,7 +8,7 @@ import { badge, guarded, keep, listOf, scoped } from "./supervision_scope.js";
 const flashBox = document.getElementById("flash");
 const current = { kase: null, inspection: null, notice: null };
 const byId = (id) => document.getElementById(id);
-const articleList = (ids) => el("span", { class: "article" }, (ids || []).join(", "));
+const articleList = (ids) => el("span", { class: "article rules" }, (ids || []).map((id) => el("span", { class: "rule" }, id)));
 const button = (act, text, onclick, attrs = {}) => el("button", { type: "button", dataset: { act }, onclick, ...attrs }, text);
 const caseState = (s) => T(`supervision.case_state.${s}`);
 
@@ -138,12 +138,17 @@ function itemRow(x, editable) {
   const result = el("select", { name: "result", disabled: !editable },
     el("option", { value: "" }, "—"),
     ...["pass", "fail", "note"].map((r) => el("option", { value: r, selected: x.result === r }, T(`supervision.result.${r}`))));
+  const deadline = el("label", { class: "check", hidden: x.result !== "fail" }, T("supervision.deadline_days"),
+    el("input", { name: "deadline_days", type: "number", min: 1, max: 180, value: x.due_days ?? 30, disabled: !editable }));
+  result.addEventListener("change", () => { deadline.hidden = result.value !== "fail"; });
+  const chosen = el("span", { class: "hint" });
+  const file = el("input", { name: "photo", type: "file", accept: "image/jpeg,image/png,image/webp", hidden: true, disabled: !editable,
+    onchange: () => { chosen.textContent = file.files[0]?.name ?? ""; } });
   const form = el("form", { class: "sv-item-form", dataset: { item: x.key } },
     result,
     el("input", { name: "remark", maxlength: 2000, value: x.remark ?? "", placeholder: T("supervision.remark"), disabled: !editable }),
-    el("label", { class: "check" }, T("supervision.deadline_days"),
-      el("input", { name: "deadline_days", type: "number", min: 1, max: 180, value: x.due_days ?? 30, disabled: !editable })),
-    el("input", { name: "photo", type: "file", accept: "image/*", disabled: !editable }),
+    deadline,
+    editable ? el("label", { class: "button" }, T("supervision.add_photo"), file) : "", chosen,
     el("button", { type: "submit", disabled: !editable }, T("supervision.save")));
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
