@@ -395,7 +395,9 @@ def test_a_paper_filing_and_the_decision_recorded_from_the_page(page: Page, site
     form.locator("button[type=submit]").click()
     expect(detail).to_have_attribute("data-state", "accepted", timeout=WAIT)
     expect(page.locator("#filing-number")).to_have_text("备610113202600099")
-    expect(page.locator('#case-history tr[data-action="record_decision"]')).to_be_visible()
+    scan = hashlib.sha256(b"%PDF-1.4 receipt scan").hexdigest()
+    recorded = page.locator('#case-history tr[data-action="record_decision"]')
+    expect(recorded).to_contain_text(scan[:16])  # the receipt's scan, by its SHA-256
     expect(form).to_be_hidden()
     assert _zh_scan(page, w) == []
     shot(page, "66-filing-paper-decision")

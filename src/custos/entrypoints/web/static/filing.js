@@ -264,6 +264,7 @@ function historyDetail(d) {
   if (d.filing_number) bits.push(mono(` ${d.filing_number}`));
   if (d.reasons?.length) bits.push(` · ${d.reasons.join("；")}`);
   if (d.channel) bits.push(` · ${label("filing.channel", d.channel)}`);
+  if (d.document_sha256) bits.push(` · ${T("filing.decision_scan")} `, mono(d.document_sha256.slice(0, 16)));
   return bits;
 }
 
