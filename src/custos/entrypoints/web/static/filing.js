@@ -137,7 +137,9 @@ function renderPreview(p) {
   const days = Object.fromEntries((pkg.storage?.retention || []).map((r) => [r.address_code, r.days]));
   box.replaceChildren(
     el("p", { id: "preview-recipient" }, `${T("filing.recipient")}: `, el("strong", {}, recipient.organ_name || "—"), " ", mono(recipient.division_code)),
-    ...(p.problems || []).map((e) => el("p", { class: "filing-missing", dataset: { field: e.field } }, e.key ? T(`msg.${e.key}`, e.params) : e.rule)),
+    // A division the GB/T 2260 table does not know: no recipient, nothing can be filed.
+    ...(p.problems || []).map((e) => el("p", { class: "filing-missing", dataset: { field: e.field } },
+      e.key ? T(`msg.${e.key}`, { division_code: state.site.division_code, table: "GB/T 2260", ...(e.params || {}) }) : e.rule)),
     el("p", { id: "preview-due" }, `${T("filing.initial_due")}: `, dueCell(initial.due), article(initial.citations),
       initial.trigger_date ? el("span", { class: "muted" }, ` · ${T("filing.trigger_date")} ${initial.trigger_date}`) : ""),
     missing.length
