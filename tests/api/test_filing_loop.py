@@ -39,6 +39,11 @@ class Pack:
     citations: set[str]  # the initial filing's articles
     documents: bool  # the design scheme and acceptance report are mandatory
 
+    @property
+    def trigger(self) -> str:
+        """Beijing and Chongqing count from acceptance, the others from put into use."""
+        return "2026-11-10" if self.due == "2026-12-10" else "2026-11-12"
+
 
 PACKS = {
     # Beijing art. 11 ¶1: 30 days from acceptance (10 Nov → 10 Dec); Decree 799: in use + 30
@@ -134,6 +139,7 @@ def test_each_pack_files_is_returned_resubmits_and_is_accepted(
     empty = client.get(f"{API}/sites/{site}/filing-package/preview", headers=manager).json()
     assert empty["recipient"] == {"division_code": p.division, "organ_name": p.organ}
     assert empty["initial"]["due"] == p.due
+    assert empty["initial"]["trigger_date"] == p.trigger
     assert set(empty["initial"]["citations"]) == p.citations
     missing = {m["part"] for m in empty["missing"]}
     assert missing == {"system_profile", "units", "responsible_persons", "storage", "network"} | (
@@ -159,6 +165,7 @@ def test_each_pack_files_is_returned_resubmits_and_is_accepted(
     assert (
         case["state"] == "draft" and case["due"] == p.due and set(case["citations"]) == p.citations
     )
+    assert case["trigger_date"] == p.trigger
     assert case["recipient"]["organ_name"] == p.organ and case["site_name"] == "商场 1"
 
     first = client.post(

@@ -165,8 +165,11 @@ def owed(
     facts = site_facts(unit, site, cameras)
     dues: list[DueDate]
     if kind is FilingKind.INITIAL:
-        trigger = facts.acceptance_date or facts.in_use_date or today
         dues = initial_dues(rules, facts, calendar)
+        trigger = _initial_trigger(
+            rules, calendar, site, dues, facts.acceptance_date, facts.in_use_date
+        )
+        trigger = trigger or today
     else:
         trigger = today
         found = rules.filing_rules(site.division_code, _TRIGGER[kind], site.public_place_article)
@@ -174,3 +177,34 @@ def owed(
     dated = sorted(d.due for d in dues if d.due is not None)
     citations = list(dict.fromkeys(str(d.citation) for d in dues))
     return Owed(trigger, dated[0] if dated else None, citations)
+
+
+def _initial_trigger(
+    rules: RuleBook,
+    calendar: WorkdayCalendar,
+    site: Site,
+    dues: list[DueDate],
+    accepted: date | None,
+    in_use: date | None,
+) -> date | None:
+    """The date the binding (earliest) initial-filing rule counts from: acceptance (Beijing,
+    Chongqing), put into use (Decree 799, Liaoning), or the pack's effective date for a
+    pre-existing system; else whichever of the two the site has reached."""
+    dated = [d for d in dues if d.due is not None]
+    if dated:
+        binding = min(dated, key=lambda d: d.due or date.max)
+        for pack in rules.packs_for_division(site.division_code):
+            starts = {
+                FilingTrigger.AFTER_ACCEPTANCE: accepted,
+                FilingTrigger.AFTER_IN_USE: in_use,
+                FilingTrigger.PREEXISTING: pack.effective_date,
+            }
+            for rule in pack.filing:
+                start = starts.get(rule.trigger)
+                if (
+                    rule.citation == binding.citation
+                    and start is not None
+                    and rule_due(start, rule, calendar) == binding.due
+                ):
+                    return start
+    return accepted or in_use
