@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from custos.domain.access import Role
+from custos.domain.calendar import shanghai_date
 from tests.api.builders import address_code, camera_body, credit_code, site_body, unit_body
 from tests.web.conftest import PASSWORD, Site, login, shot
 from tests.web.test_zh_text import VISIBLE_TEXT, latin_sentences
@@ -424,9 +426,19 @@ def test_an_inspection_is_planned_recorded_signed_and_its_notice_closed(
     expect(row).to_have_attribute("data-state", "closed", timeout=WAIT)
     shot(page, "64-supervision-notice-closed")
 
-    # The other failed item's notice is escalated: the amount must lie in the article's range.
+    # The other failed item's notice, past its deadline (moved back: the demo's clock is the
+    # wall clock), is shown overdue in red with its fine range, then escalated: the amount
+    # must lie in the article's range.
     other = page.locator(f"#sv-notices tr[data-item='{fined['key']}']", has_text=w.a.name).last
+    _backdate(site, int(other.get_attribute("data-notice") or 0))
+    page.click("button[data-tab=overview]")
+    page.click("button[data-tab=notices]")
+    expect(other).to_have_attribute("data-overdue", "true", timeout=WAIT)
     expect(other).to_have_attribute("data-state", "open")
+    expect(other).to_have_css("color", "rgb(179, 38, 30)")  # var(--bad)
+    expect(other).to_contain_text("已逾期")
+    expect(other).to_contain_text("对单位罚款")
+    expect(other).to_contain_text(fined["penalty"]["rule_id"])
     other.locator("button[data-act=open]").click()
     expect(detail).to_have_attribute("data-notice", other.get_attribute("data-notice") or "")
     rule = fined["penalty"]["rule_id"]
@@ -444,6 +456,16 @@ def test_an_inspection_is_planned_recorded_signed_and_its_notice_closed(
     expect(detail).to_have_attribute("data-state", "escalated", timeout=WAIT)
     expect(page.locator("#sv-notice-history")).to_contain_text(f"决定罚款 {top} 元")
     shot(page, "65-supervision-notice-escalated")
+
+
+def _backdate(site: Site, notice_id: int) -> None:
+    """The notice's due date three (Shanghai) days ago."""
+    with site.container.uow() as uow:
+        notice = uow.rectifications.get(notice_id)
+        assert notice is not None
+        notice.due_on = shanghai_date(site.container.clock.now()) - timedelta(days=3)
+        uow.rectifications.update(notice)
+        uow.commit()
 
 
 def _respond(site: Site, w: World, notice_id: int, text: str) -> None:
