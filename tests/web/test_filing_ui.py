@@ -428,6 +428,28 @@ def test_an_export_filing_gives_the_signed_file_from_the_page(page: Page, site: 
     shot(page, "68-filing-export")
 
 
+def test_a_division_the_table_does_not_know_is_said_so(page: Page, site: Site) -> None:
+    """110199 is a Beijing code of no county: no recipient is guessed, the preview says why."""
+    with as_user(site, "admin") as http:
+        n = 15_900 + next(_serial)
+        r = http.post(
+            "/units", json=unit_body(n, name="区划未知单位", credit_code=credit_code(n, "110199"))
+        )
+        assert r.status_code == 201, r.text
+        body = site_body(
+            int(r.json()["id"]), "110199", name="区划未知场所", address="北京市某路1号"
+        )
+        r = http.post("/sites", json=body)
+        assert r.status_code == 201, r.text
+        site_id = int(r.json()["id"])
+    login(page, site, "admin")
+    page.goto(f"{site.base}/ui/filing?site={site_id}")
+    problem = page.locator('#preview [data-field="site.division_code"]')
+    expect(problem).to_contain_text("110199", timeout=WAIT)
+    expect(problem).to_contain_text("不在国家标准行政区划代码表中")
+    expect(page.locator("#preview-recipient strong")).to_have_text("—")
+
+
 def _notice(site: Site, w: World) -> dict[str, Any]:
     """An inspection of the unit by the supervisor, its first item failed, signed: one notice."""
     today = shanghai_date(site.container.clock.now()).isoformat()
