@@ -7,10 +7,13 @@ the pack's fine range and an escalation inside it; isolation between units and c
 from __future__ import annotations
 
 import hashlib
+import io
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from custos.bootstrap import Container
 from custos.domain.access import Role
@@ -148,6 +151,7 @@ def test_inspection_to_closure_and_the_overdue_path(
     )
     assert again.status_code == 422
     clock.advance(timedelta(minutes=5))
+    signed_at = clock.now().astimezone(ZoneInfo("Asia/Shanghai"))
     r = client.post(f"{API}/inspections/{iid}/sign", headers=second)
     assert r.status_code == 200, r.text
     closed = r.json()
@@ -157,6 +161,15 @@ def test_inspection_to_closure_and_the_overdue_path(
     assert report.status_code == 200 and report.content.startswith(b"%PDF-")
     digest = hashlib.sha256(report.content).hexdigest()
     assert digest == closed["report_sha256"] == report.headers["X-Content-SHA256"]
+    pages = PdfReader(io.BytesIO(report.content)).pages
+    printed = "".join(page.extract_text() for page in pages).replace("\n", "")
+    assert "监督检查记录" in printed and "西安甲单位" in printed and "不合格" in printed
+    assert photo in printed and "无值班记录" in printed and "shaanxi-2011:art23" in printed
+    assert (
+        "xian-lead" in printed
+        and "xian-second" in printed
+        and f"{signed_at:%Y-%m-%d %H:%M:%S}" in printed
+    )
     [logged] = [d for d in _log(container, "inspection.close") if d["report_sha256"] == digest]
     assert set(logged["signatures"]) == {"xian-lead", "xian-second"}
     assert len(_log(container, "inspection.sign")) == 2
