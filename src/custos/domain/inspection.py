@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from custos.domain.kinds import PublicPlaceArticle
 from custos.domain.rules.citation import Citation
 from custos.domain.rules.engine import RuleBook
 from custos.domain.rules.model import Cited, FineRange, OperatingRules, RulePack
@@ -227,8 +228,16 @@ class InspectionItem:
         )
 
 
-def checklist(book: RuleBook, division_codes: Iterable[str]) -> list[InspectionItem]:
-    """The items the packs of these divisions state, in the order of :data:`TEXTS`."""
+def checklist(
+    book: RuleBook,
+    division_codes: Iterable[str],
+    sites: Sequence[tuple[str, PublicPlaceArticle | None]] | None = None,
+) -> list[InspectionItem]:
+    """The items the packs of these divisions state, in the order of :data:`TEXTS`.
+
+    With ``sites`` (each a division code and its Decree 799 article), an article a pack's site
+    exemption lifts on every inspected site of that pack (Decree 799 art. 9 para 2, art. 33) is
+    not checked; an item left with no article is left out."""
     packs: dict[str, RulePack] = {}
     for code in sorted(set(division_codes)):
         for pack in book.packs_for_division(code):
@@ -237,8 +246,11 @@ def checklist(book: RuleBook, division_codes: Iterable[str]) -> list[InspectionI
     numbers: dict[str, int] = {}
     for pack in packs.values():
         for key, citations, number in _obligations(pack):
+            kept = [c for c in _distinct(citations) if _applies(pack, c, sites)]
+            if not kept:
+                continue
             cited = found.setdefault(key, [])
-            cited += [c for c in _distinct(citations) if c not in cited]
+            cited += [c for c in kept if c not in cited]
             if number is not None:  # the strictest: most days kept, fewest days interrupted
                 pick = min if key in _FEWEST else max
                 numbers[key] = pick(number, numbers.get(key, number))
@@ -262,6 +274,15 @@ def checklist(book: RuleBook, division_codes: Iterable[str]) -> list[InspectionI
             )
         )  # fmt: skip
     return items
+
+
+def _applies(
+    pack: RulePack, c: Citation, sites: Sequence[tuple[str, PublicPlaceArticle | None]] | None
+) -> bool:
+    if sites is None:
+        return True
+    mine = [article for code, article in sites if pack.applies_to_division(code)]
+    return any(pack.applies_on_site(c, article) for article in mine) or not mine
 
 
 def _obligations(pack: RulePack) -> list[tuple[str, tuple[Citation, ...], int | None]]:

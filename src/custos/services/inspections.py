@@ -94,12 +94,13 @@ class InspectionService:
                 raise NotFound("unit", unit_id)
             sites = self._chosen(sites, site_ids)
             codes = sorted({s.division_code for s in sites})
+            sites_of = [(s.division_code, s.public_place_article) for s in sites]
             inspectors = self._inspectors(uow, inspector_ids, codes)
             inspection = uow.inspections.add(
                 Inspection(
                     None, unit_id, unit.name, planned_on, InspectionState.PLANNED,
                     [s.id or 0 for s in sites], codes, inspectors,
-                    checklist(self._rules, codes), actor.username, now,
+                    checklist(self._rules, codes, sites_of), actor.username, now,
                 )
             )  # fmt: skip
             record_write(

@@ -11,6 +11,7 @@ import pytest
 
 from custos.domain.errors import ValidationFailed
 from custos.domain.inspection import TEXTS, checklist
+from custos.domain.kinds import PublicPlaceArticle
 from custos.domain.rectification import Notice, NoticeState, check_fine, overdue_findings
 from custos.domain.rules import RuleBook
 from custos.domain.rules.citation import Citation
@@ -103,6 +104,30 @@ def test_two_divisions_give_one_list_citing_both(book: RuleBook) -> None:
     both = {i.key: i for i in checklist(book, ["210102", "610113"])}
     packs = {c.pack_id for c in both["operating.duty_monitoring"].citations}
     assert packs == {"liaoning-2008", "shaanxi-2011", "xian-2020"}
+
+
+def test_decree_799_exemptions_of_the_inspected_sites(book: RuleBook) -> None:
+    shenzhen = DIVISIONS["elsewhere"]
+    every = {
+        i.key: i for i in checklist(book, [shenzhen], [(shenzhen, PublicPlaceArticle.ART7_P2)])
+    }
+    assert every.keys() == {i.key for i in checklist(book, [shenzhen])}
+    # art. 9 para 2: an art. 9 place is exempt from arts. 11, 14, 15, 16 para 2 and 17
+    art9 = {i.key: i for i in checklist(book, [shenzhen], [(shenzhen, PublicPlaceArticle.ART9)])}
+    assert "filing.initial" in every and "filing.initial" not in art9
+    assert "retention.days" not in art9 and "access.registration" not in art9
+    assert "signage" in art9 and "publication.masking" in art9
+    # one site that is not exempt keeps the duty on the list
+    both = [(shenzhen, PublicPlaceArticle.ART9), (shenzhen, PublicPlaceArticle.ART7_P2)]
+    assert "filing.initial" in {i.key for i in checklist(book, [shenzhen], both)}
+    # a Xi'an art. 9 place still owes Xi'an's and Shaanxi's duties, not Decree 799's
+    xian = DIVISIONS["xian"]
+    retention = next(
+        i
+        for i in checklist(book, [xian], [(xian, PublicPlaceArticle.ART9)])
+        if i.key == "retention.days"
+    )
+    assert {c.pack_id for c in retention.citations} == {"shaanxi-2011", "xian-2020"}
 
 
 def _notice(book: RuleBook, key: str, code: str = "210102") -> Notice:
