@@ -274,6 +274,7 @@ def test_a_submitted_filing_is_returned_with_a_reason_then_accepted(
     )
     pdf = page.request.get(f"{site.base}/api/v1/filing-cases/{case_id}/package.pdf")
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+    assert latin_sentences(page.evaluate(VISIBLE_TEXT), w.names) == []
     shot(page, "62-supervision-filing")
 
     page.fill("#sv-return textarea[name=reasons]", "验收材料缺少签章页\n请补充责任人电话")
@@ -317,6 +318,7 @@ def test_a_submitted_filing_is_returned_with_a_reason_then_accepted(
     diff = page.locator("#sv-case-diff tr[data-attr$='.field_of_view']")
     expect(diff).to_contain_text("大门及停车场", timeout=WAIT)
     expect(diff).to_contain_text("entrance and lobby")  # before: the builder's camera
+    assert latin_sentences(page.evaluate(VISIBLE_TEXT), w.names) == []
     shot(page, "62-supervision-change-diff")
     page.click("#sv-accept button[type=submit]")  # no number typed: the bureau's generated
     expect(section).to_have_attribute("data-state", "accepted", timeout=WAIT)
@@ -390,6 +392,7 @@ def test_an_inspection_is_planned_recorded_signed_and_its_notice_closed(
     expect(report).to_be_visible()
     pdf = page.request.get(f"{site.base}{report.get_attribute('href')}")
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF")
+    assert latin_sentences(page.evaluate(VISIBLE_TEXT), w.names) == []
     shot(page, "63-supervision-inspection")
 
     page.click("button[data-tab=notices]")
@@ -455,6 +458,7 @@ def test_an_inspection_is_planned_recorded_signed_and_its_notice_closed(
     page.click("#sv-verify button[type=submit]")
     expect(detail).to_have_attribute("data-state", "escalated", timeout=WAIT)
     expect(page.locator("#sv-notice-history")).to_contain_text(f"决定罚款 {top} 元")
+    assert latin_sentences(page.evaluate(VISIBLE_TEXT), w.names) == []
     shot(page, "65-supervision-notice-escalated")
 
 

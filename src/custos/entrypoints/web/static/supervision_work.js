@@ -70,8 +70,8 @@ async function openCase(id) {
   const diff = Object.entries(k.diff || {});
   byId("sv-case-diff").replaceChildren(table([
     ["supervision.attribute", ([a]) => el("span", { class: "mono" }, a)],
-    ["supervision.before", ([, d]) => JSON.stringify(d?.before ?? null)],
-    ["supervision.after", ([, d]) => JSON.stringify(d?.after ?? null)],
+    ["supervision.before", ([, d]) => el("span", { class: "mono" }, JSON.stringify(d?.before ?? null))],
+    ["supervision.after", ([, d]) => el("span", { class: "mono" }, JSON.stringify(d?.after ?? null))],
   ], diff, { empty: "supervision.no_diff", rowAttrs: ([a]) => ({ dataset: { attr: a } }) }));
   byId("sv-case-history").replaceChildren(table([
     ["supervision.when", (e) => fmtTime(e.at)],
@@ -270,7 +270,7 @@ async function openNotice(id) {
     ["supervision.when", (h) => fmtTime(h.at)],
     ["supervision.by", (h) => h.by ?? ""],
     ["supervision.outcome", (h) => T(`supervision.outcome.${h.outcome}`)],
-    ["supervision.reason", (h) => [h.reason || "", h.penalty ? [" ", penalty(h.penalty), " ", T("supervision.amount", { amount: h.penalty.amount })] : ""]],
+    ["supervision.reason", (h) => [h.reason || "", ...(h.penalty ? [" ", penalty(h.penalty), " ", T("supervision.amount", { amount: h.penalty.amount })] : [])]],
   ], n.history || [], { empty: "supervision.none" }));
   const choices = (n.penalties || []).filter((p) => !p.no_fine);
   byId("sv-verify-article").replaceChildren(...choices.map((p) =>
