@@ -152,7 +152,7 @@ class InspectionService:
             ),
             self._uow() as uow,
         ):
-            inspection = self._reach(uow, actor, inspection_id)
+            inspection = self._reach(uow, actor, inspection_id, for_update=True)
             item = self._editable_item(actor, inspection, key)
             errors = []
             if len(remark) > MAX_REMARK:
@@ -199,7 +199,7 @@ class InspectionService:
             ),
             self._uow() as uow,
         ):
-            inspection = self._reach(uow, actor, inspection_id)
+            inspection = self._reach(uow, actor, inspection_id, for_update=True)
             item = self._editable_item(actor, inspection, key)
             _check_photo(data, content_type)
             if len(item.photos) >= MAX_PHOTOS_PER_ITEM:
@@ -228,7 +228,7 @@ class InspectionService:
             ),
             self._uow() as uow,
         ):
-            inspection = self._reach(uow, actor, inspection_id)
+            inspection = self._reach(uow, actor, inspection_id, for_update=True)
             me = inspection.inspector(actor.user_id)
             if me is None:
                 raise ValidationFailed(
@@ -312,8 +312,14 @@ class InspectionService:
             },
         )  # fmt: skip
 
-    def _reach(self, uow: InspectionUnitOfWork, actor: Principal, inspection_id: int) -> Inspection:
-        inspection = uow.inspections.get(inspection_id)
+    def _reach(
+        self,
+        uow: InspectionUnitOfWork,
+        actor: Principal,
+        inspection_id: int,
+        for_update: bool = False,
+    ) -> Inspection:
+        inspection = uow.inspections.get(inspection_id, for_update)
         if inspection is None or not in_jurisdiction(actor, inspection.division_codes):
             raise NotFound("inspection", inspection_id)
         return inspection

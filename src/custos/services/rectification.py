@@ -107,7 +107,7 @@ class RectificationService:
             ),
             self._uow() as uow,
         ):
-            notice = self._reach(uow, actor, notice_id)
+            notice = self._reach(uow, actor, notice_id, for_update=True)
             errors = []
             if notice.state is not NoticeState.OPEN:
                 errors.append(
@@ -172,7 +172,7 @@ class RectificationService:
             ),
             self._uow() as uow,
         ):
-            notice = self._reach(uow, actor, notice_id)
+            notice = self._reach(uow, actor, notice_id, for_update=True)
             check_outcome(notice, outcome)
             entry: dict[str, Any] = {
                 "outcome": outcome.value, "reason": reason, "by": actor.username,
@@ -239,8 +239,10 @@ class RectificationService:
             return in_jurisdiction(actor, notice.division_codes)
         return actor.jurisdiction is None or in_jurisdiction(actor, notice.division_codes)
 
-    def _reach(self, uow: InspectionUnitOfWork, actor: Principal, notice_id: int) -> Notice:
-        notice = uow.rectifications.get(notice_id)
+    def _reach(
+        self, uow: InspectionUnitOfWork, actor: Principal, notice_id: int, for_update: bool = False
+    ) -> Notice:
+        notice = uow.rectifications.get(notice_id, for_update)
         if notice is None or not self._reaches(actor, notice):
             raise NotFound("rectification notice", notice_id)
         return notice

@@ -30,8 +30,9 @@ class InspectionRepository:
         i.id = int(key[0])
         return i
 
-    def get(self, inspection_id: int) -> Inspection | None:
-        row = self._c.execute(select(it).where(it.c.id == inspection_id)).first()
+    def get(self, inspection_id: int, for_update: bool = False) -> Inspection | None:
+        query = select(it).where(it.c.id == inspection_id)
+        row = self._c.execute(query.with_for_update() if for_update else query).first()
         return None if row is None else _inspection(row)
 
     def update(self, i: Inspection) -> None:
@@ -63,8 +64,9 @@ class RectificationRepository:
         n.id = int(key[0])
         return n
 
-    def get(self, notice_id: int) -> Notice | None:
-        row = self._c.execute(select(nt).where(nt.c.id == notice_id)).first()
+    def get(self, notice_id: int, for_update: bool = False) -> Notice | None:
+        query = select(nt).where(nt.c.id == notice_id)
+        row = self._c.execute(query.with_for_update() if for_update else query).first()
         return None if row is None else _notice(row)
 
     def update(self, n: Notice) -> None:
