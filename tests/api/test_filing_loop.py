@@ -405,3 +405,21 @@ def test_a_malformed_profile_is_refused_with_the_field(
         for _ in range(2)
     ]
     assert twice[0].status_code == 201 and twice[1].status_code == 422
+
+
+def test_a_change_opened_by_hand_is_due_per_the_pack_and_owed_until_accepted(
+    client: TestClient, admin: dict[str, str], login_as: LoginAs, container: Container
+) -> None:
+    unit, site = registered_site(client, admin, "210102")
+    manager = login_as(Role.UNIT_MANAGER, unit)
+    r = client.post(f"{API}/sites/{site}/filing-cases", json={"kind": "change"}, headers=manager)
+    assert r.status_code == 201, r.text
+    case = r.json()
+    today = shanghai_date(container.clock.now())
+    assert case["kind"] == "change" and case["trigger_date"] == today.isoformat()
+    # Liaoning art. 12 ¶1: 3 working days (Fri 20 or Sat 21 Nov → Wed 25 Nov); Decree 799: promptly
+    assert case["due"] == "2026-11-25"
+    assert set(case["citations"]) == {"liaoning-2008:art12.p1", NATIONAL}
+    report = client.get(f"{API}/compliance/sites/{site}", headers=admin).json()
+    pending = [f for f in report["findings"] if f["code"] == "filing.change.pending"]
+    assert [f["due"] for f in pending] == ["2026-11-25"]
