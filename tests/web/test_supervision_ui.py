@@ -482,6 +482,17 @@ def _respond(site: Site, w: World, notice_id: int, text: str) -> None:
         assert r.status_code == 200, r.text
 
 
+def test_only_supervisors_see_the_console(page: Page, site: Site, world: World) -> None:
+    login(page, site, world.manager)
+    expect(page.locator('[data-nav="nav.registry"]')).to_have_count(1, timeout=WAIT)
+    expect(page.locator('[data-nav="nav.supervision"]')).to_have_count(0)
+    response = page.goto(f"{site.base}/ui/supervision")
+    assert response is not None and response.status == 403
+    login(page, site, world.supervisor)
+    page.click('[data-nav="nav.supervision"]')
+    expect(page.locator("#sv-root")).to_have_attribute("data-division", COUNTY_A, timeout=WAIT)
+
+
 def test_the_console_in_english_shows_english_labels(page: Page, site: Site, world: World) -> None:
     page.context.add_cookies([{"name": "custos_lang", "value": "en", "url": site.base}])
     _open(page, site, world)

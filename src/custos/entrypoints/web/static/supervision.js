@@ -17,7 +17,7 @@ function treeItem(d) {
   const code = d.code;
   state.names.set(code, d.full_name || d.name);
   const children = el("ul", { hidden: true });
-  const leaf = (d.level || levelOf(code)) === "county";
+  const leaf = d.has_children === false || (d.level || levelOf(code)) === "county";
   const toggle = el("button", { type: "button", class: "toggle", "aria-expanded": "false", disabled: leaf }, leaf ? "·" : "▸");
   toggle.addEventListener("click", () => guarded(async () => {
     const open = toggle.getAttribute("aria-expanded") === "true";

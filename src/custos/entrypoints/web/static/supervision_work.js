@@ -2,7 +2,7 @@
 // an optional filing number, or return with reasons), inspections (plan, record each checklist
 // item with a remark, a photo and a failure's deadline, sign, the report) and rectification
 // notices (the unit's responses, then close, reject or escalate with the penalty).
-import { api, el, flash, fmtTime, formData, me, table, T } from "./app.js";
+import { api, el, flash, fmtTime, formData, me, shanghaiDate, table, T } from "./app.js";
 import { badge, guarded, keep, listOf, scoped } from "./supervision_scope.js";
 
 const flashBox = document.getElementById("flash");
@@ -113,7 +113,7 @@ async function planForm() {
   inspectors.replaceChildren(...people.map((u) =>
     el("option", { value: u.id, selected: chosen.has(String(u.id)) }, u.full_name || u.username)));
   const date = byId("sv-plan-date");
-  if (!date.value) date.value = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+  if (!date.value) date.value = shanghaiDate();  // today where the inspection happens
 }
 
 function planSites() {
