@@ -209,3 +209,25 @@ def test_no_accepted_filing_no_task(
     r = client.get(f"{API}/filing-cases", params={"site_id": site}, headers=admin)
     assert r.status_code == 200, r.text
     assert r.json() == []
+
+
+def test_a_change_whose_working_day_deadline_leaves_the_calendar_is_still_written(
+    client: TestClient, container: Container, admin: dict[str, str], clock: ManualClock
+) -> None:
+    """3 working days from 30 December 2026 end in 2027, a year the calendar does not hold yet:
+    the camera edit goes through, the task has no due date, the report says why."""
+    fs = filed_site(client, container, admin, 8, LIAONING)
+    clock.set(clock.now().replace(month=12, day=30))
+    editor = login(client, container, "admin-late", Role.ADMIN)
+    fs.manager = login(client, container, "manager-8", Role.UNIT_MANAGER, unit_id=fs.unit_id)
+    r = client.patch(
+        f"{API}/cameras/{fs.cameras[0]}", json={"field_of_view": "car park"}, headers=editor
+    )
+    assert r.status_code == 200, r.text
+    [task] = tasks(client, fs)
+    assert task["due"] is None
+    assert any(c.startswith("liaoning-2008:") for c in task["citations"]), task["citations"]
+    r = client.get(f"{API}/compliance/sites/{fs.site_id}", headers=fs.manager)
+    assert r.status_code == 200, r.text
+    codes = {f["code"] for f in r.json()["findings"]}
+    assert "calendar.not_covered" in codes, codes

@@ -30,19 +30,32 @@ from custos.domain.audit import AuditEvent
 from custos.domain.calendar import WorkdayCalendar, shanghai_date
 from custos.domain.clock import Clock
 from custos.domain.divisions import DivisionTable
+from custos.domain.errors import CalendarNotCovered
 from custos.domain.filing_case import CaseEvent, CaseState, FilingCase, Recipient
 from custos.domain.filing_diff import cameras_in, diff, filed_attributes, kind_of
 from custos.domain.filing_package import FilingProfile
 from custos.domain.registry import Camera, Filing, Site, Unit
 from custos.domain.rules import RuleBook
 from custos.domain.rules.facts import FilingKind
+from custos.domain.rules.terms import FilingTrigger
 from custos.domain.users import Principal
-from custos.services.filing_assembly import FilingRows, assemble_now, owed, recipient_of
+from custos.services.filing_assembly import (
+    FilingRows,
+    Owed,
+    assemble_now,
+    owed,
+    recipient_of,
+)
 from custos.services.ports import UnitOfWork
 
 TASK_OPEN = "filing.task_open"
 TASK_UPDATE = "filing.task_update"
 TASK_WITHDRAW = "filing.task_withdraw"
+_TRIGGERS = {
+    FilingKind.CHANGE: FilingTrigger.CHANGE,
+    FilingKind.RELOCATION: FilingTrigger.RELOCATION,
+    FilingKind.REMOVAL: FilingTrigger.REMOVAL,
+}
 
 
 class _Cases(Protocol):
@@ -136,7 +149,7 @@ class FilingChanges:
         assert unit.id is not None
         now = self._clock.now()
         recipient = self._recipient(site)
-        due = owed(self._rules, self._calendar, unit, site, cameras, kind, on)
+        due = self._owed(unit, site, cameras, kind, on)
         camera_id = _one_camera(changes, cameras)
         row = u.filings.add(
             Filing(
@@ -188,7 +201,7 @@ class FilingChanges:
             return None
         now = self._clock.now()
         if kind is not task.kind:
-            due = owed(self._rules, self._calendar, unit, site, cameras, kind, task.trigger_date)
+            due = self._owed(unit, site, cameras, kind, task.trigger_date)
             task.kind, task.due, task.citations = kind, due.due, due.citations
             row = _rows(u).get(task.filing_id) if task.filing_id is not None else None
             if row is not None:
@@ -225,6 +238,19 @@ class FilingChanges:
             return None
         package = json.loads(data.decode("utf-8"))
         return package if isinstance(package, dict) else None
+
+    def _owed(
+        self, unit: Unit, site: Site, cameras: list[Camera], kind: FilingKind, on: date
+    ) -> Owed:
+        """The task's due date and articles. A working-day deadline in a year the calendar does
+        not cover has no date (the compliance report says calendar.not_covered): the registry
+        write that opened the task is never refused for it."""
+        try:
+            return owed(self._rules, self._calendar, unit, site, cameras, kind, on)
+        except CalendarNotCovered:
+            trigger = _TRIGGERS[kind]
+            rules = self._rules.filing_rules(site.division_code, trigger, site.public_place_article)
+            return Owed(on, None, list(dict.fromkeys(str(r.citation) for r in rules)))
 
     def _recipient(self, site: Site) -> Recipient:
         found = recipient_of(self._divisions, site)
