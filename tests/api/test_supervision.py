@@ -22,9 +22,10 @@ from custos.domain.access import Role
 from custos.domain.access_requests import AccessRequest, FootageScope
 from custos.domain.accounting import CameraFault, FaultKind
 from custos.domain.alarms import Alarm, AlarmKind
+from custos.domain.alarms import Severity as AlarmSeverity
 from custos.domain.calendar import shanghai_date
 from custos.domain.filing_case import CaseState, FilingCase, Recipient
-from custos.domain.kinds import AccessAction, Severity
+from custos.domain.kinds import AccessAction
 from custos.domain.register import RegisterEntry, RegisterKind
 from custos.domain.rules.facts import FilingKind
 from custos.domain.rules.terms import RequesterKind
@@ -163,7 +164,7 @@ def counties(client: TestClient, container: Container, admin: dict[str, str]) ->
             Alarm(
                 None,
                 AlarmKind.DIAGNOSIS,
-                Severity.WARNING,
+                AlarmSeverity.WARNING,
                 subject,
                 "模糊",
                 now,
@@ -207,6 +208,11 @@ def test_a_county_supervisor_sees_its_county_and_nothing_of_another(
         text = _text(_get(client, sup, route))
         for name in B_NAMES:
             assert name not in text, (route, name)
+    exported = client.get(f"{API}/supervision/league?format=csv", headers=sup).content
+    assert "宝鸡渭滨商场".encode() in exported and "西安雁塔酒店".encode() not in exported
+    pdf = client.get(f"{API}/supervision/league?format=pdf", headers=sup).content
+    pdf_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "宝鸡渭滨商场" in pdf_text and "西安雁塔酒店" not in pdf_text
     o = _get(client, sup, "overview")
     assert o["jurisdiction"] == {"code": A, "full_name": "陕西省宝鸡市渭滨区"}
     assert o["counts"]["units"] == 1 and o["counts"]["sites"] == 2
