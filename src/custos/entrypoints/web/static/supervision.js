@@ -81,7 +81,9 @@ function findingGroups(items) {
 }
 
 async function overview() {
+  const asked = state.division;
   const o = await api("GET", scoped("supervision/overview"));
+  if (asked !== state.division) return;  // another division was picked meanwhile
   const units = unitsInside(o.units || []);
   const sites = units.flatMap((u) => u.sites.map((s) => ({ ...s, unit: u })));
   const f = Object.fromEntries(Object.entries(o.filings || {}).map(([g, rows]) => [g, keep(rows)]));
@@ -106,6 +108,14 @@ async function overview() {
     ["supervision.filing_state", (s) => badge(T(`supervision.case_state.${s.filing?.state ?? "not_filed"}`), s.filing?.state)],
     ["supervision.cameras_count", (s) => `${s.cameras_in_service ?? 0} / ${s.cameras ?? 0}`],
   ], sites, { empty: "supervision.none", rowAttrs: (s) => ({ dataset: { site: s.id, unit: s.unit.id } }) }));
+  const deadlines = [...(f.overdue || []).map((x) => ({ ...x, overdue: true })), ...(f.due || [])];
+  document.getElementById("sv-deadlines").replaceChildren(table([
+    ["supervision.unit", (x) => x.unit_name],
+    ["supervision.site", (x) => x.site_name],
+    ["supervision.kind", (x) => T(`supervision.kind.${x.kind}`)],
+    ["supervision.due", (x) => el("span", { class: x.overdue ? "overdue" : "" }, x.due ?? T("supervision.promptly"), x.overdue ? ` ${T("supervision.overdue")}` : "")],
+    ["supervision.article", (x) => el("span", { class: "article" }, (x.rule_ids || []).join(", "))],
+  ], deadlines, { empty: "supervision.none", rowAttrs: (x) => ({ class: x.overdue ? "overdue" : "", dataset: { site: x.site_id, kind: x.kind, overdue: String(!!x.overdue) } }) }));
   document.getElementById("sv-findings").replaceChildren(table([
     ["supervision.severity", (x) => badge(T(`supervision.severity.${x.severity}`), x.severity)],
     ["supervision.article", (x) => el("span", { class: "article" }, x.rule_id)],
@@ -145,8 +155,10 @@ async function overview() {
 
 // ---- the league table ---------------------------------------------------------------------
 async function league() {
+  const asked = state.division;
   const body = await api("GET", scoped("supervision/league?format=json"));
   const here = new Set(unitsInside((await api("GET", scoped("supervision/units"))).units || []).map((u) => u.id));
+  if (asked !== state.division) return;
   const rows = listOf(body, "units").filter((r) => here.has(r.unit_id));
   document.getElementById("sv-league-csv").href = `/api/v1/${scoped("supervision/league?format=csv")}`;
   document.getElementById("sv-league-pdf").href = `/api/v1/${scoped("supervision/league?format=pdf")}`;
@@ -189,7 +201,9 @@ export function projection(points, width = 800, pad = 40) {
 }
 
 async function map() {
+  const asked = state.division;
   const m = await api("GET", scoped("supervision/map"));
+  if (asked !== state.division) return;
   const counties = listOf(m.counties ?? [], "counties").filter((c) => c.longitude != null && inside(state.division, c.code));
   const sites = keep(listOf(m.sites ?? m, "sites")).filter((s) => s.longitude != null && s.latitude != null);
   const box = document.getElementById("sv-map");
