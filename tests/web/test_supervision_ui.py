@@ -42,6 +42,12 @@ COUNTY_B = "610112"  # 陕西省西安市未央区
 WAIT = 30_000  # ms: the machine is loaded
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)  # a photo's magic bytes are what the service checks
 _serial = itertools.count(1)
+IN_SERVICE_2025 = [
+    {"state": "design_reviewed", "on": "2025-01-02"},
+    {"state": "built", "on": "2025-01-10"},
+    {"state": "accepted", "on": "2025-01-15"},
+    {"state": "in_service", "on": "2025-01-16"},
+]
 
 
 @dataclass
@@ -73,7 +79,9 @@ def as_user(site: Site, username: str) -> Iterator[httpx.Client]:
         yield http
 
 
-def _unit(http: httpx.Client, n: int, division: str, tag: str, names: set[str]) -> Unit:
+def _unit(
+    http: httpx.Client, n: int, division: str, tag: str, names: set[str], history: list[Any]
+) -> Unit:
     name, site_name = f"监督测试单位{tag}", f"监督测试场所{tag}"
     r = http.post("/units", json=unit_body(n, name=name, credit_code=credit_code(n, division)))
     assert r.status_code == 201, r.text
@@ -86,9 +94,8 @@ def _unit(http: httpx.Client, n: int, division: str, tag: str, names: set[str]) 
     assert r.status_code == 201, r.text
     site_id = int(r.json()["id"])
     code = address_code(division, n % 1_000_000)
-    r = http.post(
-        "/cameras", json=camera_body(site_id, division, name=f"入口{tag}", address_code=code)
-    )
+    camera = camera_body(site_id, division, name=f"入口{tag}", address_code=code, history=history)
+    r = http.post("/cameras", json=camera)
     assert r.status_code == 201, r.text
     names |= {name, site_name, f"测试路{n}号", f"入口{tag}"}
     return Unit(unit_id, name, site_id, site_name, division, int(r.json()["id"]))
@@ -99,8 +106,8 @@ def world(site: Site) -> World:
     n = 17_000 + next(_serial) * 10
     names: set[str] = set()
     with as_user(site, "admin") as http:
-        a = _unit(http, n + 1, COUNTY_A, "甲", names)
-        b = _unit(http, n + 2, COUNTY_B, "乙", names)
+        a = _unit(http, n + 1, COUNTY_A, "甲", names, [])
+        b = _unit(http, n + 2, COUNTY_B, "乙", names, IN_SERVICE_2025)  # its filing overdue
         extra = site_body(
             a.id, COUNTY_A, name="监督测试场所甲二", address="测试路二号", latitude=None,
             longitude=None,
@@ -193,8 +200,12 @@ def test_a_city_supervisor_filters_by_the_county_picked_in_the_tree(
     tree = page.locator("#sv-tree")
     county_a = tree.locator(f'li[data-division="{COUNTY_A}"] > button.node')
     expect(county_a).to_have_text("雁塔区", timeout=WAIT)  # the city's counties, opened
+    overdue = page.locator(f'#sv-deadlines tr[data-site="{w.b.site_id}"][data-overdue="true"]')
+    expect(overdue.first).to_be_visible(timeout=WAIT)  # B's initial filing, in service 2025
+    expect(overdue.first).to_have_css("color", "rgb(179, 38, 30)")
     county_a.click()
     expect(root).to_have_attribute("data-division", COUNTY_A)
+    expect(overdue).to_have_count(0, timeout=WAIT)
     expect(page.locator("#sv-selected")).to_have_text("陕西省西安市雁塔区")
     expect(units).not_to_contain_text(w.b.name, timeout=WAIT)
     expect(units).to_contain_text(w.a.name)
