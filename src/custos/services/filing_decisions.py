@@ -22,7 +22,7 @@ from custos.domain.filing_case import CaseState, Channel, Decision, FilingCase, 
 from custos.domain.filing_exchange import DECISION_FORMAT, DECISION_JSON, ExchangeRefused, sha256
 from custos.domain.users import Principal
 from custos.services.filing import Documents
-from custos.services.filing_exchange import (
+from custos.services.filing_exchange_ports import (
     MAX_FILING_NUMBER,
     ExchangeSigner,
     ExchangeUnitOfWork,

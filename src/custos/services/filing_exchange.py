@@ -11,18 +11,14 @@ the package's facts, and the package and its PDF are stored by hash in the docum
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Collection
-from datetime import datetime
-from typing import Any, Protocol
 
 from custos import __version__
-from custos.domain.access import Permission, Role
-from custos.domain.audit import AuditEvent
+from custos.domain.access import Permission
 from custos.domain.calendar import shanghai_date
 from custos.domain.clock import Clock
-from custos.domain.divisions import DivisionTable, contains
+from custos.domain.divisions import DivisionTable
 from custos.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
-from custos.domain.filing_case import CaseEvent, CaseState, Channel, Decision, require_reasons
+from custos.domain.filing_case import CaseState, Channel, Decision, require_reasons
 from custos.domain.filing_exchange import (
     DECISION_FORMAT,
     DECISION_JSON,
@@ -30,83 +26,34 @@ from custos.domain.filing_exchange import (
     PACKAGE_JSON,
     PACKAGE_PDF,
     ExchangeRefused,
-    Opened,
     ReceivedFiling,
     ReceivedState,
     canonical,
-    json_member,
     manifest_of,
     pack,
     sha256,
-    unpack,
 )
 from custos.domain.users import Principal
-from custos.domain.visibility import reaches_site
-from custos.services.filing import Documents, FilingUnitOfWork
+from custos.services.filing import Documents
+from custos.services.filing_exchange_ports import (
+    DECIDE,
+    DECISION_EXPORT,
+    EXPORT,
+    IMPORT,
+    MAX_FILING_NUMBER,
+    ExchangeSigner,
+    ExchangeUnitOfWork,
+    ExchangeUnitOfWorkFactory,
+    event,
+    in_jurisdiction,
+    json_of,
+    log_step,
+    opened,
+    reaches,
+    refused,
+)
 
-EXPORT = "filing.export"
-IMPORT = "filing.import"
-DECIDE = "filing.decide"
-DECISION_EXPORT = "filing.decision_export"
-MAX_FILING_NUMBER = 64
-
-
-class ExchangeSigner(Protocol):
-    """Signs with the system's export key; checks a received file's signature
-    (adapters/filing_exchange_keys.py)."""
-
-    def sign(self, message: bytes) -> tuple[bytes, bytes]: ...
-    def verify(self, public_key_pem: bytes, message: bytes, signature: bytes) -> str | None: ...
-
-
-class Receipts(Protocol):
-    def add(self, f: ReceivedFiling) -> ReceivedFiling: ...
-    def get(self, receipt_id: int) -> ReceivedFiling | None: ...
-    def by_submission(self, receipt_number: str, package_sha256: str) -> ReceivedFiling | None: ...
-    def update(self, f: ReceivedFiling) -> None: ...
-    def find(self, states: Collection[ReceivedState] | None = None) -> list[ReceivedFiling]: ...
-
-
-class ExchangeUnitOfWork(FilingUnitOfWork, Protocol):
-    @property
-    def filing_receipts(self) -> Receipts: ...
-
-
-class ExchangeUnitOfWorkFactory(Protocol):
-    def __call__(self) -> ExchangeUnitOfWork: ...
-
-
-def refused(exc: ExchangeRefused, key: str = "refusal.filing_file_malformed") -> ValidationFailed:
-    """A file refused naming its member (field ``file.<member>``)."""
-    if "SHA-256" in exc.reason:
-        key = "refusal.filing_file_tampered"
-    return ValidationFailed(
-        FieldError(
-            f"file.{exc.member}",
-            exc.reason,
-            key=key,
-            params={"member": exc.member, "reason": exc.reason},
-        )
-    )
-
-
-def opened(signer: ExchangeSigner, data: bytes, fmt: str) -> tuple[Opened, str]:
-    """Unpack ``data`` as ``fmt`` and check its signature: the file and its signer's key."""
-    try:
-        found = unpack(data, fmt)
-    except ExchangeRefused as exc:
-        raise refused(exc) from None
-    key = signer.verify(found.public_key_pem, found.manifest_bytes, found.signature)
-    if key is None:
-        raise refused(
-            ExchangeRefused("signature", "does not verify over manifest.json with public_key.pem"),
-            key="refusal.filing_file_signature",
-        )
-    return found, key
-
-
-def event(action: str, actor: Principal, at: datetime, detail: dict[str, Any]) -> CaseEvent:
-    return CaseEvent(action, at, actor.user_id, actor.full_name or actor.username, detail)
+__all__ = ["MAX_FILING_NUMBER", "ExchangeSigner", "FilingExchange"]
 
 
 class FilingExchange:
@@ -204,7 +151,7 @@ class FilingExchange:
                     params={"division_code": division, "table": self._divisions.source},
                 )
             )
-        if not _in_jurisdiction(actor, division):
+        if not in_jurisdiction(actor, division):
             raise ValidationFailed(
                 FieldError(
                     field_name,
@@ -246,7 +193,7 @@ class FilingExchange:
         actor.require(Permission.SUPERVISE)
         with self._uow() as uow:
             found = uow.filing_receipts.find()
-        return [f for f in found if _in_jurisdiction(actor, f.division_code)]
+        return [f for f in found if in_jurisdiction(actor, f.division_code)]
 
     def get_received(self, actor: Principal, receipt_id: int) -> ReceivedFiling:
         actor.require(Permission.SUPERVISE)
@@ -360,7 +307,7 @@ class FilingExchange:
         self, uow: ExchangeUnitOfWork, actor: Principal, receipt_id: int
     ) -> ReceivedFiling:
         f = uow.filing_receipts.get(receipt_id)
-        if f is None or not _in_jurisdiction(actor, f.division_code):
+        if f is None or not in_jurisdiction(actor, f.division_code):
             raise NotFound("received filing", receipt_id)
         return f
 
@@ -374,39 +321,3 @@ class FilingExchange:
         while f"备{f.division_code}{year}{seq:05d}" in taken:
             seq += 1
         return f"备{f.division_code}{year}{seq:05d}"
-
-
-def json_of(found: Opened, name: str) -> dict[str, Any]:
-    try:
-        return json_member(found, name)
-    except ExchangeRefused as exc:
-        raise refused(exc) from None
-
-
-def _in_jurisdiction(actor: Principal, division: str) -> bool:
-    """A supervisor reaches its jurisdiction and below; none: nothing (D5); system: all."""
-    if actor.is_system:
-        return True
-    return actor.jurisdiction is not None and contains(actor.jurisdiction, division)
-
-
-def reaches(actor: Principal, unit_id: int, site: Any) -> bool:
-    if actor.role is Role.SUPERVISOR and actor.jurisdiction is None:
-        return False
-    return reaches_site(actor, unit_id, site.division_code)
-
-
-def log_step(
-    uow: ExchangeUnitOfWork,
-    at: datetime,
-    actor: Principal,
-    action: str,
-    kind: str,
-    obj_id: int | None,
-    detail: dict[str, Any],
-) -> None:
-    uow.audit.append(
-        AuditEvent(
-            at, actor.username, action, kind, None if obj_id is None else str(obj_id), detail=detail
-        )
-    )
