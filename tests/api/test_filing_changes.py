@@ -231,3 +231,20 @@ def test_a_change_whose_working_day_deadline_leaves_the_calendar_is_still_writte
     assert r.status_code == 200, r.text
     codes = {f["code"] for f in r.json()["findings"]}
     assert "calendar.not_covered" in codes, codes
+
+
+def test_a_moved_camera_owes_one_relocation_filing_not_also_a_change(
+    client: TestClient, container: Container, admin: dict[str, str]
+) -> None:
+    """The registry marks the camera changed; the task is a relocation (its position moved):
+    one filing that day covers both, the report shows one pending filing."""
+    fs = filed_site(client, container, admin, 9, LIAONING)
+    r = client.patch(
+        f"{API}/cameras/{fs.cameras[0]}", json={"install_position": "south gate"}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    [task] = tasks(client, fs)
+    assert task["kind"] == "relocation"
+    assert task["due"] == "2026-11-25"  # Liaoning: a relocation is a change (§8 F-02)
+    codes = [f["code"] for f in _findings(client, fs) if not f["code"].startswith("filing.initial")]
+    assert codes == ["filing.relocation.pending"], codes

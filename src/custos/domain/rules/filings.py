@@ -141,8 +141,8 @@ def _owed_by_history(
     cameras: Iterable[CameraFacts], filings: Sequence[FilingFacts]
 ) -> list[FilingFacts]:
     """Filings a camera's change, relocation or removal calls for that nobody recorded."""
-    recorded = {(f.kind, f.trigger_date, f.camera_id) for f in filings}
-    recorded |= {(f.kind, f.trigger_date, None) for f in filings}
+    recorded = {(k, f.trigger_date, f.camera_id) for f in filings for k in _same_day(f.kind)}
+    recorded |= {(k, f.trigger_date, None) for f in filings for k in _same_day(f.kind)}
     owed: list[FilingFacts] = []
     for camera in cameras:
         for step in camera.history:
@@ -153,6 +153,15 @@ def _owed_by_history(
                 continue
             owed.append(FilingFacts(kind, step.on, None, camera.camera_id))
     return owed
+
+
+def _same_day(kind: FilingKind) -> tuple[FilingKind, ...]:
+    """The camera steps one filing of ``kind`` covers on its trigger date: a change or a
+    relocation filed that day covers the day's changed and relocated steps alike (a re-filing
+    task follows every filed attribute that moved that day, docs/design/filing.md D4)."""
+    if kind in (FilingKind.CHANGE, FilingKind.RELOCATION):
+        return (FilingKind.CHANGE, FilingKind.RELOCATION)
+    return (kind,)
 
 
 def _due(start: date, rule: FilingRule, calendar: WorkdayCalendar) -> date | None:
