@@ -143,6 +143,10 @@ def test_export_import_return_resubmit_accept_across_two_systems(
     assert case["latest_submission"]["channel"] == "export"
     assert case["history"][-1]["action"] == "export"
     receipt_number = case["latest_submission"]["receipt_number"]
+    stranger_unit = make_unit(client, admin, 50, credit_code=credit_code(50, CHONGQING))
+    stranger = login(client, container, "manager-50", Role.UNIT_MANAGER, unit_id=stranger_unit)
+    r = client.get(f"{API}/filing-cases/{s.case_id}/export.zip", headers=stranger)
+    assert r.status_code == 404, r.text  # another unit's case is out of reach
 
     # a supervisor of another county may not import it; one without SUPERVISE is refused
     other = login(bureau.client, bureau.container, "bureau-yanta", Role.SUPERVISOR, None, OTHER)
