@@ -23,7 +23,7 @@ from custos.adapters.db.engine import EngineProbe, make_engine
 from custos.adapters.db.publication_repositories import SqlPublications
 from custos.adapters.db.uow import SqlUnitOfWorkFactory
 from custos.adapters.diagnosis.analyser import FileFrameAnalyser
-from custos.adapters.division_table import division_table
+from custos.adapters.division_table import division_table as division_table  # for the CLI
 from custos.adapters.evidence_keys import ExportKeyring, log_key_published
 from custos.adapters.export.evidence_files import EvidenceFiles, custody_renderer, verify_html
 from custos.adapters.export.filing_pdf import FilingPdf
