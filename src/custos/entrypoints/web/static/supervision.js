@@ -1,9 +1,11 @@
 // The bureau's supervision console (docs/design/filing.md D5): the division tree from the
 // supervisor's jurisdiction (picking a division filters every tab), the overview, the league
-// table and the map of the sites. Filings, inspections and notices are in supervision_work.js.
+// table and the map of the sites. Filings, inspections and notices are in supervision_work.js,
+// filings received from other systems in supervision_received.js.
 import { api, el, fmtTime, label, table, T } from "./app.js";
 import { badge, divisionOf, guarded, inside, jurisdiction, keep, listOf, scoped, state } from "./supervision_scope.js";
 import { initWork, reloadWork } from "./supervision_work.js";
+import { initReceived, received } from "./supervision_received.js";
 
 const root = document.getElementById("sv-root");
 // ---- the division tree --------------------------------------------------------------------
@@ -231,7 +233,7 @@ async function map() {
 }
 
 // ---- tabs and reloads ---------------------------------------------------------------------
-const LOADERS = { overview, league, map };
+const LOADERS = { overview, league, map, received };
 
 async function reload() {
   if (!state.division && jurisdiction) return;
@@ -250,4 +252,5 @@ for (const b of document.querySelectorAll("[data-tab]")) {
 }
 
 initWork();
+initReceived();
 guarded(buildTree);
