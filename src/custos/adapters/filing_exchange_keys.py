@@ -8,7 +8,7 @@ carries, whose fingerprint the reader compares with the sender's published keys.
 
 from __future__ import annotations
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -38,7 +38,7 @@ class ExchangeKeys:
         (also when the PEM is not an Ed25519 public key)."""
         try:
             key = load_pem_public_key(public_key_pem)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UnsupportedAlgorithm):
             return None
         if not isinstance(key, Ed25519PublicKey):
             return None

@@ -129,7 +129,10 @@ def unpack(data: bytes, fmt: str) -> Opened:
     manifest = _json_object(MANIFEST, raw[MANIFEST])
     if manifest.get("format") != fmt:
         raise ExchangeRefused(MANIFEST, f"format is {manifest.get('format')!r}, not {fmt}")
-    listed = {f.get("name"): f for f in manifest.get("files", []) if isinstance(f, dict)}
+    files = manifest.get("files", [])
+    if not isinstance(files, list):
+        raise ExchangeRefused(MANIFEST, "files is not a list")
+    listed = {f["name"]: f for f in files if isinstance(f, dict) and isinstance(f.get("name"), str)}
     for name in CONTENT[fmt]:
         entry = listed.get(name)
         if entry is None:

@@ -232,6 +232,7 @@ class FilingService(FilingAccess):
         actor.require(Permission.FILING_WRITE)
         now = self._clock.now()
         with self._uow() as uow:
+            uow.filing_cases.get(case_id, for_update=True)  # locked before the read
             case = self._case(uow, actor, case_id)
             site = self._site(uow, actor, case.site_id)
             _, built = self._assemble(uow, site)
@@ -297,11 +298,12 @@ class FilingService(FilingAccess):
                 FieldError("filing_number", f"at most {MAX_FILING_NUMBER} characters")
             )
         with self._uow() as uow:
+            uow.filing_cases.get(case_id, for_update=True)  # locked before the read
             case = self._supervised_case(uow, actor, case_id)
             case.move(CaseState.ACCEPTED)
             latest = case.latest
             assert latest is not None  # a submitted case has a submission
-            case.filing_number = number or next_filing_number(uow, case, now)
+            case.filing_number = next_filing_number(uow, case, now, number)
             case.decided_on = shanghai_date(now)
             case.return_reasons = []
             if case.filing_id is not None and (row := uow.filings.get(case.filing_id)):
@@ -325,6 +327,7 @@ class FilingService(FilingAccess):
         kept = require_reasons(reasons)
         now = self._clock.now()
         with self._uow() as uow:
+            uow.filing_cases.get(case_id, for_update=True)  # locked before the read
             case = self._supervised_case(uow, actor, case_id)
             case.move(CaseState.RETURNED)
             latest = case.latest

@@ -34,6 +34,7 @@ from custos.services.filing_exchange_ports import (
     reaches,
     refused,
 )
+from custos.services.filing_ports import claim_filing_number
 
 RECORD = "filing.record_decision"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -70,18 +71,24 @@ class FilingDecisions:
             raise refused(
                 ExchangeRefused(DECISION_JSON, "names no decision (accepted, returned) and date")
             ) from None
-        paper = PaperDecision(
-            decision,
-            decided_on,
-            str(body.get("filing_number") or ""),
-            tuple(str(r) for r in body.get("reasons") or []),
+        number, reasons, organ = (
+            body.get("filing_number") or "",
+            body.get("reasons") or [],
+            body.get("organ") or {},
         )
+        if not isinstance(number, str):
+            raise refused(ExchangeRefused(DECISION_JSON, "filing_number is not text"))
+        if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+            raise refused(ExchangeRefused(DECISION_JSON, "reasons is not a list of texts"))
+        if not isinstance(organ, dict):
+            raise refused(ExchangeRefused(DECISION_JSON, "organ is not a JSON object"))
+        paper = PaperDecision(decision, decided_on, number, tuple(reasons))
         names = (str(body.get("receipt_number", "")), str(body.get("package_sha256", "")))
-        detail = {
+        detail: dict[str, object] = {
             "channel": Channel.EXPORT.value,
             "key": key,
             "file_sha256": sha256(data),
-            "organ": body.get("organ") or {},
+            "organ": organ,
         }
         return self._record(actor, case_id, paper, names, detail)
 
@@ -138,6 +145,7 @@ class FilingDecisions:
                         params={"state": case.state.value},
                     )
                 )
+            _check_channel(latest.channel, by_file=names is not None)
             if names is not None and names != (latest.receipt_number, latest.package_sha256):
                 raise ValidationFailed(
                     FieldError(
@@ -159,6 +167,9 @@ class FilingDecisions:
                     )
                 )
             if paper.decision is Decision.ACCEPTED:
+                number = claim_filing_number(
+                    uow, number, case.recipient.division_code, paper.decided_on.year
+                )
                 case.move(CaseState.ACCEPTED)
                 case.filing_number, case.decided_on, case.return_reasons = (
                     number,
@@ -188,8 +199,32 @@ class FilingDecisions:
         return case
 
     def _case(self, uow: ExchangeUnitOfWork, actor: Principal, case_id: int) -> FilingCase:
-        case = uow.filing_cases.get(case_id)
+        case = uow.filing_cases.get(case_id, for_update=True)
         site = uow.sites.get(case.site_id) if case else None
         if case is None or site is None or not reaches(actor, site.unit_id, site):
             raise NotFound("filing case", case_id)
         return case
+
+
+def _check_channel(channel: Channel, by_file: bool) -> None:
+    """Who decides a submission is its channel's (review 1.1): one sent to the bureau in this
+    system is decided here by the bureau, never recorded by the unit; a signed decision file
+    answers an exported submission; a paper decision, a paper (or exported) one."""
+    if channel is Channel.INTERNAL:
+        raise ValidationFailed(
+            FieldError(
+                "decision",
+                "the case was submitted to the bureau in this system: the bureau decides it here",
+                key="refusal.filing_decided_in_system",
+            )
+        )
+    if by_file and channel is not Channel.EXPORT:
+        raise ValidationFailed(
+            FieldError(
+                "decision",
+                f"the latest submission went {channel.value}: a decision file answers an "
+                "exported submission only",
+                key="refusal.filing_decision_channel",
+                params={"channel": channel.value},
+            )
+        )

@@ -11,6 +11,8 @@ the package's facts, and the package and its PDF are stored by hash in the docum
 from __future__ import annotations
 
 import dataclasses
+import re
+from typing import Any
 
 from custos import __version__
 from custos.domain.access import Permission
@@ -23,6 +25,7 @@ from custos.domain.filing_exchange import (
     DECISION_FORMAT,
     DECISION_JSON,
     FILING_FORMAT,
+    MANIFEST,
     PACKAGE_JSON,
     PACKAGE_PDF,
     ExchangeRefused,
@@ -33,6 +36,7 @@ from custos.domain.filing_exchange import (
     pack,
     sha256,
 )
+from custos.domain.rules.facts import FilingKind
 from custos.domain.users import Principal
 from custos.services.filing import Documents
 from custos.services.filing_exchange_ports import (
@@ -52,8 +56,12 @@ from custos.services.filing_exchange_ports import (
     reaches,
     refused,
 )
+from custos.services.filing_ports import claim_filing_number
 
 __all__ = ["MAX_FILING_NUMBER", "ExchangeSigner", "FilingExchange"]
+
+#: The sender's receipt number names download files: plain ASCII only (review 3.2).
+RECEIPT_NUMBER = re.compile(r"[0-9A-Za-z-]{1,64}")
 
 
 class FilingExchange:
@@ -74,7 +82,7 @@ class FilingExchange:
         actor.require(Permission.FILING_WRITE)
         now = self._clock.now()
         with self._uow() as uow:
-            case = uow.filing_cases.get(case_id)
+            case = uow.filing_cases.get(case_id, for_update=True)
             site = uow.sites.get(case.site_id) if case else None
             if case is None or site is None or not reaches(actor, site.unit_id, site):
                 raise NotFound("filing case", case_id)
@@ -129,8 +137,29 @@ class FilingExchange:
         now = self._clock.now()
         found, key = opened(self._signer, data, FILING_FORMAT)
         package = json_of(found, PACKAGE_JSON)
-        submission = found.manifest.get("submission") or {}
-        case = found.manifest.get("case") or {}
+        submission = _object(found.manifest, "submission", MANIFEST)
+        case = _object(found.manifest, "case", MANIFEST)
+        profile = _object(package, "system_profile", PACKAGE_JSON)
+        units = _object(package, "units", PACKAGE_JSON)
+        unit = _object(units, "user", PACKAGE_JSON, "units.user")
+        recipient = _object(case, "recipient", MANIFEST, "case.recipient") or _object(
+            package, "recipient", PACKAGE_JSON
+        )
+        kind = case.get("kind", FilingKind.INITIAL.value)
+        if kind not in {k.value for k in FilingKind}:
+            raise refused(ExchangeRefused(MANIFEST, "case.kind is not a filing kind"))
+        due = case.get("due")
+        if due is not None and not isinstance(due, str):
+            raise refused(ExchangeRefused(MANIFEST, "case.due is not a date"))
+        receipt = submission.get("receipt_number")
+        if not isinstance(receipt, str) or not RECEIPT_NUMBER.fullmatch(receipt):
+            raise refused(
+                ExchangeRefused(
+                    MANIFEST,
+                    "submission.receipt_number is not 1 to 64 of 0-9, A-Z, a-z and -",
+                ),
+                key="refusal.filing_receipt_number",
+            )
         package_sha = sha256(found.members[PACKAGE_JSON])
         if (
             submission.get("package_sha256") != package_sha
@@ -139,7 +168,6 @@ class FilingExchange:
             raise refused(
                 ExchangeRefused(PACKAGE_JSON, "is not the canonical package the submission names")
             )
-        profile = package.get("system_profile") or {}
         division = str(profile.get("division_code", ""))
         field_name = "package.system_profile.division_code"
         if self._divisions.lookup(division) is None or len(division) != 6:
@@ -160,13 +188,11 @@ class FilingExchange:
                     params={"division_code": division, "jurisdiction": actor.jurisdiction},
                 )
             )
-        receipt = str(submission.get("receipt_number", ""))[:64]
         with self._uow() as uow:
             if uow.filing_receipts.by_submission(receipt, package_sha) is not None:
                 raise Conflict("file", f"submission {receipt} was imported already")
             pdf_sha = self._documents.put(found.members[PACKAGE_PDF])
             self._documents.put(found.members[PACKAGE_JSON])
-            units = package.get("units") or {}
             received = ReceivedFiling(
                 id=None,
                 division_code=division,
@@ -176,11 +202,11 @@ class FilingExchange:
                 pdf_sha256=pdf_sha,
                 received_at=now,
                 sender_key=key,
-                kind=str(case.get("kind", "initial")),
+                kind=str(kind),
                 site=dict(profile),
-                unit=dict(units.get("user") or {}),
-                recipient=dict(case.get("recipient") or package.get("recipient") or {}),
-                due=case.get("due"),
+                unit=dict(unit),
+                recipient=dict(recipient),
+                due=due,
             )
             detail = {"receipt_number": receipt, "package_sha256": package_sha, "key": key}
             received.history.append(event("import", actor, now, detail))
@@ -240,7 +266,9 @@ class FilingExchange:
             f.decided_on = shanghai_date(now)
             if decision is Decision.ACCEPTED:
                 f.state = ReceivedState.ACCEPTED
-                f.filing_number = number or self._number(uow, f)
+                f.filing_number = claim_filing_number(
+                    uow, number, f.division_code, f.decided_on.year
+                )
             else:
                 f.state, f.reasons = ReceivedState.RETURNED, kept
             detail = {
@@ -311,13 +339,14 @@ class FilingExchange:
             raise NotFound("received filing", receipt_id)
         return f
 
-    def _number(self, uow: ExchangeUnitOfWork, f: ReceivedFiling) -> str:
-        assert f.decided_on is not None
-        year = f.decided_on.year
-        taken = {c.filing_number for c in uow.filing_cases.find(states=[CaseState.ACCEPTED])} | {
-            r.filing_number for r in uow.filing_receipts.find([ReceivedState.ACCEPTED])
-        }
-        seq = 1
-        while f"备{f.division_code}{year}{seq:05d}" in taken:
-            seq += 1
-        return f"备{f.division_code}{year}{seq:05d}"
+
+def _object(
+    body: dict[str, Any], name: str, member: str, path: str | None = None
+) -> dict[str, Any]:
+    """``body[name]``, a JSON object (absent: empty); anything else refused naming the member."""
+    value = body.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise refused(ExchangeRefused(member, f"{path or name} is not a JSON object"))
+    return value

@@ -10,7 +10,9 @@ from typing import Any, Protocol
 
 from custos.domain.audit import AuditEvent, Outcome
 from custos.domain.calendar import shanghai_date
+from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.filing_case import CaseEvent, CaseState, FilingCase
+from custos.domain.filing_exchange import ReceivedFiling, ReceivedState
 from custos.domain.registry import Site, Unit
 from custos.domain.users import Principal
 from custos.services.filing_assembly import FilingRows
@@ -24,7 +26,7 @@ class FilingProfiles(Protocol):
 
 class FilingCases(Protocol):
     def add(self, case: FilingCase) -> FilingCase: ...
-    def get(self, case_id: int) -> FilingCase | None: ...
+    def get(self, case_id: int, for_update: bool = False) -> FilingCase | None: ...
     def update(self, case: FilingCase) -> None: ...
     def find(
         self,
@@ -35,6 +37,12 @@ class FilingCases(Protocol):
     def open_task(self, site_id: int) -> FilingCase | None: ...
 
 
+class ReceivedNumbers(Protocol):
+    """The filings a bureau received from other systems (their filing numbers count too)."""
+
+    def find(self, states: Collection[ReceivedState] | None = None) -> list[ReceivedFiling]: ...
+
+
 class FilingUnitOfWork(UnitOfWork, Protocol):
     @property
     def filings(self) -> FilingRows: ...
@@ -42,6 +50,8 @@ class FilingUnitOfWork(UnitOfWork, Protocol):
     def filing_profiles(self) -> FilingProfiles: ...
     @property
     def filing_cases(self) -> FilingCases: ...
+    @property
+    def filing_receipts(self) -> ReceivedNumbers: ...
 
 
 class FilingUnitOfWorkFactory(Protocol):
@@ -79,16 +89,34 @@ def receipt_number(uow: FilingUnitOfWork, case: FilingCase, now: datetime) -> st
     return f"{code}-{day:%Y%m%d}-{same + 1:03d}"
 
 
-def filing_number(uow: FilingUnitOfWork, case: FilingCase, now: datetime) -> str:
-    """``备{division}{yyyy}{seq:05d}``: the organ's acceptances that year, + 1."""
-    year = shanghai_date(now).year
-    code = case.recipient.division_code
-    same = sum(
-        1
-        for c in uow.filing_cases.find(states=[CaseState.ACCEPTED])
-        if c.recipient.division_code == code and c.decided_on and c.decided_on.year == year
-    )
-    return f"备{code}{year}{same + 1:05d}"
+def filing_number(uow: FilingUnitOfWork, case: FilingCase, now: datetime, typed: str = "") -> str:
+    """The filing number of an acceptance in this system: ``typed`` (refused when any filing
+    here has it), else the organ's first free ``备{division}{yyyy}{seq:05d}``."""
+    return claim_filing_number(uow, typed, case.recipient.division_code, shanghai_date(now).year)
+
+
+def claim_filing_number(uow: FilingUnitOfWork, typed: str, division_code: str, year: int) -> str:
+    """One numbering for every filing this system holds, in-system cases and filings received
+    from other systems alike: a typed number already used is refused (422 naming
+    ``filing_number``); none typed, the first free ``备{division}{yyyy}{seq:05d}``."""
+    taken = {c.filing_number for c in uow.filing_cases.find() if c.filing_number} | {
+        f.filing_number for f in uow.filing_receipts.find() if f.filing_number
+    }
+    if typed:
+        if typed in taken:
+            raise ValidationFailed(
+                FieldError(
+                    "filing_number",
+                    f"{typed} is the filing number of another filing already",
+                    key="refusal.filing_number_taken",
+                    params={"filing_number": typed},
+                )
+            )
+        return typed
+    seq = 1
+    while f"备{division_code}{year}{seq:05d}" in taken:
+        seq += 1
+    return f"备{division_code}{year}{seq:05d}"
 
 
 def event(action: str, actor: Principal, at: datetime, detail: dict[str, Any]) -> CaseEvent:

@@ -57,8 +57,10 @@ class FilingCaseRepository:
         case.id = self._c.execute(insert(c).values(**_columns(case)).returning(c.c.id)).scalar_one()
         return case
 
-    def get(self, case_id: int) -> FilingCase | None:
-        row = self._c.execute(select(c).where(c.c.id == case_id)).mappings().first()
+    def get(self, case_id: int, for_update: bool = False) -> FilingCase | None:
+        """The case; ``for_update`` locks its row until the transaction ends (a write path)."""
+        query = select(c).where(c.c.id == case_id)
+        row = self._c.execute(query.with_for_update() if for_update else query).mappings().first()
         return None if row is None else _case(row)
 
     def update(self, case: FilingCase) -> None:

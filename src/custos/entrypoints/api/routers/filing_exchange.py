@@ -9,8 +9,10 @@ filing, list and read the received ones, decide, export the decision.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import Response
@@ -50,10 +52,17 @@ class DecideIn(In):
     reasons: list[Reason] = Field(default_factory=list, max_length=50)
 
 
+def _attachment(name: str) -> dict[str, str]:
+    """A download's header: an ASCII name (anything else replaced), and the name as given
+    (RFC 6266 ``filename*``); never a character a header cannot hold."""
+    plain = re.sub(r"[^0-9A-Za-z._-]", "_", name) or "download"
+    return {
+        "Content-Disposition": f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
+    }
+
+
 def _zip(name: str, data: bytes) -> Response:
-    return Response(
-        data, media_type=ZIP, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return Response(data, media_type=ZIP, headers=_attachment(name))
 
 
 async def _file(upload: Any) -> bytes:
@@ -154,7 +163,7 @@ def received_package_json(receipt_id: Id, caller: Supervisor, c: ContainerDep) -
     return Response(
         data,
         media_type="application/json",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=_attachment(name),
     )
 
 
@@ -164,7 +173,7 @@ def received_package_pdf(receipt_id: Id, caller: Supervisor, c: ContainerDep) ->
     return Response(
         data,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers=_attachment(name),
     )
 
 
