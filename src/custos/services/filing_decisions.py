@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from custos.domain.access import Permission
 from custos.domain.calendar import shanghai_date
@@ -72,9 +73,9 @@ class FilingDecisions:
                 ExchangeRefused(DECISION_JSON, "names no decision (accepted, returned) and date")
             ) from None
         number, reasons, organ = (
-            body.get("filing_number") or "",
-            body.get("reasons") or [],
-            body.get("organ") or {},
+            _or(body.get("filing_number"), ""),
+            _or(body.get("reasons"), []),
+            _or(body.get("organ"), {}),
         )
         if not isinstance(number, str):
             raise refused(ExchangeRefused(DECISION_JSON, "filing_number is not text"))
@@ -228,3 +229,8 @@ def _check_channel(channel: Channel, by_file: bool) -> None:
                 params={"channel": channel.value},
             )
         )
+
+
+def _or(value: Any, absent: Any) -> Any:
+    """A member's value; ``absent`` when the member is missing or null (only then)."""
+    return absent if value is None else value
