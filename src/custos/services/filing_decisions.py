@@ -11,6 +11,7 @@ reasons) and is logged ``filing.record_decision``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -38,6 +39,10 @@ from custos.services.filing_exchange_ports import (
 from custos.services.filing_ports import claim_filing_number
 
 RECORD = "filing.record_decision"
+
+#: Called in the recording transaction after an accepted case is written (filing-changes: a
+#: change made while the submission was with the bureau becomes a re-filing task).
+AfterAcceptance = Callable[[ExchangeUnitOfWork, FilingCase, Principal], None]
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -57,8 +62,10 @@ class FilingDecisions:
         clock: Clock,
         documents: Documents,
         signer: ExchangeSigner,
+        after_acceptance: AfterAcceptance | None = None,
     ) -> None:
         self._uow, self._clock, self._documents, self._signer = uow, clock, documents, signer
+        self.after_acceptance = after_acceptance
 
     def record_file(self, actor: Principal, case_id: int, data: bytes) -> FilingCase:
         """A bureau's signed decision file on this case's latest submission."""
@@ -196,6 +203,8 @@ class FilingDecisions:
             case.history.append(event("record_decision", actor, now, logged))
             uow.filing_cases.update(case)
             log_step(uow, now, actor, RECORD, "filing_case", case_id, logged)
+            if paper.decision is Decision.ACCEPTED and self.after_acceptance is not None:
+                self.after_acceptance(uow, case, actor)  # a change made while submitted
             uow.commit()
         return case
 
