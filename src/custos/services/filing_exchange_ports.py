@@ -9,7 +9,6 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Protocol
 
-from custos.domain.access import Role
 from custos.domain.audit import AuditEvent
 from custos.domain.divisions import contains
 from custos.domain.errors import FieldError, ValidationFailed
@@ -22,9 +21,10 @@ from custos.domain.filing_exchange import (
     json_member,
     unpack,
 )
+from custos.domain.registry import Site
 from custos.domain.users import Principal
-from custos.domain.visibility import reaches_site
 from custos.services.filing import FilingUnitOfWork
+from custos.services.filing_access import camera_scoped, filing_reach, site_cameras
 
 EXPORT = "filing.export"
 IMPORT = "filing.import"
@@ -105,10 +105,16 @@ def in_jurisdiction(actor: Principal, division: str) -> bool:
     return actor.jurisdiction is not None and contains(actor.jurisdiction, division)
 
 
-def reaches(actor: Principal, unit_id: int, site: Any) -> bool:
-    if actor.role is Role.SUPERVISOR and actor.jurisdiction is None:
+def reaches(
+    actor: Principal, unit_id: int, site: Site, uow: FilingUnitOfWork | None = None
+) -> bool:
+    """:func:`filing_reach` (unit or jurisdiction, then explicit scopes; a supervisor as the
+    console). ``unit_id`` must be ``site.unit_id``. A camera scope matches only when ``uow``
+    is given (the site's cameras are read in it); without it such an actor is refused."""
+    if unit_id != site.unit_id:
         return False
-    return reaches_site(actor, unit_id, site.division_code)
+    cameras = site_cameras(uow, site) if uow is not None and camera_scoped(actor) else []
+    return filing_reach(actor, site, cameras)
 
 
 def log_step(

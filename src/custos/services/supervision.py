@@ -28,6 +28,7 @@ from custos.domain.rules import Finding
 from custos.domain.users import Principal
 from custos.services import supervision_league as league
 from custos.services.compliance import SiteReport
+from custos.services.inspection_ports import in_jurisdiction
 from custos.services.supervision_lists import (
     camera_lists,
     case_line,
@@ -209,7 +210,10 @@ class SupervisionService:
                 snap.notices = [
                     n
                     for n in uow.rectifications.find(list(snap.units))
-                    if not n.division_codes or any(in_area(snap.area, c) for c in n.division_codes)
+                    # every division the notice covers in the actor's jurisdiction and the
+                    # area shown, as GET /rectifications decides (in_jurisdiction)
+                    if in_jurisdiction(actor, n.division_codes)
+                    and all(in_area(snap.area, c) for c in n.division_codes)
                 ]
             return snap
 
