@@ -364,11 +364,18 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             documents,
             FilingPdf(),
             on_profile_change=changes.profile_changed,
+            after_acceptance=changes.after_acceptance,
         ),
         filing_exchange=FilingExchange(
             uow, division_table(), clock, documents, ExchangeKeys(keyring)
         ),
-        filing_decisions=FilingDecisions(uow, clock, documents, ExchangeKeys(keyring)),
+        filing_decisions=FilingDecisions(
+            uow,
+            clock,
+            documents,
+            ExchangeKeys(keyring),
+            after_acceptance=changes.after_acceptance,
+        ),
         ptz=PtzService(uow, onvif, clock),
         diagnosis=DiagnosisService(
             uow,

@@ -124,6 +124,9 @@ class FilingCase:
     filing_number: str = ""  # the bureau's, on acceptance
     return_reasons: list[str] = field(default_factory=list)  # of the latest return
     decided_on: date | None = None  # Asia/Shanghai date of acceptance
+    #: the earliest date a filed attribute changed while this submission was with the bureau
+    #: (the change becomes a re-filing task on acceptance; filing.md D4)
+    changed_since_submission: date | None = None
 
     def move(self, to: CaseState) -> None:
         if to not in NEXT[self.state]:

@@ -16,7 +16,7 @@ draft ──submit──▶ submitted ──accept──▶ accepted (filing num
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from typing import Any
 
@@ -75,7 +75,17 @@ MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 MAX_FILING_NUMBER = 64
 
 
+#: Called in the accepting transaction after the case is written (filing-changes hooks in).
+AfterAcceptance = Callable[[FilingUnitOfWork, FilingCase, Principal], None]
+
+
 class FilingService(FilingAccess):
+    def __init__(
+        self, *args: Any, after_acceptance: AfterAcceptance | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.after_acceptance = after_acceptance
+
     # ---- the profile and the preview ---------------------------------------------------------
     def profile(self, actor: Principal, site_id: int) -> FilingProfile:
         actor.require(Permission.BASE_INFO_READ)
@@ -319,6 +329,8 @@ class FilingService(FilingAccess):
             case.history.append(event("accept", actor, now, detail))
             uow.filing_cases.update(case)
             log_step(uow, self._clock.now(), actor, "filing.accept", "filing_case", case_id, detail)
+            if self.after_acceptance is not None:
+                self.after_acceptance(uow, case, actor)  # a change made while submitted
             uow.commit()
         return case
 

@@ -14,9 +14,13 @@ its hash):
   date is kept;
 - no difference any more and an open draft task: withdrawn, its ``Filing`` row deleted.
 
-A submitted task is left alone: the bureau decides on what was submitted. Every step is in the
-case's history and the operation log (``filing.task_open``, ``filing.task_update``,
-``filing.task_withdraw``).
+A submitted case (initial or task) is left alone: the bureau decides on what was submitted. A
+change that makes the registry differ from its package is noted on it instead
+(``changed_since_submission``, the earliest such date); on acceptance
+(:meth:`FilingChanges.after_acceptance`, in the accepting transaction) it opens the next task,
+dated that day. Every step is in the case's history and the operation log
+(``filing.task_open``, ``filing.task_update``, ``filing.task_withdraw``,
+``filing.changed_while_submitted``).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from custos.services.ports import UnitOfWork
 TASK_OPEN = "filing.task_open"
 TASK_UPDATE = "filing.task_update"
 TASK_WITHDRAW = "filing.task_withdraw"
+CHANGED_WHILE_SUBMITTED = "filing.changed_while_submitted"
 _TRIGGERS = {
     FilingKind.CHANGE: FilingTrigger.CHANGE,
     FilingKind.RELOCATION: FilingTrigger.RELOCATION,
@@ -103,12 +108,14 @@ class FilingChanges:
     def note_change(
         self, uow: UnitOfWork, site_id: int, on: date, actor: Principal
     ) -> FilingCase | None:
-        """Open, update or withdraw the site's re-filing task; the task touched, or None."""
+        """Open, update or withdraw the site's re-filing task; the task touched, or None.
+        A submitted case of the site that no longer matches the registry is marked with the
+        change's date (:meth:`after_acceptance` turns it into a task)."""
         u = cast(ChangesUnitOfWork, uow)
+        submitted = u.filing_cases.find([site_id], [CaseState.SUBMITTED])
         accepted = u.filing_cases.last_accepted(site_id)
-        filed = self._accepted_package(accepted)
         site = u.sites.get(site_id)
-        if filed is None or site is None:
+        if site is None or (accepted is None and not submitted):
             return None
         unit = u.units.get(site.unit_id)
         if unit is None:
@@ -118,6 +125,11 @@ class FilingChanges:
         now_package = assemble_now(
             self._rules, self._divisions, unit, site, cameras, profile
         ).package
+        for case in submitted:
+            self._mark(u, actor, case, now_package, on)
+        filed = self._accepted_package(accepted)
+        if filed is None:
+            return None
         changes = diff(filed_attributes(filed), filed_attributes(now_package))
         left = len(now_package.get("cameras") or [])
         task = u.filing_cases.open_task(site_id)
@@ -129,11 +141,46 @@ class FilingChanges:
             return self._withdraw(u, actor, task)
         return None
 
+    def after_acceptance(self, uow: UnitOfWork, case: FilingCase, actor: Principal) -> None:
+        """Call in the accepting transaction, after the accepted case is written: a filed
+        attribute that changed while its submission was with the bureau opens (or updates) the
+        site's re-filing task, dated the earliest such change. Nothing when nothing changed."""
+        on = since_submission(case)
+        if case.state is CaseState.ACCEPTED and on is not None:
+            self.note_change(uow, case.site_id, on, actor)
+
     def profile_changed(self, uow: UnitOfWork, actor: Principal, site_id: int) -> None:
         """The filing service's hook: a filing profile was written (units, persons, network)."""
         self.note_change(uow, site_id, shanghai_date(self._clock.now()), actor)
 
     # ---- the steps --------------------------------------------------------------------------
+    def _mark(
+        self,
+        u: ChangesUnitOfWork,
+        actor: Principal,
+        case: FilingCase,
+        now_package: dict[str, Any],
+        on: date,
+    ) -> None:
+        """Note on a submitted case the earliest date its package stopped matching."""
+        submitted = self._package(case)
+        if case.latest is None or submitted is None:
+            return
+        changes = diff(filed_attributes(submitted), filed_attributes(now_package))
+        marked = since_submission(case)
+        if not changes or (marked is not None and marked <= on):
+            return
+        case.changed_since_submission = on
+        detail = {
+            "changed_since_submission": on.isoformat(),
+            "submission": case.latest.number,
+            "changed": sorted(changes),
+        }
+        now = self._clock.now()
+        case.history.append(CaseEvent("diff", now, actor.user_id, _name(actor), detail))
+        u.filing_cases.update(case)
+        self._log(u, actor, CHANGED_WHILE_SUBMITTED, case, detail)
+
     def _open(
         self,
         u: ChangesUnitOfWork,
@@ -231,9 +278,13 @@ class FilingChanges:
 
     # ---- helpers ----------------------------------------------------------------------------
     def _accepted_package(self, accepted: FilingCase | None) -> dict[str, Any] | None:
-        if accepted is None or accepted.latest is None:
+        return None if accepted is None else self._package(accepted)
+
+    def _package(self, case: FilingCase) -> dict[str, Any] | None:
+        """The package of the case's latest submission."""
+        if case.latest is None:
             return None
-        data = self._read(accepted.latest.package_sha256)
+        data = self._read(case.latest.package_sha256)
         if data is None:
             return None
         package = json.loads(data.decode("utf-8"))
@@ -275,6 +326,16 @@ class FilingChanges:
                 detail=detail,
             )
         )
+
+
+def since_submission(case: FilingCase) -> date | None:
+    """The case's ``changed_since_submission`` if noted while its latest submission was with
+    the bureau (a returned case resubmitted carries the change in its new package)."""
+    if case.changed_since_submission is None or case.latest is None:
+        return None
+    noted = [e.detail.get("submission") for e in case.history if e.action == "diff"]
+    noted = [n for n in noted if n is not None]
+    return case.changed_since_submission if noted and noted[-1] == case.latest.number else None
 
 
 def _rows(u: UnitOfWork) -> FilingRows:

@@ -127,6 +127,7 @@ def to_json(case: FilingCase) -> dict[str, Any]:
         "filing_number": case.filing_number,
         "return_reasons": list(case.return_reasons),
         "decided_on": _day(case.decided_on),
+        "changed_since_submission": _day(case.changed_since_submission),
     }
 
 
@@ -176,4 +177,5 @@ def _case(row: Any) -> FilingCase:
         filing_number=body["filing_number"],
         return_reasons=list(body["return_reasons"]),
         decided_on=_parse_day(body["decided_on"]),
+        changed_since_submission=_parse_day(body.get("changed_since_submission")),
     )

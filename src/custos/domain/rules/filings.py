@@ -121,9 +121,11 @@ def later_filing_findings(
     """Change, relocation and removal filings, including those camera histories call for."""
     judged = _Judged(book, today, calendar)
     findings: list[Finding] = []
-    for filing in [*filings, *_owed_by_history(cameras, filings)]:
+    for filing in [*filings, *_owed_by_history(cameras, filings, today)]:
         if filing.kind is FilingKind.INITIAL:
             continue
+        if filing.filed_on is not None and filing.filed_on <= filing.trigger_date:
+            continue  # filed the day it was owed: never late, whatever the deadline
         subject = f"camera:{filing.camera_id}" if filing.camera_id is not None else site.subject
         rules = book.filing_rules(
             site.division_code, _TRIGGER[filing.kind], site.public_place_article
@@ -138,30 +140,33 @@ def later_filing_findings(
 
 
 def _owed_by_history(
-    cameras: Iterable[CameraFacts], filings: Sequence[FilingFacts]
+    cameras: Iterable[CameraFacts], filings: Sequence[FilingFacts], today: date
 ) -> list[FilingFacts]:
-    """Filings a camera's change, relocation or removal calls for that nobody recorded."""
-    recorded = {(k, f.trigger_date, f.camera_id) for f in filings for k in _same_day(f.kind)}
-    recorded |= {(k, f.trigger_date, None) for f in filings for k in _same_day(f.kind)}
+    """Filings a camera's change, relocation or removal calls for that nobody recorded.
+
+    A change, relocation or removal filing covers every such step (whatever its kind: a task's
+    kind follows its diff, a change may become a removal) dated from its trigger date up to
+    the day it was filed, or up to today while it is not yet filed: a re-filing task follows
+    every filed attribute that moved meanwhile (docs/design/filing.md D4). A filing naming a
+    camera covers that camera's steps; one naming none covers every camera's."""
+    windows = [
+        (f.trigger_date, f.filed_on or today, f.camera_id) for f in filings if f.kind in _TRIGGER
+    ]
     owed: list[FilingFacts] = []
     for camera in cameras:
         for step in camera.history:
             kind = _FROM_STATE.get(step.state)
             if kind is None:
                 continue
-            if (kind, step.on, camera.camera_id) in recorded or (kind, step.on, None) in recorded:
+            if any(_covers(w, step.on, camera.camera_id) for w in windows):
                 continue
             owed.append(FilingFacts(kind, step.on, None, camera.camera_id))
     return owed
 
 
-def _same_day(kind: FilingKind) -> tuple[FilingKind, ...]:
-    """The camera steps one filing of ``kind`` covers on its trigger date: a change or a
-    relocation filed that day covers the day's changed and relocated steps alike (a re-filing
-    task follows every filed attribute that moved that day, docs/design/filing.md D4)."""
-    if kind in (FilingKind.CHANGE, FilingKind.RELOCATION):
-        return (FilingKind.CHANGE, FilingKind.RELOCATION)
-    return (kind,)
+def _covers(window: tuple[date, date, int | None], on: date, camera_id: int) -> bool:
+    start, end, camera = window
+    return (camera is None or camera == camera_id) and start <= on <= max(start, end)
 
 
 def _due(start: date, rule: FilingRule, calendar: WorkdayCalendar) -> date | None:
