@@ -109,7 +109,12 @@ def test_a_change_that_becomes_a_removal_clears_the_earlier_change_when_filed(
 
 
 def _submitted_site(
-    client: TestClient, container: Container, admin: dict[str, str], n: int, division: str
+    client: TestClient,
+    container: Container,
+    admin: dict[str, str],
+    n: int,
+    division: str,
+    channel: str = "internal",
 ) -> tuple[FiledSite, int]:
     """A site whose initial filing is submitted, not yet decided."""
     unit = make_unit(client, admin, n, name=f"Unit {n}", credit_code=credit_code(n, division))
@@ -126,7 +131,7 @@ def _submitted_site(
     r = client.post(f"{API}/sites/{site}/filing-cases", json={"kind": "initial"}, headers=manager)
     assert r.status_code == 201, r.text
     case = int(r.json()["id"])
-    r = client.post(f"{API}/filing-cases/{case}/submit", json={}, headers=manager)
+    r = client.post(f"{API}/filing-cases/{case}/submit", json={"channel": channel}, headers=manager)
     assert r.status_code == 201, r.text
     return FiledSite(unit, site, division, manager, supervisor, [camera]), case
 
@@ -184,3 +189,23 @@ def test_nothing_changed_while_submitted_opens_nothing_on_acceptance(
     assert r.status_code == 200, r.text
     assert tasks(client, fs) == []
     assert _filing_findings(client, fs) == []
+
+
+def test_a_change_while_a_paper_filing_is_pending_becomes_a_task_when_its_decision_is_recorded(
+    client: TestClient, container: Container, admin: dict[str, str], clock: ManualClock
+) -> None:
+    fs, initial = _submitted_site(client, container, admin, 46, BAOJI, channel="paper")
+    changed_on = _today(clock)
+    _patch(client, admin, fs.cameras[0], {"retention_days": 60})
+    assert tasks(client, fs) == []
+    _later(client, container, clock, fs, 1)
+    body = {
+        "decision": "accepted",
+        "decided_on": _today(clock).isoformat(),
+        "filing_number": "宝公(渭滨)备字〔2026〕第0046号",
+    }
+    r = client.post(f"{API}/filing-cases/{initial}/decision", json=body, headers=fs.manager)
+    assert r.status_code == 200, r.text
+    [task] = tasks(client, fs)
+    assert (task["kind"], task["state"]) == ("change", "draft")
+    assert task["trigger_date"] == changed_on.isoformat()
