@@ -120,6 +120,9 @@ def test_a_unit_records_no_decision_on_a_case_submitted_to_the_bureau_in_this_sy
         for who in (s.manager, admin):
             r = client.post(url, json=body, headers=who)
             _refused(r, "decision", "refusal.filing_decided_in_system")
+    # nor by way of an export: the internal submission stays the bureau's to decide
+    exported = client.get(f"{API}/filing-cases/{s.case_id}/export.zip", headers=s.manager)
+    _refused(exported, "channel", "refusal.filing_export_internal")
     assert _case(client, s) == before
     assert _case(client, s)["state"] == "submitted"
     assert _initial_row(client, admin, s)["filed_on"] is None

@@ -211,7 +211,7 @@ class FilingDecisions:
     def _case(self, uow: ExchangeUnitOfWork, actor: Principal, case_id: int) -> FilingCase:
         case = uow.filing_cases.get(case_id, for_update=True)
         site = uow.sites.get(case.site_id) if case else None
-        if case is None or site is None or not reaches(actor, site.unit_id, site):
+        if case is None or site is None or not reaches(actor, site.unit_id, site, uow):
             raise NotFound("filing case", case_id)
         return case
 

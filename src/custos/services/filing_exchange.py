@@ -84,9 +84,20 @@ class FilingExchange:
         with self._uow() as uow:
             case = uow.filing_cases.get(case_id, for_update=True)
             site = uow.sites.get(case.site_id) if case else None
-            if case is None or site is None or not reaches(actor, site.unit_id, site):
+            if case is None or site is None or not reaches(actor, site.unit_id, site, uow):
                 raise NotFound("filing case", case_id)
             latest = case.latest
+            if latest is not None and latest.channel is Channel.INTERNAL:
+                # the bureau in this Custos decides it: an export would let the unit record a
+                # decision of its own on it (filing design D3, D7)
+                raise ValidationFailed(
+                    FieldError(
+                        "channel",
+                        "this submission went to the bureau inside this Custos, which decides "
+                        "it; submit again by export to file with another system",
+                        key="refusal.filing_export_internal",
+                    )
+                )
             if latest is None or case.state is not CaseState.SUBMITTED:
                 raise ValidationFailed(
                     FieldError(
@@ -307,7 +318,9 @@ class FilingExchange:
                 "decided_on": f.decided_on.isoformat(),
                 "organ": {
                     "division_code": f.division_code,
-                    "organ_name": str(f.recipient.get("organ_name", "")),
+                    "organ_name": str(
+                        f.recipient.get("organ_name") or f.recipient.get("name_zh", "")
+                    ),
                     "division_name": organ.name if organ else "",
                 },
                 "decided_by": actor.full_name or actor.username,
