@@ -37,7 +37,11 @@ REFUSES_WITHOUT_DATABASE: dict[str, list[str]] = {
     "keys list": [],
     "keys rotate-export": [],
 }
-NEEDS_NO_DATABASE: dict[str, list[str]] = {"rules list": []}
+NEEDS_NO_DATABASE: dict[str, list[str]] = {
+    "rules list": [],
+    "divisions info": [],
+    "divisions show": ["610113"],
+}
 SETS_UP: dict[str, list[str]] = {"db upgrade": [], "user create": ["first", "--role", "auditor"]}
 REFUSES_WITHOUT_OBJECT_STORE: dict[str, list[str]] = {"objectstore offload": []}
 # Long-running servers: they migrate first; tests/integration/test_child_processes.py runs the

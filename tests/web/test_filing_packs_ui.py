@@ -127,7 +127,8 @@ def _world(site: Site, http: httpx.Client, pack: str, p: Pack) -> World:
     manager, a supervisor of the county and the complete filing profile (as the manager)."""
     n = 23_000 + next(_serial) * 10
     tag = f"{pack}{n}"
-    unit_name, site_name, camera = f"备案包测试单位{tag}", f"备案包商场{tag}", f"入口{tag}"
+    # Shown names carry no Latin letters: other tests' zh pages may list them (the same county).
+    unit_name, site_name, camera = f"备案包测试单位{n}", f"备案包商场{n}", f"入口{n}"
     r = http.post(
         "/units", json=unit_body(n, name=unit_name, credit_code=credit_code(n, p.division))
     )
@@ -142,8 +143,8 @@ def _world(site: Site, http: httpx.Client, pack: str, p: Pack) -> World:
     assert r.status_code == 201, r.text
     camera_id = int(r.json()["id"])
     manager, supervisor = f"pkmgr{tag}", f"pksup{tag}"
-    site.add_user(manager, Role.UNIT_MANAGER, unit_id=unit_id, full_name=f"备案经理{tag}")
-    site.add_user(supervisor, Role.SUPERVISOR, jurisdiction=p.division, full_name=f"民警{tag}")
+    site.add_user(manager, Role.UNIT_MANAGER, unit_id=unit_id, full_name=f"备案经理{n}")
+    site.add_user(supervisor, Role.SUPERVISOR, jurisdiction=p.division, full_name=f"民警{n}")
     w = World(site_id, unit_id, camera_id, code, manager, supervisor, {unit_name, site_name})
     _profiled(site, w)
     return w

@@ -73,12 +73,20 @@ function details(e) {
   return rows.length ? el("ul", { class: "entry-detail" }, rows) : "";
 }
 
+/** Custos's own actors (the recorder, the alarm watch …) in the reader's language, each with its
+ * log name beside it; a person's username as typed. */
+function actorText(actor) {
+  if (actor === "system") return T("enum.role.system");
+  const name = known(`audit.actor.${actor}`);
+  return name ? [name, " ", el("span", { class: "muted mono" }, actor)] : actor;
+}
+
 function row(r) {
   const e = r.entry;
   return el("tr", { dataset: { seq: r.seq, action: e.action } },
     el("td", {}, r.seq),
     el("td", {}, fmtTime(e.at)),
-    el("td", {}, e.actor === "system" ? T("enum.role.system") : e.actor),
+    el("td", {}, actorText(e.actor)),
     el("td", {}, known(`audit.act.${e.action}`) ? el("strong", {}, actionText(e.action)) : null,
       el("div", { class: "muted mono" }, e.action)),
     el("td", {}, el("span", { class: `badge outcome-${e.outcome}` }, known(`audit.outcome.${e.outcome}`) || e.outcome)),

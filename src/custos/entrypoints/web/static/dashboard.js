@@ -89,7 +89,7 @@ async function deadlines() {
     .sort((a, b) => a.due.localeCompare(b.due)).slice(0, 12);
   body("dash-deadlines").replaceChildren(table([
     ["dash.due", (f) => f.due],
-    ["dash.subject", (f) => `${f.site} ${f.subject || ""}`],
+    ["dash.subject", (f) => [f.site, " ", f.subject ? el("span", { class: "muted mono" }, f.subject) : ""]],
     ["dash.duty", (f) => [f.text ?? f.message, " ", el("span", { class: "article" }, `[${f.rule_ids.join(", ")}]`)]],
   ], due));
 }

@@ -31,6 +31,7 @@ export async function received() {
 
 async function openReceived(id) {
   const f = await api("GET", `filings/received/${id}`);
+  if (current.receipt?.id !== f.id) resetDecision();  // a number typed for one filing never carries to the next
   current.receipt = f;
   const section = byId("rv-detail");
   section.hidden = false;
@@ -69,8 +70,14 @@ async function openReceived(id) {
   byId("rv-decide").hidden = f.state !== "received";
 }
 
+function resetDecision() {
+  byId("rv-accept").reset();
+  byId("rv-return").reset();
+}
+
 async function decide(body, note) {
   const f = await api("POST", `filings/received/${current.receipt.id}/decide`, body);
+  resetDecision();
   flash(flashBox, T(note, { receipt: f.receipt_number, number: f.filing_number ?? "" }));
   await openReceived(f.id);
   await received();

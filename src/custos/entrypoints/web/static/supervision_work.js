@@ -45,6 +45,7 @@ function summary(value) {
 
 async function openCase(id) {
   const k = await api("GET", `filing-cases/${id}`);
+  if (current.kase?.id !== k.id) resetDecision();  // a number typed for one case never carries to the next
   current.kase = k;
   const section = byId("sv-case");
   section.hidden = false;
@@ -82,8 +83,14 @@ async function openCase(id) {
   byId("sv-case-decide").hidden = k.state !== "submitted";
 }
 
+function resetDecision() {
+  byId("sv-accept").reset();
+  byId("sv-return").reset();
+}
+
 async function decide(path, body, note) {
   const k = await api("POST", `filing-cases/${current.kase.id}/${path}`, body);
+  resetDecision();
   flash(flashBox, T(note, { id: k.id ?? current.kase.id, number: k.filing_number ?? "" }));
   await openCase(current.kase.id);
   await filings();
