@@ -195,6 +195,32 @@ def test_removing_the_last_camera_in_xian_opens_a_removal_task_due_in_thirty_day
     assert pending["due"] == task["due"]
 
 
+def test_a_removal_filing_for_the_last_camera_is_submitted_and_accepted(
+    client: TestClient, container: Container, admin: dict[str, str], clock: ManualClock
+) -> None:
+    """The site has no camera left: the removal package asks for no cameras or storage (they are
+    in the diff), the bureau accepts it and the removal filing is no longer owed."""
+    fs, task = _remove_last_camera(client, container, admin, clock, 7, XIAN)
+    r = client.post(f"{API}/filing-cases/{task['id']}/submit", json={}, headers=fs.manager)
+    assert r.status_code == 201, r.text
+    package = client.get(f"{API}/filing-cases/{task['id']}/package.json", headers=fs.manager)
+    assert package.status_code == 200, package.text
+    assert package.json()["cameras"] == []
+    r = client.post(f"{API}/filing-cases/{task['id']}/accept", json={}, headers=fs.supervisor)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "accepted"
+    assert not [f for f in _findings(client, fs) if f["code"].startswith("filing.removal")]
+    # an initial filing of the emptied site still needs its cameras
+    r = client.post(
+        f"{API}/sites/{fs.site_id}/filing-cases", json={"kind": "initial"}, headers=fs.manager
+    )
+    assert r.status_code == 201, r.text
+    r = client.post(f"{API}/filing-cases/{r.json()['id']}/submit", json={}, headers=fs.manager)
+    assert r.status_code == 422, r.text
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert {"package.cameras", "package.storage"} <= fields, r.text
+
+
 def test_no_accepted_filing_no_task(
     client: TestClient, container: Container, admin: dict[str, str]
 ) -> None:

@@ -120,6 +120,17 @@ def test_a_complete_package_lacks_nothing_and_an_empty_profile_lacks_each_part()
     assert errors[-1].params["citations"] == ["chongqing-2016:art16.p1"]
 
 
+def test_a_removal_of_every_camera_asks_for_no_cameras_or_storage() -> None:
+    packs = ["national-2025", "chongqing-2016"]
+    none_left = _package(_profile(), cameras=[])
+    assert [p for p, _ in missing_parts(none_left, packs)] == ["cameras", "storage"]
+    assert missing_parts(none_left, packs, removal=True) == []
+    # a removal that leaves cameras, or leaves the profile incomplete, still needs the rest
+    assert missing_parts(_package(_profile()), packs, removal=True) == []
+    broken = _package(_profile(network_kind=""), cameras=[])
+    assert [p for p, _ in missing_parts(broken, packs, removal=True)] == ["network"]
+
+
 def test_a_unit_without_contact_or_a_person_without_phone_is_missing() -> None:
     packs = ["national-2025"]
     no_contact = _profile(maintainer_unit=PartyUnit("丙", ""))

@@ -389,11 +389,23 @@ def mandatory_parts(packs_applying: Collection[str]) -> list[tuple[str, list[str
     return found
 
 
+# A removal filing for a site's last cameras describes a system with none in use: what was
+# removed is in the case's diff, so the cameras and their storage are not asked for.
+_NOT_ASKED_WHEN_ALL_REMOVED = frozenset({"cameras", "storage"})
+
+
 def missing_parts(
-    package: Mapping[str, Any], packs_applying: Collection[str]
+    package: Mapping[str, Any], packs_applying: Collection[str], *, removal: bool = False
 ) -> list[tuple[str, list[str]]]:
-    """Every mandatory part the package lacks, with the articles that make it mandatory."""
-    return [(k, cites) for k, cites in mandatory_parts(packs_applying) if not _present(package, k)]
+    """Every mandatory part the package lacks, with the articles that make it mandatory. For a
+    removal filing (``removal``) whose package has no camera left, the cameras and storage parts
+    are not mandatory: the removed cameras are in the case's diff."""
+    skipped = _NOT_ASKED_WHEN_ALL_REMOVED if removal and not package.get("cameras") else frozenset()
+    return [
+        (k, cites)
+        for k, cites in mandatory_parts(packs_applying)
+        if k not in skipped and not _present(package, k)
+    ]
 
 
 def missing_errors(missing: Sequence[tuple[str, Sequence[str]]]) -> list[FieldError]:

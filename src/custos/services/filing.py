@@ -36,6 +36,7 @@ from custos.domain.filing_package import (
     canonical,
     check_profile,
     missing_errors,
+    missing_parts,
 )
 from custos.domain.registry import Filing, Site
 from custos.domain.rules.facts import FilingKind
@@ -248,8 +249,11 @@ class FilingService(FilingAccess):
             _, built = self._assemble(uow, site)
             if built.recipient is None:
                 raise ValidationFailed(unknown_division(site))
-            if built.missing:
-                raise ValidationFailed(missing_errors(built.missing))
+            missing = missing_parts(
+                built.package, built.packs, removal=case.kind is FilingKind.REMOVAL
+            )
+            if missing:
+                raise ValidationFailed(missing_errors(missing))
             case.move(CaseState.SUBMITTED)
             case.recipient = built.recipient
             body = canonical(built.package)
