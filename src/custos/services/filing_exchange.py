@@ -264,7 +264,7 @@ class FilingExchange:
             )
         kept = require_reasons(reasons or []) if decision is Decision.RETURNED else []
         with self._uow() as uow:
-            f = self._receipt(uow, actor, receipt_id)
+            f = self._receipt(uow, actor, receipt_id, for_update=True)
             if f.state is not ReceivedState.RECEIVED:
                 raise ValidationFailed(
                     FieldError(
@@ -299,7 +299,7 @@ class FilingExchange:
         actor.require(Permission.SUPERVISE)
         now = self._clock.now()
         with self._uow() as uow:
-            f = self._receipt(uow, actor, receipt_id)
+            f = self._receipt(uow, actor, receipt_id, for_update=True)
             if f.state is ReceivedState.RECEIVED or f.decided_on is None:
                 raise ValidationFailed(
                     FieldError(
@@ -345,9 +345,11 @@ class FilingExchange:
 
     # ---- helpers -----------------------------------------------------------------------------
     def _receipt(
-        self, uow: ExchangeUnitOfWork, actor: Principal, receipt_id: int
+        self, uow: ExchangeUnitOfWork, actor: Principal, receipt_id: int, for_update: bool = False
     ) -> ReceivedFiling:
-        f = uow.filing_receipts.get(receipt_id)
+        """The received filing in the actor's jurisdiction; ``for_update`` (a write path) locks
+        its row, so two supervisors deciding at once are taken one after the other."""
+        f = uow.filing_receipts.get(receipt_id, for_update=for_update)
         if f is None or not in_jurisdiction(actor, f.division_code):
             raise NotFound("received filing", receipt_id)
         return f

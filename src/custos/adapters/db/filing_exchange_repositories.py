@@ -27,8 +27,10 @@ class FilingReceiptRepository:
         f.id = self._c.execute(insert(r).values(**_columns(f)).returning(r.c.id)).scalar_one()
         return f
 
-    def get(self, receipt_id: int) -> ReceivedFiling | None:
-        row = self._c.execute(select(r).where(r.c.id == receipt_id)).mappings().first()
+    def get(self, receipt_id: int, for_update: bool = False) -> ReceivedFiling | None:
+        """The received filing; ``for_update`` locks its row until the transaction ends."""
+        query = select(r).where(r.c.id == receipt_id)
+        row = self._c.execute(query.with_for_update() if for_update else query).mappings().first()
         return None if row is None else _received(row)
 
     def by_submission(self, receipt_number: str, package_sha256: str) -> ReceivedFiling | None:
