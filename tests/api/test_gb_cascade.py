@@ -189,7 +189,7 @@ def test_a_chongqing_site_without_a_cascade_is_a_finding_citing_art12(
     container.gb_cascade.record_state(
         PlatformState(pid, LinkState.REGISTERED, now, "", now + timedelta(hours=1))
     )
-    assert codes(site) == {}
+    assert list(codes(site)) == ["cascade.reserved_interface_present"]
 
 
 def test_a_xian_site_without_a_cascade_is_a_finding_citing_art14_without_a_fine(
@@ -202,3 +202,48 @@ def test_a_xian_site_without_a_cascade_is_a_finding_citing_art14_without_a_fine(
     assert finding["severity"] == "violation"
     assert finding["rule_ids"] == ["xian-2020:art14.p1"]
     assert finding["fine"] is None  # Xi'an art. 33 defers; Shaanxi has no such penalty
+
+
+def test_a_registered_cascade_is_reported_present_citing_the_articles_of_the_missing_one(
+    client: TestClient, admin: dict[str, str], container: Container
+) -> None:
+    cq_unit = make_unit(client, admin)
+    chongqing = make_site(client, admin, cq_unit, CHONGQING)
+    xian = make_site(client, admin, make_unit(client, admin, 2), XIAN)
+    beijing = make_site(client, admin, make_unit(client, admin, 3), "110105")
+
+    def cascade(site_id: int, lang: str = "zh-CN") -> list[dict[str, Any]]:
+        headers = {**admin, "Accept-Language": lang}
+        report = client.get(f"{API}/compliance/sites/{site_id}", headers=headers).json()
+        return [f for f in report["findings"] if f["code"].startswith("cascade.")]
+
+    [missing_cq], [missing_xa] = cascade(chongqing), cascade(xian)
+    pid = _platform(client, admin, PRIVATE_ID).json()["id"]
+    _platform(client, admin, "50000000002005000002")  # a second one, never registered
+    now = container.clock.now()
+    registered = PlatformState(pid, LinkState.REGISTERED, now, "", now + timedelta(hours=1))
+    container.gb_cascade.record_state(registered)
+
+    [present] = cascade(chongqing)
+    assert present["code"] == "cascade.reserved_interface_present"
+    assert present["severity"] == "info" and present["fine"] is None
+    assert present["subject"] == f"site:{chongqing}"
+    # the duty (art. 12 ¶1) and the article that fines its absence (art. 30(2)), as when missing
+    assert present["rule_ids"] == missing_cq["rule_ids"]
+    assert present["rule_ids"][:2] == ["chongqing-2016:art12.p1", "chongqing-2016:art30.i2"]
+    assert present["params"] == {"registered": 1, "platforms": PRIVATE_ID}
+    assert "已预留公安机关联网接口" in present["text"] and PRIVATE_ID in present["text"]
+    [english] = cascade(chongqing, "en")
+    assert english["text"].startswith("The networking interface reserved for the public security")
+    [present_xa] = cascade(xian)
+    assert present_xa["code"] == "cascade.reserved_interface_present"
+    assert present_xa["rule_ids"] == missing_xa["rule_ids"] == ["xian-2020:art14.p1"]
+    assert cascade(beijing) == []  # no such duty: nothing to say either way
+    unit = client.get(f"{API}/compliance/units/{cq_unit}", headers=admin).json()
+    [site] = unit["sites"]
+    assert present in site["findings"] and unit["counts"]["info"] >= 1
+
+    # the link fails: the interface is no longer there (a warning again)
+    failed = PlatformState(pid, LinkState.FAILED, now + timedelta(minutes=1), "timeout")
+    container.gb_cascade.record_state(failed)
+    assert [f["code"] for f in cascade(chongqing)] == ["cascade.not_registered"]

@@ -80,7 +80,8 @@ def test_every_placement_refusal_and_finding_key_is_in_both_catalogues() -> None
     codes = ("mandatory_category.uncovered", "signage.missing", "retention.below_floor",
              "acceptance.in_use_before_acceptance", "calendar.not_covered",
              "repair.overdue_ongoing", "repair.overdue_ended",
-             "cascade.no_reserved_interface", "cascade.not_registered")  # fmt: skip
+             "cascade.no_reserved_interface", "cascade.not_registered",
+             "cascade.reserved_interface_present")  # fmt: skip
     keys |= {f"msg.finding.{c}" for c in codes}
     for lang in ("zh_CN", "en"):
         assert keys - set(catalogue(lang)) == set(), lang

@@ -321,11 +321,12 @@ class GbCascadeService:
 
 
 def cascade_findings(uow: CascadeUnitOfWork, rules: RuleBook, site: Site) -> list[Finding]:
-    """The reserved networking interface: a finding when a pack of the site's division states
-    the duty (``network.reserved_interface``: Chongqing art. 12 ¶1, Xi'an art. 14 ¶1) or
-    punishes its absence (Chongqing art. 30(2)), and no upper platform is configured and
-    enabled (violation; the fine where a pack has one — Xi'an's has none), or none is
-    registered now (warning)."""
+    """The reserved networking interface, where a pack of the site's division states the duty
+    (``network.reserved_interface``: Chongqing art. 12 ¶1, Xi'an art. 14 ¶1) or punishes its
+    absence (Chongqing art. 30(2)): no upper platform configured and enabled is a violation
+    (the fine where a pack has one — Xi'an's has none), none registered now a warning, and one
+    registered says the interface is present (info, ``cascade.reserved_interface_present``,
+    naming the registered platforms), citing the same articles."""
     packs = rules.packs_for_division(site.division_code)
     duties = [p.network.reserved_interface for p in packs if p.network.reserved_interface]
     penalties = [
@@ -337,12 +338,23 @@ def cascade_findings(uow: CascadeUnitOfWork, rules: RuleBook, site: Site) -> lis
     if not duties and not penalties:
         return []
     enabled = uow.gb_platforms.find(enabled_only=True)
-    states = [uow.gb_platforms.state(p.id or 0) for p in enabled]
-    if any(s is not None and s.state is LinkState.REGISTERED for s in states):
-        return []
+    registered = [p for p in enabled if _registered(uow.gb_platforms.state(p.id or 0))]
     pen = penalties[0] if penalties else None
     punished = (*pen.violates, pen.citation) if pen else ()
     cites = tuple(dict.fromkeys((*duties, *punished)))  # in order, once each
+    if registered:
+        ids = ", ".join(p.sip_id for p in registered)
+        return [
+            Finding(
+                code="cascade.reserved_interface_present",
+                severity=Severity.INFO,
+                subject=f"site:{site.id}",
+                message=f"the reserved networking interface is present: upper platform {ids} "
+                "registered",
+                citations=cites,
+                params={"registered": len(registered), "platforms": ids},
+            )
+        ]
     if not enabled:
         return [
             Finding(
@@ -366,6 +378,10 @@ def cascade_findings(uow: CascadeUnitOfWork, rules: RuleBook, site: Site) -> lis
             params={"configured": len(enabled)},
         )
     ]
+
+
+def _registered(state: PlatformState | None) -> bool:
+    return state is not None and state.state is LinkState.REGISTERED
 
 
 def _platform(
