@@ -249,6 +249,41 @@ def test_playback_serves_only_segments_the_rules_let_out(
     assert answer.startswith("SIP/2.0 404 No recording in that range"), answer
 
 
+def test_playback_serves_past_retention_footage_under_an_evidence_hold(
+    upper: Upper, client: TestClient, admin: dict[str, str], clip: Path, tmp_path: Path
+) -> None:
+    """A segment past retention is skipped (404) until a hold covers it; then it is served as
+    any other, and its playback registered."""
+    c = upper.container
+    service = upward_config(c, tmp_path).service
+    old = archive_at(c, upper.camera_id, clip, c.clock.now() - timedelta(days=800))
+    assert service.playback(upper.camera_id, old, old + timedelta(seconds=10)) == []
+    uac = Uac(upper)
+    t = f"{int(old.timestamp())} {int(old.timestamp()) + 3}"
+    refused = uac.request("INVITE", "unheld", sdp("Playback", free_port(socket.SOCK_DGRAM), t))
+    assert refused.startswith("SIP/2.0 404 No recording in that range"), refused
+    body = {"case_number": "2026-刑-812", "reason": "theft", "camera_ids": [upper.camera_id],
+            "start": old.isoformat(), "end": (old + timedelta(seconds=10)).isoformat()}  # fmt: skip
+    r = client.post(f"{API}/holds", json=body, headers=admin)
+    assert r.status_code == 201, r.text
+    [piece] = service.playback(upper.camera_id, old, old + timedelta(seconds=10))
+    assert piece.segment.start_at == old
+    rx = RtpReceiver("udp")
+    ok = uac.request("INVITE", "held", sdp("Playback", rx.port, t))
+    assert ok.startswith("SIP/2.0 200"), ok
+    uac.request("ACK", "held", to_tag=to_tag(ok))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(rx.packets) < 60:
+        time.sleep(0.1)
+    assert uac.request("BYE", "held", to_tag=to_tag(ok)).startswith("SIP/2.0 200")
+    time.sleep(0.3)
+    check_stream(rx, tmp_path)
+    [entry] = register_entries(upper, RegisterKind.PLAYBACK)
+    assert entry.start == old and entry.ended_at is not None  # type: ignore[attr-defined]
+    answers = {e["detail"]["call_id"]: e["detail"]["answer"] for e in invites(client, admin)}  # type: ignore[index]
+    assert answers == {"unheld": 404, "held": 200}
+
+
 def test_h265_footage_is_sent_as_ps_with_its_stream_type(tmp_path: Path) -> None:
     """FFmpeg's MPEG-2 PS muxer takes HEVC by stream copy; the map says 0x24."""
     hevc = tmp_path / "hevc.mp4"
