@@ -83,6 +83,7 @@ from custos.services.gb_cascade import GbCascadeService
 from custos.services.gb_channels import GbCatalogService
 from custos.services.gb_devices import GbDeviceService, GbServerSettings
 from custos.services.gb_ptz import GbPtzService
+from custos.services.gb_queries import GbDeviceQueries
 from custos.services.gb_upward import GbUpwardService
 from custos.services.health import HealthService
 from custos.services.holds import HoldService
@@ -143,6 +144,7 @@ class Services:
     gb_devices: GbDeviceService  # GB/T 28181 devices: allow-list, registrations, keepalive
     gb_channels: GbCatalogService  # GB/T 28181 devices' catalogues, channels, placement
     gb_ptz: GbPtzService  # PTZ of placed GB/T 28181 channels (DeviceControl PTZCmd)
+    gb_queries: GbDeviceQueries  # Catalog / DeviceInfo / DeviceStatus queries to GB devices
     onboarding: OnboardingService  # ONVIF discovery, proposals, acceptance
     camera_time: CameraTimeService  # camera clock drift, checked daily, set where allowed
     ptz: PtzService
@@ -295,6 +297,9 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             verify_html=verify_html,
         ),
     )
+    gb_channels = GbCatalogService(
+        uow, RegistryService(uow, rules, clock, changes.note_change), clock
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -344,10 +349,9 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         network=NetworkInterruptionService(uow, rules, clock),
         gb_cascade=GbCascadeService(uow, rules, clock),
         gb_devices=GbDeviceService(uow, clock, _gb_server_settings(settings), alarms),
-        gb_channels=GbCatalogService(
-            uow, RegistryService(uow, rules, clock, changes.note_change), clock
-        ),
+        gb_channels=gb_channels,
         gb_ptz=GbPtzService(uow, clock),
+        gb_queries=GbDeviceQueries(uow, clock, gb_channels.query, settings.gb_keepalive_interval_s),
         onboarding=OnboardingService(
             uow, RegistryService(uow, rules, clock, changes.note_change), onvif, camera_time, clock
         ),
@@ -512,9 +516,9 @@ def gb_sip_server(
     server.on_message.append(catalog.on_message)
     server.on_tick.append(catalog.expire)
     services.gb_ptz.connect(server.send_message)
-    services.gb_devices.on_registered.append(
-        lambda device_id: server.send_message(device_id, catalog.query("Catalog", device_id)[1])
-    )
+    # on registering: the Catalog, DeviceInfo and DeviceStatus queries, in that order
+    services.gb_queries.connect(server.send_message)
+    services.gb_devices.on_registered.append(services.gb_queries.on_registered)
     return server
 
 

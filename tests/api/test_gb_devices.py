@@ -1,15 +1,18 @@
 """The GB/T 28181 device allow-list over the API: a unit manager adds devices of their own unit;
-the digest password is write-only (never answered, never in the operation log); bad IDs are
-refused naming the field; other units' devices are out of reach."""
+the digest password is write-only (never answered, never in the operation log); bad IDs are refused naming the field; other units' devices are out of reach. A unit
+manager asks an online device again for its Catalog, DeviceInfo or DeviceStatus (logged)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from custos.bootstrap import Container
 from custos.domain.access import Role
+from custos.domain.manscdp import Query, parse
+from custos.services.gb_devices import RegisterAttempt
 from tests.api.builders import API, make_unit
 from tests.api.conftest import LoginAs
 
@@ -67,3 +70,62 @@ def test_another_units_devices_are_out_of_reach_and_operators_cannot_write(
     assert _add(client, manager, theirs, device_id="34020000001180000002").status_code == 404
     operator = login_as(Role.OPERATOR, mine)
     assert _add(client, operator, mine, device_id="34020000001180000003").status_code == 403
+
+
+def _online(container: Container) -> None:
+    """The device registers (challenge, then a digest the test accepts), as the SIP server
+    would ask the device service."""
+    attempt = RegisterAttempt(DEVICE, None, lambda _pw: True, 3600, "127.0.0.1:5062", "UDP")
+    challenge = container.gb_devices.register(attempt)
+    assert challenge.status == 401
+    answer = container.gb_devices.register(dataclasses.replace(attempt, nonce=challenge.nonce))
+    assert answer.status == 200
+
+
+def test_a_unit_manager_asks_an_online_device_again_and_the_question_is_logged(
+    client: TestClient, admin: dict[str, str], login_as: LoginAs, container: Container
+) -> None:
+    unit = make_unit(client, admin)
+    device = _add(client, admin, unit).json()
+    url = f"{API}/gb/devices/{device['id']}/query"
+    manager = login_as(Role.UNIT_MANAGER, unit)
+    sent: list[tuple[str, bytes]] = []
+    # no SIP server yet, and the device has not registered: refused, saying why, and logged
+    r = client.post(url, json={"what": "device_status"}, headers=manager)
+    assert r.status_code == 422 and "unregistered" in r.text
+    _online(container)
+    r = client.post(url, json={"what": "device_status"}, headers=manager)
+    assert r.status_code == 422 and "gb_enabled" in r.text
+    container.gb_queries.connect(lambda device_id, body: sent.append((device_id, body)))
+    for what, cmd_type in (("device_status", "DeviceStatus"), ("catalog", "Catalog"),
+                           ("device_info", "DeviceInfo")):  # fmt: skip
+        r = client.post(url, json={"what": what}, headers=manager)
+        assert r.status_code == 202, r.text
+        assert r.json()["cmd_type"] == cmd_type and r.json()["device_id"] == DEVICE
+        device_id, body = sent[-1]
+        query = parse(body)
+        assert isinstance(query, Query) and device_id == DEVICE
+        assert (query.header.cmd_type, query.header.sn) == (cmd_type, r.json()["sn"])
+    assert client.post(url, json={"what": "record_info"}, headers=manager).status_code == 422
+    assert len(sent) == 3
+    log = client.get(f"{API}/audit/search?action=gb_device.query", headers=admin).json()
+    entries = [e["entry"] for e in log["entries"]]
+    asked = [e["detail"]["what"] for e in entries if e["outcome"] == "ok"]
+    assert sorted(asked) == ["catalog", "device_info", "device_status"]
+    assert all(e["actor"] == f"unit-manager{unit}" for e in entries if e["outcome"] == "ok")
+    assert len([e for e in entries if e["outcome"] == "refused"]) == 2
+
+
+def test_asking_a_device_is_for_its_own_units_managers(
+    client: TestClient, admin: dict[str, str], login_as: LoginAs, container: Container
+) -> None:
+    mine, theirs = make_unit(client, admin, 1), make_unit(client, admin, 2)
+    device = _add(client, admin, theirs).json()
+    _online(container)
+    container.gb_queries.connect(lambda _device_id, _body: None)
+    url = f"{API}/gb/devices/{device['id']}/query"
+    manager = login_as(Role.UNIT_MANAGER, mine)
+    assert client.post(url, json={"what": "catalog"}, headers=manager).status_code == 404
+    operator = login_as(Role.OPERATOR, theirs)
+    assert client.post(url, json={"what": "catalog"}, headers=operator).status_code == 403
+    assert client.post(url, json={"what": "catalog"}, headers=admin).status_code == 202

@@ -1,10 +1,11 @@
 """GB/T 28181 devices (issue 12 §1): the allow-list a unit manager keeps, and what the SIP server
 last heard from each device (state, expiry, last keepalive, address, transport, clock drift).
-The digest password is write-only: never in an answer."""
+The digest password is write-only: never in an answer. A device can be asked again for its
+Catalog, DeviceInfo or DeviceStatus (each question in the operation log)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import Field
@@ -15,6 +16,7 @@ from custos.entrypoints.api.bounds import Id
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
 from custos.entrypoints.api.schemas import In
 from custos.services.gb_devices import DeviceInput
+from custos.services.gb_queries import QueryKind
 
 router = APIRouter(tags=["gb28181 devices"])
 Writer = Annotated[Caller, needs(Permission.CAMERA_MANAGE)]
@@ -66,3 +68,19 @@ def update_device(
 def remove_device(device_pk: Id, caller: Writer, c: ContainerDep) -> Response:
     c.gb_devices.remove(caller.principal, device_pk)
     return Response(status_code=204)
+
+
+class QueryIn(In):
+    what: Literal["catalog", "device_info", "device_status"] = Field(
+        description="catalog: its channels; device_info / device_status: its report"
+    )
+
+
+@router.post("/gb/devices/{device_pk}/query", status_code=202)
+def query_device(device_pk: Id, body: QueryIn, caller: Writer, c: ContainerDep) -> dict[str, Any]:
+    """Ask an online device again (MANSCDP Query ``Catalog``, ``DeviceInfo`` or
+    ``DeviceStatus``); the answer arrives later: the channels (``GET /gb/channels``) or the report
+    (``GET /gb/devices/{device_id}/report``). Refused (422) when the device is not online or no
+    SIP server runs; asked and refused questions are in the operation log."""
+    what: QueryKind = body.what
+    return c.gb_queries.ask(caller.principal, device_pk, what)
