@@ -139,6 +139,11 @@ def test_custos_registers_with_a_sipp_upper_platform_and_answers_its_catalog_que
     assert invites[shared]["detail"]["answer"] == 488
     [catalog] = [e for e in entries if e["action"] == "gb_cascade.catalog"]
     assert catalog["detail"]["sum_num"] == 5
+    # the broken XML and the GB2312 bytes declared UTF-8: each answered 400 and logged
+    bad = [e for e in entries if e["action"] == "gb_cascade.bad_message"]
+    assert sorted(e["detail"]["field"] for e in bad) == ["encoding", "xml"]
+    assert all(e["outcome"] == "refused" and e["actor"] == f"gb:{UPPER_ID}" for e in bad)
+    assert re.search(r"SIP/2.0 400 Bad MANSCDP: encoding: .*UTF-8", text)
 
 
 def test_an_upper_platform_that_is_down_is_retried_with_back_off(

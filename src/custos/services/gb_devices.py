@@ -3,8 +3,9 @@
 People keep the allow-list (a unit manager adds a device's 20-digit ID and digest password; the
 password is sealed by the repository and never returned, logged or audited). The SIP server asks
 this service what to answer a REGISTER (401 challenge, 403, 423, 200), records keepalives, and
-runs the offline check that raises and clears ``device_offline`` alarms. This module knows no SIP:
-the digest check is handed in as a function of the password (``RegisterAttempt.digest_ok``).
+runs the offline check that raises and clears ``device_offline`` alarms. A MANSCDP body the SIP
+server cannot read is logged here (:meth:`GbDeviceService.bad_message`). This module knows no
+SIP: the digest check is handed in as a function of the password (``RegisterAttempt.digest_ok``).
 """
 
 from __future__ import annotations
@@ -279,6 +280,20 @@ class GbDeviceService:
         if was_offline:
             self._alarms.clear(AlarmKind.DEVICE_OFFLINE, f"device:{device_id}")
         return True
+
+    def bad_message(self, device_id: str, address: str, field: str, reason: str) -> None:
+        """A registered device sent a MANSCDP body that cannot be read (undecodable in its
+        declared encoding, broken XML, a missing or malformed field): the SIP server answers
+        400; this is the operation-log entry. The device stays registered."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            d = uow.gb_devices.by_device_id(device_id)
+            detail = {"device_id": device_id, "address": address[:100], "field": field[:60],
+                      "reason": reason[:300]}  # fmt: skip
+            uow.audit.append(AuditEvent(now, f"gb-device:{device_id}", "gb_device.bad_message",
+                                        "gb_device", str(d.id) if d is not None else None,
+                                        Outcome.REFUSED, detail=detail))  # fmt: skip
+            uow.commit()
 
     def is_registered(self, device_id: str) -> bool:
         now = self._clock.now()

@@ -1,5 +1,6 @@
 """GB/T 28181 devices simulated by SIPp register with the SIP server, keep alive, go offline and
-come back; bad REGISTERs are refused with the right answer. Real peer (sipp), real database."""
+come back; bad REGISTERs are refused with the right answer, and so are unreadable MANSCDP
+bodies. Real peer (sipp), real database."""
 
 from __future__ import annotations
 
@@ -149,3 +150,23 @@ def test_a_device_unregisters_with_expires_0(gb: Gb) -> None:
     gb.clock.advance(timedelta(hours=2))  # a device that said goodbye raises no alarm
     time.sleep(0.2)
     assert _open_alarm(gb) is None
+
+
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+def test_unreadable_manscdp_bodies_get_400_and_a_log_entry_and_the_device_stays(
+    gb: Gb, transport: str
+) -> None:
+    """GB2312 bytes declared UTF-8, and broken XML: 400 with the reason (SIPp checks the
+    status lines), an operation-log entry each; the keepalive after them is answered 200."""
+    run = sipp("register_bad_bodies", gb.server.port, gb.keys(), gb.tmp, transport=transport,
+               oocsf="catalog_answer")  # fmt: skip
+    assert (run.returncode, run.successful, run.failed) == (0, 1, 0), run.screen
+    d = gb.device()
+    assert d["state"] == DeviceState.ONLINE.value and d["last_keepalive_at"] is not None
+    bad = [e for e in _register_log(gb) if e.action == "gb_device.bad_message"]
+    assert [e.detail["field"] for e in bad] == ["encoding", "xml"]
+    assert all(e.outcome is Outcome.REFUSED and e.actor == f"gb-device:{DEVICE}" for e in bad)
+    assert all(e.object_id == str(d["id"]) and e.detail["device_id"] == DEVICE for e in bad)
+    assert "UTF-8" in bad[0].detail["reason"] and "well-formed" in bad[1].detail["reason"]
+    with gb.container.uow() as uow:
+        assert uow.gb_device_reports.get(DEVICE)["info"] is None  # nothing taken from it

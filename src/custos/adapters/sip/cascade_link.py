@@ -35,6 +35,7 @@ from custos.adapters.sip.message import (
     new_branch,
     new_tag,
     parse,
+    reason_phrase,
     response_to,
     uri_user,
 )
@@ -207,10 +208,11 @@ class UdpUpperLink:
         try:
             msg = manscdp.parse(req.body, charset)
         except manscdp.ManscdpError as exc:
-            self._send(response_to(req, 400, f"Bad MANSCDP: {exc.errors[0].reason}"[:100]), addr)
-            self._answers.log_link_event(
-                self._p, "gb_cascade.bad_message", {"error": str(exc)}, refused=True
-            )
+            reason = reason_phrase(f"Bad MANSCDP: {exc.field}: {exc.reason}")
+            self._send(response_to(req, 400, reason), addr)
+            detail = {"field": exc.field, "reason": exc.reason[:300], "call_id": req.call_id,
+                      "address": f"{addr[0]}:{addr[1]}"}  # fmt: skip
+            self._answers.log_link_event(self._p, "gb_cascade.bad_message", detail, refused=True)
             return
         if not isinstance(msg, manscdp.Query):
             self._send(response_to(req, 200), addr)

@@ -162,6 +162,13 @@ def response_to(
     return resp
 
 
+def reason_phrase(text: str, limit: int = 120) -> str:
+    """``text`` fit for a status line's reason phrase: control characters (CR, LF …) become
+    spaces, runs of white space one, at most ``limit`` characters."""
+    clean = "".join(ch if ch.isprintable() else " " for ch in text)
+    return " ".join(clean.split())[:limit]
+
+
 def new_tag() -> str:
     return secrets.token_hex(6)
 

@@ -27,6 +27,7 @@ from custos.adapters.sip.message import (
     header_param,
     new_branch,
     new_tag,
+    reason_phrase,
     response_to,
     uri_user,
 )
@@ -203,7 +204,11 @@ class GbSipServer:
             body = manscdp.parse(msg.body, charset)
         except manscdp.ManscdpError as e:
             log.warning("GB MESSAGE from %s at %s refused: %s", device_id, peer.address, e)
-            return response_to(msg, 400, "Bad MANSCDP body")
+            try:
+                self._devices.bad_message(device_id, peer.address, e.field, e.reason)
+            except Exception:  # the answer goes out all the same
+                log.exception("cannot log the bad MANSCDP body of %s", device_id)
+            return response_to(msg, 400, reason_phrase(f"Bad MANSCDP body: {e.field}: {e.reason}"))
         if isinstance(body, manscdp.Keepalive):
             if not self._devices.keepalive(device_id, peer.address):
                 return response_to(msg, 403, "Not registered")
