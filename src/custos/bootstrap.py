@@ -81,6 +81,7 @@ from custos.services.footage import FootageService
 from custos.services.footage_import import FootageImportService
 from custos.services.gb_cascade import GbCascadeService
 from custos.services.gb_channels import GbCatalogService
+from custos.services.gb_device_cameras import GbDeviceCameras
 from custos.services.gb_devices import GbDeviceService, GbServerSettings
 from custos.services.gb_ptz import GbPtzService
 from custos.services.gb_queries import GbDeviceQueries
@@ -348,7 +349,9 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         network=NetworkInterruptionService(uow, rules, clock),
         gb_cascade=GbCascadeService(uow, rules, clock),
-        gb_devices=GbDeviceService(uow, clock, _gb_server_settings(settings), alarms),
+        gb_devices=GbDeviceService(
+            uow, clock, _gb_server_settings(settings), alarms, GbDeviceCameras(uow, clock)
+        ),
         gb_channels=gb_channels,
         gb_ptz=GbPtzService(uow, clock),
         gb_queries=GbDeviceQueries(uow, clock, gb_channels.query, settings.gb_keepalive_interval_s),

@@ -3,9 +3,11 @@
 People keep the allow-list (a unit manager adds a device's 20-digit ID and digest password; the
 password is sealed by the repository and never returned, logged or audited). The SIP server asks
 this service what to answer a REGISTER (401 challenge, 403, 423, 200), records keepalives, and
-runs the offline check that raises and clears ``device_offline`` alarms. A MANSCDP body the SIP
-server cannot read is logged here (:meth:`GbDeviceService.bad_message`). This module knows no
-SIP: the digest check is handed in as a function of the password (``RegisterAttempt.digest_ok``).
+runs the offline check that raises and clears ``device_offline`` alarms and, through
+:class:`DeviceCameras`, marks the cameras placed from an offline device's channels offline. A
+MANSCDP body the SIP server cannot read is logged here (:meth:`GbDeviceService.bad_message`).
+This module knows no SIP: the digest check is handed in as a function of the password
+(``RegisterAttempt.digest_ok``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ class GbDevices(Protocol):
     def password(self, device_id: str) -> str | None: ...
     def find(self, unit_id: int | None = None) -> list[GbDevice]: ...
     def registered(self) -> list[GbDevice]: ...
+
+
+class DeviceCameras(Protocol):
+    """The cameras placed from a device's channels (:mod:`custos.services.gb_device_cameras`)."""
+
+    def device_offline(self, device: GbDevice) -> list[int]: ...
+    def device_back(self, device_id: str) -> list[int]: ...
+    def refresh(self) -> None: ...
 
 
 class GbDeviceUnitOfWork(UnitOfWork, Protocol):
@@ -105,11 +115,13 @@ class GbDeviceService:
         clock: Clock,
         settings: GbServerSettings,
         alarms: AlarmService,
+        cameras: DeviceCameras | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self.settings = settings
         self._alarms = alarms
+        self._cameras = cameras
         self._nonces = NonceBook(ttl_s=settings.nonce_ttl_s)
         self._lock = threading.Lock()
         #: called with the device ID after a device registers (first time or back online)
@@ -166,6 +178,7 @@ class GbDeviceService:
                                         str(device_pk), before=before.audit_dict()))  # fmt: skip
             uow.commit()
         self._alarms.clear(AlarmKind.DEVICE_OFFLINE, f"device:{before.device_id}")
+        self._cameras_back(before.device_id)
 
     def find(self, actor: Principal) -> list[dict[str, Any]]:
         actor.require(Permission.REGISTRY_READ)
@@ -240,6 +253,7 @@ class GbDeviceService:
             uow.commit()
         if d.offline or was is DeviceState.OFFLINE:
             self._alarms.clear(AlarmKind.DEVICE_OFFLINE, f"device:{d.device_id}")
+            self._cameras_back(d.device_id)
         return fresh
 
     def _unregister(self, now: datetime, d: GbDevice, a: RegisterAttempt) -> None:
@@ -251,6 +265,7 @@ class GbDeviceService:
                                                            "address": a.address}))  # fmt: skip
             uow.commit()
         self._alarms.clear(AlarmKind.DEVICE_OFFLINE, f"device:{d.device_id}")
+        self._cameras_back(d.device_id)
 
     def _refused(self, now: datetime, a: RegisterAttempt, reason: str) -> None:
         log.warning("GB REGISTER refused from %s: %s", a.address, reason)
@@ -279,6 +294,7 @@ class GbDeviceService:
             uow.commit()
         if was_offline:
             self._alarms.clear(AlarmKind.DEVICE_OFFLINE, f"device:{device_id}")
+            self._cameras_back(device_id)
         return True
 
     def bad_message(self, device_id: str, address: str, field: str, reason: str) -> None:
@@ -333,7 +349,25 @@ class GbDeviceService:
                 f"GB/T 28181 device {d.device_id} ({d.name}) offline: no keepalive since {seen}",
                 {"device_id": d.device_id, "last_seen_at": seen},
             )  # fmt: skip
+            if self._cameras is not None:
+                try:
+                    self._cameras.device_offline(d)
+                except Exception:  # one device's cameras must not stop the others'
+                    log.exception("cannot mark the cameras of GB device %s offline", d.device_id)
+        if self._cameras is not None:
+            try:
+                self._cameras.refresh()
+            except Exception:  # retried at the next check
+                log.exception("cannot refresh the offline GB devices' cameras")
         return [d.device_id for d in gone]
+
+    def _cameras_back(self, device_id: str) -> None:
+        if self._cameras is None:
+            return
+        try:
+            self._cameras.device_back(device_id)
+        except Exception:  # the device's own state is recorded; the cameras catch up on refresh
+            log.exception("cannot clear the offline mark of GB device %s's cameras", device_id)
 
 
 def _unit_in_reach(uow: GbDeviceUnitOfWork, actor: Principal, unit_id: int) -> None:

@@ -1,6 +1,6 @@
 """GB/T 28181 devices simulated by SIPp register with the SIP server, keep alive, go offline and
-come back; bad REGISTERs are refused with the right answer, and so are unreadable MANSCDP
-bodies. Real peer (sipp), real database."""
+come back (and the cameras placed from their channels with them); bad REGISTERs are refused with
+the right answer, and so are unreadable MANSCDP bodies. Real peer (sipp), real database."""
 
 from __future__ import annotations
 
@@ -17,12 +17,18 @@ from custos.bootstrap import Container, gb_sip_server
 from custos.domain.access import Role
 from custos.domain.alarms import Alarm, AlarmKind
 from custos.domain.audit import AuditEvent, Outcome
+from custos.domain.calendar import shanghai_date
 from custos.domain.clock import ManualClock
 from custos.domain.gb_device import DeviceState, gb_date
-from custos.domain.kinds import UnitKind
+from custos.domain.kinds import LifecycleState as S
+from custos.domain.kinds import PublicPlaceArticle, UnitKind
+from custos.domain.manscdp import CatalogItem, CatalogResponse, parse
+from custos.domain.manscdp_build import build_catalog_responses
+from custos.domain.recording import OfflineReason, RecorderState
 from custos.domain.users import Principal
 from custos.services.gb_devices import DeviceInput
-from custos.services.registry import UnitInput
+from custos.services.gb_placement import Placement
+from custos.services.registry import SiteInput, UnitInput
 from tests.api.builders import credit_code
 from tests.integration.gb.sipp_support import free_port, sipp
 
@@ -152,6 +158,9 @@ def test_a_device_unregisters_with_expires_0(gb: Gb) -> None:
     assert _open_alarm(gb) is None
 
 
+# --- unreadable bodies, cameras of an offline device ----------------------------------------
+
+
 @pytest.mark.parametrize("transport", ["u1", "t1"])
 def test_unreadable_manscdp_bodies_get_400_and_a_log_entry_and_the_device_stays(
     gb: Gb, transport: str
@@ -170,3 +179,55 @@ def test_unreadable_manscdp_bodies_get_400_and_a_log_entry_and_the_device_stays(
     assert "UTF-8" in bad[0].detail["reason"] and "well-formed" in bad[1].detail["reason"]
     with gb.container.uow() as uow:
         assert uow.gb_device_reports.get(DEVICE)["info"] is None  # nothing taken from it
+
+
+def test_an_offline_device_takes_its_placed_cameras_offline_until_it_is_heard_again(
+    gb: Gb,
+) -> None:
+    """3 keepalive intervals missed: the camera placed from the device's channel is offline on
+    the recorder's health board (what the UI shows), and the alarm watcher raises
+    camera_offline for it; the next keepalive takes the mark away and the alarm clears."""
+    camera_id = _place_in_service(gb, "34020000001310000001")
+    run = sipp("register_keepalive", gb.server.port, gb.keys(), gb.tmp, oocsf="catalog_answer")
+    assert (run.returncode, run.successful, run.failed) == (0, 1, 0), run.screen
+    registered_at = gb.clock.now()
+    assert gb.container.recording.health(camera_id) is None  # the recorder has not reported
+
+    gb.clock.advance(timedelta(seconds=3 * 60 + 1))
+    assert _wait_for(lambda: gb.container.recording.health(camera_id) is not None)
+    health = gb.container.recording.health(camera_id)
+    assert health is not None and health.state is RecorderState.OFFLINE
+    assert health.reason is OfflineReason.UNREACHABLE and health.since == registered_at
+    assert f"GB/T 28181 device {DEVICE} offline" in health.detail
+    report = gb.container.alarm_watch.tick()
+    assert [(w.kind, w.subject) for w in report.raised] == [
+        (AlarmKind.CAMERA_OFFLINE, f"camera:{camera_id}")
+    ]
+    assert _open_alarm(gb) is not None  # and the device's own
+
+    run = sipp("keepalive", gb.server.port, gb.keys(), gb.tmp)
+    assert run.returncode == 0, run.screen
+    assert gb.container.recording.health(camera_id) is None  # the recorder's word again
+    report = gb.container.alarm_watch.tick()
+    assert report.cleared == [(AlarmKind.CAMERA_OFFLINE, f"camera:{camera_id}")]
+    assert report.faults_recovered == [camera_id]
+
+
+def _place_in_service(gb: Gb, channel_id: str) -> int:
+    """The device's catalogue lists ``channel_id``; a unit manager places it at a site and the
+    camera is put in service (so it should record, and is watched)."""
+    c = gb.container
+    [body] = build_catalog_responses(1, DEVICE, [CatalogItem(channel_id, name="Gate")])
+    part = parse(body)
+    assert isinstance(part, CatalogResponse)
+    c.gb_channels.on_catalog_part(DEVICE, part)
+    [unit] = c.registry.list_units(ADMIN)
+    site = c.registry.create_site(
+        ADMIN, SiteInput(unit.id or 0, "Gate", "340202", "1 Road", True, PublicPlaceArticle.ART9)
+    )
+    [channel] = c.gb_channels.list_channels(ADMIN)
+    camera = c.gb_channels.place(ADMIN, channel.id or 0, Placement(site.id or 0, []))
+    today = shanghai_date(gb.clock.now())
+    for state in (S.DESIGN_REVIEWED, S.BUILT, S.ACCEPTED, S.IN_SERVICE):
+        c.registry.transition_camera(ADMIN, camera.id or 0, state, today)
+    return camera.id or 0

@@ -243,6 +243,12 @@ class HealthRepository:
         q = select(rt.camera_health).order_by(rt.camera_health.c.camera_id)
         return [_health(r) for r in self._c.execute(q).mappings()]
 
+    def remove(self, camera_id: int) -> None:
+        """Forget a camera's row (a GB/T 28181 device's offline mark, once it is heard again)."""
+        self._c.execute(
+            sa_delete(rt.camera_health).where(rt.camera_health.c.camera_id == camera_id)
+        )
+
 
 def _health_row(h: CameraHealth) -> dict[str, Any]:
     return {
