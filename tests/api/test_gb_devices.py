@@ -1,5 +1,6 @@
 """The GB/T 28181 device allow-list over the API: a unit manager adds devices of their own unit;
-the digest password is write-only (never answered, never in the operation log); bad IDs are refused naming the field; other units' devices are out of reach. A unit
+the digest password is write-only (never answered, never in the operation log) and sealed at
+rest; bad IDs are refused naming the field; other units' devices are out of reach. A unit
 manager asks an online device again for its Catalog, DeviceInfo or DeviceStatus (logged)."""
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ import dataclasses
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from custos.adapters.db import gb_tables as gt
 from custos.bootstrap import Container
 from custos.domain.access import Role
 from custos.domain.manscdp import Query, parse
@@ -70,6 +73,18 @@ def test_another_units_devices_are_out_of_reach_and_operators_cannot_write(
     assert _add(client, manager, theirs, device_id="34020000001180000002").status_code == 404
     operator = login_as(Role.OPERATOR, mine)
     assert _add(client, operator, mine, device_id="34020000001180000003").status_code == 403
+
+
+def test_the_password_is_stored_sealed_not_as_plaintext(
+    client: TestClient, admin: dict[str, str], container: Container
+) -> None:
+    assert _add(client, admin, make_unit(client, admin)).status_code == 201
+    with container.uow.engine.connect() as conn:
+        sealed = conn.execute(select(gt.gb_devices.c.password_sealed)).scalar_one()
+    assert PASSWORD.encode() not in sealed and PASSWORD.encode("utf-16-le") not in sealed
+    with container.uow() as uow:
+        assert uow.gb_devices.password(DEVICE) == PASSWORD  # the secret box opens it
+        assert PASSWORD not in repr(uow.gb_devices.by_device_id(DEVICE))
 
 
 def _online(container: Container) -> None:

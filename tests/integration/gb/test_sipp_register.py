@@ -1,6 +1,8 @@
 """GB/T 28181 devices simulated by SIPp register with the SIP server, keep alive, go offline and
 come back (and the cameras placed from their channels with them); bad REGISTERs are refused with
-the right answer, and so are unreadable MANSCDP bodies. Real peer (sipp), real database."""
+the right answer, and so are unreadable MANSCDP bodies; the 2022 edition's Contact expiry and
+Date without milliseconds are read, and too short an expiry gets 423. Real peer (sipp), real
+database."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from custos.bootstrap import Container, gb_sip_server
 from custos.domain.access import Role
 from custos.domain.alarms import Alarm, AlarmKind
 from custos.domain.audit import AuditEvent, Outcome
-from custos.domain.calendar import shanghai_date
+from custos.domain.calendar import SHANGHAI, shanghai_date
 from custos.domain.clock import ManualClock
 from custos.domain.gb_device import DeviceState, gb_date
 from custos.domain.kinds import LifecycleState as S
@@ -158,7 +160,35 @@ def test_a_device_unregisters_with_expires_0(gb: Gb) -> None:
     assert _open_alarm(gb) is None
 
 
-# --- unreadable bodies, cameras of an offline device ----------------------------------------
+# --- the 2022 edition, 423, unreadable bodies, cameras of an offline device -------------------
+
+
+def test_a_2022_device_with_contact_expires_and_a_date_without_milliseconds_registers(
+    gb: Gb,
+) -> None:
+    """The expiry in the Contact's `expires` parameter (no Expires header), a Date without
+    milliseconds: both read; SIPp checks the 200's Expires: 120."""
+    device_date = (gb.clock.now() + timedelta(seconds=90)).astimezone(SHANGHAI)
+    [(device, auth, domain, platform, _)] = gb.keys()
+    keys: list[tuple[str, ...]] = [
+        (device, auth, domain, platform, device_date.strftime("%Y-%m-%dT%H:%M:%S"))
+    ]
+    run = sipp("register_2022", gb.server.port, keys, gb.tmp, oocsf="catalog_answer")
+    assert (run.returncode, run.successful, run.failed) == (0, 1, 0), run.screen
+    d = gb.device()
+    assert d["state"] == DeviceState.ONLINE.value
+    assert d["expires_at"] == (gb.clock.now() + timedelta(seconds=120)).isoformat()
+    whole_seconds = 90 - gb.clock.now().microsecond / 1e6  # the device's Date has none
+    assert d["clock_drift_s"] == pytest.approx(whole_seconds, abs=0.01)
+
+
+def test_too_short_an_expiry_gets_423_with_min_expires_and_then_the_minimum(gb: Gb) -> None:
+    assert gb.container.settings.gb_register_min_expires_s == 60  # what the scenario expects
+    run = sipp("register_too_brief", gb.server.port, gb.keys(), gb.tmp, oocsf="catalog_answer")
+    assert (run.returncode, run.successful, run.failed) == (0, 1, 0), run.screen
+    d = gb.device()
+    assert d["state"] == DeviceState.ONLINE.value
+    assert d["expires_at"] == (gb.clock.now() + timedelta(seconds=60)).isoformat()
 
 
 @pytest.mark.parametrize("transport", ["u1", "t1"])
