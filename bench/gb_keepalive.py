@@ -15,13 +15,15 @@ Phases, one after the other in one run:
 Printed per phase: CPU of this process (the SIP server, the database client and the container
 around them) and of the ``gb-sip`` thread alone, as a share of one core; keepalives handled per
 second (counted at the service); resident memory now (VmRSS) and its growth over idle; the load
-average. The steady phase is also given as a ratio to idle. A PostgreSQL server's own CPU is not
-counted. At the end: devices online as the server sees them, and SIPp's completed/failed calls.
+average. The steady phase is also given as a ratio to idle. With PostgreSQL on this machine,
+the CPU of the server processes serving the bench's database is given beside (read from /proc).
+At the end: devices online as the server sees them, and SIPp's completed/failed calls.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import resource
@@ -33,6 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine, text
 from tests.api.builders import credit_code
 from tests.integration.gb.sipp_support import free_port
 
@@ -60,6 +63,7 @@ class Sample:
     sip_cpu: float  # the gb-sip thread, seconds
     keepalives: int  # handled so far
     rss_mib: float  # VmRSS now
+    backends: dict[int, float]  # PostgreSQL: this database's server processes, CPU seconds
 
     def since(self, before: Sample, label: str) -> tuple[float, float]:
         dt = self.at - before.at
@@ -67,17 +71,39 @@ class Sample:
         sip = 100 * (self.sip_cpu - before.sip_cpu) / dt
         kps = (self.keepalives - before.keepalives) / dt
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        # a backend started meanwhile counts whole; one gone meanwhile is not seen
+        db = sum(cpu - before.backends.get(pid, 0.0) for pid, cpu in self.backends.items())
+        server = f"  postgres {100 * db / dt:5.2f} %" if self.backends else ""
         print(
-            f"{label:<13} {dt:6.1f} s  process {share:5.2f} %  gb-sip {sip:5.2f} % of one core  "
-            f"{kps:6.1f} keepalives/s  rss {self.rss_mib:.0f} MiB  load {load}",
+            f"{label:<13} {dt:6.1f} s  process {share:5.2f} %  gb-sip {sip:5.2f} %{server} "
+            f"of one core  {kps:6.1f} keepalives/s  rss {self.rss_mib:.0f} MiB  load {load}",
             flush=True,
         )
         return share, sip
 
 
-def _thread_cpu(native_id: int) -> float:
-    fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+def _cpu_of(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
+
+
+def _thread_cpu(native_id: int) -> float:
+    return _cpu_of(Path(f"/proc/self/task/{native_id}/stat"))
+
+
+def _backends(engine: Engine) -> dict[int, float]:
+    """CPU seconds of the PostgreSQL server processes serving this database, when the server
+    runs on this machine (else nothing)."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    query = text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+    with engine.connect() as conn:
+        pids = conn.execute(query).scalars().all()
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            found[int(pid)] = _cpu_of(Path(f"/proc/{pid}/stat"))
+    return found
 
 
 def _rss_mib() -> float:
@@ -152,7 +178,7 @@ def main() -> None:
         def sample() -> Sample:
             r = resource.getrusage(resource.RUSAGE_SELF)
             return Sample(time.monotonic(), r.ru_utime + r.ru_stime, _thread_cpu(sip_id),
-                          handled[0], _rss_mib())  # fmt: skip
+                          handled[0], _rss_mib(), _backends(c.engine))  # fmt: skip
 
         screen = tmp / "sipp.screen"
         cmd = [
