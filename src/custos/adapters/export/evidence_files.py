@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import zipfile
 from collections.abc import Callable, Sequence
@@ -95,12 +96,19 @@ class EvidenceFiles:
         path.write_bytes(data)
 
     def write_zip(self, dst: Path, members: Sequence[tuple[str, Path]]) -> WrittenZip:
-        """Stored (not compressed), each member copied from its file; fsynced, read-only."""
+        """Stored (not compressed), each member copied from its file; fsynced, read-only.
+
+        Each member is written as ``ZipFile.write`` writes it (the same bytes: its header from
+        the file's stat), but copied in 1 MiB chunks instead of 8 KiB ones, which halves the
+        CPU of the copy (bench/export_speed.py)."""
         dst.parent.mkdir(parents=True, exist_ok=True)
         partial = dst.with_suffix(".partial")
         with zipfile.ZipFile(partial, "x", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
             for name, source in members:
-                z.write(source, name)
+                info = zipfile.ZipInfo.from_file(source, name)
+                info.compress_type = zipfile.ZIP_STORED
+                with source.open("rb") as src, z.open(info, "w") as out:
+                    shutil.copyfileobj(src, out, CHUNK)
         sha, size = self.digest(partial)
         with partial.open("rb") as f:
             os.fsync(f.fileno())
