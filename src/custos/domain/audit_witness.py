@@ -21,7 +21,7 @@ from custos.domain.merkle import HASH_SIZE, CompactRange, leaf_hashes
 
 MAX_LINE = 4096  # bytes: a checkpoint line is about 400; anything longer is not one
 MAX_TREE_SIZE = 1 << 62
-_MEMBERS = {"type", "log", "tree_size", "root", "chain", "signed_at", "key_id", "signature"}
+MEMBERS = {"type", "log", "tree_size", "root", "chain", "signed_at", "key_id", "signature"}
 
 
 class MalformedWitnessError(ValueError):
@@ -42,12 +42,14 @@ def parse_witness_line(line: bytes) -> Checkpoint:
         d = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedWitnessError(f"not JSON ({exc})") from exc
+    except RecursionError:  # nested deeper than the parser goes: no checkpoint is
+        raise MalformedWitnessError("not JSON (nested too deep)") from None
     if not isinstance(d, dict):
         raise MalformedWitnessError("not a JSON object")
     if d.get("type") != "checkpoint" or d.get("log") != LOG_ORIGIN:
         raise MalformedWitnessError(f"not a checkpoint of log {LOG_ORIGIN}")
-    if set(d) != _MEMBERS:
-        raise MalformedWitnessError(f"members must be exactly {', '.join(sorted(_MEMBERS))}")
+    if set(d) != MEMBERS:
+        raise MalformedWitnessError(f"members must be exactly {', '.join(sorted(MEMBERS))}")
     size = d["tree_size"]
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_TREE_SIZE:
         raise MalformedWitnessError(f"tree_size must be an integer 1..{MAX_TREE_SIZE}")
@@ -212,7 +214,11 @@ class WitnessCheck:
         if self._range.root() == w.checkpoint.root:
             self._upheld.append(w)
             return
-        first = self._upheld[-1].checkpoint.tree_size + 1 if self._upheld else 1
+        # after the newest upheld one below it: a witness may hold two copies of one size (a
+        # bureau keeps a conflicting copy beside the one it accepted), and one may be upheld
+        size = w.checkpoint.tree_size
+        below = [u.checkpoint.tree_size for u in self._upheld if u.checkpoint.tree_size < size]
+        first = max(below, default=0) + 1
         reason = (
             f"the first {w.checkpoint.tree_size} entries of the log do not have its root: "
             f"entries in {first}..{w.checkpoint.tree_size} were changed or replaced"

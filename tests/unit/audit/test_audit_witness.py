@@ -126,6 +126,22 @@ def test_a_log_replaced_by_another_of_the_same_length_contradicts() -> None:
     assert bad is not None and bad.witnessed.checkpoint.tree_size == 10
 
 
+def test_two_copies_of_one_size_the_one_the_log_lacks_is_named_after_the_last_upheld() -> None:
+    """A bureau keeps a conflicting copy beside the one it accepted: one of the two is upheld,
+    the other contradicted, and the changed range starts after the last upheld size below."""
+    log = MemoryLog.of(25, every=10)
+    other = MemoryLog()
+    for i in range(1, 21):
+        entry = event(i) if i <= 10 else replace(event(i), actor="someone")
+        other.append(canonical_entry(i, entry))
+    other.sign(TRUSTED)
+    copies = [Witnessed(other.checkpoints[-1], "bureau record 9"), *witnessed_of(log)]
+    report = check(log, copies)
+    bad = report.first_contradicted
+    assert bad is not None and bad.witnessed.source == "bureau record 9"
+    assert "entries in 11..20 were changed or replaced" in bad.reason
+
+
 def test_a_missing_entry_below_a_witnessed_size_contradicts_it() -> None:
     log = MemoryLog.of(30, every=10)
     witnessed = witnessed_of(log)
