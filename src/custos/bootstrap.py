@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from custos import __version__
 from custos.adapters.audit_witness import CheckpointFile, WitnessFiles
+from custos.adapters.bureau_witness_client import BureauWitnessClient
 from custos.adapters.child_process import dies_with_parent
 from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
 from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
@@ -38,9 +39,11 @@ from custos.adapters.onvif import ZeepOnvifClient
 from custos.adapters.rulepack_loader import load_rulebook
 from custos.adapters.signing import (
     KEY_FILE,
+    PUBLIC_FILE,
     TrustedKeys,
     load_or_create_signer,
     read_public_key,
+    read_sender_key,
 )
 from custos.adapters.sip.cascade_link import LocalIdentity
 from custos.adapters.sip.cascade_media import UpwardMediaConfig
@@ -51,6 +54,7 @@ from custos.adapters.storage import seaweedfs
 from custos.adapters.storage.documents import DocumentStore
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.config import Settings
+from custos.domain.audit_chain import key_id_of
 from custos.domain.calendar import WorkdayCalendar
 from custos.domain.clock import Clock, SystemClock
 from custos.domain.divisions import DivisionTable
@@ -64,6 +68,7 @@ from custos.services.alarm_watch import AlarmWatch
 from custos.services.audit_log import AuditLogService, Checkpointer, CheckpointPolicy
 from custos.services.audit_witness import CheckpointWitness, WitnessService
 from custos.services.auth import AuthPolicy, AuthService
+from custos.services.bureau_witness import BureauWitnessService
 from custos.services.camera_time import CameraTimeService
 from custos.services.compliance import ComplianceService
 from custos.services.contractors import ContractorService
@@ -170,6 +175,7 @@ class Services:
     inspections: InspectionService  # the bureau's inspections with the packs' checklists
     rectifications: RectificationService  # rectification notices to closure (issue 15)
     supervision: SupervisionService  # the bureau's console, within its jurisdiction (issue 15)
+    bureau_witness: BureauWitnessService  # the bureau keeps its units' checkpoints (issue 13)
     offload: OffloadService | None = None  # None unless an object store is configured
     witnesses: WitnessService | None = None  # hands signed checkpoints to witnesses (issue 13)
 
@@ -320,6 +326,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             clock,
             render_league_sheet,
         ),
+        bureau_witness=BureauWitnessService(uow, clock, read_sender_key, trusted_keys),
         recording=RecordingService(uow, clock),
         footage=footage,
         requests=requests,
@@ -424,11 +431,15 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
 def _witnesses(
     settings: Settings, uow: SqlUnitOfWorkFactory, checkpointer: Checkpointer
 ) -> WitnessService:
-    """The checkpoint file, and the object store when one is configured (docs/design/evidence.md),
-    woken after each commit that signed a checkpoint."""
+    """The checkpoint file, the object store and the bureau when they are configured
+    (docs/design/evidence.md), woken after each commit that signed a checkpoint."""
     witnesses: list[CheckpointWitness] = [CheckpointFile(settings.resolved_audit_witness_dir())]
     if settings.audit_witness_objectstore and settings.object_store_enabled():
         witnesses.append(checkpoint_objects(settings))
+    if settings.audit_witness_url:
+        witnesses.append(
+            bureau_witness(settings, settings.audit_witness_url, checkpointer.signer.key_id)
+        )
     service = WitnessService(uow, witnesses)
     checkpointer.after_commit(service.wake)
     return service
@@ -453,6 +464,23 @@ def checkpoint_objects(settings: Settings) -> CheckpointObjects:
         prefix=settings.s3_prefix,
     )
     return CheckpointObjects(store, settings.s3_lock_days)
+
+
+def bureau_witness(settings: Settings, url: str, key_id: str) -> BureauWitnessClient:
+    """The bureau's Custos at ``url`` as a witness of the log key ``key_id``'s checkpoints, and as
+    their source for ``custos audit verify --witness URL``; ValueError naming the setting when
+    the URL or the CA file is unusable (the URL itself is never quoted: it is configuration)."""
+    try:
+        return BureauWitnessClient(url, key_id, settings.audit_witness_ca_file)
+    except ValueError as exc:
+        raise ValueError(
+            f"the bureau's URL (CUSTOS_AUDIT_WITNESS_URL or --witness): {exc}"
+        ) from None
+
+
+def log_key_id(settings: Settings) -> str:
+    """The key id of this installation's log key, from its public key file (no database)."""
+    return key_id_of(read_public_key(str(settings.data_dir / "keys" / PUBLIC_FILE)))
 
 
 def witness_files(paths: list[Path]) -> WitnessFiles:

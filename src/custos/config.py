@@ -45,6 +45,17 @@ class Settings(BaseSettings):
         description="Also put each checkpoint in the object store (under Object Lock) when one "
         "is configured",
     )
+    audit_witness_url: str | None = Field(
+        default=None,
+        description="The supervising bureau's Custos (base URL, http or https, no password in "
+        "it): each signed checkpoint is also handed to it, and 'custos audit verify --witness "
+        "URL' reads them back (docs/design/evidence.md, 'The bureau as a witness')",
+    )
+    audit_witness_ca_file: Path | None = Field(
+        default=None,
+        description="CA certificates (PEM) to verify the bureau's TLS certificate by, when its "
+        "CA is not in the system's store; certificates are always verified",
+    )
     media_dir: Path | None = Field(
         default=None, description="Where recorded segments live; default: <data_dir>/media"
     )

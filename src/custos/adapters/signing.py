@@ -12,7 +12,7 @@ import stat
 from collections.abc import Mapping
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
     PrivateFormat,
     PublicFormat,
     load_pem_private_key,
+    load_pem_public_key,
 )
 
 from custos.domain.audit_chain import Checkpoint, key_id_of
@@ -97,6 +98,29 @@ def read_public_key(text: str) -> bytes:
     if len(key) != 32:
         raise ValueError("an Ed25519 public key is 32 bytes (64 hex digits)")
     return key
+
+
+def read_sender_key(text: str) -> bytes:
+    """A unit system's log public key as the bureau is given it: an Ed25519 public key in PEM
+    (SubjectPublicKeyInfo), or its 64 hex digits (``audit-ed25519.pub``); ValueError if neither."""
+    candidate = text.strip()
+    if len(candidate) > 4096:
+        raise ValueError("too long for an Ed25519 public key")
+    if not candidate.startswith("-----BEGIN"):
+        try:
+            raw = bytes.fromhex(candidate)
+        except ValueError:
+            raw = b""
+        if len(raw) != 32:
+            raise ValueError("an Ed25519 public key in PEM, or its 64 hex digits")
+        return raw
+    try:
+        key = load_pem_public_key(candidate.encode())
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError("not a readable PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
 class TrustedKeys:

@@ -42,6 +42,8 @@ class Permission(enum.StrEnum):
     PUBLICATION_REVIEW = "publication.review"
     # answer a rectification notice (整改通知) the bureau sent one's unit (docs/design/filing.md D7)
     RECTIFY = "rectification.respond"
+    # register the unit systems whose signed checkpoints the bureau keeps (docs/design/evidence.md)
+    WITNESS_MANAGE = "witness.manage"
     SELF = "self"  # what every signed-in user may do about their own session
 
 
@@ -82,6 +84,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ONVIF_ONBOARD,
             P.DUTY_READ,
             P.DUTY_MANAGE,
+            P.WITNESS_MANAGE,
             P.SELF,
         }
     ),
@@ -143,6 +146,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.COMPLIANCE_READ,
             P.RULES_READ,
             P.SUPERVISE,
+            P.WITNESS_MANAGE,
             P.AUDIT_READ,
             P.REQUEST_READ,
             P.REGISTER_READ,

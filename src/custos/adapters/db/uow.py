@@ -26,6 +26,7 @@ from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
 from custos.adapters.db import retention_repositories as rtr
 from custos.adapters.db import staff_repositories as sr
+from custos.adapters.db import witness_repositories as wr
 from custos.adapters.db.sign_in import SignInLedgerRepository
 from custos.services.audit_log import Checkpointer
 from custos.services.ports import SecretBox
@@ -82,6 +83,8 @@ class SqlUnitOfWork:
     filing_profiles: fr.FilingProfileRepository
     filing_cases: fr.FilingCaseRepository
     filing_receipts: fxr.FilingReceiptRepository
+    witness_senders: wr.WitnessSenderRepository
+    witness_checkpoints: wr.WitnessCheckpointRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -145,6 +148,8 @@ class SqlUnitOfWork:
         self.filing_profiles = fr.FilingProfileRepository(conn)
         self.filing_cases = fr.FilingCaseRepository(conn)
         self.filing_receipts = fxr.FilingReceiptRepository(conn)
+        self.witness_senders = wr.WitnessSenderRepository(conn)
+        self.witness_checkpoints = wr.WitnessCheckpointRepository(conn)
         return self
 
     def __exit__(

@@ -44,6 +44,7 @@ from custos.entrypoints.api.routers import (
     supervision,
     units,
     users,
+    witness,
 )
 from custos.entrypoints.api.routers import recording as recording_router
 from custos.entrypoints.web import PUBLIC_UI_ROUTES
@@ -56,9 +57,17 @@ PUBLIC_ROUTES = frozenset(
         ("POST", f"{API_PREFIX}/auth/login"),
         ("GET", f"{API_PREFIX}/health"),
         ("GET", f"{API_PREFIX}/keys"),  # public keys only: fingerprints to check packages by
+        # the checkpoints a bureau witnesses: sizes, hashes, times and signatures, no personal data
+        ("GET", f"{API_PREFIX}/witness/checkpoints"),
     }
     | PUBLIC_UI_ROUTES
 )
+#: Routes authorized by a signature in the request instead of a token, and why. A test holds
+#: each to asking for no token and refusing what no registered key signed.
+SIGNED_ROUTES = {
+    ("POST", f"{API_PREFIX}/witness/checkpoints"): "a checkpoint is accepted only when a "
+    "registered sender's log key signed it: the unit's system has no account at the bureau",
+}
 
 
 def create_app(container: Services) -> FastAPI:
@@ -111,6 +120,7 @@ def create_app(container: Services) -> FastAPI:
         inspections,
         divisions,
         supervision,
+        witness,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)
