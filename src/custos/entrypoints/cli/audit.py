@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -49,11 +50,12 @@ def audit() -> None:
 )
 @click.option(
     "--witness",
-    "witness_paths",
+    "witness_places",
     multiple=True,
-    type=click.Path(path_type=Path),
-    help="A witness file of checkpoints, or a directory of them (*.jsonl); repeatable: the log "
-    "must extend every checkpoint witnessed there",
+    metavar="PATH|URL",
+    help="A witness file of checkpoints, a directory of them (*.jsonl), or a bureau's Custos "
+    "(http:// or https:// base URL); repeatable: the log must extend every checkpoint witnessed "
+    "there",
 )
 @click.option(
     "--witness-objectstore",
@@ -65,7 +67,7 @@ def verify(
     data_dir: Path | None,
     export_file: Path | None,
     public_key: str | None,
-    witness_paths: tuple[Path, ...],
+    witness_places: tuple[str, ...],
     witness_objectstore: bool,
     as_json: bool,
 ) -> None:
@@ -79,7 +81,12 @@ def verify(
         raise click.BadParameter(str(exc), param_hint="--public-key") from exc
     # Witnesses first: they only ever get committed checkpoints, so a log read after them
     # holds everything they hold unless it was rolled back.
-    witnessed = _witnessed(data_dir, witness_paths, witness_objectstore)
+    witnessed = _witnessed(
+        data_dir,
+        witness_places,
+        witness_objectstore,
+        lambda: _log_key_id(data_dir, export_file, public_key),
+    )
     notes: list[str] = []
     witness: WitnessReport | None = None
     if export_file is not None:
@@ -119,18 +126,31 @@ def verify(
 
 
 def _witnessed(
-    data_dir: Path | None, paths: tuple[Path, ...], objectstore: bool
+    data_dir: Path | None,
+    places: tuple[str, ...],
+    objectstore: bool,
+    key_id: Callable[[], str],
 ) -> tuple[list[Witnessed], list[Refused]] | None:
     """What the witnesses named on the command line hold (None: none named); CannotRun, exit 2,
-    when one cannot be read at all."""
-    if not paths and not objectstore:
+    when one cannot be read at all. A bureau is asked for the checkpoints of ``key_id()``."""
+    if not places and not objectstore:
         return None
-    from custos.bootstrap import checkpoint_objects, witness_files
+    from custos.bootstrap import bureau_witness, checkpoint_objects, witness_files
     from custos.services.audit_witness import WitnessSource, WitnessUnavailableError, read_all
 
+    urls = [p for p in places if p.lower().startswith(("http://", "https://"))]
+    paths = [Path(p) for p in places if p not in urls]
     sources: list[WitnessSource] = []
     if paths:
-        sources.append(witness_files(list(paths)))
+        sources.append(witness_files(paths))
+    if urls:
+        settings = build_settings(data_dir)
+        kid = key_id()
+        for url in urls:
+            try:
+                sources.append(bureau_witness(settings, url, kid))
+            except ValueError as exc:
+                raise CannotRun(f"--witness: {exc}") from exc
     if objectstore:
         try:
             sources.append(checkpoint_objects(build_settings(data_dir)))
@@ -140,6 +160,33 @@ def _witnessed(
         return read_all(sources)
     except WitnessUnavailableError as exc:
         raise CannotRun(f"cannot read the witness: {exc}") from exc
+
+
+def _log_key_id(data_dir: Path | None, export_file: Path | None, public_key: str | None) -> str:
+    """Whose checkpoints to ask a bureau for: the pinned key's, else the export's, else this
+    installation's log key."""
+    if public_key is not None:
+        from custos.bootstrap import pinned_keys
+
+        return pinned_keys(public_key).key_ids[0]  # already read once: it is readable
+    if export_file is not None:
+        from custos.domain.audit_export import ExportReader, MalformedExport
+
+        try:
+            with export_file.open("rb") as f:
+                return ExportReader(f).header.key_id
+        except MalformedExport as exc:
+            raise CannotRun(
+                f"--witness URL: the export names no key ({exc}); give --public-key"
+            ) from exc
+    from custos.bootstrap import log_key_id
+
+    try:
+        return log_key_id(build_settings(data_dir))
+    except (OSError, ValueError) as exc:
+        raise CannotRun(
+            f"--witness URL: this installation's log key cannot be read ({exc}); give --public-key"
+        ) from exc
 
 
 def _print(
