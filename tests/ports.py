@@ -15,7 +15,7 @@ import random
 import socket
 
 LOWEST = 24000
-BLOCK = 1000  # ports per worker: gw0..gw7 and one for a run without xdist
+BLOCK = 900  # ports per worker: gw0..gw7 and one for a run without xdist (24000-32099)
 SEAWEED_LOWEST = 12000  # S3 ports 12000-13999, their gRPC ports 22000-23999
 
 
