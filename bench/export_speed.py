@@ -82,7 +82,7 @@ class Timed:
 @dataclass
 class Phases:
     """Wall seconds spent in each wrapped call during one export, a call made inside another
-    (``write_zip`` hashes the ZIP through ``digest``) counted only once, as the inner one."""
+    counted only once, as the inner one."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     _inner: list[float] = field(default_factory=list)  # per open call: its nested calls' time

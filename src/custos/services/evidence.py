@@ -20,7 +20,7 @@ transaction rolled back then also loses its checkpoint, and its file is removed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -89,15 +89,33 @@ class Written(Protocol):
     def bytes(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class FileDigest:
+    """A file read once: its SHA-256 (the manifest's), its size and its CRC-32 (the ZIP's)."""
+
+    sha256: str
+    bytes: int
+    crc32: int
+
+
 class PackageFiles(Protocol):
     """Cutting, hashing and zipping (adapters/export/evidence_files.py)."""
 
     def cut_camera(
         self, parts: Sequence[ConcatPart], from_ms: int, to_ms: int, dst: Path
     ) -> None: ...
-    def digest(self, path: Path) -> tuple[str, int]: ...
+    def digest(self, path: Path) -> FileDigest: ...
     def write(self, path: Path, data: bytes) -> None: ...
-    def write_zip(self, dst: Path, members: Sequence[tuple[str, Path]]) -> Written: ...
+    def write_zip(
+        self,
+        dst: Path,
+        members: Sequence[tuple[str, Path]],
+        digested: Mapping[str, FileDigest] | None = None,
+    ) -> Written:
+        """``digested``: members (by name) whose files were read by :meth:`digest` and have
+        not changed since; their CRC-32 is taken from there instead of read again."""
+        ...
+
     def remove_tree(self, path: Path) -> None: ...
 
 
@@ -189,7 +207,8 @@ class EvidenceBuilder:
         dst = self._root / f"{order.name}.zip"
         try:
             cameras, unit = self._cameras(uow, order.scope)
-            packed = self._cut(cameras, order.scope, source, work)
+            cut = self._cut(cameras, order.scope, source, work)
+            packed = [PackedFile(name, d.sha256, d.bytes) for name, d in cut.items()]
             signer = self._keys.current()
             parts = ManifestParts(
                 system=self._system,
@@ -224,7 +243,7 @@ class EvidenceBuilder:
                 self._files.write(work / "fixed" / name, data)
                 members.append((name, work / "fixed" / name))
             members += [(f.name, work / f.name) for f in packed]
-            written = self._files.write_zip(dst, members)
+            written = self._files.write_zip(dst, members, cut)
         finally:
             self._files.remove_tree(work)
         count = sum(len(c.segments) for c in cameras)
@@ -269,8 +288,9 @@ class EvidenceBuilder:
         scope: FootageScope,
         source: Callable[[Segment], Path],
         work: Path,
-    ) -> list[PackedFile]:
-        packed = []
+    ) -> dict[str, FileDigest]:
+        """Each camera's exact cut, read once for its SHA-256 and CRC-32, by file name."""
+        cut: dict[str, FileDigest] = {}
         for c in cameras:
             if not c.segments or c.entry.delivered is None:
                 continue
@@ -288,9 +308,8 @@ class EvidenceBuilder:
             dst = work / c.entry.file
             d = c.entry.delivered
             self._files.cut_camera(parts, _ms(d.start - first), _ms(d.end - first), dst)
-            sha, size = self._files.digest(dst)
-            packed.append(PackedFile(c.entry.file, sha, size))
-        return packed
+            cut[c.entry.file] = self._files.digest(dst)
+        return cut
 
     def _verify_page(self, work: Path) -> list[PackedFile]:
         """verify.html, listed in the manifest like the videos (the custody sheet is not: it is

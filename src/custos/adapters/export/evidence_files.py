@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import stat
-import zipfile
-from collections.abc import Callable, Sequence
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from custos.adapters.child_process import run_to_end
-from custos.services.evidence import ConcatPart
-
-CHUNK = 1 << 20
+from custos.adapters.export.stored_zip import CHUNK, StoredZip
+from custos.services.evidence import ConcatPart, FileDigest
 
 
 @dataclass(frozen=True)
@@ -83,35 +81,50 @@ class EvidenceFiles:
             tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
             raise OSError(f"cannot cut {dst.name}: {' '.join(tail) or 'ffmpeg failed'}")
 
-    def digest(self, path: Path) -> tuple[str, int]:
-        h, size = hashlib.sha256(), 0
+    def digest(self, path: Path) -> FileDigest:
+        """SHA-256, size and CRC-32 in one read, so that the ZIP need not read it for its CRC."""
+        h, crc, size = hashlib.sha256(), 0, 0
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
         with path.open("rb") as f:
-            while chunk := f.read(CHUNK):
-                h.update(chunk)
-                size += len(chunk)
-        return h.hexdigest(), size
+            while n := f.readinto(buffer):
+                h.update(view[:n])
+                crc = zlib.crc32(view[:n], crc)
+                size += n
+        return FileDigest(h.hexdigest(), size, crc)
 
     def write(self, path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
-    def write_zip(self, dst: Path, members: Sequence[tuple[str, Path]]) -> WrittenZip:
+    def write_zip(
+        self,
+        dst: Path,
+        members: Sequence[tuple[str, Path]],
+        digested: Mapping[str, FileDigest] | None = None,
+    ) -> WrittenZip:
         """Stored (not compressed), each member copied from its file; fsynced, read-only.
 
-        Each member is written as ``ZipFile.write`` writes it (the same bytes: its header from
-        the file's stat), but copied in 1 MiB chunks instead of 8 KiB ones, which halves the
-        CPU of the copy (bench/export_speed.py)."""
+        The bytes ``ZipFile.write`` writes (stored_zip.py), but written once, front to back:
+        a member's CRC-32 is known before its header is written, from ``digested`` (the read
+        that hashed it) or else from a read of its own, and the ZIP's SHA-256 is taken as it
+        is written: a cut file is read twice (its hash, the copy) and the ZIP not at all."""
         dst.parent.mkdir(parents=True, exist_ok=True)
         partial = dst.with_suffix(".partial")
-        with zipfile.ZipFile(partial, "x", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
-            for name, source in members:
-                info = zipfile.ZipInfo.from_file(source, name)
-                info.compress_type = zipfile.ZIP_STORED
-                with source.open("rb") as src, z.open(info, "w") as out:
-                    shutil.copyfileobj(src, out, CHUNK)
-        sha, size = self.digest(partial)
-        with partial.open("rb") as f:
-            os.fsync(f.fileno())
+        known = digested or {}
+        with partial.open("xb") as out:
+            try:
+                z = StoredZip(out)
+                for name, source in members:
+                    d = known.get(name)
+                    crc, size = (d.crc32, d.bytes) if d else _crc_and_size(source)
+                    z.add(name, source, crc, size)
+                sha, size = z.finish()
+                out.flush()
+                os.fsync(out.fileno())
+            except BaseException:
+                partial.unlink()  # never a package: it is not renamed
+                raise
         partial.chmod(stat.S_IRUSR | stat.S_IRGRP)
         os.replace(partial, dst)
         fd = os.open(dst.parent, os.O_RDONLY)
@@ -127,6 +140,16 @@ class EvidenceFiles:
         for p in sorted(path.rglob("*"), key=lambda q: len(q.parts), reverse=True):
             p.rmdir() if p.is_dir() else p.unlink()
         path.rmdir()
+
+
+def _crc_and_size(path: Path) -> tuple[int, int]:
+    """For a member that was not digested (the fixed ones, small)."""
+    crc, size = 0, 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+    return crc, size
 
 
 VERIFIER_HTML = ("custos_verify", "html/verify.html")
