@@ -40,8 +40,7 @@ from tests.api.builders import credit_code
 from tests.integration.gb.sipp_support import free_port
 
 from custos.adapters.db.migrate import upgrade
-from custos.adapters.sip.server import GbSipServer, SipListen
-from custos.bootstrap import bootstrap
+from custos.bootstrap import bootstrap, gb_sip_server
 from custos.config import Settings
 from custos.domain.access import Role
 from custos.domain.gb_device import gb_date
@@ -145,6 +144,9 @@ def main() -> None:
             data_dir=tmp / "data",
             database_url=args.postgres,
             gb_keepalive_interval_s=args.interval,
+            gb_sip_host="127.0.0.1",
+            gb_sip_port=free_port(),
+            gb_sip_transports="udp",
         )
         upgrade(settings.resolved_database_url())
         c = bootstrap(settings)
@@ -170,7 +172,10 @@ def main() -> None:
             return keepalive(device_id, address)
 
         c.gb_devices.keepalive = counted  # type: ignore[method-assign]
-        server = GbSipServer(c.gb_devices, SipListen("127.0.0.1", free_port(), tcp=False))
+        # as `custos serve` wires it (its offline check every interval/4, at most 5 s), less
+        # the queries on registering, which these SIPp devices do not answer
+        server = gb_sip_server(settings, c)
+        c.gb_devices.on_registered.remove(c.gb_queries.on_registered)
         server.start()
         sip_thread = next(t for t in threading.enumerate() if t.name == "gb-sip")
         sip_id = sip_thread.native_id or 0
@@ -227,6 +232,9 @@ def main() -> None:
             ok = _count(text, "Successful call")
             failed = _count(text, "Failed call")
             print(f"sipp: {ok} devices completed, {failed} failed (exit {proc.returncode})")
+            if failed:  # where they failed: SIPp's last table of messages, timeouts, unexpected
+                table = text[text.rfind("Messages  Retrans") :].splitlines()
+                print("\n".join(line for line in table[:24] if line.strip()))
         finally:
             server.stop()
             c.close()
