@@ -221,7 +221,7 @@ def main() -> None:
             print(
                 f"{'':13} {per:.2f} ms of process CPU a keepalive; steady / idle (process): "
                 f"{steady / max(idle, 0.01):.1f}x, {steady - idle:.2f} % of a core above idle "
-                f"(gb-sip {steady_sip - idle_sip:.2f} %); rss +{grown:.0f} MiB over idle "
+                f"(gb-sip {steady_sip - idle_sip:.2f} %); rss {grown:+.0f} MiB over idle "
                 f"({1024 * grown / args.devices:.0f} KiB a device)",
                 flush=True,
             )
