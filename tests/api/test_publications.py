@@ -127,3 +127,36 @@ def test_publication_is_refused_without_masking_and_released_after_review(world:
     (source,) = [p for p in original.glob("*.zip")]
     assert hashlib.sha256(source.read_bytes()).hexdigest() == case["source_sha256"]  # unaltered
     assert w.client.get(url, headers=w.people["officer"]).status_code == 403
+
+
+def test_an_added_region_is_taken_back_by_a_reviewer_until_approval(world: World) -> None:
+    w, manager, reviewer = world, _manager(world), world.people["head"]
+    ask = {"export_id": _export(w), "division_code": XIAN, "purpose": PURPOSE,
+           "mask": ["faces", "plates", "organisation_names", "individual_features"]}  # fmt: skip
+    r = w.client.post(f"{API}/publications", json=ask, headers=manager)
+    assert r.status_code == 201, r.text
+    url = f"{API}/publications/{r.json()['id']}"
+    first = {"first_frame": 0, "last_frame": 5, "box": [10, 10, 60, 40], "note": "a"}
+    second = {"first_frame": 2, "last_frame": 3, "box": [100, 20, 140, 60], "note": "b"}
+    added = w.client.post(f"{url}/review", json={"add_regions": [first, second]}, headers=reviewer)
+    assert added.status_code == 200 and added.json()["regions"] == [first, second]
+
+    officer = w.people["officer"]  # no publication.review
+    assert w.client.delete(f"{url}/regions/0", headers=officer).status_code == 403
+    assert w.client.delete(f"{url}/regions/2", headers=reviewer).status_code == 404
+    assert w.client.delete(f"{url}/regions/1000", headers=reviewer).status_code == 422
+    assert w.client.get(url, headers=reviewer).json()["regions"] == [first, second]
+
+    removed = w.client.delete(f"{url}/regions/0", headers=reviewer)
+    assert removed.status_code == 200, removed.text
+    assert removed.json()["regions"] == [second]  # the later one moved up
+    boxes = w.client.get(f"{url}/boxes", params={"frame": 3}, headers=reviewer).json()
+    regions = [b for b in boxes if b["source"].startswith("region:")]
+    assert regions == [{"source": "region:0", "box": second["box"]}]
+    assert w.client.get(url, headers=reviewer).json()["regions"] == [second]  # stored
+
+    confirmed = {"confirmed": ["organisation_names", "individual_features"]}
+    assert w.client.post(f"{url}/approve", json=confirmed, headers=reviewer).status_code == 200
+    refused = w.client.delete(f"{url}/regions/0", headers=reviewer)
+    assert refused.status_code == 409, refused.text  # approved: the review is closed
+    assert w.client.get(url, headers=reviewer).json()["regions"] == [second]

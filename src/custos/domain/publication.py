@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from custos.domain.errors import Conflict, FieldError, ValidationFailed
+from custos.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custos.domain.masking import Box, MaskKind, MaskMode, StaticZone
 from custos.domain.rules.publication import PublicationDuty
 from custos.domain.rules.terms import MaskTarget
@@ -171,6 +171,14 @@ class PublicationCase:
         self.regions += add_regions or []
         if zones is not None:
             self.zones = list(zones)
+
+    def remove_region(self, index: int) -> AddedRegion:
+        """Take back the added region at ``index`` (its place in ``regions``, the ``region:N`` of
+        :meth:`boxes_at`); the later ones move up by one. Only while proposed."""
+        self.expect(PublicationState.PROPOSED)
+        if not 0 <= index < len(self.regions):
+            raise NotFound("region", index)
+        return self.regions.pop(index)
 
     def covered(self, confirmed: frozenset[MaskTarget]) -> frozenset[MaskTarget]:
         """Targets the copy masks: those a detector ran for, plus what the reviewer confirms."""

@@ -283,6 +283,15 @@ class PublicationService:
         self.store.update(case)
         return case
 
+    def remove_region(self, principal: Principal, case_id: int, index: int) -> PublicationCase:
+        """Take back an added region (the reviewer's edit, like adding one); refused once the
+        case is approved."""
+        principal.require(Permission.PUBLICATION_REVIEW)
+        case = self.get(principal, case_id)
+        case.remove_region(index)
+        self.store.update(case)
+        return case
+
     def approve(
         self, principal: Principal, case_id: int, confirmed: Sequence[MaskTarget]
     ) -> PublicationCase:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 
@@ -203,6 +203,17 @@ def review(case_id: Id, body: ReviewIn, caller: Reviewer, c: ContainerDep) -> Pu
         else [StaticZone(z.left, z.top, z.right, z.bottom, z.label) for z in body.zones],
     )
     return PublicationOut.of(case)
+
+
+@router.delete("/{case_id}/regions/{index}", response_model=PublicationOut)
+def remove_region(
+    case_id: Id,
+    index: Annotated[int, Path(ge=0, le=MAX_REGIONS - 1, description="its place in `regions`")],
+    caller: Reviewer,
+    c: ContainerDep,
+) -> PublicationOut:
+    """Take back an added region (``region:N``; the later ones move up); only while proposed."""
+    return PublicationOut.of(c.publications.remove_region(caller.principal, case_id, index))
 
 
 @router.post("/{case_id}/approve", response_model=PublicationOut)
