@@ -2,6 +2,11 @@
 // delivered footage with the boxes that will be masked on it drawn over it, tracks removed or
 // restored, regions and static zones added, the targets no detector covers confirmed, then
 // approve (never by the requester: the server refuses it), release and download.
+// A rectangle dragged over the frame (mouse, pen or touch: pointer events) fills the region form
+// (pixels of the frame, the frame range the one shown unless the form's range holds it) or the
+// static-zone form (shares of the picture), per the draw toggle; the reviewer sees the numbers and
+// adds it with the form's button, which stays the keyboard's way. An added region is taken back
+// with DELETE publications/{id}/regions/{n}.
 import { api, can, clearError, el, flash, fmtTime, formData, label, showError, table, T } from "./app.js";
 
 const errorBox = document.getElementById("pub-error");
@@ -10,7 +15,12 @@ const section = document.getElementById("pub-case");
 const slider = document.getElementById("pub-frame");
 const image = document.getElementById("pub-image");
 const overlay = document.getElementById("pub-overlay");
+const stage = document.getElementById("pub-stage");
+const drawn = document.getElementById("pub-drawn");
+const regionForm = document.getElementById("pub-region");
+const zoneForm = document.getElementById("pub-zone");
 let current = null;
+let drag = null; // the pointer drawing: its id and both corners, in frame pixels (fractional)
 
 const pct = (v, of) => `${(100 * v) / of}%`;
 
@@ -22,6 +32,12 @@ async function guarded(work) {
 async function review(body, note = T("publication.saved")) {
   current = await api("POST", `publications/${current.id}/review`, body);
   flash(flashBox, note);
+  await show();
+}
+
+async function removeRegion(index) {
+  current = await api("DELETE", `publications/${current.id}/regions/${index}`);
+  flash(flashBox, T("publication.region_removed", { n: index }));
   await show();
 }
 
@@ -44,6 +60,7 @@ async function open(id) {
   slider.value = "0";
   section.hidden = false;
   section.dataset.case = String(id);
+  showDrawn(null);
   await show();
 }
 
@@ -61,7 +78,8 @@ async function show() {
   const frame = Number(slider.value);
   section.dataset.state = k.state;
   document.getElementById("pub-title").textContent = `${T("publication.id")} ${k.id} · ${label("enum.publication_state", k.state)}`;
-  document.getElementById("pub-facts").textContent = `${k.video.name} · ${k.video.width}×${k.video.height} · ${k.video.fps} fps · ${k.purpose} · ${k.requested_by}`;
+  document.getElementById("pub-facts").replaceChildren(el("span", { class: "mono" }, k.video.name),
+    ` · ${k.video.width}×${k.video.height} · ${T("publication.fps", { fps: k.video.fps })} · ${k.purpose} · ${k.requested_by}`);
   document.getElementById("pub-frame-label").textContent = T("publication.frame_of", { frame, frames: k.video.frames });
   image.src = `/api/v1/publications/${k.id}/frame.jpg?frame=${frame}`;
   const boxes = await api("GET", `publications/${k.id}/boxes?frame=${frame}`);
@@ -74,6 +92,14 @@ async function show() {
     ["publication.box", (b) => b.box.join(", ")],
     ["common.actions", (b) => open ? removeButton(b.source) : ""],
   ], boxes, { rowAttrs: (b) => ({ dataset: { source: b.source } }) }));
+  document.getElementById("pub-regions").replaceChildren(table([
+    ["publication.box_source", (r) => el("span", { class: "mono" }, `region:${r.n}`)],
+    ["publication.first_frame", (r) => String(r.first_frame)],
+    ["publication.last_frame", (r) => String(r.last_frame)],
+    ["publication.box", (r) => r.box.join(", ")],
+    ["publication.note", (r) => r.note],
+    ["common.actions", (r) => open ? regionButton(r.n) : ""],
+  ], k.regions.map((r, n) => ({ ...r, n })), { empty: "common.none", rowAttrs: (r) => ({ dataset: { region: r.n } }) }));
   document.getElementById("pub-removed").replaceChildren(...(k.removed_tracks.length ? [
     el("p", {}, T("publication.removed"), ": ", ...k.removed_tracks.map((id) => el("button", {
       type: "button", dataset: { act: "restore", track: id }, disabled: !open,
@@ -92,6 +118,9 @@ async function show() {
   for (const form of ["pub-region", "pub-zone", "pub-approve"]) {
     for (const input of document.getElementById(form).elements) input.disabled = !open || !can("publication.review");
   }
+  for (const input of document.querySelectorAll("#pub-draw input")) input.disabled = !editable();
+  stage.style.cursor = editable() ? "crosshair" : "";
+  if (!editable()) showDrawn(null);
   document.getElementById("pub-release").hidden = k.state !== "approved" || !can("publication.review");
   const download = document.getElementById("pub-download");
   download.hidden = k.state !== "released";
@@ -104,21 +133,132 @@ function removeButton(source) {
   if (kind === "track") {
     return el("button", { type: "button", dataset: { act: "remove-track" }, onclick: () => guarded(() => review({ remove_tracks: [index] })) }, T("publication.remove"));
   }
-  return "";
+  return kind === "region" ? regionButton(index) : "";
+}
+
+function regionButton(index) {
+  return el("button", { type: "button", dataset: { act: "remove-region", region: index }, onclick: () => guarded(() => removeRegion(index)) }, T("publication.remove_region"));
+}
+
+// ---- drawing a rectangle over the frame ----------------------------------------------------
+
+function editable() {
+  return !!current && current.state === "proposed" && can("publication.review");
+}
+
+/** A pointer event's place on the frame, in the frame's pixels: the image is scaled to fit
+ * (max-width), so its rendered box, not its natural size, is what the pointer moves over. */
+function framePoint(ev) {
+  const r = image.getBoundingClientRect();
+  const { width, height } = current.video;
+  const clamp = (v) => Math.min(Math.max(v, 0), 1);
+  return { x: clamp((ev.clientX - r.left) / r.width) * width, y: clamp((ev.clientY - r.top) / r.height) * height,
+    cx: ev.clientX, cy: ev.clientY };
+}
+
+/** The pixel box [x0, y0, x1, y1] (right and bottom exclusive) covering both corners, or null
+ * for a click or a drag too small to be meant (under 4 screen pixels either way). */
+function boxOf(a, b) {
+  if (Math.abs(a.cx - b.cx) < 4 || Math.abs(a.cy - b.cy) < 4) return null;
+  const { width, height } = current.video;
+  const x0 = Math.floor(Math.min(a.x, b.x)), y0 = Math.floor(Math.min(a.y, b.y));
+  const x1 = Math.min(Math.ceil(Math.max(a.x, b.x)), width), y1 = Math.min(Math.ceil(Math.max(a.y, b.y)), height);
+  return x1 > x0 && y1 > y0 ? [x0, y0, x1, y1] : null;
+}
+
+/** The rectangle being drawn, or the one the form holds, dashed over the frame (null hides). */
+function showDrawn(box) {
+  drawn.hidden = !box || !current;
+  if (drawn.hidden) return;
+  const v = current.video;
+  const [x0, y0, x1, y1] = box;
+  Object.assign(drawn.style, { left: pct(x0, v.width), top: pct(y0, v.height), width: pct(x1 - x0, v.width), height: pct(y1 - y0, v.height) });
+}
+
+const drawMode = () => document.querySelector("#pub-draw input[name=draw]:checked")?.value || "region";
+const setField = (form, name, value) => { form.elements[name].value = String(value); };
+const down4 = (v) => Math.max(0, Math.floor(v * 10000) / 10000);
+const up4 = (v) => Math.min(1, Math.ceil(v * 10000) / 10000);
+
+/** The drawn box into the form the toggle names; the reviewer checks it and presses Add. */
+function fillForm(box) {
+  const [x0, y0, x1, y1] = box;
+  if (drawMode() === "zone") {
+    const { width, height } = current.video;
+    setField(zoneForm, "left", down4(x0 / width));
+    setField(zoneForm, "top", down4(y0 / height));
+    setField(zoneForm, "right", up4(x1 / width));
+    setField(zoneForm, "bottom", up4(y1 / height));
+    zoneForm.elements.label.focus();
+    return;
+  }
+  const frame = Number(slider.value);
+  const first = regionForm.elements.first_frame.value, last = regionForm.elements.last_frame.value;
+  if (first === "" || last === "" || !(Number(first) <= frame && frame <= Number(last))) {
+    setField(regionForm, "first_frame", frame);
+    setField(regionForm, "last_frame", frame);
+  }
+  for (const [name, value] of Object.entries({ x0, y0, x1, y1 })) setField(regionForm, name, value);
+  regionForm.elements.note.focus();
+}
+
+/** The rectangle a form's fields describe, in frame pixels, or null while incomplete. */
+function formBox(form) {
+  const f = formData(form);
+  const { width, height } = current.video;
+  const zone = form === zoneForm;
+  const values = zone ? [f.left, f.top, f.right, f.bottom] : [f.x0, f.y0, f.x1, f.y1];
+  if (!values.every((n) => typeof n === "number" && Number.isFinite(n))) return null;
+  const box = zone ? values.map((n, i) => n * (i % 2 ? height : width)) : values;
+  return box[0] < box[2] && box[1] < box[3] ? box : null;
+}
+
+stage.addEventListener("pointerdown", (ev) => {
+  if (!editable() || ev.button !== 0 || !image.naturalWidth) return;
+  ev.preventDefault();
+  stage.setPointerCapture?.(ev.pointerId); // the drag goes on outside the picture, clamped
+  const at = framePoint(ev);
+  drag = { id: ev.pointerId, from: at, to: at };
+});
+
+stage.addEventListener("pointermove", (ev) => {
+  if (!drag || ev.pointerId !== drag.id) return;
+  drag.to = framePoint(ev);
+  showDrawn(boxOf(drag.from, drag.to));
+});
+
+stage.addEventListener("pointerup", (ev) => {
+  if (!drag || ev.pointerId !== drag.id) return;
+  const box = boxOf(drag.from, framePoint(ev));
+  drag = null;
+  showDrawn(box);
+  if (box) fillForm(box);
+});
+
+stage.addEventListener("pointercancel", () => { drag = null; showDrawn(null); });
+
+for (const form of [regionForm, zoneForm]) {
+  form.addEventListener("input", () => { if (current) showDrawn(formBox(form)); });
 }
 
 slider.addEventListener("change", () => guarded(show));
 
-document.getElementById("pub-region").addEventListener("submit", (ev) => {
+regionForm.addEventListener("submit", (ev) => {
   ev.preventDefault();
   const f = formData(ev.target);
-  guarded(() => review({ add_regions: [{ first_frame: f.first_frame, last_frame: f.last_frame, box: [f.x0, f.y0, f.x1, f.y1], note: f.note }] }));
+  guarded(async () => {
+    await review({ add_regions: [{ first_frame: f.first_frame, last_frame: f.last_frame, box: [f.x0, f.y0, f.x1, f.y1], note: f.note }] });
+    showDrawn(null);
+  });
 });
 
-document.getElementById("pub-zone").addEventListener("submit", (ev) => {
+zoneForm.addEventListener("submit", (ev) => {
   ev.preventDefault();
   const f = formData(ev.target);
-  guarded(() => review({ zones: [...current.zones, { left: f.left, top: f.top, right: f.right, bottom: f.bottom, label: f.label }] }));
+  guarded(async () => {
+    await review({ zones: [...current.zones, { left: f.left, top: f.top, right: f.right, bottom: f.bottom, label: f.label }] });
+    showDrawn(null);
+  });
 });
 
 document.getElementById("pub-approve").addEventListener("submit", (ev) => {
