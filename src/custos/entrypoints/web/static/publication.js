@@ -104,7 +104,7 @@ async function show() {
     el("p", {}, T("publication.removed"), ": ", ...k.removed_tracks.map((id) => el("button", {
       type: "button", dataset: { act: "restore", track: id }, disabled: !open,
       onclick: () => guarded(() => review({ restore_tracks: [id] })),
-    }, `${T("publication.restore")} track:${id}`))),
+    }, T("publication.restore"), " ", el("span", { class: "mono" }, `track:${id}`)))),
   ] : []));
   document.getElementById("pub-zones").replaceChildren(table([
     ["publication.zone_label", (z) => z.label],
