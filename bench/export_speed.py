@@ -29,8 +29,11 @@ output removed and the file system synced before the next:
 
 Printed for each: wall seconds, CPU seconds (this process and its waited-for children, user +
 system), bytes written, footage seconds per wall second (footage seconds = cameras × range),
-and the export's time against each baseline. One warm-up export (20 s, one camera) runs first,
-untimed: the first custody sheet of a process also loads its fonts.
+and the export's time against each baseline; for the export also the bytes read by this
+process and the ffmpeg it waited for (``rchar``: page cache or disk; ffmpeg reads the sources,
+then its own output again for faststart) and of those the bytes read from the disk
+(``ru_inblock``). One warm-up export (20 s, one camera) runs first, untimed: the first custody
+sheet of a process also loads its fonts.
 
 With the defaults (16 × 1 hour at 2 Mbit/s: 14 GB, three times) it ran six minutes on the
 shared two-core machine, and needs about 30 GB free in the temporary folder at its peak.
@@ -47,6 +50,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -77,30 +81,41 @@ PURPOSE = "bench: export speed (issue 13 §4)"
 class Timed:
     wall_s: float = 0.0
     cpu_s: float = 0.0
+    read_b: int = 0  # read by this process and its waited-for children, page cache or disk
+    disk_read_b: int = 0  # of which read from the disk
 
 
 @dataclass
 class Phases:
     """Wall seconds spent in each wrapped call during one export, a call made inside another
-    counted only once, as the inner one."""
+    counted only once, as the inner one. Calls made in another thread than the export's (the
+    builder reads a cut while ffmpeg cuts the next camera) are named "(beside)"."""
 
     seconds: dict[str, float] = field(default_factory=dict)
-    _inner: list[float] = field(default_factory=list)  # per open call: its nested calls' time
+    _open: threading.local = field(default_factory=threading.local)  # per thread
 
     def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
+            inner: list[float] = self._open.__dict__.setdefault("inner", [])  # nested calls' time
+            if threading.current_thread() is not threading.main_thread():
+                key = f"{name} (beside)"
+            else:
+                key = name
             t = time.perf_counter()
-            self._inner.append(0.0)
+            inner.append(0.0)
             try:
                 return fn(*args, **kwargs)
             finally:
                 spent = time.perf_counter() - t
-                nested = self._inner.pop()
-                self.seconds[name] = self.seconds.get(name, 0.0) + spent - nested
-                if self._inner:
-                    self._inner[-1] += spent
+                nested = inner.pop()
+                self.seconds[key] = self.seconds.get(key, 0.0) + spent - nested
+                if inner:
+                    inner[-1] += spent
 
         return timed
+
+    def in_line(self) -> float:
+        return sum(v for k, v in self.seconds.items() if not k.endswith("(beside)"))
 
 
 def cpu_now() -> float:
@@ -109,12 +124,29 @@ def cpu_now() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def reads_now() -> tuple[int, int]:
+    """rchar of /proc/self/io (0 where there is none; it takes in the children waited for) and
+    the blocks read from the disk (ru_inblock, 512 B), this process's and its children's."""
+    rchar = 0
+    try:
+        for row in Path("/proc/self/io").read_text().splitlines():
+            if row.startswith("rchar:"):
+                rchar = int(row.split()[1])
+    except OSError:
+        pass
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return rchar, (own.ru_inblock + kids.ru_inblock) * 512
+
+
 @contextmanager
 def measured() -> Iterator[Timed]:
     out = Timed()
-    w, c = time.perf_counter(), cpu_now()
+    w, c, (r, d) = time.perf_counter(), cpu_now(), reads_now()
     yield out
     out.wall_s, out.cpu_s = time.perf_counter() - w, cpu_now() - c
+    r2, d2 = reads_now()
+    out.read_b, out.disk_read_b = r2 - r, d2 - d
 
 
 def make_segment(dst: Path, seconds: int, kbps: int, size: str) -> None:
@@ -275,10 +307,14 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
             with measured() as export_t:
                 package = c.footage.export(manager, cams, first, last, PURPOSE)
             print(line("export", export_t, package.bytes, footage_s))
+            print(
+                f"  export reads: {export_t.read_b / 1e6:,.0f} MB (ffmpeg's included), "
+                f"{export_t.disk_read_b / 1e6:,.0f} MB of them from the disk"
+            )
             assert package.segment_count == n * count, package.segment_count
             (exports / package.path).unlink()
             os.sync()
-            done = sum(phases.seconds.values())
+            done = phases.in_line()
             parts = ", ".join(f"{k} {v:.2f} s" for k, v in phases.seconds.items())
             print(f"  export phases: {parts}, the rest {export_t.wall_s - done:.2f} s")
             print(
