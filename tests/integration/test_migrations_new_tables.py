@@ -1,4 +1,4 @@
-"""Each migration that adds tables (0012 and 0014-0025; 0013 has its own test, for the rows it
+"""Each migration that adds tables (0012 and 0014-0026; 0013 has its own test, for the rows it
 marks) creates them exactly as the SQLAlchemy tables declare, and goes down and up again, on
 SQLite and PostgreSQL."""
 
@@ -28,6 +28,7 @@ from custos.adapters.db import (  # noqa: F401 - each registers its tables with 
     publication_tables,
     staff_tables,
     witness_tables,
+    cluster_tables,
 )
 from custos.adapters.db.migrate import alembic_config, upgrade
 from custos.adapters.db.tables import metadata
@@ -54,6 +55,10 @@ TABLES_OF = {
     "0023": {"filing_profiles", "filing_cases", "filing_receipts"},
     "0024": {"supervision_inspections", "rectification_notices"},
     "0025": {"witness_senders", "witness_checkpoints"},
+    "0026": {
+        "recorder_nodes", "camera_leases", "camera_lease_terms", "refused_segments",
+        "duty_leases",
+    },
 }  # fmt: skip
 
 

@@ -87,6 +87,10 @@ class Segment:
     # Arrival time minus the end the camera's own timestamps imply, before any re-anchoring
     # (docs/design/time.md): recorded to show how the camera's clock behaves, never used for time.
     clock_drift_s: float | None = None
+    # A recorder node's name and the fencing token of the camera's lease it recorded under
+    # (docs/design/cluster.md); both None on a one-machine recorder.
+    node: str | None = None
+    fencing_token: int | None = None
 
 
 @dataclass(frozen=True)

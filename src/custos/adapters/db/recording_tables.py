@@ -43,6 +43,8 @@ segments = Table(
     Column("verified_at", UTCDateTime()),  # last scrub that re-hashed it (migration 0005)
     Column("clock_drift_s", Float),  # migration 0007
     Column("tail_checked_at", UTCDateTime()),  # its last fragment decoded by check (0011)
+    Column("node", String(40)),  # the recorder node that recorded it (0026; none: one machine)
+    Column("fencing_token", BigInteger),  # the token of the lease it was recorded under (0026)
     UniqueConstraint("camera_id", "run_id", "sequence", name="uq_segments_camera_run_sequence"),
     Index("ix_segments_camera_start", "camera_id", "start_at"),
     Index("ix_segments_end", "end_at"),
