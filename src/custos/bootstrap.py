@@ -327,7 +327,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             render_league_sheet,
         ),
         bureau_witness=BureauWitnessService(uow, clock, read_sender_key, trusted_keys),
-        recording=RecordingService(uow, clock),
+        recording=RecordingService(uow, clock, alarms),
         footage=footage,
         requests=requests,
         retention=retention,

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from custos.adapters.db import (  # noqa: F401 - each registers its tables with the metadata
     cascade_tables,
+    cluster_tables,
     diagnosis_tables,
     duty_tables,
     filing_exchange_tables,
@@ -28,7 +29,6 @@ from custos.adapters.db import (  # noqa: F401 - each registers its tables with 
     publication_tables,
     staff_tables,
     witness_tables,
-    cluster_tables,
 )
 from custos.adapters.db.migrate import alembic_config, upgrade
 from custos.adapters.db.tables import metadata

@@ -32,6 +32,8 @@ class AlarmKind(enum.StrEnum):
     CLOCK_DRIFT = "clock_drift"  # a camera's clock beyond the limit (camera:<id>)
     REPAIR_OVERDUE = "repair_overdue"  # a fault not repaired within the unit's deadline
     DELIVERY_FAILED = "delivery_failed"  # a notification channel keeps failing (channel:<id>)
+    # a recorder node's late segment refused for a stale lease token, kept aside (camera:<id>)
+    SEGMENT_REFUSED = "segment_refused"
 
 
 @dataclass(frozen=True)

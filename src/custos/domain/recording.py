@@ -54,6 +54,9 @@ class OfflineReason(enum.StrEnum):
     STORAGE_FULL = "storage_full"
     RECORDER_RESTART = "recorder_restart"
     REMOVED = "removed"  # no longer in a recording state in the registry
+    # several recorder nodes (docs/design/cluster.md)
+    NODE_LOST = "node_lost"  # the node recording it stopped renewing its lease (died, cut off)
+    LEASE_HANDOVER = "lease_handover"  # handed from one node to another (a node joined or left)
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,10 @@ class WallClockAnchor:
 
     max_drift: timedelta = timedelta(seconds=2)
     _origin: datetime | None = None
+    #: when the run began (a recorder node's: docs/design/cluster.md): a first segment that
+    #: arrived faster than real time is not placed before it, so a camera handed from one node
+    #: to the next never shows two nodes' footage for the same instant
+    not_before: datetime | None = None
 
     def place(
         self, media_start: float, media_end: float, arrived: datetime
@@ -135,6 +142,8 @@ class WallClockAnchor:
         """Return (start, end, drift_seconds) for a segment whose end arrived at ``arrived``."""
         if self._origin is None:
             self._origin = arrived - timedelta(seconds=media_end)
+            if self.not_before is not None and self._origin < self.not_before:
+                self._origin = self.not_before
         end = self._origin + timedelta(seconds=media_end)
         drift = (arrived - end).total_seconds()
         if abs(drift) > self.max_drift.total_seconds():

@@ -30,10 +30,12 @@ from custos.domain.recording import (
 )
 from custos.domain.stream_url import redact_credentials
 from custos.recorder.backoff import Backoff
+from custos.recorder.lease_stamp import LeaseStamp, remove_stamp, write_stamp
 from custos.recorder.port import RecordingEngine, RecordingSession, SessionRequest
 from custos.recorder.reconcile import adopt_files
 from custos.recorder.run_outcome import ended_detail
 from custos.recorder.run_state import RunState
+from custos.services.fencing import RefusedSegment
 from custos.services.recording import RecordingService, RecordTarget
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,9 @@ class CameraWorker:
         #: no volume with room; trying again costs a SYN or a statvfs, so it comes soon
         self._before_engine = False
         self.sealed = 0
+        self.refused = 0  # segments the index refused for a stale lease token, set aside
+        #: sealed, but the index could not be reached even after retries: indexed later
+        self._unindexed: list[Segment] = []
         self._thread = threading.Thread(
             target=self._loop, name=f"camera-{target.camera_id}", daemon=True
         )
@@ -257,6 +262,12 @@ class CameraWorker:
                 outage_s=time.monotonic() - outage_since,
             )
             self._stop.wait(backoff)
+        if self.flush_unindexed():
+            log.warning(
+                "camera %s: %d sealed segments not indexed; the next start adopts them",
+                self.camera_id,
+                len(self._unindexed),
+            )
         self._set_state(RecorderState.OFFLINE, OfflineReason.RECORDER_RESTART, "recorder stopped")
 
     def _attempt(self) -> bool:
@@ -270,6 +281,7 @@ class CameraWorker:
             return False
         if self._unadopted:  # there is room again: cut their torn tails aside, index them
             self._adopt(self._unadopted)
+        self.flush_unindexed()
         url = self.target.stream.with_credentials()
         if not reachable(url):
             self._before_engine = True
@@ -300,6 +312,9 @@ class CameraWorker:
             # A retry keeps showing why the camera is offline until media flows again; a spill
             # to another volume keeps showing it recording (one reconnection, no gap row).
             self._set_state(RecorderState.CONNECTING, None, "")
+        target = self.target
+        if target.node is not None and target.fencing_token is not None:
+            write_stamp(run_dir, LeaseStamp(target.node, target.fencing_token))
         request = SessionRequest(
             self.camera_id,
             url,
@@ -389,10 +404,9 @@ class CameraWorker:
     def _adopt(self, relatives: list[str]) -> None:
         try:
             report = adopt_files(self._service, self._store, self._clock, relatives)
-        except OSError:
-            log.exception(
-                "camera %s: cannot adopt %s; the next start will", self.camera_id, relatives
-            )
+        except Exception:  # the disk's or the database's boundary: tried again at the next run
+            log.exception("camera %s: cannot adopt %s yet", self.camera_id, relatives)
+            self._unadopted = [r for r in self._unadopted if r not in relatives] + relatives
             return
         earlier = [r for r in self._unadopted if r not in relatives]
         self._unadopted = earlier + report.deferred
@@ -401,7 +415,7 @@ class CameraWorker:
     def _seal_listed(
         self, proc: RecordingSession, run: RunState, run_dir: Path, sealed_names: set[str]
     ) -> tuple[int, bool]:
-        anchor = WallClockAnchor()
+        anchor = WallClockAnchor(not_before=self._not_before(run))
         sealed = 0
         for listed in proc.listed():
             arrived = self._clock.now()
@@ -425,17 +439,42 @@ class CameraWorker:
             sealed += 1
         return sealed, False
 
-    def _index_with_retry(self, segment: Segment) -> None:
+    def _not_before(self, run: RunState) -> datetime | None:
+        """On a recorder node, where a run's footage may start: not before the run (its first
+        segment can arrive faster than real time), nor before the camera's last indexed
+        segment (another node's, just handed over: docs/design/cluster.md)."""
+        if self.target.node is None:
+            return None
+        try:
+            last = self._service.last_end(self.camera_id)
+        except Exception:  # the database's boundary: the run's start alone
+            return run.started_at
+        return run.started_at if last is None else max(run.started_at, last)
+
+    def _index(self, segment: Segment) -> None:
         """Index a sealed segment; a busy database (hundreds of cameras ending segments at the
-        same instant) is waited out with backoff instead of failing the segment."""
+        same instant) is waited out with backoff. One that cannot be reached even then (it is
+        restarting, or this node is cut off from it) leaves the segment in ``_unindexed``,
+        indexed in order before the next one (the file is sealed on disk meanwhile, and a
+        start-up reconcile adopts it should the recorder stop first)."""
+        if self._unindexed:  # the database was unreachable a moment ago: one try, no waiting
+            self._unindexed.append(segment)
+            self.flush_unindexed()
+            return
         delay = 0.25
         for attempt in range(SEAL_ATTEMPTS):
             try:
-                self._service.seal(segment)
+                self._index_once(segment)
                 return
-            except Exception:  # the database's boundary: retried, then the caller adopts later
+            except Exception:  # the database's boundary: retried, then kept for later
                 if attempt == SEAL_ATTEMPTS - 1:
-                    raise
+                    log.warning(
+                        "camera %s: the index is unreachable; %s is kept to index later",
+                        self.camera_id,
+                        segment.path,
+                    )
+                    self._unindexed.append(segment)
+                    return
                 log.warning(
                     "camera %s: indexing %s failed (try %d), retrying",
                     self.camera_id,
@@ -444,6 +483,28 @@ class CameraWorker:
                 )
                 time.sleep(delay + random.uniform(0, delay))  # noqa: S311 - jitter, not crypto
                 delay = min(delay * 2, 8.0)
+
+    def _index_once(self, segment: Segment) -> None:
+        done = self._service.seal(segment, self._store.refused_path)
+        if isinstance(done, RefusedSegment):  # a stale lease token: kept aside, reported
+            self._store.set_aside(segment.path)
+            self.refused += 1
+
+    def flush_unindexed(self) -> int:
+        """Index what waited for the database, oldest first; stop at the first failure.
+        Returns how many are still waiting."""
+        while self._unindexed:
+            try:
+                self._index_once(self._unindexed[0])
+            except Exception:  # the database's boundary: still unreachable, tried again later
+                return len(self._unindexed)
+            done = self._unindexed.pop(0)
+            log.info("camera %s: %s indexed late", self.camera_id, done.path)
+        return 0
+
+    @property
+    def unindexed(self) -> int:
+        return len(self._unindexed)
 
     def _seal_one(
         self,
@@ -464,8 +525,10 @@ class CameraWorker:
         done = self._store.seal(path)
         duration = max(0.0, listed.media_end - listed.media_start)
         video = run.video
-        self._index_with_retry(
+        self._index(
             Segment(
+                node=self.target.node,
+                fencing_token=self.target.fencing_token,
                 id=None,
                 camera_id=self.camera_id,
                 run_id=run_id,
@@ -495,9 +558,13 @@ class CameraWorker:
 
     def _go_offline(self, reason: OfflineReason, detail: str) -> None:
         self._set_state(RecorderState.OFFLINE, reason, detail)
-        self._service.open_gap(self.camera_id, self._clock.now(), reason, detail)
+        try:
+            self._service.open_gap(self.camera_id, self._clock.now(), reason, detail)
+        except Exception:  # the database's boundary: the hole shows in the index all the same
+            log.exception("camera %s: cannot write the gap row (%s)", self.camera_id, reason)
 
 
 def _remove_if_empty(run_dir: Path) -> None:
-    with contextlib.suppress(OSError):  # not empty (or already gone): nothing to do
+    with contextlib.suppress(OSError):
+        remove_stamp(run_dir)  # not empty (or already gone): nothing to do
         run_dir.rmdir()

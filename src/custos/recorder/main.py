@@ -15,10 +15,12 @@ from custos.bootstrap import Container
 from custos.config import Settings
 from custos.recorder.camera_worker import RecorderConfig
 from custos.recorder.engines.gb28181 import GbEngine
+from custos.recorder.leases import LeaseKeeper
 from custos.recorder.lifeline import settle_heap
 from custos.recorder.metrics import RecorderMetrics
 from custos.recorder.port import RecordingEngine
 from custos.recorder.supervisor import RecorderLock, Supervisor, configured_engine
+from custos.services.recorder_leases import NodeIdentity, RecorderLeases
 from custos.services.storage_watch import StorageFullAlarm, VolumeSpillAlarm
 
 log = logging.getLogger(__name__)
@@ -55,9 +57,25 @@ def gb_engine(settings: Settings, inner: RecordingEngine) -> GbEngine | None:
     )
 
 
-def run_recorder(container: Container, stop: threading.Event | None = None) -> None:
-    """Record until SIGTERM/SIGINT (or ``stop``); one recorder per data directory."""
+def lease_keeper(container: Container, me: NodeIdentity) -> LeaseKeeper:
+    """A recorder node's leases (docs/design/cluster.md): PostgreSQL only."""
+    if container.engine.dialect.name != "postgresql":
+        raise SystemExit(
+            f"recorder node {me.name}: a recorder node needs PostgreSQL (CUSTOS_DATABASE_URL); "
+            "SQLite is one machine's database: run `custos recorder` without --node"
+        )
+    service = RecorderLeases(container.uow, container.clock)
+    recording = container.recording
+    return LeaseKeeper(service, me, lambda: [t.camera_id for t in recording.targets()])
+
+
+def run_recorder(
+    container: Container, stop: threading.Event | None = None, node: NodeIdentity | None = None
+) -> None:
+    """Record until SIGTERM/SIGINT (or ``stop``); one recorder per data directory. With
+    ``node``, as one recorder node of a cluster: only the cameras it leases."""
     settings = container.settings
+    keeper = lease_keeper(container, node) if node is not None else None
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
 
@@ -99,6 +117,7 @@ def run_recorder(container: Container, stop: threading.Event | None = None) -> N
         spill_alarm=VolumeSpillAlarm(container.alarms, [str(v) for v in store.volumes]),
         engine=engine,
         gb_engine=gb_engine(settings, engine),
+        leases=keeper,
     )
     settle_heap()
     supervisor.run(stop)

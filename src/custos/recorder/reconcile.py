@@ -21,6 +21,8 @@ from custos.adapters.media.probe import decode_tail, probe_segment
 from custos.adapters.storage.segment_files import SegmentStore, split_volume
 from custos.domain.clock import Clock
 from custos.domain.recording import Segment, SegmentMedia
+from custos.recorder.lease_stamp import read_stamp
+from custos.services.fencing import RefusedSegment
 from custos.services.offload import OffloadService
 from custos.services.recording import RecordingService
 
@@ -38,9 +40,15 @@ class ReconcileReport:
 
 
 def reconcile(
-    service: RecordingService, store: SegmentStore, clock: Clock, probe: Probe = probe_segment
+    service: RecordingService,
+    store: SegmentStore,
+    clock: Clock,
+    probe: Probe = probe_segment,
+    node: str | None = None,
 ) -> ReconcileReport:
-    indexed = {s.path: s for s in service.indexed()}
+    """``node``: a recorder node reconciles only the rows of the segments it recorded (the
+    others' files are on their machines)."""
+    indexed = {s.path: s for s in service.indexed(node)}
     unindexed = [rel for rel in store.segment_files() if rel not in indexed]
     report = adopt_files(service, store, clock, unindexed, probe)
     for s in indexed.values():
@@ -100,8 +108,11 @@ def _adopt(
         return "holds no readable video"
     done = store.seal(path)
     end = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    service.adopt(
+    stamp = read_stamp(path.parent)  # a recorder node's run: fenced by its lease token
+    adopted = service.adopt(
         Segment(
+            node=stamp.node if stamp else None,
+            fencing_token=stamp.fencing_token if stamp else None,
             id=None,
             camera_id=camera_id,
             run_id=run_id,
@@ -117,8 +128,11 @@ def _adopt(
             height=media.height,
             sealed_at=clock.now(),
             adopted=True,
-        )
+        ),
+        store.refused_path,
     )
+    if isinstance(adopted, RefusedSegment):
+        store.set_aside(rel)
     return None
 
 
@@ -186,12 +200,13 @@ def check(
     objects: OffloadService | None = None,
     decode_tails: bool = False,
     decoder: TailDecoder = decode_tail,
+    node: str | None = None,
 ) -> CheckReport:
     """Compare the index with the files (and, given ``objects``, with the object store), and,
     with ``decode_tails`` (``custos check`` asks for it), decode the last fragment of every
     segment whose tail was never checked; the only change it makes is to remember which tails
     decoded cleanly."""
-    rows = service.indexed()
+    rows = service.indexed(node)
     files = set(store.segment_files())
     report = CheckReport(rows=len(rows), files=len(files))
     unchecked = service.tails_unchecked() if decode_tails else set()

@@ -26,6 +26,7 @@ class RunState:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
+        self.started_at = clock.now()  # before the engine starts: no frame of the run is older
         self._cond = threading.Condition()
         self.video: InputVideo | None = None
         self.input_streams: list[str] = []  # "video hevc", "audio opus", … as ffmpeg lists them

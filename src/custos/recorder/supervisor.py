@@ -8,18 +8,20 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.clock import Clock
+from custos.domain.cluster import NodeState
 from custos.domain.gb_media import GB_SCHEME
 from custos.domain.recording import CameraHealth, OfflineReason, RecorderState
 from custos.recorder.camera_worker import CameraWorker, RecorderConfig
 from custos.recorder.engines.ffmpeg import FfmpegEngine
 from custos.recorder.engines.pyav import ShardPool
 from custos.recorder.engines.router import EngineRouter
+from custos.recorder.leases import LeaseKeeper
 from custos.recorder.metrics import RecorderMetrics
 from custos.recorder.port import RecordingEngine
 from custos.recorder.reconcile import reconcile
@@ -84,9 +86,13 @@ class Supervisor:
         spill_alarm: VolumeSpillAlarm | None = None,
         engine: RecordingEngine | None = None,
         gb_engine: RecordingEngine | None = None,
+        leases: LeaseKeeper | None = None,
     ) -> None:
         """``engine`` records cameras' streams (default: :func:`configured_engine`);
-        ``gb_engine`` records ``gb28181://`` sources (usually through that same engine)."""
+        ``gb28181://`` sources (usually through that same engine). With ``leases`` (a recorder
+        node of a cluster, docs/design/cluster.md) it records only the cameras the node holds."""
+        self._leases = leases
+        self._leases_seen = -1
         self._service = service
         self._storage_alarm = storage_alarm
         self._spill_alarm = spill_alarm
@@ -106,7 +112,8 @@ class Supervisor:
 
     def run(self, stop: threading.Event) -> None:
         """Record until ``stop`` is set; then let every ffmpeg finish and seal its segment."""
-        report = reconcile(self._service, self._store, self._clock)
+        node = self._leases.me.name if self._leases is not None else None
+        report = reconcile(self._service, self._store, self._clock, node=node)
         log.info("recording engine: %s", self._engine.name)
         log.info(
             "reconcile: %d adopted, %d quarantined, %d rows without file",
@@ -114,11 +121,16 @@ class Supervisor:
             len(report.quarantined),
             len(report.flagged_missing),
         )
-        self._service.note_restart([t.camera_id for t in self._service.targets()])
+        if self._leases is None:
+            self._service.note_restart([t.camera_id for t in self._service.targets()])
+        else:  # a node: each camera's gap is opened by whoever claims it
+            self._leases.start()
         next_poll = next_publish = 0.0
         while not stop.is_set():
             now = time.monotonic()
-            if now >= next_poll:
+            if now >= next_poll or (
+                self._leases is not None and self._leases.version != self._leases_seen
+            ):
                 self._sync_with_registry()
                 next_poll = now + self._timing.registry_poll_s
             for w in list(self._workers.values()):
@@ -131,9 +143,30 @@ class Supervisor:
                 next_publish = now + self._timing.health_publish_s
             stop.wait(self._timing.tick_s)
         workers = list(self._workers.values())
-        self._stop_all(list(self._workers))
+        if self._leases is not None:
+            self._leave(workers)
+        else:
+            self._stop_all(list(self._workers))
         self._engine.close()
         self._service.publish_health([w.health() for w in workers])
+
+    def _leave(self, workers: list[CameraWorker]) -> None:
+        """A node stopping gracefully: seal every camera's segment in flight, then hand every
+        lease over at once (the others claim them at their next poll) and say it stopped."""
+        keeper = self._leases
+        assert keeper is not None
+        keeper.stop_claiming()
+        try:
+            keeper.leave(NodeState.LEAVING)
+        except Exception:  # the database's boundary: the leases expire all the same
+            log.warning("node %s: cannot say it is leaving", keeper.me.name)
+        self._stop_all(list(self._workers))
+        try:
+            keeper.release(list(keeper.held()))
+            keeper.leave(NodeState.STOPPED)
+        except Exception:  # the database's boundary: the leases expire all the same
+            log.warning("node %s: cannot hand its leases over; they expire", keeper.me.name)
+        keeper.stop()
 
     def _check_storage(self) -> None:
         """As soon as the volume a camera writes to falls below the minimum, end its run
@@ -193,17 +226,42 @@ class Supervisor:
 
     def _sync_with_registry(self) -> None:
         try:
-            targets = {t.camera_id: t for t in self._service.targets()}
+            registry = {t.camera_id: t for t in self._service.targets()}
         except (
             Exception
         ):  # the supervisor loop's boundary: a database hiccup must not stop recording
             log.exception("cannot read the registry; keeping the current cameras")
             return
+        targets, handing_over = self._leased(registry)
         gone = [cid for cid, w in self._workers.items() if targets.get(cid) != w.target]
-        self._stop_all(gone, removed={cid for cid in gone if cid not in targets})
+        self._stop_all(gone, removed={cid for cid in gone if cid not in registry})
+        if self._leases is not None and handing_over:
+            try:
+                self._leases.release(handing_over)
+            except Exception:  # the database's boundary: handed over at the next sync
+                log.warning("cannot hand cameras %s over yet", handing_over)
         for cid, target in targets.items():
             if cid not in self._workers:
                 self._start(target)
+
+    def _leased(
+        self, registry: dict[int, RecordTarget]
+    ) -> tuple[dict[int, RecordTarget], list[int]]:
+        """The cameras to record: all of the registry's on one machine; on a node, those it
+        holds (each with its lease's token), and the held ones to hand over now (asked to, or
+        no longer to be recorded), their workers stopped first."""
+        if self._leases is None:
+            return registry, []
+        self._leases_seen = self._leases.version
+        held = self._leases.held()
+        node = self._leases.me.name
+        mine = {
+            cid: replace(t, node=node, fencing_token=held[cid].fencing_token)
+            for cid, t in registry.items()
+            if cid in held and not held[cid].releasing
+        }
+        handing_over = [cid for cid in held if cid not in mine]
+        return mine, handing_over
 
     def _start(self, target: RecordTarget) -> None:
         log.info("camera %s: recording starts (%s)", target.camera_id, target.stream.redacted())

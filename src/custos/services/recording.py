@@ -6,16 +6,21 @@ side on behalf of a signed-in user, after the registry has checked that user may
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from custos.domain.alarms import AlarmKind, Severity
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
 from custos.domain.recording import CameraHealth, Gap, OfflineReason, Segment
 from custos.domain.registry import RECORDING_STATES, StreamUrl
 from custos.domain.stream_url import redact_credentials
+from custos.services.alarms import AlarmService
+from custos.services.fencing import KeptAt, RefusedSegment, fence, unfenced
 from custos.services.ports import RecordingUnitOfWorkFactory
 
+log = logging.getLogger(__name__)
 RECORDER_ACTOR = "recorder"
 
 
@@ -26,6 +31,9 @@ class RecordTarget:
     camera_id: int
     address_code: str
     stream: StreamUrl
+    #: on a recorder node: the node and the token of the camera's lease (docs/design/cluster.md)
+    node: str | None = None
+    fencing_token: int | None = None
 
 
 @dataclass(frozen=True)
@@ -35,9 +43,12 @@ class Timeline:
 
 
 class RecordingService:
-    def __init__(self, uow: RecordingUnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow: RecordingUnitOfWorkFactory, clock: Clock, alarms: AlarmService | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._alarms = alarms  # raises segment_refused (docs/design/cluster.md)
 
     # ---- the recorder's side -------------------------------------------------------------
     def targets(self) -> list[RecordTarget]:
@@ -50,9 +61,16 @@ class RecordingService:
             if c.id is not None and c.main_stream is not None and c.state in RECORDING_STATES
         ]
 
-    def seal(self, segment: Segment) -> Segment:
-        """Index a sealed file, end the camera's open gap, and enter the hash in the audit log."""
+    def seal(self, segment: Segment, kept_at: KeptAt = unfenced) -> Segment | RefusedSegment:
+        """Index a sealed file, end the camera's open gap, and enter the hash in the audit log;
+        or, for a segment recorded under a stale lease token, refuse it (docs/design/cluster.md:
+        the caller then moves the file to the refusal's ``kept_at``)."""
         with self._uow() as uow:
+            refused = fence(uow, segment, self._clock.now(), RECORDER_ACTOR, kept_at)
+            if refused is not None:
+                uow.commit()
+                self._report_refused(refused)
+                return refused
             saved = uow.segments.add(segment)
             gap = uow.gaps.open_for(segment.camera_id)
             if gap is not None and gap.id is not None:
@@ -90,22 +108,35 @@ class RecordingService:
                 )
                 uow.commit()
 
+    def last_end(self, camera_id: int) -> datetime | None:
+        """Where the camera's indexed footage ends (None: it has none)."""
+        with self._uow() as uow:
+            last = uow.segments.last_of(camera_id)
+        return last.end_at if last is not None else None
+
     def publish_health(self, board: list[CameraHealth]) -> None:
         with self._uow() as uow:
             uow.health.put_many(board)
             uow.commit()
 
     # ---- reconcile (files vs rows) ----------------------------------------------------------
-    def indexed(self) -> list[Segment]:
+    def indexed(self, node: str | None = None) -> list[Segment]:
+        """The segments whose files are on this machine: a recorder node's own, or (None) a
+        one-machine recorder's."""
         with self._uow() as uow:
-            return uow.segments.find()
+            return uow.segments.of_node(node)
 
     def camera_exists(self, camera_id: int) -> bool:
         with self._uow() as uow:
             return uow.cameras.get(camera_id) is not None
 
-    def adopt(self, segment: Segment) -> Segment:
+    def adopt(self, segment: Segment, kept_at: KeptAt = unfenced) -> Segment | RefusedSegment:
         with self._uow() as uow:
+            refused = fence(uow, segment, self._clock.now(), RECORDER_ACTOR, kept_at)
+            if refused is not None:
+                uow.commit()
+                self._report_refused(refused)
+                return refused
             saved = uow.segments.add(segment)
             uow.audit.append(self._segment_event("segment.adopt", saved))
             uow.commit()
@@ -179,6 +210,24 @@ class RecordingService:
         """Call only after the registry has checked the caller may see ``camera_id``."""
         with self._uow() as uow:
             return uow.segments.covering(camera_id, at)
+
+    def _report_refused(self, r: RefusedSegment) -> None:
+        log.warning(
+            "camera %s: segment %s refused (%s), kept at %s", r.camera_id, r.path, r.why, r.kept_at
+        )
+        if self._alarms is None:
+            return
+        try:
+            self._alarms.raise_(
+                AlarmKind.SEGMENT_REFUSED,
+                Severity.WARNING,
+                f"camera:{r.camera_id}",
+                "A recorder node's late segment was refused for a stale lease and kept aside",
+                {"path": r.path, "kept_at": r.kept_at, "why": r.why, "refused_id": r.id},
+                camera_id=r.camera_id,
+            )
+        except Exception:  # the refusal is committed and logged; the alarm is retried never
+            log.exception("cannot raise the segment_refused alarm for camera %s", r.camera_id)
 
     def _segment_event(self, action: str, s: Segment) -> AuditEvent:
         return segment_event(self._clock.now(), RECORDER_ACTOR, action, s)

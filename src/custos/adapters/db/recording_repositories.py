@@ -64,6 +64,14 @@ class SegmentRepository:
             q = q.limit(limit)
         return [_segment(r) for r in self._c.execute(q).mappings()]
 
+    def of_node(self, node: str | None) -> list[Segment]:
+        """The segments a recorder node recorded (its own disk's); None: a one-machine
+        recorder's (no node)."""
+        t = rt.segments
+        where = t.c.node.is_(None) if node is None else t.c.node == node
+        q = select(t).where(where).order_by(t.c.camera_id, t.c.start_at)
+        return [_segment(r) for r in self._c.execute(q).mappings()]
+
     def covering(self, camera_id: int, at: datetime) -> Segment | None:
         """The segment recording ``at`` (start <= at < end), by one index probe."""
         t = rt.segments

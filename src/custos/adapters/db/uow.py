@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 
 from custos.adapters.db import access_repositories as ar
 from custos.adapters.db import cascade_repositories as gbc
+from custos.adapters.db import cluster_repositories as clr
 from custos.adapters.db import conformance_repositories as cr
 from custos.adapters.db import delivery_repositories as dr
 from custos.adapters.db import diagnosis_repositories as dgr
@@ -44,6 +45,7 @@ class SqlUnitOfWork:
     segments: rr.SegmentRepository
     gaps: rr.GapRepository
     health: rr.HealthRepository
+    leases: clr.LeaseRepository
     access_requests: ar.AccessRequestRepository
     register: ar.RegisterRepository
     playback_sessions: ar.PlaybackSessionRepository
@@ -109,6 +111,7 @@ class SqlUnitOfWork:
         self.segments = rr.SegmentRepository(conn)
         self.gaps = rr.GapRepository(conn)
         self.health = rr.HealthRepository(conn)
+        self.leases = clr.LeaseRepository(conn)
         self.access_requests = ar.AccessRequestRepository(conn)
         self.register = ar.RegisterRepository(conn)
         self.playback_sessions = ar.PlaybackSessionRepository(conn)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 QUARANTINE = "quarantine"
+REFUSED = "refused"  # segments the index refused for a stale lease token (docs/design/cluster.md)
 VOLUME_PREFIX = "@v"
 MARKER = ".custos-volume"  # in each volume: its number, so a reordered setting is caught
 _CHUNK = 1 << 20
@@ -201,6 +202,21 @@ class SegmentStore:
         shutil.move(self.absolute(relative), target)
         _fsync_dir(target.parent)
         return self.relative(target)
+
+    def refused_path(self, relative: str) -> str:
+        """Where :meth:`set_aside` keeps a refused segment: ``refused/`` on its own volume."""
+        volume, inner = split_volume(relative)
+        return on_volume(volume, f"{REFUSED}/{inner}")
+
+    def set_aside(self, relative: str) -> str:
+        """Move a segment the index refused out of the camera tree (no reconcile adopts it), to
+        :meth:`refused_path`, by rename; return where it is now."""
+        target_rel = self.refused_path(relative)
+        target = self.absolute(target_rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(self.absolute(relative), target)
+        _fsync_dir(target.parent)
+        return target_rel
 
     def remove(self, relative: str) -> bool:
         """Unlink a segment file and fsync its directory; False if it was already gone.
