@@ -6,7 +6,10 @@ functions at the end build the few things a CLI command needs without a containe
 
 from __future__ import annotations
 
+import os
+import secrets
 import signal
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +23,7 @@ from custos.adapters.bureau_witness_client import BureauWitnessClient
 from custos.adapters.child_process import dies_with_parent
 from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
 from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
+from custos.adapters.db.duty_lease_repositories import SqlDutyLeases
 from custos.adapters.db.engine import EngineProbe, make_engine
 from custos.adapters.db.publication_repositories import SqlPublications
 from custos.adapters.db.uow import SqlUnitOfWorkFactory
@@ -58,6 +62,7 @@ from custos.domain.audit_chain import key_id_of
 from custos.domain.calendar import WorkdayCalendar
 from custos.domain.clock import Clock, SystemClock
 from custos.domain.divisions import DivisionTable
+from custos.domain.duty_leases import holder_id
 from custos.domain.evidence import SystemInfo
 from custos.domain.notify import RetryPolicy
 from custos.domain.rules import RuleBook
@@ -74,6 +79,7 @@ from custos.services.compliance import ComplianceService
 from custos.services.contractors import ContractorService
 from custos.services.diagnosis import DiagnosisService
 from custos.services.duty import DutyService
+from custos.services.duty_leases import DutyLeases
 from custos.services.duty_rota import DutyRotaService
 from custos.services.emergency import EmergencyService
 from custos.services.evidence import EvidenceBuilder
@@ -178,6 +184,7 @@ class Services:
     bureau_witness: BureauWitnessService  # the bureau keeps its units' checkpoints (issue 13)
     offload: OffloadService | None = None  # None unless an object store is configured
     witnesses: WitnessService | None = None  # hands signed checkpoints to witnesses (issue 13)
+    duty_leases: DutyLeases  # which server runs each timed duty (issue 16)
 
 
 @dataclass(kw_only=True)
@@ -425,7 +432,16 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         keys=keys,
         offload=offload,
         witnesses=_witnesses(settings, uow, checkpointer),
+        duty_leases=_duty_leases(engine),
     )
+
+
+def _duty_leases(engine: Engine) -> DutyLeases:
+    """This process's duty leases (docs/design/cluster.md, "Timed duties"): in PostgreSQL,
+    held as ``host:pid:random``; on SQLite (one machine) every duty held, no table."""
+    store = SqlDutyLeases(engine) if engine.dialect.name == "postgresql" else None
+    holder = holder_id(socket.gethostname(), os.getpid(), secrets.token_hex(4))
+    return DutyLeases(store, holder)
 
 
 def _witnesses(

@@ -87,7 +87,9 @@ class SegmentObjects(Protocol):
     def add(self, o: SegmentObject) -> None: ...
     def get(self, segment_id: int) -> SegmentObject | None: ...
     def find(self) -> list[SegmentObject]: ...
-    def pending(self, limit: int, exclude: Iterable[int] = ()) -> list[Segment]: ...
+    def pending(
+        self, limit: int, exclude: Iterable[int] = (), node: str | None = None
+    ) -> list[Segment]: ...
     def remove(self, segment_id: int) -> None: ...
 
 
@@ -153,12 +155,15 @@ class OffloadService:
         """The Object Lock date of a segment: its start plus the locked days (None: no lock)."""
         return seg.start_at + timedelta(days=self._lock_days) if self._lock_days > 0 else None
 
-    def run_once(self, limit: int = 100, budget_s: float | None = None) -> OffloadReport:
-        """Upload up to ``limit`` segments not yet in the store, oldest first."""
+    def run_once(
+        self, limit: int = 100, budget_s: float | None = None, node: str | None = None
+    ) -> OffloadReport:
+        """Upload up to ``limit`` segments not yet in the store, oldest first: those whose files
+        are here, recorder node ``node``'s (None: the one-machine recorder's)."""
         report = OffloadReport()
         started = monotonic()
         with self._uow() as uow:
-            todo = uow.segment_objects.pending(limit, exclude=self._refused)
+            todo = uow.segment_objects.pending(limit, exclude=self._refused, node=node)
         for seg in todo:
             if budget_s is not None and monotonic() - started > budget_s:
                 break

@@ -152,10 +152,11 @@ class RetentionService:
         self.finish_garbage(actor)
         return report
 
-    def finish_garbage(self, actor: Principal = SYSTEM) -> int:
-        """Complete every marked deletion: unlink, fsync, then drop the rows."""
+    def finish_garbage(self, actor: Principal = SYSTEM, node: str | None = None) -> int:
+        """Complete every marked deletion whose file is here, recorder node ``node``'s (None:
+        the one-machine recorder's; docs/design/cluster.md): unlink, fsync, drop the rows."""
         with self._uow() as uow:
-            rows = uow.garbage.find()
+            rows = uow.garbage.of_node(node)
         if not rows:
             return 0
         done: list[GarbageRow] = []

@@ -41,10 +41,12 @@ class Scrubber:
         self._files = files
         self._alarms = alarms
 
-    def run(self, batch: int = 50) -> ScrubReport:
+    def run(self, batch: int = 50, node: str | None = None) -> ScrubReport:
+        """Re-hash a batch of the segments whose files are here: recorder node ``node``'s
+        (None: the one-machine recorder's; docs/design/cluster.md, "Timed duties")."""
         report = ScrubReport()
         with self._uow() as uow:
-            due = uow.segments.least_verified(batch)
+            due = uow.segments.least_verified(batch, node)
         for seg in due:
             assert seg.id is not None
             report.checked += 1

@@ -138,7 +138,11 @@ class StorageWatch:
         alarms: AlarmService,
         volume: str,
         disk_usage: DiskUsage,
+        node: str | None = None,
     ) -> None:
+        """``node``: the recorder node whose disk ``volume`` is (None: the one-machine
+        recorder's); only its segments count (docs/design/cluster.md, "Timed duties")."""
+        self._node = node
         self._uow = uow
         self._clock = clock
         self._retention = retention
@@ -183,7 +187,7 @@ class StorageWatch:
         per_day = 0.0
         footage = 0
         required = 0
-        for st in uow.segments.stats(since=now - timedelta(days=1)):
+        for st in uow.segments.stats(now - timedelta(days=1), self._node):
             footage += st.total_bytes
             if st.recent_seconds > 0:
                 per_day += st.recent_bytes / st.recent_seconds * 86400

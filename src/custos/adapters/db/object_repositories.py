@@ -31,13 +31,17 @@ class SegmentObjectRepository:
         t = ot.segment_objects
         return [_record(r) for r in self._c.execute(select(t).order_by(t.c.segment_id)).mappings()]
 
-    def pending(self, limit: int, exclude: Iterable[int] = ()) -> list[Segment]:
-        """Indexed segments (not flagged missing) without an object yet, oldest first."""
+    def pending(
+        self, limit: int, exclude: Iterable[int] = (), node: str | None = None
+    ) -> list[Segment]:
+        """Indexed segments (not flagged missing) without an object yet, oldest first, of
+        recorder node ``node`` (None: the one-machine recorder's, whose rows name no node)."""
         s, o = rt.segments, ot.segment_objects
         q = (
             select(s)
             .select_from(s.outerjoin(o, o.c.segment_id == s.c.id))
             .where(o.c.segment_id.is_(None), s.c.missing.is_(False))
+            .where(s.c.node.is_(None) if node is None else s.c.node == node)
             .order_by(s.c.id)
             .limit(limit)
         )

@@ -104,11 +104,13 @@ class SegmentRepository:
             chunk = ids[i : i + 900]
             self._c.execute(sa_delete(rt.segments).where(rt.segments.c.id.in_(chunk)))
 
-    def least_verified(self, limit: int) -> list[Segment]:
-        """Segments never re-hashed first, then those re-hashed longest ago."""
+    def least_verified(self, limit: int, node: str | None = None) -> list[Segment]:
+        """Segments never re-hashed first, then those re-hashed longest ago, of recorder node
+        ``node`` (None: the one-machine recorder's, whose rows name no node)."""
         t = rt.segments
         never = t.c.verified_at.is_(None)
-        q = select(t).order_by(never.desc(), t.c.verified_at, t.c.id).limit(limit)
+        q = select(t).where(t.c.node.is_(None) if node is None else t.c.node == node)
+        q = q.order_by(never.desc(), t.c.verified_at, t.c.id).limit(limit)
         return [_segment(r) for r in self._c.execute(q).mappings()]
 
     def mark_verified(self, segment_id: int, at: datetime) -> None:
@@ -124,15 +126,20 @@ class SegmentRepository:
         t = rt.segments
         self._c.execute(update(t).where(t.c.id == segment_id).values(tail_checked_at=at))
 
-    def stats(self, since: datetime) -> list[CameraFootageStats]:
+    def stats(self, since: datetime, node: str | None = None) -> list[CameraFootageStats]:
+        """Per camera, of recorder node ``node``'s segments (None: the one-machine recorder's)."""
         t = rt.segments
         recent = t.c.end_at > since
-        q = select(
-            t.c.camera_id,
-            func.sum(t.c.bytes),
-            func.sum(case((recent, t.c.bytes), else_=0)),
-            func.sum(case((recent, t.c.duration_s), else_=0.0)),
-        ).group_by(t.c.camera_id)
+        q = (
+            select(
+                t.c.camera_id,
+                func.sum(t.c.bytes),
+                func.sum(case((recent, t.c.bytes), else_=0)),
+                func.sum(case((recent, t.c.duration_s), else_=0.0)),
+            )
+            .where(t.c.node.is_(None) if node is None else t.c.node == node)
+            .group_by(t.c.camera_id)
+        )
         return [
             CameraFootageStats(int(c), int(b or 0), int(rb or 0), float(rs or 0.0))
             for c, b, rb, rs in self._c.execute(q)

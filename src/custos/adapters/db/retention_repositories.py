@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, insert, or_, select, update
 
+from custos.adapters.db import recording_tables
 from custos.adapters.db import retention_tables as rt
 from custos.adapters.db.access_repositories import _dt
 from custos.domain.access_requests import FootageScope
@@ -126,6 +127,15 @@ class GarbageRepository:
     def find(self) -> list[GarbageRow]:
         t = rt.segment_garbage
         rows = self._c.execute(select(t).order_by(t.c.segment_id)).mappings()
+        return [GarbageRow(**dict(r)) for r in rows]
+
+    def of_node(self, node: str | None) -> list[GarbageRow]:
+        """The rows whose file is on recorder node ``node`` (None: the one-machine recorder's,
+        and any whose segment row is already gone)."""
+        t, s = rt.segment_garbage, recording_tables.segments
+        where = s.c.node.is_(None) if node is None else s.c.node == node
+        q = select(t).select_from(t.outerjoin(s, s.c.id == t.c.segment_id)).where(where)
+        rows = self._c.execute(q.order_by(t.c.segment_id)).mappings()
         return [GarbageRow(**dict(r)) for r in rows]
 
     def drop(self, segment_ids: Sequence[int]) -> None:

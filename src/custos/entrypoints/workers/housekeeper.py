@@ -8,14 +8,22 @@ escalates unacknowledged alarms every second, so a slow channel never delays the
 (``clocks``) measures the ONVIF cameras' clocks hourly: a camera that does not answer takes the
 client's timeout, which must never delay the camera-offline alarms of the main tick. A fifth
 (``witness``) hands each signed checkpoint of the operation log to the witnesses outside the
-database as soon as it is committed, so a slow object store never delays a writer."""
+database as soon as it is committed, so a slow object store never delays a writer.
+
+On several servers (PostgreSQL) each thread's pass runs only where its duty lease is held
+(``services.duty_leases``, docs/design/cluster.md "Timed duties"): one server at a time. The
+files' duties here (offload, scrub, the purge's unlinking) are the one-machine recorder's; a
+recorder node does its own (``custos.recorder.node_duties``)."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 
 from custos.bootstrap import Container
+from custos.domain.duty_leases import Duty
+from custos.services.duty_leases import DutyLeases
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +35,12 @@ class Housekeeper:
     # measured for a day (issue 14 §3)
     PURGE_EVERY = 720  # hourly
 
-    def __init__(self, container: Container, every_s: float = 5.0) -> None:
+    def __init__(
+        self, container: Container, every_s: float = 5.0, leases: DutyLeases | None = None
+    ) -> None:
         self._c = container
+        self._leases = leases or container.duty_leases
+        self.passes: Counter[str] = Counter()  # passes begun here, per duty
         self._ticks = 0
         self._every_s = every_s
         self._stop = threading.Event()
@@ -44,6 +56,7 @@ class Housekeeper:
         self._witness = threading.Thread(target=self._witness_loop, name="witness", daemon=True)
 
     def start(self) -> None:
+        self._leases.start()  # claims at once: a lone server runs its first passes
         self._thread.start()
         self._diagnosis.start()
         self._notifier.start()
@@ -53,7 +66,16 @@ class Housekeeper:
         if self._c.offload is not None:
             self._offloader.start()
 
-    def stop(self) -> None:
+    def _holds(self, duty: Duty) -> bool:
+        """May this server run a pass of ``duty`` now (its lease is held here)? Counted."""
+        if not self._leases.held(duty):
+            return False
+        self.passes[duty] += 1
+        return True
+
+    def stop(self, release: bool = True) -> None:
+        """Stop every thread, then release the duty leases (``release`` false: leave them to
+        expire, as a server that died would)."""
         self._stop.set()
         self._thread.join(10)
         if self._diagnosis.is_alive():
@@ -68,6 +90,7 @@ class Housekeeper:
             assert self._c.witnesses is not None
             self._c.witnesses.wake()
             self._witness.join(30)
+        self._leases.stop(release)
 
     def notify_tick(self) -> int:
         """Route new alarms to their first level, escalate what waited too long, then send the
@@ -79,6 +102,8 @@ class Housekeeper:
     def _notify_loop(self) -> None:
         every_s = self._c.settings.notify_every_s
         while not self._stop.wait(every_s):
+            if not self._holds(Duty.NOTIFIER):
+                continue
             try:
                 self.notify_tick()
             except Exception:  # the timer's boundary: a failed pass must not end the notifier
@@ -87,6 +112,9 @@ class Housekeeper:
     def _clock_loop(self) -> None:
         wait = self._every_s  # the first pass soon after start, as the main tick's first
         while not self._stop.wait(wait):
+            if not self._holds(Duty.CLOCKS):
+                wait = self._every_s  # asked again soon: the lease may come here
+                continue
             wait = self.CLOCK_EVERY * self._every_s
             try:
                 self._c.camera_time.check_due()  # each camera at most once a day
@@ -99,6 +127,9 @@ class Housekeeper:
         witnesses = self._c.witnesses
         assert witnesses is not None
         while not self._stop.is_set():
+            if not self._holds(Duty.WITNESS):
+                self._stop.wait(self._every_s)
+                continue
             try:
                 witnesses.hand_over()  # a failing witness is logged by the service
             except Exception:  # the timer's boundary: a failed pass must not end the thread
@@ -108,6 +139,8 @@ class Housekeeper:
     def _diagnosis_loop(self) -> None:
         every_s = min(5.0, float(self._c.settings.diagnosis_every_s))
         while not self._stop.wait(every_s):
+            if not self._holds(Duty.DIAGNOSIS):
+                continue
             try:
                 self._c.diagnosis.tick()  # each camera at most once per diagnosis_every_s
             except Exception:  # the timer's boundary: a failed pass must not end the sampler
@@ -130,6 +163,8 @@ class Housekeeper:
     def _offload_loop(self) -> None:
         every_s = self._c.settings.s3_offload_every_s
         while not self._stop.wait(every_s):
+            if not self._holds(Duty.OFFLOAD):
+                continue
             try:
                 uploaded = self.offload_tick()
                 if uploaded:
@@ -155,6 +190,8 @@ class Housekeeper:
 
     def _loop(self) -> None:
         while not self._stop.wait(self._every_s):
+            if not self._holds(Duty.HOUSEKEEPING):
+                continue
             try:
                 self.tick()
             except Exception:  # the timer's boundary: one failed tick must not end the timer
