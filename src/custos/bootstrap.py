@@ -10,6 +10,7 @@ import os
 import secrets
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -56,6 +57,7 @@ from custos.adapters.sip.media_control import MediaControlServer, socket_path
 from custos.adapters.sip.server import GbSipServer, SipListen
 from custos.adapters.storage import seaweedfs
 from custos.adapters.storage.documents import DocumentStore
+from custos.adapters.storage.seaweedfs_cluster import LocalCluster
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.config import Settings
 from custos.domain.audit_chain import key_id_of
@@ -106,6 +108,7 @@ from custos.services.maintenance import MaintenanceService
 from custos.services.monitoring_room import MonitoringRoomService
 from custos.services.network_interruptions import NetworkInterruptionService
 from custos.services.notify_channels import NotifyChannelService
+from custos.services.object_replication import ReplicationReport, check_replication
 from custos.services.offload import OffloadService
 from custos.services.onvif_onboarding import OnboardingService
 from custos.services.police_reports import PoliceReportService
@@ -520,6 +523,7 @@ def _offload(
         secret,
         settings.s3_region,
         settings.s3_lock_mode,
+        timeout_s=settings.s3_timeout_s,
         prefix=settings.s3_prefix,
     )
     return OffloadService(
@@ -605,15 +609,40 @@ def demo_camera_command(settings: Settings, rtsp_port: int, mounts: list[str]) -
 
 
 def object_store_server(
-    store_dir: Path, s3_port: int, volume_size_mb: int
-) -> seaweedfs.LocalServer:
-    """A one-machine SeaweedFS for ``custos objectstore serve``, not started yet; ValueError
-    (bad port, ports taken) or FileNotFoundError (no ``weed``) when it could not run."""
-    server = seaweedfs.LocalServer(
-        store_dir, s3_port, volume_size_mb, dies_with_parent(signal.SIGKILL)
-    )
+    store_dir: Path,
+    s3_port: int,
+    volume_size_mb: int,
+    volumes: int = 1,
+    replication: str = "000",
+    restart_after_s: float = 10.0,
+    notify: Callable[[str], None] | None = None,
+) -> seaweedfs.LocalServer | LocalCluster:
+    """A one-machine SeaweedFS for ``custos objectstore serve``, not started yet: one process,
+    or with several volume servers a replicated cluster; ValueError (bad port, ports taken, a
+    replication the servers cannot hold) or FileNotFoundError (no ``weed``) when it could not
+    run."""
+    server: seaweedfs.LocalServer | LocalCluster
+    if volumes == 1 and replication == "000":
+        server = seaweedfs.LocalServer(
+            store_dir, s3_port, volume_size_mb, dies_with_parent(signal.SIGKILL)
+        )
+    else:
+        server = LocalCluster(
+            store_dir, s3_port, volumes, replication, volume_size_mb, restart_after_s,
+            dies_with_parent(signal.SIGKILL), notify,
+        )  # fmt: skip
     server.check()
     return server
+
+
+def object_store_replication(settings: Settings) -> ReplicationReport | None:
+    """What the object store's master says of its volumes' copies (None: no object store)."""
+    from custos.adapters.storage.seaweedfs_replication import MasterTopology
+
+    if not settings.object_store_enabled():
+        return None
+    url = settings.s3_master_url
+    return check_replication(MasterTopology(url) if url else None, settings.s3_bucket)
 
 
 def open_object_store_bucket(

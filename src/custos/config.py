@@ -110,6 +110,16 @@ class Settings(BaseSettings):
     s3_offload_every_s: float = Field(
         default=10.0, gt=0, description="How often the offloader looks for sealed segments"
     )
+    s3_timeout_s: float = Field(
+        default=60.0, gt=0, le=600, description="How long one S3 request may wait for an answer"
+    )
+    s3_master_url: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^https?://[^\s/]+/?$",
+        description="The SeaweedFS master (http://host:port), for custos check's replication"
+        " report; unset: not checked",
+    )
     diagnosis_every_s: int = Field(
         default=30,
         ge=5,

@@ -47,13 +47,33 @@ def weed_binary() -> Path:
     )
 
 
+MAX_VOLUME_SERVERS = 8
+
+
 @dataclass(frozen=True)
 class Ports:
+    """The ports of one store, from its S3 port: master +1, volume server 1 +2, filer +3, volume
+    server k >= 2 at +2+k (a replicated store, ``seaweedfs_cluster``); gRPC +10000 each."""
+
     s3: int
+    volumes: int = 1
 
     def __post_init__(self) -> None:
-        if not 1024 <= self.s3 <= 65535 - GRPC_OFFSET - 3:
+        if not 1 <= self.volumes <= MAX_VOLUME_SERVERS:
+            raise ValueError(f"{self.volumes} volume servers: 1 to {MAX_VOLUME_SERVERS}")
+        if not 1024 <= self.s3 <= 65535 - GRPC_OFFSET - self.span:
             raise ValueError(f"S3 port {self.s3} leaves no room for the derived ports")
+
+    @property
+    def span(self) -> int:
+        """The highest derived HTTP port, as an offset from the S3 port."""
+        return 3 if self.volumes == 1 else 2 + self.volumes
+
+    def volume_at(self, index: int) -> int:
+        """The HTTP port of volume server ``index`` (1-based)."""
+        if not 1 <= index <= self.volumes:
+            raise ValueError(f"no volume server {index} of {self.volumes}")
+        return self.volume if index == 1 else self.s3 + 2 + index
 
     @property
     def master(self) -> int:
@@ -68,7 +88,8 @@ class Ports:
         return self.s3 + 3
 
     def all(self) -> list[int]:
-        http = [self.s3, self.master, self.volume, self.filer]
+        volumes = [self.volume_at(i) for i in range(1, self.volumes + 1)]
+        http = [self.s3, self.master, self.filer, *volumes]
         return http + [p + GRPC_OFFSET for p in http]
 
 
@@ -204,6 +225,7 @@ class LocalServer:
         self.ports = Ports(s3_port)  # ValueError when the derived ports do not fit
         self.store_dir = store_dir
         self.endpoint = f"http://127.0.0.1:{s3_port}"
+        self.master_url = f"http://127.0.0.1:{self.ports.master}"
         self._volume_size_mb = volume_size_mb
         self._preexec_fn = preexec_fn
         self._proc: subprocess.Popen[bytes] | None = None
@@ -211,6 +233,11 @@ class LocalServer:
     def check(self) -> None:
         """FileNotFoundError without a ``weed``, ValueError when a port it needs is taken."""
         weed_binary()
+        if (self.store_dir / "master").exists():
+            raise ValueError(
+                f"{self.store_dir} holds a replicated store (several volume servers):"
+                " start it with its --volumes again, or use another --dir"
+            )
         if not ports_free(self.ports):
             raise ValueError(f"ports {self.ports.all()} are not all free on 127.0.0.1")
 

@@ -1,4 +1,5 @@
-"""``custos objectstore serve`` (a one-machine SeaweedFS) and ``custos objectstore offload``."""
+"""``custos objectstore serve`` (a one-machine SeaweedFS, one process or replicated across
+several volume servers) and ``custos objectstore offload``."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def objectstore() -> None:
     type=click.IntRange(1, 65535 - 10003),
     default=None,
     help="S3 port on 127.0.0.1 (default: that of $CUSTOS_S3_ENDPOINT, else 8333); the master,"
-    " volume and filer take the next three, their gRPC ports +10000",
+    " volume server 1 and filer take the next three, volume server k>=2 +2+k, gRPC +10000",
 )
 @click.option(
     "--volume-size-mb",
@@ -50,27 +51,68 @@ def objectstore() -> None:
     default=1024,
     help="Size of one SeaweedFS volume; their number follows the free space",
 )
+@click.option(
+    "--volumes",
+    type=click.IntRange(1, 8),
+    default=1,
+    show_default=True,
+    help="Volume servers; more than one runs master, volume servers and filer as processes",
+)
+@click.option(
+    "--replication",
+    default=None,
+    help="SeaweedFS replication XYZ (copies in other data centres, racks, servers);"
+    " default 000 with one volume server, 001 with more",
+)
+@click.option(
+    "--restart-after",
+    type=click.IntRange(0, 3600),
+    default=10,
+    show_default=True,
+    help="Seconds before a volume server that exited is started again (0: never)",
+)
 def serve(
-    data_dir: Path | None, store_dir: Path | None, port: int | None, volume_size_mb: int
+    data_dir: Path | None,
+    store_dir: Path | None,
+    port: int | None,
+    volume_size_mb: int,
+    volumes: int,
+    replication: str | None,
+    restart_after: int,
 ) -> None:
-    """Run SeaweedFS (weed server) on loopback with an S3 gateway and the bucket (Object Lock on).
+    """Run SeaweedFS on loopback with an S3 gateway and the bucket (Object Lock on): one
+    process (weed server), or with --volumes N a master, N volume servers and a filer, every
+    object on as many servers as --replication requires (docs/design/storage.md).
 
     The key pair is $CUSTOS_S3_ACCESS_KEY / $CUSTOS_S3_SECRET_KEY; without them one is made once
-    and kept in DIR/credentials.env (mode 0600) with the endpoint and bucket, to be sourced
-    (`set -a; . DIR/credentials.env; set +a`) by every custos process.
+    and kept in DIR/credentials.env (mode 0600) with the endpoint, bucket and master, to be
+    sourced (`set -a; . DIR/credentials.env; set +a`) by every custos process.
     """
     from custos.bootstrap import object_store_server, open_object_store_bucket
+    from custos.services.object_replication import copies_required
 
     settings = build_settings(data_dir)
     store_dir = store_dir if store_dir is not None else settings.data_dir / "seaweedfs"
     if port is None:
         port = (urlparse(settings.s3_endpoint).port if settings.s3_endpoint else None) or 8333
+    replication = replication or ("000" if volumes == 1 else "001")
     try:
-        server = object_store_server(store_dir, port, volume_size_mb)
+        need = copies_required(replication)
+    except ValueError as exc:
+        raise click.ClickException(f"--replication: {exc}") from None
+    if need > volumes:
+        raise click.ClickException(
+            f"--replication {replication} needs {need} volume servers: give --volumes {need} or"
+            " more"
+        )
+    try:
+        server = object_store_server(
+            store_dir, port, volume_size_mb, volumes, replication, restart_after, click.echo
+        )
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc
     endpoint = server.endpoint
-    access, secret, made = _credentials(settings, store_dir, endpoint)
+    access, secret, made = _credentials(settings, store_dir, endpoint, server.master_url)
     # From the main thread, which lives as long as this command: weed dies with us, SIGKILL too.
     server.start(access, secret)
 
@@ -83,7 +125,10 @@ def serve(
         locking = open_object_store_bucket(settings, endpoint, access, secret)
         lock = "on" if locking else "off (application-level immutability only)"
         click.echo(f"SeaweedFS S3 at {endpoint}, bucket {settings.s3_bucket}, Object Lock {lock}")
-        click.echo(f"log: {store_dir / 'weed.log'}")
+        click.echo(
+            f"master {server.master_url}, {volumes} volume server(s), replication {replication}"
+        )
+        click.echo(f"log: {store_dir / ('weed.log' if volumes == 1 else '*.log')}")
         if made:
             click.echo(f"credentials: {store_dir / CREDENTIALS_FILE} (mode 0600; source it)")
         click.echo("ready", nl=True)
@@ -95,7 +140,9 @@ def serve(
         server.stop()
 
 
-def _credentials(settings: Settings, store_dir: Path, endpoint: str) -> tuple[str, str, bool]:
+def _credentials(
+    settings: Settings, store_dir: Path, endpoint: str, master_url: str
+) -> tuple[str, str, bool]:
     """The configured key pair, else the one kept in ``credentials.env``, else a new one."""
     if settings.s3_access_key and settings.s3_secret_key:
         return settings.s3_access_key, settings.s3_secret_key.get_secret_value(), False
@@ -110,6 +157,7 @@ def _credentials(settings: Settings, store_dir: Path, endpoint: str) -> tuple[st
         f.write(
             f"CUSTOS_S3_ENDPOINT={endpoint}\nCUSTOS_S3_BUCKET={settings.s3_bucket}\n"
             f"CUSTOS_S3_ACCESS_KEY={access}\nCUSTOS_S3_SECRET_KEY={secret}\n"
+            f"CUSTOS_S3_MASTER_URL={master_url}\n"
         )
     return access, secret, True
 
