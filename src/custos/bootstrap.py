@@ -24,6 +24,7 @@ from custos.adapters.bureau_witness_client import BureauWitnessClient
 from custos.adapters.child_process import dies_with_parent
 from custos.adapters.chinese_workdays import ChineseWorkdayCalendar
 from custos.adapters.crypto import Argon2PasswordHasher, FernetSecretBox, load_or_create_key
+from custos.adapters.db.cluster_status_repositories import SqlClusterStatus
 from custos.adapters.db.duty_lease_repositories import SqlDutyLeases
 from custos.adapters.db.engine import EngineProbe, make_engine
 from custos.adapters.db.publication_repositories import SqlPublications
@@ -77,6 +78,7 @@ from custos.services.audit_witness import CheckpointWitness, WitnessService
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.bureau_witness import BureauWitnessService
 from custos.services.camera_time import CameraTimeService
+from custos.services.cluster_status import ClusterStatusService
 from custos.services.compliance import ComplianceService
 from custos.services.contractors import ContractorService
 from custos.services.diagnosis import DiagnosisService
@@ -188,6 +190,7 @@ class Services:
     offload: OffloadService | None = None  # None unless an object store is configured
     witnesses: WitnessService | None = None  # hands signed checkpoints to witnesses (issue 13)
     duty_leases: DutyLeases  # which server runs each timed duty (issue 16)
+    cluster_status: ClusterStatusService  # nodes, leases, offload lag, duties (issue 16)
 
 
 @dataclass(kw_only=True)
@@ -317,6 +320,8 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
     gb_channels = GbCatalogService(
         uow, RegistryService(uow, rules, clock, changes.note_change), clock
     )
+    recording = RecordingService(uow, clock, alarms)
+    duty_leases = _duty_leases(engine)
     return Container(
         settings=settings,
         engine=engine,
@@ -337,7 +342,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             render_league_sheet,
         ),
         bureau_witness=BureauWitnessService(uow, clock, read_sender_key, trusted_keys),
-        recording=RecordingService(uow, clock, alarms),
+        recording=recording,
         footage=footage,
         requests=requests,
         retention=retention,
@@ -435,7 +440,10 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         keys=keys,
         offload=offload,
         witnesses=_witnesses(settings, uow, checkpointer),
-        duty_leases=_duty_leases(engine),
+        duty_leases=duty_leases,
+        cluster_status=ClusterStatusService(
+            SqlClusterStatus(engine), clock, recording.targets, duty_leases, offload is not None
+        ),
     )
 
 

@@ -36,6 +36,7 @@ REFUSES_WITHOUT_DATABASE: dict[str, list[str]] = {
     "onvif proposals": [],
     "keys list": [],
     "keys rotate-export": [],
+    "cluster status": [],
 }
 NEEDS_NO_DATABASE: dict[str, list[str]] = {
     "rules list": [],

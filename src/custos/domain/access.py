@@ -44,6 +44,8 @@ class Permission(enum.StrEnum):
     RECTIFY = "rectification.respond"
     # register the unit systems whose signed checkpoints the bureau keeps (docs/design/evidence.md)
     WITNESS_MANAGE = "witness.manage"
+    # the recorder nodes, their leases and offload lag, who runs the timed duties (issue 16)
+    CLUSTER_READ = "cluster.read"
     SELF = "self"  # what every signed-in user may do about their own session
 
 
@@ -85,6 +87,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.DUTY_READ,
             P.DUTY_MANAGE,
             P.WITNESS_MANAGE,
+            P.CLUSTER_READ,
             P.SELF,
         }
     ),
@@ -155,6 +158,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ALARM_HANDLE,
             P.ALARM_READ,
             P.DUTY_READ,
+            P.CLUSTER_READ,
             P.SELF,
         }
     ),
@@ -167,6 +171,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REQUEST_READ,
             P.REGISTER_READ,
             P.DUTY_READ,
+            P.CLUSTER_READ,
             P.SELF,
         }
     ),

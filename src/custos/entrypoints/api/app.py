@@ -13,6 +13,7 @@ from custos.entrypoints.api.routers import (
     audit,
     auth,
     cameras,
+    cluster,
     compliance,
     diagnosis,
     divisions,
@@ -121,6 +122,7 @@ def create_app(container: Services) -> FastAPI:
         divisions,
         supervision,
         witness,
+        cluster,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from custos.domain.errors import CustosError
 from custos.entrypoints.cli import (
     audit,
+    cluster,
     compliance,
     db,
     divisions,
@@ -68,5 +69,6 @@ for command in (
     keys.keys,
     objectstore.objectstore,
     onvif.onvif,
+    cluster.cluster,
 ):
     main.add_command(command)

@@ -66,6 +66,7 @@ NAV = (
     NavItem(f"{UI_PREFIX}/publication", "nav.publication", Permission.PUBLICATION_REVIEW),
     NavItem(f"{UI_PREFIX}/supervision", "nav.supervision", Permission.SUPERVISE),
     NavItem(f"{UI_PREFIX}/filing", "nav.filing", Permission.BASE_INFO_READ),
+    NavItem(f"{UI_PREFIX}/cluster", "nav.cluster", Permission.CLUSTER_READ),
 )
 
 
@@ -376,3 +377,12 @@ def filing(
     its missing parts, the filing cases (submit, downloads, paper decision) and the unit's
     rectification notices (docs/design/filing.md); read only without ``filing.write``."""
     return render(request, "filing.html", caller)
+
+
+@router.get(f"{UI_PREFIX}/cluster")
+def cluster(
+    request: Request, caller: Annotated[Caller, needs(Permission.CLUSTER_READ)]
+) -> HTMLResponse:
+    """The cluster's status (docs/design/cluster.md): recorder nodes and their leases, cameras
+    no live node records, offload lag, refused segments, who runs the timed duties."""
+    return render(request, "cluster.html", caller)
