@@ -78,6 +78,7 @@ from custos.services.audit_witness import CheckpointWitness, WitnessService
 from custos.services.auth import AuthPolicy, AuthService
 from custos.services.bureau_witness import BureauWitnessService
 from custos.services.camera_time import CameraTimeService
+from custos.services.cluster_media import ClusterMedia, first_found
 from custos.services.cluster_status import ClusterStatusService
 from custos.services.compliance import ComplianceService
 from custos.services.contractors import ContractorService
@@ -190,6 +191,7 @@ class Services:
     offload: OffloadService | None = None  # None unless an object store is configured
     witnesses: WitnessService | None = None  # hands signed checkpoints to witnesses (issue 13)
     duty_leases: DutyLeases  # which server runs each timed duty (issue 16)
+    cluster_media: ClusterMedia | None = None  # live and footage on other nodes (PostgreSQL)
     cluster_status: ClusterStatusService  # nodes, leases, offload lag, duties (issue 16)
 
 
@@ -251,6 +253,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
     trusted = TrustedKeys.of(signer.public_key)
     segment_store = SegmentStore(settings.resolved_media_dir(), settings.media_volumes)
     offload = _offload(settings, uow, clock, segment_store)
+    cluster_media = _cluster_media(settings, engine, clock)
     keyring = ExportKeyring(settings.data_dir / "keys", secrets)
     keys = KeysService(
         uow,
@@ -275,7 +278,10 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         segment_store.absolute,
         settings.data_dir / "exports",
         evidence,
-        fetch=offload.fetch if offload is not None else None,
+        fetch=first_found(
+            offload.fetch if offload is not None else None,
+            cluster_media.fetch if cluster_media is not None else None,
+        ),
         rules=rules,
     )
     documents = DocumentStore(settings.data_dir / "documents")
@@ -441,10 +447,24 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         offload=offload,
         witnesses=_witnesses(settings, uow, checkpointer),
         duty_leases=duty_leases,
+        cluster_media=cluster_media,
         cluster_status=ClusterStatusService(
             SqlClusterStatus(engine), clock, recording.targets, duty_leases, offload is not None
         ),
     )
+
+
+def _cluster_media(settings: Settings, engine: Engine, clock: Clock) -> ClusterMedia | None:
+    """Live view and footage on other recorder nodes (docs/design/cluster.md): PostgreSQL only;
+    without ``CUSTOS_CLUSTER_SECRET`` nothing is asked of a node (said once, when needed)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    from custos.adapters.db.node_directory import SqlNodeDirectory
+    from custos.adapters.storage.node_media_client import NodeMediaClient
+
+    secret = settings.cluster_secret
+    client = NodeMediaClient(secret.get_secret_value().encode(), clock) if secret else None
+    return ClusterMedia(SqlNodeDirectory(engine), client, settings.data_dir / "node-cache")
 
 
 def _duty_leases(engine: Engine) -> DutyLeases:

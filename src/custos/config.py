@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     recorder_metrics_port: int = Field(
         default=9464, ge=0, le=65535, description="Prometheus /metrics of the recorder; 0: off"
     )
+    cluster_secret: SecretStr | None = Field(
+        default=None,
+        repr=False,
+        min_length=32,
+        max_length=256,
+        description="Shared by every server of a cluster: signs the requests between them (a "
+        "recorder node's live view and footage for the API servers); unset: a node serves none",
+    )
 
     retention_max_days: int | None = Field(
         default=None,

@@ -150,6 +150,45 @@ def fragments(boxes: list[Box]) -> list[tuple[int, int]]:
     return pairs
 
 
+class LiveFollower:
+    """One viewer's place in a camera's files: where it starts (:func:`first_tail`), the next
+    file's init boxes when the recorder starts one, and the fragments as they are written.
+    Shared by the browser's live view and a recorder node's live tail for other servers."""
+
+    def __init__(self, media_root: Path, camera_id: int) -> None:
+        self.media_root = media_root
+        self.camera_id = camera_id
+        self.tail: SegmentTail | None = None
+
+    def advance(self) -> list[bytes | SegmentTail]:
+        """What to send before new fragments: a :class:`SegmentTail` whose init boxes start a
+        file (first, or the next one the recorder began), and the bytes left in the file it
+        replaces (fragments completed since the last read), in order."""
+        out: list[bytes | SegmentTail] = []
+        if self.tail is None:
+            self.tail = first_tail(self.media_root, self.camera_id)
+            if self.tail is not None:
+                out.append(self.tail)
+        newest = newest_segment(self.media_root, self.camera_id)
+        if self.tail is not None and newest is not None and newest != self.tail.path:
+            rest = self.tail.read_fragments()  # the old file is finished: send what is left
+            if rest:
+                out.append(rest)
+            fresh = SegmentTail(newest)
+            if fresh.read_init():
+                self.tail = fresh
+                out.append(fresh)
+        return out
+
+    def fragments(self) -> bytes:
+        """The whole fragments written since the last read (empty: none yet)."""
+        return self.tail.read_fragments() if self.tail is not None else b""
+
+    def live(self, now: float) -> bool:
+        """Whether the file followed grew in the last :data:`STALE_S` seconds (``now``: Unix)."""
+        return self.tail is not None and now - mtime(self.tail.path) < STALE_S
+
+
 def mtime(path: Path) -> float:
     """The file's modification time (Unix seconds), 0 when it is gone."""
     try:
