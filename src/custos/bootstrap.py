@@ -129,6 +129,7 @@ from custos.services.supervision import SupervisionService
 
 if TYPE_CHECKING:
     from custos.adapters.storage.checkpoint_objects import CheckpointObjects
+    from custos.adapters.storage.shared_files import SharedFiles
 
 
 @dataclass(kw_only=True)
@@ -283,8 +284,9 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             cluster_media.fetch if cluster_media is not None else None,
         ),
         rules=rules,
+        shared_exports=_shared_files(settings, "exports"),
     )
-    documents = DocumentStore(settings.data_dir / "documents")
+    documents = DocumentStore(settings.data_dir / "documents", _shared_files(settings, "documents"))
     # re-filing tasks (docs/design/filing.md D4): told of every registry and profile write
     changes = FilingChanges(rules, calendar, division_table(), clock, documents.read)
     requests = AccessRequestService(
@@ -533,6 +535,30 @@ def log_key_id(settings: Settings) -> str:
 def witness_files(paths: list[Path]) -> WitnessFiles:
     """Witness files (or directories of them) to read back for ``custos audit verify``."""
     return WitnessFiles(paths)
+
+
+def _shared_files(settings: Settings, kind: Literal["documents", "exports"]) -> SharedFiles | None:
+    """Uploaded documents or export packages copied to the object store, when one is
+    configured, so that every server reads them (docs/design/cluster.md, "Stateless servers")."""
+    if not settings.object_store_enabled() or settings.s3_endpoint is None:
+        return None
+    from custos.adapters.storage.object_store import DOCUMENT_FOLDER, EXPORT_FOLDER, S3SegmentStore
+    from custos.adapters.storage.shared_files import SharedFiles
+
+    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+    store = S3SegmentStore(
+        settings.s3_endpoint,
+        settings.s3_bucket,
+        settings.s3_access_key,
+        secret,
+        settings.s3_region,
+        settings.s3_lock_mode,
+        timeout_s=settings.s3_timeout_s,
+        prefix=settings.s3_prefix,
+    )
+    if kind == "documents":
+        return SharedFiles(store, DOCUMENT_FOLDER, "application/octet-stream")
+    return SharedFiles(store, EXPORT_FOLDER, "application/zip")
 
 
 def _offload(

@@ -36,6 +36,7 @@ from custos.services.evidence import EvidenceBuilder, PackageOrder
 from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
 from custos.services.reach import unit_in_reach
 from custos.services.refusals import refusals_logged
+from custos.services.shared_copies import SharedCopies, local_or_shared
 
 PLAYBACK_SESSION_TTL = timedelta(hours=4)
 LIVE_SESSION_TTL = timedelta(hours=12)  # one duty shift; a longer watch opens a new session
@@ -87,7 +88,9 @@ class FootageService:
         evidence: EvidenceBuilder,
         fetch: SegmentFetch | None = None,
         rules: RuleBook | None = None,
+        shared_exports: SharedCopies | None = None,
     ) -> None:
+        self._shared_exports = shared_exports  # packages every server can download
         self._uow = uow
         self._rules = rules  # cites the scope articles when a grant session is overstepped
         self._clock = clock
@@ -199,6 +202,9 @@ class FootageService:
             package = uow.exports.get(export_id)
             if package is None or package.user_id != actor.user_id:
                 raise NotFound("export", export_id)
+            path = self._package_file(package)
+            if not path.exists():  # made on a server whose copy never reached the object store
+                raise NotFound("file of export", export_id)
             for e in self._entries(
                 uow,
                 actor,
@@ -220,7 +226,13 @@ class FootageService:
                 )
             )
             uow.commit()
-        return package, self._exports_root / package.path
+        return package, path
+
+    def _package_file(self, package: ExportPackage) -> Path:
+        """The package's ZIP here, fetched from the object store if another server made it."""
+        return local_or_shared(
+            self._exports_root, package.path, package.sha256, self._shared_exports
+        )
 
     def estimate_export(
         self, actor: Principal, camera_ids: Sequence[int], start: datetime, end: datetime
@@ -251,7 +263,7 @@ class FootageService:
             if package is None or package.user_id != actor.user_id:
                 raise NotFound("export", export_id)
             try:
-                with zipfile.ZipFile(self._exports_root / package.path) as z:
+                with zipfile.ZipFile(self._package_file(package)) as z:
                     info = z.getinfo(CUSTODY)
                     if info.file_size > MAX_CUSTODY_BYTES:
                         raise KeyError(CUSTODY)
@@ -526,6 +538,8 @@ class FootageService:
         package.segment_count = built.segment_count
         uow.exports.finish(package)
         uow.register.set_output([e.id for e in entries if e.id], built.sha256, package.path)
+        if self._shared_exports is not None:  # before the commit: no row without its copy
+            self._shared_exports.keep(package.path, self._exports_root / package.path, built.sha256)
         return package
 
     def _session(self, uow: AccessUnitOfWork, actor: Principal, session_id: int) -> PlaybackSession:

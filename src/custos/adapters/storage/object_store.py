@@ -45,6 +45,10 @@ _CHUNK = 1 << 20
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}
 _LOCK_MARGIN = timedelta(minutes=5)  # a retention this close to now is not worth setting
 CHECKPOINT_FOLDER = "audit-checkpoints/"  # witnessed checkpoints (docs/design/evidence.md)
+# documents and export packages every server reads (adapters/storage/shared_files.py)
+DOCUMENT_FOLDER = "documents/"
+EXPORT_FOLDER = "exports/"
+NOT_SEGMENTS = (CHECKPOINT_FOLDER, DOCUMENT_FOLDER, EXPORT_FOLDER)
 
 
 class ObjectStoreError(Exception):
@@ -173,7 +177,13 @@ class S3SegmentStore:
         return _info(key, head)
 
     def upload(
-        self, key: str, path: Path, sha256: str, size: int, retain_until: datetime | None = None
+        self,
+        key: str,
+        path: Path,
+        sha256: str,
+        size: int,
+        retain_until: datetime | None = None,
+        content_type: str = "video/mp4",
     ) -> ObjectInfo:
         """Put a sealed file under ``key`` unless that object is already there.
 
@@ -182,7 +192,7 @@ class S3SegmentStore:
         """
         try:
             with path.open("rb") as body:
-                return self._put_new(key, body, sha256, size, "video/mp4", retain_until)
+                return self._put_new(key, body, sha256, size, content_type, retain_until)
         except ClientError as exc:
             if _code(exc) in {"BadDigest", "XAmzContentSHA256Mismatch", "InvalidDigest"}:
                 raise ObjectStoreError(
@@ -298,9 +308,10 @@ class S3SegmentStore:
 
     def list_keys(self) -> Iterator[str]:
         """Every segment key (current versions) under the store's prefix: the operation log's
-        witnessed checkpoints (``audit-checkpoints/``) are not segments and are left out."""
-        witnessed = self.prefix + CHECKPOINT_FOLDER
-        return (k for k in self.keys_under("") if not k.startswith(witnessed))
+        witnessed checkpoints (``audit-checkpoints/``), documents and export packages are not
+        segments and are left out."""
+        others = tuple(self.prefix + folder for folder in NOT_SEGMENTS)
+        return (k for k in self.keys_under("") if not k.startswith(others))
 
     def keys_under(self, folder: str) -> Iterator[str]:
         """Every key (current versions) under the store's prefix followed by ``folder``."""
