@@ -1,4 +1,4 @@
-"""The cluster's status (docs/design/cluster.md, "Cluster status") read from a real PostgreSQL
+"""The cluster's status (issue 16 §2, docs/design/cluster.md) read from a real PostgreSQL
 whose rows recorder nodes made through RecorderLeases: nodes, leases, the cameras no live node
 records, offload lag per node, refused segments, who holds the timed duties; and one machine's
 status on SQLite and on a PostgreSQL no node has joined."""

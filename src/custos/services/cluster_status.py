@@ -1,6 +1,9 @@
-"""What the cluster looks like now (issue 16, docs/design/cluster.md, "Cluster status"): the
-recorder nodes and their leases, the cameras no live node records, each node's offload lag, the
-segments refused for a stale token, and which server runs each timed duty.
+"""What the cluster looks like now (issue 16 §2, docs/design/cluster.md): the recorder nodes
+and their leases, the cameras no live node records, each node's offload lag, the segments
+refused for a stale token, and which server runs each timed duty.
+
+The offload lag is an anti-join of ``segments`` with ``segment_objects`` (as the offload's own
+``pending`` query): its cost grows with the whole index, ~0.18 s for 300,000 segments.
 
 Read only. Every age is measured on PostgreSQL's clock (the clock of the leases). On one machine
 (SQLite, or PostgreSQL with no recorder node ever registered) the status says so: one recorder
