@@ -121,7 +121,11 @@ def serve(
 
     signal.signal(signal.SIGTERM, _terminate)
     try:
-        server.wait_ready()
+        try:
+            server.wait_ready()
+        except (RuntimeError, TimeoutError) as exc:
+            msg = f"SeaweedFS did not start: {exc} (logs in {store_dir})"
+            raise click.ClickException(msg) from None
         locking = open_object_store_bucket(settings, endpoint, access, secret)
         lock = "on" if locking else "off (application-level immutability only)"
         click.echo(f"SeaweedFS S3 at {endpoint}, bucket {settings.s3_bucket}, Object Lock {lock}")
