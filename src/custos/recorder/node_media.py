@@ -5,7 +5,8 @@ view and playback from any server"): a small HTTP server (the standard library's
 - ``GET /node/v1/live/{camera_id}``: the camera's live tail as one chunked response — the init
   boxes and the newest complete fragment, then each fragment as it is written, then the next
   file's init boxes (the bytes the browser's live view gets, read by ``services/live_tail.py``);
-  an empty ``free`` box after :data:`HEARTBEAT_S` without anything else.
+  between them a ``free`` box saying ``live`` or ``wait`` (the file grew in the last 10 s, or
+  not) whenever that changes and after :data:`HEARTBEAT_S` without anything else.
 - ``GET /node/v1/segments/{index path}``: a sealed segment by the path the index holds, with one
   ``Range``.
 
@@ -38,7 +39,7 @@ from custos.domain.node_requests import (
     split_address,
     verify,
 )
-from custos.services.live_relay import HEARTBEAT
+from custos.services.live_relay import status_box
 from custos.services.live_tail import LiveFollower, SegmentTail
 from custos.services.recorder_leases import NodeIdentity
 
@@ -221,7 +222,10 @@ class NodeMediaServer:
             self._streams.release()
 
     def _follow(self, out: BufferedIOBase, follower: LiveFollower) -> None:
+        """What the browser's live view sends, in its order: init boxes, the state when it
+        changes (or as a heartbeat), fragments."""
         last_sent = time.monotonic()
+        state: bool | None = None
         while not self._stopping.is_set():
             sent = False
             for piece in follower.advance():
@@ -229,17 +233,18 @@ class NodeMediaServer:
                 if data:
                     _chunk(out, data)
                     sent = True
+            live = follower.live(time.time())
+            if live != state or time.monotonic() - last_sent >= self._heartbeat_s:
+                _chunk(out, status_box(live))
+                state, sent = live, True
             if fragments := follower.fragments():
                 _chunk(out, fragments)
                 sent = True
-            now = time.monotonic()
             if sent:
-                last_sent = now
-                continue
-            if now - last_sent >= self._heartbeat_s:
-                _chunk(out, HEARTBEAT)
-                last_sent = now
-            self._stopping.wait(POLL_S if follower.live(time.time()) else 0.5)
+                last_sent = time.monotonic()
+                if fragments:
+                    continue
+            self._stopping.wait(POLL_S if live else 0.5)
 
 
 class _Server(ThreadingHTTPServer):

@@ -1,8 +1,10 @@
 """Relaying a recorder node's live tail (docs/design/cluster.md, "Live view and playback from any
 server"): the node sends the bytes the browser's live view gets — each file's init boxes
-(``ftyp`` … ``moov``) and then its ``moof`` + ``mdat`` fragments — as one HTTP stream, with an
-empty ``free`` box when it has had nothing to send for a while. :class:`BoxRelay` cuts that stream
-back into the live view's messages, whole top-level boxes only."""
+(``ftyp`` … ``moov``) and then its ``moof`` + ``mdat`` fragments — as one HTTP stream. Between
+them a ``free`` box holding ``live`` or ``wait`` says whether the camera's file is growing on the
+node (sent when that changes, and every few seconds when nothing else is sent: a player skips
+``free`` boxes). :class:`BoxRelay` cuts that stream back into the live view's messages, whole
+top-level boxes only."""
 
 from __future__ import annotations
 
@@ -13,7 +15,13 @@ from custos.services.live_tail import codec_of
 
 #: A top-level box larger than this is not a camera's fragment: the stream is refused.
 MAX_BOX_BYTES = 64 << 20
-HEARTBEAT = struct.pack(">I4s", 8, b"free")  # what a node sends when it has nothing else
+LIVE = b"live"
+WAITING = b"wait"
+
+
+def status_box(live: bool) -> bytes:
+    """The ``free`` box that tells the reader whether the camera is being recorded now."""
+    return struct.pack(">I4s", 12, b"free") + (LIVE if live else WAITING)
 
 
 class RelayError(ValueError):
@@ -26,6 +34,13 @@ class Init:
 
     data: bytes
     codec: str | None
+
+
+@dataclass(frozen=True)
+class Status:
+    """Whether the node's file of the camera grew in the last ten seconds."""
+
+    live: bool
 
 
 @dataclass(frozen=True)
@@ -42,9 +57,9 @@ class BoxRelay:
         self._buf = bytearray()
         self._head: bytearray | None = None  # init boxes gathered since an ftyp
 
-    def feed(self, chunk: bytes) -> list[Init | Fragments]:
+    def feed(self, chunk: bytes) -> list[Init | Status | Fragments]:
         self._buf += chunk
-        out: list[Init | Fragments] = []
+        out: list[Init | Status | Fragments] = []
         run = bytearray()
         pos = 0
         while (box := self._next_box(pos)) is not None:
@@ -71,7 +86,9 @@ class BoxRelay:
                 if kind == b"moov":
                     out.append(Init(bytes(self._head), codec_of(data)))
                     self._head = None
-            # else: a heartbeat (free) or a box the live view does not send: dropped
+            elif kind == b"free" and data[8:] in (LIVE, WAITING):
+                out.append(Status(data[8:] == LIVE))
+            # else: a box the live view does not send: dropped
         if run:
             out.append(Fragments(bytes(run)))
         del self._buf[:pos]

@@ -27,7 +27,7 @@ from custos.domain.clock import SystemClock
 from custos.domain.node_requests import signed_headers, split_address
 from custos.recorder.engines.fake import sample_command
 from custos.recorder.node_media import NodeMediaServer, byte_range, start_node_media
-from custos.services.live_relay import HEARTBEAT, BoxRelay, Fragments, Init
+from custos.services.live_relay import BoxRelay, Fragments, Init, Status, status_box
 from custos.services.live_tail import complete_boxes
 from custos.services.recorder_leases import NodeIdentity
 
@@ -187,21 +187,22 @@ async def _read_live(
     address: str,
     want: int,
     steps: dict[int, object],
-) -> list[Init | Fragments]:
-    """Relay the node's live tail until ``want`` pieces came; before waiting for piece ``n``,
-    call ``steps[n]`` (a function that writes to the camera's file)."""
+) -> list[Init | Status | Fragments]:
+    """Relay the node's live tail until ``want`` media pieces (init or fragments) came; before
+    waiting for media piece ``n``, call ``steps[n]`` (a function that writes to the file)."""
     relay = BoxRelay()
-    got: list[Init | Fragments] = []
+    got: list[Init | Status | Fragments] = []
     chunks: AsyncGenerator[bytes, None] = client.live(address, CAMERA)
     try:
         async with asyncio.timeout(20):
             async for chunk in chunks:
                 got.extend(relay.feed(chunk))
+                media = len([p for p in got if not isinstance(p, Status)])
                 for n in sorted(steps):
-                    if len(got) >= n:
+                    if media >= n:
                         step = steps.pop(n)
                         await asyncio.to_thread(step)  # type: ignore[arg-type]
-                if len(got) >= want:
+                if media >= want:
                     return got
     finally:
         await chunks.aclose()
@@ -235,7 +236,12 @@ def test_the_live_tail_sends_init_then_each_fragment_as_it_is_written(
         2: half_then_whole,
         3: append(sample.init + sample.fragments[3], second),  # the recorder starts a new file
     }
-    got = asyncio.run(_read_live(NodeMediaClient(SECRET, SystemClock()), server.address, 5, steps))
+    pieces = asyncio.run(
+        _read_live(NodeMediaClient(SECRET, SystemClock()), server.address, 5, steps)
+    )
+    # the order of the browser's live view: init, whether it is live, then fragments
+    assert isinstance(pieces[0], Init) and pieces[1] == Status(live=True)
+    got = [p for p in pieces if not isinstance(p, Status)]
     assert got[0] == Init(sample.init, got[0].codec) and got[0].codec.startswith("avc1.")  # type: ignore[union-attr]
     assert got[1] == Fragments(sample.fragments[1])  # the newest complete one: a keyframe
     assert got[2] == Fragments(sample.fragments[2])
@@ -255,14 +261,14 @@ def test_an_idle_tail_sends_heartbeats_and_a_busy_node_refuses_more(
         path = f"/node/v1/live/{CAMERA}"
         with httpx.stream("GET", url, headers=signed(path), timeout=10) as r:
             if r.status_code == 200:  # nothing recorded: a heartbeat comes all the same
-                assert next(r.iter_raw()).startswith(HEARTBEAT)
+                assert next(r.iter_raw()).startswith(status_box(live=False))
             return r.status_code
 
     try:
         path = f"/node/v1/live/{CAMERA}"
         with httpx.stream("GET", url, headers=signed(path), timeout=10) as r:
             assert r.status_code == 200
-            assert next(r.iter_raw()).startswith(HEARTBEAT)
+            assert next(r.iter_raw()).startswith(status_box(live=False))
             assert live_status() == 503  # one stream at a time here
         deadline = time.monotonic() + 5  # the reader left: noticed at the next heartbeat
         while (status := live_status()) == 503:
@@ -295,26 +301,32 @@ def test_a_node_without_the_cluster_secret_serves_nothing_and_says_so(
 def test_the_relay_cuts_a_stream_into_the_same_pieces_however_it_is_split(
     sample: Sample,
 ) -> None:
+    empty_free = b"\0\0\0\x08free"
     stream = (
-        HEARTBEAT + sample.init + sample.fragments[0] + sample.fragments[1] + HEARTBEAT
-        + sample.init + sample.fragments[2]
+        status_box(False) + sample.init + status_box(True) + sample.fragments[0]
+        + sample.fragments[1] + empty_free + sample.init + sample.fragments[2]
     )  # fmt: skip
     whole = BoxRelay().feed(stream)
     assert whole == [
-        Init(sample.init, whole[0].codec),  # type: ignore[union-attr]
+        Status(live=False),
+        Init(sample.init, whole[1].codec),  # type: ignore[union-attr]
+        Status(live=True),
         Fragments(sample.fragments[0] + sample.fragments[1]),
-        Init(sample.init, whole[0].codec),  # type: ignore[union-attr]
+        Init(sample.init, whole[1].codec),  # type: ignore[union-attr]
         Fragments(sample.fragments[2]),
     ]
     relay = BoxRelay()
-    pieces: list[Init | Fragments] = []
+    pieces: list[Init | Status | Fragments] = []
     for i in range(0, len(stream), 997):
         pieces.extend(relay.feed(stream[i : i + 997]))
     init = b"".join(p.data for p in pieces if isinstance(p, Init))
     frags = b"".join(p.data for p in pieces if isinstance(p, Fragments))
     assert init == sample.init * 2
     assert frags == sample.fragments[0] + sample.fragments[1] + sample.fragments[2]
+    assert [p for p in pieces if isinstance(p, Status)] == [Status(False), Status(True)]
     for p in pieces:  # each piece whole boxes: init ending in moov, fragments moof + mdat pairs
+        if isinstance(p, Status):
+            continue
         kinds = [b.kind for b in complete_boxes(p.data)]
         assert sum(b.size for b in complete_boxes(p.data)) == len(p.data)
         if isinstance(p, Init):

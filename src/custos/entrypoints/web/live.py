@@ -41,8 +41,8 @@ from custos.domain.users import Principal
 from custos.entrypoints.api.bounds import Id
 from custos.entrypoints.web.paths import API_PREFIX
 from custos.services.cluster_media import ClusterMedia, NodeAt
-from custos.services.live_relay import BoxRelay, Init, RelayError
-from custos.services.live_tail import STALE_S, LiveFollower, SegmentTail, recording_now
+from custos.services.live_relay import BoxRelay, Init, RelayError, Status
+from custos.services.live_tail import LiveFollower, SegmentTail, recording_now
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -180,7 +180,6 @@ async def _pump_remote(
 ) -> None:
     """Relay the node's live tail until the socket closes or the stream breaks."""
     relay = BoxRelay()
-    last_fragment = time.monotonic() - STALE_S
     try:
         async with contextlib.aclosing(cluster.live(source, camera_id)) as chunks:
             while not closed.done():
@@ -199,12 +198,10 @@ async def _pump_remote(
                 for piece in relay.feed(chunk):
                     if isinstance(piece, Init):
                         await viewer.init(piece.data, piece.codec)
-                        continue
-                    last_fragment = time.monotonic()
-                    await viewer.status("live")
-                    await viewer.ws.send_bytes(piece.data)
-                live = time.monotonic() - last_fragment < STALE_S
-                await viewer.status("live" if live else "waiting")
+                    elif isinstance(piece, Status):
+                        await viewer.status("live" if piece.live else "waiting")
+                    else:
+                        await viewer.ws.send_bytes(piece.data)
     except (OSError, RelayError) as exc:
         log.info("live view of camera %s from node %s ended: %s", camera_id, source.name, exc)
 
