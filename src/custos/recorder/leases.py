@@ -41,6 +41,10 @@ class LeaseKeeper:
         self._claiming = True
         self.version = 0  # changes whenever what the node holds changes
         self.renewed_at: float | None = None  # time.monotonic() of the last renewal that worked
+        self._renew_failed = False
+        #: after the database was unreachable, no claim for one lease period: every node that
+        #: was cut off too renews its own expired leases first (docs/design/cluster.md)
+        self._claim_after = 0.0
         self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
 
     def start(self) -> None:
@@ -84,7 +88,7 @@ class LeaseKeeper:
             if self._joined.is_set():
                 self._renew()
                 now = time.monotonic()
-                if self._claiming and now >= next_claim:
+                if self._claiming and now >= next_claim and now >= self._claim_after:
                     self._claim()
                     next_claim = now + self._claim_every_s
             self._stop.wait(self._renew_every_s)
@@ -95,7 +99,12 @@ class LeaseKeeper:
             renewed = {h.camera_id: h for h in self._leases.renew(self.me.name)}
         except Exception:  # the database's boundary: keep recording what we hold
             log.warning("node %s: cannot renew its leases; recording goes on", self.me.name)
+            self._renew_failed = True
             return
+        if self._renew_failed:
+            self._renew_failed = False
+            self._claim_after = time.monotonic() + self._leases.ttl_s
+            log.info("node %s: the database is back; claims wait one lease period", self.me.name)
         self.renewed_at = started
         with self._lock:
             lost = set(self._held) - set(renewed)

@@ -102,10 +102,13 @@ class LeaseRepository:
         )
 
     def renew(self, node: str, ttl_s: float) -> list[HeldLease]:
+        """Extend what ``node`` holds — expired or not: an expired lease that no one claimed
+        is still its own (a claim makes the claimant the holder under the same row lock), so
+        after PostgreSQL comes back every node keeps its cameras and its token."""
         rows = self._c.execute(
             text(
-                "UPDATE camera_leases SET expires_at = now() + make_interval(secs => :ttl) WHERE holder = :node"
-                " AND expires_at > now() RETURNING camera_id, fencing_token, releasing"
+                "UPDATE camera_leases SET expires_at = now() + make_interval(secs => :ttl)"
+                " WHERE holder = :node RETURNING camera_id, fencing_token, releasing"
             ),
             {"node": node, "ttl": ttl_s},
         ).all()
