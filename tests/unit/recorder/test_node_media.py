@@ -333,3 +333,12 @@ def test_the_relay_cuts_a_stream_into_the_same_pieces_however_it_is_split(
             assert kinds[0] == b"ftyp" and kinds[-1] == b"moov"
         else:
             assert kinds == [b"moof", b"mdat"] * (len(kinds) // 2)
+
+
+def test_node_addresses() -> None:
+    assert split_address("10.0.0.5:9470") == ("10.0.0.5", 9470)
+    assert split_address("[::1]:9470") == ("::1", 9470)
+    assert split_address("node-a.cluster:0") == ("node-a.cluster", 0)
+    for bad in ("10.0.0.5", "10.0.0.5:", ":80", "host:65536", "h/x:80", "user@h:80", "h:8o"):
+        with pytest.raises(ValueError, match="node address"):
+            split_address(bad)
