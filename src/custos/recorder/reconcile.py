@@ -174,6 +174,7 @@ class CheckReport:
     object_size_mismatch: list[str] = field(default_factory=list)
     object_hash_mismatch: list[str] = field(default_factory=list)
     object_content_mismatch: list[str] = field(default_factory=list)
+    unreadable_objects: list[str] = field(default_factory=list)
     unindexed_objects: list[str] = field(default_factory=list)
     objects_pending: int = 0
 
@@ -189,6 +190,7 @@ class CheckReport:
             or self.object_size_mismatch
             or self.object_hash_mismatch
             or self.object_content_mismatch
+            or self.unreadable_objects
             or self.unindexed_objects
         )
 
@@ -228,6 +230,7 @@ def check(
         report.object_size_mismatch = found.object_size_mismatch
         report.object_hash_mismatch = found.object_hash_mismatch
         report.object_content_mismatch = found.object_content_mismatch
+        report.unreadable_objects = found.unreadable_objects
         report.unindexed_objects = found.unindexed_objects
         report.objects_pending = found.objects_pending
     return report

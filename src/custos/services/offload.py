@@ -64,6 +64,11 @@ class StoredObject(Protocol):
     def retain_until(self) -> datetime | None: ...
 
 
+class ObjectUnreadableError(Exception):
+    """The store has the object but cannot give its bytes now (e.g. every volume server holding
+    it is down): neither missing nor proven intact."""
+
+
 class ObjectConflictError(Exception):
     """The key holds an object with other content (the store never overwrites it)."""
 
@@ -117,6 +122,7 @@ class ObjectCheck:
     object_size_mismatch: list[str] = field(default_factory=list)
     object_hash_mismatch: list[str] = field(default_factory=list)  # metadata (or record) differs
     object_content_mismatch: list[str] = field(default_factory=list)  # bytes re-hashed (--hash)
+    unreadable_objects: list[str] = field(default_factory=list)  # listed, bytes not readable now
     unindexed_objects: list[str] = field(default_factory=list)
     objects_pending: int = 0  # indexed, not yet uploaded: not a disagreement
 
@@ -127,6 +133,7 @@ class ObjectCheck:
             or self.object_size_mismatch
             or self.object_hash_mismatch
             or self.object_content_mismatch
+            or self.unreadable_objects
             or self.unindexed_objects
         )
 
@@ -289,8 +296,12 @@ class OffloadService:
                 report.object_size_mismatch.append(rec.key)
             elif info.sha256 != s.sha256 or rec.sha256 != s.sha256:
                 report.object_hash_mismatch.append(rec.key)
-            elif rehash and self._store.hash_of(rec.key) != s.sha256:
-                report.object_content_mismatch.append(rec.key)
+            elif rehash:
+                try:
+                    if self._store.hash_of(rec.key) != s.sha256:
+                        report.object_content_mismatch.append(rec.key)
+                except ObjectUnreadableError:
+                    report.unreadable_objects.append(rec.key)
         indexed = {self._store.key_for(s.path) for s in rows}
         report.unindexed_objects = sorted(set(self._store.list_keys()) - indexed)
         return report

@@ -31,12 +31,12 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-from custos.services.offload import ObjectConflictError
+from custos.services.offload import ObjectConflictError, ObjectUnreadableError
 
 log = logging.getLogger(__name__)
 
@@ -284,10 +284,17 @@ class S3SegmentStore:
         except ClientError as exc:
             if _code(exc) in _NOT_FOUND or _status(exc) == 404:
                 return None
+            if _status(exc) >= 500:  # the gateway cannot reach a copy of its bytes
+                raise ObjectUnreadableError(f"object {key} cannot be read: {exc}") from exc
             raise
+        except BotoCoreError as exc:  # no answer in time (every copy's server down, …)
+            raise ObjectUnreadableError(f"object {key} cannot be read: {exc}") from exc
         digest = hashlib.sha256()
-        for chunk in got["Body"].iter_chunks(_CHUNK):
-            digest.update(chunk)
+        try:
+            for chunk in got["Body"].iter_chunks(_CHUNK):
+                digest.update(chunk)
+        except (BotoCoreError, OSError) as exc:  # listed, but its bytes cannot be read now
+            raise ObjectUnreadableError(f"object {key} cannot be read: {exc}") from exc
         return digest.hexdigest()
 
     def versions(self, key: str) -> list[ObjectInfo]:

@@ -116,6 +116,7 @@ def check(data_dir: Path | None, rehash: bool, as_json: bool, node: str | None) 
             ("object size differs", report.object_size_mismatch),
             ("object hash metadata differs", report.object_hash_mismatch),
             ("object bytes differ from the index hash", report.object_content_mismatch),
+            ("object listed but its bytes unreadable now", report.unreadable_objects),
             ("object without row", report.unindexed_objects),
         ):
             for p in paths:
