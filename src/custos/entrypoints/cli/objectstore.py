@@ -168,9 +168,16 @@ def _credentials(
 
 @objectstore.command("offload")
 @data_dir_option
-def offload(data_dir: Path | None) -> None:
-    """Upload every sealed segment not yet in the object store (what the server does by itself
-    every $CUSTOS_S3_OFFLOAD_EVERY_S seconds); exit 1 if any was refused or failed."""
+@click.option(
+    "--node",
+    envvar="CUSTOS_NODE",
+    default=None,
+    help="A recorder node's own segments (run it on that node: its files are on its disk)",
+)
+def offload(data_dir: Path | None, node: str | None) -> None:
+    """Upload every sealed segment not yet in the object store (what the server, or a recorder
+    node for its own, does by itself every $CUSTOS_S3_OFFLOAD_EVERY_S seconds); exit 1 if any
+    was refused or failed."""
     from custos.bootstrap import bootstrap
 
     settings = build_settings(data_dir)
@@ -183,7 +190,7 @@ def offload(data_dir: Path | None) -> None:
             raise CannotRun("no object store: set CUSTOS_S3_ENDPOINT (and the keys)")
         uploaded = refused = failed = 0
         while True:
-            report = container.offload.run_once(100)
+            report = container.offload.run_once(100, node=node)
             uploaded += len(report.uploaded)
             refused += len(report.refused)
             failed += len(report.failed)
