@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
-import random
 import secrets
 import socket
 import threading
@@ -35,7 +34,7 @@ from custos.recorder.port import RecordingEngine, RecordingSession, SessionReque
 from custos.recorder.reconcile import adopt_files
 from custos.recorder.run_outcome import ended_detail
 from custos.recorder.run_state import RunState
-from custos.services.fencing import RefusedSegment
+from custos.recorder.segment_indexer import SegmentIndexer
 from custos.services.recording import RecordingService, RecordTarget
 
 log = logging.getLogger(__name__)
@@ -55,9 +54,6 @@ class RecorderConfig:
     ffmpeg: str = "ffmpeg"
     engine: str = "pyav"  # or "ffmpeg" (docs/design/recording.md, "Engines")
     cameras_per_shard: int = 25
-
-
-SEAL_ATTEMPTS = 6  # ≈ 30 s of backoff before a segment is left for adoption
 
 
 class TornSegmentError(Exception):
@@ -118,9 +114,7 @@ class CameraWorker:
         #: no volume with room; trying again costs a SYN or a statvfs, so it comes soon
         self._before_engine = False
         self.sealed = 0
-        self.refused = 0  # segments the index refused for a stale lease token, set aside
-        #: sealed, but the index could not be reached even after retries: indexed later
-        self._unindexed: list[Segment] = []
+        self._indexer = SegmentIndexer(target.camera_id, service, store)
         self._thread = threading.Thread(
             target=self._loop, name=f"camera-{target.camera_id}", daemon=True
         )
@@ -262,11 +256,11 @@ class CameraWorker:
                 outage_s=time.monotonic() - outage_since,
             )
             self._stop.wait(backoff)
-        if self.flush_unindexed():
+        if self._indexer.flush():
             log.warning(
                 "camera %s: %d sealed segments not indexed; the next start adopts them",
                 self.camera_id,
-                len(self._unindexed),
+                self._indexer.waiting,
             )
         self._set_state(RecorderState.OFFLINE, OfflineReason.RECORDER_RESTART, "recorder stopped")
 
@@ -281,7 +275,7 @@ class CameraWorker:
             return False
         if self._unadopted:  # there is room again: cut their torn tails aside, index them
             self._adopt(self._unadopted)
-        self.flush_unindexed()
+        self._indexer.flush()
         url = self.target.stream.with_credentials()
         if not reachable(url):
             self._before_engine = True
@@ -451,61 +445,6 @@ class CameraWorker:
             return run.started_at
         return run.started_at if last is None else max(run.started_at, last)
 
-    def _index(self, segment: Segment) -> None:
-        """Index a sealed segment; a busy database (hundreds of cameras ending segments at the
-        same instant) is waited out with backoff. One that cannot be reached even then (it is
-        restarting, or this node is cut off from it) leaves the segment in ``_unindexed``,
-        indexed in order before the next one (the file is sealed on disk meanwhile, and a
-        start-up reconcile adopts it should the recorder stop first)."""
-        if self._unindexed:  # the database was unreachable a moment ago: one try, no waiting
-            self._unindexed.append(segment)
-            self.flush_unindexed()
-            return
-        delay = 0.25
-        for attempt in range(SEAL_ATTEMPTS):
-            try:
-                self._index_once(segment)
-                return
-            except Exception:  # the database's boundary: retried, then kept for later
-                if attempt == SEAL_ATTEMPTS - 1:
-                    log.warning(
-                        "camera %s: the index is unreachable; %s is kept to index later",
-                        self.camera_id,
-                        segment.path,
-                    )
-                    self._unindexed.append(segment)
-                    return
-                log.warning(
-                    "camera %s: indexing %s failed (try %d), retrying",
-                    self.camera_id,
-                    segment.path,
-                    attempt + 1,
-                )
-                time.sleep(delay + random.uniform(0, delay))  # noqa: S311 - jitter, not crypto
-                delay = min(delay * 2, 8.0)
-
-    def _index_once(self, segment: Segment) -> None:
-        done = self._service.seal(segment, self._store.refused_path)
-        if isinstance(done, RefusedSegment):  # a stale lease token: kept aside, reported
-            self._store.set_aside(segment.path)
-            self.refused += 1
-
-    def flush_unindexed(self) -> int:
-        """Index what waited for the database, oldest first; stop at the first failure.
-        Returns how many are still waiting."""
-        while self._unindexed:
-            try:
-                self._index_once(self._unindexed[0])
-            except Exception:  # the database's boundary: still unreachable, tried again later
-                return len(self._unindexed)
-            done = self._unindexed.pop(0)
-            log.info("camera %s: %s indexed late", self.camera_id, done.path)
-        return 0
-
-    @property
-    def unindexed(self) -> int:
-        return len(self._unindexed)
-
     def _seal_one(
         self,
         listed: ListedSegment,
@@ -525,7 +464,7 @@ class CameraWorker:
         done = self._store.seal(path)
         duration = max(0.0, listed.media_end - listed.media_start)
         video = run.video
-        self._index(
+        self._indexer.index(
             Segment(
                 node=self.target.node,
                 fencing_token=self.target.fencing_token,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -18,6 +19,8 @@ from custos.recorder.engines.gb28181 import GbEngine
 from custos.recorder.leases import LeaseKeeper
 from custos.recorder.lifeline import settle_heap
 from custos.recorder.metrics import RecorderMetrics
+from custos.recorder.node_duties import NodeDuties
+from custos.recorder.node_media import start_node_media
 from custos.recorder.port import RecordingEngine
 from custos.recorder.supervisor import RecorderLock, Supervisor, configured_engine
 from custos.services.recorder_leases import NodeIdentity, RecorderLeases
@@ -75,7 +78,8 @@ def run_recorder(
     """Record until SIGTERM/SIGINT (or ``stop``); one recorder per data directory. With
     ``node``, as one recorder node of a cluster: only the cameras it leases."""
     settings = container.settings
-    keeper = lease_keeper(container, node) if node is not None else None
+    if node is not None and container.engine.dialect.name != "postgresql":
+        lease_keeper(container, node)  # refuses, naming the rule
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
 
@@ -87,6 +91,11 @@ def run_recorder(
         signal.signal(signal.SIGINT, _on_signal)
     if not RecorderLock(settings.data_dir / "recorder.lock").acquire(stop):
         return
+    media_server = start_node_media(settings, node, container.clock) if node else None
+    if node is not None and media_server is not None:  # the real port when it asked for :0
+        node = dataclasses.replace(node, address=media_server.address)
+    keeper = lease_keeper(container, node) if node is not None else None
+    duties = NodeDuties(container, node.name) if node is not None else None
     metrics = RecorderMetrics()
     if settings.recorder_metrics_port:
         try:
@@ -120,4 +129,12 @@ def run_recorder(
         leases=keeper,
     )
     settle_heap()
-    supervisor.run(stop)
+    if duties is not None:
+        duties.start()
+    try:
+        supervisor.run(stop)
+    finally:
+        if duties is not None:
+            duties.stop()
+        if media_server is not None:
+            media_server.stop()

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from tests.ports import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+CLUSTER_SECRET = "test-cluster-secret-" + "0123456789abcdef" * 2  # the nodes' media servers
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, step_s: float = 0.25) -> float:
@@ -148,6 +149,7 @@ class PgProxy:
             for s in (src, dst):
                 with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
+            src.close()  # the other pump closes dst
 
 
 class NodeProcess:
@@ -171,6 +173,7 @@ class NodeProcess:
             "CUSTOS_DATA_DIR": str(self.data_dir),
             "CUSTOS_DATABASE_URL": self.database_url,
             "CUSTOS_RECORDER_METRICS_PORT": "0",
+            "CUSTOS_CLUSTER_SECRET": CLUSTER_SECRET,
         }
         argv = [sys.executable, "-m", "custos", "recorder", "--node", self.name]
         argv += ["--segment-seconds", str(self.segment_s), "--capacity", "100"]
