@@ -235,7 +235,7 @@ def schema_state(settings: Settings) -> Literal["missing", "behind", "current"]:
 def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
     clock = clock or SystemClock()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url())
+    engine = make_engine(settings.resolved_database_url(), settings.database_idle_transaction_s)
     secrets = FernetSecretBox(load_or_create_key(settings.data_dir / "keys" / "secrets.key"))
     signer = load_or_create_signer(settings.data_dir / "keys")
     checkpoint_policy = CheckpointPolicy(

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     recorder_metrics_port: int = Field(
         default=9464, ge=0, le=65535, description="Prometheus /metrics of the recorder; 0: off"
     )
+    database_idle_transaction_s: int | None = Field(
+        default=None,
+        ge=5,
+        le=3600,
+        description="PostgreSQL ends a session idle inside a transaction this long (its locks "
+        "freed): a recorder node sets 20 s, so a node cut off mid-seal cannot hold a camera's "
+        "lease row and stop its failover (docs/design/cluster.md)",
+    )
     cluster_secret: SecretStr | None = Field(
         default=None,
         repr=False,

@@ -148,7 +148,9 @@ class WallClockAnchor:
         drift = (arrived - end).total_seconds()
         if abs(drift) > self.max_drift.total_seconds():
             self._origin = arrived - timedelta(seconds=media_end)
-            end = arrived
+            if self.not_before is not None and self._origin < self.not_before:
+                self._origin = self.not_before
+            end = self._origin + timedelta(seconds=media_end)
         start = end - timedelta(seconds=max(0.0, media_end - media_start))
         return start, end, drift
 

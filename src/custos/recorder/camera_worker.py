@@ -397,7 +397,9 @@ class CameraWorker:
 
     def _adopt(self, relatives: list[str]) -> None:
         try:
-            report = adopt_files(self._service, self._store, self._clock, relatives)
+            report = adopt_files(
+                self._service, self._store, self._clock, relatives, node=self.target.node
+            )
         except Exception:  # the disk's or the database's boundary: tried again at the next run
             log.exception("camera %s: cannot adopt %s yet", self.camera_id, relatives)
             self._unadopted = [r for r in self._unadopted if r not in relatives] + relatives

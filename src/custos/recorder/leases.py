@@ -14,7 +14,12 @@ import time
 from collections.abc import Callable, Sequence
 
 from custos.domain.cluster import CLAIM_EVERY_S, RENEW_EVERY_S, HeldLease, NodeState
-from custos.services.recorder_leases import NodeIdentity, RecorderLeases
+from custos.services.recorder_leases import (
+    NodeIdentity,
+    NodeNameTakenError,
+    NodeReplacedError,
+    RecorderLeases,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,24 +88,36 @@ class LeaseKeeper:
                 try:
                     self._leases.join(self.me)
                     self._joined.set()
+                except NodeNameTakenError as exc:  # waits until that process is gone
+                    log.error("%s; waiting", exc)
                 except Exception:  # the database's boundary: tried again at the next tick
                     log.exception("node %s: cannot join the cluster yet", self.me.name)
             if self._joined.is_set():
-                self._renew()
+                renewed = self._renew()
                 now = time.monotonic()
-                if self._claiming and now >= next_claim and now >= self._claim_after:
+                due = now >= next_claim and now >= self._claim_after
+                if renewed and self._claiming and due:
                     self._claim()
                     next_claim = now + self._claim_every_s
             self._stop.wait(self._renew_every_s)
 
-    def _renew(self) -> None:
+    def _renew(self) -> bool:
+        """Renew; False when the database could not be reached (no claim in this tick, and
+        none for one lease period once it is back)."""
         started = time.monotonic()
         try:
-            renewed = {h.camera_id: h for h in self._leases.renew(self.me.name)}
+            renewed = {h.camera_id: h for h in self._leases.renew(self.me)}
+        except NodeReplacedError as exc:  # another process has the name: it records, not us
+            log.error("%s", exc)
+            with self._lock:
+                self._held = {}
+                self.version += 1
+            self._joined.clear()  # joins again only once that process is gone
+            return False
         except Exception:  # the database's boundary: keep recording what we hold
             log.warning("node %s: cannot renew its leases; recording goes on", self.me.name)
             self._renew_failed = True
-            return
+            return False
         if self._renew_failed:
             self._renew_failed = False
             self._claim_after = time.monotonic() + self._leases.ttl_s
@@ -113,6 +130,7 @@ class LeaseKeeper:
             if renewed != self._held:
                 self._held = renewed
                 self.version += 1
+        return True
 
     def _claim(self) -> None:
         try:

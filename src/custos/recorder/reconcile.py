@@ -50,7 +50,7 @@ def reconcile(
     others' files are on their machines)."""
     indexed = {s.path: s for s in service.indexed(node)}
     unindexed = [rel for rel in store.segment_files() if rel not in indexed]
-    report = adopt_files(service, store, clock, unindexed, probe)
+    report = adopt_files(service, store, clock, unindexed, probe, node)
     for s in indexed.values():
         if not store.knows(s.path):  # a volume left out of the settings is not lost footage
             log.error("segment %s is on a volume that is not configured", s.path)
@@ -68,12 +68,14 @@ def adopt_files(
     clock: Clock,
     relatives: list[str],
     probe: Probe = probe_segment,
+    node: str | None = None,
 ) -> ReconcileReport:
-    """Adopt each file (known to have no row), or quarantine it when it cannot be indexed."""
+    """Adopt each file (known to have no row), or quarantine it when it cannot be indexed.
+    ``node``: the recorder node whose disk this is (a file without a lease stamp is still its)."""
     report = ReconcileReport()
     for rel in relatives:
         try:
-            why = _adopt(service, store, clock, probe, rel)
+            why = _adopt(service, store, clock, probe, rel, node)
         except OSError as exc:  # no room to keep its torn tail aside: left as it is for now
             log.warning("cannot adopt %s yet (%s); it is tried again later", rel, exc.strerror)
             report.deferred.append(rel)
@@ -89,7 +91,12 @@ def adopt_files(
 
 
 def _adopt(
-    service: RecordingService, store: SegmentStore, clock: Clock, probe: Probe, rel: str
+    service: RecordingService,
+    store: SegmentStore,
+    clock: Clock,
+    probe: Probe,
+    rel: str,
+    node: str | None = None,
 ) -> str | None:
     """Index a file found without a row; return why not if it cannot be."""
     parts = split_volume(rel)[1].split("/")
@@ -111,7 +118,7 @@ def _adopt(
     stamp = read_stamp(path.parent)  # a recorder node's run: fenced by its lease token
     adopted = service.adopt(
         Segment(
-            node=stamp.node if stamp else None,
+            node=stamp.node if stamp else node,
             fencing_token=stamp.fencing_token if stamp else None,
             id=None,
             camera_id=camera_id,

@@ -24,7 +24,7 @@ from custos.recorder.engines.router import EngineRouter
 from custos.recorder.leases import LeaseKeeper
 from custos.recorder.metrics import RecorderMetrics
 from custos.recorder.port import RecordingEngine
-from custos.recorder.reconcile import reconcile
+from custos.recorder.reconcile import ReconcileReport, reconcile
 from custos.services.recording import RecordingService, RecordTarget
 from custos.services.storage_watch import StorageFullAlarm, VolumeSpillAlarm
 
@@ -93,6 +93,7 @@ class Supervisor:
         node of a cluster, docs/design/cluster.md) it records only the cameras the node holds."""
         self._leases = leases
         self._leases_seen = -1
+        self._restart_noted = False
         self._service = service
         self._storage_alarm = storage_alarm
         self._spill_alarm = spill_alarm
@@ -113,7 +114,9 @@ class Supervisor:
     def run(self, stop: threading.Event) -> None:
         """Record until ``stop`` is set; then let every ffmpeg finish and seal its segment."""
         node = self._leases.me.name if self._leases is not None else None
-        report = reconcile(self._service, self._store, self._clock, node=node)
+        report = self._reconcile(node, stop)
+        if report is None:
+            return
         log.info("recording engine: %s", self._engine.name)
         log.info(
             "reconcile: %d adopted, %d quarantined, %d rows without file",
@@ -123,7 +126,7 @@ class Supervisor:
         )
         if self._leases is None:
             self._service.note_restart([t.camera_id for t in self._service.targets()])
-        else:  # a node: each camera's gap is opened by whoever claims it
+        else:  # a node: a claim opens its camera's gap; what it kept, the first sync
             self._leases.start()
         next_poll = next_publish = 0.0
         while not stop.is_set():
@@ -167,6 +170,19 @@ class Supervisor:
         except Exception:  # the database's boundary: the leases expire all the same
             log.warning("node %s: cannot hand its leases over; they expire", keeper.me.name)
         keeper.stop()
+
+    def _reconcile(self, node: str | None, stop: threading.Event) -> ReconcileReport | None:
+        """Reconcile before recording; a database not reachable yet is waited for (a node
+        started while PostgreSQL restarts), never a reason to exit. None: stopped meanwhile."""
+        while True:
+            try:
+                return reconcile(self._service, self._store, self._clock, node=node)
+            except OSError:
+                raise
+            except Exception:  # the database's boundary: tried again in a few seconds
+                log.exception("cannot reconcile yet (is the database reachable?); retrying")
+            if stop.wait(5):
+                return None
 
     def _check_storage(self) -> None:
         """As soon as the volume a camera writes to falls below the minimum, end its run
@@ -233,6 +249,14 @@ class Supervisor:
             log.exception("cannot read the registry; keeping the current cameras")
             return
         targets, handing_over = self._leased(registry)
+        if self._leases is not None and not self._restart_noted and self._leases.renewed_at:
+            # the cameras this node kept across its own restart (renewed, never claimed):
+            # footage since each one's last segment was lost to it
+            self._restart_noted = True
+            try:
+                self._service.note_restart(sorted(targets))
+            except Exception:  # the database's boundary: the hole shows all the same
+                log.exception("cannot note the restart's gaps")
         gone = [cid for cid, w in self._workers.items() if targets.get(cid) != w.target]
         self._stop_all(gone, removed={cid for cid in gone if cid not in registry})
         if self._leases is not None and handing_over:
@@ -284,6 +308,12 @@ class Supervisor:
                     self._metrics.forget(w.camera_id)
 
     def _mark_removed(self, w: CameraWorker) -> None:
+        try:
+            self._publish_removed(w)
+        except Exception:  # the supervisor loop's boundary: shown removed at the next sync
+            log.exception("camera %s: cannot publish that it was removed", w.camera_id)
+
+    def _publish_removed(self, w: CameraWorker) -> None:
         now = self._clock.now()
         h = w.health()
         gone = CameraHealth(

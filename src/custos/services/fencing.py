@@ -53,6 +53,12 @@ def fence(
     verdict = fencing_verdict(s.fencing_token, current, s.end_at, next_began)
     if verdict is TokenVerdict.INDEX and not why:
         return None
+    before = uow.leases.refused_as(s.path, s.sha256)
+    if before is not None:  # refused already (its file's move failed, or a crash came between)
+        return RefusedSegment(
+            int(str(before["id"])), s.camera_id, s.path, str(before["kept_at"]),
+            s.fencing_token, int(str(before["current_token"])), str(before["why"]),
+        )  # fmt: skip
     if not why:
         why = f"recorded under token {s.fencing_token}, the lease is at {current}" + (
             f"; the next term began at {next_began.isoformat()}" if next_began else ""

@@ -5,8 +5,9 @@ PostgreSQL transaction; every lease time is PostgreSQL's."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
@@ -32,6 +33,16 @@ class NodeIdentity:
     address: str
     capacity: int
     version: str
+    #: this process: two processes never use one name at once (docs/design/cluster.md)
+    instance: str = field(default_factory=lambda: secrets.token_hex(8))
+
+
+class NodeNameTakenError(Exception):
+    """Another process uses the node's name and its heartbeat is fresh."""
+
+
+class NodeReplacedError(Exception):
+    """This process's name was taken over by another process (it was thought dead)."""
 
 
 @dataclass(frozen=True)
@@ -50,8 +61,23 @@ class RecorderLeases:
         self.ttl_s = ttl_s
 
     def join(self, me: NodeIdentity) -> None:
+        """Register this process under the node's name; NodeNameTakenError while another live
+        process has it. Taking the name over from a process that stopped renewing gives every
+        lease it held a new token, so whatever that process still records is refused."""
         with self._uow() as uow:
-            uow.leases.upsert_node(me.name, me.address, me.capacity, me.version, NodeState.RUNNING)
+            before = uow.leases.instance_of(me.name)
+            if not uow.leases.upsert_node(
+                me.name, me.address, me.capacity, me.version, NodeState.RUNNING,
+                me.instance, self.ttl_s,
+            ):  # fmt: skip
+                other = next((n for n in uow.leases.nodes(self.ttl_s) if n.name == me.name), None)
+                where = f" at {other.address}" if other else ""
+                raise NodeNameTakenError(
+                    f"recorder node {me.name}: another process{where} is running under this name"
+                    f" (its heartbeat is younger than {self.ttl_s:.0f} s); give this one another"
+                    " --node name, or stop the other"
+                )
+            fenced = uow.leases.fence_name(me.name) if before not in (None, me.instance) else []
             uow.audit.append(
                 AuditEvent(
                     self._clock.now(),
@@ -59,16 +85,26 @@ class RecorderLeases:
                     "recorder_node.join",
                     "recorder_node",
                     me.name,
-                    detail={"address": me.address, "capacity": me.capacity, "version": me.version},
+                    detail={
+                        "address": me.address,
+                        "capacity": me.capacity,
+                        "version": me.version,
+                        "fenced_cameras": fenced,
+                    },
                 )
             )
             uow.commit()
 
-    def renew(self, node: str) -> list[HeldLease]:
-        """Extend every lease ``node`` still holds; what is not returned it has lost."""
+    def renew(self, me: NodeIdentity) -> list[HeldLease]:
+        """Extend every lease the node still holds; what is not returned it has lost.
+        NodeReplacedError when another process took its name over."""
         with self._uow() as uow:
-            uow.leases.heartbeat(node)
-            held = uow.leases.renew(node, self.ttl_s)
+            if not uow.leases.heartbeat(me.name, me.instance):
+                raise NodeReplacedError(
+                    f"recorder node {me.name}: another process took this name over; this one "
+                    "stops recording"
+                )
+            held = uow.leases.renew(me.name, self.ttl_s)
             uow.commit()
         return held
 

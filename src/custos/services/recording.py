@@ -18,7 +18,7 @@ from custos.domain.registry import RECORDING_STATES, StreamUrl
 from custos.domain.stream_url import redact_credentials
 from custos.services.alarms import AlarmService
 from custos.services.fencing import KeptAt, RefusedSegment, fence, unfenced
-from custos.services.ports import RecordingUnitOfWorkFactory
+from custos.services.ports import RecordingUnitOfWork, RecordingUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 RECORDER_ACTOR = "recorder"
@@ -66,6 +66,9 @@ class RecordingService:
         or, for a segment recorded under a stale lease token, refuse it (docs/design/cluster.md:
         the caller then moves the file to the refusal's ``kept_at``)."""
         with self._uow() as uow:
+            again = _already(uow, segment)
+            if again is not None:  # a commit whose reply was lost: it is indexed
+                return again
             refused = fence(uow, segment, self._clock.now(), RECORDER_ACTOR, kept_at)
             if refused is not None:
                 uow.commit()
@@ -132,6 +135,9 @@ class RecordingService:
 
     def adopt(self, segment: Segment, kept_at: KeptAt = unfenced) -> Segment | RefusedSegment:
         with self._uow() as uow:
+            again = _already(uow, segment)
+            if again is not None:
+                return again
             refused = fence(uow, segment, self._clock.now(), RECORDER_ACTOR, kept_at)
             if refused is not None:
                 uow.commit()
@@ -231,6 +237,18 @@ class RecordingService:
 
     def _segment_event(self, action: str, s: Segment) -> AuditEvent:
         return segment_event(self._clock.now(), RECORDER_ACTOR, action, s)
+
+
+def _already(uow: RecordingUnitOfWork, s: Segment) -> Segment | None:
+    """The row of a file indexed before (its commit's reply was lost: PostgreSQL restarted
+    during COMMIT), so that indexing again is done, not a duplicate; a row under the same path
+    with another hash is a conflict, never overwritten."""
+    found = uow.segments.by_path(s.path)
+    if found is None:
+        return None
+    if found.sha256 != s.sha256 or found.bytes != s.bytes:
+        raise ValueError(f"{s.path} is indexed with another hash: not indexed again")
+    return found
 
 
 def segment_event(at: datetime, actor: str, action: str, s: Segment, **more: object) -> AuditEvent:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 
 from custos.adapters.db import cluster_tables as ct
 from custos.domain.cluster import (
+    LEASE_TTL_S,
     CameraLease,
     Claimed,
     HeldLease,
@@ -28,15 +29,28 @@ class LeaseRepository:
 
     # ---- nodes ------------------------------------------------------------------------------
     def upsert_node(
-        self, name: str, address: str, capacity: int, version: str, state: NodeState
-    ) -> None:
-        self._c.execute(
+        self,
+        name: str,
+        address: str,
+        capacity: int,
+        version: str,
+        state: NodeState,
+        instance: str = "",
+        ttl_s: float = LEASE_TTL_S,
+    ) -> bool:
+        """Register the node under ``name`` for process ``instance``; False (nothing changed)
+        while another process holds the name and its heartbeat is younger than a lease."""
+        row = self._c.execute(
             text(
                 "INSERT INTO recorder_nodes (name, address, capacity, version, started_at,"
-                " heartbeat_at, state) VALUES (:name, :address, :capacity, :version, now(),"
-                " now(), :state) ON CONFLICT (name) DO UPDATE SET address = :address,"
-                " capacity = :capacity, version = :version, started_at = now(),"
-                " heartbeat_at = now(), state = :state"
+                " heartbeat_at, state, instance) VALUES (:name, :address, :capacity, :version,"
+                " now(), now(), :state, :instance) ON CONFLICT (name) DO UPDATE SET"
+                " address = :address, capacity = :capacity, version = :version,"
+                " started_at = now(), heartbeat_at = now(), state = :state,"
+                " instance = :instance WHERE recorder_nodes.instance = :instance"
+                " OR recorder_nodes.state = 'stopped'"
+                " OR recorder_nodes.heartbeat_at <= now() - make_interval(secs => :ttl)"
+                " RETURNING name"
             ),
             {
                 "name": name,
@@ -44,14 +58,39 @@ class LeaseRepository:
                 "capacity": capacity,
                 "version": version,
                 "state": str(state),
+                "instance": instance,
+                "ttl": ttl_s,
             },
-        )
+        ).first()
+        return row is not None
 
-    def heartbeat(self, name: str) -> None:
-        self._c.execute(
-            text("UPDATE recorder_nodes SET heartbeat_at = now() WHERE name = :name"),
+    def fence_name(self, name: str) -> list[int]:
+        """A new process took the name over: every lease held under it gets a new token (a
+        new term from now), so what the previous process records from now on is refused."""
+        rows = self._c.execute(
+            text(
+                "UPDATE camera_leases SET fencing_token = fencing_token + 1, granted_at = now()"
+                " WHERE holder = :name RETURNING camera_id, fencing_token"
+            ),
             {"name": name},
-        )
+        ).all()
+        for camera_id, token in rows:
+            self._c.execute(
+                text(
+                    "INSERT INTO camera_lease_terms (camera_id, fencing_token, holder,"
+                    " granted_at) VALUES (:cam, :token, :name, now())"
+                ),
+                {"cam": camera_id, "token": token, "name": name},
+            )
+        return [int(r[0]) for r in rows]
+
+    def heartbeat(self, name: str, instance: str | None = None) -> bool:
+        """False when the name is now another process's (this one was taken over)."""
+        sql = "UPDATE recorder_nodes SET heartbeat_at = now() WHERE name = :name"
+        if instance is not None:
+            sql += " AND instance = :instance"
+        done = self._c.execute(text(sql), {"name": name, "instance": instance})
+        return bool(done.rowcount)
 
     def set_node_state(self, name: str, state: NodeState) -> None:
         self._c.execute(
@@ -64,7 +103,7 @@ class LeaseRepository:
         rows = self._c.execute(
             text(
                 "SELECT name, address, capacity, version, started_at, heartbeat_at, state,"
-                " (state <> 'stopped' AND heartbeat_at > now() - make_interval(secs => :ttl))"
+                " (state = 'running' AND heartbeat_at > now() - make_interval(secs => :ttl))"
                 " AS live FROM recorder_nodes ORDER BY name"
             ),
             {"ttl": ttl_s},
@@ -101,6 +140,13 @@ class LeaseRepository:
             {"ids": list(camera_ids)},
         )
 
+    def instance_of(self, name: str) -> str | None:
+        """The process that used the name last (its row locked until the transaction ends)."""
+        t = ct.recorder_nodes
+        q = select(t.c.instance).where(t.c.name == name).with_for_update()
+        found: str | None = self._c.execute(q).scalar_one_or_none()
+        return found
+
     def renew(self, node: str, ttl_s: float) -> list[HeldLease]:
         """Extend what ``node`` holds — expired or not: an expired lease that no one claimed
         is still its own (a claim makes the claimant the holder under the same row lock), so
@@ -123,9 +169,10 @@ class LeaseRepository:
             text(
                 "SELECT camera_id, holder, (holder IS NOT NULL) AS expired FROM camera_leases"
                 " WHERE camera_id = ANY(:ids) AND (holder IS NULL OR expires_at <= now())"
+                " AND holder IS DISTINCT FROM :node"
                 " ORDER BY camera_id LIMIT :n FOR UPDATE SKIP LOCKED"
             ),
-            {"ids": list(among), "n": count},
+            {"ids": list(among), "n": count, "node": node},
         ).all()
         claimed: list[Claimed] = []
         for camera_id, previous, expired in free:
@@ -202,6 +249,12 @@ class LeaseRepository:
         t = ct.refused_segments
         new_id: int = self._c.execute(insert(t).values(**row).returning(t.c.id)).scalar_one()
         return new_id
+
+    def refused_as(self, path: str, sha256: str) -> dict[str, object] | None:
+        t = ct.refused_segments
+        q = select(t).where(t.c.path == path, t.c.sha256 == sha256).limit(1)
+        row = self._c.execute(q).mappings().first()
+        return dict(row) if row is not None else None
 
     def refused(self, limit: int = 1000) -> list[dict[str, object]]:
         t = ct.refused_segments

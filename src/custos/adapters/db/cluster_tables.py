@@ -28,6 +28,7 @@ recorder_nodes = Table(
     Column("started_at", UTCDateTime(), nullable=False),
     Column("heartbeat_at", UTCDateTime(), nullable=False),
     Column("state", String(16), nullable=False),
+    Column("instance", String(40), nullable=False),  # the process now using the name
 )
 
 camera_leases = Table(

@@ -8,8 +8,27 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+#: libpq's own time-outs (docs/design/cluster.md, "Network failures"): a connection that cannot
+#: be made in 10 s fails, and one whose peer stops answering (a network that drops packets)
+#: fails within ~15 s — at the first unanswered write, or by keepalive when idle — instead of
+#: hanging for the kernel's two hours. The server probes its idle clients the same way.
+PG_CONNECT_ARGS: dict[str, Any] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 5,
+    "keepalives_interval": 2,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15000,
+}
+PG_SERVER_OPTIONS = (
+    "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3"
+)
 
-def make_engine(url: str) -> Engine:
+
+def make_engine(url: str, idle_transaction_s: int | None = None) -> Engine:
+    """``idle_transaction_s`` (PostgreSQL): the server ends a session idle inside a
+    transaction that long, freeing its row locks (a recorder node: a lease row locked by a
+    seal must not outlive a partition)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -20,7 +39,12 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True)
+    options = PG_SERVER_OPTIONS
+    if idle_transaction_s is not None:
+        options += f" -c idle_in_transaction_session_timeout={int(idle_transaction_s) * 1000}"
+    return create_engine(
+        url, pool_pre_ping=True, connect_args={**PG_CONNECT_ARGS, "options": options}
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

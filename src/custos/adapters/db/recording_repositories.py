@@ -64,6 +64,11 @@ class SegmentRepository:
             q = q.limit(limit)
         return [_segment(r) for r in self._c.execute(q).mappings()]
 
+    def by_path(self, path: str) -> Segment | None:
+        row = self._c.execute(select(rt.segments).where(rt.segments.c.path == path)).mappings()
+        found = row.first()
+        return _segment(found) if found is not None else None
+
     def of_node(self, node: str | None) -> list[Segment]:
         """The segments a recorder node recorded (its own disk's); None: a one-machine
         recorder's (no node)."""

@@ -61,7 +61,8 @@ def recorder(
             identity = NodeIdentity(check_node_name(node), address, capacity, __version__)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--node") from None
-    settings = build_settings(data_dir, segment_seconds=segment_seconds)
+    more: dict[str, object] = {"database_idle_transaction_s": 20} if identity else {}
+    settings = build_settings(data_dir, segment_seconds=segment_seconds, **more)
     log_to_stderr(settings.log_level)
     migrate(settings)
     container = bootstrap(settings)

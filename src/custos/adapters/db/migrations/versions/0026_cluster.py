@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("started_at", UTC_TIME(), nullable=False),
         sa.Column("heartbeat_at", UTC_TIME(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
+        sa.Column("instance", sa.String(40), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_recorder_nodes")),
     )
     op.create_table(
