@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from custos.adapters.db.cluster_status_repositories import SqlClusterStatus
 from custos.bootstrap import Container, bootstrap
@@ -138,7 +139,8 @@ def _segment(camera: int, seq: int, end: datetime, node: str | None) -> Segment:
 
 def test_offload_lag_per_node_and_the_latest_refused_segments(pg: Container) -> None:
     w = shared(pg)
-    now = datetime.now(UTC)
+    with pg.engine.connect() as conn:  # ages are PostgreSQL's (the test's clock may be moved)
+        now = conn.execute(text("SELECT now()")).scalar_one()
     with pg.uow() as uow:
         done = uow.segments.add(_segment(w.cameras[0], 1, now - timedelta(hours=2), "node-a"))
         uow.segments.add(_segment(w.cameras[0], 2, now - timedelta(minutes=30), "node-a"))

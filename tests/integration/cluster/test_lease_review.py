@@ -165,9 +165,9 @@ def test_a_refusal_whose_move_failed_is_recorded_once(
         "custos.recorder.segment_indexer.time.sleep", lambda _s: None
     )  # the backoff only
     store = _RefusedDirFull(tmp_path / "media")
-    late = _segment(
-        store, cam, 1, datetime.now(UTC) + timedelta(seconds=5), "old", first.fencing_token
-    )
+    with db.engine.connect() as conn:  # the grant's clock (the test's may be moved)
+        now = conn.execute(text("SELECT now()")).scalar_one()
+    late = _segment(store, cam, 1, now + timedelta(seconds=5), "old", first.fencing_token)
     SegmentIndexer(cam, db.recording, store).index(late)
     with db.engine.connect() as conn:
         rows = conn.execute(text("SELECT count(*) FROM refused_segments")).scalar_one()
