@@ -129,6 +129,7 @@ from custos.services.supervision import SupervisionService
 
 if TYPE_CHECKING:
     from custos.adapters.storage.checkpoint_objects import CheckpointObjects
+    from custos.adapters.storage.object_store import S3SegmentStore
     from custos.adapters.storage.shared_files import SharedFiles
 
 
@@ -537,16 +538,13 @@ def witness_files(paths: list[Path]) -> WitnessFiles:
     return WitnessFiles(paths)
 
 
-def _shared_files(settings: Settings, kind: Literal["documents", "exports"]) -> SharedFiles | None:
-    """Uploaded documents or export packages copied to the object store, when one is
-    configured, so that every server reads them (docs/design/cluster.md, "Stateless servers")."""
-    if not settings.object_store_enabled() or settings.s3_endpoint is None:
-        return None
-    from custos.adapters.storage.object_store import DOCUMENT_FOLDER, EXPORT_FOLDER, S3SegmentStore
-    from custos.adapters.storage.shared_files import SharedFiles
+def _s3_store(settings: Settings) -> S3SegmentStore:
+    """The S3 client of ``CUSTOS_S3_*`` (boto3 is loaded only when one is configured)."""
+    from custos.adapters.storage.object_store import S3SegmentStore
 
+    assert settings.s3_endpoint is not None
     secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
-    store = S3SegmentStore(
+    return S3SegmentStore(
         settings.s3_endpoint,
         settings.s3_bucket,
         settings.s3_access_key,
@@ -556,6 +554,17 @@ def _shared_files(settings: Settings, kind: Literal["documents", "exports"]) -> 
         timeout_s=settings.s3_timeout_s,
         prefix=settings.s3_prefix,
     )
+
+
+def _shared_files(settings: Settings, kind: Literal["documents", "exports"]) -> SharedFiles | None:
+    """Uploaded documents or export packages copied to the object store, when one is
+    configured, so that every server reads them (docs/design/cluster.md, "Stateless servers")."""
+    if not settings.object_store_enabled() or settings.s3_endpoint is None:
+        return None
+    from custos.adapters.storage.object_store import DOCUMENT_FOLDER, EXPORT_FOLDER
+    from custos.adapters.storage.shared_files import SharedFiles
+
+    store = _s3_store(settings)
     if kind == "documents":
         return SharedFiles(store, DOCUMENT_FOLDER, "application/octet-stream")
     return SharedFiles(store, EXPORT_FOLDER, "application/zip")
@@ -567,19 +576,7 @@ def _offload(
     """The object-store offloader, when ``CUSTOS_S3_ENDPOINT`` is set (boto3 is loaded only then)."""
     if not settings.object_store_enabled() or settings.s3_endpoint is None:
         return None
-    from custos.adapters.storage.object_store import S3SegmentStore
-
-    secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
-    store = S3SegmentStore(
-        settings.s3_endpoint,
-        settings.s3_bucket,
-        settings.s3_access_key,
-        secret,
-        settings.s3_region,
-        settings.s3_lock_mode,
-        timeout_s=settings.s3_timeout_s,
-        prefix=settings.s3_prefix,
-    )
+    store = _s3_store(settings)
     return OffloadService(
         uow,
         store,
