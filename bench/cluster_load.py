@@ -84,6 +84,7 @@ from custos.recorder.leases import LeaseKeeper
 from custos.recorder.lifeline import dies_with_parent
 from custos.services.recorder_leases import NodeIdentity, RecorderLeases
 
+STARTED = time.strftime("%Y%m%dT%H%M%S")
 LEASE_KINDS = (
     "BEGIN",
     "COMMIT",
@@ -567,6 +568,10 @@ def nodes_phase(
         res.segments_total = int(index.rows("SELECT count(*) FROM segments")[0][0])
         res.overlapping = len(index.overlapping())
         index.close()
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        for n in ns:  # kept beside the JSON (the work directory is removed)
+            if n.log.exists():
+                shutil.copy(n.log, RESULTS / f"cluster-load-{STARTED}-{n.name}.log")
     return res
 
 
@@ -615,6 +620,9 @@ def nodes_report(
         row("rows/s per 1,000 cams", lambda p: _per_k(p, p.rows), 0, True)
         row("WAL kB/s per 1,000 cams", lambda p: _per_k(p, p.wal_bytes) / 1000, 1, True)
         row("segments indexed / overlapping", lambda p: f"{p.segments_total} / {p.overlapping}")
+        row("lease grants in the window (0)", lambda p: _calls(p, "claim: grant"))
+        row("renew statement, max (ms)", lambda p: _max_ms(p, "renew"), 0)
+        row("audit lock wait mean / max (ms)", _lock_wait)
         row("cameras per node", lambda p: ",".join(map(str, sorted(p.holders.values()))))
     if ratios:
         lines.append(
@@ -648,6 +656,21 @@ def whole_recorder_report(phases: list[NodesPhase]) -> str:
                 f" ({lock['calls']:.0f} calls, {p.seals} seals, cameras sealing together)"
             )
     return "\n".join(lines)
+
+
+def _calls(p: NodesPhase, kind: str) -> int:
+    return int(p.kinds.get(kind, {}).get("calls", 0))
+
+
+def _max_ms(p: NodesPhase, kind: str) -> float:
+    return float(p.kinds.get(kind, {}).get("max_ms", 0.0))
+
+
+def _lock_wait(p: NodesPhase) -> str:
+    d = p.kinds.get("audit append lock")
+    if not d or not d["calls"]:
+        return "n/a"
+    return f"{d['ms'] / d['calls']:.0f} / {d['max_ms']:.0f}"
 
 
 def _per_k(p: NodesPhase, v: float) -> float:
@@ -739,7 +762,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"cluster-load-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    path = RESULTS / f"cluster-load-{STARTED}.json"
     out["report"] = "\n\n".join(texts)
     path.write_text(json.dumps(out, indent=2, default=str))
     print(f"\nJSON: {path}")
