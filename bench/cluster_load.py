@@ -434,6 +434,8 @@ class NodesPhase:
     loadavg: tuple[float, float] = (0.0, 0.0)
     seals: int = 0
     segments_total: int = 0
+    segment_row_bytes: float = 0.0  # segments table + indexes / rows
+    audit_entry_bytes: float = 0.0  # audit_events table + indexes / rows
     overlapping: int = 0
     statements: int = 0
     commits: int = 0
@@ -566,6 +568,14 @@ def nodes_phase(
         for n in ns:
             n.stop()
         res.segments_total = int(index.rows("SELECT count(*) FROM segments")[0][0])
+        for table, attr in (
+            ("segments", "segment_row_bytes"),
+            ("audit_events", "audit_entry_bytes"),
+        ):
+            size, n = index.rows(
+                f"SELECT pg_total_relation_size('{table}'), (SELECT count(*) FROM {table})"  # noqa: S608 - two constant names
+            )[0]
+            setattr(res, attr, int(size) / max(1, int(n)))
         res.overlapping = len(index.overlapping())
         index.close()
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -620,6 +630,7 @@ def nodes_report(
         row("rows/s per 1,000 cams", lambda p: _per_k(p, p.rows), 0, True)
         row("WAL kB/s per 1,000 cams", lambda p: _per_k(p, p.wal_bytes) / 1000, 1, True)
         row("segments indexed / overlapping", lambda p: f"{p.segments_total} / {p.overlapping}")
+        row("bytes per segment row / audit entry", _row_bytes)
         row("lease grants in the window (0)", lambda p: _calls(p, "claim: grant"))
         row("renew statement, max (ms)", lambda p: _max_ms(p, "renew"), 0)
         row("audit lock wait mean / max (ms)", _lock_wait)
@@ -656,6 +667,10 @@ def whole_recorder_report(phases: list[NodesPhase]) -> str:
                 f" ({lock['calls']:.0f} calls, {p.seals} seals, cameras sealing together)"
             )
     return "\n".join(lines)
+
+
+def _row_bytes(p: NodesPhase) -> str:
+    return f"{p.segment_row_bytes:.0f} / {p.audit_entry_bytes:.0f}"
 
 
 def _calls(p: NodesPhase, kind: str) -> int:
