@@ -56,10 +56,13 @@ class FfmpegProcess:
 
     def listed(self) -> Iterator[ListedSegment]:
         assert self._proc.stdout is not None
-        for raw in self._proc.stdout:
-            listed = parse_list_line(raw.decode("utf-8", "replace"))
-            if listed is not None:
-                yield listed
+        try:
+            for raw in self._proc.stdout:
+                listed = parse_list_line(raw.decode("utf-8", "replace"))
+                if listed is not None:
+                    yield listed
+        except ValueError:  # wait() closed the pipe under a reader in another thread: it ended
+            return
 
     def wait(self) -> None:
         self._proc.wait()
