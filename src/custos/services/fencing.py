@@ -43,6 +43,9 @@ def fence(
     until the transaction ends, so no grant can slip between this check and the insert."""
     if s.fencing_token is None:
         return None
+    # the log's append lock first: seals queue on it, and one queued holding the lease row
+    # would hold its node's renewal too (all of a node's leases renew in one statement)
+    uow.audit.lock()
     current = uow.leases.current_token(s.camera_id)
     if current is None:
         current = 0

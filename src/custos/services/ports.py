@@ -95,6 +95,12 @@ class AuditLog(Protocol):
     """The audit seam: every state change goes through here, in the same transaction."""
 
     def append(self, e: AuditEvent) -> int: ...
+    def lock(self) -> None:
+        """Take the log's append lock now (it is held to the commit): a transaction that will
+        append and also locks a hot row takes this first, so that it never holds the row while
+        it queues for the log (docs/design/cluster.md, "Seals and renewals")."""
+        ...
+
     def find(self, limit: int = 100, after_seq: int = 0) -> list[tuple[int, AuditEvent]]: ...
 
 

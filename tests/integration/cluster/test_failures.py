@@ -56,7 +56,19 @@ def _start_all(index: Index, ids: list[int], ns: list[NodeProcess]) -> None:
     for n in ns:
         n.start()
     wait_until(lambda: _all_held(index, ids, {n.name for n in ns}), 60)
-    wait_until(lambda: _sealed_since(index, ids, datetime(2000, 1, 1, tzinfo=UTC)), 90)
+    wait_until(lambda: _settled(index, ids), 90)
+
+
+def _settled(index: Index, ids: list[int]) -> bool:
+    """Every camera has sealed a segment under the lease it holds now (the first spread of a
+    start-up, which hands cameras over, is over)."""
+    rows = index.rows(
+        "SELECT count(DISTINCT l.camera_id) FROM camera_leases l JOIN segments s"
+        " ON s.camera_id = l.camera_id AND s.node = l.holder"
+        " AND s.fencing_token = l.fencing_token WHERE l.camera_id = ANY(:ids)",
+        ids=ids,
+    )
+    return int(rows[0][0]) == len(ids)
 
 
 def _check_clean(n: NodeProcess) -> None:

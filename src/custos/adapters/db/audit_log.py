@@ -140,6 +140,9 @@ class AuditRepository:
         self.signed_uncommitted = True
         return cp
 
+    def lock(self) -> None:
+        self._lock_tail()
+
     def _lock_tail(self) -> _Tail:
         txn = self._c.get_transaction()
         if self._tail is not None and txn is not None and self._tail.txn is txn:
