@@ -165,7 +165,7 @@ def keeper_main(name: str, url: str, capacity: int, status: Path) -> None:
     keeper = LeaseKeeper(
         RecorderLeases(c.uow, c.clock),
         NodeIdentity(name, "127.0.0.1:0", capacity, __version__),
-        lambda: [t.camera_id for t in recording.targets()],
+        recording.camera_ids_to_record,  # as recorder/main.py
     )
     keeper.start()
     threading.Thread(target=_handovers, args=(keeper, stop), daemon=True).start()

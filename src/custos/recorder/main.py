@@ -69,7 +69,7 @@ def lease_keeper(container: Container, me: NodeIdentity) -> LeaseKeeper:
         )
     service = RecorderLeases(container.uow, container.clock)
     recording = container.recording
-    return LeaseKeeper(service, me, lambda: [t.camera_id for t in recording.targets()])
+    return LeaseKeeper(service, me, recording.camera_ids_to_record)
 
 
 def run_recorder(

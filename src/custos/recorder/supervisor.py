@@ -14,7 +14,7 @@ from typing import IO
 
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.clock import Clock
-from custos.domain.cluster import NodeState
+from custos.domain.cluster import HeldLease, NodeState
 from custos.domain.gb_media import GB_SCHEME
 from custos.domain.recording import CameraHealth, OfflineReason, RecorderState
 from custos.recorder.camera_worker import CameraWorker, RecorderConfig
@@ -241,14 +241,24 @@ class Supervisor:
             log.exception("cannot raise or clear the volume_spill alarm")
 
     def _sync_with_registry(self) -> None:
+        # a node reads only the cameras it holds or still records (bounded by its capacity,
+        # docs/design/cluster.md); one machine, the whole registry
+        seen = self._leases.version if self._leases is not None else -1
+        held = self._leases.held() if self._leases is not None else None
         try:
-            registry = {t.camera_id: t for t in self._service.targets()}
+            registry = {
+                t.camera_id: t
+                for t in self._service.targets(
+                    None if held is None else set(held) | set(self._workers)
+                )
+            }
         except (
             Exception
         ):  # the supervisor loop's boundary: a database hiccup must not stop recording
             log.exception("cannot read the registry; keeping the current cameras")
             return
-        targets, handing_over = self._leased(registry)
+        self._leases_seen = seen
+        targets, handing_over = self._leased(registry, held)
         if self._leases is not None and not self._restart_noted and self._leases.renewed_at:
             # the cameras this node kept across its own restart (renewed, never claimed):
             # footage since each one's last segment was lost to it
@@ -269,15 +279,13 @@ class Supervisor:
                 self._start(target)
 
     def _leased(
-        self, registry: dict[int, RecordTarget]
+        self, registry: dict[int, RecordTarget], held: dict[int, HeldLease] | None
     ) -> tuple[dict[int, RecordTarget], list[int]]:
         """The cameras to record: all of the registry's on one machine; on a node, those it
-        holds (each with its lease's token), and the held ones to hand over now (asked to, or
-        no longer to be recorded), their workers stopped first."""
-        if self._leases is None:
+        held when the registry was read (each with its lease's token), and the held ones to
+        hand over now (asked to, or no longer to be recorded), their workers stopped first."""
+        if self._leases is None or held is None:
             return registry, []
-        self._leases_seen = self._leases.version
-        held = self._leases.held()
         node = self._leases.me.name
         mine = {
             cid: replace(t, node=node, fencing_token=held[cid].fencing_token)

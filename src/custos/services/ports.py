@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -13,6 +13,7 @@ from custos.domain.alarms import Alarm, AlarmKind, Handling, Severity
 from custos.domain.audit import AuditEvent
 from custos.domain.footage_access import ExportPackage, PlaybackSession
 from custos.domain.holds import EvidenceHold
+from custos.domain.kinds import LifecycleState
 from custos.domain.recording import CameraFootageStats, CameraHealth, Gap, Segment
 from custos.domain.register import RegisterEntry, RegisterQuery
 from custos.domain.registry import Camera, Filing, Site, Unit
@@ -58,7 +59,10 @@ class Cameras(Protocol):
     def update(self, cam: Camera) -> None: ...
     def get(self, camera_id: int) -> Camera | None: ...
     def by_address_code(self, code: str) -> Camera | None: ...
-    def find(self, site_ids: Sequence[int] | None = None) -> list[Camera]: ...
+    def find(
+        self, site_ids: Sequence[int] | None = None, ids: Sequence[int] | None = None
+    ) -> list[Camera]: ...
+    def ids_with_stream_in(self, states: Collection[LifecycleState]) -> list[int]: ...
     def with_clear_credentials(self) -> list[int]: ...
 
 

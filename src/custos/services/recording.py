@@ -7,6 +7,7 @@ side on behalf of a signed-in user, after the registry has checked that user may
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,15 +52,24 @@ class RecordingService:
         self._alarms = alarms  # raises segment_refused (docs/design/cluster.md)
 
     # ---- the recorder's side -------------------------------------------------------------
-    def targets(self) -> list[RecordTarget]:
-        """Cameras in service with a main stream: the registry as the recorder must see it now."""
+    def targets(self, camera_ids: Collection[int] | None = None) -> list[RecordTarget]:
+        """Cameras in service with a main stream: the registry as the recorder must see it now.
+        ``camera_ids``: only those (a recorder node's own cameras, one bounded read)."""
+        if camera_ids is not None and not camera_ids:
+            return []
         with self._uow() as uow:
-            cams = uow.cameras.find()
+            cams = uow.cameras.find(ids=None if camera_ids is None else sorted(camera_ids))
         return [
             RecordTarget(c.id, c.address_code, c.main_stream)
             for c in cams
             if c.id is not None and c.main_stream is not None and c.state in RECORDING_STATES
         ]
+
+    def camera_ids_to_record(self) -> list[int]:
+        """The ids of :meth:`targets`, without reading the cameras or opening their stream URLs:
+        what a recorder node's lease keeper claims from (docs/design/cluster.md)."""
+        with self._uow() as uow:
+            return uow.cameras.ids_with_stream_in(RECORDING_STATES)
 
     def seal(self, segment: Segment, kept_at: KeptAt = unfenced) -> Segment | RefusedSegment:
         """Index a sealed file, end the camera's open gap, and enter the hash in the audit log;

@@ -78,7 +78,7 @@ class Node:
         self.keeper = LeaseKeeper(
             RecorderLeases(db.uow, db.clock, ttl_s=TTL_S),
             NodeIdentity(name, "127.0.0.1:0", capacity, "test"),
-            lambda: [t.camera_id for t in db.recording.targets()],
+            db.recording.camera_ids_to_record,
             renew_every_s=0.3,
             claim_every_s=0.3,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
@@ -173,11 +173,31 @@ class CameraRepository:
             iter(self._load(select(t.cameras).where(t.cameras.c.address_code == code))), None
         )
 
-    def find(self, site_ids: Sequence[int] | None = None) -> list[Camera]:
+    def find(
+        self, site_ids: Sequence[int] | None = None, ids: Sequence[int] | None = None
+    ) -> list[Camera]:
         q = select(t.cameras).order_by(t.cameras.c.id)
         if site_ids is not None:
             q = q.where(t.cameras.c.site_id.in_(list(site_ids)))
+        if ids is not None:
+            q = q.where(t.cameras.c.id.in_(list(ids)))
         return self._load(q)
+
+    def ids_with_stream_in(self, states: Collection[LifecycleState]) -> list[int]:
+        """Ids of the cameras with a main stream whose latest lifecycle step is one of
+        ``states``: one statement, no stream URL opened (docs/design/cluster.md)."""
+        c, lc = t.cameras.c, t.camera_lifecycle.c
+        latest = (
+            select(lc.camera_id, func.max(lc.id).label("last_id")).group_by(lc.camera_id).subquery()
+        )
+        q = (
+            select(c.id)
+            .join(latest, latest.c.camera_id == c.id)
+            .join(t.camera_lifecycle, lc.id == latest.c.last_id)
+            .where(c.main_stream_url.is_not(None), lc.state.in_([s.value for s in states]))
+            .order_by(c.id)
+        )
+        return list(self._c.execute(q).scalars())
 
     def with_clear_credentials(self) -> list[int]:
         """Cameras whose stored URL still carries a credential in clear (rows written before
