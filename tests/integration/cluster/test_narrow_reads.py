@@ -7,7 +7,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,10 +112,10 @@ class RowsRead:
 
 
 @pytest.fixture
-def pg_container(backend: str, container: Container) -> Iterator[Container]:
+def pg_container(backend: str, container: Container) -> Container:
     if backend != "postgresql":
         pytest.skip("a recorder node needs PostgreSQL")
-    yield container
+    return container
 
 
 def _sync_once(c: Container, sample: Path, tmp_path: Path, keeper: LeaseKeeper | None) -> RowsRead:

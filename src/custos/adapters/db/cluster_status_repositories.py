@@ -14,9 +14,9 @@ from sqlalchemy import Connection, bindparam, func, select, text
 from sqlalchemy.engine import Engine
 
 from custos.adapters.db import cluster_tables as ct
-from custos.adapters.db import object_tables as ot
 from custos.adapters.db import recording_tables as rt
 from custos.adapters.db.cluster_repositories import LeaseRepository
+from custos.adapters.db.object_repositories import not_offloaded
 from custos.services.cluster_status import ClusterRows, OffloadRow
 
 #: What a refused segment's line shows (not its sha256: the operation log keeps it).
@@ -53,11 +53,10 @@ class SqlClusterStatus:
 def _offload(conn: Connection) -> list[OffloadRow]:
     """Per node, the indexed segments (not flagged missing) with no object yet, and the end of
     the oldest: what ``OffloadService.run_once`` still has to upload."""
-    s, o = rt.segments, ot.segment_objects
+    s = rt.segments
     q = (
         select(s.c.node, func.count().label("pending"), func.min(s.c.end_at).label("oldest"))
-        .select_from(s.outerjoin(o, o.c.segment_id == s.c.id))
-        .where(o.c.segment_id.is_(None), s.c.missing.is_(False))
+        .where(*not_offloaded())  # the partial index of the backlog (migration 0027)
         .group_by(s.c.node)
     )
     return [OffloadRow(r.node, int(r.pending), r.oldest) for r in conn.execute(q)]

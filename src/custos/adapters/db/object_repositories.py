@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, delete, false, insert, select, update
 
 from custos.adapters.db import object_tables as ot
 from custos.adapters.db import recording_tables as rt
@@ -20,7 +20,9 @@ class SegmentObjectRepository:
         self._c = conn
 
     def add(self, o: SegmentObject) -> None:
+        """Record the segment's object, and mark its row offloaded (the same transaction)."""
         self._c.execute(insert(ot.segment_objects).values(**dataclasses.asdict(o)))
+        _mark(self._c, o.segment_id, offloaded=True)
 
     def get(self, segment_id: int) -> SegmentObject | None:
         t = ot.segment_objects
@@ -35,12 +37,12 @@ class SegmentObjectRepository:
         self, limit: int, exclude: Iterable[int] = (), node: str | None = None
     ) -> list[Segment]:
         """Indexed segments (not flagged missing) without an object yet, oldest first, of
-        recorder node ``node`` (None: the one-machine recorder's, whose rows name no node)."""
-        s, o = rt.segments, ot.segment_objects
+        recorder node ``node`` (None: the one-machine recorder's, whose rows name no node):
+        the first entries of the partial index ``ix_segments_offload_pending``."""
+        s = rt.segments
         q = (
             select(s)
-            .select_from(s.outerjoin(o, o.c.segment_id == s.c.id))
-            .where(o.c.segment_id.is_(None), s.c.missing.is_(False))
+            .where(*not_offloaded())
             .where(s.c.node.is_(None) if node is None else s.c.node == node)
             .order_by(s.c.id)
             .limit(limit)
@@ -56,6 +58,19 @@ class SegmentObjectRepository:
     def remove(self, segment_id: int) -> None:
         t = ot.segment_objects
         self._c.execute(delete(t).where(t.c.segment_id == segment_id))
+        _mark(self._c, segment_id, offloaded=False)
+
+
+def not_offloaded() -> tuple[ColumnElement[bool], ...]:
+    """Indexed segments with no object yet, not flagged missing: the predicate of the partial
+    index ``ix_segments_offload_pending``, written as it is (migration 0027)."""
+    s = rt.segments
+    return s.c.offloaded == false(), s.c.missing == false()
+
+
+def _mark(conn: Connection, segment_id: int, offloaded: bool) -> None:
+    s = rt.segments
+    conn.execute(update(s).where(s.c.id == segment_id).values(offloaded=offloaded))
 
 
 def _record(r: RowMapping) -> SegmentObject:

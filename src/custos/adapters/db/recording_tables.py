@@ -17,6 +17,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 
 from custos.adapters.db.tables import UTCDateTime, metadata
@@ -45,9 +47,24 @@ segments = Table(
     Column("tail_checked_at", UTCDateTime()),  # its last fragment decoded by check (0011)
     Column("node", String(40)),  # the recorder node that recorded it (0026; none: one machine)
     Column("fencing_token", BigInteger),  # the token of the lease it was recorded under (0026)
+    #: its object is in the store (a ``segment_objects`` row; 0027): set and cleared with that row
+    Column("offloaded", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("camera_id", "run_id", "sequence", name="uq_segments_camera_run_sequence"),
     Index("ix_segments_camera_start", "camera_id", "start_at"),
     Index("ix_segments_end", "end_at"),
+)
+#: The offload's backlog only (docs/design/cluster.md, "Reading less at 10,000 cameras"): what the
+#: offload's candidates and the offload lag read, instead of an anti-join of every segment.
+#: The predicate as each dialect renders ``segments.c.offloaded == false()`` (SQLite's planner
+#: uses a partial index only when the query's terms match it as written).
+OFFLOAD_PENDING = {"postgresql": "offloaded = false AND missing = false",
+                   "sqlite": "offloaded = 0 AND missing = 0"}  # fmt: skip
+Index(
+    "ix_segments_offload_pending",
+    segments.c.node,
+    segments.c.id,
+    postgresql_where=text(OFFLOAD_PENDING["postgresql"]),
+    sqlite_where=text(OFFLOAD_PENDING["sqlite"]),
 )
 
 gaps = Table(
