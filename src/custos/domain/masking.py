@@ -148,6 +148,9 @@ class TrackerSettings:
     # growth per predicted frame, a share of the box's size: velocity known / not yet known
     motion: float = 0.03
     unknown_motion: float = 0.12
+    # a new track is also shown on the frames since the detector's previous run, grown as a
+    # track seen once (the caller renders those frames after the run, see adapters/masking)
+    backfill: bool = True
 
     def __post_init__(self) -> None:
         if not 0 <= self.hold_frames <= MAX_HOLD_FRAMES:
@@ -161,6 +164,7 @@ class TrackerSettings:
         return {
             "hold_frames": self.hold_frames, "margin": self.margin, "match_iou": self.match_iou,
             "motion": self.motion, "unknown_motion": self.unknown_motion,
+            "backfill": self.backfill,
         }  # fmt: skip
 
 
@@ -183,12 +187,20 @@ class BoxTracker:
         self.width, self.height = width, height
         self.tracks: list[Track] = []
         self.finished: list[Track] = []
+        # boxes given to frames before the current one (backfill), for the caller to take
+        self.backfilled: list[tuple[int, Box]] = []
         self._next_id = 1
+        self._last_run: int | None = None  # the frame of the detector's previous run
 
     def step(self, frame: int, detections: list[Detection] | None) -> list[tuple[Track, Box]]:
-        """Boxes to mask on ``frame``; ``detections=None`` when the detector did not run."""
+        """Boxes to mask on ``frame``; ``detections=None`` when the detector did not run.
+
+        With ``backfill``, a track started here also gets boxes on the frames after the
+        detector's previous run (or from frame 0): in its ``frames`` and in ``backfilled``.
+        """
         if detections is not None:
             self._match(frame, detections)
+            self._last_run = frame
         shown: list[tuple[Track, Box]] = []
         for track in self.tracks:
             ahead = frame - track.last_seen
@@ -233,7 +245,11 @@ class BoxTracker:
             track.seen += 1
         for di, d in enumerate(detections):
             if di not in used_d:
-                self.tracks.append(Track(self._next_id, d.kind, d.box, frame))
+                track = Track(self._next_id, d.kind, d.box, frame)
+                if self.settings.backfill:
+                    track.frames = self._back(frame, d.box)
+                    self.backfilled.extend(track.frames)
+                self.tracks.append(track)
                 self._next_id += 1
         keep: list[Track] = []
         for track in self.tracks:
@@ -242,3 +258,15 @@ class BoxTracker:
             else:
                 keep.append(track)
         self.tracks = keep
+
+    def _back(self, frame: int, box: Box) -> list[tuple[int, Box]]:
+        """``box`` on the frames since the previous run, grown as a track seen once."""
+        first = 0 if self._last_run is None else self._last_run + 1
+        first = max(first, frame - self.settings.hold_frames)
+        back: list[tuple[int, Box]] = []
+        for earlier in range(first, frame):
+            margin = self.settings.margin + (frame - earlier) * self.settings.unknown_motion
+            grown = box.grown(margin, self.width, self.height)
+            if grown is not None:
+                back.append((earlier, grown))
+        return back

@@ -66,3 +66,39 @@ def test_static_zones_are_relative_and_bounded() -> None:
         StaticZone(0.6, 0.0, 0.5, 0.1)
     with pytest.raises(ValueError, match="hold_frames"):
         TrackerSettings(hold_frames=10_000)
+
+
+def test_a_track_that_starts_between_runs_is_carried_back_to_the_frame_after_the_last_run() -> None:
+    tracker = BoxTracker(TrackerSettings(hold_frames=10, margin=0.0), 1280, 720)
+    assert tracker.step(0, []) == []
+    for frame in range(1, 5):
+        assert tracker.step(frame, None) == []
+    shown = tracker.step(5, [face(300, 200)])
+    assert [b for _, b in shown] == [Box(300, 200, 340, 240)]
+    back = dict(tracker.backfilled)
+    assert sorted(back) == [1, 2, 3, 4]  # frame 0 was the run that did not see it
+    for earlier, box in back.items():  # grown as a track seen once, more the further back
+        assert Box(300, 200, 340, 240).covered_by([box]) == pytest.approx(1.0)
+        assert box.width == 40 + 2 * round(40 * 0.12 * (5 - earlier))
+    (track,) = tracker.close()
+    assert [f for f, _ in track.frames] == [1, 2, 3, 4, 5]
+
+
+def test_backfill_stops_at_hold_frames_and_can_be_turned_off() -> None:
+    far = BoxTracker(TrackerSettings(hold_frames=3), 1280, 720)
+    far.step(0, [])
+    far.step(20, [face(100, 100)])
+    assert [f for f, _ in far.backfilled] == [17, 18, 19]
+    off = BoxTracker(TrackerSettings(backfill=False), 1280, 720)
+    off.step(0, [])
+    off.step(5, [face(100, 100)])
+    assert off.backfilled == []
+    assert [f for f, _ in off.close()[0].frames] == [5]
+    assert TrackerSettings(backfill=False).as_dict()["backfill"] is False
+
+
+def test_a_matched_track_is_not_carried_back_again() -> None:
+    tracker = BoxTracker(TrackerSettings(), 1280, 720)
+    tracker.step(0, [face(100, 100)])
+    tracker.step(5, [face(104, 100)])
+    assert tracker.backfilled == []

