@@ -60,6 +60,14 @@ from custos.adapters.storage import seaweedfs
 from custos.adapters.storage.documents import DocumentStore
 from custos.adapters.storage.seaweedfs_cluster import LocalCluster
 from custos.adapters.storage.segment_files import SegmentStore
+from custos.adapters.time_stamps import (
+    STORE_DIR,
+    TimeStampAuthority,
+    TimeStampFiles,
+    TimeStampWitness,
+    tsa_certificates,
+)
+from custos.adapters.time_stamps import holds_time_stamps as _holds_time_stamps
 from custos.config import Settings
 from custos.domain.audit_chain import key_id_of
 from custos.domain.calendar import WorkdayCalendar
@@ -491,6 +499,8 @@ def _witnesses(
             bureau_witness(settings, settings.audit_witness_url, checkpointer.signer.key_id)
         )
     service = WitnessService(uow, witnesses)
+    if settings.audit_tsa_url is not None:
+        witnesses.append(time_stamp_witness(settings))
     checkpointer.after_commit(service.wake)
     return service
 
@@ -534,6 +544,34 @@ def log_key_id(settings: Settings) -> str:
 
 
 def witness_files(paths: list[Path]) -> WitnessFiles:
+def time_stamp_witness(settings: Settings) -> TimeStampWitness:
+    """The configured RFC 3161 TSA as a witness, its tokens kept in the witness directory's
+    ``time-stamps/``; ValueError naming the setting when the URL or the CA file is unusable (the
+    URL is never quoted: it may hold a password)."""
+    assert settings.audit_tsa_url is not None
+    try:
+        tsa = TimeStampAuthority(settings.audit_tsa_url.get_secret_value())
+    except ValueError as exc:
+        raise ValueError(f"CUSTOS_AUDIT_TSA_URL: {exc}") from None
+    try:
+        verifier = tsa_certificates(settings.audit_tsa_cert) if settings.audit_tsa_cert else None
+    except ValueError as exc:
+        raise ValueError(f"CUSTOS_AUDIT_TSA_CERT: {exc}") from None
+    directory = settings.resolved_audit_witness_dir() / STORE_DIR
+    return TimeStampWitness(tsa, directory, verifier)
+
+
+def time_stamp_files(paths: list[Path], cert: Path, tolerance: timedelta) -> TimeStampFiles:
+    """Time-stamp stores to read back for ``custos audit verify``, each token checked against
+    the TSA CA in ``cert``; ValueError when that file is unusable."""
+    return TimeStampFiles(paths, tsa_certificates(cert), tolerance)
+
+
+def holds_time_stamps(path: Path) -> bool:
+    """True when ``path`` is a time-stamp store (a directory with ``*.tsr`` tokens)."""
+    return _holds_time_stamps(path)
+
+
     """Witness files (or directories of them) to read back for ``custos audit verify``."""
     return WitnessFiles(paths)
 

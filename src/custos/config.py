@@ -56,6 +56,18 @@ class Settings(BaseSettings):
         description="CA certificates (PEM) to verify the bureau's TLS certificate by, when its "
         "CA is not in the system's store; certificates are always verified",
     )
+    audit_tsa_url: SecretStr | None = Field(
+        default=None,
+        description="An RFC 3161 time-stamp authority (http or https URL; a user name and "
+        "password in it are sent as basic authentication, never logged): each signed checkpoint "
+        "is also stamped, the token kept in <audit_witness_dir>/time-stamps "
+        "(docs/design/evidence.md, 'A time-stamp authority as a witness')",
+    )
+    audit_tsa_cert: Path | None = Field(
+        default=None,
+        description="The TSA's CA certificate(s) (PEM): tokens are checked against it as they "
+        "arrive, and 'custos audit verify --witness <store>' checks them with it",
+    )
     media_dir: Path | None = Field(
         default=None, description="Where recorded segments live; default: <data_dir>/media"
     )

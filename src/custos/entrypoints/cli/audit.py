@@ -10,8 +10,10 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import click
 
@@ -27,6 +29,10 @@ from custos.entrypoints.cli.options import (
 
 if TYPE_CHECKING:
     from custos.bootstrap import Container
+    from custos.services.audit_witness import WitnessSource
+
+    class _TimeStampSource(WitnessSource, Protocol):
+        def note(self) -> str | None: ...
 
 
 @click.group()
@@ -53,9 +59,23 @@ def audit() -> None:
     "witness_places",
     multiple=True,
     metavar="PATH|URL",
-    help="A witness file of checkpoints, a directory of them (*.jsonl), or a bureau's Custos "
-    "(http:// or https:// base URL); repeatable: the log must extend every checkpoint witnessed "
-    "there",
+    help="A witness file of checkpoints, a directory of them (*.jsonl), a time-stamp store "
+    "(a directory of *.tsr tokens, checked with --tsa-cert), or a bureau's Custos (http:// or "
+    "https:// base URL); repeatable: the log must extend every checkpoint witnessed there",
+)
+@click.option(
+    "--tsa-cert",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The time-stamp authority's CA certificate(s), PEM, to check the tokens of a "
+    "time-stamp store by (default: CUSTOS_AUDIT_TSA_CERT)",
+)
+@click.option(
+    "--tsa-tolerance",
+    type=click.FloatRange(min=0, max=86400),
+    default=300.0,
+    show_default=True,
+    help="Seconds a token's genTime may lie before its checkpoint's own time (clock skew)",
 )
 @click.option(
     "--witness-objectstore",
@@ -69,6 +89,8 @@ def verify(
     public_key: str | None,
     witness_places: tuple[str, ...],
     witness_objectstore: bool,
+    tsa_cert: Path | None,
+    tsa_tolerance: float,
     as_json: bool,
 ) -> None:
     """Recompute every leaf, the chain, the tree at each checkpoint and each signature; with
@@ -81,13 +103,14 @@ def verify(
         raise click.BadParameter(str(exc), param_hint="--public-key") from exc
     # Witnesses first: they only ever get committed checkpoints, so a log read after them
     # holds everything they hold unless it was rolled back.
+    notes: list[str] = []
     witnessed = _witnessed(
         data_dir,
         witness_places,
         witness_objectstore,
         lambda: _log_key_id(data_dir, export_file, public_key),
+        _TimeStampCheck(tsa_cert, timedelta(seconds=tsa_tolerance), notes),
     )
-    notes: list[str] = []
     witness: WitnessReport | None = None
     if export_file is not None:
         from custos.services.audit_witness import verify_export_witnessed
@@ -125,24 +148,43 @@ def verify(
     sys.exit(0 if report.ok and (witness is None or witness.ok) else 1)
 
 
+@dataclass(frozen=True)
+class _TimeStampCheck:
+    """How the tokens of a time-stamp store are checked, and where what they prove is noted."""
+
+    cert: Path | None
+    tolerance: timedelta
+    notes: list[str]
+
+
 def _witnessed(
     data_dir: Path | None,
     places: tuple[str, ...],
     objectstore: bool,
     key_id: Callable[[], str],
+    stamps: _TimeStampCheck,
 ) -> tuple[list[Witnessed], list[Refused]] | None:
     """What the witnesses named on the command line hold (None: none named); CannotRun, exit 2,
     when one cannot be read at all. A bureau is asked for the checkpoints of ``key_id()``."""
     if not places and not objectstore:
         return None
-    from custos.bootstrap import bureau_witness, checkpoint_objects, witness_files
-    from custos.services.audit_witness import WitnessSource, WitnessUnavailableError, read_all
+    from custos.bootstrap import (
+        bureau_witness,
+        checkpoint_objects,
+        holds_time_stamps,
+        witness_files,
+    )
+    from custos.services.audit_witness import WitnessUnavailableError, read_all
 
     urls = [p for p in places if p.lower().startswith(("http://", "https://"))]
-    paths = [Path(p) for p in places if p not in urls]
+    stores = [Path(p) for p in places if p not in urls and holds_time_stamps(Path(p))]
+    paths = [Path(p) for p in places if p not in urls and Path(p) not in stores]
     sources: list[WitnessSource] = []
     if paths:
         sources.append(witness_files(paths))
+    tokens = _time_stamp_files(data_dir, stores, stamps) if stores else None
+    if tokens is not None:
+        sources.append(tokens)
     if urls:
         settings = build_settings(data_dir)
         kid = key_id()
@@ -157,9 +199,32 @@ def _witnessed(
         except ValueError as exc:
             raise CannotRun(f"--witness-objectstore: {exc}") from exc
     try:
-        return read_all(sources)
+        found = read_all(sources)
     except WitnessUnavailableError as exc:
         raise CannotRun(f"cannot read the witness: {exc}") from exc
+    note = tokens.note() if tokens is not None else None
+    if note is not None:
+        stamps.notes.append(note)
+    return found
+
+
+def _time_stamp_files(
+    data_dir: Path | None, stores: list[Path], stamps: _TimeStampCheck
+) -> _TimeStampSource:
+    """The time-stamp stores named, their tokens checked under --tsa-cert (else the configured
+    CUSTOS_AUDIT_TSA_CERT); CannotRun, exit 2, when there is no usable certificate."""
+    from custos.bootstrap import time_stamp_files
+
+    cert = stamps.cert or build_settings(data_dir).audit_tsa_cert
+    if cert is None:
+        raise CannotRun(
+            f"--witness {stores[0]} holds time-stamp tokens: give --tsa-cert (the TSA's CA "
+            "certificate, PEM) or set CUSTOS_AUDIT_TSA_CERT to check them"
+        )
+    try:
+        return time_stamp_files(stores, cert, stamps.tolerance)
+    except ValueError as exc:
+        raise CannotRun(f"--tsa-cert: {exc}") from exc
 
 
 def _log_key_id(data_dir: Path | None, export_file: Path | None, public_key: str | None) -> str:
