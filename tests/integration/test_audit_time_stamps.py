@@ -17,7 +17,9 @@ from pydantic import SecretStr
 
 from custos.adapters.time_stamps import (
     STORE_DIR,
+    TimeStampAuthority,
     TimeStampFiles,
+    TimeStampWitness,
     TokenRejectedError,
     check_token,
     tsa_certificates,
@@ -112,6 +114,10 @@ def test_each_new_checkpoint_is_stamped_and_openssl_itself_accepts_the_token(
     assert log.witnesses is not None
     assert log.witnesses.hand_over().handed[f"tsa {tsa.url}"] == 0  # never stamped twice
     assert tsa.requests == 3
+    # a second process that stamps checkpoint 21 again leaves the first token as it was
+    kept = pair(log, 21)[1].read_bytes()
+    TimeStampWitness(TimeStampAuthority(tsa.url), store(log)).witness(stored[-1])
+    assert tsa.requests == 4 and pair(log, 21)[1].read_bytes() == kept
 
 
 def test_verify_checks_every_token_and_says_what_they_prove(

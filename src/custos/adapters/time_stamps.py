@@ -232,6 +232,8 @@ class TimeStampWitness:
                 _create(stem.with_suffix(".json"), line)
             _create(stem.with_suffix(".tsr"), token)
             _fsync_dir(self.directory)
+        except FileExistsError:
+            return  # another process (a CLI command's own pass) stamped it first: kept as it is
         except OSError as exc:
             raise WitnessUnavailableError(f"cannot write to {self.directory}: {exc}") from exc
 
