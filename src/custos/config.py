@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -242,6 +243,19 @@ class Settings(BaseSettings):
     gb_media_port_max: int = Field(
         default=30999, ge=1024, le=65535, description="Last port for GB/T 28181 media"
     )
+
+    @field_validator("audit_tsa_url")
+    @classmethod
+    def _tsa_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:  # the URL itself is never quoted: it may hold a password
+                parts = urlsplit(value.get_secret_value().strip())
+                usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+            except ValueError:
+                usable = False
+            if not usable:
+                raise ValueError("must be an http:// or https:// URL with a host")
+        return value
 
     @field_validator("gb_platform_id", "gb_domain")
     @classmethod

@@ -180,12 +180,12 @@ class TimeStampWitness:
         self,
         tsa: TimeStampAuthority,
         directory: Path,
-        verifier: Verifier | None = None,
+        cert: Path | None = None,
         tolerance: timedelta = DEFAULT_TOLERANCE,
     ) -> None:
         self._tsa = tsa
         self.directory = directory
-        self._verifier = verifier
+        self._cert = cert  # read at each stamp: a bad file fails the pass, never the server
         self._tolerance = tolerance
 
     @property
@@ -219,10 +219,18 @@ class TimeStampWitness:
                 self.directory,
             )
             return
-        token = self._tsa.stamp(line)
-        if self._verifier is not None:
+        verifier = None
+        if self._cert is not None:
             try:
-                check_token(line, token, cp.signed_at, self._verifier, self._tolerance)
+                verifier = tsa_certificates(self._cert)
+            except ValueError as exc:
+                raise WitnessUnavailableError(
+                    f"{self.name}: CUSTOS_AUDIT_TSA_CERT: {exc}"
+                ) from None
+        token = self._tsa.stamp(line)
+        if verifier is not None:
+            try:
+                check_token(line, token, cp.signed_at, verifier, self._tolerance)
             except TokenRejectedError as exc:
                 raise WitnessUnavailableError(
                     f"{self.name}: token for checkpoint {cp.tree_size} refused: {exc}"

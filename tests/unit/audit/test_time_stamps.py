@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import ValidationError
 
 from custos.adapters.time_stamps import (
     MAX_TOKEN,
@@ -19,6 +20,8 @@ from custos.adapters.time_stamps import (
     check_token,
     tsa_certificates,
 )
+from custos.bootstrap import time_stamp_witness
+from custos.config import Settings
 from custos.domain.audit_chain import Checkpoint
 from custos.domain.audit_witness import witness_line
 from custos.services.audit_witness import WitnessUnavailableError
@@ -124,3 +127,30 @@ def test_a_tsa_certificate_file_must_hold_a_root(tmp_path: Path) -> None:
     (tmp_path / "empty.pem").write_text("no certificate here\n")
     with pytest.raises(ValueError, match="holds no PEM certificate"):
         tsa_certificates(tmp_path / "empty.pem")
+
+
+def test_a_tsa_url_setting_that_is_not_http_is_refused_without_quoting_it() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(audit_tsa_url="ftp://stamper:s3cret@tsa.example/")
+    said = [(e["loc"], e["msg"]) for e in caught.value.errors()]  # what the CLI prints
+    assert said == [
+        (("audit_tsa_url",), "Value error, must be an http:// or https:// URL with a host")
+    ]
+    assert "s3cret" not in repr(Settings(audit_tsa_url="https://stamper:s3cret@tsa.example/"))
+
+
+def test_an_unusable_tsa_certificate_fails_the_pass_not_the_server(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    settings = Settings(
+        data_dir=tmp_path,
+        audit_tsa_url="http://tsa.example/",
+        audit_tsa_cert=tmp_path / "ca.pem",
+    )
+    witness = time_stamp_witness(settings)  # builds: the server starts
+    assert witness.directory == tmp_path / "witness" / "time-stamps"
+    assert witness.name == "tsa http://tsa.example/"
+    with pytest.raises(WitnessUnavailableError, match=r"CUSTOS_AUDIT_TSA_CERT: .* holds no PEM"):
+        witness.witness(checkpoint(1))
+    assert not (tmp_path / "witness" / "time-stamps").exists() or not list(
+        (tmp_path / "witness" / "time-stamps").iterdir()
+    )
