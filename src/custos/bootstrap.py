@@ -332,6 +332,7 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
             signer.public_key,
             SystemInfo("Custos", __version__, settings.gb_platform_id),
             verify_html=verify_html,
+            custody=custody_renderer(),
         ),
     )
     gb_channels = GbCatalogService(

@@ -133,7 +133,11 @@ def _digest(c: Content) -> tuple[str, int]:
 
 
 def manifest_for(
-    files: Mapping[str, Content], cameras: list[str], export_fp: str, log_fp: str
+    files: Mapping[str, Content],
+    cameras: list[str],
+    export_fp: str,
+    log_fp: str,
+    kind: str = "export",
 ) -> dict[str, Any]:
     listed = []
     for n, c in sorted(files.items()):
@@ -145,7 +149,7 @@ def manifest_for(
         "system": {"name": "Custos test", "version": "0.1.0", "platform_id": None},
         "unit": {"name": "测试单位", "credit_code": None},
         "exported_at": "2026-11-20T02:00:00.000000Z",
-        "kind": "export",
+        "kind": kind,
         "request": None,
         "purpose": "tamper test",
         "register_entry_id": "R-1",
@@ -186,6 +190,7 @@ def build(
     log: Log | None = None,
     extra: Mapping[str, bytes] | None = None,
     sheet: bytes | None = b"%PDF-1.7 a custody sheet stand-in\n",
+    kind: str = "export",
 ) -> Built:
     """A package of ``videos`` (address code → MP4 bytes), signed, its export entry in ``log``
     with an inclusion proof under a checkpoint signed a few entries later. ``sheet`` is the
@@ -195,7 +200,9 @@ def build(
     files: dict[str, Content] = {f"video/{c}.mp4": b for c, b in videos.items()}
     files["verify.html"] = b"<!doctype html><title>verify</title>\n"
     files.update(extra or {})
-    manifest = manifest_for(files, list(videos), fingerprint(export_key), fingerprint(log.key))
+    manifest = manifest_for(
+        files, list(videos), fingerprint(export_key), fingerprint(log.key), kind
+    )
     mbytes = canonical_json(manifest).encode()
     log.filler(5)
     detail = {"manifest_sha256": hashlib.sha256(mbytes).hexdigest()}

@@ -12,7 +12,7 @@ import custos_verify
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.verifier.builder import Built, flip_byte, members, resigned, rezip
+from tests.verifier.builder import Built, build, flip_byte, members, resigned, rezip
 from tests.verifier.conftest import CAMERAS, COMMAND
 
 VIDEO_B = f"video/{CAMERAS[1]}.mp4"
@@ -98,6 +98,30 @@ def test_each_tamper_is_named(page: Page, package: Built, tmp_path: Path) -> Non
         state, named, steps = check(page, path, package.fingerprint)
         assert (state, named) == ("failed", culprit), (path.name, steps)
         assert steps[-1].startswith(f"{step}: {culprit}:"), steps
+
+
+def test_a_publication_package_with_its_sheet_verifies_and_a_swapped_sheet_is_named(
+    page: Page, clips: dict[str, bytes], package: Built, tmp_path: Path
+) -> None:
+    """A masked copy is sealed like any package, its custody sheet bound by the entry's
+    custody_sha256: the page and the command treat it alike (tests/api/test_publications.py
+    swaps the sheet of a real one)."""
+    sheet = b"%PDF-1.7 a publication's custody sheet\n"
+    masked = build(tmp_path / "pub.zip", clips, sheet=sheet, kind="publication")
+    state, _, steps = check(page, masked.path, masked.fingerprint)
+    assert state == "verified", steps
+    assert any("and the custody sheet (custody.pdf)" in s for s in steps), steps
+    assert any(s.startswith("the manifest: kind publication") for s in steps), steps
+    theirs = members(package.path)["custody.pdf"]
+    swapped = rezip(masked.path, tmp_path / "swapped.zip", replace={"custody.pdf": theirs})
+    state, named, steps = check(page, swapped, masked.fingerprint)
+    assert (state, named) == ("failed", "custody.pdf"), steps
+    assert steps[-1].startswith("entry: custody.pdf: its SHA-256 is not the one"), steps
+    done = subprocess.run(
+        [str(COMMAND), str(swapped), "--fingerprint", masked.fingerprint],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1 and "FAILED  entry: custody.pdf:" in done.stdout, done.stdout
 
 
 NO_ED25519 = """

@@ -162,7 +162,7 @@ def test_regions_and_zones_are_drawn_on_the_frame_and_a_region_removed(
     form.locator("input[name=last_frame]").fill("10")
     form.locator("input[name=note]").fill("漏检的人脸")
     form.locator("button[type=submit]").click()
-    expect(page.locator("#pub-regions tr[data-region]")).to_have_count(1)
+    expect(page.locator('#pub-regions tr[data-region="0"]')).to_have_count(1)  # its id
     expect(page.locator('#pub-overlay .mask-box.box[title="region:0"]')).to_have_count(1)
     expect(page.locator("#pub-drawn")).to_be_hidden()
     with as_user(site, "head") as http:

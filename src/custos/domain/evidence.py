@@ -46,7 +46,7 @@ FIXED_NAMES = (
     LOG_CHECKPOINT,
     CUSTODY,
 )
-# Fixed names a package may lack: the sheet (built without a renderer, or for publication).
+# Fixed names a package may lack: the sheet (a package built without a renderer).
 OPTIONAL_NAMES = (CUSTODY,)
 
 # The operation-log action of every package; its detail carries ``manifest_sha256`` and, when

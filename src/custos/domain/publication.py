@@ -10,7 +10,7 @@ the original package's SHA-256 and the masking settings. The original is never a
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -59,16 +59,18 @@ class ProposedTrack:
 
 @dataclass(frozen=True, slots=True)
 class AddedRegion:
-    """A rectangle the reviewer drew, masked from ``first_frame`` to ``last_frame`` inclusive."""
+    """A rectangle the reviewer drew, masked from ``first_frame`` to ``last_frame`` inclusive.
+    ``id`` is given by the case when it is added (never reused within the case)."""
 
     first_frame: int
     last_frame: int
     box: Box
     note: str = ""
+    id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "first_frame": self.first_frame, "last_frame": self.last_frame,
+            "id": self.id, "first_frame": self.first_frame, "last_frame": self.last_frame,
             "box": self.box.as_list(), "note": self.note,
         }  # fmt: skip
 
@@ -109,6 +111,7 @@ class PublicationCase:
     package_sha256: str | None = None
     released_at: datetime | None = None
     export_id: int | None = None  # the staff export or delivered package it was made from
+    next_region_id: int = 0  # the id the next region added gets; ids are never reused
 
     @property
     def package_name(self) -> str | None:
@@ -121,14 +124,15 @@ class PublicationCase:
         return [t for t in self.tracks if t.id not in self.removed_tracks]
 
     def boxes_at(self, frame: int) -> list[tuple[str, Box]]:
-        """What will be masked on ``frame``: (source, box) with source ``track:N`` or ``region:N``."""
+        """What will be masked on ``frame``: (source, box) with source ``track:<id>`` or
+        ``region:<id>``."""
         found: list[tuple[str, Box]] = []
         for track in self.kept_tracks():
             if track.first <= frame <= track.last:
                 found += [(f"track:{track.id}", b) for i, b in track.frames if i == frame]
-        for n, region in enumerate(self.regions):
+        for region in self.regions:
             if region.first_frame <= frame <= region.last_frame:
-                found.append((f"region:{n}", region.box))
+                found.append((f"region:{region.id}", region.box))
         return found
 
     def boxes_per_frame(self) -> dict[int, list[Box]]:
@@ -148,8 +152,10 @@ class PublicationCase:
         restore_tracks: set[int] = frozenset(),  # type: ignore[assignment]
         add_regions: list[AddedRegion] | None = None,
         zones: list[StaticZone] | None = None,
-    ) -> None:
-        """The reviewer's changes; only while proposed."""
+    ) -> dict[str, Any]:
+        """The reviewer's changes; only while proposed. Returns what changed (the detail of
+        the log entry ``publication.review``; empty when nothing did): tracks removed and
+        restored, regions added with their new ids, zones added and removed."""
         self.expect(PublicationState.PROPOSED)
         known = {t.id for t in self.tracks}
         unknown = sorted((remove_tracks | restore_tracks) - known)
@@ -167,18 +173,33 @@ class PublicationCase:
             raise ValidationFailed(FieldError("regions", f"at most {MAX_REGIONS}"))
         if zones is not None and len(zones) > MAX_ZONES:
             raise ValidationFailed(FieldError("zones", f"at most {MAX_ZONES}"))
+        before = self.removed_tracks
         self.removed_tracks = (self.removed_tracks | remove_tracks) - restore_tracks
-        self.regions += add_regions or []
+        added = []
+        for region in add_regions or []:
+            added.append(replace(region, id=self.next_region_id))
+            self.next_region_id += 1
+        self.regions += added
+        changes: dict[str, Any] = {
+            "tracks_removed": sorted(self.removed_tracks - before),
+            "tracks_restored": sorted(before - self.removed_tracks),
+            "regions_added": [r.as_dict() for r in added],
+        }
         if zones is not None:
-            self.zones = list(zones)
+            old, new = self.zones, list(zones)
+            changes["zones_added"] = [z.as_dict() for z in new if z not in old]
+            changes["zones_removed"] = [z.as_dict() for z in old if z not in new]
+            self.zones = new
+        return {k: v for k, v in changes.items() if v}
 
-    def remove_region(self, index: int) -> AddedRegion:
-        """Take back the added region at ``index`` (its place in ``regions``, the ``region:N`` of
-        :meth:`boxes_at`); the later ones move up by one. Only while proposed."""
+    def remove_region(self, region_id: int) -> AddedRegion:
+        """Take back the added region with ``region_id`` (the ``region:<id>`` of
+        :meth:`boxes_at`); the others keep their ids. Only while proposed."""
         self.expect(PublicationState.PROPOSED)
-        if not 0 <= index < len(self.regions):
-            raise NotFound("region", index)
-        return self.regions.pop(index)
+        for n, region in enumerate(self.regions):
+            if region.id == region_id:
+                return self.regions.pop(n)
+        raise NotFound("region", region_id)
 
     def covered(self, confirmed: frozenset[MaskTarget]) -> frozenset[MaskTarget]:
         """Targets the copy masks: those a detector ran for, plus what the reviewer confirms."""
@@ -206,6 +227,19 @@ class PublicationCase:
         self.confirmed = confirmed & _CONFIRMABLE
         self.reviewer_id, self.reviewer_name, self.reviewed_at = reviewer_id, reviewer_name, at
         self.state = PublicationState.APPROVED
+
+    def approval_detail(self) -> dict[str, Any]:
+        """The detail of the log entry ``publication.approve``: what the reviewer confirmed,
+        what the copy then covers against what the packs require, and the reviewed state."""
+        return {
+            "confirmed": sorted(t.value for t in self.confirmed),
+            "covered": sorted(t.value for t in self.covered(self.confirmed)),
+            "required": {t.value: list(r) for t, r in sorted(self.required.items())},
+            "tracks_kept": len(self.kept_tracks()),
+            "tracks_removed": sorted(self.removed_tracks),
+            "regions": [r.id for r in self.regions],
+            "zones": len(self.zones),
+        }
 
     def released(self, masked_sha256: str, package_sha256: str, at: datetime) -> None:
         self.expect(PublicationState.APPROVED)

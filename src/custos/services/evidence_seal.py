@@ -2,10 +2,11 @@
 
 The same ``custos-evidence/1`` chain as :class:`~custos.services.evidence.EvidenceBuilder`
 builds for an export, for files it did not cut: the manifest (built and checked by
-``domain/evidence.py``), signed with the export key; the entry ``export.package`` carrying
-``manifest_sha256``; a checkpoint signed in the same transaction and the entry's inclusion
-proof; then the ZIP, member by member from files on disk. Called inside the transaction that
-registers the package, as the builder is.
+``domain/evidence.py``), signed with the export key; the custody sheet rendered from that final
+manifest, when a renderer is given; the entry ``export.package`` carrying ``manifest_sha256``
+and the sheet's ``custody_sha256``; a checkpoint signed in the same transaction and the
+entry's inclusion proof; then the ZIP, member by member from files on disk. Called inside the
+transaction that registers the package, as the builder is.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from custos import __version__
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
 from custos.domain.evidence import (
+    CUSTODY,
     EXPORT_ACTION,
     VERIFY_HTML,
     CameraEntry,
@@ -74,11 +76,14 @@ class EvidenceSealer:
         log_public_key: bytes,
         system: SystemInfo | None = None,
         verify_html: Callable[[], bytes | None] | None = None,
+        custody: Callable[[dict[str, Any], str], bytes] | None = None,
+        language: str = "zh",
     ) -> None:
         self._clock, self._files, self._keys = clock, files, keys
         self._log_key = log_public_key
         self._system = system or SystemInfo("Custos", __version__, None)
         self._verify_html = verify_html
+        self._custody, self._language = custody, language
 
     def seal(
         self, uow: AccessUnitOfWork, actor: Principal, order: SealOrder, dst: Path, work: Path
@@ -115,7 +120,8 @@ class EvidenceSealer:
         manifest = build_manifest(parts)
         body = canonical_manifest(manifest)
         manifest_sha256 = hashlib.sha256(body).hexdigest()
-        detail = {
+        sheet = self._custody(manifest, self._language) if self._custody else None
+        detail: dict[str, Any] = {
             **order.detail,
             "manifest_sha256": manifest_sha256,
             "kind": manifest["kind"],
@@ -123,11 +129,15 @@ class EvidenceSealer:
             "register_entry_id": order.register_entry_id,
             "export_key": key_id(manifest["export_key"]),
         }
+        if sheet is not None:  # bound like an export's: the verifier checks it against this
+            detail["custody_sha256"] = hashlib.sha256(sheet).hexdigest()
         event = AuditEvent(
             now, actor.username, EXPORT_ACTION, order.object_type, order.object_id, detail=detail
         )
         seq = log.append(event)
         fixed = proven_members(log, seq, event, body, signer, self._log_key)
+        if sheet is not None:
+            fixed[CUSTODY] = sheet
         fixed_dir = work / "fixed"
         try:
             members: list[tuple[str, Path]] = []

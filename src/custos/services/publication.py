@@ -53,6 +53,8 @@ from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
 from custos.services.publication_package import legacy_manifest, publication_order
 
 RELEASE_ACTION = "publication.release"
+REVIEW_ACTION = "publication.review"  # one per review edit that changed something
+APPROVE_ACTION = "publication.approve"
 #: An unmasked frame view is logged at most once per reviewer and case in this window.
 VIEW_LOG_WINDOW = timedelta(minutes=10)
 MAX_LIST = 500
@@ -279,18 +281,35 @@ class PublicationService:
     ) -> PublicationCase:
         principal.require(Permission.PUBLICATION_REVIEW)
         case = self.get(principal, case_id)
-        case.edit(remove_tracks or set(), restore_tracks or set(), add_regions, zones)
+        changes = case.edit(remove_tracks or set(), restore_tracks or set(), add_regions, zones)
         self.store.update(case)
+        if changes:
+            self._log_review(principal, case, REVIEW_ACTION, changes)
         return case
 
-    def remove_region(self, principal: Principal, case_id: int, index: int) -> PublicationCase:
-        """Take back an added region (the reviewer's edit, like adding one); refused once the
-        case is approved."""
+    def remove_region(self, principal: Principal, case_id: int, region_id: int) -> PublicationCase:
+        """Take back an added region by its id (the reviewer's edit, like adding one); refused
+        once the case is approved."""
         principal.require(Permission.PUBLICATION_REVIEW)
         case = self.get(principal, case_id)
-        case.remove_region(index)
+        region = case.remove_region(region_id)
         self.store.update(case)
+        self._log_review(principal, case, REVIEW_ACTION, {"regions_removed": [region.as_dict()]})
         return case
+
+    def _log_review(
+        self, principal: Principal, case: PublicationCase, action: str, detail: dict[str, Any]
+    ) -> None:
+        """A review edit or the approval, logged right after the case is stored (the case
+        store keeps its own transaction: docs/design/evidence.md, review edits)."""
+        with self.uow() as uow:
+            uow.audit.append(
+                AuditEvent(
+                    at=self.clock.now(), actor=principal.username, action=action,
+                    object_type="publication", object_id=str(case.id), detail=detail,
+                )
+            )  # fmt: skip
+            uow.commit()
 
     def approve(
         self, principal: Principal, case_id: int, confirmed: Sequence[MaskTarget]
@@ -302,6 +321,7 @@ class PublicationService:
             principal.user_id, principal.username, self.clock.now(), frozenset(confirmed), duty
         )
         self.store.update(case)
+        self._log_review(principal, case, APPROVE_ACTION, case.approval_detail())
         return case
 
     def release(self, principal: Principal, case_id: int, package: Path) -> Path:

@@ -25,7 +25,12 @@ from custos.domain.register import RegisterKind
 from custos.domain.rules.terms import MaskTarget
 from custos.domain.users import Principal
 from custos.services.ports import AccessUnitOfWorkFactory
-from custos.services.publication import RELEASE_ACTION, PublicationService
+from custos.services.publication import (
+    APPROVE_ACTION,
+    RELEASE_ACTION,
+    REVIEW_ACTION,
+    PublicationService,
+)
 from tests.integration.masking.clips import write_clip
 
 pytestmark = pytest.mark.slow  # detection and H.264 encoding of a 720p clip
@@ -203,7 +208,12 @@ def test_proposal_review_and_release_of_a_signed_masked_copy(
         assert sum(1 for _ in container.decode(video=0)) == 25
     (entry,) = rec.entries
     assert entry.kind is RegisterKind.PUBLICATION and entry.output_sha256 == case.package_sha256
-    (event,) = rec.events
-    assert event.action == RELEASE_ACTION
+    # the edit and the approval were logged, each in its own commit, then the release
+    assert [e.action for e in rec.events] == [REVIEW_ACTION, APPROVE_ACTION, RELEASE_ACTION]
+    review, approval, event = rec.events
+    assert review.detail["regions_added"] == [{**region.as_dict(), "id": 0}]
+    assert review.detail["tracks_removed"] == sorted(list(plate_tracks)[:1])
+    assert review.detail["zones_added"] == [sign.as_dict()]
+    assert approval.detail["confirmed"] == ["individual_features", "organisation_names"]
     assert event.detail["manifest_sha256"] == hashlib.sha256(body).hexdigest()
-    assert case.state.value == "released" and rec.commits == 1
+    assert case.state.value == "released" and rec.commits == 3

@@ -48,7 +48,7 @@ FIXED_NAMES = (
     LOG_CHECKPOINT,
     CUSTODY,
 )
-# Fixed names a package may lack (a package without a sheet, e.g. a publication package).
+# Fixed names a package may lack (a package made without a sheet: no renderer installed).
 OPTIONAL_NAMES = (CUSTODY,)
 
 HEX64 = re.compile(r"\A[0-9a-f]{64}\Z")

@@ -105,6 +105,7 @@ def to_json(case: PublicationCase) -> dict[str, Any]:
         "state": case.state.value,
         "removed_tracks": sorted(case.removed_tracks),
         "regions": [r.as_dict() for r in case.regions],
+        "next_region_id": case.next_region_id,
         "zones": [z.as_dict() for z in case.zones],
         "confirmed": sorted(c.value for c in case.confirmed),
         "reviewer_id": case.reviewer_id,
@@ -124,6 +125,19 @@ def _parse_time(value: str | None) -> datetime | None:
 def from_json(case_id: int, d: dict[str, Any]) -> PublicationCase:
     requested_at = _parse_time(d["requested_at"])
     assert requested_at is not None
+    # a case stored before region ids: ids by position, which is what its region:N named
+    regions = [
+        AddedRegion(
+            r["first_frame"],
+            r["last_frame"],
+            Box(*r["box"]),
+            r["note"],
+            n if r.get("id") is None else int(r["id"]),
+        )
+        for n, r in enumerate(d["regions"])
+    ]
+    given = max((r.id for r in regions if r.id is not None), default=-1) + 1
+    next_region_id = max(int(d.get("next_region_id") or 0), given)
     return PublicationCase(
         id=case_id,
         source_sha256=d["source_sha256"],
@@ -145,10 +159,7 @@ def from_json(case_id: int, d: dict[str, Any]) -> PublicationCase:
         mode=MaskMode(d["mode"]),
         state=PublicationState(d["state"]),
         removed_tracks=set(d["removed_tracks"]),
-        regions=[
-            AddedRegion(r["first_frame"], r["last_frame"], Box(*r["box"]), r["note"])
-            for r in d["regions"]
-        ],
+        regions=regions,
         zones=[StaticZone(**z) for z in d["zones"]],
         confirmed=frozenset(MaskTarget(c) for c in d["confirmed"]),
         reviewer_id=d["reviewer_id"],
@@ -158,4 +169,5 @@ def from_json(case_id: int, d: dict[str, Any]) -> PublicationCase:
         package_sha256=d["package_sha256"],
         released_at=_parse_time(d["released_at"]),
         export_id=d.get("export_id"),
+        next_region_id=next_region_id,
     )

@@ -4,7 +4,9 @@ It states, from the manifest alone, what left the system and how to check it: th
 fingerprint in groups of four (large, to be read aloud over the telephone), the manifest's
 SHA-256, per camera its address code, name, site, delivered range and file hash, the sources'
 sealed hashes (small print), the gaps and their reasons, the request or the staff purpose, the
-register entry, and lines for the people who hand it over, receive it and witness it.
+register entry, and lines for the people who hand it over, receive it and witness it. A masked
+copy for publication adds its link to the original (the original package's and video's SHA-256),
+the masking settings in short, the requester, the reviewer and the approval time.
 
 Laid out by WeasyPrint (Pango) from a Jinja2 template; Chinese is set in Noto CJK (Debian's
 ``fonts-noto-cjk``), hashes in DejaVu Sans Mono. ``language`` "zh" gives Chinese labels; "en"
@@ -33,6 +35,27 @@ LABELS: dict[str, tuple[str, str]] = {
         "视频图像信息调取/复制 证据保管链记录",
         "Video image information retrieval/copy — chain-of-custody record",
     ),
+    "title_publication": (
+        "视频图像信息公开发布（遮挡处理）证据保管链记录",
+        "Video image information for publication (masked) — chain-of-custody record",
+    ),
+    "publication": ("公开发布：原始包与遮挡处理", "Publication: the original and the masking"),
+    "original_sha256": ("原始包 SHA-256", "Original package SHA-256"),
+    "original_name": ("原始包文件", "Original package file"),
+    "original_video": ("原始视频及其 SHA-256", "Original video and its SHA-256"),
+    "masked_video": ("遮挡后视频及其 SHA-256", "Masked video and its SHA-256"),
+    "masking": ("遮挡设置", "Masking settings"),
+    "mode": ("遮挡方式", "Mode"),
+    "detectors": ("检测模型（阈值）", "Detectors (threshold)"),
+    "detect_every": ("检测间隔（帧）", "Detector runs every N frames"),
+    "tracks": ("提议轨迹 / 删除", "Tracks proposed / removed"),
+    "regions_added": ("人工添加区域", "Regions added by the reviewer"),
+    "zones": ("固定遮挡区", "Static zones"),
+    "confirmed": ("审核人确认的遮挡对象", "Targets confirmed by the reviewer"),
+    "required": ("规则要求遮挡", "Required by the rules"),
+    "requested_by": ("申请人", "Requested by"),
+    "reviewer": ("审核人", "Reviewer"),
+    "reviewed_at": ("批准时间", "Approved at"),
     "system": ("系统", "System"),
     "unit": ("管理单位", "Managing unit"),
     "credit_code": ("统一社会信用代码", "Unified social credit code"),
@@ -168,6 +191,7 @@ def _context(m: Mapping[str, Any], language: str) -> dict[str, Any]:
     return {
         "en": en,
         "L": LABELS,
+        "title_key": "title_publication" if kind == "publication" else "title",
         "kind": KINDS.get(kind, (kind, kind)),
         "system": m.get("system") or {},
         "unit": m.get("unit") or {},
@@ -185,7 +209,45 @@ def _context(m: Mapping[str, Any], language: str) -> dict[str, Any]:
         "request": m.get("request"),
         "purpose": m.get("purpose"),
         "other_files": [f for n, f in sorted(files.items()) if n not in camera_files],
+        "publication": _publication(m, cameras) if kind == "publication" else None,
     }
+
+
+def _publication(m: Mapping[str, Any], cameras: list[dict[str, Any]]) -> dict[str, Any]:
+    """The masked copy's link to its original and how it was masked, from its manifest."""
+    original, masking, required = (_mapping(m.get(k)) for k in ("original", "masking", "required"))
+    detectors = [
+        f"{d.get('kind', '')}: {d.get('model', '')} ({d.get('threshold', '')})"
+        for d in masking.get("detectors") or []
+        if isinstance(d, Mapping)
+    ]
+    return {
+        "original_sha256": grouped(str(original.get("package_sha256", ""))),
+        "original_name": original.get("package_name", ""),
+        "original_video": original.get("video", ""),
+        "original_video_sha256": original.get("video_sha256", ""),
+        "masked": [(c["file"], c["sha256"]) for c in cameras if c.get("file")],
+        "mode": masking.get("mode", ""),
+        "detectors": detectors,
+        "detect_every": masking.get("detect_every", "—"),
+        "tracks": f"{masking.get('tracks_proposed', 0)} / {len(masking.get('tracks_removed') or [])}",
+        "regions_added": len(masking.get("regions_added") or []),
+        "zones": [
+            f"{z.get('label') or '—'} [{z.get('left')}, {z.get('top')}, {z.get('right')}, "
+            f"{z.get('bottom')}]"
+            for z in masking.get("zones") or []
+            if isinstance(z, Mapping)
+        ],
+        "confirmed": masking.get("confirmed_by_reviewer") or [],
+        "required": [f"{t} [{', '.join(map(str, r))}]" for t, r in sorted(required.items())],
+        "requested_by": m.get("requested_by", ""),
+        "reviewer": masking.get("reviewer", ""),
+        "reviewed_at": _time(masking.get("reviewed_at")),
+    }
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _time(value: object) -> str:

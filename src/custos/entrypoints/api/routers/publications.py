@@ -67,7 +67,7 @@ class ApproveIn(In):
 
 
 class BoxOut(BaseModel):
-    source: str  # track:N or region:N
+    source: str  # track:<id> or region:<id>
     box: list[int]
 
 
@@ -205,15 +205,18 @@ def review(case_id: Id, body: ReviewIn, caller: Reviewer, c: ContainerDep) -> Pu
     return PublicationOut.of(case)
 
 
-@router.delete("/{case_id}/regions/{index}", response_model=PublicationOut)
+@router.delete("/{case_id}/regions/{region_id}", response_model=PublicationOut)
 def remove_region(
     case_id: Id,
-    index: Annotated[int, Path(ge=0, le=MAX_REGIONS - 1, description="its place in `regions`")],
+    region_id: Annotated[
+        int, Path(ge=0, le=2**31 - 1, description="the region's id (`region:<id>` of /boxes)")
+    ],
     caller: Reviewer,
     c: ContainerDep,
 ) -> PublicationOut:
-    """Take back an added region (``region:N``; the later ones move up); only while proposed."""
-    return PublicationOut.of(c.publications.remove_region(caller.principal, case_id, index))
+    """Take back an added region by its id (never reused in the case; the others keep theirs);
+    only while proposed. Logged as ``publication.review``."""
+    return PublicationOut.of(c.publications.remove_region(caller.principal, case_id, region_id))
 
 
 @router.post("/{case_id}/approve", response_model=PublicationOut)

@@ -6,7 +6,7 @@
 // (pixels of the frame, the frame range the one shown unless the form's range holds it) or the
 // static-zone form (shares of the picture), per the draw toggle; the reviewer sees the numbers and
 // adds it with the form's button, which stays the keyboard's way. An added region is taken back
-// with DELETE publications/{id}/regions/{n}.
+// by its id with DELETE publications/{id}/regions/{region id} (ids are never reused in a case).
 import { api, can, clearError, el, flash, fmtTime, formData, label, showError, table, T } from "./app.js";
 
 const errorBox = document.getElementById("pub-error");
@@ -35,9 +35,9 @@ async function review(body, note = T("publication.saved")) {
   await show();
 }
 
-async function removeRegion(index) {
-  current = await api("DELETE", `publications/${current.id}/regions/${index}`);
-  flash(flashBox, T("publication.region_removed", { n: index }));
+async function removeRegion(id) {
+  current = await api("DELETE", `publications/${current.id}/regions/${id}`);
+  flash(flashBox, T("publication.region_removed", { n: id }));
   await show();
 }
 
@@ -93,13 +93,13 @@ async function show() {
     ["common.actions", (b) => open ? removeButton(b.source) : ""],
   ], boxes, { rowAttrs: (b) => ({ dataset: { source: b.source } }) }));
   document.getElementById("pub-regions").replaceChildren(table([
-    ["publication.box_source", (r) => el("span", { class: "mono" }, `region:${r.n}`)],
+    ["publication.box_source", (r) => el("span", { class: "mono" }, `region:${r.id}`)],
     ["publication.first_frame", (r) => String(r.first_frame)],
     ["publication.last_frame", (r) => String(r.last_frame)],
     ["publication.box", (r) => r.box.join(", ")],
     ["publication.note", (r) => r.note],
-    ["common.actions", (r) => open ? regionButton(r.n) : ""],
-  ], k.regions.map((r, n) => ({ ...r, n })), { empty: "common.none", rowAttrs: (r) => ({ dataset: { region: r.n } }) }));
+    ["common.actions", (r) => open ? regionButton(r.id) : ""],
+  ], k.regions, { empty: "common.none", rowAttrs: (r) => ({ dataset: { region: r.id } }) }));
   document.getElementById("pub-removed").replaceChildren(...(k.removed_tracks.length ? [
     el("p", {}, T("publication.removed"), ": ", ...k.removed_tracks.map((id) => el("button", {
       type: "button", dataset: { act: "restore", track: id }, disabled: !open,
@@ -129,15 +129,15 @@ async function show() {
 
 function removeButton(source) {
   const [kind, n] = source.split(":");
-  const index = Number(n);
+  const id = Number(n);  // track:<id> or region:<id>
   if (kind === "track") {
-    return el("button", { type: "button", dataset: { act: "remove-track" }, onclick: () => guarded(() => review({ remove_tracks: [index] })) }, T("publication.remove"));
+    return el("button", { type: "button", dataset: { act: "remove-track" }, onclick: () => guarded(() => review({ remove_tracks: [id] })) }, T("publication.remove"));
   }
-  return kind === "region" ? regionButton(index) : "";
+  return kind === "region" ? regionButton(id) : "";
 }
 
-function regionButton(index) {
-  return el("button", { type: "button", dataset: { act: "remove-region", region: index }, onclick: () => guarded(() => removeRegion(index)) }, T("publication.remove_region"));
+function regionButton(id) {
+  return el("button", { type: "button", dataset: { act: "remove-region", region: id }, onclick: () => guarded(() => removeRegion(id)) }, T("publication.remove_region"));
 }
 
 // ---- drawing a rectangle over the frame ----------------------------------------------------
