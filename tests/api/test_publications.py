@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from custos.domain.access import Role
 from custos.domain.evidence import MANIFEST
+from custos.services.publication_jobs import PublicationJobs
 from tests.api.access_world import XIAN, World
 from tests.api.builders import API
 from tests.verifier.builder import rezip
@@ -26,6 +27,11 @@ pytestmark = pytest.mark.slow  # an export, detection and an H.264 re-encode
 PURPOSE = "公开通报 (public notice 3)"
 VERIFY = Path(sys.executable).with_name("custos-verify")
 ALL_TARGETS = ["faces", "plates", "organisation_names", "individual_features"]
+
+
+def run_jobs(w: World) -> int:
+    """The housekeeper's publication jobs, one pass (a fresh runner: as any server's)."""
+    return PublicationJobs(w.container.publications).run_pending()
 
 
 def _manager(w: World) -> dict[str, str]:
@@ -56,10 +62,12 @@ def test_publication_is_refused_without_masking_and_released_after_review(world:
 
     ask["mask"] = ["faces", "plates", "organisation_names", "individual_features"]
     r = w.client.post(f"{API}/publications", json=ask, headers=manager)
-    assert r.status_code == 201, r.text
-    case = r.json()
+    assert r.status_code == 202, r.text  # detection runs in the background
+    assert r.json()["state"] == "detecting" and r.json()["job"]["stage"] == "detect"
+    url = f"{API}/publications/{r.json()['id']}"
+    assert run_jobs(w) == 1
+    case = w.client.get(url, headers=w.people["head"]).json()
     assert case["state"] == "proposed" and case["video"]["name"].startswith("video/")
-    url = f"{API}/publications/{case['id']}"
 
     reviewer = w.people["head"]
     listed = w.client.get(f"{API}/publications", headers=reviewer)
@@ -100,10 +108,12 @@ def test_publication_is_refused_without_masking_and_released_after_review(world:
     assert w.client.post(f"{url}/approve", json=confirmed, headers=manager).status_code == 422
     approved = w.client.post(f"{url}/approve", json=confirmed, headers=reviewer)
     assert approved.status_code == 200 and approved.json()["state"] == "approved"
-    released = w.client.post(f"{url}/release", headers=reviewer)
-    assert released.status_code == 200, released.text
-    body = released.json()
-    assert body["state"] == "released" and body["package_sha256"]
+    queued = w.client.post(f"{url}/release", headers=reviewer)
+    assert queued.status_code == 202, queued.text
+    assert queued.json()["state"] == "rendering" and queued.json()["job"]["by"] == "head"
+    assert run_jobs(w) == 1
+    body = w.client.get(url, headers=reviewer).json()
+    assert body["state"] == "released" and body["package_sha256"], body["job"]
 
     got = w.client.get(f"{url}/file", headers=reviewer)
     assert got.status_code == 200
@@ -173,8 +183,9 @@ def test_an_added_region_is_taken_back_by_its_id_and_every_edit_is_logged(world:
     ask = {"export_id": _export(w), "division_code": XIAN, "purpose": PURPOSE,
            "mask": ALL_TARGETS}  # fmt: skip
     r = w.client.post(f"{API}/publications", json=ask, headers=manager)
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
     case_id = r.json()["id"]
+    assert run_jobs(w) == 1
     url = f"{API}/publications/{case_id}"
     first = {"first_frame": 0, "last_frame": 5, "box": [10, 10, 60, 40], "note": "a"}
     second = {"first_frame": 2, "last_frame": 3, "box": [100, 20, 140, 60], "note": "b"}

@@ -5,6 +5,8 @@ approved, released, and the signed custos-evidence/1 package downloaded, naming 
 from __future__ import annotations
 
 import json
+import re
+import time
 import zipfile
 from datetime import timedelta
 
@@ -19,8 +21,9 @@ pytestmark = pytest.mark.slow  # an export, detection and an H.264 re-encode beh
 EVERYTHING = ["faces", "plates", "organisation_names", "individual_features"]
 
 
-def _case(site: Site) -> tuple[int, str]:
-    """The manager's export of three seconds of the archive camera, asked for publication."""
+def _case(site: Site, proposed: bool = True) -> tuple[int, str]:
+    """The manager's export of three seconds of the archive camera, asked for publication
+    (202: detecting), and, when ``proposed``, its detection done by the server's worker."""
     start = site.archive_start + timedelta(seconds=2)
     with as_user(site, "manager") as http:
         body = {
@@ -31,20 +34,34 @@ def _case(site: Site) -> tuple[int, str]:
         assert r.status_code == 201, r.text
         ask = {"export_id": r.json()["id"], "division_code": "610113", "purpose": "公开通报",
                "mask": EVERYTHING}  # fmt: skip
-        r = http.post("/publications", json=ask, timeout=300)
-        assert r.status_code == 201, r.text
-        return int(r.json()["id"]), str(r.json()["source_sha256"])
+        r = http.post("/publications", json=ask, timeout=60)
+        assert r.status_code == 202, r.text
+        case_id, sha256 = int(r.json()["id"]), str(r.json()["source_sha256"])
+    if proposed:
+        with as_user(site, "head") as http:
+            deadline = time.monotonic() + 300
+            while http.get(f"/publications/{case_id}").json()["state"] == "detecting":
+                assert time.monotonic() < deadline, "detection never ended"
+                time.sleep(0.5)
+            assert http.get(f"/publications/{case_id}").json()["state"] == "proposed"
+    return case_id, sha256
 
 
 def test_a_case_is_listed_approved_released_and_downloaded(page: Page, site: Site) -> None:
-    case_id, original = _case(site)
+    case_id, original = _case(site, proposed=False)
     login(page, site, "head")
     page.goto(f"{site.base}/ui/publication")
     row = page.locator(f'#pub-cases tr[data-case="{case_id}"]')
-    expect(row).to_have_attribute("data-state", "proposed")
     row.locator("button[data-act=open]").click()
     section = page.locator("#pub-case")
     expect(section).to_have_attribute("data-case", str(case_id))
+    # opened while the server's worker detects (or about to): the progress bar, then the review
+    if section.get_attribute("data-state") == "detecting":
+        expect(page.locator("#pub-job-bar")).to_be_visible()
+        expect(page.locator("#pub-job-percent")).to_have_text(re.compile(r"^\d+\.\d %$"))
+    expect(section).to_have_attribute("data-state", "proposed", timeout=300_000)  # by itself
+    expect(page.locator("#pub-job")).to_be_hidden()
+    expect(row).to_have_attribute("data-state", "proposed")
     expect(page.locator("#pub-image")).to_have_js_property("complete", True)
     assert page.eval_on_selector("#pub-image", "i => i.naturalWidth") > 0  # the frame's JPEG
 
@@ -65,8 +82,13 @@ def test_a_case_is_listed_approved_released_and_downloaded(page: Page, site: Sit
     expect(row).to_have_attribute("data-state", "approved")
     shot(page, "50-publication-approved")
 
-    page.locator("#pub-release").click()
-    expect(section).to_have_attribute("data-state", "released", timeout=300_000)
+    page.locator("#pub-release").click()  # 202: rendering in the background, polled
+    expect(section).to_have_attribute("data-state", "rendering")
+    expect(page.locator("#pub-job-bar")).to_be_visible()
+    expect(page.locator("#pub-job-stage")).to_have_text("正在生成并签名遮蔽副本……")
+    shot(page, "50b-publication-rendering")
+    expect(section).to_have_attribute("data-state", "released", timeout=300_000)  # by itself
+    expect(page.locator("#pub-job")).to_be_hidden()
     expect(page.locator("#flash")).to_contain_text("已发布")
     with page.expect_download() as info:
         page.locator("#pub-download").click()

@@ -31,6 +31,7 @@ class Duty(enum.StrEnum):
     NOTIFIER = "notifier"  # routing, escalating and sending alarm deliveries
     CLOCKS = "clocks"  # the ONVIF cameras' clocks
     WITNESS = "witness"  # signed checkpoints handed to the witnesses
+    PUBLICATIONS = "publications"  # masking jobs for publication, one at a time
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 
 from custos.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custos.domain.masking import Box, MaskKind, MaskMode, StaticZone
+from custos.domain.publication_job import FailureCode, JobActor, JobStage, PublicationJob
 from custos.domain.rules.publication import PublicationDuty
 from custos.domain.rules.terms import MaskTarget
 
@@ -31,9 +32,18 @@ _CONFIRMABLE = frozenset({MaskTarget.ORGANISATION_NAMES, MaskTarget.INDIVIDUAL_F
 
 
 class PublicationState(enum.StrEnum):
+    DETECTING = "detecting"  # the proposal's job, queued or running
     PROPOSED = "proposed"
     APPROVED = "approved"
+    RENDERING = "rendering"  # the release's job, queued or running
     RELEASED = "released"
+    FAILED = "failed"  # a job failed: ``job.reason``; retried back to its stage
+
+
+_STAGE_STATE = {
+    JobStage.DETECT: PublicationState.DETECTING,
+    JobStage.RENDER: PublicationState.RENDERING,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +121,7 @@ class PublicationCase:
     package_sha256: str | None = None
     released_at: datetime | None = None
     export_id: int | None = None  # the staff export or delivered package it was made from
+    job: PublicationJob | None = None  # detection or rendering in the background
     next_region_id: int = 0  # the id the next region added gets; ids are never reused
 
     @property
@@ -241,8 +252,40 @@ class PublicationCase:
             "zones": len(self.zones),
         }
 
-    def released(self, masked_sha256: str, package_sha256: str, at: datetime) -> None:
+    def detected(
+        self, video: VideoFacts, tracks: list[ProposedTrack], settings: dict[str, Any]
+    ) -> None:
+        """Detection's job done: the proposal, to be reviewed."""
+        self.expect(PublicationState.DETECTING)
+        self.video, self.tracks, self.settings = video, tracks, settings
+        self.state = PublicationState.PROPOSED
+
+    def start_render(self, by: JobActor) -> None:
+        """The release asked for: rendering in the background, by ``by`` (a reviewer)."""
         self.expect(PublicationState.APPROVED)
+        self.job = PublicationJob(JobStage.RENDER, by, source=self.job.source if self.job else None)
+        self.state = PublicationState.RENDERING
+
+    @property
+    def job_state(self) -> PublicationState | None:
+        """The state the case is in while its job runs (None without a job)."""
+        return None if self.job is None else _STAGE_STATE[self.job.stage]
+
+    def fail(self, code: FailureCode, detail: str, at: datetime) -> None:
+        assert self.job is not None
+        self.expect(_STAGE_STATE[self.job.stage])
+        self.job.failed(code, detail, at)
+        self.state = PublicationState.FAILED
+
+    def retry(self, by: JobActor) -> None:
+        """A failed job queued again, from the start of its stage."""
+        self.expect(PublicationState.FAILED)
+        assert self.job is not None
+        self.job.by, self.job.reason, self.job.detail = by, None, ""
+        self.state = _STAGE_STATE[self.job.stage]
+
+    def released(self, masked_sha256: str, package_sha256: str, at: datetime) -> None:
+        self.expect(PublicationState.RENDERING)
         self.masked_sha256, self.package_sha256, self.released_at = (
             masked_sha256, package_sha256, at,
         )  # fmt: skip

@@ -3,54 +3,56 @@
 1. :meth:`PublicationService.request` takes a delivered package (its SHA-256 as delivered), the
    division whose packs apply and the targets the requester says will be masked; a request that
    leaves out a target the packs require is refused naming ``publication.mask.<target>`` and the
-   articles (Decree 799 art. 22, Xi'an art. 28). Detection then proposes tracks.
+   articles (Decree 799 art. 22, Xi'an art. 28). The case is stored ``detecting``; detection
+   proposes tracks in the background (``services/publication_jobs.py``).
 2. A reviewer (``publication.review``, not the requester) lists the boxes per frame, removes
    false tracks, adds regions and static zones, confirms what no detector covers, and approves.
-3. :meth:`release` renders the masked copy from the reviewed proposal only, writes it as a
-   package of its own (manifest naming the original's SHA-256 and the masking settings, signed
-   with the export key), registers it (register kind ``publication``) and logs it.
+3. :meth:`release` queues the render (``rendering``); the job (``publication_jobs.py``)
+   renders the masked copy from the reviewed proposal only, writes it as a package of its own
+   (manifest naming the original's SHA-256 and the masking settings, signed with the export
+   key), registers it (register kind ``publication``) and logs it, the case marked released
+   in the same transaction.
 The original package is only read.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-from custos.domain.access import Permission
+from custos.domain.access import Permission, Role
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
-from custos.domain.errors import FieldError, NotFound, ValidationFailed
+from custos.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
 from custos.domain.evidence import (
-    EXPORT_KEY,
-    MANIFEST,
-    SIGNATURE,
     PackedFile,
-    canonical_manifest,
-    fingerprint,
 )
-from custos.domain.masking import Box, MaskMode, StaticZone
+from custos.domain.masking import MaskMode, StaticZone
 from custos.domain.publication import (
     MAX_PURPOSE,
     AddedRegion,
-    ProposedTrack,
     PublicationCase,
     PublicationState,
     VideoFacts,
 )
+from custos.domain.publication_job import JobActor, JobStage, JobSupersededError, PublicationJob
 from custos.domain.register import Person, RegisterEntry, RegisterKind
 from custos.domain.rules import RuleBook
 from custos.domain.rules.publication import publication_duty
 from custos.domain.rules.terms import MaskTarget
 from custos.domain.users import Principal
 from custos.services.evidence import BuiltEvidence
-from custos.services.evidence_seal import SealOrder
-from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
-from custos.services.publication_package import legacy_manifest, publication_order
+from custos.services.publication_package import publication_order
+from custos.services.publication_ports import (
+    Masker,
+    Publications,
+    PublicationUnitOfWork,
+    PublicationUnitOfWorkFactory,
+    Sealer,
+    Signer,
+)
 
 RELEASE_ACTION = "publication.release"
 REVIEW_ACTION = "publication.review"  # one per review edit that changed something
@@ -60,62 +62,11 @@ VIEW_LOG_WINDOW = timedelta(minutes=10)
 MAX_LIST = 500
 
 
-@dataclass(frozen=True)
-class MaskProposal:
-    video: VideoFacts
-    tracks: list[ProposedTrack]
-    settings: dict[str, Any]
-
-
-class Masker(Protocol):
-    """Reads delivered packages and masks video (adapters/masking/publication_masker.py)."""
-
-    def digest(self, path: Path) -> str: ...
-    def extract_video(self, package: Path, work: Path) -> tuple[str, Path]: ...
-    def read_manifest(self, package: Path) -> dict[str, Any]: ...
-    def frame_jpeg(self, video: Path, index: int) -> bytes: ...
-    def propose(self, member: str, video: Path) -> MaskProposal: ...
-    def render(
-        self,
-        video: Path,
-        target: Path,
-        boxes: dict[int, list[Box]],
-        zones: Sequence[StaticZone],
-        mode: MaskMode,
-    ) -> str: ...
-    def write_package(
-        self, target: Path, files: Sequence[tuple[str, Path]], data: Sequence[tuple[str, bytes]]
-    ) -> str: ...
-
-
-class Signer(Protocol):
-    """The export key (adapters/evidence_keys.py ``ExportSigner``)."""
-
-    @property
-    def public_key(self) -> bytes: ...
-    def sign(self, message: bytes) -> bytes: ...
-
-
-class Sealer(Protocol):
-    """services/evidence_seal.py ``EvidenceSealer``: the custos-evidence/1 chain."""
-
-    def seal(
-        self, uow: AccessUnitOfWork, actor: Principal, order: SealOrder, dst: Path, work: Path
-    ) -> BuiltEvidence: ...
-
-
-class Publications(Protocol):
-    def add(self, case: PublicationCase) -> PublicationCase: ...
-    def get(self, case_id: int) -> PublicationCase | None: ...
-    def update(self, case: PublicationCase) -> None: ...
-    def latest(self, limit: int, requested_by: int | None = None) -> list[PublicationCase]: ...
-
-
 class PublicationService:
     def __init__(
         self,
         store: Publications,
-        uow: AccessUnitOfWorkFactory,
+        uow: PublicationUnitOfWorkFactory,
         rulebook: RuleBook,
         masker: Masker,
         signer: Callable[[], Signer],
@@ -156,22 +107,20 @@ class PublicationService:
         principal.require(Permission.EXPORT)
         duty = publication_duty(self.rulebook.packs_for_division(division_code))
         duty.check(mask, field="publication.mask")  # refused before the file is read
-        case = self.request(
-            principal, self.export_path(principal, export_id), division_code, purpose, mask, mode
-        )
-        case.export_id = export_id
-        self.store.update(case)
-        return case
+        path = self.export_path(principal, export_id)
+        return self.request(principal, path, division_code, purpose, mask, mode, export_id)
 
-    def release_export(self, principal: Principal, case_id: int) -> Path:
-        case = self.get(principal, case_id)
-        if case.export_id is None:
-            raise ValidationFailed(FieldError("export_id", "the case names no export"))
-        with self.uow() as uow:
-            package = uow.exports.get(case.export_id)
-        if package is None or not self.exports_root:
-            raise NotFound("export", case.export_id)
-        return self.release(principal, case_id, self.exports_root / package.path)
+    def source_path(self, case: PublicationCase) -> Path:
+        """The package a case was asked for: its export's file, or the path given."""
+        if case.export_id is not None:
+            with self.uow() as uow:
+                package = uow.exports.get(case.export_id)
+            if package is None or not self.exports_root:
+                raise ValidationFailed(FieldError("source", "the case's export is gone"))
+            return self.exports_root / package.path
+        if case.job is None or case.job.source is None:
+            raise ValidationFailed(FieldError("source", "the case names no package"))
+        return Path(case.job.source)
 
     def package_file(self, principal: Principal, case_id: int) -> tuple[PublicationCase, Path]:
         case = self.get(principal, case_id)
@@ -188,16 +137,15 @@ class PublicationService:
         purpose: str,
         mask: Sequence[MaskTarget],
         mode: MaskMode = MaskMode.PIXELATE,
+        export_id: int | None = None,
     ) -> PublicationCase:
+        """Refused as the packs say before the file is read; else stored ``detecting``."""
         principal.require(Permission.EXPORT)
         if not purpose.strip() or len(purpose) > MAX_PURPOSE:
             raise ValidationFailed(FieldError("purpose", f"1 to {MAX_PURPOSE} characters"))
         duty = publication_duty(self.rulebook.packs_for_division(division_code))
         duty.check(mask, field="publication.mask")
         source_sha256 = self.masker.digest(package)
-        work = self.work_dir / f"source-{source_sha256[:16]}"
-        member, video = self.masker.extract_video(package, work)
-        proposal = self.masker.propose(member, video)
         case = PublicationCase(
             id=None,
             source_sha256=source_sha256,
@@ -208,10 +156,15 @@ class PublicationService:
             requested_by_name=principal.username,
             requested_at=self.clock.now(),
             required={t: tuple(c.rule_id for c in cs) for t, cs in duty.targets.items()},
-            video=proposal.video,
-            tracks=proposal.tracks,
-            settings=proposal.settings,
+            video=VideoFacts("", 0, 0, "", 0),  # detection's job fills it
+            tracks=[],
+            settings={},
             mode=mode,
+            state=PublicationState.DETECTING,
+            export_id=export_id,
+            job=PublicationJob(
+                JobStage.DETECT, actor(principal), source=None if export_id else str(package)
+            ),
         )
         return self.store.add(case)
 
@@ -236,7 +189,9 @@ class PublicationService:
         """Frame ``index`` of the delivered video as a JPEG (unmasked: reviewers only)."""
         principal.require(Permission.PUBLICATION_REVIEW)
         case = self.get(principal, case_id)
-        if not 0 <= index < max(case.video.frames, 1):
+        if not case.video.frames:
+            raise Conflict("state", f"the publication is {case.state.value}: no frames yet")
+        if not 0 <= index < case.video.frames:
             raise ValidationFailed(FieldError("frame", f"0 to {case.video.frames - 1}"))
         work = self.work_dir / f"source-{case.source_sha256[:16]}"
         video = work / "source.mp4"
@@ -282,9 +237,7 @@ class PublicationService:
         principal.require(Permission.PUBLICATION_REVIEW)
         case = self.get(principal, case_id)
         changes = case.edit(remove_tracks or set(), restore_tracks or set(), add_regions, zones)
-        self.store.update(case)
-        if changes:
-            self._log_review(principal, case, REVIEW_ACTION, changes)
+        self._store_reviewed(principal, case, REVIEW_ACTION, changes)
         return case
 
     def remove_region(self, principal: Principal, case_id: int, region_id: int) -> PublicationCase:
@@ -293,22 +246,25 @@ class PublicationService:
         principal.require(Permission.PUBLICATION_REVIEW)
         case = self.get(principal, case_id)
         region = case.remove_region(region_id)
-        self.store.update(case)
-        self._log_review(principal, case, REVIEW_ACTION, {"regions_removed": [region.as_dict()]})
+        self._store_reviewed(
+            principal, case, REVIEW_ACTION, {"regions_removed": [region.as_dict()]}
+        )
         return case
 
-    def _log_review(
+    def _store_reviewed(
         self, principal: Principal, case: PublicationCase, action: str, detail: dict[str, Any]
     ) -> None:
-        """A review edit or the approval, logged right after the case is stored (the case
-        store keeps its own transaction: docs/design/evidence.md, review edits)."""
+        """The case as reviewed and its log entry (none for an edit that changed nothing), in
+        one transaction of the unit of work (docs/design/evidence.md, review edits)."""
         with self.uow() as uow:
-            uow.audit.append(
-                AuditEvent(
-                    at=self.clock.now(), actor=principal.username, action=action,
-                    object_type="publication", object_id=str(case.id), detail=detail,
-                )
-            )  # fmt: skip
+            uow.publications.update(case)
+            if detail:
+                uow.audit.append(
+                    AuditEvent(
+                        at=self.clock.now(), actor=principal.username, action=action,
+                        object_type="publication", object_id=str(case.id), detail=detail,
+                    )
+                )  # fmt: skip
             uow.commit()
 
     def approve(
@@ -320,74 +276,32 @@ class PublicationService:
         case.approve(
             principal.user_id, principal.username, self.clock.now(), frozenset(confirmed), duty
         )
-        self.store.update(case)
-        self._log_review(principal, case, APPROVE_ACTION, case.approval_detail())
+        self._store_reviewed(principal, case, APPROVE_ACTION, case.approval_detail())
         return case
 
-    def release(self, principal: Principal, case_id: int, package: Path) -> Path:
-        """Render the approved case from ``package`` (the same bytes as requested) and sign it."""
+    def release(
+        self, principal: Principal, case_id: int, package: Path | None = None
+    ) -> PublicationCase:
+        """Queue the approved case's render (``rendering``), from its export's file or from
+        ``package`` (the same bytes as requested, checked by the job)."""
         principal.require(Permission.PUBLICATION_REVIEW)
         case = self.get(principal, case_id)
-        case.expect(PublicationState.APPROVED)
-        if self.masker.digest(package) != case.source_sha256:
-            raise ValidationFailed(
-                FieldError("source", "the package is not the one the publication was asked for")
-            )
-        work = self.work_dir / f"publication-{case_id}"
-        member, video = self.masker.extract_video(package, work)
-        masked_name = "video/" + Path(member).stem + "-masked.mp4"
-        masked = work / "masked.mp4"
-        masked_sha256 = self.masker.render(
-            video, masked, case.boxes_per_frame(), case.zones, case.mode
-        )
-        packed = PackedFile(masked_name, masked_sha256, masked.stat().st_size)
-        if self.sealer is not None:
-            original = self.masker.read_manifest(package)
-            return self._seal(principal, case, original, member, (packed, masked), work)
-        now = self.clock.now()
-        signer = self.signer()
-        public_key = signer.public_key
-        manifest = legacy_manifest(case, member, packed, now, fingerprint(public_key))
-        body = canonical_manifest(manifest)
-        target = self.work_dir / f"publication-{case_id}-{masked_sha256[:12]}.zip"  # package_name
-        package_sha256 = self.masker.write_package(
-            target,
-            [(masked_name, masked)],
-            [
-                (MANIFEST, body),
-                (SIGNATURE, f"{signer.sign(body).hex()}\n".encode()),
-                (EXPORT_KEY, f"{public_key.hex()}\n".encode()),
-            ],
-        )
-        with self.uow() as uow:
-            entry = uow.register.add(
-                RegisterEntry(
-                    id=None, at=now, kind=RegisterKind.PUBLICATION, unit_id=principal.unit_id,
-                    user_id=principal.user_id,
-                    persons=(
-                        Person(case.requested_by_name, "requester"),
-                        Person(case.reviewer_name, "reviewer"),
-                    ),
-                    organ="", purpose=case.purpose, camera_ids=(), start=None, end=None,
-                    output_sha256=package_sha256, output_name=target.name,
-                )
-            )  # fmt: skip
-            uow.audit.append(
-                AuditEvent(
-                    at=now, actor=principal.username, action=RELEASE_ACTION,
-                    object_type="publication", object_id=str(case_id),
-                    detail={
-                        "original_sha256": case.source_sha256,
-                        "manifest_sha256": hashlib.sha256(body).hexdigest(),
-                        "package_sha256": package_sha256, "register_entry": entry.id,
-                        "reviewer": case.reviewer_name,
-                    },
-                )
-            )  # fmt: skip
-            uow.commit()
-        case.released(masked_sha256, package_sha256, now)
+        case.start_render(actor(principal))
+        if package is not None and case.job is not None:
+            case.job.source = str(package)
         self.store.update(case)
-        return target
+        return case
+
+    def retry(self, principal: Principal, case_id: int) -> PublicationCase:
+        """A failed job queued again: detection by its requester or a reviewer, rendering by a
+        reviewer (who is then the one the release names)."""
+        case = self.get(principal, case_id)
+        own = principal.user_id is not None and principal.user_id == case.requested_by
+        if case.job is None or case.job.stage is JobStage.RENDER or not own:
+            principal.require(Permission.PUBLICATION_REVIEW)
+        case.retry(actor(principal))
+        self.store.update(case)
+        return case
 
     def _seal(
         self,
@@ -421,17 +335,16 @@ class PublicationService:
             try:
                 built = self.sealer.seal(uow, principal, order, dst, work)
                 self._log_release(uow, principal, case, entry.id, built)
+                mark_released(uow, case, masked[0].sha256, built.sha256, now)
                 uow.commit()
             except BaseException:
                 dst.unlink(missing_ok=True)
                 raise
-        case.released(masked[0].sha256, built.sha256, now)
-        self.store.update(case)
         return dst
 
     def _log_release(
         self,
-        uow: AccessUnitOfWork,
+        uow: PublicationUnitOfWork,
         principal: Principal,
         case: PublicationCase,
         entry_id: int | None,
@@ -451,3 +364,27 @@ class PublicationService:
                 },
             )
         )  # fmt: skip
+
+
+def actor(principal: Principal) -> JobActor:
+    return JobActor(
+        principal.user_id, principal.username,
+        principal.role.value if principal.role else None, principal.unit_id,
+    )  # fmt: skip
+
+
+def principal_of(by: JobActor) -> Principal:
+    """Who the job acts for (the register entry's user and unit, the log's actor)."""
+    return Principal(by.user_id, by.username, Role(by.role) if by.role else None, by.unit_id)
+
+
+def mark_released(
+    uow: PublicationUnitOfWork, case: PublicationCase, masked: str, package: str, at: datetime
+) -> None:
+    """The case released, in the release's transaction, only if it is still rendering at the
+    attempt this job started (else :class:`JobSupersededError`: the transaction rolls back)."""
+    assert case.job is not None
+    attempt = case.job.attempt
+    case.released(masked, package, at)
+    if not uow.publications.update_if(case, PublicationState.RENDERING, attempt):
+        raise JobSupersededError(case.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import zipfile
@@ -24,13 +25,14 @@ from custos.domain.publication import AddedRegion, PublicationCase, PublicationS
 from custos.domain.register import RegisterKind
 from custos.domain.rules.terms import MaskTarget
 from custos.domain.users import Principal
-from custos.services.ports import AccessUnitOfWorkFactory
 from custos.services.publication import (
     APPROVE_ACTION,
     RELEASE_ACTION,
     REVIEW_ACTION,
     PublicationService,
 )
+from custos.services.publication_jobs import PublicationJobs
+from custos.services.publication_ports import PublicationUnitOfWorkFactory
 from tests.integration.masking.clips import write_clip
 
 pytestmark = pytest.mark.slow  # detection and H.264 encoding of a 720p clip
@@ -47,19 +49,37 @@ class FixedClock:
 
 
 class MemoryPublications:
+    """Cases kept as copies, as a database keeps them (a reader gets its own)."""
+
     def __init__(self) -> None:
         self.cases: dict[int, PublicationCase] = {}
 
     def add(self, case: PublicationCase) -> PublicationCase:
         case.id = len(self.cases) + 1
-        self.cases[case.id] = case
+        self.cases[case.id] = copy.deepcopy(case)
         return case
 
-    def get(self, case_id: int) -> PublicationCase | None:
-        return self.cases.get(case_id)
+    def get(self, case_id: int, lock: bool = False) -> PublicationCase | None:
+        return copy.deepcopy(self.cases.get(case_id))
+
+    def latest(self, limit: int, requested_by: int | None = None) -> list[PublicationCase]:
+        return [copy.deepcopy(c) for c in reversed(self.cases.values())][:limit]
+
+    def pending(self) -> list[int]:
+        waiting = {PublicationState.DETECTING, PublicationState.RENDERING}
+        return [i for i, c in sorted(self.cases.items()) if c.state in waiting]
 
     def update(self, case: PublicationCase) -> None:
         assert case.id in self.cases
+        self.cases[case.id] = copy.deepcopy(case)
+
+    def update_if(self, case: PublicationCase, state: PublicationState, attempt: int) -> bool:
+        assert case.id is not None
+        stored = self.cases[case.id]
+        if stored.state is not state or stored.job is None or stored.job.attempt != attempt:
+            return False
+        self.update(case)
+        return True
 
 
 class _Recorder:
@@ -89,8 +109,9 @@ class _Audit:
 
 
 class _Uow:
-    def __init__(self, rec: _Recorder) -> None:
+    def __init__(self, rec: _Recorder, publications: MemoryPublications) -> None:
         self.register, self.audit, self.rec = _Register(rec), _Audit(rec), rec
+        self.publications = publications  # writes at once: the fake has no rollback
 
     def __enter__(self) -> _Uow:
         return self
@@ -127,10 +148,10 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def world(tmp_path: Path) -> tuple[PublicationService, _Recorder, Signer]:
-    rec, signer = _Recorder(), Signer()
+    rec, signer, store = _Recorder(), Signer(), MemoryPublications()
     service = PublicationService(
-        MemoryPublications(),
-        cast(AccessUnitOfWorkFactory, lambda: _Uow(rec)),
+        store,
+        cast(PublicationUnitOfWorkFactory, lambda: _Uow(rec, store)),
         load_rulebook(),
         PublicationMasker(),
         lambda: signer,
@@ -154,40 +175,50 @@ def test_a_publication_without_plate_masking_is_refused_citing_decree_799_and_xi
 
 
 def test_proposal_review_and_release_of_a_signed_masked_copy(
-    world: tuple[PublicationService, _Recorder, Signer], package: Path
+    world: tuple[PublicationService, _Recorder, Signer], package: Path, tmp_path: Path
 ) -> None:
     service, rec, signer = world
     before = package.read_bytes()
-    case = service.request(REQUESTER, package, XIAN, "press release", EVERYTHING)
+    asked = service.request(REQUESTER, package, XIAN, "press release", EVERYTHING)
+    assert asked.id is not None and asked.state is PublicationState.DETECTING
+    jobs = PublicationJobs(service)
+    assert jobs.run_pending() == 1  # detection, as the housekeeper's thread runs it
+    case_id = asked.id
+    case = service.get(REVIEWER, case_id)
     assert case.id is not None and case.state is PublicationState.PROPOSED
+    assert case.job is not None and case.job.done == case.job.total == 25
     assert case.video.frames == 25 and case.video.fps == "25"
     assert {t.kind for t in case.tracks} >= {MaskKind.FACE}
     assert len(case.boxes_at(0)) >= 3  # three faces on the first frame at least
 
     with pytest.raises(Conflict):
-        service.release(REVIEWER, case.id, package)  # not approved yet
+        service.release(REVIEWER, case_id, package)  # not approved yet
     with pytest.raises(PermissionDenied):
-        service.edit(OPERATOR, case.id, zones=[])
+        service.edit(OPERATOR, case_id, zones=[])
     # a unit manager may review, but the requester may not approve their own publication
     requester_reviewer = Principal(1, "manager", Role.APPROVER, None)
     with pytest.raises(ValidationFailed, match="reviewer"):
-        service.approve(requester_reviewer, case.id, EVERYTHING)
+        service.approve(requester_reviewer, case_id, EVERYTHING)
 
     plate_tracks = {t.id for t in case.tracks if t.kind is MaskKind.PLATE}
     sign = StaticZone(0.0, 0.0, 0.3, 0.1, "平安大药房")
     region = AddedRegion(0, 10, Box(1000, 600, 1200, 700), "a licence on the wall")
-    service.edit(REVIEWER, case.id, remove_tracks=set(list(plate_tracks)[:1]),
+    case = service.edit(REVIEWER, case_id, remove_tracks=set(list(plate_tracks)[:1]),
                  add_regions=[region], zones=[sign])  # fmt: skip
     assert ("region:0", region.box) in case.boxes_at(5)
 
     with pytest.raises(ValidationFailed) as refused:
-        service.approve(REVIEWER, case.id, [])  # organisation names not confirmed
+        service.approve(REVIEWER, case_id, [])  # organisation names not confirmed
     fields = {e.field for e in refused.value.errors}
     assert fields == {"review.confirmed.organisation_names", "review.confirmed.individual_features"}
-    approved = service.approve(REVIEWER, case.id, EVERYTHING)
+    approved = service.approve(REVIEWER, case_id, EVERYTHING)
     assert approved.state.value == "approved"
 
-    released = service.release(REVIEWER, case.id, package)
+    assert service.release(REVIEWER, case_id, package).state is PublicationState.RENDERING
+    assert jobs.run_pending() == 1  # the render, sealed, registered and logged
+    case = service.get(REVIEWER, case_id)
+    assert case.package_name is not None
+    released = tmp_path / case.package_name
     assert package.read_bytes() == before  # the original is never altered
     with zipfile.ZipFile(released) as archive:
         body = archive.read(MANIFEST)

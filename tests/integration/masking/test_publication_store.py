@@ -19,6 +19,7 @@ from custos.domain.register import RegisterKind, RegisterQuery
 from custos.domain.rules.terms import MaskTarget
 from custos.domain.users import Principal
 from custos.services.publication import RELEASE_ACTION, PublicationService
+from custos.services.publication_jobs import PublicationJobs
 from tests.integration.masking.clips import write_clip
 from tests.integration.masking.test_publication_flow import Signer
 
@@ -47,8 +48,12 @@ def test_a_case_survives_the_database_and_its_release_is_registered_and_logged(
         store, container.uow, load_rulebook(), PublicationMasker(), Signer, tmp_path,
         container.clock,
     )  # fmt: skip
-    case = service.request(REQUESTER, package, "110105", "news", list(MaskTarget))
-    assert case.id is not None
+    asked = service.request(REQUESTER, package, "110105", "news", list(MaskTarget))
+    assert asked.id is not None and asked.state.value == "detecting"
+    jobs = PublicationJobs(service)
+    assert jobs.run_pending() == 1
+    case = service.get(REVIEWER, asked.id)
+    assert case.id is not None and case.state.value == "proposed"
     edited = service.edit(
         REVIEWER, case.id, add_regions=[AddedRegion(0, 5, Box(10, 10, 50, 50), "sign")],
         zones=[StaticZone(0.1, 0.1, 0.2, 0.2, "营业执照")],
@@ -58,9 +63,12 @@ def test_a_case_survives_the_database_and_its_release_is_registered_and_logged(
     assert again.tracks == case.tracks and again.regions == edited.regions != []
     assert again.zones[0].label == "营业执照" and again.video == case.video
     service.approve(REVIEWER, case.id, [MaskTarget.ORGANISATION_NAMES])
-    released = service.release(REVIEWER, case.id, package)
+    assert service.release(REVIEWER, case.id, package).state.value == "rendering"
+    assert jobs.run_pending() == 1
     stored = store.get(case.id)
     assert stored is not None and stored.state.value == "released"
+    assert stored.package_name is not None
+    released = tmp_path / stored.package_name
     assert stored.package_sha256 == PublicationMasker().digest(released)
     with container.uow() as uow:
         (entry,) = uow.register.find(RegisterQuery(kind=RegisterKind.PUBLICATION))

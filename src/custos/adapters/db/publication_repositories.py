@@ -1,4 +1,5 @@
-"""Publication cases in SQL (SQLite and PostgreSQL), each write its own transaction.
+"""Publication cases in SQL (SQLite and PostgreSQL): on a unit of work's connection
+(:class:`PublicationRepository`) or each call its own transaction (:class:`SqlPublications`).
 
 The :class:`~custos.services.publication.Publications` port. The case is stored as JSON in
 ``body``; the columns repeat what lists filter on.
@@ -11,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from custos.adapters.db.publication_tables import publications as t
 from custos.domain.masking import Box, MaskKind, MaskMode, StaticZone
@@ -22,24 +23,28 @@ from custos.domain.publication import (
     PublicationState,
     VideoFacts,
 )
+from custos.domain.publication_job import PublicationJob
 from custos.domain.rules.terms import MaskTarget
 
 
-class SqlPublications:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+class PublicationRepository:
+    """The cases on one connection: the access unit of work's ``publications`` (so that the
+    release's case state is written in the transaction of its register entry and log)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
 
     def add(self, case: PublicationCase) -> PublicationCase:
-        with self.engine.begin() as conn:
-            result = conn.execute(insert(t).values(**_columns(case)))
-            key = result.inserted_primary_key
-            assert key is not None
-            case.id = int(key[0])
+        result = self._c.execute(insert(t).values(**_columns(case)))
+        key = result.inserted_primary_key
+        assert key is not None
+        case.id = int(key[0])
         return case
 
-    def get(self, case_id: int) -> PublicationCase | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(t.c.id, t.c.body).where(t.c.id == case_id)).first()
+    def get(self, case_id: int, lock: bool = False) -> PublicationCase | None:
+        """The case; ``lock``: its row locked until the transaction ends (PostgreSQL)."""
+        query = select(t.c.id, t.c.body).where(t.c.id == case_id)
+        row = self._c.execute(query.with_for_update() if lock else query).first()
         return None if row is None else from_json(int(row.id), json.loads(row.body))
 
     def latest(self, limit: int, requested_by: int | None = None) -> list[PublicationCase]:
@@ -47,14 +52,61 @@ class SqlPublications:
         query = select(t.c.id, t.c.body).order_by(t.c.id.desc())
         if requested_by is not None:
             query = query.where(t.c.requested_by == requested_by)
-        with self.engine.connect() as conn:
-            rows = conn.execute(query.limit(limit)).all()
+        rows = self._c.execute(query.limit(limit)).all()
         return [from_json(int(r.id), json.loads(r.body)) for r in rows]
+
+    def pending(self) -> list[int]:
+        """The cases whose job waits or runs (detecting, rendering), oldest first."""
+        states = [PublicationState.DETECTING.value, PublicationState.RENDERING.value]
+        query = select(t.c.id).where(t.c.state.in_(states)).order_by(t.c.id)
+        return [int(i) for i in self._c.scalars(query)]
 
     def update(self, case: PublicationCase) -> None:
         assert case.id is not None
+        self._c.execute(update(t).where(t.c.id == case.id).values(**_columns(case)))
+
+    def update_if(self, case: PublicationCase, state: PublicationState, attempt: int) -> bool:
+        """Write ``case`` only if the stored one is still ``state`` at job ``attempt`` (a job
+        superseded by a later start writes nothing); its row locked first (PostgreSQL)."""
+        assert case.id is not None
+        stored = self.get(case.id, lock=True)
+        if stored is None or stored.state is not state or stored.job is None:
+            return False
+        if stored.job.attempt != attempt:
+            return False
+        self.update(case)
+        return True
+
+
+class SqlPublications:
+    """The same, each call its own transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(self, case: PublicationCase) -> PublicationCase:
         with self.engine.begin() as conn:
-            conn.execute(update(t).where(t.c.id == case.id).values(**_columns(case)))
+            return PublicationRepository(conn).add(case)
+
+    def get(self, case_id: int) -> PublicationCase | None:
+        with self.engine.connect() as conn:
+            return PublicationRepository(conn).get(case_id)
+
+    def latest(self, limit: int, requested_by: int | None = None) -> list[PublicationCase]:
+        with self.engine.connect() as conn:
+            return PublicationRepository(conn).latest(limit, requested_by)
+
+    def pending(self) -> list[int]:
+        with self.engine.connect() as conn:
+            return PublicationRepository(conn).pending()
+
+    def update(self, case: PublicationCase) -> None:
+        with self.engine.begin() as conn:
+            PublicationRepository(conn).update(case)
+
+    def update_if(self, case: PublicationCase, state: PublicationState, attempt: int) -> bool:
+        with self.engine.begin() as conn:
+            return PublicationRepository(conn).update_if(case, state, attempt)
 
 
 def _columns(case: PublicationCase) -> dict[str, Any]:
@@ -115,6 +167,7 @@ def to_json(case: PublicationCase) -> dict[str, Any]:
         "package_sha256": case.package_sha256,
         "released_at": _time(case.released_at),
         "export_id": case.export_id,
+        "job": case.job.as_dict() if case.job else None,
     }
 
 
@@ -169,5 +222,6 @@ def from_json(case_id: int, d: dict[str, Any]) -> PublicationCase:
         package_sha256=d["package_sha256"],
         released_at=_parse_time(d["released_at"]),
         export_id=d.get("export_id"),
+        job=PublicationJob.of(d["job"]) if d.get("job") else None,
         next_region_id=next_region_id,
     )

@@ -23,6 +23,7 @@ from custos.adapters.db import maintenance_repositories as mr
 from custos.adapters.db import object_repositories as orr
 from custos.adapters.db import onvif_repositories as onv
 from custos.adapters.db import operations_repositories as opr
+from custos.adapters.db import publication_repositories as pur
 from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
 from custos.adapters.db import retention_repositories as rtr
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
     register: ar.RegisterRepository
     playback_sessions: ar.PlaybackSessionRepository
     exports: ar.ExportRepository
+    publications: pur.PublicationRepository
     segment_objects: orr.SegmentObjectRepository
     holds: rtr.HoldRepository
     garbage: rtr.GarbageRepository
@@ -116,6 +118,7 @@ class SqlUnitOfWork:
         self.register = ar.RegisterRepository(conn)
         self.playback_sessions = ar.PlaybackSessionRepository(conn)
         self.exports = ar.ExportRepository(conn)
+        self.publications = pur.PublicationRepository(conn)
         self.segment_objects = orr.SegmentObjectRepository(conn)
         self.holds = rtr.HoldRepository(conn)
         self.garbage = rtr.GarbageRepository(conn)

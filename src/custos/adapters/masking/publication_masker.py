@@ -24,12 +24,12 @@ from custos.adapters.masking.detectors import (
     PlateDetector,
     TextPlateDetector,
 )
-from custos.adapters.masking.video import EncodeSettings, propose, render
+from custos.adapters.masking.video import EncodeSettings, frame_count, propose, render
 from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.evidence import MANIFEST, VIDEO_DIR
 from custos.domain.masking import Box, MaskMode, StaticZone, TrackerSettings
 from custos.domain.publication import MAX_TRACKS, ProposedTrack, VideoFacts
-from custos.services.publication import MaskProposal
+from custos.services.publication_ports import MaskProposal
 
 MAX_VIDEO_BYTES = 8 << 30
 MAX_MANIFEST_BYTES = 64 << 20
@@ -112,9 +112,13 @@ class PublicationMasker:
                     return out.getvalue()
         raise ValidationFailed(FieldError("frame", "past the video's last frame"))
 
-    def propose(self, member: str, video: Path) -> MaskProposal:
+    def propose(
+        self, member: str, video: Path, progress: Callable[[int, int], None] | None = None
+    ) -> MaskProposal:
         detectors = self._detectors()
-        found = propose(video, detectors, self.detect_every, self.tracking)
+        found = propose(
+            video, detectors, self.detect_every, self.tracking, _counted(video, progress)
+        )
         if len(found.tracks) > MAX_TRACKS:
             raise ValidationFailed(FieldError("tracks", f"more than {MAX_TRACKS} proposed"))
         tracks = [ProposedTrack(t.id, t.kind, tuple(t.frames)) for t in found.tracks]
@@ -139,8 +143,12 @@ class PublicationMasker:
         boxes: dict[int, list[Box]],
         zones: Sequence[StaticZone],
         mode: MaskMode,
+        progress: Callable[[int, int], None] | None = None,
     ) -> str:
-        render(video, target, lambda i, _: boxes.get(i, []), zones, mode, self.encode)
+        render(
+            video, target, lambda i, _: boxes.get(i, []), zones, mode, self.encode,
+            progress=_counted(video, progress),
+        )  # fmt: skip
         return self.digest(target)
 
     def write_package(
@@ -153,3 +161,13 @@ class PublicationMasker:
             for name, path in files:
                 archive.write(path, name)
         return self.digest(target)
+
+
+def _counted(
+    video: Path, progress: Callable[[int, int], None] | None
+) -> Callable[[int], None] | None:
+    """``progress(done, total)`` from the decoder's count of frames done."""
+    if progress is None:
+        return None
+    total = frame_count(video)
+    return lambda done: progress(done, total)

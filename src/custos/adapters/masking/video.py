@@ -147,6 +147,19 @@ def _decoded(source: Path) -> Iterator[tuple[int, av.VideoFrame]]:
             yield index, frame
 
 
+def frame_count(source: Path) -> int:
+    """How many frames ``source`` has, as its container says (else duration × rate; 0 when
+    unknown): the total a job's progress is counted against."""
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        if stream.frames:
+            return int(stream.frames)
+        rate = stream.average_rate or stream.guessed_rate
+        if stream.duration is None or stream.time_base is None or not rate:
+            return 0
+        return int(stream.duration * stream.time_base * rate)
+
+
 def probe(source: Path) -> tuple[int, int, Fraction]:
     with av.open(str(source)) as container:
         stream = container.streams.video[0]
@@ -202,7 +215,9 @@ def propose(
     detectors: Sequence[Detector],
     detect_every: int = 5,
     tracking: TrackerSettings | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Proposal:
+    """``progress(frames done)`` is called after each frame (it may raise to stop)."""
     width, height, fps = probe(source)
     detection = _Detection(detectors, detect_every, tracking or TrackerSettings(), width, height)
     started, frames = time.perf_counter(), 0
@@ -210,6 +225,8 @@ def propose(
         for index, frame in pipeline.decoded(source):
             detection.see(index, frame)
             frames = index + 1
+            if progress is not None:
+                progress(frames)
     return Proposal(
         width, height, fps, frames, detection.tracks(),
         [d.description for d in detectors], detect_every, time.perf_counter() - started,
@@ -224,15 +241,18 @@ def render(
     mode: MaskMode = MaskMode.PIXELATE,
     encode: EncodeSettings | None = None,
     keep_boxes: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> Rendered:
-    """Decode ``source``, mask ``boxes_for(index, frame)`` and the zones, encode H.264 to ``target``."""
+    """Decode ``source``, mask ``boxes_for(index, frame)`` and the zones, encode H.264 to
+    ``target``; ``progress(frames done)`` after each frame (it may raise to stop)."""
     found: dict[int, list[Box]] = {}
 
     def see(index: int, frame: av.VideoFrame) -> None:
         found[index] = boxes_for(index, frame)
 
     return _render(
-        source, target, see, lambda i: found.pop(i, []), 0, zones, mode, encode, keep_boxes
+        source, target, see, lambda i: found.pop(i, []), 0, zones, mode, encode, keep_boxes,
+        progress,
     )  # fmt: skip
 
 
@@ -252,7 +272,7 @@ def mask_clip(
     detection = _Detection(detectors, detect_every, tracking or TrackerSettings(), width, height)
     done = _render(
         source, target, detection.see, detection.boxes, detection.lag, zones, mode, encode,
-        keep_boxes,
+        keep_boxes, None,
     )  # fmt: skip
     done.detect_seconds = detection.seconds
     return done
@@ -268,25 +288,32 @@ def _render(
     mode: MaskMode,
     encode: EncodeSettings | None,
     keep_boxes: bool,
+    progress: Callable[[int], None] | None,
 ) -> Rendered:
     """``see`` each decoded frame in order; frame ``i`` is masked with ``boxes(i)`` once frame
-    ``i + lag`` has been seen (or the clip ended), then encoded in the encoder's thread."""
+    ``i + lag`` has been seen (or the clip ended), then encoded in the encoder's thread;
+    ``progress`` counts the frames handed to the encoder, in the caller's thread."""
     encode = encode or EncodeSettings()
     width, height, fps = probe(source)
     zone_boxes = [z.box(width, height) for z in zones]
     started = time.perf_counter()
     kept: list[list[Box]] = []
+    handed = 0
     waiting: deque[tuple[int, av.VideoFrame]] = deque()
     with _Pipeline() as pipeline:
         encoder = pipeline.encoder(target, width, height, fps, encode, zone_boxes, mode)
 
         def release(until: int) -> None:
+            nonlocal handed
             while waiting and waiting[0][0] <= until:
                 index, frame = waiting.popleft()
                 found = boxes(index)
                 if keep_boxes:
                     kept.append(found)
                 pipeline.put(encoder.queue, (frame, found))
+                handed += 1
+                if progress is not None:
+                    progress(handed)
 
         for index, frame in pipeline.decoded(source):
             see(index, frame)

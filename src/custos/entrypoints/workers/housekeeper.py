@@ -8,7 +8,9 @@ escalates unacknowledged alarms every second, so a slow channel never delays the
 (``clocks``) measures the ONVIF cameras' clocks hourly: a camera that does not answer takes the
 client's timeout, which must never delay the camera-offline alarms of the main tick. A fifth
 (``witness``) hands each signed checkpoint of the operation log to the witnesses outside the
-database as soon as it is committed, so a slow object store never delays a writer.
+database as soon as it is committed, so a slow object store never delays a writer. A sixth
+(``publications``) runs the masking jobs of copies for publication (detection, rendering), one
+at a time: an hour of video must never delay the rest.
 
 On several servers (PostgreSQL) each thread's pass runs only where its duty lease is held
 (``services.duty_leases``, docs/design/cluster.md "Timed duties"): one server at a time. The
@@ -24,6 +26,7 @@ from collections import Counter
 from custos.bootstrap import Container
 from custos.domain.duty_leases import Duty
 from custos.services.duty_leases import DutyLeases
+from custos.services.publication_jobs import PublicationJobs
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +57,10 @@ class Housekeeper:
         self._clocks = threading.Thread(target=self._clock_loop, name="clocks", daemon=True)
         # hands signed checkpoints to the witnesses outside the database (docs/design/evidence.md)
         self._witness = threading.Thread(target=self._witness_loop, name="witness", daemon=True)
+        self.publication_jobs = PublicationJobs(container.publications)
+        self._publications = threading.Thread(
+            target=self._publication_loop, name="publications", daemon=True
+        )
 
     def start(self) -> None:
         self._leases.start()  # claims at once: a lone server runs its first passes
@@ -61,6 +68,7 @@ class Housekeeper:
         self._diagnosis.start()
         self._notifier.start()
         self._clocks.start()
+        self._publications.start()
         if self._c.witnesses is not None:
             self._witness.start()
         if self._c.offload is not None:
@@ -86,6 +94,8 @@ class Housekeeper:
             self._notifier.join(30)
         if self._clocks.is_alive():
             self._clocks.join(30)
+        if self._publications.is_alive():
+            self._publications.join(30)
         if self._witness.is_alive():
             assert self._c.witnesses is not None
             self._c.witnesses.wake()
@@ -135,6 +145,22 @@ class Housekeeper:
             except Exception:  # the timer's boundary: a failed pass must not end the thread
                 log.exception("witness pass failed")
             witnesses.wait_for_checkpoint(self._every_s)
+
+    def _publication_loop(self) -> None:
+        """The waiting masking jobs, one at a time, while the lease is held here (a job stops
+        at its next progress report once the lease or the housekeeper is gone)."""
+        jobs = self.publication_jobs
+
+        def held() -> bool:
+            return not self._stop.is_set() and self._leases.held(Duty.PUBLICATIONS)
+
+        while not self._stop.wait(self._every_s):
+            if not self._holds(Duty.PUBLICATIONS):
+                continue
+            try:
+                jobs.run_pending(held)
+            except Exception:  # the timer's boundary: a failed pass must not end the thread
+                log.exception("publication jobs pass failed")
 
     def _diagnosis_loop(self) -> None:
         every_s = min(5.0, float(self._c.settings.diagnosis_every_s))

@@ -17,6 +17,7 @@ from custos.domain.access import Permission
 from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.masking import Box, MaskMode, StaticZone
 from custos.domain.publication import MAX_REGIONS, MAX_ZONES, AddedRegion, PublicationCase
+from custos.domain.publication_job import PublicationJob
 from custos.domain.rules.terms import MaskTarget
 from custos.entrypoints.api.bounds import Id
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
@@ -71,6 +72,31 @@ class BoxOut(BaseModel):
     box: list[int]
 
 
+class JobOut(BaseModel):
+    """Detection or rendering in the background: frames done of total, the estimate, and why
+    it failed (``reason`` a message key ``publication.failed.<code>``)."""
+
+    stage: str
+    attempt: int
+    done: int
+    total: int
+    percent: float
+    eta_s: float | None
+    started_at: datetime | None
+    updated_at: datetime | None
+    reason: str | None
+    detail: str
+    by: str
+
+    @classmethod
+    def of(cls, job: PublicationJob) -> JobOut:
+        return cls(
+            stage=job.stage.value, attempt=job.attempt, done=job.done, total=job.total,
+            percent=job.percent, eta_s=job.eta_s, started_at=job.started_at,
+            updated_at=job.updated_at, reason=job.reason, detail=job.detail, by=job.by.username,
+        )  # fmt: skip
+
+
 class PublicationOut(BaseModel):
     id: int
     state: str
@@ -90,6 +116,7 @@ class PublicationOut(BaseModel):
     masking: dict[str, Any]
     masked_sha256: str | None
     package_sha256: str | None
+    job: JobOut | None = None
 
     @classmethod
     def of(cls, case: PublicationCase) -> PublicationOut:
@@ -115,12 +142,14 @@ class PublicationOut(BaseModel):
             masking=case.settings,
             masked_sha256=case.masked_sha256,
             package_sha256=case.package_sha256,
+            job=JobOut.of(case.job) if case.job else None,
         )  # fmt: skip
 
 
-@router.post("", response_model=PublicationOut, status_code=201)
+@router.post("", response_model=PublicationOut, status_code=202)
 def ask_publication(body: PublicationIn, caller: Requester, c: ContainerDep) -> PublicationOut:
-    """Ask for a masked copy of one's export; detection proposes the boxes to review."""
+    """Ask for a masked copy of one's export (refused as the packs say); the case is
+    ``detecting`` until detection, in the background, proposes the boxes to review."""
     case = c.publications.request_export(
         caller.principal, body.export_id, body.division_code, body.purpose, body.mask, body.mode
     )
@@ -138,6 +167,7 @@ class CaseSummary(BaseModel):
     reviewer: str
     frames: int
     package_sha256: str | None
+    job: JobOut | None = None  # progress while detecting or rendering, the reason once failed
 
 
 @router.get("", response_model=list[CaseSummary])
@@ -159,6 +189,7 @@ def list_publications(
             reviewer=k.reviewer_name,
             frames=k.video.frames,
             package_sha256=k.package_sha256,
+            job=JobOut.of(k.job) if k.job else None,
         )
         for k in c.publications.cases(caller.principal, limit)
     ]
@@ -225,11 +256,22 @@ def approve(case_id: Id, body: ApproveIn, caller: Reviewer, c: ContainerDep) -> 
     return PublicationOut.of(c.publications.approve(caller.principal, case_id, body.confirmed))
 
 
-@router.post("/{case_id}/release", response_model=PublicationOut)
+@router.post("/{case_id}/release", response_model=PublicationOut, status_code=202)
 def release(case_id: Id, caller: Reviewer, c: ContainerDep) -> PublicationOut:
-    """Render the approved copy, sign it, register and log it."""
-    c.publications.release_export(caller.principal, case_id)
-    return PublicationOut.of(c.publications.get(caller.principal, case_id))
+    """Queue the approved copy's render (``rendering``); in the background it is rendered,
+    signed, registered and logged, and the case ``released``."""
+    return PublicationOut.of(c.publications.release(caller.principal, case_id))
+
+
+@router.post("/{case_id}/retry", response_model=PublicationOut, status_code=202)
+def retry(
+    case_id: Id,
+    caller: Annotated[Caller, needs(Permission.SELF)],  # the service: requester or reviewer
+    c: ContainerDep,
+) -> PublicationOut:
+    """A failed job queued again: detection by its requester or a reviewer, rendering by a
+    reviewer."""
+    return PublicationOut.of(c.publications.retry(caller.principal, case_id))
 
 
 @router.get("/{case_id}/file")

@@ -7,6 +7,9 @@
 // static-zone form (shares of the picture), per the draw toggle; the reviewer sees the numbers and
 // adds it with the form's button, which stays the keyboard's way. An added region is taken back
 // by its id with DELETE publications/{id}/regions/{region id} (ids are never reused in a case).
+// Detection (after the request) and rendering (after release) run in the background: while a case
+// is detecting or rendering the page shows its progress bar, polls the case every two seconds and
+// moves on by itself; a failed job shows its reason and, to a reviewer, a retry button.
 import { api, can, clearError, el, flash, fmtTime, formData, label, showError, table, T } from "./app.js";
 
 const errorBox = document.getElementById("pub-error");
@@ -20,6 +23,7 @@ const drawn = document.getElementById("pub-drawn");
 const regionForm = document.getElementById("pub-region");
 const zoneForm = document.getElementById("pub-zone");
 let current = null;
+let poll = null; // the timer polling a case whose job runs
 let drag = null; // the pointer drawing: its id and both corners, in frame pixels (fractional)
 
 const pct = (v, of) => `${(100 * v) / of}%`;
@@ -64,6 +68,48 @@ async function open(id) {
   await show();
 }
 
+const RUNNING = ["detecting", "rendering"];
+
+/** The job's progress bar (detecting, rendering), or its reason and the retry (failed); while
+ * it runs the case is polled every two seconds. */
+function showJob(k) {
+  clearTimeout(poll);
+  poll = null;
+  const box = document.getElementById("pub-job");
+  const job = k.job;
+  const running = RUNNING.includes(k.state), failed = k.state === "failed";
+  box.hidden = !job || !(running || failed);
+  if (box.hidden) return;
+  document.getElementById("pub-job-stage").textContent = T(job.stage === "detect" ? "publication.job_detect" : "publication.releasing");
+  const bar = document.getElementById("pub-job-bar");
+  bar.value = job.percent;
+  bar.hidden = failed;
+  document.getElementById("pub-job-percent").textContent = failed ? "" : `${job.percent.toFixed(1)} %`;
+  const eta = job.eta_s === null || !job.done ? "" : ` · ${job.eta_s < 90
+    ? T("publication.job_eta_s", { n: Math.ceil(job.eta_s) }) : T("publication.job_eta_min", { n: Math.ceil(job.eta_s / 60) })}`;
+  document.getElementById("pub-job-text").textContent = failed ? "" : job.total
+    ? `${T("publication.job_frames", { done: job.done, total: job.total })}${eta}` : T("publication.job_waiting");
+  const why = document.getElementById("pub-job-failed");
+  why.hidden = !failed;
+  why.replaceChildren(...(failed ? [T("publication.job_failed", { reason: T(job.reason) }),
+    ...(job.detail ? [" ", el("span", { class: "mono" }, job.detail)] : [])] : []));
+  document.getElementById("pub-retry").hidden = !failed || !can("publication.review");
+  if (running) poll = setTimeout(() => guarded(refresh), 2000);
+}
+
+/** The polled case: moved on (proposed, released, failed) → the whole page; else the bar. */
+async function refresh() {
+  const id = current.id, before = current.state;
+  const k = await api("GET", `publications/${id}`);
+  if (!current || current.id !== id) return; // another case opened meanwhile
+  current = k;
+  if (k.state === before) { showJob(k); return; }
+  if (k.state === "released") flash(flashBox, T("publication.released", { id: k.id, sha: k.package_sha256 }));
+  if (k.state === "proposed") flash(flashBox, T("publication.detected", { id: k.id }));
+  await show();
+  await listCases();
+}
+
 function drawBox(box, kind, title) {
   const v = current.video;
   const [x0, y0, x1, y1] = box;
@@ -81,8 +127,10 @@ async function show() {
   document.getElementById("pub-facts").replaceChildren(el("span", { class: "mono" }, k.video.name),
     ` · ${k.video.width}×${k.video.height} · ${T("publication.fps", { fps: k.video.fps })} · ${k.purpose} · ${k.requested_by}`);
   document.getElementById("pub-frame-label").textContent = T("publication.frame_of", { frame, frames: k.video.frames });
-  image.src = `/api/v1/publications/${k.id}/frame.jpg?frame=${frame}`;
-  const boxes = await api("GET", `publications/${k.id}/boxes?frame=${frame}`);
+  const ready = k.video.frames > 0; // no frames before detection
+  stage.style.display = ready ? "inline-block" : "none";
+  if (ready) image.src = `/api/v1/publications/${k.id}/frame.jpg?frame=${frame}`;
+  const boxes = ready ? await api("GET", `publications/${k.id}/boxes?frame=${frame}`) : [];
   const zones = k.zones.map((z) => [Math.round(z.left * k.video.width), Math.round(z.top * k.video.height),
     Math.round(z.right * k.video.width), Math.round(z.bottom * k.video.height)]);
   overlay.replaceChildren(...boxes.map((b) => drawBox(b.box, "box", b.source)), ...zones.map((z, i) => drawBox(z, "zone", k.zones[i].label)));
@@ -125,6 +173,7 @@ async function show() {
   const download = document.getElementById("pub-download");
   download.hidden = k.state !== "released";
   download.href = `/api/v1/publications/${k.id}/file`;
+  showJob(k);
 }
 
 function removeButton(source) {
@@ -273,12 +322,15 @@ document.getElementById("pub-approve").addEventListener("submit", (ev) => {
 });
 
 document.getElementById("pub-release").addEventListener("click", () => guarded(async () => {
-  const progress = document.getElementById("pub-progress");
-  progress.hidden = false;
-  try {
-    current = await api("POST", `publications/${current.id}/release`);
-  } finally { progress.hidden = true; }
-  flash(flashBox, T("publication.released", { id: current.id, sha: current.package_sha256 }));
+  current = await api("POST", `publications/${current.id}/release`); // 202: rendering
+  flash(flashBox, T("publication.queued", { id: current.id }));
+  await show();
+  await listCases();
+}));
+
+document.getElementById("pub-retry").addEventListener("click", () => guarded(async () => {
+  current = await api("POST", `publications/${current.id}/retry`); // 202: queued again
+  flash(flashBox, T("publication.retried", { id: current.id }));
   await show();
   await listCases();
 }));
