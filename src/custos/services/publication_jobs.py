@@ -44,6 +44,9 @@ from custos.services.publication_package import legacy_manifest
 log = logging.getLogger(__name__)
 FAILED_ACTION = "publication.job_failed"
 PROGRESS_EVERY_S = 1.0
+#: Each write rewrites the case's body (with its tracks: megabytes for an hour of a crowded
+#: scene), so between the 1 % steps of a long job progress is written at most this often.
+PROGRESS_SLOW_S = 30.0
 
 
 class JobAbandonedError(Exception):
@@ -105,17 +108,20 @@ class PublicationJobs:
     def _progress(
         self, case: PublicationCase, state: PublicationState, held: Callable[[], bool]
     ) -> Callable[[int, int], None]:
-        """Written at most once per ``progress_every_s``; stops the job (JobAbandonedError) when
-        the lease is gone or the case was taken over."""
+        """Written at most once per ``progress_every_s``, and, between steps of 1 % of the
+        frames, at most once per PROGRESS_SLOW_S; stops the job (JobAbandonedError) when the
+        lease is gone or the case was taken over."""
         assert case.job is not None
         job, attempt = case.job, case.job.attempt
-        last = [self._monotonic()]
+        last, last_done = [self._monotonic()], [0]
 
         def report(done: int, total: int) -> None:
             now = self._monotonic()
             if now - last[0] < self._every_s:
                 return
-            last[0] = now
+            if done - last_done[0] < total / 100 and now - last[0] < PROGRESS_SLOW_S:
+                return
+            last[0], last_done[0] = now, done
             if not held():
                 raise JobAbandonedError(case.id)
             job.progress(done, total, self.service.clock.now())

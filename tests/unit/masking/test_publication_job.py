@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 
@@ -15,6 +17,8 @@ from custos.domain.publication_job import (
     JobStage,
     PublicationJob,
 )
+from custos.services.publication import PublicationService
+from custos.services.publication_jobs import PublicationJobs
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 REQUESTER = JobActor(1, "manager", "unit_manager", 7)
@@ -75,3 +79,43 @@ def test_the_release_is_only_from_rendering() -> None:
     assert case.job.stage is JobStage.RENDER and case.job.attempt == 0
     case.released("b" * 64, "c" * 64, T0)
     assert case.state is PublicationState.RELEASED  # type: ignore[comparison-overlap]
+
+
+class _Clock:
+    def now(self) -> datetime:
+        return T0
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.writes: list[int] = []
+
+    def update_if(self, case: PublicationCase, state: PublicationState, attempt: int) -> bool:
+        assert case.job is not None
+        self.writes.append(case.job.done)
+        return True
+
+
+class _Service:
+    def __init__(self) -> None:
+        self.store, self.clock = _Store(), _Clock()
+
+
+@pytest.mark.parametrize(
+    ("seconds_a_frame", "frames_between"),
+    [(0.01, 1000), (1.0, 30), (1 / 1024, 1024)],  # 1 % steps, every 30 s, once a second
+)
+def test_progress_is_written_at_most_once_a_second_and_per_1_percent_or_30_s(
+    seconds_a_frame: float, frames_between: int
+) -> None:
+    service, total = _Service(), 100_000
+    ticks = iter(i * seconds_a_frame for i in range(total + 2))
+    jobs = PublicationJobs(cast(PublicationService, service), monotonic=lambda: next(ticks))
+    case = _case()
+    assert case.job is not None
+    case.job.begin(T0)
+    report = jobs._progress(case, PublicationState.DETECTING, lambda: True)
+    for done in range(1, total + 1):
+        report(done, total)
+    gaps = {b - a for a, b in itertools.pairwise([0, *service.store.writes])}
+    assert gaps == {frames_between}, sorted(gaps)
