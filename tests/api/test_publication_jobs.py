@@ -1,11 +1,12 @@
 """Publication masking as background jobs: 202 and the job's state, progress as it moves, a
 render interrupted and crashed then done again by another runner (released exactly once,
-nothing written by the crash), a failure with its reason and the retry (SQLite and
-PostgreSQL)."""
+nothing written by the crash), a failure with its reason and the retry, and the housekeeper's
+thread running the jobs, stopped mid-render and started again (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ import pytest
 from custos.adapters.db.audit_log import AuditRepository
 from custos.domain.access import Role
 from custos.domain.audit import AuditEvent
+from custos.domain.duty_leases import Duty
 from custos.domain.register import RegisterKind, RegisterQuery
+from custos.entrypoints.workers.housekeeper import Housekeeper
 from custos.services.publication import RELEASE_ACTION
 from custos.services.publication_jobs import FAILED_ACTION, PublicationJobs
 from tests.api.access_world import XIAN, World
@@ -211,4 +214,66 @@ def test_a_failed_job_says_why_and_is_retried(world: World) -> None:
     assert w.client.post(f"{url}/retry", headers=reviewer).status_code == 202
     assert _jobs(w).run_pending() == 1
     assert _case(w, case_id)["state"] == "released"
+    assert _released_records(w, case_id) == (1, 1, 1)
+
+
+class _SlowMasker:
+    """The masker, its render slowed to 20 ms a frame: a job still running when asked."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def render(self, video: Path, target: Path, boxes: Any, zones: Any, mode: Any,
+               progress: Callable[[int, int], None] | None = None) -> str:  # fmt: skip
+        def slow(done: int, total: int) -> None:
+            time.sleep(0.02)
+            if progress is not None:
+                progress(done, total)
+
+        return str(self.inner.render(video, target, boxes, zones, mode, slow))
+
+
+def _until(w: World, case_id: int, ok: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    deadline = time.monotonic() + 180
+    while not ok(case := _case(w, case_id)):
+        assert time.monotonic() < deadline, case
+        time.sleep(0.2)
+    return case
+
+
+def test_the_housekeeper_runs_the_jobs_and_a_restarted_one_takes_up_a_cut_render(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w, reviewer = world, world.people["head"]
+    case_id = _ask(w)
+    keeper = Housekeeper(w.container, every_s=0.2)
+    keeper.start()
+    try:
+        _until(w, case_id, lambda k: k["state"] == "proposed")  # detection, by the thread
+        url = f"{API}/publications/{case_id}"
+        assert w.client.post(f"{url}/approve", json=CONFIRMED, headers=reviewer).status_code == 200
+        monkeypatch.setattr(
+            w.container.publications, "masker", _SlowMasker(w.container.publications.masker)
+        )
+        assert w.client.post(f"{url}/release", headers=reviewer).status_code == 202
+        _until(w, case_id, lambda k: k["job"]["done"] > 0)  # rendering, its progress shown
+    finally:
+        keeper.stop()  # the server stops mid-render
+    assert keeper.passes[Duty.PUBLICATIONS] > 0
+    case = _case(w, case_id)
+    assert case["state"] == "rendering" and case["job"]["attempt"] == 1, case["job"]
+    assert 0 < case["job"]["done"] < FRAMES
+    assert _released_records(w, case_id) == (0, 0, 0)
+
+    monkeypatch.undo()
+    again = Housekeeper(w.container, every_s=0.2)  # the server started again
+    again.start()
+    try:
+        case = _until(w, case_id, lambda k: k["state"] != "rendering")
+    finally:
+        again.stop()
+    assert case["state"] == "released" and case["job"]["attempt"] == 2
     assert _released_records(w, case_id) == (1, 1, 1)
