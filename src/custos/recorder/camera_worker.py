@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from custos.adapters.media import fmp4
 from custos.adapters.media.ffmpeg_segmenter import ListedSegment, classify_exit
-from custos.adapters.storage.segment_files import SegmentStore
+from custos.adapters.storage.segment_files import SegmentStore, split_volume
 from custos.domain.clock import Clock
 from custos.domain.gb_media import GB_SCHEME
 from custos.domain.recording import (
@@ -30,7 +30,12 @@ from custos.domain.recording import (
 from custos.domain.stream_url import redact_credentials
 from custos.recorder.backoff import Backoff
 from custos.recorder.lease_stamp import LeaseStamp, remove_stamp, write_stamp
-from custos.recorder.port import RecordingEngine, RecordingSession, SessionRequest
+from custos.recorder.port import (
+    RecordingEngine,
+    RecordingSession,
+    RunningSession,
+    SessionRequest,
+)
 from custos.recorder.reconcile import adopt_files
 from custos.recorder.run_outcome import ended_detail
 from custos.recorder.run_state import RunState
@@ -54,6 +59,10 @@ class RecorderConfig:
     ffmpeg: str = "ffmpeg"
     engine: str = "pyav"  # or "ffmpeg" (docs/design/recording.md, "Engines")
     cameras_per_shard: int = 25
+    #: where the shards' sockets are (None: a directory of the engine's own, no re-attaching),
+    #: and how long a shard records on with no recorder attached
+    shard_dir: Path | None = None
+    orphan_s: float = 30.0
 
 
 class TornSegmentError(Exception):
@@ -89,9 +98,12 @@ class CameraWorker:
         service: RecordingService,
         clock: Clock,
         engine: RecordingEngine,
+        running: RunningSession | None = None,
     ) -> None:
+        """``running``: the camera's session that outlived the last recorder, taken over."""
         self.target = target
         self._engine = engine
+        self._running = running
         self._config = config
         self._store = store
         self._service = service
@@ -268,6 +280,9 @@ class CameraWorker:
         """One try: checks, then one ffmpeg run on the first volume with room. True if it
         sealed anything."""
         switching, self._switching = self._switching, False
+        running, self._running = self._running, None
+        if running is not None:
+            return self._after_run(*self._take_over(running))
         volume = self._store.volume_with_room(self._config.min_free_bytes)
         if volume is None:
             self._before_engine = True
@@ -281,10 +296,14 @@ class CameraWorker:
             self._before_engine = True
             self._go_offline(OfflineReason.UNREACHABLE, "no TCP connection")
             return False
-        reason, detail, sealed = self._record_run(url, volume, switching)
+        return self._after_run(*self._record_run(url, volume, switching))
+
+    def _after_run(self, reason: OfflineReason, detail: str, sealed: int) -> bool:
         detail = redact_credentials(detail)  # ffmpeg's last line can quote the URL
         if self._spill and not self._stop.is_set():
-            log.info("camera %s: run on volume %d ended to spill over", self.camera_id, volume)
+            log.info(
+                "camera %s: run on volume %s ended to spill over", self.camera_id, self._volume
+            )
             self._switching = True
             return sealed > 0
         if not self._stop.is_set():
@@ -317,12 +336,28 @@ class CameraWorker:
             self._config.io_timeout_s,
         )
         proc = self._engine.start(request, run, lambda: self._on_output(run))
+        return self._follow(proc, run, run_dir, set())
+
+    def _take_over(self, running: RunningSession) -> tuple[OfflineReason, str, int]:
+        """Follow a session that outlived the last recorder: same run directory, same media
+        timeline; the segments before the one it wrote when found were handled (indexed by
+        that recorder, or adopted by this one's reconcile)."""
+        log.info("camera %s: recording session taken over from the last recorder", self.camera_id)
+        run, run_dir = running.run, running.run_dir
+        self._run, self._killed_for, self._terminated_at = run, None, None
+        self._volume, self._spill = split_volume(self._store.relative(run_dir))[0], False
+        running.session.bind(lambda: self._on_output(run))
+        done = {p.name for p in run_dir.glob("*.mp4") if _sequence(p) < running.first_sequence}
+        return self._follow(running.session, run, run_dir, done)
+
+    def _follow(
+        self, proc: RecordingSession, run: RunState, run_dir: Path, sealed_names: set[str]
+    ) -> tuple[OfflineReason, str, int]:
         self._proc = proc
         if self._killed_for is not None:  # refused before the handle was stored
             proc.kill()
         elif self._stop.is_set():
             proc.terminate()
-        sealed_names: set[str] = set()
         sealed, storage_full = self._seal_listed(proc, run, run_dir, sealed_names)
         proc.wait()
         self._adopt_unlisted(run_dir, sealed_names)
@@ -503,6 +538,11 @@ class CameraWorker:
             self._service.open_gap(self.camera_id, self._clock.now(), reason, detail)
         except Exception:  # the database's boundary: the hole shows in the index all the same
             log.exception("camera %s: cannot write the gap row (%s)", self.camera_id, reason)
+
+
+def _sequence(path: Path) -> int:
+    stem = path.name.removesuffix(".mp4")
+    return int(stem) if stem.isdigit() else -1
 
 
 def _remove_if_empty(run_dir: Path) -> None:

@@ -14,6 +14,7 @@ from custos.adapters.sip.media_control import MediaControlClient, socket_path
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
 from custos.config import Settings
+from custos.domain.cluster import LEASE_TTL_S
 from custos.recorder.camera_worker import RecorderConfig
 from custos.recorder.engines.gb28181 import GbEngine
 from custos.recorder.leases import LeaseKeeper
@@ -30,6 +31,22 @@ log = logging.getLogger(__name__)
 
 
 MIN_FREE_ENV = "CUSTOS_RECORDER_MIN_FREE_MB"
+ORPHAN_ENV = "CUSTOS_RECORDER_ORPHAN_S"
+ORPHAN_S = 30.0
+
+
+def orphan_s(environ: Mapping[str, str], node: bool) -> float:
+    """How long a recording shard records on once no recorder is attached
+    (``CUSTOS_RECORDER_ORPHAN_S``, seconds, default 30; a recorder node's at most half the lease
+    TTL, so that it has stopped before any successor's grant)."""
+    text = environ.get(ORPHAN_ENV, "").strip()
+    try:
+        seconds = float(text) if text else ORPHAN_S
+    except ValueError:
+        raise SystemExit(f"{ORPHAN_ENV} must be a number of seconds, not {text!r}") from None
+    if not seconds > 0:
+        raise SystemExit(f"{ORPHAN_ENV} must be positive")
+    return min(seconds, LEASE_TTL_S / 2) if node else seconds
 
 
 def min_free_bytes(environ: Mapping[str, str]) -> int:
@@ -114,6 +131,8 @@ def run_recorder(
         min_free_bytes=min_free_bytes(os.environ),
         engine=settings.recorder_engine,
         cameras_per_shard=settings.recorder_shard_cameras,
+        shard_dir=settings.data_dir / "shards",
+        orphan_s=orphan_s(os.environ, node is not None),
     )
     engine = configured_engine(config)
     supervisor = Supervisor(

@@ -16,6 +16,7 @@ A cluster's camera leases (docs/design/cluster.md) wrap this port in one place.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,29 @@ class RecordingSession(Protocol):
 
     def wait(self) -> None:
         """Event *exited*: until it has ended and all it said is in the run state."""
+
+
+class AdoptableSession(RecordingSession, Protocol):
+    def bind(self, on_output: OnOutput) -> None:
+        """The camera worker that took the session over wants its output."""
+
+
+@dataclass(frozen=True)
+class RunningSession:
+    """A session that outlived the recorder that started it (docs/design/recording.md, "Shards
+    outlive their supervisor"), for the camera worker that takes it over."""
+
+    camera_id: int
+    run_dir: Path
+    source_hash: str  # :func:`source_hash` of its URL
+    first_sequence: int  # the segment it wrote when found: the ones before were handled
+    session: AdoptableSession
+    run: RunState
+
+
+def source_hash(url: str) -> str:
+    """What a running session says of its URL: a hash (the URL holds the password)."""
+    return hashlib.sha256(url.encode()).hexdigest()
 
 
 class RecordingEngine(Protocol):

@@ -11,7 +11,7 @@ gone are flagged, never deleted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,11 +45,18 @@ def reconcile(
     clock: Clock,
     probe: Probe = probe_segment,
     node: str | None = None,
+    writing: Mapping[str, int] | None = None,
 ) -> ReconcileReport:
     """``node``: a recorder node reconciles only the rows of the segments it recorded (the
-    others' files are on their machines)."""
+    others' files are on their machines). ``writing``: the run directories of sessions that
+    outlived the last recorder, each with the first sequence they may still write: those files
+    are left to the session's worker."""
     indexed = {s.path: s for s in service.indexed(node)}
-    unindexed = [rel for rel in store.segment_files() if rel not in indexed]
+    unindexed = [
+        rel
+        for rel in store.segment_files()
+        if rel not in indexed and not _being_written(rel, writing or {})
+    ]
     report = adopt_files(service, store, clock, unindexed, probe, node)
     for s in indexed.values():
         if not store.knows(s.path):  # a volume left out of the settings is not lost footage
@@ -60,6 +67,13 @@ def reconcile(
             report.flagged_missing.append(s.path)
             log.error("segment %s is indexed but its file is gone", s.path)
     return report
+
+
+def _being_written(rel: str, writing: Mapping[str, int]) -> bool:
+    run_dir, _, name = rel.rpartition("/")
+    first = writing.get(run_dir)
+    stem = name.removesuffix(".mp4")
+    return first is not None and (not stem.isdigit() or int(stem) >= first)
 
 
 def adopt_files(

@@ -23,7 +23,7 @@ from custos.recorder.engines.pyav import ShardPool
 from custos.recorder.engines.router import EngineRouter
 from custos.recorder.leases import LeaseKeeper
 from custos.recorder.metrics import RecorderMetrics
-from custos.recorder.port import RecordingEngine
+from custos.recorder.port import RecordingEngine, RunningSession, source_hash
 from custos.recorder.reconcile import ReconcileReport, reconcile
 from custos.services.recording import RecordingService, RecordTarget
 from custos.services.storage_watch import StorageFullAlarm, VolumeSpillAlarm
@@ -69,7 +69,13 @@ def configured_engine(config: RecorderConfig) -> RecordingEngine:
     """The engine that records cameras' own streams (and GB/T 28181 relays, behind the GB
     engine): ``pyav`` shards or one ``ffmpeg`` per camera."""
     if config.engine == "pyav":
-        return ShardPool(config.cameras_per_shard, config.kill_grace_s, config.connect_s)
+        return ShardPool(
+            config.cameras_per_shard,
+            config.kill_grace_s,
+            config.connect_s,
+            config.shard_dir,
+            config.orphan_s,
+        )
     return FfmpegEngine(config.ffmpeg)
 
 
@@ -104,8 +110,10 @@ class Supervisor:
         self._metrics = metrics
         self._timing = timing or SupervisorTiming()
         self._workers: dict[int, CameraWorker] = {}
+        self._base_engine = engine or configured_engine(config)
+        self._running: dict[int, RunningSession] = {}  # sessions that outlived the last recorder
         self._engine = EngineRouter(
-            engine or configured_engine(config),
+            self._base_engine,
             {GB_SCHEME: gb_engine} if gb_engine is not None else {},
         )
         self._sealed_by_stopped = 0
@@ -114,7 +122,8 @@ class Supervisor:
     def run(self, stop: threading.Event) -> None:
         """Record until ``stop`` is set; then let every ffmpeg finish and seal its segment."""
         node = self._leases.me.name if self._leases is not None else None
-        report = self._reconcile(node, stop)
+        writing = self._reattach()
+        report = self._reconcile(node, stop, writing)
         if report is None:
             return
         log.info("recording engine: %s", self._engine.name)
@@ -124,8 +133,10 @@ class Supervisor:
             len(report.quarantined),
             len(report.flagged_missing),
         )
-        if self._leases is None:
-            self._service.note_restart([t.camera_id for t in self._service.targets()])
+        if self._leases is None:  # a camera whose session goes on lost nothing
+            self._service.note_restart(
+                [t.camera_id for t in self._service.targets() if t.camera_id not in self._running]
+            )
         else:  # a node: a claim opens its camera's gap; what it kept, the first sync
             self._leases.start()
         next_poll = next_publish = 0.0
@@ -171,12 +182,30 @@ class Supervisor:
             log.warning("node %s: cannot hand its leases over; they expire", keeper.me.name)
         keeper.stop()
 
-    def _reconcile(self, node: str | None, stop: threading.Event) -> ReconcileReport | None:
+    def _reattach(self) -> dict[str, int]:
+        """Shards a crashed recorder left: a one-machine recorder takes their sessions over (its
+        workers adopt them); a node tells them to quit (its new instance's tokens would refuse
+        their segments: docs/design/recording.md, "Shards outlive their supervisor"). Returns
+        the files not to reconcile: run directory → first sequence a live session may write."""
+        if not isinstance(self._base_engine, ShardPool):
+            return {}
+        found = self._base_engine.reattach(self._clock, adopt=self._leases is None)
+        for running in found:
+            if running.camera_id in self._running:  # one session per camera: the newest
+                self._running.pop(running.camera_id).session.terminate()
+            self._running[running.camera_id] = running
+        return {self._store.relative(r.run_dir): r.first_sequence for r in found}
+
+    def _reconcile(
+        self, node: str | None, stop: threading.Event, writing: dict[str, int] | None = None
+    ) -> ReconcileReport | None:
         """Reconcile before recording; a database not reachable yet is waited for (a node
         started while PostgreSQL restarts), never a reason to exit. None: stopped meanwhile."""
         while True:
             try:
-                return reconcile(self._service, self._store, self._clock, node=node)
+                return reconcile(
+                    self._service, self._store, self._clock, node=node, writing=writing
+                )
             except OSError:
                 raise
             except Exception:  # the database's boundary: tried again in a few seconds
@@ -277,6 +306,8 @@ class Supervisor:
         for cid, target in targets.items():
             if cid not in self._workers:
                 self._start(target)
+        for cid in list(self._running):  # no longer to be recorded here
+            self._running.pop(cid).session.terminate()
 
     def _leased(
         self, registry: dict[int, RecordTarget], held: dict[int, HeldLease] | None
@@ -297,8 +328,15 @@ class Supervisor:
 
     def _start(self, target: RecordTarget) -> None:
         log.info("camera %s: recording starts (%s)", target.camera_id, target.stream.redacted())
+        running = self._running.pop(target.camera_id, None)
+        if running is not None and running.source_hash != source_hash(
+            target.stream.with_credentials()
+        ):
+            log.info("camera %s: its stream changed; the running session stops", target.camera_id)
+            running.session.terminate()
+            running = None
         w = CameraWorker(
-            target, self._config, self._store, self._service, self._clock, self._engine
+            target, self._config, self._store, self._service, self._clock, self._engine, running
         )
         self._workers[target.camera_id] = w
         w.start()

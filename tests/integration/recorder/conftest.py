@@ -220,6 +220,8 @@ class RecorderProcess:
                 "CUSTOS_DATA_DIR": str(self.data_dir),
                 "CUSTOS_RECORDER_METRICS_PORT": "0",
                 "CUSTOS_RECORDER_ENGINE": self.engine,
+                # a shard left by a recorder killed here ends soon after the test
+                "CUSTOS_RECORDER_ORPHAN_S": "10",
             }
             | self.env
         )
@@ -240,6 +242,18 @@ class RecorderProcess:
         assert self.proc.poll() is None, f"the recorder exited with {self.proc.returncode}"
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
         assert "Traceback" not in text, text[-3000:]
+
+
+def shard_pids(data_dir: Path) -> list[int]:
+    """The recording shards that listen under ``data_dir`` (each on ``shards/<pid>.sock``),
+    whichever recorder started them."""
+    found = []
+    for sock in sorted((data_dir / "shards").glob("*.sock")):
+        pid = int(sock.stem)
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and b"custos.recorder.shard" in cmdline.read_bytes():
+            found.append(pid)
+    return found
 
 
 @pytest.fixture

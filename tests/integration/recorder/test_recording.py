@@ -113,7 +113,10 @@ def test_kill_9_mid_segment_loses_at_most_one_fragment(
     recorder.stop(signal.SIGKILL)
     time.sleep(0.5)
     survivors = [p for p in engine_pids if alive(p)]
-    assert survivors == [], f"{engine} children outlived the recorder"
+    if engine == "ffmpeg":
+        assert survivors == [], f"{engine} children outlived the recorder"
+    else:  # docs/design/recording.md, "Shards outlive their supervisor"
+        assert survivors == engine_pids, "the shards outlive the recorder"
     first_run = _segments(site, camera_id)[0].run_id
     in_flight = [
         p for p in (_store(site).root / str(camera_id) / first_run).glob("*.mp4")
@@ -122,6 +125,20 @@ def test_kill_9_mid_segment_loses_at_most_one_fragment(
     assert len(in_flight) == 1
 
     recorder.start()
+    if engine == "pyav":  # the next recorder takes the session over: nothing is lost
+        in_flight_rel = _store(site).relative(in_flight[0])
+        wait_until(
+            lambda: in_flight_rel in {s.path for s in _segments(site, camera_id)},
+            SEGMENT_SECONDS + 15,
+        )
+        recorder.stop()
+        [row] = [s for s in _segments(site, camera_id) if s.path == in_flight_rel]
+        assert not row.adopted and row.duration_s >= SEGMENT_SECONDS - 1
+        assert {s.run_id for s in _segments(site, camera_id)} == {first_run}
+        assert check(site.recording, _store(site), rehash=True).clean
+        gaps = site.recording.timeline(camera_id, None, None).gaps
+        assert OfflineReason.RECORDER_RESTART not in [g.reason for g in gaps]
+        return
     wait_until(lambda: any(s.adopted for s in _segments(site, camera_id)), 15)
     recorder.stop()
     adopted = next(s for s in _segments(site, camera_id) if s.adopted and s.run_id == first_run)

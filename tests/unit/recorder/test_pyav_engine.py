@@ -64,7 +64,7 @@ def test_the_shard_reports_a_refused_connection_and_ends_the_session(tmp_path: P
     command = {"op": "open", "sid": 3, "url": url, "dir": str(tmp_path / "run")}
     command |= {"segment_s": 10, "io_timeout_s": 2}
     out = io.BytesIO()
-    assert shard.main(io.BytesIO(json.dumps(command).encode() + b"\n"), out) == 0
+    assert shard.run_stream(io.BytesIO(json.dumps(command).encode() + b"\n"), out) == 0
     events = [json.loads(line) for line in out.getvalue().splitlines()]
     said = [e for e in events if e["ev"] == "said"]
     assert said and said[0]["sid"] == 3
@@ -76,7 +76,7 @@ def test_the_shard_reports_a_refused_connection_and_ends_the_session(tmp_path: P
 
 def test_a_bad_command_is_ignored_and_the_shard_goes_on(tmp_path: Path) -> None:
     out = io.BytesIO()
-    assert shard.main(io.BytesIO(b"not json\n" + b'{"op": "stop"}\n'), out) == 0
+    assert shard.run_stream(io.BytesIO(b"not json\n" + b'{"op": "stop"}\n'), out) == 0
     assert out.getvalue() == b""
 
 
@@ -125,7 +125,7 @@ def test_a_session_stuck_on_a_socket_that_sends_nothing_is_freed_when_stopped(
 
         def run_shard() -> None:
             with os.fdopen(read_end, "rb") as stdin:
-                shard.main(stdin, out)
+                shard.run_stream(stdin, out)
             done.set()
 
         threading.Thread(target=run_shard, daemon=True).start()
