@@ -39,8 +39,10 @@ class Appears:
     kind = MaskKind.PLATE
     input_width = 160
 
-    def __init__(self, from_call: int, fail_on: int | None = None) -> None:
-        self.from_call, self.fail_on, self.calls = from_call, fail_on, 0
+    def __init__(
+        self, from_call: int, fail_on: int | None = None, meet: threading.Barrier | None = None
+    ) -> None:
+        self.from_call, self.fail_on, self.calls, self.meet = from_call, fail_on, 0, meet
         self.description: dict[str, object] = {"kind": "plate", "model": "fake"}
         self.threads: set[str] = set()
 
@@ -50,6 +52,8 @@ class Appears:
     def detect_input(self, image: Frame, width: int, height: int) -> list[Detection]:
         self.calls += 1
         self.threads.add(threading.current_thread().name)
+        if self.meet is not None and self.calls == 1:
+            self.meet.wait()  # broken (an error) unless the other detector runs at the same time
         if self.calls == self.fail_on:
             raise RuntimeError("detector broke")
         if self.calls < self.from_call:
@@ -63,7 +67,7 @@ def test_a_plate_first_seen_at_a_run_is_masked_from_the_frame_after_the_run_befo
     detector = Appears(from_call=3)  # runs at frames 0, 5, 10: first seen at 10
     done = mask_clip(clip, tmp_path / "m.mp4", [detector], detect_every=5, keep_boxes=True)
     assert done.frames == FRAMES and len(done.per_frame) == FRAMES
-    assert detector.threads == {threading.current_thread().name}
+    assert all(name.startswith("mask-detect") for name in detector.threads)
     masked = [i for i, boxes in enumerate(done.per_frame) if boxes]
     assert masked == list(range(6, FRAMES))  # 6..9 carried back, 10 on seen and held
     for index in range(6, FRAMES):
@@ -94,3 +98,29 @@ def test_a_failing_detector_or_box_source_stops_the_copy_with_its_error(
     with pytest.raises(KeyboardInterrupt):
         render(clip, tmp_path / "s.mp4", boxes_for)
     assert threading.active_count() == before  # the decoder and encoder threads ended
+
+
+def test_two_detectors_run_at_the_same_time_and_their_results_stay_in_frame_order(
+    clip: Path, tmp_path: Path
+) -> None:
+    meet = threading.Barrier(2, timeout=10)
+    early, late = Appears(1, meet=meet), Appears(2, meet=meet)
+    done = mask_clip(clip, tmp_path / "t.mp4", [early, late], detect_every=5, keep_boxes=True)
+    # frame 0, then every 5th frame from 0 and from 2
+    assert not meet.broken and (early.calls, late.calls) == (5, 6)
+    assert all(len(boxes) == 2 for boxes in done.per_frame[3:])  # one track from each
+
+
+def test_progress_counts_every_frame_and_may_stop_the_copy(clip: Path, tmp_path: Path) -> None:
+    counted: list[int] = []
+    done = render(clip, tmp_path / "r.mp4", lambda i, _: [], progress=counted.append)
+    assert counted == list(range(1, FRAMES + 1)) and done.frames == FRAMES
+
+    def stop(done: int) -> None:
+        if done == 7:
+            raise KeyboardInterrupt
+
+    before = threading.active_count()
+    with pytest.raises(KeyboardInterrupt):
+        render(clip, tmp_path / "s.mp4", lambda i, _: [], progress=stop)
+    assert threading.active_count() == before

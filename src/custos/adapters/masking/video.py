@@ -21,6 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -34,6 +35,7 @@ from custos.domain.masking import (
     MAX_DETECT_EVERY,
     Box,
     BoxTracker,
+    Detection,
     MaskMode,
     StaticZone,
     Track,
@@ -42,6 +44,7 @@ from custos.domain.masking import (
 
 MAX_FRAMES = 25 * 3600  # one hour at 25 fps
 QUEUED_FRAMES = 8  # decoded frames waiting for detection, masked ones waiting for the encoder
+DETECT_WORKERS = 2  # detector runs at once (one per core; each has its own intra-op threads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +171,12 @@ def probe(source: Path) -> tuple[int, int, Fraction]:
 
 
 class _Detection:
-    """Detectors staggered over ``detect_every`` frames, one tracker each."""
+    """Detectors staggered over ``detect_every`` frames, one tracker each.
+
+    The runs go to a pool of :data:`DETECT_WORKERS` threads, so the runs of different detectors
+    (on different frames) overlap; their results are given to the trackers in frame order. At
+    most ``detect_every - 1`` frames wait for runs, so the runs of a detector do not pile up.
+    """
 
     def __init__(
         self, detectors: Sequence[Detector], every: int, tracking: TrackerSettings, w: int, h: int
@@ -184,30 +192,71 @@ class _Detection:
         # (a track started at a run is carried back to the frame after the previous run)
         self.lag = every - 1 if tracking.backfill else 0
         self._boxes: dict[int, list[Box]] = {}
+        self._pool = ThreadPoolExecutor(DETECT_WORKERS, thread_name_prefix="mask-detect")
+        self._waiting: deque[tuple[int, list[Future[tuple[list[Detection], float]] | None]]]
+        self._waiting = deque()
+        self.stepped = -1  # the last frame given to the trackers
+
+    def __enter__(self) -> _Detection:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def see(self, index: int, frame: av.VideoFrame) -> None:
-        for k, (detector, tracker) in enumerate(zip(self.detectors, self.trackers, strict=True)):
+        runs: list[Future[tuple[list[Detection], float]] | None] = []
+        for k, detector in enumerate(self.detectors):
             offset = k * self.every // max(1, len(self.detectors))
             run = (index - offset) % self.every == 0 or index == 0
+            if not run:
+                runs.append(None)
+                continue
+            # scaled here, not in the pool: a frame's swscale context is not for two threads
+            w, h = input_size(frame.width, frame.height, detector.input_width)
+            small: Frame = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()  # type: ignore[assignment]
+            runs.append(self._pool.submit(_run, detector, small, frame.width, frame.height))
+        self._waiting.append((index, runs))
+        while self._waiting and (
+            len(self._waiting) >= self.every
+            or all(r is None or r.done() for r in self._waiting[0][1])
+        ):
+            self._step(*self._waiting.popleft())
+
+    def final(self, end: bool) -> int:
+        """The last frame whose boxes are final (at the ``end``, after every run is done)."""
+        while end and self._waiting:
+            self._step(*self._waiting.popleft())
+        return MAX_FRAMES if end else self.stepped - self.lag
+
+    def _step(self, index: int, runs: list[Future[tuple[list[Detection], float]] | None]) -> None:
+        for tracker, run in zip(self.trackers, runs, strict=True):
             found = None
-            if run:
-                started = time.perf_counter()
-                w, h = input_size(frame.width, frame.height, detector.input_width)
-                small: Frame = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()  # type: ignore[assignment]
-                found = detector.detect_input(small, frame.width, frame.height)
-                self.seconds += time.perf_counter() - started
+            if run is not None:
+                found, seconds = run.result()
+                self.seconds += seconds
             shown = tracker.step(index, found)
             self._boxes.setdefault(index, []).extend(box for _, box in shown)
             for earlier, box in tracker.backfilled:
                 self._boxes.setdefault(earlier, []).append(box)
             tracker.backfilled.clear()
+        self.stepped = index
 
     def boxes(self, index: int) -> list[Box]:
-        """The boxes of frame ``index``, final once frame ``index + lag`` has been seen."""
+        """The boxes of frame ``index``, final once frame ``index + lag`` has been stepped."""
         return self._boxes.pop(index, [])
 
     def tracks(self) -> list[Track]:
+        self.final(end=True)
         return [track for tracker in self.trackers for track in tracker.close()]
+
+
+def _run(
+    detector: Detector, image: Frame, width: int, height: int
+) -> tuple[list[Detection], float]:
+    """One detector run on a frame already scaled to its input (in a pool thread)."""
+    started = time.perf_counter()
+    found = detector.detect_input(image, width, height)
+    return found, time.perf_counter() - started
 
 
 def propose(
@@ -221,14 +270,15 @@ def propose(
     width, height, fps = probe(source)
     detection = _Detection(detectors, detect_every, tracking or TrackerSettings(), width, height)
     started, frames = time.perf_counter(), 0
-    with _Pipeline() as pipeline:
+    with detection, _Pipeline() as pipeline:
         for index, frame in pipeline.decoded(source):
             detection.see(index, frame)
             frames = index + 1
             if progress is not None:
                 progress(frames)
+        tracks = detection.tracks()
     return Proposal(
-        width, height, fps, frames, detection.tracks(),
+        width, height, fps, frames, tracks,
         [d.description for d in detectors], detect_every, time.perf_counter() - started,
     )  # fmt: skip
 
@@ -251,8 +301,8 @@ def render(
         found[index] = boxes_for(index, frame)
 
     return _render(
-        source, target, see, lambda i: found.pop(i, []), 0, zones, mode, encode, keep_boxes,
-        progress,
+        source, target, see, lambda i: found.pop(i, []), lambda end: MAX_FRAMES, zones, mode,
+        encode, keep_boxes, progress,
     )  # fmt: skip
 
 
@@ -270,10 +320,11 @@ def mask_clip(
     """Detect, track, mask and encode in one pass (each frame masked ``lag`` frames late)."""
     width, height, _ = probe(source)
     detection = _Detection(detectors, detect_every, tracking or TrackerSettings(), width, height)
-    done = _render(
-        source, target, detection.see, detection.boxes, detection.lag, zones, mode, encode,
-        keep_boxes, None,
-    )  # fmt: skip
+    with detection:
+        done = _render(
+            source, target, detection.see, detection.boxes, detection.final, zones, mode,
+            encode, keep_boxes, None,
+        )  # fmt: skip
     done.detect_seconds = detection.seconds
     return done
 
@@ -283,16 +334,16 @@ def _render(
     target: Path,
     see: Callable[[int, av.VideoFrame], None],
     boxes: Callable[[int], list[Box]],
-    lag: int,
+    final: Callable[[bool], int],
     zones: Sequence[StaticZone],
     mode: MaskMode,
     encode: EncodeSettings | None,
     keep_boxes: bool,
     progress: Callable[[int], None] | None,
 ) -> Rendered:
-    """``see`` each decoded frame in order; frame ``i`` is masked with ``boxes(i)`` once frame
-    ``i + lag`` has been seen (or the clip ended), then encoded in the encoder's thread;
-    ``progress`` counts the frames handed to the encoder, in the caller's thread."""
+    """``see`` each decoded frame in order; frame ``i`` is masked with ``boxes(i)`` once
+    ``final(False)`` reaches it (``final(True)`` at the end), then encoded in the encoder's
+    thread; ``progress`` counts the frames handed to the encoder, in the caller's thread."""
     encode = encode or EncodeSettings()
     width, height, fps = probe(source)
     zone_boxes = [z.box(width, height) for z in zones]
@@ -318,8 +369,8 @@ def _render(
         for index, frame in pipeline.decoded(source):
             see(index, frame)
             waiting.append((index, frame))
-            release(index - lag)
-        release(MAX_FRAMES)
+            release(final(False))
+        release(final(True))
         pipeline.put(encoder.queue, None)
         encoder.join()
         if encoder.error is not None:
