@@ -63,6 +63,7 @@ class RecorderConfig:
     #: and how long a shard records on with no recorder attached
     shard_dir: Path | None = None
     orphan_s: float = 30.0
+    shards_outlive: bool = True  # False: they die with the recorder (a recorder node's)
 
 
 class TornSegmentError(Exception):

@@ -133,6 +133,7 @@ def run_recorder(
         cameras_per_shard=settings.recorder_shard_cameras,
         shard_dir=settings.data_dir / "shards",
         orphan_s=orphan_s(os.environ, node is not None),
+        shards_outlive=node is None,  # a node's successor instance would not adopt them
     )
     engine = configured_engine(config)
     supervisor = Supervisor(

@@ -75,6 +75,7 @@ def configured_engine(config: RecorderConfig) -> RecordingEngine:
             config.connect_s,
             config.shard_dir,
             config.orphan_s,
+            config.shards_outlive,
         )
     return FfmpegEngine(config.ffmpeg)
 

@@ -25,12 +25,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
 from custos.adapters.media.ffmpeg_segmenter import InputVideo, ListedSegment
 from custos.adapters.media.pyav_segmenter import is_demuxer_name
 from custos.domain.clock import Clock
+from custos.recorder.lifeline import dies_with_parent
 from custos.recorder.port import OnOutput, RunningSession, SessionRequest, source_hash
 from custos.recorder.run_state import RunState
 
@@ -245,7 +247,8 @@ class ShardPool:
     """The ``pyav`` engine: sessions placed on the least loaded shard with room, a new shard
     started when none has any. ``shard_dir`` holds the shards' sockets (a recorder's lasting
     one lets the next recorder re-attach); ``orphan_s``: how long a shard records on without a
-    recorder attached."""
+    recorder attached; not ``outlive``: they die with the recorder (a recorder node's, whose
+    successor instance would not adopt them: docs/design/cluster.md)."""
 
     name = "pyav"
 
@@ -256,6 +259,7 @@ class ShardPool:
         open_timeout_s: float = 10.0,
         shard_dir: Path | None = None,
         orphan_s: float = 30.0,
+        outlive: bool = True,
     ) -> None:
         if cameras_per_shard < 1:
             raise ValueError("cameras_per_shard must be at least 1")
@@ -273,6 +277,11 @@ class ShardPool:
         self._shards: list[_Shard] = []
         self._next_sid = 0
         self._spawned = 0
+        # Shards that die with the recorder are started from this one long-lived thread:
+        # PR_SET_PDEATHSIG fires when the spawning *thread* ends.
+        self._spawner = (
+            None if outlive else ThreadPoolExecutor(1, thread_name_prefix="shard-spawner")
+        )
 
     @property
     def shards(self) -> int:
@@ -387,15 +396,20 @@ class ShardPool:
         log.info("recording shard %d started (pid %d)", shard.number, shard.pid)
         return shard
 
-    def _spawn(self, number: int) -> _Shard:
-        proc = subprocess.Popen(  # noqa: S603 (our own module, no shell)
+    def _popen(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603 (our own module, no shell)
             [sys.executable, "-m", "custos.recorder.shard", "--orphan-s", str(self._orphan_s)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             cwd=self._dir,
             env={**os.environ, **SHARD_ENV},
             start_new_session=True,  # outlives the recorder: docs/design/recording.md
+            preexec_fn=None if self._spawner is None else dies_with_parent(signal.SIGKILL),
         )
+
+    def _spawn(self, number: int) -> _Shard:
+        spawner = self._spawner
+        proc = self._popen() if spawner is None else spawner.submit(self._popen).result()
         path = self._dir / f"{proc.pid}.sock"
         deadline = time.monotonic() + SHARD_START_S
         while True:
@@ -421,6 +435,8 @@ class ShardPool:
         if self._own_dir:
             with contextlib.suppress(OSError):
                 self._dir.rmdir()
+        if self._spawner is not None:
+            self._spawner.shutdown(wait=False)
 
 
 def _connect(path: Path) -> socket.socket:
