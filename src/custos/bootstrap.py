@@ -128,6 +128,7 @@ from custos.services.publication import PublicationService
 from custos.services.recording import RecordingService
 from custos.services.rectification import RectificationService
 from custos.services.registry import RegistryService
+from custos.services.request_publication import RequestPublication
 from custos.services.retention import RetentionService
 from custos.services.scrub import Scrubber
 from custos.services.segment_media import SegmentMediaService
@@ -282,6 +283,10 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         custody=custody_renderer(),
         verify_html=verify_html,
     )
+    # requests for publication (issue 13 §3): the ask checked, the case opened on execute
+    request_publication = RequestPublication(
+        rules, SqlPublications(engine), uow, settings.data_dir / "publications", clock
+    )
     footage = FootageService(
         uow,
         clock,
@@ -294,12 +299,13 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         ),
         rules=rules,
         shared_exports=_shared_files(settings, "exports"),
+        withheld=request_publication.withheld,
     )
     documents = DocumentStore(settings.data_dir / "documents", _shared_files(settings, "documents"))
     # re-filing tasks (docs/design/filing.md D4): told of every registry and profile write
     changes = FilingChanges(rules, calendar, division_table(), clock, documents.read)
     requests = AccessRequestService(
-        uow, rules, signer, trusted.verify, clock, footage, documents.put
+        uow, rules, signer, trusted.verify, clock, footage, documents.put, request_publication
     )
     retention = RetentionService(
         uow,

@@ -24,7 +24,8 @@ from typing import Any
 from custos.domain.audit_chain import canonical_json, canonical_time
 from custos.domain.errors import FieldError, InvalidTransition, ValidationFailed
 from custos.domain.kinds import AccessAction
-from custos.domain.rules.terms import ApproverRole, Credential, RequesterKind
+from custos.domain.masking import MaskMode
+from custos.domain.rules.terms import ApproverRole, Credential, MaskTarget, RequesterKind
 
 
 class RequestState(enum.StrEnum):
@@ -197,6 +198,23 @@ class UnitConsent:
 
 
 @dataclass(frozen=True)
+class PublicationAsk:
+    """A copy or retrieval asked for public dissemination (公开传播): what the organ says will
+    be masked and how. Kept in the request's ``extra`` (docs/design/evidence.md, "An access
+    request for publication"); the packs decide whether ``mask`` is enough."""
+
+    mask: frozenset[MaskTarget]
+    mode: MaskMode = MaskMode.PIXELATE
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"mask": sorted(t.value for t in self.mask), "mode": self.mode.value}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> PublicationAsk:
+        return cls(frozenset(MaskTarget(t) for t in d["mask"]), MaskMode(d["mode"]))
+
+
+@dataclass(frozen=True)
 class FootageScope:
     """Cameras × one half-open time range [start, end)."""
 
@@ -287,7 +305,8 @@ class AccessRequest:
     # ---- the canonical content -----------------------------------------------------------
     def content(self) -> dict[str, Any]:
         """The facts an approval vouches for; nothing about state or decisions. The consents
-        appear only when given, so requests filed before they existed keep their hash."""
+        and a publication's ask appear only when given, so requests filed before they existed
+        keep their hash."""
         facts = {
             "id": self.id,
             "action": self.action.value,
@@ -306,7 +325,28 @@ class AccessRequest:
         }
         if self.consents:
             facts["consents"] = [c.as_dict() for c in self.consents]
+        if self.extra.get("publication"):
+            facts["publication"] = self.extra["publication"]
         return facts
+
+    @property
+    def publication(self) -> PublicationAsk | None:
+        """The ask for public dissemination, if this request is one."""
+        raw = self.extra.get("publication")
+        return PublicationAsk.from_dict(raw) if raw else None
+
+    @property
+    def publication_case_id(self) -> int | None:
+        """The publication case opened when the grant was executed."""
+        found = self.extra.get("publication_case_id")
+        return int(found) if found is not None else None
+
+    def extra_with(self, ask: PublicationAsk | None) -> dict[str, Any]:
+        """``extra`` with the ask set (or removed, for None)."""
+        extra = {k: v for k, v in self.extra.items() if k != "publication"}
+        if ask is not None:
+            extra["publication"] = ask.as_dict()
+        return extra
 
     def canonical_hash(self) -> str:
         return hashlib.sha256(canonical_json(self.content()).encode()).hexdigest()

@@ -128,9 +128,19 @@ class NotFound(CustosError):
 class Conflict(CustosError):
     """The change would break uniqueness or a concurrent edit, e.g. a duplicate address code."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        rule_id: str | None = None,
+        article: str | None = None,
+        key: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
         self.field = field
         self.reason = reason
+        self.rule_id, self.article = rule_id, article  # when a regulation is the reason
+        self.key, self.params = key, dict(params or {})  # the message, as FieldError's
         super().__init__(str(self))
 
     def __str__(self) -> str:

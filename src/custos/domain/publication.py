@@ -123,6 +123,7 @@ class PublicationCase:
     export_id: int | None = None  # the staff export or delivered package it was made from
     job: PublicationJob | None = None  # detection or rendering in the background
     next_region_id: int = 0  # the id the next region added gets; ids are never reused
+    request_id: int | None = None  # the access request for publication it was opened for
 
     @property
     def package_name(self) -> str | None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import NoReturn
 
 from custos.domain.access import Permission
@@ -29,6 +30,7 @@ from custos.domain.access_requests import (
     Approval,
     ApprovalDocument,
     FootageScope,
+    PublicationAsk,
     RequestState,
     approval_statement,
     check_scope,
@@ -46,6 +48,7 @@ from custos.domain.errors import (
     RuleRefusal,
     ValidationFailed,
 )
+from custos.domain.publication import PublicationCase
 from custos.domain.rules.citation import Citation
 from custos.domain.rules.effective import EffectiveRules
 from custos.domain.rules.engine import RuleBook
@@ -56,6 +59,7 @@ from custos.services.footage import FootageService, Outcome
 from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
 from custos.services.reach import reaches
 from custos.services.refusals import refusals_logged
+from custos.services.request_publication import RequestPublication
 
 MAX_REQUEST_DAYS = 90  # a request may not stay open longer than this
 EMERGENCY_MAX_HOURS = 72  # an emergency grant is short
@@ -82,7 +86,9 @@ class AccessRequestService:
         clock: Clock,
         footage: FootageService,
         put_document: Callable[[bytes], str],
+        publication: RequestPublication | None = None,
     ) -> None:
+        self._publication = publication  # requests for publication (None: refused)
         self._uow = uow
         self._rules = rules
         self._signer = signer
@@ -129,12 +135,17 @@ class AccessRequestService:
             "emergency",
             "expires_at",
             "consents",
+            "publication",
         }
         with self._logged(actor, "request.update", request_id), self._uow() as uow:
             req = self._own(uow, actor, request_id)
             unknown = sorted(set(changes) - allowed)
             if unknown:
                 raise ValidationFailed([FieldError(k, "cannot be changed") for k in unknown])
+            if "publication" in changes:  # kept in extra (no column): None takes it away
+                ask = changes.pop("publication")
+                assert ask is None or isinstance(ask, PublicationAsk)
+                changes["extra"] = req.extra_with(ask)
             updated = req.editable_copy(**changes)
             self._check_shape(uow, actor, updated, now)
             uow.access_requests.update(updated)
@@ -291,8 +302,17 @@ class AccessRequestService:
             req.executed_at, req.executed_by = now, actor.user_id
             outcome = self._footage.execute_grant(uow, actor, req)
             req.output_sha256 = outcome.sha256
+            opened: dict[str, object] = {}
+            if req.publication is not None and self._publication is not None:
+                assert outcome.export_id is not None
+                assert outcome.sha256 is not None
+                case = self._publication.open_case(
+                    uow, actor, req, outcome.export_id, outcome.sha256
+                )
+                req.extra = {**req.extra, "publication_case_id": case.id}
+                opened = {"publication_case_id": case.id}
             uow.access_requests.update(req)
-            self._audit(uow, actor, "request.execute", req, outcome.as_dict())
+            self._audit(uow, actor, "request.execute", req, {**outcome.as_dict(), **opened})
             uow.commit()
         return outcome
 
@@ -305,6 +325,22 @@ class AccessRequestService:
         except ValidationFailed as exc:
             return [e.reason for e in exc.errors]
         return []
+
+    def publication_case(self, actor: Principal, request_id: int) -> PublicationCase | None:
+        """The publication case of a request asked for publication, once executed."""
+        req = self.get(actor, request_id)
+        return self._publication.case_of(req) if self._publication else None
+
+    def publication_package(
+        self, actor: Principal, request_id: int
+    ) -> tuple[PublicationCase, Path]:
+        """The masked copy, released, for the request's requester or handlers."""
+        actor.require(Permission.REQUEST_FILE)
+        with self._uow() as uow:
+            req = self._executor(uow, actor, request_id)
+        if self._publication is None or req.publication is None:
+            raise NotFound("publication of request", request_id)
+        return self._publication.package(actor, req)
 
     # ---- reading -------------------------------------------------------------------------------
     def get(self, actor: Principal, request_id: int) -> AccessRequest:
@@ -374,6 +410,10 @@ class AccessRequestService:
                 errors.append(
                     FieldError(f"scope.camera_ids[{i}]", f"no camera {cid} that you can see")
                 )
+        if self._publication is not None:
+            errors += self._publication.refusals(uow, req)
+        elif req.publication is not None:
+            errors.append(FieldError("publication", "publication is not available here"))
         if errors:
             raise ValidationFailed(errors)
 

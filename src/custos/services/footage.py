@@ -22,7 +22,7 @@ from custos.domain.access import Permission
 from custos.domain.access_requests import AccessRequest, FootageScope, check_scope
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
-from custos.domain.errors import FieldError, NotFound, RuleRefusal, ValidationFailed
+from custos.domain.errors import Conflict, FieldError, NotFound, RuleRefusal, ValidationFailed
 from custos.domain.evidence import CUSTODY
 from custos.domain.footage_access import ExportPackage, PlaybackSession, SessionKind
 from custos.domain.kinds import AccessAction
@@ -89,7 +89,10 @@ class FootageService:
         fetch: SegmentFetch | None = None,
         rules: RuleBook | None = None,
         shared_exports: SharedCopies | None = None,
+        withheld: Callable[[AccessUnitOfWork, int], Conflict | None] | None = None,
     ) -> None:
+        # why a request's package is not handed out (a request for publication), or None
+        self._withheld = withheld
         self._shared_exports = shared_exports  # packages every server can download
         self._uow = uow
         self._rules = rules  # cites the scope articles when a grant session is overstepped
@@ -202,6 +205,10 @@ class FootageService:
             package = uow.exports.get(export_id)
             if package is None or package.user_id != actor.user_id:
                 raise NotFound("export", export_id)
+            if package.request_id is not None and self._withheld is not None:
+                refusal = self._withheld(uow, package.request_id)
+                if refusal is not None:
+                    raise refusal
             path = self._package_file(package)
             if not path.exists():  # made on a server whose copy never reached the object store
                 raise NotFound("file of export", export_id)

@@ -329,6 +329,7 @@ class PublicationService:
                         Person(case.reviewer_name, "reviewer"),
                     ),
                     organ="", purpose=case.purpose, camera_ids=(), start=None, end=None,
+                    request_id=case.request_id,
                 )
             )  # fmt: skip
             order = publication_order(case, original, member, masked, entry.id, name)

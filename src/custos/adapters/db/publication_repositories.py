@@ -168,6 +168,7 @@ def to_json(case: PublicationCase) -> dict[str, Any]:
         "released_at": _time(case.released_at),
         "export_id": case.export_id,
         "job": case.job.as_dict() if case.job else None,
+        "request_id": case.request_id,
     }
 
 
@@ -224,4 +225,5 @@ def from_json(case_id: int, d: dict[str, Any]) -> PublicationCase:
         export_id=d.get("export_id"),
         job=PublicationJob.of(d["job"]) if d.get("job") else None,
         next_region_id=next_region_id,
+        request_id=d.get("request_id"),
     )

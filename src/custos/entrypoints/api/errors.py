@@ -59,8 +59,9 @@ def to_response(exc: CustosError, lang: str = DEFAULT_LANGUAGE) -> JSONResponse:
     if isinstance(exc, NotFound):
         return JSONResponse(_body("not_found", str(exc)), status_code=404)
     if isinstance(exc, Conflict):
-        errors = [{"field": exc.field, "reason": exc.reason, "rule_id": None, "article": None,
-                   "key": "conflict", "params": {"field": exc.field}}]  # fmt: skip
+        errors = [{"field": exc.field, "reason": exc.reason, "rule_id": exc.rule_id,
+                   "article": exc.article, "key": exc.key or "conflict",
+                   "params": exc.params if exc.key else {"field": exc.field}}]  # fmt: skip
         errors = localize_errors(errors, lang)
         return JSONResponse(_body("conflict", str(exc), errors=errors), status_code=409)
     if isinstance(exc, SignInThrottled):

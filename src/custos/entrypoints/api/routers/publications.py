@@ -117,6 +117,7 @@ class PublicationOut(BaseModel):
     masked_sha256: str | None
     package_sha256: str | None
     job: JobOut | None = None
+    request_id: int | None = None  # the access request for publication it was opened for
 
     @classmethod
     def of(cls, case: PublicationCase) -> PublicationOut:
@@ -142,7 +143,7 @@ class PublicationOut(BaseModel):
             masking=case.settings,
             masked_sha256=case.masked_sha256,
             package_sha256=case.package_sha256,
-            job=JobOut.of(case.job) if case.job else None,
+            job=JobOut.of(case.job) if case.job else None, request_id=case.request_id,
         )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from custos.domain.access import Permission
@@ -14,6 +15,7 @@ from custos.domain.access_requests import (
     EmergencyKind,
     FootageScope,
     Handler,
+    PublicationAsk,
     Relation,
     RequestState,
     ShownCredential,
@@ -21,7 +23,9 @@ from custos.domain.access_requests import (
 )
 from custos.domain.errors import FieldError, ValidationFailed
 from custos.domain.kinds import AccessAction
-from custos.domain.rules.terms import Credential, RequesterKind
+from custos.domain.masking import MaskMode
+from custos.domain.publication import PublicationCase
+from custos.domain.rules.terms import Credential, MaskTarget, RequesterKind
 from custos.entrypoints.api.body_limit import max_body
 from custos.entrypoints.api.bounds import Id
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
@@ -99,6 +103,17 @@ class ConsentIn(In):
         )
 
 
+class PublicationAskIn(In):
+    """Asked for public dissemination (公开传播): what the copy will have masked, and how. The
+    packs decide what is enough (Decree 799 art. 22, Xi'an art. 28)."""
+
+    mask: list[MaskTarget] = Field(max_length=8, description="what the copy will have masked")
+    mode: MaskMode = MaskMode.PIXELATE
+
+    def domain(self) -> PublicationAsk:
+        return PublicationAsk(frozenset(self.mask), self.mode)
+
+
 class RequestIn(In):
     action: AccessAction
     scope: ScopeIn
@@ -111,6 +126,7 @@ class RequestIn(In):
     consents: list[ConsentIn] = Field(default_factory=list, max_length=20)
     emergency: EmergencyKind | None = None
     expires_at: AwareDatetime
+    publication: PublicationAskIn | None = None  # a copy or retrieval for publication
 
 
 class RequestPatch(In):
@@ -125,6 +141,7 @@ class RequestPatch(In):
     consents: list[ConsentIn] | None = Field(default=None, max_length=20)
     emergency: EmergencyKind | None = None
     expires_at: AwareDatetime | None = None
+    publication: PublicationAskIn | None = None  # null takes the ask away
 
 
 class DecisionIn(In):
@@ -177,9 +194,11 @@ class RequestOut(BaseModel):
     executed_at: datetime | None
     output_sha256: str | None
     request_hash: str
+    publication: dict[str, Any] | None = None  # the ask: {mask, mode}
+    publication_case: dict[str, Any] | None = None  # {id, state, package_sha256, job}
 
     @classmethod
-    def of(cls, r: AccessRequest) -> RequestOut:
+    def of(cls, r: AccessRequest, case: PublicationCase | None = None) -> RequestOut:
         return cls(
             id=r.id or 0,
             state=r.state,
@@ -211,7 +230,23 @@ class RequestOut(BaseModel):
             executed_at=r.executed_at,
             output_sha256=r.output_sha256,
             request_hash=r.canonical_hash(),
+            publication=r.publication.as_dict() if r.publication else None,
+            publication_case=_case_out(r, case),
         )
+
+
+def _case_out(r: AccessRequest, case: PublicationCase | None) -> dict[str, Any] | None:
+    """Where the request's publication stands: its case, and its masked copy once released."""
+    if case is None:
+        return None
+    released = case.package_sha256 is not None
+    return {
+        "id": case.id,
+        "state": case.state.value,
+        "package_sha256": case.package_sha256,
+        "job": case.job.as_dict() if case.job else None,
+        "file": f"/api/v1/requests/{r.id}/publication/file" if released else None,
+    }
 
 
 def _handler_out(h: Handler) -> dict[str, Any]:
@@ -232,6 +267,7 @@ class ExecutionOut(BaseModel):
     export_id: int | None
     sha256: str | None
     expires_at: datetime | None
+    publication_case_id: int | None = None  # a request for publication: its case, detecting
 
 
 @router.post("", response_model=RequestOut, status_code=201)
@@ -253,6 +289,7 @@ def create_request(body: RequestIn, caller: Filer, c: ContainerDep) -> RequestOu
         expires_at=body.expires_at,
         requested_by=caller.principal.user_id or 0,
         created_at=c.clock.now(),
+        extra={"publication": body.publication.domain().as_dict()} if body.publication else {},
     )
     return RequestOut.of(c.requests.create(caller.principal, draft))
 
@@ -271,6 +308,8 @@ def update_request(
             value = tuple(h.domain() for h in body.handlers or [])
         elif name == "consents":
             value = tuple(c.domain() for c in body.consents or [])
+        elif name == "publication":
+            value = body.publication.domain() if body.publication else None
         changes[name] = value
     return RequestOut.of(c.requests.update(caller.principal, request_id, changes))
 
@@ -326,14 +365,17 @@ def reject_request(
 
 @router.post("/{request_id}/execute", response_model=ExecutionOut)
 def execute_request(request_id: Id, caller: Filer, c: ContainerDep) -> ExecutionOut:
-    """Use the grant, once: a view session for 查阅, a package with its SHA-256 otherwise."""
+    """Use the grant, once: a view session for 查阅, a package with its SHA-256 otherwise; a
+    request for publication also opens its publication case (the organ gets the masked copy)."""
     o = c.requests.execute(caller.principal, request_id)
+    case = c.requests.publication_case(caller.principal, request_id)
     return ExecutionOut(
         kind=o.kind,
         session_id=o.session_id,
         export_id=o.export_id,
         sha256=o.sha256,
         expires_at=o.expires_at,
+        publication_case_id=case.id if case else None,
     )
 
 
@@ -353,7 +395,23 @@ def list_requests(
 
 @router.get("/{request_id}", response_model=RequestOut)
 def get_request(request_id: Id, caller: Signed, c: ContainerDep) -> RequestOut:
-    return RequestOut.of(c.requests.get(caller.principal, request_id))
+    """The request; one for publication also shows its case, and its masked copy once
+    released."""
+    req = c.requests.get(caller.principal, request_id)
+    return RequestOut.of(req, c.requests.publication_case(caller.principal, request_id))
+
+
+@router.get("/{request_id}/publication/file")
+def publication_file(request_id: Id, caller: Filer, c: ContainerDep) -> FileResponse:
+    """The masked, reviewed, signed copy of a request for publication, once released (its
+    requester or handlers): the organ's copy in place of the original."""
+    case, path = c.requests.publication_package(caller.principal, request_id)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=path.name,
+        headers={"X-Content-SHA256": case.package_sha256 or ""},
+    )
 
 
 @router.get("/{request_id}/verification")
