@@ -94,3 +94,58 @@ def test_a_granted_view_shows_the_grant_in_its_locked_fields(page: Page, site: S
     )
     assert selected == [site.archive_camera]
     shot(page, "41-granted-view-range")
+
+
+def test_a_request_for_publication_is_refused_without_masking_then_filed(
+    page: Page, site: Site
+) -> None:
+    """The form's "for publication" box and its targets: one left out is refused in Chinese
+    with the article; all of them, the request is filed with its ask."""
+    login(page, site, "officer")
+    page.goto(f"{site.base}/ui/requests")
+    form = page.locator("#request-form")
+    form.locator("#req-cameras").select_option(str(site.archive_camera))
+    form.locator("[name=organ]").fill("北京市公安局朝阳分局")
+    form.locator("[name=legal_basis]").fill("《刑事诉讼法》第五十四条")
+    form.locator("[name=purpose]").fill("公开通报")
+    form.locator("[name=action]").select_option("copy")
+    for n, row in enumerate(form.locator(".handlers-row").all()):
+        row.locator("[name=h_name]").fill(f"王警官{n}")
+        for m, number in enumerate(row.locator("[name=h_number]").all()):
+            number.fill(f"11010{n}{m}")
+    expect(form.locator("#publication-targets")).to_be_hidden()
+    form.locator("#for-publication").check()
+    expect(form.locator("#publication-targets")).to_be_visible()
+    form.locator("[data-mask=plates]").uncheck()
+    form.locator("button[type=submit]").click()
+    errors = form.locator("[data-errors]")
+    expect(errors).to_contain_text("national-2025:art22")
+    expect(errors).to_contain_text("用于公开传播的副本必须遮蔽")
+    with as_user(site, "officer") as http:
+        before = {r["id"] for r in http.get("/requests").json()}
+    form.locator("[data-mask=plates]").check()
+    form.locator("button[type=submit]").click()
+    with as_user(site, "officer") as http:
+        for _ in range(50):
+            filed = [r for r in http.get("/requests").json() if r["id"] not in before]
+            if filed:
+                break
+            page.wait_for_timeout(100)
+    (req,) = filed
+    assert req["publication"]["mask"] == [
+        "faces", "individual_features", "organisation_names", "plates"
+    ]  # fmt: skip
+    cell = page.locator(f"#request-list tr[data-request='{req['id']}'] [data-publication]")
+    expect(cell).to_have_attribute("data-publication", "asked")
+    # approved and executed: the row shows the publication case opened on it, detecting
+    with as_user(site, "head") as http:
+        r = http.post(f"/requests/{req['id']}/approve", json={"note": "同意"})
+        assert r.status_code == 200, r.text
+    with as_user(site, "officer") as http:
+        r = http.post(f"/requests/{req['id']}/execute")
+        assert r.status_code == 200, r.text
+        case_id = r.json()["publication_case_id"]
+    page.reload()
+    expect(cell).to_have_attribute("data-publication", "detecting")
+    expect(cell).to_contain_text(f"公开传播 {case_id}")
+    shot(page, "42-request-for-publication")

@@ -19,9 +19,10 @@ from custos.domain.duty import ReportChannel
 from custos.domain.errors import AuthenticationFailed, SignInThrottled
 from custos.domain.holds import HoldKind, HoldState
 from custos.domain.kinds import AccessAction, LifecycleState, PublicPlaceArticle, UnitKind
+from custos.domain.masking import MaskMode
 from custos.domain.register import RegisterKind
 from custos.domain.rules.categories import CATEGORY_KEYS, CategoryKind
-from custos.domain.rules.terms import Credential, RequesterKind, TrainingContent
+from custos.domain.rules.terms import Credential, MaskTarget, RequesterKind, TrainingContent
 from custos.domain.staff import StaffRole
 from custos.domain.users import Principal
 from custos.entrypoints.api.deps import Caller, ContainerDep, client_address, needs
@@ -89,6 +90,8 @@ def _enums(t: Translator) -> dict[str, list[tuple[str, str]]]:
         "requester_kind": opts("enum.requester_kind", RequesterKind),
         "credential": opts("enum.credential", Credential),
         "emergency": opts("enum.emergency", EmergencyKind),
+        "mask_target": opts("enum.mask_target", MaskTarget),
+        "mask_mode": opts("enum.mask_mode", MaskMode),
         "request_state": opts("enum.request_state", RequestState),
         "register_kind": opts("enum.register_kind", RegisterKind),
         "hold_kind": opts("enum.hold_kind", HoldKind),

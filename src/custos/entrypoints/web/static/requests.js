@@ -5,6 +5,8 @@ import { api, can, clearError, el, flash, fmtTime, formData, label, me, showErro
 const form = document.getElementById("request-form");
 const handlers = document.getElementById("handlers");
 const flashBox = document.getElementById("flash");
+const forPublication = document.getElementById("for-publication");
+const publicationTargets = document.getElementById("publication-targets");
 let cameras = [];
 
 function addHandler() {
@@ -33,6 +35,10 @@ async function fileRequest(ev) {
         .map((c) => ({ type: c.querySelector("[name=h_type]").value, number: c.querySelector("[name=h_number]").value.trim() }))
         .filter((c) => c.number),
     })).filter((h) => h.name),
+    // for publication (公开传播): the targets the copy will mask; the packs decide what is enough
+    publication: forPublication.checked
+      ? { mask: [...form.querySelectorAll("[data-mask]")].filter((c) => c.checked).map((c) => c.dataset.mask), mode: d.mask_mode }
+      : null,
   };
   let req;
   try {
@@ -61,7 +67,10 @@ function scopeText(r) {
 async function act(r, verb, body, box) {
   try {
     const out = await api("POST", `requests/${r.id}/${verb}`, body);
-    if (verb === "execute") {
+    if (verb === "execute" && out.publication_case_id) {
+      // the organ gets the masked copy once reviewed and released, not the original
+      flash(flashBox, T("requests.executed_publication", { id: out.publication_case_id }));
+    } else if (verb === "execute") {
       const msg = out.kind === "session" ? T("requests.executed_session", { id: out.session_id }) : T("requests.executed_export", { id: out.export_id, sha: out.sha256 });
       flash(flashBox, msg);
       const links = out.kind === "session"
@@ -104,6 +113,18 @@ function stillNeeded(r) {
     titles.length ? titles.join("、") : T("requests.any_approver"));
 }
 
+/** A request for publication: the ask, then its case's state and, once released, the masked
+ * copy's download (the organ's copy in place of the original). */
+function publicationCell(r) {
+  if (!r.publication) return "—";
+  const c = r.publication_case;
+  if (!c) return el("span", { dataset: { publication: "asked" } }, T("requests.publication_asked"));
+  const state = T("requests.publication_case", { id: c.id, state: label("enum.publication_state", c.state) });
+  const out = el("span", { dataset: { publication: c.state } }, state);
+  if (c.file) out.append(" ", el("a", { href: c.file, dataset: { publicationFile: c.id } }, T("requests.publication_download")));
+  return out;
+}
+
 const columns = (extra) => [
   ["requests.id", (r) => r.id],
   ["requests.action", (r) => label("enum.action", r.action)],
@@ -113,12 +134,15 @@ const columns = (extra) => [
   ["requests.purpose", (r) => r.purpose],
   ["requests.titles", stillNeeded],
   ["requests.citations", (r) => el("span", { class: "article" }, r.citations.join(", "))],
+  ["requests.publication", publicationCell],
   ["common.actions", extra],
 ];
 
 async function load() {
   try {
-    const all = await api("GET", "requests");
+    // a request for publication once executed: its case, from the request's own page
+    const all = await Promise.all((await api("GET", "requests")).map((r) =>
+      r.publication && r.state === "executed" ? api("GET", `requests/${r.id}`) : r));
     document.getElementById("request-list").replaceChildren(table(columns(ownActions), all, { rowAttrs: (r) => ({ dataset: { request: r.id } }) }));
     if (can("approve")) {
       const awaiting = await api("GET", "requests?awaiting_me=true");
@@ -136,6 +160,7 @@ function defaults() {
   form.elements.start.value = toLocalInput(new Date(now - 3600000));
   form.elements.end.value = toLocalInput(new Date(now));
   form.elements.expires_at.value = toLocalInput(new Date(now + 7 * 86400000));
+  publicationTargets.hidden = !forPublication.checked;
   handlers.replaceChildren();
   addHandler(); addHandler();
 }
@@ -146,6 +171,7 @@ if (can("request.file")) {
   document.getElementById("req-cameras").replaceChildren(...cameras.map((c) => el("option", { value: c.id }, `${c.id} · ${c.name}`)));
   defaults();
   document.getElementById("add-handler").addEventListener("click", addHandler);
+  forPublication.addEventListener("change", () => { publicationTargets.hidden = !forPublication.checked; });
   form.addEventListener("submit", fileRequest);
 }
 await load();
