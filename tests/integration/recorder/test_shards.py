@@ -81,7 +81,8 @@ def test_a_shard_killed_mid_segment_costs_only_its_own_cameras_a_few_seconds(
         return any(f.stat().st_size > 0 for r in runs for f in r.glob("*.mp4"))
 
     back_after = wait_until(new_run_has_media, 15, step_s=0.1)
-    assert back_after <= 5.0  # back-off, a new shard, RTSP set-up
+    print(f"media on disk again {back_after:.2f} s after the shard's kill")
+    assert back_after <= 3.0  # the fast probe back-off, a new shard, RTSP set-up (issue 16)
     wait_until(lambda: recording(victim_cam), 10)
     recorder.assert_running()
     assert recording(other_cam)
