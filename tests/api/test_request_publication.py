@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from custos.domain.audit import Outcome
 from custos.domain.register import RegisterKind, RegisterQuery
 from custos.services.publication_jobs import PublicationJobs
 from tests.api.access_world import TONGCHUAN, XIAN, World, request_body
@@ -138,6 +139,10 @@ def test_an_executed_request_for_publication_yields_the_masked_copy_not_the_orig
     (error,) = original.json()["errors"]
     assert error["field"] == "export_id" and error["rule_id"] == ARTICLES
     assert "遮蔽副本" in error["text"] and "masked copy" in error["reason"]  # zh by default
+    with w.container.uow() as uow:
+        refused = [e for _, e in uow.audit.find(limit=1000) if e.outcome is Outcome.REFUSED]
+    assert [e.action for e in refused] == ["export.download"]  # the attempt is logged
+    assert refused[0].detail["rule_id"] == ARTICLES
     early = w.client.get(f"{url}/publication/file", headers=officer)
     assert early.status_code == 409  # not released yet
 

@@ -303,7 +303,9 @@ class AccessRequestService:
             outcome = self._footage.execute_grant(uow, actor, req)
             req.output_sha256 = outcome.sha256
             opened: dict[str, object] = {}
-            if req.publication is not None and self._publication is not None:
+            if req.publication is not None:
+                if self._publication is None:  # never the original in place of the masked copy
+                    raise ValidationFailed(FieldError("publication", "not available here"))
                 assert outcome.export_id is not None
                 assert outcome.sha256 is not None
                 case = self._publication.open_case(

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from custos.domain.audit import AuditEvent, Outcome
 from custos.domain.clock import Clock
 from custos.domain.errors import (
+    Conflict,
     CustosError,
     NotFound,
     PermissionDenied,
@@ -33,6 +34,11 @@ def refusals_logged(
         yield
     except (ValidationFailed, NotFound, PermissionDenied) as exc:
         _log(uow, clock, actor, action, kind, obj_id, exc, detail or {})
+        raise
+    except Conflict as exc:  # a state conflict is not a refusal, unless a rule is the reason
+        if exc.rule_id:
+            _log(uow, clock, actor, action, kind, obj_id, exc, {**(detail or {}),
+                 "rule_id": exc.rule_id})  # fmt: skip
         raise
 
 
