@@ -63,7 +63,7 @@ class RecorderConfig:
     #: and how long a shard records on with no recorder attached
     shard_dir: Path | None = None
     orphan_s: float = 30.0
-    shards_outlive: bool = True  # False: they die with the recorder (a recorder node's)
+    shards_outlive: bool = True  # False: they die with the recorder
 
 
 class TornSegmentError(Exception):
@@ -105,6 +105,7 @@ class CameraWorker:
         self.target = target
         self._engine = engine
         self._running = running
+        self._taken_over: RunState | None = None  # the run of the session taken over
         self._config = config
         self._store = store
         self._service = service
@@ -345,6 +346,7 @@ class CameraWorker:
         that recorder, or adopted by this one's reconcile)."""
         log.info("camera %s: recording session taken over from the last recorder", self.camera_id)
         run, run_dir = running.run, running.run_dir
+        self._taken_over = run
         self._run, self._killed_for, self._terminated_at = run, None, None
         self._volume, self._spill = split_volume(self._store.relative(run_dir))[0], False
         running.session.bind(lambda: self._on_output(run))
@@ -475,8 +477,8 @@ class CameraWorker:
         """On a recorder node, where a run's footage may start: not before the run (its first
         segment can arrive faster than real time), nor before the camera's last indexed
         segment (another node's, just handed over: docs/design/cluster.md)."""
-        if self.target.node is None:
-            return None
+        if self.target.node is None or run is self._taken_over:
+            return None  # a run taken over began before this worker: its start is not known
         try:
             last = self._service.last_end(self.camera_id)
         except Exception:  # the database's boundary: the run's start alone

@@ -14,16 +14,20 @@ from custos.adapters.sip.media_control import MediaControlClient, socket_path
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container
 from custos.config import Settings
+from custos.domain.clock import Clock
 from custos.domain.cluster import LEASE_TTL_S
 from custos.recorder.camera_worker import RecorderConfig
 from custos.recorder.engines.gb28181 import GbEngine
+from custos.recorder.engines.pyav import ShardPool
 from custos.recorder.leases import LeaseKeeper
 from custos.recorder.lifeline import settle_heap
 from custos.recorder.metrics import RecorderMetrics
 from custos.recorder.node_duties import NodeDuties
+from custos.recorder.node_instance import kept_instance
 from custos.recorder.node_media import start_node_media
-from custos.recorder.port import RecordingEngine
-from custos.recorder.supervisor import RecorderLock, Supervisor, configured_engine
+from custos.recorder.port import RecordingEngine, RunningSession
+from custos.recorder.recorder_lock import RecorderLock
+from custos.recorder.supervisor import Supervisor, configured_engine
 from custos.services.recorder_leases import NodeIdentity, RecorderLeases
 from custos.services.storage_watch import StorageFullAlarm, VolumeSpillAlarm
 
@@ -89,11 +93,55 @@ def lease_keeper(container: Container, me: NodeIdentity) -> LeaseKeeper:
     return LeaseKeeper(service, me, recording.camera_ids_to_record)
 
 
+def recorder_config(settings: Settings, node: bool) -> RecorderConfig:
+    return RecorderConfig(
+        segment_seconds=settings.segment_seconds,
+        min_free_bytes=min_free_bytes(os.environ),
+        engine=settings.recorder_engine,
+        cameras_per_shard=settings.recorder_shard_cameras,
+        shard_dir=settings.data_dir / "shards",
+        orphan_s=orphan_s(os.environ, node),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldDirectory:
+    """What a recorder node takes before it touches the database (docs/design/cluster.md, "A
+    node restarted on its own data directory is the same instance"): the data directory's lock,
+    the instance id kept there, and its shards re-attached, so that they do not reach their
+    orphan limit while the node starts."""
+
+    lock: RecorderLock
+    node: NodeIdentity
+    config: RecorderConfig
+    engine: RecordingEngine
+    running: list[RunningSession]
+
+
+def hold_node_directory(settings: Settings, node: NodeIdentity, clock: Clock) -> HeldDirectory:
+    """Refused at once (one line) while another recorder holds the directory's lock."""
+    lock = RecorderLock(settings.data_dir / "recorder.lock")
+    if not lock.try_acquire():
+        raise SystemExit(
+            f"recorder node {node.name}: another recorder holds {lock.path}"
+            " (one recorder per data directory); stop it or give this one another --data-dir"
+        )
+    node = dataclasses.replace(node, instance=kept_instance(settings.data_dir, node.name))
+    config = recorder_config(settings, node=True)
+    engine = configured_engine(config)
+    running = engine.reattach(clock) if isinstance(engine, ShardPool) else []
+    return HeldDirectory(lock, node, config, engine, running)
+
+
 def run_recorder(
-    container: Container, stop: threading.Event | None = None, node: NodeIdentity | None = None
+    container: Container,
+    stop: threading.Event | None = None,
+    node: NodeIdentity | None = None,
+    held: HeldDirectory | None = None,
 ) -> None:
     """Record until SIGTERM/SIGINT (or ``stop``); one recorder per data directory. With
-    ``node``, as one recorder node of a cluster: only the cameras it leases."""
+    ``node``, as one recorder node of a cluster: only the cameras it leases (``held``: its data
+    directory, taken before the database was, :func:`hold_node_directory`)."""
     settings = container.settings
     if node is not None and container.engine.dialect.name != "postgresql":
         lease_keeper(container, node)  # refuses, naming the rule
@@ -106,8 +154,13 @@ def run_recorder(
 
         signal.signal(signal.SIGTERM, _on_signal)
         signal.signal(signal.SIGINT, _on_signal)
-    if not RecorderLock(settings.data_dir / "recorder.lock").acquire(stop):
-        return
+    if node is not None:
+        held = held or hold_node_directory(settings, node, container.clock)
+        node, lock = held.node, held.lock
+    else:  # kept referenced until the end: a lock object collected would drop the lock
+        lock = RecorderLock(settings.data_dir / "recorder.lock")
+        if not lock.acquire(stop):
+            return
     media_server = start_node_media(settings, node, container.clock) if node else None
     if node is not None and media_server is not None:  # the real port when it asked for :0
         node = dataclasses.replace(node, address=media_server.address)
@@ -126,16 +179,8 @@ def run_recorder(
         store.claim_volumes()
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
-    config = RecorderConfig(
-        segment_seconds=settings.segment_seconds,
-        min_free_bytes=min_free_bytes(os.environ),
-        engine=settings.recorder_engine,
-        cameras_per_shard=settings.recorder_shard_cameras,
-        shard_dir=settings.data_dir / "shards",
-        orphan_s=orphan_s(os.environ, node is not None),
-        shards_outlive=node is None,  # a node's successor instance would not adopt them
-    )
-    engine = configured_engine(config)
+    config = held.config if held is not None else recorder_config(settings, node=False)
+    engine = held.engine if held is not None else configured_engine(config)
     supervisor = Supervisor(
         container.recording,
         store,
@@ -147,6 +192,7 @@ def run_recorder(
         engine=engine,
         gb_engine=gb_engine(settings, engine),
         leases=keeper,
+        running=held.running if held is not None else None,
     )
     settle_heap()
     if duties is not None:
@@ -158,3 +204,4 @@ def run_recorder(
             duties.stop()
         if media_server is not None:
             media_server.stop()
+        lock.release()

@@ -3,14 +3,10 @@ registry, and publish their health."""
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import IO
 
 from custos.adapters.storage.segment_files import SegmentStore
 from custos.domain.clock import Clock
@@ -23,6 +19,7 @@ from custos.recorder.engines.pyav import ShardPool
 from custos.recorder.engines.router import EngineRouter
 from custos.recorder.leases import LeaseKeeper
 from custos.recorder.metrics import RecorderMetrics
+from custos.recorder.node_adoption import is_own, quit_and_reconcile
 from custos.recorder.port import RecordingEngine, RunningSession, source_hash
 from custos.recorder.reconcile import ReconcileReport, reconcile
 from custos.services.recording import RecordingService, RecordTarget
@@ -37,32 +34,6 @@ class SupervisorTiming:
     health_publish_s: float = 2.0
     tick_s: float = 0.5
     stop_grace_s: float = 10.0
-
-
-class RecorderLock:
-    """One recorder per data directory: an exclusive lock on ``recorder.lock``."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._file: IO[str] | None = None
-
-    def acquire(self, stop: threading.Event, retry_s: float = 2.0) -> bool:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        f = self._path.open("a+")
-        while not stop.is_set():
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                log.warning("another recorder holds %s; waiting", self._path)
-                stop.wait(retry_s)
-                continue
-            f.truncate(0)
-            f.write(str(os.getpid()))
-            f.flush()
-            self._file = f
-            return True
-        f.close()
-        return False
 
 
 def configured_engine(config: RecorderConfig) -> RecordingEngine:
@@ -94,10 +65,13 @@ class Supervisor:
         engine: RecordingEngine | None = None,
         gb_engine: RecordingEngine | None = None,
         leases: LeaseKeeper | None = None,
+        running: list[RunningSession] | None = None,
     ) -> None:
         """``engine`` records cameras' streams (default: :func:`configured_engine`);
         ``gb28181://`` sources (usually through that same engine). With ``leases`` (a recorder
-        node of a cluster, docs/design/cluster.md) it records only the cameras the node holds."""
+        node of a cluster, docs/design/cluster.md) it records only the cameras the node holds.
+        ``running``: the sessions of the shards already re-attached (else it re-attaches)."""
+        self._found = running
         self._leases = leases
         self._leases_seen = -1
         self._restart_noted = False
@@ -113,6 +87,8 @@ class Supervisor:
         self._workers: dict[int, CameraWorker] = {}
         self._base_engine = engine or configured_engine(config)
         self._running: dict[int, RunningSession] = {}  # sessions that outlived the last recorder
+        #: a node: until when re-attached sessions wait for its first renewal (time.monotonic())
+        self._adopt_until = 0.0
         self._engine = EngineRouter(
             self._base_engine,
             {GB_SCHEME: gb_engine} if gb_engine is not None else {},
@@ -139,6 +115,7 @@ class Supervisor:
                 [t.camera_id for t in self._service.targets() if t.camera_id not in self._running]
             )
         else:  # a node: a claim opens its camera's gap; what it kept, the first sync
+            self._adopt_until = time.monotonic() + self._config.orphan_s
             self._leases.start()
         next_poll = next_publish = 0.0
         while not stop.is_set():
@@ -184,13 +161,15 @@ class Supervisor:
         keeper.stop()
 
     def _reattach(self) -> dict[str, int]:
-        """Shards a crashed recorder left: a one-machine recorder takes their sessions over (its
-        workers adopt them); a node tells them to quit (its new instance's tokens would refuse
-        their segments: docs/design/recording.md, "Shards outlive their supervisor"). Returns
-        the files not to reconcile: run directory → first sequence a live session may write."""
-        if not isinstance(self._base_engine, ShardPool):
-            return {}
-        found = self._base_engine.reattach(self._clock, adopt=self._leases is None)
+        """Shards a crashed recorder left: their sessions, for the workers to take over (a node's
+        only those under its name and the token it still holds: docs/design/recording.md,
+        "Shards outlive their supervisor"). Returns the files not to reconcile: run directory →
+        first sequence a live session may write."""
+        found = self._found
+        if found is None:
+            if not isinstance(self._base_engine, ShardPool):
+                return {}
+            found = self._base_engine.reattach(self._clock)
         for running in found:
             if running.camera_id in self._running:  # one session per camera: the newest
                 self._running.pop(running.camera_id).session.terminate()
@@ -291,10 +270,12 @@ class Supervisor:
         targets, handing_over = self._leased(registry, held)
         if self._leases is not None and not self._restart_noted and self._leases.renewed_at:
             # the cameras this node kept across its own restart (renewed, never claimed):
-            # footage since each one's last segment was lost to it
+            # footage since each one's last segment was lost to it, unless its session went on
             self._restart_noted = True
             try:
-                self._service.note_restart(sorted(targets))
+                self._service.note_restart(
+                    sorted(c for c, t in targets.items() if not self._own_running(t))
+                )
             except Exception:  # the database's boundary: the hole shows all the same
                 log.exception("cannot note the restart's gaps")
         gone = [cid for cid, w in self._workers.items() if targets.get(cid) != w.target]
@@ -307,8 +288,12 @@ class Supervisor:
         for cid, target in targets.items():
             if cid not in self._workers:
                 self._start(target)
+        if self._running and self._leases is not None and not self._leases.renewed_at:
+            if time.monotonic() < self._adopt_until:
+                return  # what it holds is known at its first renewal
+            log.warning("node %s: no renewal yet; the running sessions stop", self._leases.me.name)
         for cid in list(self._running):  # no longer to be recorded here
-            self._running.pop(cid).session.terminate()
+            self._quit(self._running.pop(cid))
 
     def _leased(
         self, registry: dict[int, RecordTarget], held: dict[int, HeldLease] | None
@@ -330,6 +315,13 @@ class Supervisor:
     def _start(self, target: RecordTarget) -> None:
         log.info("camera %s: recording starts (%s)", target.camera_id, target.stream.redacted())
         running = self._running.pop(target.camera_id, None)
+        if (
+            running is not None
+            and self._leases is not None
+            and not is_own(running, self._leases.me.name, target.fencing_token)
+        ):
+            self._quit(running)
+            running = None
         if running is not None and running.source_hash != source_hash(
             target.stream.with_credentials()
         ):
@@ -341,6 +333,23 @@ class Supervisor:
         )
         self._workers[target.camera_id] = w
         w.start()
+
+    def _own_running(self, target: RecordTarget) -> bool:
+        """A node's: the camera's running session records under its name and current token."""
+        running = self._running.get(target.camera_id)
+        return (
+            running is not None
+            and self._leases is not None
+            and is_own(running, self._leases.me.name, target.fencing_token)
+        )
+
+    def _quit(self, running: RunningSession) -> None:
+        if self._leases is None:
+            running.session.terminate()
+        else:
+            quit_and_reconcile(
+                running, self._service, self._store, self._clock, self._leases.me.name
+            )
 
     def _stop_all(self, camera_ids: list[int], removed: set[int] | None = None) -> None:
         workers = [self._workers.pop(cid) for cid in camera_ids if cid in self._workers]

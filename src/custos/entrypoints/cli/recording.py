@@ -52,7 +52,8 @@ def recorder(
     node leases (docs/design/cluster.md)."""
     from custos import __version__
     from custos.bootstrap import bootstrap, migrate
-    from custos.recorder.main import run_recorder
+    from custos.domain.clock import SystemClock
+    from custos.recorder.main import hold_node_directory, run_recorder
     from custos.services.recorder_leases import NodeIdentity
 
     identity = None
@@ -64,10 +65,12 @@ def recorder(
     more: dict[str, object] = {"database_idle_transaction_s": 20} if identity else {}
     settings = build_settings(data_dir, segment_seconds=segment_seconds, **more)
     log_to_stderr(settings.log_level)
+    # a node takes its data directory, and re-attaches its shards, before the database's start
+    held = hold_node_directory(settings, identity, SystemClock()) if identity else None
     migrate(settings)
     container = bootstrap(settings)
     try:
-        run_recorder(container, node=identity)
+        run_recorder(container, node=identity, held=held)
     finally:
         container.close()
 
