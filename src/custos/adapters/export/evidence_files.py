@@ -11,6 +11,10 @@ packets from there with negative timestamps (``-avoid_negative_ts disabled``) an
 writes an edit list that starts presentation at FROM. A player decodes from the keyframe and
 shows, as its first frame, the frame at FROM; the frames before it are in the file (a decoder
 needs them) but are not shown. tests/services/test_evidence_cut.py proves it with ffprobe.
+
+No ``faststart``: the cut is a file inside a ZIP that is downloaded whole, never streamed, so
+its index may stay at the end; moving it to the front made ffmpeg read and write the whole cut
+a second time (docs/design/evidence.md, "Measured: export speed").
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ def cut_argv(ffmpeg: str, listing: Path, dst: Path, from_ms: int, to_ms: int) ->
         "-ss", f"{from_ms / 1000:.3f}", "-to", f"{to_ms / 1000:.3f}",
         "-i", str(listing),
         "-map", "0:v", "-c", "copy", "-avoid_negative_ts", "disabled",
-        "-movflags", "+faststart", "-f", "mp4", str(dst),
+        "-f", "mp4", str(dst),
     ]  # fmt: skip
 
 
