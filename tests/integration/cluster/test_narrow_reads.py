@@ -111,13 +111,6 @@ class RowsRead:
             self.per_statement.append(cursor.rowcount)
 
 
-@pytest.fixture
-def pg_container(backend: str, container: Container) -> Container:
-    if backend != "postgresql":
-        pytest.skip("a recorder node needs PostgreSQL")
-    return container
-
-
 def _sync_once(c: Container, sample: Path, tmp_path: Path, keeper: LeaseKeeper | None) -> RowsRead:
     sup = Supervisor(c.recording, SegmentStore(tmp_path / "media"), RecorderConfig(), c.clock,
                      engine=FakeEngine(sample), leases=keeper)  # fmt: skip
@@ -131,10 +124,11 @@ def _sync_once(c: Container, sample: Path, tmp_path: Path, keeper: LeaseKeeper |
     return rows
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)  # a node needs PostgreSQL
 def test_a_nodes_supervisor_reads_only_the_cameras_it_holds(
-    pg_container: Container, sample: Path, tmp_path: Path
+    container: Container, sample: Path, tmp_path: Path
 ) -> None:
-    c = pg_container
+    c = container
     _, expected = _registry(c)
     keeper = LeaseKeeper(RecorderLeases(c.uow, c.clock, ttl_s=10),
                          NodeIdentity("node-a", "127.0.0.1:0", 2, "test"),
