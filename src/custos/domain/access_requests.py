@@ -341,6 +341,16 @@ class AccessRequest:
         found = self.extra.get("publication_case_id")
         return int(found) if found is not None else None
 
+    @property
+    def publication_case_ids(self) -> list[int]:
+        """Every publication case opened when the grant was executed, one per camera video
+        (a request executed before several cameras were allowed: its one case)."""
+        found = self.extra.get("publication_case_ids")
+        if found is not None:
+            return [int(i) for i in found]
+        one = self.publication_case_id
+        return [] if one is None else [one]
+
     def extra_with(self, ask: PublicationAsk | None) -> dict[str, Any]:
         """``extra`` with the ask set (or removed, for None)."""
         extra = {k: v for k, v in self.extra.items() if k != "publication"}

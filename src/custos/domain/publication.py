@@ -124,6 +124,18 @@ class PublicationCase:
     job: PublicationJob | None = None  # detection or rendering in the background
     next_region_id: int = 0  # the id the next region added gets; ids are never reused
     request_id: int | None = None  # the access request for publication it was opened for
+    #: the original's video it masks (``video/…mp4``); None: the package's only video (a case
+    #: stored before multi-camera packages, or a one-video package)
+    member: str | None = None
+
+    @property
+    def source_work(self) -> str:
+        """The folder name, under the work dir, of the extracted original video (one per
+        original and member, shared by detection and the reviewer's frames)."""
+        base = f"source-{self.source_sha256[:16]}"
+        if self.member is None:
+            return base
+        return f"{base}-{self.member.removeprefix('video/').removesuffix('.mp4')}"
 
     @property
     def package_name(self) -> str | None:

@@ -308,11 +308,13 @@ class AccessRequestService:
                     raise ValidationFailed(FieldError("publication", "not available here"))
                 assert outcome.export_id is not None
                 assert outcome.sha256 is not None
-                case = self._publication.open_case(
+                cases = self._publication.open_cases(
                     uow, actor, req, outcome.export_id, outcome.sha256
                 )
-                req.extra = {**req.extra, "publication_case_id": case.id}
-                opened = {"publication_case_id": case.id}
+                ids = [case.id for case in cases]
+                opened = {"publication_case_id": ids[0] if ids else None}
+                opened["publication_case_ids"] = ids
+                req.extra = {**req.extra, **opened}
             uow.access_requests.update(req)
             self._audit(uow, actor, "request.execute", req, {**outcome.as_dict(), **opened})
             uow.commit()
@@ -333,16 +335,22 @@ class AccessRequestService:
         req = self.get(actor, request_id)
         return self._publication.case_of(req) if self._publication else None
 
+    def publication_cases(self, actor: Principal, request_id: int) -> list[PublicationCase]:
+        """Every publication case of the request (one per camera video), once executed."""
+        req = self.get(actor, request_id)
+        return self._publication.cases_of(req) if self._publication else []
+
     def publication_package(
-        self, actor: Principal, request_id: int
+        self, actor: Principal, request_id: int, case_id: int | None = None
     ) -> tuple[PublicationCase, Path]:
-        """The masked copy, released, for the request's requester or handlers."""
+        """A masked copy, released, for the request's requester or handlers (``case_id``:
+        which, where the request has several)."""
         actor.require(Permission.REQUEST_FILE)
         with self._uow() as uow:
             req = self._executor(uow, actor, request_id)
         if self._publication is None or req.publication is None:
             raise NotFound("publication of request", request_id)
-        return self._publication.package(actor, req)
+        return self._publication.package(actor, req, case_id)
 
     # ---- reading -------------------------------------------------------------------------------
     def get(self, actor: Principal, request_id: int) -> AccessRequest:

@@ -450,6 +450,18 @@ def _with_files(parts: ManifestParts, files: Sequence[PackedFile]) -> ManifestPa
     return replace(parts, files=list(files))
 
 
+def camera_members(cameras: Sequence[tuple[int, str]]) -> dict[int, str]:
+    """Each camera's video member (``video/<stem>.mp4``) as a package of ``cameras`` (id,
+    address code; in the scope's order) names it."""
+    taken: set[str] = set()
+    found: dict[int, str] = {}
+    for cid, code in cameras:
+        stem = _file_stem(code, cid, taken)
+        taken.add(stem)
+        found[cid] = video_name(stem)
+    return found
+
+
 def _file_stem(address_code: str, camera_id: int, taken: set[str]) -> str:
     """The camera's address code, unless it is not a safe file name or is taken already."""
     try:

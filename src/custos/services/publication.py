@@ -1,10 +1,12 @@
 """Copies for public dissemination (公开传播): request, proposal, review, release.
 
-1. :meth:`PublicationService.request` takes a delivered package (its SHA-256 as delivered), the
-   division whose packs apply and the targets the requester says will be masked; a request that
-   leaves out a target the packs require is refused naming ``publication.mask.<target>`` and the
-   articles (Decree 799 art. 22, Xi'an art. 28). The case is stored ``detecting``; detection
-   proposes tracks in the background (``services/publication_jobs.py``).
+1. :meth:`PublicationService.request` takes a delivered package (its SHA-256 as delivered) and
+   the video of it to mask (one case per camera video: :meth:`request_export` opens one per
+   video of the export), the division whose packs apply and the targets the requester says
+   will be masked; a request that leaves out a target the packs require is refused naming
+   ``publication.mask.<target>`` and the articles (Decree 799 art. 22, Xi'an art. 28). The
+   case is stored ``detecting``; detection proposes tracks in the background
+   (``services/publication_jobs.py``).
 2. A reviewer (``publication.review``, not the requester) lists the boxes per frame, removes
    false tracks, adds regions and static zones, confirms what no detector covers, and approves.
 3. :meth:`release` queues the render (``rendering``); the job (``publication_jobs.py``)
@@ -26,9 +28,6 @@ from custos.domain.access import Permission, Role
 from custos.domain.audit import AuditEvent
 from custos.domain.clock import Clock
 from custos.domain.errors import Conflict, FieldError, NotFound, ValidationFailed
-from custos.domain.evidence import (
-    PackedFile,
-)
 from custos.domain.masking import MaskMode, StaticZone
 from custos.domain.publication import (
     MAX_PURPOSE,
@@ -38,13 +37,10 @@ from custos.domain.publication import (
     VideoFacts,
 )
 from custos.domain.publication_job import JobActor, JobStage, JobSupersededError, PublicationJob
-from custos.domain.register import Person, RegisterEntry, RegisterKind
 from custos.domain.rules import RuleBook
 from custos.domain.rules.publication import publication_duty
 from custos.domain.rules.terms import MaskTarget
 from custos.domain.users import Principal
-from custos.services.evidence import BuiltEvidence
-from custos.services.publication_package import publication_order
 from custos.services.publication_ports import (
     Masker,
     Publications,
@@ -102,13 +98,24 @@ class PublicationService:
         purpose: str,
         mask: Sequence[MaskTarget],
         mode: MaskMode = MaskMode.PIXELATE,
-    ) -> PublicationCase:
-        """Ask for a masked copy of one's staff export (the API's way in)."""
+    ) -> list[PublicationCase]:
+        """Ask for masked copies of one's staff export (the API's way in): one case per video
+        of the export, in member order, stored in one transaction."""
         principal.require(Permission.EXPORT)
         duty = publication_duty(self.rulebook.packs_for_division(division_code))
         duty.check(mask, field="publication.mask")  # refused before the file is read
         path = self.export_path(principal, export_id)
-        return self.request(principal, path, division_code, purpose, mask, mode, export_id)
+        members = self.masker.videos(path)
+        if not members:
+            raise ValidationFailed(FieldError("source.video", "the export holds no video"))
+        asked = (division_code, purpose, mask, mode)
+        with self.uow() as uow:
+            cases = [
+                uow.publications.add(c)
+                for c in self._cases(principal, path, *asked, export_id, members)
+            ]
+            uow.commit()
+        return cases
 
     def source_path(self, case: PublicationCase) -> Path:
         """The package a case was asked for: its export's file, or the path given."""
@@ -138,35 +145,54 @@ class PublicationService:
         mask: Sequence[MaskTarget],
         mode: MaskMode = MaskMode.PIXELATE,
         export_id: int | None = None,
+        member: str | None = None,
     ) -> PublicationCase:
         """Refused as the packs say before the file is read; else stored ``detecting``."""
+        asked = (division_code, purpose, mask, mode)
+        return self.store.add(self._cases(principal, package, *asked, export_id, [member])[0])
+
+    def _cases(
+        self,
+        principal: Principal,
+        package: Path,
+        division_code: str,
+        purpose: str,
+        mask: Sequence[MaskTarget],
+        mode: MaskMode,
+        export_id: int | None,
+        members: Sequence[str | None],
+    ) -> list[PublicationCase]:
+        """One case per video member of the package (None: its only video)."""
         principal.require(Permission.EXPORT)
         if not purpose.strip() or len(purpose) > MAX_PURPOSE:
             raise ValidationFailed(FieldError("purpose", f"1 to {MAX_PURPOSE} characters"))
         duty = publication_duty(self.rulebook.packs_for_division(division_code))
         duty.check(mask, field="publication.mask")
         source_sha256 = self.masker.digest(package)
-        case = PublicationCase(
-            id=None,
-            source_sha256=source_sha256,
-            source_name=package.name,
-            division_code=division_code,
-            purpose=purpose,
-            requested_by=principal.user_id,
-            requested_by_name=principal.username,
-            requested_at=self.clock.now(),
-            required={t: tuple(c.rule_id for c in cs) for t, cs in duty.targets.items()},
-            video=VideoFacts("", 0, 0, "", 0),  # detection's job fills it
-            tracks=[],
-            settings={},
-            mode=mode,
-            state=PublicationState.DETECTING,
-            export_id=export_id,
-            job=PublicationJob(
-                JobStage.DETECT, actor(principal), source=None if export_id else str(package)
-            ),
-        )
-        return self.store.add(case)
+        return [
+            PublicationCase(
+                id=None,
+                source_sha256=source_sha256,
+                source_name=package.name,
+                division_code=division_code,
+                purpose=purpose,
+                requested_by=principal.user_id,
+                requested_by_name=principal.username,
+                requested_at=self.clock.now(),
+                required={t: tuple(c.rule_id for c in cs) for t, cs in duty.targets.items()},
+                video=VideoFacts("", 0, 0, "", 0),  # detection's job fills it
+                tracks=[],
+                settings={},
+                mode=mode,
+                state=PublicationState.DETECTING,
+                export_id=export_id,
+                job=PublicationJob(
+                    JobStage.DETECT, actor(principal), source=None if export_id else str(package)
+                ),
+                member=member,
+            )
+            for member in members
+        ]
 
     def get(self, principal: Principal, case_id: int) -> PublicationCase:
         if not (principal.can(Permission.PUBLICATION_REVIEW) or principal.can(Permission.EXPORT)):
@@ -193,7 +219,7 @@ class PublicationService:
             raise Conflict("state", f"the publication is {case.state.value}: no frames yet")
         if not 0 <= index < case.video.frames:
             raise ValidationFailed(FieldError("frame", f"0 to {case.video.frames - 1}"))
-        work = self.work_dir / f"source-{case.source_sha256[:16]}"
+        work = self.work_dir / case.source_work
         video = work / "source.mp4"
         if not video.is_file():
             if case.export_id is None or not self.exports_root:
@@ -203,7 +229,7 @@ class PublicationService:
             path = self.exports_root / package.path if package else None
             if path is None or not path.is_file() or self.masker.digest(path) != case.source_sha256:
                 raise NotFound("publication video", case_id)
-            _, video = self.masker.extract_video(path, work)
+            _, video = self.masker.extract_video(path, work, case.member)
         jpeg = self.masker.frame_jpeg(video, index)
         self._log_unmasked_view(principal, case, index)
         return jpeg
@@ -302,69 +328,6 @@ class PublicationService:
         case.retry(actor(principal))
         self.store.update(case)
         return case
-
-    def _seal(
-        self,
-        principal: Principal,
-        case: PublicationCase,
-        original: dict[str, Any],
-        member: str,
-        masked: tuple[PackedFile, Path],
-        work: Path,
-    ) -> Path:
-        """The masked copy as custos-evidence/1 (kind publication): registered, then sealed
-        with its log entry, checkpoint and proof in the same transaction, then logged."""
-        assert self.sealer is not None
-        assert case.id is not None
-        now = self.clock.now()
-        name = f"publication-{case.id}-{masked[0].sha256[:12]}"
-        dst = self.work_dir / f"{name}.zip"
-        with self.uow() as uow:
-            entry = uow.register.add(
-                RegisterEntry(
-                    id=None, at=now, kind=RegisterKind.PUBLICATION, unit_id=principal.unit_id,
-                    user_id=principal.user_id,
-                    persons=(
-                        Person(case.requested_by_name, "requester"),
-                        Person(case.reviewer_name, "reviewer"),
-                    ),
-                    organ="", purpose=case.purpose, camera_ids=(), start=None, end=None,
-                    request_id=case.request_id,
-                )
-            )  # fmt: skip
-            order = publication_order(case, original, member, masked, entry.id, name)
-            try:
-                built = self.sealer.seal(uow, principal, order, dst, work)
-                self._log_release(uow, principal, case, entry.id, built)
-                mark_released(uow, case, masked[0].sha256, built.sha256, now)
-                uow.commit()
-            except BaseException:
-                dst.unlink(missing_ok=True)
-                raise
-        return dst
-
-    def _log_release(
-        self,
-        uow: PublicationUnitOfWork,
-        principal: Principal,
-        case: PublicationCase,
-        entry_id: int | None,
-        built: BuiltEvidence,
-    ) -> None:
-        if entry_id is not None:
-            uow.register.set_output([entry_id], built.sha256, built.path.name)
-        uow.audit.append(
-            AuditEvent(
-                at=self.clock.now(), actor=principal.username, action=RELEASE_ACTION,
-                object_type="publication", object_id=str(case.id),
-                detail={
-                    "original_sha256": case.source_sha256,
-                    "manifest_sha256": built.manifest_sha256, "package_sha256": built.sha256,
-                    "register_entry": entry_id, "reviewer": case.reviewer_name,
-                    "export_package_seq": built.seq,
-                },
-            )
-        )  # fmt: skip
 
 
 def actor(principal: Principal) -> JobActor:

@@ -19,6 +19,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from custos.domain.audit import AuditEvent
 from custos.domain.errors import FieldError, ValidationFailed
@@ -33,13 +34,16 @@ from custos.domain.evidence import (
 from custos.domain.publication import MAX_TRACKS, PublicationCase, PublicationState
 from custos.domain.publication_job import FailureCode, JobStage, JobSupersededError
 from custos.domain.register import Person, RegisterEntry, RegisterKind
+from custos.domain.users import Principal
+from custos.services.evidence import BuiltEvidence
 from custos.services.publication import (
     RELEASE_ACTION,
     PublicationService,
     mark_released,
     principal_of,
 )
-from custos.services.publication_package import legacy_manifest
+from custos.services.publication_package import legacy_manifest, publication_order
+from custos.services.publication_ports import PublicationUnitOfWork
 
 log = logging.getLogger(__name__)
 FAILED_ACTION = "publication.job_failed"
@@ -138,8 +142,8 @@ class PublicationJobs:
             raise ValidationFailed(
                 FieldError("source", "the package is not the one the publication was asked for")
             )
-        work = service.work_dir / f"source-{case.source_sha256[:16]}"
-        member, video = service.masker.extract_video(package, work)
+        work = service.work_dir / case.source_work
+        member, video = service.masker.extract_video(package, work, case.member)
         proposal = service.masker.propose(member, video, progress)
         if len(proposal.tracks) > MAX_TRACKS:
             raise ValidationFailed(FieldError("tracks", f"more than {MAX_TRACKS} proposed"))
@@ -163,7 +167,7 @@ class PublicationJobs:
             )
         work = service.work_dir / f"publication-{case.id}" / f"attempt-{case.job.attempt}"
         shutil.rmtree(work.parent, ignore_errors=True)  # an earlier attempt's work files
-        member, video = service.masker.extract_video(package, work)
+        member, video = service.masker.extract_video(package, work, case.member)
         masked_name = "video/" + Path(member).stem + "-masked.mp4"
         masked = work / "masked.mp4"
         masked_sha256 = service.masker.render(
@@ -172,7 +176,7 @@ class PublicationJobs:
         packed = PackedFile(masked_name, masked_sha256, masked.stat().st_size)
         if service.sealer is not None:
             original = service.masker.read_manifest(package)
-            return service._seal(principal, case, original, member, (packed, masked), work)
+            return self._seal(principal, case, original, member, (packed, masked), work)
         # the older custos-publication/1 package (a service without a sealer: tests with fakes)
         now = service.clock.now()
         signer = service.signer()
@@ -217,6 +221,70 @@ class PublicationJobs:
             mark_released(uow, case, masked_sha256, package_sha256, now)
             uow.commit()
         return target
+
+    def _seal(
+        self,
+        principal: Principal,
+        case: PublicationCase,
+        original: dict[str, Any],
+        member: str,
+        masked: tuple[PackedFile, Path],
+        work: Path,
+    ) -> Path:
+        """The masked copy as custos-evidence/1 (kind publication): registered, then sealed
+        with its log entry, checkpoint and proof in the same transaction, then logged."""
+        service = self.service
+        assert service.sealer is not None
+        assert case.id is not None
+        now = service.clock.now()
+        name = f"publication-{case.id}-{masked[0].sha256[:12]}"
+        dst = service.work_dir / f"{name}.zip"
+        with service.uow() as uow:
+            entry = uow.register.add(
+                RegisterEntry(
+                    id=None, at=now, kind=RegisterKind.PUBLICATION, unit_id=principal.unit_id,
+                    user_id=principal.user_id,
+                    persons=(
+                        Person(case.requested_by_name, "requester"),
+                        Person(case.reviewer_name, "reviewer"),
+                    ),
+                    organ="", purpose=case.purpose, camera_ids=(), start=None, end=None,
+                    request_id=case.request_id,
+                )
+            )  # fmt: skip
+            order = publication_order(case, original, member, masked, entry.id, name)
+            try:
+                built = service.sealer.seal(uow, principal, order, dst, work)
+                self._log_release(uow, principal, case, entry.id, built)
+                mark_released(uow, case, masked[0].sha256, built.sha256, now)
+                uow.commit()
+            except BaseException:
+                dst.unlink(missing_ok=True)
+                raise
+        return dst
+
+    def _log_release(
+        self,
+        uow: PublicationUnitOfWork,
+        principal: Principal,
+        case: PublicationCase,
+        entry_id: int | None,
+        built: BuiltEvidence,
+    ) -> None:
+        if entry_id is not None:
+            uow.register.set_output([entry_id], built.sha256, built.path.name)
+        uow.audit.append(
+            AuditEvent(
+                at=self.service.clock.now(), actor=principal.username, action=RELEASE_ACTION,
+                object_type="publication", object_id=str(case.id),
+                detail={
+                    "original_sha256": case.source_sha256,
+                    "manifest_sha256": built.manifest_sha256, "package_sha256": built.sha256,
+                    "register_entry": entry_id, "reviewer": case.reviewer_name,
+                    "export_package_seq": built.seq,
+                },
+            )
+        )  # fmt: skip
 
     def _fail(self, case: PublicationCase, code: FailureCode, detail: str) -> None:
         """The case ``failed`` with its reason, and the failure logged, in one transaction

@@ -1,10 +1,11 @@
-"""An access request for publication (公开传播): its ask checked against the packs, its case
-opened when the grant is executed, the masked copy handed to the organ instead of the original
-(docs/design/evidence.md, "An access request for publication").
+"""An access request for publication (公开传播): its ask checked against the packs, its cases
+opened when the grant is executed (one per camera video), the masked copies handed to the
+organ instead of the original (docs/design/evidence.md, "An access request for publication"
+and "A multi-camera package").
 
 The ask (``publication: {mask, mode}``) lives in the request's ``extra`` and in its canonical
 content, so approvals vouch for it. :meth:`RequestPublication.refusals` runs wherever the
-request's shape is checked (create, update, submit); :meth:`RequestPublication.open_case` runs
+request's shape is checked (create, update, submit); :meth:`RequestPublication.open_cases` runs
 inside the request's execute transaction, after the original package is built and registered.
 """
 
@@ -24,6 +25,7 @@ from custos.domain.publication_job import JobStage, PublicationJob
 from custos.domain.rules import RuleBook
 from custos.domain.rules.publication import PublicationDuty, publication_duty
 from custos.domain.users import Principal
+from custos.services.evidence import camera_members
 from custos.services.ports import AccessUnitOfWork, AccessUnitOfWorkFactory
 from custos.services.publication import actor as job_actor
 from custos.services.publication_ports import Publications, PublicationUnitOfWork
@@ -58,14 +60,6 @@ class RequestPublication:
                     key="refusal.publication_view",
                 )
             )
-        if len(req.scope.camera_ids) > 1:
-            errors.append(
-                FieldError(
-                    "scope.camera_ids",
-                    "a request for publication names one camera (one camera per publication)",
-                    key="refusal.publication_one_camera",
-                )
-            )
         if len(req.purpose) > MAX_PURPOSE:
             errors.append(
                 FieldError("purpose", f"at most {MAX_PURPOSE} characters for a publication")
@@ -77,50 +71,67 @@ class RequestPublication:
         return errors
 
     # ---- the grant -------------------------------------------------------------------------
-    def open_case(
+    def open_cases(
         self,
         uow: AccessUnitOfWork,
         actor: Principal,
         req: AccessRequest,
         export_id: int,
         package_sha256: str,
-    ) -> PublicationCase:
-        """The case on the original package just built, in the request's transaction; checked
-        against the packs again (they may have changed since the request was filed)."""
+    ) -> list[PublicationCase]:
+        """One case per camera of the scope with footage in the range (its video in the
+        original package just built), in the request's transaction; each checked against its
+        camera's division's packs again (they may have changed since the request was filed)."""
         ask = req.publication
         assert ask is not None
         assert req.id is not None
-        divisions = self._divisions(uow, req.scope.camera_ids[:1])
-        if not divisions:
-            raise ValidationFailed(FieldError("scope.camera_ids", "the camera has no site"))
-        division = divisions[0]
-        duty = self._duty(division)
-        duty.check(ask.mask, field="publication.mask")
-        case = PublicationCase(
-            id=None,
-            source_sha256=package_sha256,
-            source_name=f"request-{req.id}",
-            division_code=division,
-            purpose=req.purpose[:MAX_PURPOSE],
-            requested_by=actor.user_id,
-            requested_by_name=actor.username,
-            requested_at=self._clock.now(),
-            required={t: tuple(c.rule_id for c in cs) for t, cs in duty.targets.items()},
-            video=VideoFacts("", 0, 0, "", 0),  # detection's job fills it
-            tracks=[],
-            settings={},
-            mode=ask.mode,
-            state=PublicationState.DETECTING,
-            export_id=export_id,
-            job=PublicationJob(JobStage.DETECT, job_actor(actor), source=None),
-            request_id=req.id,
-        )
-        # one unit of work serves both (bootstrap): the case joins the request's transaction
-        return cast(PublicationUnitOfWork, uow).publications.add(case)
+        scope, found = req.scope, []
+        for cid in scope.camera_ids:
+            cam = uow.cameras.get(cid)
+            site = uow.sites.get(cam.site_id) if cam else None
+            if cam is None or site is None:
+                raise ValidationFailed(FieldError("scope.camera_ids", f"camera {cid} has no site"))
+            found.append((cid, cam.address_code, site.division_code))
+        members = camera_members([(cid, code) for cid, code, _ in found])
+        cases = []
+        for cid, _, division in found:
+            if not uow.segments.find(cid, scope.start, scope.end):
+                continue  # no footage in the range: no video in the original, nothing to mask
+            duty = self._duty(division)
+            duty.check(ask.mask, field="publication.mask")
+            case = PublicationCase(
+                id=None,
+                source_sha256=package_sha256,
+                source_name=f"request-{req.id}",
+                division_code=division,
+                purpose=req.purpose[:MAX_PURPOSE],
+                requested_by=actor.user_id,
+                requested_by_name=actor.username,
+                requested_at=self._clock.now(),
+                required={t: tuple(c.rule_id for c in cs) for t, cs in duty.targets.items()},
+                video=VideoFacts("", 0, 0, "", 0),  # detection's job fills it
+                tracks=[],
+                settings={},
+                mode=ask.mode,
+                state=PublicationState.DETECTING,
+                export_id=export_id,
+                job=PublicationJob(JobStage.DETECT, job_actor(actor), source=None),
+                request_id=req.id,
+                member=members[cid],
+            )
+            # one unit of work serves both (bootstrap): the case joins the request's transaction
+            cases.append(cast(PublicationUnitOfWork, uow).publications.add(case))
+        return cases
 
     def case_of(self, req: AccessRequest) -> PublicationCase | None:
-        case_id = req.publication_case_id
-        return None if case_id is None else self._store.get(case_id)
+        """The request's first case (the only one for one camera)."""
+        cases = self.cases_of(req)
+        return cases[0] if cases else None
+
+    def cases_of(self, req: AccessRequest) -> list[PublicationCase]:
+        """Every case of the request, one per camera video, in the order opened."""
+        found = (self._store.get(case_id) for case_id in req.publication_case_ids)
+        return [case for case in found if case is not None]
 
     def withheld(self, uow: AccessUnitOfWork, request_id: int) -> Conflict | None:
         """Why a request's original package is not handed out: it was asked for publication,
@@ -128,9 +139,11 @@ class RequestPublication:
         req = uow.access_requests.get(request_id)
         if req is None or req.publication is None:
             return None
-        case = cast(PublicationUnitOfWork, uow).publications.get(req.publication_case_id or 0)
-        rule_ids = _rule_ids(case.required.values() if case else ())
-        where = f"publication {case.id}" if case else "its publication"
+        store = cast(PublicationUnitOfWork, uow).publications
+        cases = [c for c in map(store.get, req.publication_case_ids) if c is not None]
+        case = cases[0] if cases else None
+        rule_ids = _rule_ids(r for c in cases for r in c.required.values())
+        where = f"publication {', '.join(str(c.id) for c in cases)}" if cases else "its publication"
         return Conflict(
             "export_id",
             f"request {request_id} asked for publication: the organ receives the masked copy "
@@ -140,12 +153,19 @@ class RequestPublication:
             params={"request": request_id, "case": case.id if case else ""},
         )
 
-    def package(self, actor: Principal, req: AccessRequest) -> tuple[PublicationCase, Path]:
-        """The released masked copy of the request's case, for its requester or handlers (the
-        caller checked who they are); the download logged."""
-        case = self.case_of(req)
+    def package(
+        self, actor: Principal, req: AccessRequest, case_id: int | None = None
+    ) -> tuple[PublicationCase, Path]:
+        """The released masked copy of the request's case ``case_id`` (None: its only case),
+        for its requester or handlers (the caller checked who they are); the download logged."""
+        cases = self.cases_of(req)
+        if case_id is None and len(cases) > 1:
+            raise ValidationFailed(
+                FieldError("case_id", f"the request has {len(cases)} publications: name one")
+            )
+        case = next((c for c in cases if case_id in (None, c.id)), None)
         if case is None:
-            raise NotFound("publication of request", req.id)
+            raise NotFound("publication of request", req.id if case_id is None else case_id)
         name = case.package_name
         if case.state is not PublicationState.RELEASED or name is None:
             raise Conflict(

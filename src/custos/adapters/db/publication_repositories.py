@@ -169,6 +169,7 @@ def to_json(case: PublicationCase) -> dict[str, Any]:
         "export_id": case.export_id,
         "job": case.job.as_dict() if case.job else None,
         "request_id": case.request_id,
+        "member": case.member,
     }
 
 
@@ -226,4 +227,5 @@ def from_json(case_id: int, d: dict[str, Any]) -> PublicationCase:
         job=PublicationJob.of(d["job"]) if d.get("job") else None,
         next_region_id=next_region_id,
         request_id=d.get("request_id"),
+        member=d.get("member"),
     )

@@ -1,7 +1,7 @@
 """The :class:`~custos.services.publication.Masker` on PyAV, onnxruntime and zipfile.
 
-A delivered package's video is read from its ZIP (one camera per publication: a package with
-several ``video/*.mp4`` is refused naming ``source.video``); detection proposes tracks; the
+A delivered package's video is read from its ZIP (one case per camera video: the case names
+its member; docs/design/evidence.md, "A multi-camera package"); detection proposes tracks; the
 approved boxes and zones are rendered; the masked copy is written as a stored ZIP.
 """
 
@@ -61,28 +61,44 @@ class PublicationMasker:
                 digest.update(block)
         return digest.hexdigest()
 
-    def extract_video(self, package: Path, work: Path) -> tuple[str, Path]:
-        try:
-            archive = zipfile.ZipFile(package)
-        except zipfile.BadZipFile:
-            raise ValidationFailed(FieldError("source", "not a ZIP package")) from None
-        with archive:
-            videos = [
-                i for i in archive.infolist()
-                if i.filename.startswith(VIDEO_DIR) and i.filename.endswith(".mp4")
-            ]  # fmt: skip
-            if len(videos) != 1:
+    def videos(self, package: Path) -> list[str]:
+        """The package's ``video/*.mp4`` members, sorted (one publication case each)."""
+        with self._open(package) as archive:
+            return sorted(i.filename for i in _videos(archive))
+
+    def extract_video(
+        self, package: Path, work: Path, member: str | None = None
+    ) -> tuple[str, Path]:
+        """``member`` of the package into ``work/source.mp4``; without a member, the package's
+        only video (a package with several is refused naming ``source.video``)."""
+        with self._open(package) as archive:
+            videos = _videos(archive)
+            if member is not None:
+                videos = [i for i in videos if i.filename == member]
+                if not videos:
+                    raise ValidationFailed(
+                        FieldError("source.video", f"no video {member} in the package")
+                    )
+            elif len(videos) != 1:
                 raise ValidationFailed(
-                    FieldError("source.video", f"one camera per publication, found {len(videos)}")
+                    FieldError(
+                        "source.video", f"name the video to mask: the package has {len(videos)}"
+                    )
                 )
-            (member,) = videos
-            if member.file_size > MAX_VIDEO_BYTES:
+            info = videos[0]
+            if info.file_size > MAX_VIDEO_BYTES:
                 raise ValidationFailed(FieldError("source.video", "larger than 8 GiB"))
             work.mkdir(parents=True, exist_ok=True)
             target = work / "source.mp4"
-            with archive.open(member) as src, target.open("wb") as dst:
+            with archive.open(info) as src, target.open("wb") as dst:
                 shutil.copyfileobj(src, dst, 1 << 20)
-        return member.filename, target
+        return info.filename, target
+
+    def _open(self, package: Path) -> zipfile.ZipFile:
+        try:
+            return zipfile.ZipFile(package)
+        except zipfile.BadZipFile:
+            raise ValidationFailed(FieldError("source", "not a ZIP package")) from None
 
     def read_manifest(self, package: Path) -> dict[str, Any]:
         """The delivered package's ``manifest.json`` (read, not verified: its hash is the case's)."""
@@ -161,6 +177,13 @@ class PublicationMasker:
             for name, path in files:
                 archive.write(path, name)
         return self.digest(target)
+
+
+def _videos(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    return [
+        i for i in archive.infolist()
+        if i.filename.startswith(VIDEO_DIR) and i.filename.endswith(".mp4")
+    ]  # fmt: skip
 
 
 def _counted(

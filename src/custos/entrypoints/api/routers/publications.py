@@ -118,6 +118,7 @@ class PublicationOut(BaseModel):
     package_sha256: str | None
     job: JobOut | None = None
     request_id: int | None = None  # the access request for publication it was opened for
+    member: str | None = None  # the original's video it masks (None: the package's only one)
 
     @classmethod
     def of(cls, case: PublicationCase) -> PublicationOut:
@@ -144,17 +145,29 @@ class PublicationOut(BaseModel):
             masked_sha256=case.masked_sha256,
             package_sha256=case.package_sha256,
             job=JobOut.of(case.job) if case.job else None, request_id=case.request_id,
+            member=case.member,
         )  # fmt: skip
 
 
-@router.post("", response_model=PublicationOut, status_code=202)
-def ask_publication(body: PublicationIn, caller: Requester, c: ContainerDep) -> PublicationOut:
-    """Ask for a masked copy of one's export (refused as the packs say); the case is
-    ``detecting`` until detection, in the background, proposes the boxes to review."""
-    case = c.publications.request_export(
-        caller.principal, body.export_id, body.division_code, body.purpose, body.mask, body.mode
-    )
-    return PublicationOut.of(case)
+class AskedOut(PublicationOut):
+    """The first case opened, as before, and ``cases``: one per video of the export."""
+
+    cases: list[PublicationOut]
+
+
+@router.post("", response_model=AskedOut, status_code=202)
+def ask_publication(body: PublicationIn, caller: Requester, c: ContainerDep) -> AskedOut:
+    """Ask for masked copies of one's export (refused as the packs say): one case per camera
+    video, each ``detecting`` until detection, in the background, proposes the boxes to
+    review. The body is the first case; ``cases`` lists them all."""
+    cases = [
+        PublicationOut.of(k)
+        for k in c.publications.request_export(
+            caller.principal, body.export_id, body.division_code, body.purpose, body.mask,
+            body.mode,
+        )
+    ]  # fmt: skip
+    return AskedOut(**cases[0].model_dump(), cases=cases)
 
 
 class CaseSummary(BaseModel):
@@ -169,6 +182,7 @@ class CaseSummary(BaseModel):
     frames: int
     package_sha256: str | None
     job: JobOut | None = None  # progress while detecting or rendering, the reason once failed
+    video: str | None = None  # the original's video it masks (None: the package's only one)
 
 
 @router.get("", response_model=list[CaseSummary])
@@ -191,6 +205,7 @@ def list_publications(
             frames=k.video.frames,
             package_sha256=k.package_sha256,
             job=JobOut.of(k.job) if k.job else None,
+            video=k.member or k.video.name or None,
         )
         for k in c.publications.cases(caller.principal, limit)
     ]

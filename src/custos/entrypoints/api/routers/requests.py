@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -195,10 +196,11 @@ class RequestOut(BaseModel):
     output_sha256: str | None
     request_hash: str
     publication: dict[str, Any] | None = None  # the ask: {mask, mode}
-    publication_case: dict[str, Any] | None = None  # {id, state, package_sha256, job}
+    publication_case: dict[str, Any] | None = None  # {id, state, package_sha256, job}: the first
+    publication_cases: list[dict[str, Any]] = Field(default_factory=list)  # one per camera video
 
     @classmethod
-    def of(cls, r: AccessRequest, case: PublicationCase | None = None) -> RequestOut:
+    def of(cls, r: AccessRequest, cases: Sequence[PublicationCase] = ()) -> RequestOut:
         return cls(
             id=r.id or 0,
             state=r.state,
@@ -231,21 +233,26 @@ class RequestOut(BaseModel):
             output_sha256=r.output_sha256,
             request_hash=r.canonical_hash(),
             publication=r.publication.as_dict() if r.publication else None,
-            publication_case=_case_out(r, case),
+            publication_case=_case_out(r, cases[0], len(cases)) if cases else None,
+            publication_cases=[_case_out(r, case, len(cases)) for case in cases],
         )
 
 
-def _case_out(r: AccessRequest, case: PublicationCase | None) -> dict[str, Any] | None:
-    """Where the request's publication stands: its case, and its masked copy once released."""
-    if case is None:
-        return None
-    released = case.package_sha256 is not None
+def _case_out(r: AccessRequest, case: PublicationCase, of: int) -> dict[str, Any]:
+    """Where one of the request's publications stands: its case, and its masked copy once
+    released (``?case_id=`` where the request has several)."""
+    file = f"/api/v1/requests/{r.id}/publication/file"
     return {
         "id": case.id,
         "state": case.state.value,
+        "member": case.member,
         "package_sha256": case.package_sha256,
         "job": case.job.as_dict() if case.job else None,
-        "file": f"/api/v1/requests/{r.id}/publication/file" if released else None,
+        "file": None
+        if case.package_sha256 is None
+        else file
+        if of == 1
+        else f"{file}?case_id={case.id}",
     }
 
 
@@ -268,6 +275,7 @@ class ExecutionOut(BaseModel):
     sha256: str | None
     expires_at: datetime | None
     publication_case_id: int | None = None  # a request for publication: its case, detecting
+    publication_case_ids: list[int] = Field(default_factory=list)  # one per camera video
 
 
 @router.post("", response_model=RequestOut, status_code=201)
@@ -368,14 +376,15 @@ def execute_request(request_id: Id, caller: Filer, c: ContainerDep) -> Execution
     """Use the grant, once: a view session for 查阅, a package with its SHA-256 otherwise; a
     request for publication also opens its publication case (the organ gets the masked copy)."""
     o = c.requests.execute(caller.principal, request_id)
-    case = c.requests.publication_case(caller.principal, request_id)
+    ids = [k.id or 0 for k in c.requests.publication_cases(caller.principal, request_id)]
     return ExecutionOut(
         kind=o.kind,
         session_id=o.session_id,
         export_id=o.export_id,
         sha256=o.sha256,
         expires_at=o.expires_at,
-        publication_case_id=case.id if case else None,
+        publication_case_id=ids[0] if ids else None,
+        publication_case_ids=ids,
     )
 
 
@@ -398,14 +407,20 @@ def get_request(request_id: Id, caller: Signed, c: ContainerDep) -> RequestOut:
     """The request; one for publication also shows its case, and its masked copy once
     released."""
     req = c.requests.get(caller.principal, request_id)
-    return RequestOut.of(req, c.requests.publication_case(caller.principal, request_id))
+    return RequestOut.of(req, c.requests.publication_cases(caller.principal, request_id))
 
 
 @router.get("/{request_id}/publication/file")
-def publication_file(request_id: Id, caller: Filer, c: ContainerDep) -> FileResponse:
+def publication_file(
+    request_id: Id,
+    caller: Filer,
+    c: ContainerDep,
+    case_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> FileResponse:
     """The masked, reviewed, signed copy of a request for publication, once released (its
-    requester or handlers): the organ's copy in place of the original."""
-    case, path = c.requests.publication_package(caller.principal, request_id)
+    requester or handlers): the organ's copy in place of the original; ``case_id`` names which
+    where the request has several cameras (one case each)."""
+    case, path = c.requests.publication_package(caller.principal, request_id, case_id)
     return FileResponse(
         path,
         media_type="application/zip",

@@ -50,7 +50,8 @@ async function listCases() {
   document.getElementById("pub-cases").replaceChildren(table([
     ["publication.id", (k) => String(k.id)],
     ["publication.state", (k) => label("enum.publication_state", k.state)],
-    ["publication.source", (k) => el("span", { class: "mono" }, k.source_name)],
+    // the original package, and which camera's video of it the case masks (one case per video)
+    ["publication.source", (k) => el("span", { class: "mono", dataset: { video: k.video || "" } }, k.video ? `${k.source_name} · ${k.video}` : k.source_name)],
     ["publication.purpose", (k) => k.purpose],
     ["publication.requested", (k) => `${k.requested_by} · ${fmtTime(k.requested_at)}`],
     ["publication.reviewer", (k) => k.reviewer || "—"],

@@ -69,7 +69,8 @@ async function act(r, verb, body, box) {
     const out = await api("POST", `requests/${r.id}/${verb}`, body);
     if (verb === "execute" && out.publication_case_id) {
       // the organ gets the masked copy once reviewed and released, not the original
-      flash(flashBox, T("requests.executed_publication", { id: out.publication_case_id }));
+      const ids = out.publication_case_ids?.length ? out.publication_case_ids : [out.publication_case_id];
+      flash(flashBox, T("requests.executed_publication", { id: ids.join(", ") }));
     } else if (verb === "execute") {
       const msg = out.kind === "session" ? T("requests.executed_session", { id: out.session_id }) : T("requests.executed_export", { id: out.export_id, sha: out.sha256 });
       flash(flashBox, msg);
@@ -113,16 +114,21 @@ function stillNeeded(r) {
     titles.length ? titles.join("、") : T("requests.any_approver"));
 }
 
-/** A request for publication: the ask, then its case's state and, once released, the masked
- * copy's download (the organ's copy in place of the original). */
+/** A request for publication: the ask, then each case's state (one per camera video) and, once
+ * released, its masked copy's download (the organ's copy in place of the original). */
 function publicationCell(r) {
   if (!r.publication) return "—";
-  const c = r.publication_case;
-  if (!c) return el("span", { dataset: { publication: "asked" } }, T("requests.publication_asked"));
-  const state = T("requests.publication_case", { id: c.id, state: label("enum.publication_state", c.state) });
-  const out = el("span", { dataset: { publication: c.state } }, state);
-  if (c.file) out.append(" ", el("a", { href: c.file, dataset: { publicationFile: c.id } }, T("requests.publication_download")));
-  return out;
+  const cases = r.publication_cases?.length ? r.publication_cases : r.publication_case ? [r.publication_case] : [];
+  if (!cases.length) return el("span", { dataset: { publication: "asked" } }, T("requests.publication_asked"));
+  const cell = el("span", {});
+  cases.forEach((c, n) => {
+    const state = T("requests.publication_case", { id: c.id, state: label("enum.publication_state", c.state) });
+    const out = el("span", { dataset: { publication: c.state } }, state);
+    if (c.file) out.append(" ", el("a", { href: c.file, dataset: { publicationFile: c.id } }, T("requests.publication_download")));
+    if (n) cell.append(el("br"));
+    cell.append(out);
+  });
+  return cell;
 }
 
 const columns = (extra) => [
