@@ -98,7 +98,7 @@ def add_cameras(c: Container, n: int) -> list[int]:
         proto = uow.cameras.get(first)
         assert proto is not None
         now = c.clock.now()
-        steps = [LifecycleEvent(s, now.date(), now) for s in IN_SERVICE_PATH]
+        steps = [LifecycleEvent(s, shanghai_date(now), now) for s in IN_SERVICE_PATH]
         ids = [first]
         for i in range(1, n):
             cam = Camera(
@@ -108,7 +108,9 @@ def add_cameras(c: Container, n: int) -> list[int]:
                 None, None, lifecycle=list(steps),
             )  # fmt: skip
             if i % 10 == 0:  # some out of service: the rule, not only the rows, is read
-                cam.lifecycle.append(LifecycleEvent(LifecycleState.REMOVED, now.date(), now))
+                cam.lifecycle.append(
+                    LifecycleEvent(LifecycleState.REMOVED, shanghai_date(now), now)
+                )
             ids.append(uow.cameras.add(cam).id or 0)
         uow.commit()
     return ids

@@ -58,7 +58,9 @@ def _registry(c: Container) -> tuple[list[int], set[int]]:
     with c.engine.begin() as conn:
 
         def to(i: int, state: str) -> None:
-            conn.execute(text(step), {"cam": ids[i], "state": state, "on": now.date(), "at": now})
+            conn.execute(
+                text(step), {"cam": ids[i], "state": state, "on": shanghai_date(now), "at": now}
+            )
 
         to(1, "removed")  # latest step not a recording state
         to(2, "changed")  # still recorded
