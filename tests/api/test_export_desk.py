@@ -84,9 +84,10 @@ def test_the_estimate_is_bounded_and_needs_the_export_permission(world: World) -
     assert naive.status_code == 422
 
 
-def _export(w: World) -> tuple[int, Path]:
+def _export(w: World, language: str | None = None) -> tuple[int, Path]:
     body = {"camera_ids": [w.cameras[XIAN]], **w.range(0, 25), "purpose": PURPOSE}
-    r = w.client.post(f"{API}/exports", json=body, headers=_manager(w))
+    headers = _manager(w) | ({"Accept-Language": language} if language else {})
+    r = w.client.post(f"{API}/exports", json=body, headers=headers)
     assert r.status_code == 201, r.text
     root = Path(w.container.settings.data_dir) / "exports"
     found = [
@@ -204,8 +205,10 @@ def test_the_package_download_is_streamed_in_chunks_never_read_whole(
     assert max(bodies) <= 1 << 20
 
 
-def _sheet_of_real_package(w: World) -> tuple[str, dict[str, Any], bytes]:
-    export_id, package = _export(w)
+def _sheet_of_real_package(
+    w: World, language: str | None = None
+) -> tuple[str, dict[str, Any], bytes]:
+    export_id, package = _export(w, language)
     with zipfile.ZipFile(package) as z:
         assert CUSTODY in z.namelist(), "the signed package carries its custody sheet"
         sheet, manifest_bytes = z.read(CUSTODY), z.read(MANIFEST)
@@ -231,3 +234,15 @@ def test_the_sheet_in_a_real_package_prints_the_hash_of_its_manifest(world: Worl
     text, manifest, manifest_bytes = _sheet_of_real_package(world)
     assert hashlib.sha256(manifest_bytes).hexdigest() in text
     assert CUSTODY not in {f["name"] for f in manifest["files"]}
+
+
+def test_the_sheet_is_chinese_with_english_beside_it_when_the_asker_reads_english(
+    world: World,
+) -> None:
+    """Issue 13: the sheet is Chinese, with English where the UI is English (the UI sends its
+    language as Accept-Language)."""
+    english = "chain-of-custodyrecord"  # the text is read with its spaces taken out
+    zh, _, _ = _sheet_of_real_package(world, "zh-CN")
+    en, _, _ = _sheet_of_real_package(world, "en")
+    assert "证据保管链记录" in zh and english not in zh
+    assert "证据保管链记录" in en and english in en

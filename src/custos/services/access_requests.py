@@ -280,8 +280,9 @@ class AccessRequestService:
         return req
 
     # ---- the grant -----------------------------------------------------------------------------
-    def execute(self, actor: Principal, request_id: int) -> Outcome:
-        """Use the grant, once: a view session for ``view``, a package for copy and retrieve."""
+    def execute(self, actor: Principal, request_id: int, language: str | None = None) -> Outcome:
+        """Use the grant, once: a view session for ``view``, a package for copy and retrieve
+        (its custody sheet in ``language``: "zh", or "en" for Chinese with English)."""
         actor.require(Permission.REQUEST_FILE)
         now = self._clock.now()
         with self._logged(actor, "request.execute", request_id), self._uow() as uow:
@@ -300,7 +301,7 @@ class AccessRequestService:
             self._check_signatures(req)
             req.move(RequestState.EXECUTED)
             req.executed_at, req.executed_by = now, actor.user_id
-            outcome = self._footage.execute_grant(uow, actor, req)
+            outcome = self._footage.execute_grant(uow, actor, req, language)
             req.output_sha256 = outcome.sha256
             opened: dict[str, object] = {}
             if req.publication is not None:

@@ -151,6 +151,9 @@ class PackageOrder:
     purpose: str
     request: AccessRequest | None
     register_entry_id: int | None
+    #: the custody sheet's language ("zh": Chinese; "en": Chinese with English), the asker's UI
+    #: language; None: the builder's own
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,7 +234,9 @@ class EvidenceBuilder:
             manifest = build_manifest(_with_files(parts, packed))
             body = canonical_manifest(manifest)
             manifest_sha256 = hashlib.sha256(body).hexdigest()
-            sheet = self._custody(manifest, self._language) if self._custody else None
+            sheet = (
+                self._custody(manifest, order.language or self._language) if self._custody else None
+            )
             custody_sha256 = hashlib.sha256(sheet).hexdigest() if sheet is not None else None
             seq, event = self._log_entry(
                 log, actor, order, manifest, manifest_sha256, custody_sha256, now

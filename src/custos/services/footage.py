@@ -190,11 +190,15 @@ class FootageService:
         start: datetime,
         end: datetime,
         purpose: str,
+        language: str | None = None,
     ) -> ExportPackage:
+        """``language``: the custody sheet's ("zh", or "en" for Chinese with English)."""
         actor.require(Permission.EXPORT)
         with self._logged(actor, "export.create", None), self._uow() as uow:
             scope = self._staff_scope(uow, actor, camera_ids, start, end, purpose)
-            package = self._package(uow, actor, scope, purpose, None, RegisterKind.EXPORT, ())
+            package = self._package(
+                uow, actor, scope, purpose, None, RegisterKind.EXPORT, (), language
+            )
             uow.commit()
         return package
 
@@ -319,7 +323,13 @@ class FootageService:
         return seg, self._source(seg), cut_from, cut_to
 
     # ---- authorities ---------------------------------------------------------------------------
-    def execute_grant(self, uow: AccessUnitOfWork, actor: Principal, req: AccessRequest) -> Outcome:
+    def execute_grant(
+        self,
+        uow: AccessUnitOfWork,
+        actor: Principal,
+        req: AccessRequest,
+        language: str | None = None,
+    ) -> Outcome:
         """Within the request's own transaction: open the view session or build the package."""
         handlers = tuple(Person(h.name, "handler", h.credentials_text()) for h in req.handlers)
         if req.action is AccessAction.VIEW:
@@ -337,7 +347,7 @@ class FootageService:
             )
             return Outcome("session", session_id=s.id, expires_at=req.expires_at)
         kind = RegisterKind.COPY if req.action is AccessAction.COPY else RegisterKind.RETRIEVE
-        package = self._package(uow, actor, req.scope, req.purpose, req, kind, handlers)
+        package = self._package(uow, actor, req.scope, req.purpose, req, kind, handlers, language)
         return Outcome("export", export_id=package.id, sha256=package.sha256)
 
     # ---- the register ---------------------------------------------------------------------
@@ -514,6 +524,7 @@ class FootageService:
         req: AccessRequest | None,
         kind: RegisterKind,
         persons: tuple[Person, ...],
+        language: str | None = None,
     ) -> ExportPackage:
         """Register it, then build the signed package (services/evidence.py); the register
         entries and the export row get the ZIP's hash once it is written."""
@@ -539,7 +550,9 @@ class FootageService:
         package.register_entry_id = entry_id
         uow.exports.add(package)
         assert package.id is not None
-        order = PackageOrder(package.id, name, kind, scope, purpose, req, package.register_entry_id)
+        order = PackageOrder(
+            package.id, name, kind, scope, purpose, req, package.register_entry_id, language
+        )
         built = self._evidence.build(uow, actor, order, self._source)
         package.sha256, package.bytes = built.sha256, built.bytes
         package.segment_count = built.segment_count

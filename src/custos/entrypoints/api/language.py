@@ -20,6 +20,12 @@ def request_language(request: Request) -> str:
 Lang = Annotated[str, Depends(request_language)]
 
 
+def sheet_language(lang: str) -> str:
+    """A custody sheet's language for an answer's: Chinese ("zh"), or Chinese with English
+    ("en") where the asker reads English (issue 13: Chinese with English where the UI is)."""
+    return "en" if lang == "en" else "zh"
+
+
 def with_texts(report: dict[str, Any], lang: str) -> dict[str, Any]:
     """A site or unit compliance report with ``text`` on every finding."""
     if "sites" in report:

@@ -14,6 +14,7 @@ from custos.domain.access import Permission
 from custos.domain.footage_access import ExportPackage, PlaybackSession, SessionKind
 from custos.entrypoints.api.bounds import Id
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.language import Lang, sheet_language
 from custos.entrypoints.api.routers.recording import SegmentOut
 from custos.entrypoints.api.schemas import In
 
@@ -145,9 +146,12 @@ def segment_media(
 
 
 @router.post("/exports", response_model=ExportOut, status_code=201)
-def create_export(body: RangeIn, caller: Exporter, c: ContainerDep) -> ExportOut:
-    """Package footage for cameras × range with a stated purpose; its SHA-256 is registered."""
-    e = c.footage.export(caller.principal, body.camera_ids, body.start, body.end, body.purpose)
+def create_export(body: RangeIn, caller: Exporter, c: ContainerDep, lang: Lang) -> ExportOut:
+    """Package footage for cameras × range with a stated purpose; its SHA-256 is registered.
+    The custody sheet is in Chinese, with English beside it when the asker's language is."""
+    e = c.footage.export(
+        caller.principal, body.camera_ids, body.start, body.end, body.purpose, sheet_language(lang)
+    )
     return ExportOut.of(e)
 
 

@@ -30,6 +30,7 @@ from custos.domain.rules.terms import Credential, MaskTarget, RequesterKind
 from custos.entrypoints.api.body_limit import max_body
 from custos.entrypoints.api.bounds import Id
 from custos.entrypoints.api.deps import Caller, ContainerDep, needs
+from custos.entrypoints.api.language import Lang, sheet_language
 from custos.entrypoints.api.schemas import In
 from custos.services.access_requests import DocumentUpload
 
@@ -372,10 +373,10 @@ def reject_request(
 
 
 @router.post("/{request_id}/execute", response_model=ExecutionOut)
-def execute_request(request_id: Id, caller: Filer, c: ContainerDep) -> ExecutionOut:
+def execute_request(request_id: Id, caller: Filer, c: ContainerDep, lang: Lang) -> ExecutionOut:
     """Use the grant, once: a view session for 查阅, a package with its SHA-256 otherwise; a
     request for publication also opens its publication case (the organ gets the masked copy)."""
-    o = c.requests.execute(caller.principal, request_id)
+    o = c.requests.execute(caller.principal, request_id, sheet_language(lang))
     ids = [k.id or 0 for k in c.requests.publication_cases(caller.principal, request_id)]
     return ExecutionOut(
         kind=o.kind,
