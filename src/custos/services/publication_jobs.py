@@ -18,6 +18,7 @@ import logging
 import shutil
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -195,17 +196,8 @@ class PublicationJobs:
         )
         with service.uow() as uow:
             entry = uow.register.add(
-                RegisterEntry(
-                    id=None, at=now, kind=RegisterKind.PUBLICATION, unit_id=principal.unit_id,
-                    user_id=principal.user_id,
-                    persons=(
-                        Person(case.requested_by_name, "requester"),
-                        Person(case.reviewer_name, "reviewer"),
-                    ),
-                    organ="", purpose=case.purpose, camera_ids=(), start=None, end=None,
-                    output_sha256=package_sha256, output_name=target.name,
-                )
-            )  # fmt: skip
+                _release_entry(principal, case, now, package_sha256, target.name)
+            )
             uow.audit.append(
                 AuditEvent(
                     at=now, actor=principal.username, action=RELEASE_ACTION,
@@ -240,18 +232,7 @@ class PublicationJobs:
         name = f"publication-{case.id}-{masked[0].sha256[:12]}"
         dst = service.work_dir / f"{name}.zip"
         with service.uow() as uow:
-            entry = uow.register.add(
-                RegisterEntry(
-                    id=None, at=now, kind=RegisterKind.PUBLICATION, unit_id=principal.unit_id,
-                    user_id=principal.user_id,
-                    persons=(
-                        Person(case.requested_by_name, "requester"),
-                        Person(case.reviewer_name, "reviewer"),
-                    ),
-                    organ="", purpose=case.purpose, camera_ids=(), start=None, end=None,
-                    request_id=case.request_id,
-                )
-            )  # fmt: skip
+            entry = uow.register.add(_release_entry(principal, case, now))
             order = publication_order(case, original, member, masked, entry.id, name)
             try:
                 built = service.sealer.seal(uow, principal, order, dst, work)
@@ -320,3 +301,23 @@ def _code(field: str) -> FailureCode:
     if field.startswith("tracks"):
         return FailureCode.TRACKS
     return FailureCode.VIDEO if field.startswith(("video", "frame")) else FailureCode.INTERNAL
+
+
+def _release_entry(
+    principal: Principal,
+    case: PublicationCase,
+    now: datetime,
+    output_sha256: str | None = None,
+    output_name: str | None = None,
+) -> RegisterEntry:
+    """The register's entry of a release (kind publication): requester and reviewer, the
+    request it answers, and the package once its hash is known."""
+    return RegisterEntry(
+        id=None, at=now, kind=RegisterKind.PUBLICATION, unit_id=principal.unit_id,
+        user_id=principal.user_id,
+        persons=(
+            Person(case.requested_by_name, "requester"), Person(case.reviewer_name, "reviewer")
+        ),
+        organ="", purpose=case.purpose, camera_ids=(), start=None, end=None,
+        request_id=case.request_id, output_sha256=output_sha256, output_name=output_name,
+    )  # fmt: skip
