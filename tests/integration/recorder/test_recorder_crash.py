@@ -118,13 +118,23 @@ def test_a_recorder_killed_with_kill_9_loses_no_frame(
         assert fmp4.scan(store.absolute(rel)).torn is False
         times = _packet_times(store.absolute(rel))
         interval = (times[-1] - times[0]) / (len(times) - 1)
-        # RTP times jitter: the yardstick is the largest step in the run's file before it
+        # The yardstick is the run's file before the crash: its frame interval (the camera's
+        # rate) and its largest step (RTP times jitter, more so on a loaded machine).
         before = f"{rel.rsplit('/', 1)[0]}/{row.sequence - 1:06d}.mp4"
-        usual = _largest_step(_packet_times(store.absolute(before)))
+        before_times = _packet_times(store.absolute(before))
+        rate = (before_times[-1] - before_times[0]) / (len(before_times) - 1)
+        usual = _largest_step(before_times)
         step = _largest_step(times)
-        print(f"{rel}: {len(times)} frames over {row.duration_s:.2f} s, largest step "
-              f"{step:.3f} s (before the crash {usual:.3f} s), frame interval {interval:.3f} s")  # fmt: skip
-        assert step <= usual + interval, "a hole at the crash"
+        expected = round((times[-1] - times[0]) / rate) + 1
+        print(f"{rel}: {len(times)} frames over {row.duration_s:.2f} s (at the rate before the "
+              f"crash {expected}), largest step {step:.3f} s (before the crash {usual:.3f} s), "
+              f"frame interval {interval:.3f} s")  # fmt: skip
+        # No frame lost: every frame the camera's rate puts between the file's first and last
+        # is there. A late frame followed by quick ones (jitter under load, seen once: a 0.25 s
+        # step with 250 frames in 10.00 s) loses none; a restart's hole would lose a second
+        # or more (the ffmpeg engine's median 5.1 s).
+        assert len(times) >= expected - 1, "frames lost at the crash"
+        assert step <= max(usual + interval, 0.5), "a hole at the crash"
         assert row.duration_s >= SEGMENT_SECONDS - 1, "the file was not cut short"
         assert abs(len(times) * interval - row.duration_s) <= 2 * interval
     assert check(site.recording, store, rehash=True).clean
