@@ -67,6 +67,24 @@ def _largest_step(times: list[float]) -> float:
     return max(b - a for a, b in itertools.pairwise(times))
 
 
+def frames_all_there(store: SegmentStore, rel: str, sequence: int, event: str) -> list[float]:
+    """The packet times of ``rel``, a file that spans ``event`` (a kill), once it is shown that
+    no frame is missing: every frame the camera's rate (read from the run's file before it)
+    puts between its first and last is there. A late frame followed by quick ones (RTP jitter
+    on a loaded machine, seen once: a 0.25 s step with 250 frames in 10.00 s) loses none; a
+    restart's hole would lose a second or more (the ffmpeg engine's median 5.1 s)."""
+    times = _packet_times(store.absolute(rel))
+    before = _packet_times(store.absolute(f"{rel.rsplit('/', 1)[0]}/{sequence - 1:06d}.mp4"))
+    rate = (before[-1] - before[0]) / (len(before) - 1)
+    expected = round((times[-1] - times[0]) / rate) + 1
+    step, usual = _largest_step(times), _largest_step(before)
+    print(f"{rel}: {len(times)} frames of {expected} at the rate before {event}, largest step "
+          f"{step:.3f} s (before {usual:.3f} s)")  # fmt: skip
+    assert len(times) >= expected - 1, f"frames lost at {event}"
+    assert step <= max(usual + rate, 0.5), f"a hole at {event}"
+    return times
+
+
 def test_a_recorder_killed_with_kill_9_loses_no_frame(
     site: Container, cameras: CameraServer, recorder: RecorderProcess
 ) -> None:
@@ -116,25 +134,8 @@ def test_a_recorder_killed_with_kill_9_loses_no_frame(
         row = rows[rel]
         assert not row.adopted
         assert fmp4.scan(store.absolute(rel)).torn is False
-        times = _packet_times(store.absolute(rel))
+        times = frames_all_there(store, rel, row.sequence, "the crash")
         interval = (times[-1] - times[0]) / (len(times) - 1)
-        # The yardstick is the run's file before the crash: its frame interval (the camera's
-        # rate) and its largest step (RTP times jitter, more so on a loaded machine).
-        before = f"{rel.rsplit('/', 1)[0]}/{row.sequence - 1:06d}.mp4"
-        before_times = _packet_times(store.absolute(before))
-        rate = (before_times[-1] - before_times[0]) / (len(before_times) - 1)
-        usual = _largest_step(before_times)
-        step = _largest_step(times)
-        expected = round((times[-1] - times[0]) / rate) + 1
-        print(f"{rel}: {len(times)} frames over {row.duration_s:.2f} s (at the rate before the "
-              f"crash {expected}), largest step {step:.3f} s (before the crash {usual:.3f} s), "
-              f"frame interval {interval:.3f} s")  # fmt: skip
-        # No frame lost: every frame the camera's rate puts between the file's first and last
-        # is there. A late frame followed by quick ones (jitter under load, seen once: a 0.25 s
-        # step with 250 frames in 10.00 s) loses none; a restart's hole would lose a second
-        # or more (the ffmpeg engine's median 5.1 s).
-        assert len(times) >= expected - 1, "frames lost at the crash"
-        assert step <= max(usual + interval, 0.5), "a hole at the crash"
         assert row.duration_s >= SEGMENT_SECONDS - 1, "the file was not cut short"
         assert abs(len(times) * interval - row.duration_s) <= 2 * interval
     assert check(site.recording, store, rehash=True).clean
