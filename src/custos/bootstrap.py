@@ -689,12 +689,14 @@ def trusted_keys(public_key: bytes) -> TrustedKeys:
 
 
 def demo_camera_command(settings: Settings, rtsp_port: int, mounts: list[str]) -> list[str]:
-    """The command line of ``custos demo``'s simulated RTSP cameras, its clip made once into
-    ``DATA/demo``."""
+    """The command line of ``custos demo``'s simulated RTSP cameras, its clips made once into
+    ``DATA/demo``: each camera has a 640x360 main stream and a 320x180 sub stream
+    (``<mount>-sub``), as a duty wall's tiles use."""
     from custos.adapters.media.simcam.clip import make_clip, server_command
 
     clip = make_clip(settings.data_dir / "demo" / "clip.h264")
-    return server_command(clip, rtsp_port, mounts)
+    sub = make_clip(settings.data_dir / "demo" / "clip-sub.h264", size="320x180", kbps=200)
+    return server_command(clip, rtsp_port, mounts, sub_clip=sub)
 
 
 def object_store_server(

@@ -78,7 +78,9 @@ def demo(
             raise CannotRun("the simulated cameras did not start (is gstreamer installed?)")
         container = bootstrap(s)
         urls = [f"rtsp://127.0.0.1:{rtsp_port}/{m}" for m in mounts]
-        ids = register_demo_cameras(container.registry, urls, shanghai_date(container.clock.now()))
+        subs = [f"{url}-sub" for url in urls]
+        today = shanghai_date(container.clock.now())
+        ids = register_demo_cameras(container.registry, urls, today, subs)
         unit = next(
             u for u in container.registry.list_units(SYSTEM) if u.credit_code == DEMO_CREDIT_CODE
         )

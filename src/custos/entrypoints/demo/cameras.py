@@ -30,8 +30,11 @@ def demo_address_code(n: int) -> str:
     return f"{DEMO_DIVISION}0000132{n:07d}"
 
 
-def register_demo_cameras(registry: RegistryService, urls: list[str], on: date) -> list[int]:
-    """Make sure a demo unit, site and one in-service camera per URL exist; return camera ids."""
+def register_demo_cameras(
+    registry: RegistryService, urls: list[str], on: date, sub_urls: list[str] | None = None
+) -> list[int]:
+    """Make sure a demo unit, site and one in-service camera per URL exist (with the sub stream
+    of the same place in ``sub_urls``); return camera ids."""
     unit = next((u for u in registry.list_units(SYSTEM) if u.credit_code == DEMO_CREDIT_CODE), None)
     if unit is None:
         unit = registry.create_unit(
@@ -64,7 +67,8 @@ def register_demo_cameras(registry: RegistryService, urls: list[str], on: date) 
     assert site.id is not None
     existing = {c.address_code: c for c in registry.list_cameras(SYSTEM, site.id)}
     ids: list[int] = []
-    for n, url in enumerate(urls, start=1):
+    subs: list[str | None] = list(sub_urls) if sub_urls else [None] * len(urls)
+    for n, (url, sub) in enumerate(zip(urls, subs, strict=True), start=1):
         code = demo_address_code(n)
         cam = existing.get(code)
         if cam is None:
@@ -76,11 +80,16 @@ def register_demo_cameras(registry: RegistryService, urls: list[str], on: date) 
                     name=f"Demo camera {n}",
                     location_categories=["shopping_mall"],
                     main_stream_url=url,
+                    sub_stream_url=sub,
                     history=[LifecycleStep(s, on) for s in IN_SERVICE_PATH],
                 ),
             )
         elif cam.main_stream is None or cam.main_stream.with_credentials() != url:
-            cam = registry.update_camera(SYSTEM, cam.id or 0, {"main_stream_url": url})
+            cam = registry.update_camera(
+                SYSTEM, cam.id or 0, {"main_stream_url": url, "sub_stream_url": sub}
+            )
+        elif (cam.sub_stream.with_credentials() if cam.sub_stream else None) != sub:
+            cam = registry.update_camera(SYSTEM, cam.id or 0, {"sub_stream_url": sub})
         assert cam.id is not None
         ids.append(cam.id)
     return ids

@@ -74,9 +74,14 @@ def server_command(
     password: str = "",
     codec: str = "h264",
     audio_mounts: list[str] | None = None,
+    sub_clip: Path | None = None,
 ) -> list[str]:
+    """The simulated cameras' argv; with ``sub_clip`` each mount has a sub stream
+    ``<mount>-sub`` too."""
     argv = [SYSTEM_PYTHON, str(SERVER_SCRIPT), "--host", host, "--port", str(port)]
     argv += ["--clip", str(clip), "--codec", codec, "--mounts", *mounts]
+    if sub_clip is not None:
+        argv += ["--sub-clip", str(sub_clip)]
     if audio_mounts:
         argv += ["--audio-mounts", *audio_mounts]
     if user:

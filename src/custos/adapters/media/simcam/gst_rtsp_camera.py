@@ -7,7 +7,9 @@ Run with Debian's Python (it needs ``gi``), not the Custos virtualenv::
 Each mount ``rtsp://host:port/<mount>`` is one camera. The clip is an Annex B H.264 (or, with
 ``--codec h265``, H.265) stream whose access units start with an access-unit delimiter (see
 ``clip.py``); it is replayed in a loop at its frame rate, timestamped on arrival, so the stream is
-live and never ends. ``--user``/``--password`` require RTSP basic authentication. Each
+live and never ends. With ``--sub-clip`` each mount also has a sub stream ``<mount>-sub`` replaying
+that (smaller) clip, as a camera's second stream. ``--user``/``--password`` require RTSP basic
+authentication. Each
 ``--audio-mounts`` mount serves an audio-only stream (Opus, no video at all). SIGUSR1 freezes every
 stream (connections stay open, no more media is sent) and the next SIGUSR1 thaws them. The line
 ``ready`` on standard output means it is listening.
@@ -89,6 +91,10 @@ def serve(args: argparse.Namespace) -> None:
     Gst.init(None)
     with open(args.clip, "rb") as f:
         units = access_units(f.read(), args.codec)
+    sub_units: list[bytes] = []
+    if args.sub_clip:
+        with open(args.sub_clip, "rb") as f:
+            sub_units = access_units(f.read(), args.codec)
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(str(args.port))
@@ -106,17 +112,21 @@ def serve(args: argparse.Namespace) -> None:
     freezer = Freezer()
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signal.SIGUSR1, freezer.toggle)
 
-    def configure(_factory: Any, media: Any) -> None:
+    def configure(_factory: Any, media: Any, clip_units: list[bytes]) -> None:
         appsrc = media.get_element().get_child_by_name("src")
-        feeders.append(ClipFeeder(appsrc, units, args.fps, freezer))
+        feeders.append(ClipFeeder(appsrc, clip_units, args.fps, freezer))
 
-    mounts = [(m, launch) for m in args.mounts] + [(m, audio_launch) for m in args.audio_mounts]
-    for mount, pipeline in mounts:
+    videos = [(m, units) for m in args.mounts]
+    if sub_units:
+        videos += [(f"{m}-sub", sub_units) for m in args.mounts]
+    mounts = [(m, launch, u) for m, u in videos]
+    mounts += [(m, audio_launch, []) for m in args.audio_mounts]
+    for mount, pipeline, clip_units in mounts:
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(pipeline)
         factory.set_shared(True)
         if pipeline is launch:
-            factory.connect("media-configure", configure)
+            factory.connect("media-configure", configure, clip_units)
         if args.user:
             factory.add_role_from_structure(
                 Gst.Structure.from_string(
@@ -142,6 +152,7 @@ def main(argv: list[str]) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--clip", required=True)
+    p.add_argument("--sub-clip", default=None)
     p.add_argument("--fps", type=int, default=25)
     p.add_argument("--codec", choices=sorted(AUD), default="h264")
     p.add_argument("--mounts", nargs="*", default=["cam"])
