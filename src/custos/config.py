@@ -306,6 +306,10 @@ class Settings(BaseSettings):
     def resolved_audit_witness_dir(self) -> Path:
         return self.audit_witness_dir or self.data_dir / "witness"
 
+    def resolved_live_dir(self) -> Path:
+        """Where the recorder's live taps listen (docs/design/live.md): one socket a camera."""
+        return self.data_dir / "live"
+
     def resolved_media_dir(self) -> Path:
         return self.media_dir if self.media_dir is not None else self.data_dir / "media"
 

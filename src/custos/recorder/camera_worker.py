@@ -64,6 +64,9 @@ class RecorderConfig:
     shard_dir: Path | None = None
     orphan_s: float = 30.0
     shards_outlive: bool = True  # False: they die with the recorder
+    #: where each session's live tap listens (``<live_dir>/<camera>.main.sock``: the pyav
+    #: engine's; docs/design/live.md); None: no tap
+    live_dir: Path | None = None
 
 
 class TornSegmentError(Exception):
@@ -336,6 +339,11 @@ class CameraWorker:
             run_dir,
             self._config.segment_seconds,
             self._config.io_timeout_s,
+            live_socket=(
+                None
+                if self._config.live_dir is None
+                else self._config.live_dir / f"{self.camera_id}.main.sock"
+            ),
         )
         proc = self._engine.start(request, run, lambda: self._on_output(run))
         return self._follow(proc, run, run_dir, set())

@@ -100,6 +100,7 @@ def recorder_config(settings: Settings, node: bool) -> RecorderConfig:
         engine=settings.recorder_engine,
         cameras_per_shard=settings.recorder_shard_cameras,
         shard_dir=settings.data_dir / "shards",
+        live_dir=settings.resolved_live_dir(),
         orphan_s=orphan_s(os.environ, node),
     )
 

@@ -41,6 +41,9 @@ class SessionRequest:
     io_timeout_s: float
     #: the demuxer to use, when the source does not say (``mpeg`` for a GB/T 28181 relay)
     input_format: str | None = None
+    #: where viewers attach to the session's live tap (``<data>/live/<camera>.main.sock``);
+    #: None: no tap (the ffmpeg and fake engines have no packet hook and ignore it)
+    live_socket: Path | None = None
 
 
 class RecordingSession(Protocol):

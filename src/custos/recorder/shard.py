@@ -10,7 +10,8 @@ time; commands arrive as JSON lines::
     {"op": "hello"}                       (first: the answer is a "hello" event, then the
                                            events buffered while no supervisor was attached)
     {"op": "open", "sid": 7, "url": "rtsp://…", "dir": "/…/run", "segment_s": 60,
-     "io_timeout_s": 5, "open_timeout_s": 10, "format": "mpeg", "camera": 3, "src": "<sha256>"}
+     "io_timeout_s": 5, "open_timeout_s": 10, "format": "mpeg", "camera": 3, "src": "<sha256>",
+     "live": "/…/live/3.main.sock"}       ("live": the session's live tap socket, optional)
     {"op": "stop", "sid": 7}
     {"op": "quit"}                        (every session closes its segment; then it exits)
 
@@ -194,6 +195,7 @@ class Shard:
                 io_timeout_s=float(command["io_timeout_s"]),
                 open_timeout_s=float(command.get("open_timeout_s", 10.0)),
                 input_format=_input_format(command.get("format")),
+                live_socket=Path(command["live"]) if command.get("live") else None,
             )
             info: dict[str, Any] = {
                 "camera": command.get("camera"),

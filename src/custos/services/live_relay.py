@@ -17,11 +17,18 @@ from custos.services.live_tail import codec_of
 MAX_BOX_BYTES = 64 << 20
 LIVE = b"live"
 WAITING = b"wait"
+DROPPED = b"drop"
 
 
 def status_box(live: bool) -> bytes:
     """The ``free`` box that tells the reader whether the camera is being recorded now."""
     return struct.pack(">I4s", 12, b"free") + (LIVE if live else WAITING)
+
+
+def dropped_box(count: int) -> bytes:
+    """The ``free`` box that tells a viewer how many fragments it lost so far (a live tap's
+    viewer that fell behind: docs/design/live.md)."""
+    return struct.pack(">I4s4sI", 16, b"free", DROPPED, count & 0xFFFFFFFF)
 
 
 class RelayError(ValueError):
@@ -44,6 +51,13 @@ class Status:
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """How many fragments the tap dropped for this viewer so far (it fell behind)."""
+
+    count: int
+
+
+@dataclass(frozen=True)
 class Fragments:
     """One or more whole ``moof`` + ``mdat`` pairs."""
 
@@ -58,8 +72,13 @@ class BoxRelay:
         self._head: bytearray | None = None  # init boxes gathered since an ftyp
 
     def feed(self, chunk: bytes) -> list[Init | Status | Fragments]:
+        """The whole pieces, without the tap's drop counts (a node's file tail sends none)."""
+        return [p for p in self.pieces(chunk) if not isinstance(p, Dropped)]
+
+    def pieces(self, chunk: bytes) -> list[Init | Status | Dropped | Fragments]:
+        """The whole pieces, a live tap's drop counts included."""
         self._buf += chunk
-        out: list[Init | Status | Fragments] = []
+        out: list[Init | Status | Dropped | Fragments] = []
         run = bytearray()
         pos = 0
         while (box := self._next_box(pos)) is not None:
@@ -88,6 +107,8 @@ class BoxRelay:
                     self._head = None
             elif kind == b"free" and data[8:] in (LIVE, WAITING):
                 out.append(Status(data[8:] == LIVE))
+            elif kind == b"free" and size == 16 and data[8:12] == DROPPED:
+                out.append(Dropped(struct.unpack_from(">I", data, 12)[0]))
             # else: a box the live view does not send: dropped
         if run:
             out.append(Fragments(bytes(run)))

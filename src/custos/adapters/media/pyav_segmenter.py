@@ -45,6 +45,8 @@ from custos.adapters.media.ffmpeg_segmenter import (
     InputVideo,
     ListedSegment,
 )
+from custos.adapters.media.live_tap import LiveTap, codec_string
+from custos.adapters.media.live_tap_server import serve_live_tap
 from custos.domain.recording import RECORDABLE_CODECS
 
 #: Messages the parent classifies like ffmpeg's own log lines (``classify_exit``).
@@ -69,6 +71,8 @@ class SessionSpec:
     open_timeout_s: float = 10.0
     #: the demuxer, when the source does not say (``mpeg`` for a GB/T 28181 relay on tcp://)
     input_format: str | None = None
+    #: where viewers attach to the session's live tap (docs/design/live.md); None: no tap
+    live_socket: Path | None = None
 
 
 class SessionEvents(Protocol):
@@ -161,6 +165,7 @@ class SegmentingSession:
         self._thread_id: int | None = None
         self.frames = 0  # packets written; read by the shard's tick
         self._in_a_row = 0
+        self._tap: LiveTap | None = None
 
     def stop(self) -> None:
         """End after the packet in hand (or FFmpeg's socket time-out): the segment is closed
@@ -216,10 +221,18 @@ class SegmentingSession:
             return
         ticks = frame_ticks(video.guessed_rate, video.time_base)
         writer = _SegmentWriter(self._spec, self._events, video, ticks)
+        server = None
+        if self._spec.live_socket is not None:
+            self._tap = LiveTap(video, codec_string(video))
+            server = serve_live_tap(self._tap, self._spec.live_socket)
         try:
             self._pump(container, video, writer, TimestampMender(ticks))
         finally:
             writer.close()
+            if self._tap is not None:
+                self._tap.close()
+            if server is not None:
+                server.close()
 
     def _pump(
         self, container: Any, video: Any, writer: _SegmentWriter, mender: TimestampMender
@@ -260,6 +273,8 @@ class SegmentingSession:
             return True
         self._in_a_row = 0
         self.frames += 1
+        if self._tap is not None:  # after the segment has it; never raises
+            self._tap.packet(packet, pts, dts)
         return True
 
 

@@ -213,6 +213,7 @@ class GbEngine:
             segment_seconds=request.segment_seconds,
             io_timeout_s=request.io_timeout_s,
             input_format="mpeg",
+            live_socket=request.live_socket,
         )
         try:
             inner = self._inner.start(inner_request, run, on_output)

@@ -379,6 +379,8 @@ class ShardPool:
         }
         if fmt is not None:
             command["format"] = fmt
+        if request.live_socket is not None:
+            command["live"] = str(request.live_socket)
         if not shard.send(command):
             session.on_event({"ev": "said", "line": f"{SHARD_EXITED} (not reachable)"})
             session.end(1)
