@@ -180,6 +180,7 @@ class LiveTap:
         self._stream: Any = None
         self._sink = _Sink()
         self._pending = bytearray()  # written by the muxer, not yet a whole fragment
+        self._head: bytearray | None = None  # the init boxes, until the moov is written
         self._origin = 0
         self._keys: deque[bool] = deque()  # muxed packets whose fragment is not written yet
         # what a subscriber arriving now gets at once (under the lock)
@@ -222,9 +223,11 @@ class LiveTap:
         with self._lock:
             self._closed = True
             subs, self._subs = self._subs, []
+            self._init_bytes = None
+            self._fragments, self._fragments_size = [], 0
         for sub in subs:
             sub._end()
-        self._stop_muxer()
+        self._close_muxer()
         self._gop, self._gop_size = [], 0
 
     # ---- the recording thread -------------------------------------------------------------------
@@ -239,55 +242,55 @@ class LiveTap:
                 self._gop, self._gop_size = [], 0
         with self._lock:
             watched = bool(self._subs)
+            if not watched:  # decided with the lock held: a viewer arriving now waits
+                self._init_bytes = None
+                self._fragments, self._fragments_size = [], 0
         if not watched:
-            if self._out is not None:
-                self._stop_muxer()
-            return
-        if self._out is None:
-            if not self._gop:
-                return  # nothing decodable to start from: wait for a keyframe
-            self._start_muxer()
-            for cached, cpts, cdts in self._gop:
-                self._mux(cached, cpts, cdts)
+            self._close_muxer()
+        elif self._out is None:
+            if self._gop:  # else nothing decodable to start from: wait for a keyframe
+                self._start_muxer()
+                for cached, cached_pts, cached_dts in self._gop:
+                    self._mux(cached, cached_pts, cached_dts)
         else:
             self._mux(packet, pts, dts)
 
     def _start_muxer(self) -> None:
         self._sink.take()
+        self._pending.clear()
+        self._keys.clear()
+        self._head = bytearray()
+        self._origin = self._gop[0][2]
         self._out = av.open(self._sink, "w", format="mp4", options=dict(TAP_OPTIONS))
         self._stream = self._out.add_stream_from_template(self._template)
-        self._out.start_encoding()
-        init = self._sink.take()
-        self._origin = self._gop[0][2]
-        self._keys.clear()
-        self._pending.clear()
-        self.codec = codec_of(init) or self.codec
-        with self._lock:
-            self._init_bytes = init
-            self._fragments, self._fragments_size = [], 0
-            for sub in self._subs:
-                sub._init(init)
 
     def _mux(self, packet: Any, pts: int, dts: int) -> None:
-        # The packet is the segment writer's: already muxed there (the muxer took its own
-        # reference), so its times and stream may be set again for this muxer.
+        # The packet is the segment writer's: already muxed there (that muxer took its own
+        # reference), so its times and stream may be set again for this one.
         packet.time_base = self._time_base
         packet.pts = pts - self._origin
         packet.dts = dts - self._origin
         packet.stream = self._stream
         self._keys.append(bool(packet.is_keyframe))
-        self._out.mux(packet)
+        self._out.mux(packet)  # the header with the first (or once its parameter sets are known)
         written = self._sink.take()
         if written:
             self._publish(written)
 
     def _publish(self, written: bytes) -> None:
-        """Hand each whole ``moof`` + ``mdat`` to the subscribers and the GOP cache (a box
-        not all written yet waits for the rest)."""
+        """Hand the init boxes, then each whole ``moof`` + ``mdat``, to the subscribers (and
+        keep them for the next); a box not all written yet waits for the rest."""
         self._pending += written
         pending = bytes(self._pending)
         start = 0
         for box in complete_boxes(pending):
+            if self._head is not None:  # the init: ftyp … moov
+                self._head += pending[box.start : box.end]
+                start = box.end
+                if box.kind == b"moov":
+                    self._publish_init(bytes(self._head))
+                    self._head = None
+                continue
             if box.kind != b"mdat":
                 continue
             fragment = pending[start : box.end]
@@ -305,11 +308,16 @@ class LiveTap:
                     sub._fragment(fragment, key)
         del self._pending[:start]
 
-    def _stop_muxer(self) -> None:
-        out, self._out = self._out, None
+    def _publish_init(self, init: bytes) -> None:
+        self.codec = codec_of(init) or self.codec
         with self._lock:
-            self._init_bytes = None
+            self._init_bytes = init
             self._fragments, self._fragments_size = [], 0
+            for sub in self._subs:
+                sub._init(init)
+
+    def _close_muxer(self) -> None:
+        out, self._out = self._out, None
         if out is not None:
             with contextlib.suppress(av.error.FFmpegError, ValueError, OSError):
                 out.close()  # its last fragment was for nobody
