@@ -115,6 +115,8 @@ from custos.services.holds import HoldService
 from custos.services.inspections import InspectionService
 from custos.services.interruption_accounting import InterruptionAccountingService
 from custos.services.keys import KeysService
+from custos.services.live_feed import LiveFeeds
+from custos.services.live_pull import LivePulls, PulledStream
 from custos.services.maintenance import MaintenanceService
 from custos.services.monitoring_room import MonitoringRoomService
 from custos.services.network_interruptions import NetworkInterruptionService
@@ -203,6 +205,7 @@ class Services:
     witnesses: WitnessService | None = None  # hands signed checkpoints to witnesses (issue 13)
     duty_leases: DutyLeases  # which server runs each timed duty (issue 16)
     cluster_media: ClusterMedia | None = None  # live and footage on other nodes (PostgreSQL)
+    live_feeds: LiveFeeds  # the duty wall's sources: taps, pulled sub streams, transcodes
     cluster_status: ClusterStatusService  # nodes, leases, offload lag, duties (issue 16)
 
 
@@ -466,10 +469,24 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         witnesses=_witnesses(settings, uow, checkpointer),
         duty_leases=duty_leases,
         cluster_media=cluster_media,
+        live_feeds=LiveFeeds(
+            uow,
+            recording.health,
+            settings.resolved_live_dir(),
+            LivePulls(_open_live_pull),
+            settings.live_transcodes,
+        ),
         cluster_status=ClusterStatusService(
             SqlClusterStatus(engine), clock, recording.targets, duty_leases, offload is not None
         ),
     )
+
+
+def _open_live_pull(url: str, what: str) -> PulledStream:
+    """A camera stream pulled for live view (PyAV, loaded only when a sub stream is watched)."""
+    from custos.adapters.media.live_pull_av import open_pull
+
+    return open_pull(url, what)
 
 
 def _cluster_media(settings: Settings, engine: Engine, clock: Clock) -> ClusterMedia | None:

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     recorder_shard_cameras: int = Field(
         default=25, ge=1, le=400, description="Cameras per recording shard (engine pyav)"
     )
+    live_transcodes: int = Field(
+        default=2,
+        ge=0,
+        le=32,
+        description="H.265 live views transcoded to H.264 at once for browsers without H.265 "
+        "(one ffmpeg child each, docs/design/live.md); one more is refused on its tile",
+    )
     recorder_metrics_host: str = "127.0.0.1"
     recorder_metrics_port: int = Field(
         default=9464, ge=0, le=65535, description="Prometheus /metrics of the recorder; 0: off"

@@ -190,8 +190,10 @@ def test_the_live_view_relays_the_tail_of_the_node_holding_the_lease(
         assert ws.receive_json()["type"] == "session"
         first = ws.receive_json()
         assert first["type"] == "init" and first["codec"].startswith("avc1.")
+        assert (first["path"], first["source"]) == ("main", "node")
         assert ws.receive_bytes() == init
-        assert ws.receive_json() == {"type": "status", "state": "live"}
+        status = ws.receive_json()
+        assert (status["type"], status["state"], status["reason"]) == ("status", "live", None)
         assert ws.receive_bytes() == frags[1]  # the newest complete fragment
         appended = threading.Timer(0.2, lambda: _append(writing, frags[2]))
         appended.start()

@@ -2,11 +2,15 @@
 view and playback from any server"): a small HTTP server (the standard library's
 ``ThreadingHTTPServer``) on the node's ``--address``.
 
-- ``GET /node/v1/live/{camera_id}``: the camera's live tail as one chunked response — the init
-  boxes and the newest complete fragment, then each fragment as it is written, then the next
-  file's init boxes (the bytes the browser's live view gets, read by ``services/live_tail.py``);
-  between them a ``free`` box saying ``live`` or ``wait`` (the file grew in the last 10 s, or
-  not) whenever that changes and after :data:`HEARTBEAT_S` without anything else.
+- ``GET /node/v1/live/{camera_id}``: the camera's live view as one chunked response. From the
+  recorder's live tap when the camera has one here (``<live>/<camera>.main.sock``: a fragment
+  per frame, docs/design/live.md), relayed as it comes until the recording session ends (the
+  response ends with it: the reader asks again and gets the next session's tap). Otherwise
+  the live tail of its file — the init boxes and the newest complete fragment, then each
+  fragment as it is written, then the next file's init boxes (read by
+  ``services/live_tail.py``). Both say between them, in a ``free`` box, ``live`` or ``wait``
+  (fragments come, or not) when that changes and after :data:`HEARTBEAT_S` without anything
+  else.
 - ``GET /node/v1/segments/{index path}``: a sealed segment by the path the index holds, with one
   ``Range``.
 
@@ -22,11 +26,13 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import stat
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BufferedIOBase
+from pathlib import Path
 from typing import BinaryIO
 
 from custos.adapters.storage.segment_files import SegmentStore, UnknownVolumeError, split_volume
@@ -55,6 +61,7 @@ MAX_CAMERA_ID = 2**31 - 1
 MAX_STREAMS = 64  # live tails served at once
 HEARTBEAT_S = 2.0
 POLL_S = 0.05  # while the camera's file grows; 0.5 s while it does not
+TAP_READ_S = 0.5  # a read from a live tap: then look whether the server stops
 IO_TIMEOUT_S = 30.0  # a request line, or one write to a reader that stopped reading
 _CHUNK = 1 << 20
 
@@ -99,13 +106,16 @@ class NodeMediaServer:
         *,
         max_streams: int = MAX_STREAMS,
         heartbeat_s: float = HEARTBEAT_S,
+        live_dir: Path | None = None,
     ) -> None:
+        """``live_dir``: where the recorder's live taps listen (None: files only)."""
         if not secret:
             raise ValueError("a node's media server needs the cluster secret")
         self._secret = secret
         self._store = store
         self._clock = clock
         self._heartbeat_s = heartbeat_s
+        self._live_dir = live_dir
         self._streams = threading.BoundedSemaphore(max_streams)
         self._stopping = threading.Event()
         self._httpd = _Server((host, port), self)
@@ -214,12 +224,54 @@ class NodeMediaServer:
             h.send_header("Cache-Control", "no-store")
             h.send_header("Transfer-Encoding", "chunked")
             h.end_headers()
-            self._follow(h.wfile, LiveFollower(self._store.root, camera_id))
+            tap = self._connect_tap(camera_id)
+            if tap is not None:
+                with tap:
+                    self._relay_tap(h.wfile, tap)
+            else:
+                self._follow(h.wfile, LiveFollower(self._store.root, camera_id))
             h.wfile.write(b"0\r\n\r\n")
         except OSError:  # the reader left (broken pipe, reset, time-out)
             pass
         finally:
             self._streams.release()
+
+    def _connect_tap(self, camera_id: int) -> socket.socket | None:
+        """The camera's live tap on this node, connected; None when it has none."""
+        if self._live_dir is None:
+            return None
+        path = self._live_dir / f"{camera_id}.main.sock"
+        try:
+            fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return None
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:  # through the directory's descriptor: a socket's address is at most 107 bytes
+            conn.settimeout(TAP_READ_S)
+            conn.connect(f"/proc/self/fd/{fd}/{path.name}")
+        except OSError:
+            conn.close()
+            return None
+        finally:
+            os.close(fd)
+        return conn
+
+    def _relay_tap(self, out: BufferedIOBase, tap: socket.socket) -> None:
+        """The tap's bytes as they come (its own ``free`` boxes included) until its session
+        ends; ``wait`` after :data:`HEARTBEAT_S` of silence, as the file's tail says it."""
+        quiet_since = time.monotonic()
+        while not self._stopping.is_set():
+            try:
+                data = tap.recv(_CHUNK)
+            except TimeoutError:
+                if time.monotonic() - quiet_since >= self._heartbeat_s:
+                    _chunk(out, status_box(False))  # also finds a reader that left
+                    quiet_since = time.monotonic()
+                continue
+            if not data:
+                return  # the recording session ended
+            _chunk(out, data)
+            quiet_since = time.monotonic()
 
     def _follow(self, out: BufferedIOBase, follower: LiveFollower) -> None:
         """What the browser's live view sends, in its order: init boxes, the state when it
@@ -304,6 +356,7 @@ def start_node_media(
             settings.cluster_secret.get_secret_value().encode(),
             SegmentStore(settings.resolved_media_dir(), settings.media_volumes),
             clock,
+            live_dir=settings.resolved_live_dir(),
         )
     except (ValueError, OSError) as exc:
         log.error("recorder node %s: live view and footage not served at %s: %s",

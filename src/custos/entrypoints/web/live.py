@@ -1,22 +1,23 @@
-"""Live video for the duty wall: fragmented MP4 from the recorder's own files over a WebSocket.
+"""Live video for the duty wall: frame-level fragmented MP4 over a WebSocket
+(docs/design/live.md; the messages are its "Messages" section).
 
-The recorder writes each camera into fragmented MP4 (``empty_moov``, a fragment per keyframe), so
-the segment being written already holds what a browser's Media Source Extensions need: the
-initialisation boxes (``ftyp`` + ``moov``) and one ``moof`` + ``mdat`` pair per GOP. This module
-tails the camera's newest segment file (``services/live_tail.py``) and forwards whole boxes; it
-never decodes or re-muxes.
+``GET /api/v1/live/cameras/{id}/stream?stream=main|sub&hevc=1|0``. The sources, best first
+(``services/live_feed.py``):
 
-A client that connects gets the init boxes and the *latest complete* fragment at once (it starts
-on a keyframe, so the first frame decodes immediately), then every new fragment as the recorder
-writes it, and the next file's init boxes when the recorder starts a new segment (timestamps
-restart in each segment; the client appends in MSE ``sequence`` mode). Why this and not LL-HLS:
-``docs/design/live.md``.
+- ``stream=main``: this machine's live tap (the recorder's packets, a fragment per frame, from
+  its Unix socket; when a recording session ends the viewer waits for the next one's socket,
+  ``reconnecting``); in a cluster, the live tail of the node recording the camera (which prefers
+  its own tap to its file); last, the file the recorder writes (the ffmpeg engine has no tap).
+- ``stream=sub``: the camera's sub stream, pulled by this server on demand and shared by its
+  viewers (``services/live_pull.py``); a camera without one answers with its main stream.
+- ``hevc=0`` (the browser cannot decode H.265) and the stream is H.265: the sub stream if that
+  is H.264, otherwise a transcode for this viewer only (``services/live_transcode.py``), at
+  most ``CUSTOS_LIVE_TRANSCODES`` at a time (4429 when none is free).
 
-In a cluster (docs/design/cluster.md, "Live view and playback from any server") a camera that is
-not being recorded on this machine is shown from the recorder node holding its lease: the node's
-live tail (the same bytes) is relayed into the socket, cut into whole boxes again
-(``services/live_relay.py``). Without a cluster (SQLite, or no cluster wiring) only this
-machine's files are read, as always.
+Each init segment is announced with its codec, its path (``main``, ``sub``, ``transcoded``) and
+its source (``tap``, ``node``, ``file``); the state (``live``, ``reconnecting``, ``offline`` with
+the recorder's reason and since when) is sent when it changes; a tap's count of fragments this
+viewer lost as ``dropped``.
 
 Watching is registered: the socket opens a live-view session (``FootageService.open_live``,
 which checks ``live.view`` and that the camera is in the caller's reach) and closes it when the
@@ -29,7 +30,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from pathlib import Path
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -37,18 +40,21 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from custos.bootstrap import Services
 from custos.domain.access import Permission
 from custos.domain.errors import AuthenticationFailed, CustosError
+from custos.domain.recording import RecorderState
 from custos.domain.users import Principal
 from custos.entrypoints.api.bounds import Id
+from custos.entrypoints.web.live_plan import Plan, Source
 from custos.entrypoints.web.paths import API_PREFIX
-from custos.services.cluster_media import ClusterMedia, NodeAt
-from custos.services.live_relay import BoxRelay, Init, RelayError, Status
-from custos.services.live_tail import LiveFollower, SegmentTail, recording_now
+from custos.services.live_feed import LiveFeeds, Piece, is_hevc
+from custos.services.live_relay import Dropped, Fragments, Init, RelayError, Status
+from custos.services.live_transcode import transcoded
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-POLL_S = 0.05
-RECHECK_S = 5.0  # in a cluster: waiting this long here, look for the node recording the camera
-RETRY_S = 1.0  # in a cluster: after a node's stream broke, look its holder up again after this
+RETRY_S = 1.0  # a feed ended: look for one again after this
+HEALTH_EVERY_S = 2.0  # while not live: the recorder's health read again after this
+#: Waiting for a pulled stream to connect blocks a thread: never the loop's default executor.
+_WAITS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="live-wait")
 
 
 async def _authenticate(ws: WebSocket, c: Services) -> Principal | None:
@@ -75,12 +81,16 @@ async def _fail(ws: WebSocket, code: int, kind: str, message: str) -> None:
 
 
 @router.websocket(f"{API_PREFIX}/live/cameras/{{camera_id}}/stream")
-async def live_stream(ws: WebSocket, camera_id: Id) -> None:
+async def live_stream(ws: WebSocket, camera_id: Id, stream: str = "main", hevc: str = "1") -> None:
     """Watch one camera live (needs ``live.view`` and the camera in reach; registered)."""
     c: Services = ws.app.state.container
     await ws.accept()
     principal = await _authenticate(ws, c)
     if principal is None:
+        return
+    if stream not in ("main", "sub") or hevc not in ("0", "1"):
+        field = "stream: main or sub" if stream not in ("main", "sub") else "hevc: 1 or 0"
+        await _fail(ws, 1008, "invalid", f"{field}, nothing else")
         return
     try:
         session = await asyncio.to_thread(c.footage.open_live, principal, [camera_id])
@@ -90,7 +100,7 @@ async def live_stream(ws: WebSocket, camera_id: Id) -> None:
     assert session.id is not None
     await ws.send_json({"type": "session", "session_id": session.id})
     try:
-        await _pump(ws, c, camera_id)
+        await _pump(ws, c, camera_id, stream, hevc == "1")
     except (WebSocketDisconnect, RuntimeError):
         pass
     finally:
@@ -99,111 +109,161 @@ async def live_stream(ws: WebSocket, camera_id: Id) -> None:
 
 
 class _Viewer:
-    """The socket's sending side, and the state it was last told."""
+    """The socket's sending side, and what it was last told."""
 
-    def __init__(self, ws: WebSocket) -> None:
+    def __init__(self, ws: WebSocket, c: Services, camera_id: int) -> None:
         self.ws = ws
-        self.state = ""
+        self._c = c
+        self._camera_id = camera_id
+        self._told: tuple[str, str | None, datetime] | None = None  # the last status sent
+        self._stopped_at = c.clock.now()  # when the feed last stopped being live
+        self._health_at = float("-inf")
+        self._dropped_before = 0  # fragments lost on the feeds that ended
+        self._dropped = 0
+        self.shown = False  # an init was sent: there is a picture on the tile
 
-    async def status(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            await self.ws.send_json({"type": "status", "state": state})
+    async def init(self, data: bytes, codec: str | None, path: str, source: str) -> None:
+        message = {"type": "init", "codec": codec, "path": path, "source": source}
+        await self.ws.send_json(message)
+        await self.ws.send_bytes(data)
+        self.shown = True
 
-    async def init(self, data: bytes, codec: str | None) -> None:
-        await self.ws.send_json({"type": "init", "codec": codec})
+    async def fragments(self, data: bytes) -> None:
+        await self.live()
         await self.ws.send_bytes(data)
 
+    async def live(self) -> None:
+        if self._told is None or self._told[0] != "live":
+            await self._status("live", None, self._c.clock.now())
 
-async def _pump(ws: WebSocket, c: Services, camera_id: int) -> None:
-    """This machine's file while the camera is recorded here (always, without a cluster);
-    otherwise, in a cluster, the live tail of the node holding the camera's lease."""
-    media_root = c.settings.resolved_media_dir()
-    viewer = _Viewer(ws)
-    follower = LiveFollower(media_root, camera_id)
+    async def not_live(self) -> None:
+        """Offline with the recorder's reason when it says so (or has never seen the camera);
+        reconnecting while it records or connects (its health read again every few seconds)."""
+        if self._told is None or self._told[0] == "live":
+            self._stopped_at = self._c.clock.now()
+            self._health_at = float("-inf")
+        if time.monotonic() - self._health_at < HEALTH_EVERY_S:
+            return
+        self._health_at = time.monotonic()
+        h = await asyncio.to_thread(self._c.live_feeds.health, self._camera_id)
+        if h is None or h.state is RecorderState.OFFLINE:
+            reason = h.reason.value if h is not None and h.reason is not None else None
+            await self._status("offline", reason, h.since if h is not None else self._stopped_at)
+        else:
+            await self._status("reconnecting", None, self._stopped_at)
+
+    async def dropped(self, count: int) -> None:
+        total = self._dropped_before + count
+        if total != self._dropped:
+            self._dropped = total
+            await self.ws.send_json({"type": "dropped", "count": total})
+
+    def feed_ended(self) -> None:
+        self._dropped_before = self._dropped
+
+    async def _status(self, state: str, reason: str | None, since: datetime) -> None:
+        if self._told == (state, reason, since):
+            return
+        self._told = (state, reason, since)
+        moment = (since if since.tzinfo else since.replace(tzinfo=UTC)).astimezone(UTC)
+        stamp = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        await self.ws.send_json({"type": "status", "state": state, "reason": reason,
+                                 "since": stamp})  # fmt: skip
+
+
+async def _pump(ws: WebSocket, c: Services, camera_id: int, stream: str, hevc: bool) -> None:
+    feeds = c.live_feeds
+    streams = await asyncio.to_thread(feeds.streams, camera_id)
+    viewer = _Viewer(ws, c, camera_id)
+    plan = Plan(c, feeds, streams, stream, hevc, _WAITS)
     closed = asyncio.ensure_future(_wait_closed(ws))
+    slot = False
     try:
         while not closed.done():
-            cluster = c.cluster_media
-            source = await _remote_source(cluster, media_root, camera_id)
-            if cluster is None or source is None:
-                await _pump_local(viewer, follower, closed, None if cluster is None else RECHECK_S)
-            else:
-                await _pump_remote(viewer, cluster, source, camera_id, closed)
-                follower = LiveFollower(media_root, camera_id)  # from the start if back here
-                await viewer.status("waiting")
+            found = await plan.open(viewer.shown)
+            if found is None:
+                await viewer.not_live()
                 await asyncio.wait({closed}, timeout=RETRY_S)
+                continue
+            feed = found.pieces
+            if plan.transcode:
+                if not slot and not (slot := feeds.slots.take()):
+                    await _close(found, feed)
+                    limit = feeds.slots.limit
+                    await _fail(ws, 4429, "transcode_busy",
+                                f"all {limit} transcodes of this server are in use: H.265 cannot "
+                                "be shown to this browser now")  # fmt: skip
+                    return
+                feed = transcoded(feed, feeds.ffmpeg)
+            changed = await _relay(viewer, feeds, plan, found, feed, closed)
+            viewer.feed_ended()
+            if not changed and not closed.done():
+                await viewer.not_live()
+                await asyncio.wait({closed}, timeout=RETRY_S if found.source != "tap" else 0.2)
     finally:
         closed.cancel()
+        plan.release()
+        if slot:
+            feeds.slots.give_back()
 
 
-async def _remote_source(
-    cluster: ClusterMedia | None, media_root: Path, camera_id: int
-) -> NodeAt | None:
-    if cluster is None or recording_now(media_root, camera_id, time.time()):
-        return None
-    return await asyncio.to_thread(cluster.live_source, camera_id)
-
-
-async def _pump_local(
-    viewer: _Viewer, follower: LiveFollower, closed: asyncio.Future[None], recheck: float | None
-) -> None:
-    """Tail this machine's file until the socket closes, or (``recheck``) until the camera has
-    been waiting that long, to look for a node recording it."""
-    waiting_since = time.monotonic()
-    while not closed.done():
-        for piece in follower.advance():
-            if isinstance(piece, SegmentTail):
-                assert piece.init is not None
-                await viewer.init(piece.init, piece.codec)
-            else:
-                await viewer.ws.send_bytes(piece)
-        live = follower.live(time.time())
-        await viewer.status("live" if live else "waiting")
-        if live:
-            waiting_since = time.monotonic()
-        elif recheck is not None and time.monotonic() - waiting_since >= recheck:
-            return
-        chunk = follower.fragments()
-        if chunk:
-            await viewer.ws.send_bytes(chunk)
-            continue
-        await asyncio.wait({closed}, timeout=POLL_S if live else 0.5)
-
-
-async def _pump_remote(
+async def _relay(
     viewer: _Viewer,
-    cluster: ClusterMedia,
-    source: NodeAt,
-    camera_id: int,
+    feeds: LiveFeeds,
+    plan: Plan,
+    found: Source,
+    feed: AsyncIterator[Piece],
     closed: asyncio.Future[None],
-) -> None:
-    """Relay the node's live tail until the socket closes or the stream breaks."""
-    relay = BoxRelay()
+) -> bool:
+    """Send the feed's pieces until it ends or the socket closes; True when the plan changed
+    (H.265 to a browser without it: the caller opens the new plan's feed)."""
+    path = "transcoded" if plan.transcode else plan.path
     try:
-        async with contextlib.aclosing(cluster.live(source, camera_id)) as chunks:
-            while not closed.done():
-                upcoming = asyncio.ensure_future(anext(chunks))
-                either: set[asyncio.Future[Any]] = {upcoming, closed}
-                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-                if not upcoming.done():
-                    upcoming.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, OSError):
-                        await upcoming
-                    return
-                try:
-                    chunk = upcoming.result()
-                except StopAsyncIteration:
-                    return
-                for piece in relay.feed(chunk):
-                    if isinstance(piece, Init):
-                        await viewer.init(piece.data, piece.codec)
-                    elif isinstance(piece, Status):
-                        await viewer.status("live" if piece.live else "waiting")
-                    else:
-                        await viewer.ws.send_bytes(piece.data)
+        while (piece := await _next(feed, closed)) is not None:
+            if isinstance(piece, Init):
+                if not plan.transcode:
+                    feeds.saw_codec(found.camera_id, plan.want, piece.codec)
+                    if is_hevc(piece.codec) and not plan.hevc:
+                        plan.avoid_hevc()
+                        return True
+                await viewer.init(piece.data, piece.codec, path, found.source)
+            elif isinstance(piece, Fragments):
+                await viewer.fragments(piece.data)
+            elif isinstance(piece, Status):
+                await (viewer.live() if piece.live else viewer.not_live())
+            elif isinstance(piece, Dropped):
+                await viewer.dropped(piece.count)
     except (OSError, RelayError) as exc:
-        log.info("live view of camera %s from node %s ended: %s", camera_id, source.name, exc)
+        log.info("live view of camera %s from %s ended: %s", found.camera_id, found.source, exc)
+    finally:
+        await _close(found, feed)
+    return False
+
+
+async def _next(feed: AsyncIterator[Piece], closed: asyncio.Future[None]) -> Piece | None:
+    """The feed's next piece; None when it ended or the socket closed first."""
+    upcoming = asyncio.ensure_future(anext(feed))
+    either: set[asyncio.Future[Any]] = {upcoming, closed}
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    if not upcoming.done():
+        upcoming.cancel()
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, OSError, RelayError):
+            await upcoming
+        return None
+    try:
+        return upcoming.result()
+    except StopAsyncIteration:
+        return None
+
+
+async def _close(found: Source, feed: AsyncIterator[Piece]) -> None:
+    """End a feed, read or not (a generator never started runs no ``finally``)."""
+    aclose = getattr(feed, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(OSError, RelayError, RuntimeError):
+            await aclose()
+    if found.cleanup is not None:
+        found.cleanup()
 
 
 async def _wait_closed(ws: WebSocket) -> None:
