@@ -61,8 +61,7 @@ def test_watching_live_plays_and_is_registered(page: Page, site: Site) -> None:
     page.goto(f"{site.base}/ui/wall")
     tile = page.locator(".tile[data-tile='0']")
     expect(tile.locator("select")).to_have_value(str(site.live_camera))
-    tile.click()
-    page.wait_for_function(
+    page.wait_for_function(  # the tile starts by itself, without a click
         "document.querySelector(\".tile[data-tile='0'] video\").currentTime > 0", timeout=20000
     )
     first = tile.locator("video").evaluate("v => v.currentTime")
@@ -73,6 +72,7 @@ def test_watching_live_plays_and_is_registered(page: Page, site: Site) -> None:
     expect(tile.locator("[data-live]")).to_have_attribute("data-state", "live")
     shot(page, "05-duty-wall")
     tile.locator("[data-stop]").click()
+    expect(tile).to_have_attribute("data-state", "stopped")
     login(page, site, "manager")
     page.goto(f"{site.base}/ui/register")
     entry = page.locator("tr[data-kind=live_view]").first

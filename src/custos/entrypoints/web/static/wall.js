@@ -1,171 +1,180 @@
-// Duty wall (值班监看): 1/4/9/16 tiles; clicking a tile opens a registered live session whose
-// fragments arrive over a WebSocket and go straight into Media Source Extensions.
-import { api, el, label, showError, T } from "./app.js";
+// Duty wall (值班监看): opens the user's (or their room's) layout and starts every tile at once;
+// each tile is a registered live view (wall_tile.js, wall_player.js). Layouts 1/4/9/16 or custom
+// rows x cols; a layout change keeps the players of the tiles that stay. Tours, full screen (main
+// stream), snapshots, and an alarm outlining the tile of its camera. Design: docs/design/live.md.
+import { api, clearError, el, showError, T } from "./app.js";
+import { cleanSpec, gridOf, openingLayout, roomOf, saveLayout } from "./wall_layout.js";
+import { Tile } from "./wall_tile.js";
 
-const wall = document.getElementById("wall");
-const template = document.getElementById("tile-template");
-let cameras = [];
+const wallNode = document.getElementById("wall");
+const errorBox = document.getElementById("wall-error");
+const saved = document.getElementById("wall-saved");
 const tiles = [];
+let grid = "4";
+let kept = [];  // specs of tiles beyond the current layout, restored when it grows again
 
-class LivePlayer {
-  constructor(video, cameraId, onStatus) {
-    this.video = video;
-    this.cameraId = cameraId;
-    this.onStatus = onStatus;
-    this.queue = [];
-    this.sb = null;
-    this.closed = false;
-    this.clickedAt = performance.now();
-    this.ms = new MediaSource();
-    video.src = URL.createObjectURL(this.ms);
-    this.opened = new Promise((resolve) => this.ms.addEventListener("sourceopen", resolve, { once: true }));
-    const proto = location.protocol === "https:" ? "wss" : "ws";
-    this.ws = new WebSocket(`${proto}://${location.host}/api/v1/live/cameras/${cameraId}/stream`);
-    this.ws.binaryType = "arraybuffer";
-    this.ws.onopen = () => { video.dataset.wsOpenMs = String(Math.round(performance.now() - this.clickedAt)); };
-    this.ws.onmessage = (m) => this.message(m);
-    this.ws.onclose = (e) => { if (!this.closed) onStatus("closed", e.reason); };
-    video.addEventListener("loadeddata", () => {
-      // First decoded frame: recorded for the latency bench.
-      video.dataset.firstFrameMs = String(Math.round(performance.now() - this.clickedAt));
-    }, { once: true });
+const wall = {
+  cameras: [],
+  /** A single tile, or one in full screen, asks for the main stream; a grid for sub streams. */
+  streamFor(tile) {
+    return gridOf(grid).count === 1 || document.fullscreenElement === tile.node ? "main" : "sub";
+  },
+  snapshotForm,
+  tourForm,
+};
+
+/** Show ``name``'s grid: tiles that stay keep their node and player; new tiles start at once. */
+function applyGrid(name, specs = null) {
+  const g = gridOf(name);
+  if (!g) return false;
+  grid = name;
+  if (specs) {
+    kept = specs.map(cleanSpec);
+    while (tiles.length) tiles.pop().destroy();
   }
-
-  async message(m) {
-    if (typeof m.data === "string") {
-      const msg = JSON.parse(m.data);
-      if (msg.type === "init") await this.init(msg.codec);
-      else if (msg.type === "session") {
-        this.video.dataset.session = msg.session_id;
-        this.video.dataset.sessionMs = String(Math.round(performance.now() - this.clickedAt));
-      }
-      else if (msg.type === "status") this.onStatus(msg.state);
-      else if (msg.type === "error") this.onStatus("error", msg.message);
-      return;
-    }
-    if (!this.video.dataset.firstDataMs) this.video.dataset.firstDataMs = String(Math.round(performance.now() - this.clickedAt));
-    this.queue.push(m.data);
-    this.pump();
+  wallNode.dataset.layout = name;
+  wallNode.style.gridTemplateColumns = `repeat(${g.cols}, minmax(0, 1fr))`;
+  wallNode.style.gridTemplateRows = `repeat(${g.rows}, minmax(0, 1fr))`;
+  while (tiles.length > g.count) {
+    const t = tiles.pop();
+    kept[tiles.length] = t.spec;
+    t.destroy();
   }
-
-  async init(codec) {
-    await this.opened;
-    if (!this.sb) {
-      const type = `video/mp4; codecs="${codec}"`;
-      if (!MediaSource.isTypeSupported(type)) { this.onStatus("error", T("wall.codec_unsupported", { codec })); return; }
-      this.sb = this.ms.addSourceBuffer(type);
-      this.sb.mode = "sequence";  // timestamps restart in every recorded segment
-      this.sb.addEventListener("updateend", () => this.appended());
-    }
+  while (tiles.length < g.count) {
+    const t = new Tile(wall);
+    t.node.dataset.tile = String(tiles.length);
+    wallNode.append(t.node);
+    t.setSpec(kept[tiles.length] || {});
+    tiles.push(t);
   }
-
-  pump() {
-    if (!this.sb || this.sb.updating || !this.queue.length || this.ms.readyState !== "open") return;
-    const v = this.video;
-    const b = this.sb.buffered;
-    if (b.length && b.end(b.length - 1) - b.start(0) > 60 && v.currentTime - b.start(0) > 30) {
-      this.sb.remove(b.start(0), v.currentTime - 10);  // keep the buffer small
-      return;
-    }
-    try {
-      this.sb.appendBuffer(this.queue.shift());
-    } catch (err) {
-      this.onStatus("error", String(err));
-    }
-  }
-
-  appended() {
-    const v = this.video;
-    const b = this.sb.buffered;
-    if (b.length) {
-      const start = b.start(b.length - 1);
-      const end = b.end(b.length - 1);
-      if (end - v.currentTime > 6) v.currentTime = Math.max(start, end - 1.5);  // fell behind: jump to the live edge
-      else if (v.currentTime < start) v.currentTime = start;
-      if (v.paused) v.play().catch(() => {});
-    }
-    this.pump();
-  }
-
-  close() {
-    this.closed = true;
-    this.ws.close();
-    try { if (this.ms.readyState === "open") this.ms.endOfStream(); } catch { /* closing anyway */ }
-    this.video.removeAttribute("src");
-    this.video.load();
-  }
-}
-
-function statusBadge(tile, health) {
-  const badge = tile.node.querySelector("[data-status]");
-  if (!health) { badge.textContent = ""; badge.className = "badge"; return; }
-  badge.className = `badge ${health.state || "unknown"}`;
-  badge.textContent = (health.state ? label("enum.recorder", health.state) : T("enum.recorder.unknown")) + (health.reason ? ` · ${label("enum.reason", health.reason)}` : "");
-}
-
-function stop(tile) {
-  if (tile.player) tile.player.close();
-  tile.player = null;
-  tile.node.classList.remove("watching");
-  tile.node.querySelector("[data-stop]").hidden = true;
-  tile.node.querySelector("[data-hint]").hidden = false;
-  tile.node.querySelector("[data-live]").textContent = "";
-}
-
-function watch(tile) {
-  if (tile.player || !tile.cameraId) return;
-  const node = tile.node;
-  node.classList.add("watching");
-  node.querySelector("[data-hint]").hidden = true;
-  node.querySelector("[data-stop]").hidden = false;
-  const live = node.querySelector("[data-live]");
-  tile.player = new LivePlayer(node.querySelector("video"), tile.cameraId, (st, detail) => {
-    live.textContent = T(`wall.state.${st}`) + (detail ? ` — ${detail}` : "");
-    live.dataset.state = st;
-  });
-}
-
-function build(n) {
-  for (const t of tiles) stop(t);
-  tiles.length = 0;
-  wall.dataset.layout = String(n);
-  wall.replaceChildren();
-  for (let i = 0; i < n; i++) {
-    const node = template.content.firstElementChild.cloneNode(true);
-    node.dataset.tile = String(i);
-    const tile = { node, cameraId: cameras[i]?.id ?? null, player: null };
-    const sel = node.querySelector(".tile-camera");
-    for (const c of cameras) sel.append(el("option", { value: c.id }, `${c.id} · ${c.name}`));
-    sel.value = tile.cameraId ?? "";
-    sel.addEventListener("click", (e) => e.stopPropagation());
-    sel.addEventListener("change", () => { stop(tile); tile.cameraId = sel.value ? Number(sel.value) : null; refresh(); });
-    node.querySelector("[data-stop]").addEventListener("click", (e) => { e.stopPropagation(); stop(tile); });
-    node.addEventListener("click", () => watch(tile));
-    tiles.push(tile);
-    wall.append(node);
-  }
-  refresh();
-}
-
-async function refresh() {
-  await Promise.all(tiles.map(async (tile) => {
-    if (!tile.cameraId) return statusBadge(tile, null);
-    try { statusBadge(tile, await api("GET", `cameras/${tile.cameraId}/health`)); } catch { statusBadge(tile, null); }
-  }));
+  for (const t of tiles) t.restream();
+  for (const b of document.querySelectorAll("button[data-layout]")) b.classList.toggle("active", b.dataset.layout === name);
+  document.getElementById("wall-custom").classList.toggle("active", !["1", "4", "9", "16"].includes(name));
+  return true;
 }
 
 for (const b of document.querySelectorAll("button[data-layout]")) {
-  b.addEventListener("click", () => {
-    for (const o of document.querySelectorAll("button[data-layout]")) o.classList.toggle("active", o === b);
-    build(Number(b.dataset.layout));
-  });
+  b.addEventListener("click", () => applyGrid(b.dataset.layout));
 }
-window.addEventListener("pagehide", () => tiles.forEach(stop));
+document.getElementById("wall-custom").addEventListener("click", () => {
+  const rows = document.getElementById("wall-rows").value;
+  const cols = document.getElementById("wall-cols").value;
+  if (!applyGrid(`${rows}x${cols}`)) showError(errorBox, new Error(T("wall.custom_invalid")));
+  else clearError(errorBox);
+});
+
+async function save(roomId) {
+  clearError(errorBox);
+  saved.hidden = true;
+  try {
+    await saveLayout(roomId, grid, tiles.map((t) => t.spec));
+    saved.textContent = roomId ? T("wall.saved_room") : T("wall.saved");
+    saved.hidden = false;
+  } catch (err) { showError(errorBox, err); }
+}
+document.getElementById("wall-save").addEventListener("click", () => save(null));
+document.getElementById("wall-save-room").addEventListener("click", () => {
+  const room = Number(document.getElementById("wall-room").value);
+  if (room) save(room);
+});
+
+// ---- forms: a tour for a tile, a snapshot -------------------------------------------------
+const tourDialog = document.getElementById("tour-dialog");
+const tourFormNode = document.getElementById("tour-form");
+let tourTile = null;
+
+function tourForm(tile) {
+  tourTile = tile;
+  const pick = tourFormNode.elements.camera_ids;
+  const chosen = new Set(tile.spec.tour?.camera_ids ?? (tile.cameraId ? [tile.cameraId] : []));
+  pick.replaceChildren(...wall.cameras.map((c) => {
+    const o = new Option(`${c.id} · ${c.name}`, c.id);
+    o.selected = chosen.has(c.id);
+    return o;
+  }));
+  if (tile.spec.tour) tourFormNode.elements.interval_s.value = tile.spec.tour.interval_s;
+  tourDialog.showModal();
+}
+tourFormNode.addEventListener("submit", () => {
+  const ids = [...tourFormNode.elements.camera_ids.selectedOptions].map((o) => Number(o.value));
+  const interval = Math.min(600, Math.max(5, Number(tourFormNode.elements.interval_s.value) || 20));
+  if (!tourTile) return;
+  tourTile.stopped = false;
+  tourTile.setSpec(ids.length > 1 ? { tour: { camera_ids: ids, interval_s: interval } } : ids.length ? { camera_id: ids[0] } : {});
+});
+tourFormNode.querySelector("[data-end-tour]").addEventListener("click", () => {
+  if (tourTile) tourTile.setSpec(tourTile.cameraId ? { camera_id: tourTile.cameraId } : {});
+  tourDialog.close();
+});
+tourFormNode.querySelector("[data-cancel]").addEventListener("click", () => tourDialog.close());
+
+const snapDialog = document.getElementById("snapshot-dialog");
+const snapForm = document.getElementById("snapshot-form");
+let snapCamera = null;
+
+function snapshotForm(tile) {
+  snapCamera = tile.cameraId;
+  const cam = wall.cameras.find((c) => c.id === snapCamera);
+  snapForm.querySelector("[data-camera]").textContent = cam ? `${cam.id} · ${cam.name}` : String(snapCamera);
+  clearError(snapForm.querySelector("[data-errors]"));
+  snapForm.querySelector("[data-result]").hidden = true;
+  snapDialog.showModal();
+}
+
+/** POST cameras/{id}/snapshot: a registered export of one frame. The answer is the JPEG itself
+ * (its export in a header) or JSON naming where to download it; both are offered as a link. */
+snapForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const box = snapForm.querySelector("[data-errors]");
+  const result = snapForm.querySelector("[data-result]");
+  clearError(box);
+  try {
+    const r = await api("POST", `cameras/${snapCamera}/snapshot`, { purpose: snapForm.elements.purpose.value.trim() }, { raw: true });
+    let href;
+    let exportId = r.headers.get("X-Custos-Export-Id") ?? r.headers.get("X-Export-Id");
+    if ((r.headers.get("Content-Type") || "").startsWith("image/")) href = URL.createObjectURL(await r.blob());
+    else {
+      const d = await r.json();
+      href = d.download_url ?? d.url ?? d.href;
+      exportId ??= d.export_id ?? d.id;
+    }
+    result.replaceChildren(T("wall.snapshot.done", { id: exportId ?? "" }), " ",
+      href ? el("a", { href, download: `snapshot-${snapCamera}.jpg`, dataset: { snapshot: "" } }, T("wall.snapshot.download")) : null);
+    result.hidden = false;
+    snapForm.elements.purpose.value = "";
+  } catch (err) { showError(box, err); }
+});
+snapForm.querySelector("[data-cancel]").addEventListener("click", () => snapDialog.close());
+
+// ---- alarms, full screen, health, leaving -------------------------------------------------
+/** The camera of an alarm: its camera_id, else a subject "camera:<id>[:…]". */
+function alarmCamera(a) {
+  if (a.camera_id) return Number(a.camera_id);
+  const m = /^camera:(\d+)/.exec(a.subject || "");
+  return m ? Number(m[1]) : null;
+}
+document.addEventListener("custos:alarm", (e) => {
+  const id = alarmCamera(e.detail);
+  for (const t of tiles) if (id && t.cameraId === id) t.alarm(e.detail);
+});
+document.addEventListener("fullscreenchange", () => { for (const t of tiles) t.restream(); });
+window.addEventListener("pagehide", () => { for (const t of tiles) t.halt(); });
+setInterval(() => { for (const t of tiles) t.refreshHealth(); }, 5000);
+window.custosWall = { tiles: () => tiles, grid: () => grid };
 
 try {
-  cameras = (await api("GET", "cameras")).filter((c) => c.state === "in_service");
-  build(4);
-  setInterval(refresh, 5000);
+  wall.cameras = (await api("GET", "cameras")).filter((c) => c.state === "in_service");
+  let opening = { layout: null, source: null, rooms: [] };
+  try { opening = await openingLayout(); } catch (err) { showError(errorBox, err); }
+  const rooms = opening.rooms.map(roomOf);
+  document.getElementById("wall-room").replaceChildren(...rooms.map((r) => new Option(r.name, r.id)));
+  document.getElementById("wall-room-save").hidden = !rooms.length;
+  const source = document.getElementById("wall-source");
+  source.dataset.source = opening.source ?? "";
+  source.textContent = opening.source ? T(`wall.source_of_layout.${opening.source}`) : "";
+  if (opening.layout) applyGrid(opening.layout.grid, opening.layout.tiles);
+  else applyGrid("4", wall.cameras.map((c) => ({ camera_id: c.id })));
+  wallNode.dataset.ready = "1";
 } catch (err) {
-  showError(document.getElementById("wall-error"), err);
+  showError(errorBox, err);
 }

@@ -1,6 +1,7 @@
 // PTZ on the duty wall: a control bar on each tile whose camera came in through ONVIF with
-// pan/tilt/zoom. Holding an arrow moves the camera (ContinuousMove), letting go stops it; a
-// preset token goes to that preset. Every command is in the operation log (server side).
+// pan/tilt/zoom; other tiles keep a disabled control titled "PTZ not available". Holding an
+// arrow moves the camera (ContinuousMove), letting go stops it; a preset token goes to that
+// preset. Every command is in the operation log (server side).
 import { api, showError } from "./app.js";
 
 const wall = document.getElementById("wall");
@@ -16,8 +17,9 @@ function send(cameraId, body) {
   return queue;
 }
 
+/** The camera a tile shows now (a tour changes it without the select's change event). */
 function cameraOf(tile) {
-  const v = tile.querySelector(".tile-camera")?.value;
+  const v = tile.dataset.camera;
   return v ? Number(v) : null;
 }
 
@@ -26,6 +28,7 @@ function equip(tile) {
   if (!bar) {
     bar = template.content.firstElementChild.cloneNode(true);
     bar.addEventListener("click", (e) => e.stopPropagation());  // a click on the bar is not "watch"
+    bar.addEventListener("dblclick", (e) => e.stopPropagation());  // nor "full screen"
     for (const b of bar.querySelectorAll("[data-move]")) {
       const [pan, tilt, zoom] = b.dataset.move.split(",").map(Number);
       b.addEventListener("pointerdown", () => send(cameraOf(tile), { action: "move", pan, tilt, zoom, timeout_s: 10 }));
@@ -36,10 +39,12 @@ function equip(tile) {
       const preset = bar.querySelector("[data-preset]").value.trim();
       if (preset) send(cameraOf(tile), { action: "preset", preset });
     });
-    tile.querySelector(".tile-camera")?.addEventListener("change", () => equip(tile));
+    tile.addEventListener("custos:tile-camera", () => equip(tile));
     tile.append(bar);
   }
   bar.hidden = !movable.has(cameraOf(tile));
+  const none = tile.querySelector("[data-ptz-none]");
+  if (none) none.hidden = !bar.hidden;
 }
 
 function equipAll() { for (const tile of wall.querySelectorAll(".tile")) equip(tile); }
