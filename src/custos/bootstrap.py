@@ -39,6 +39,7 @@ from custos.adapters.export.league_sheet import render_league_sheet
 from custos.adapters.filing_exchange_keys import ExchangeKeys
 from custos.adapters.masking.publication_masker import PublicationMasker
 from custos.adapters.media.footage_cutter import FfmpegFootageCutter
+from custos.adapters.media.keyframe_jpeg import newest_keyframe_jpeg
 from custos.adapters.media.segment_cut import FfmpegSegmentCutter
 from custos.adapters.notify import ChannelDispatcher
 from custos.adapters.onvif import ZeepOnvifClient
@@ -134,9 +135,11 @@ from custos.services.request_publication import RequestPublication
 from custos.services.retention import RetentionService
 from custos.services.scrub import Scrubber
 from custos.services.segment_media import SegmentMediaService
+from custos.services.snapshot import SnapshotService
 from custos.services.staff import StaffService
 from custos.services.storage_watch import AlarmService, StorageWatch
 from custos.services.supervision import SupervisionService
+from custos.services.wall_layouts import WallLayoutService
 
 if TYPE_CHECKING:
     from custos.adapters.storage.checkpoint_objects import CheckpointObjects
@@ -207,6 +210,8 @@ class Services:
     cluster_media: ClusterMedia | None = None  # live and footage on other nodes (PostgreSQL)
     live_feeds: LiveFeeds  # the duty wall's sources: taps, pulled sub streams, transcodes
     cluster_status: ClusterStatusService  # nodes, leases, offload lag, duties (issue 16)
+    wall: WallLayoutService  # the duty wall's saved layouts, per user and per room
+    snapshots: SnapshotService  # a camera's newest frame as a registered export
 
 
 @dataclass(kw_only=True)
@@ -444,6 +449,14 @@ def bootstrap(settings: Settings, clock: Clock | None = None) -> Container:
         duty=duty,
         duty_rota=DutyRotaService(uow, clock),
         rooms=MonitoringRoomService(uow, clock),
+        wall=WallLayoutService(uow, clock),
+        snapshots=SnapshotService(
+            uow,
+            clock,
+            settings.resolved_media_dir(),
+            settings.data_dir / "exports",
+            newest_keyframe_jpeg,
+        ),
         staff=StaffService(uow, rules, clock),
         maintenance=MaintenanceService(uow, rules, clock),
         contractors=ContractorService(uow, clock),

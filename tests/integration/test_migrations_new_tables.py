@@ -1,5 +1,5 @@
-"""Each migration that adds tables (0012 and 0014-0026; 0013 has its own test, for the rows it
-marks) creates them exactly as the SQLAlchemy tables declare, and goes down and up again, on
+"""Each migration that adds tables (0012, 0014-0026 and 0028; 0013 has its own test, for the rows
+it marks) creates them exactly as the SQLAlchemy tables declare, and goes down and up again, on
 SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from custos.adapters.db import (  # noqa: F401 - each registers its tables with 
     operations_tables,
     publication_tables,
     staff_tables,
+    wall_tables,
     witness_tables,
 )
 from custos.adapters.db.migrate import alembic_config, upgrade
@@ -59,6 +60,7 @@ TABLES_OF = {
         "recorder_nodes", "camera_leases", "camera_lease_terms", "refused_segments",
         "duty_leases",
     },
+    "0028": {"wall_layouts"},
 }  # fmt: skip
 
 

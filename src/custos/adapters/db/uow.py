@@ -28,6 +28,7 @@ from custos.adapters.db import recording_repositories as rr
 from custos.adapters.db import repositories as r
 from custos.adapters.db import retention_repositories as rtr
 from custos.adapters.db import staff_repositories as sr
+from custos.adapters.db import wall_repositories as wlr
 from custos.adapters.db import witness_repositories as wr
 from custos.adapters.db.sign_in import SignInLedgerRepository
 from custos.services.audit_log import Checkpointer
@@ -89,6 +90,7 @@ class SqlUnitOfWork:
     filing_receipts: fxr.FilingReceiptRepository
     witness_senders: wr.WitnessSenderRepository
     witness_checkpoints: wr.WitnessCheckpointRepository
+    wall_layouts: wlr.WallLayoutRepository
 
     def __init__(
         self, engine: Engine, secrets: SecretBox, checkpointer: Checkpointer | None = None
@@ -156,6 +158,7 @@ class SqlUnitOfWork:
         self.filing_receipts = fxr.FilingReceiptRepository(conn)
         self.witness_senders = wr.WitnessSenderRepository(conn)
         self.witness_checkpoints = wr.WitnessCheckpointRepository(conn)
+        self.wall_layouts = wlr.WallLayoutRepository(conn)
         return self
 
     def __exit__(

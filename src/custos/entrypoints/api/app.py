@@ -45,6 +45,7 @@ from custos.entrypoints.api.routers import (
     supervision,
     units,
     users,
+    wall,
     witness,
 )
 from custos.entrypoints.api.routers import recording as recording_router
@@ -123,6 +124,7 @@ def create_app(container: Services) -> FastAPI:
         supervision,
         witness,
         cluster,
+        wall,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(recording_router.router, prefix=API_PREFIX)
