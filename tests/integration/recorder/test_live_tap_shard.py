@@ -17,12 +17,18 @@ import av
 import pytest
 
 from custos.adapters.media.live_tap_server import live_socket_path
+from custos.bootstrap import Container
 from custos.domain.clock import SystemClock
 from custos.recorder.engines.pyav import ShardPool
 from custos.recorder.port import SessionRequest
 from custos.recorder.run_state import RunState
 from custos.services.live_relay import BoxRelay, Fragments, Init
-from tests.integration.recorder.conftest import CameraServer, wait_until
+from tests.integration.recorder.conftest import (
+    CameraServer,
+    RecorderProcess,
+    register,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow  # it times frames: run with the other timed tests, alone
 
@@ -109,3 +115,26 @@ def test_a_viewer_of_a_shard_gets_each_frame_as_it_comes_and_the_segments_stay_w
     assert max(steps) < 2.5 * FRAME_S and min(steps) > 0
     # (the shard counts the packets before the first keyframe too, which no file can hold)
     assert run.frames - 50 <= len(times) <= run.frames
+
+
+def test_the_recorder_gives_each_camera_a_live_socket_in_the_data_directory(
+    site: Container, cameras: CameraServer, recorder: RecorderProcess
+) -> None:
+    """The whole path: settings -> camera worker -> shard -> tap, for the camera's main stream."""
+    camera, _ = register(site, cameras.urls())
+    live = site.settings.resolved_live_dir() / f"{camera}.main.sock"
+    recorder.start()
+    wait_until(live.exists, 40, 0.1)
+    conn = _connect(live)
+    conn.settimeout(10)
+    relay = BoxRelay()
+    pieces: list[object] = []
+    while not any(isinstance(p, Fragments) for p in pieces):
+        chunk = conn.recv(1 << 20)
+        assert chunk
+        pieces += relay.pieces(chunk)
+    conn.close()
+    assert any(isinstance(p, Init) for p in pieces)
+    recorder.assert_running()
+    recorder.stop()
+    assert not live.exists()  # the session closed with the recorder's stop
