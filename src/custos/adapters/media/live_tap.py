@@ -265,14 +265,17 @@ class LiveTap:
         self._stream = self._out.add_stream_from_template(self._template)
 
     def _mux(self, packet: Any, pts: int, dts: int) -> None:
-        # The packet is the segment writer's: already muxed there (that muxer took its own
-        # reference), so its times and stream may be set again for this one.
-        packet.time_base = self._time_base
-        packet.pts = pts - self._origin
-        packet.dts = dts - self._origin
-        packet.stream = self._stream
-        self._keys.append(bool(packet.is_keyframe))
-        self._out.mux(packet)  # the header with the first (or once its parameter sets are known)
+        # A packet of its own over the same bytes (no copy): the segment's muxer may still hold
+        # the recording's packet (PyAV keeps packets back until a stream's parameter sets are
+        # known), so its times and stream are never touched here.
+        own = av.Packet(packet)
+        own.time_base = self._time_base
+        own.pts = pts - self._origin
+        own.dts = dts - self._origin
+        own.is_keyframe = bool(packet.is_keyframe)
+        own.stream = self._stream
+        self._keys.append(own.is_keyframe)
+        self._out.mux(own)  # the header with the first (or once its parameter sets are known)
         written = self._sink.take()
         if written:
             self._publish(written)
