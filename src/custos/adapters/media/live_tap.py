@@ -69,7 +69,7 @@ def codec_string(stream: Any) -> str | None:
             return codec_of(sink.take())
         finally:
             out.close()
-    except (av.error.FFmpegError, ValueError, OSError):
+    except Exception:  # only a label: never a reason for the recording to end
         return None
 
 
@@ -219,7 +219,8 @@ class LiveTap:
             self._fail(exc)
 
     def close(self) -> None:
-        """The session ended: every subscriber gets what was queued, then the end."""
+        """The session ended: every subscriber gets what was queued, then the end. Called by
+        the thread that feeds the tap (it closes the muxer)."""
         with self._lock:
             self._closed = True
             subs, self._subs = self._subs, []

@@ -228,11 +228,13 @@ class SegmentingSession:
         try:
             self._pump(container, video, writer, TimestampMender(ticks))
         finally:
-            writer.close()
-            if self._tap is not None:
-                self._tap.close()
-            if server is not None:
-                server.close()
+            try:
+                writer.close()
+            finally:  # the viewers' end of file, whatever closing the segment met
+                if self._tap is not None:
+                    self._tap.close()
+                if server is not None:
+                    server.close()
 
     def _pump(
         self, container: Any, video: Any, writer: _SegmentWriter, mender: TimestampMender
