@@ -115,16 +115,17 @@ class LiveFeeds:
 
 
 # ---- the sources ----------------------------------------------------------------------------------
-async def open_tap(path: Path) -> AsyncIterator[Piece]:
+async def open_tap(path: Path) -> tuple[AsyncIterator[Piece], Callable[[], None]]:
     """The tap at ``path``, connected (OSError when there is none: no socket, or nobody
-    listening on it); its pieces until the recording session ends."""
+    listening on it): its pieces until the recording session ends, and how to hang up (also
+    when the pieces are never read)."""
     sock = _connect(path)
     try:
         reader, writer = await asyncio.open_unix_connection(sock=sock, limit=READ_BYTES)
     except OSError:
         sock.close()
         raise
-    return _read_pieces(reader, writer)
+    return _read_pieces(reader, writer), writer.close
 
 
 def _connect(path: Path) -> socket.socket:

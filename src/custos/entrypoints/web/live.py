@@ -51,7 +51,8 @@ from custos.services.live_transcode import transcoded
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-RETRY_S = 1.0  # a feed ended: look for one again after this
+RETRY_S = 1.0  # no feed found: look for one again after this
+TAP_AGAIN_S = 0.2  # a tap's or node's feed ended: the next session's looked for after this
 HEALTH_EVERY_S = 2.0  # while not live: the recorder's health read again after this
 #: Waiting for a pulled stream to connect blocks a thread: never the loop's default executor.
 _WAITS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="live-wait")
@@ -197,9 +198,11 @@ async def _pump(ws: WebSocket, c: Services, camera_id: int, stream: str, hevc: b
                 feed = transcoded(feed, feeds.ffmpeg)
             changed = await _relay(viewer, feeds, plan, found, feed, closed)
             viewer.feed_ended()
-            if not changed and not closed.done():
+            plan.ended(found)
+            if not changed and found.source != "file" and not closed.done():
+                # a session ended (a file's tail ends only for a better source: none to wait)
                 await viewer.not_live()
-                await asyncio.wait({closed}, timeout=RETRY_S if found.source != "tap" else 0.2)
+                await asyncio.wait({closed}, timeout=TAP_AGAIN_S)
     finally:
         closed.cancel()
         plan.release()

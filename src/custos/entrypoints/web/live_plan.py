@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from custos.services.live_feed import (
@@ -23,7 +24,7 @@ from custos.services.live_feed import (
     relay_pieces,
 )
 from custos.services.live_pull import PullFailedError, PullLease
-from custos.services.live_tail import LiveFollower, recording_now
+from custos.services.live_tail import LiveFollower, mtime, newest_segment, recording_now
 
 if TYPE_CHECKING:
     from custos.bootstrap import Services
@@ -35,13 +36,13 @@ SUBSCRIBE_WAIT_S = 3.0  # a pulled stream's connection awaited this long, then t
 
 @dataclass
 class Source:
-    """An open feed, where it comes from (``tap``, ``node``, ``file``), and what to close if it
-    is never read."""
+    """An open feed, what to close if it is never read, and where it comes from (``tap``,
+    ``node``, ``file``)."""
 
     camera_id: int
     pieces: AsyncIterator[Piece]
-    source: str
     cleanup: Callable[[], None] | None = None
+    source: str = "tap"
 
 
 class Plan:
@@ -67,6 +68,7 @@ class Plan:
         self._sub_for_main = False  # watching the sub stream only because main is H.265
         self._lease: PullLease | None = None
         self.pull_error: str | None = None
+        self._tap_ended_at: float | None = None  # Unix seconds
         if not hevc and is_hevc(feeds.codec_seen(streams.camera_id, self.want)):
             self.avoid_hevc()  # known from an earlier viewer: no round trip through it
 
@@ -95,6 +97,12 @@ class Plan:
             return await self._open_sub()
         return await self._open_main(shown)
 
+    def ended(self, found: Source) -> None:
+        """A feed ended. After a tap's, this machine's file (written by the same session, so
+        it ends too) is not followed unless it grows again: its last GOP is not live."""
+        if found.source == "tap" and self.want == "main":
+            self._tap_ended_at = time.time()
+
     def release(self) -> None:
         if self._lease is not None:
             self._lease.release()
@@ -104,7 +112,7 @@ class Plan:
         cid = self._streams.camera_id
         tap = self._feeds.tap_path(cid, "main")
         try:
-            return Source(cid, await open_tap(tap), "tap")
+            return Source(cid, *await open_tap(tap))
         except OSError:
             pass
         media_root = self._c.settings.resolved_media_dir()
@@ -114,11 +122,17 @@ class Plan:
             node = await asyncio.to_thread(cluster.live_source, cid)
             if node is not None:
                 try:
-                    return Source(cid, relay_pieces(cluster.live(node, cid)), "node")
+                    return Source(cid, relay_pieces(cluster.live(node, cid)), source="node")
                 except OSError as exc:
                     log.info("camera %s: node %s not asked: %s", cid, node.name, exc)
         if shown and not here:
             return None  # nothing new in the file: wait for the tap (or the file) to come back
+        if (
+            here
+            and self._tap_ended_at is not None
+            and not _grew_since(media_root, cid, self._tap_ended_at)
+        ):
+            return None  # the ended session's file: wait for the next session's tap
         waited_from = time.monotonic()
 
         def give_up() -> bool:
@@ -132,12 +146,12 @@ class Plan:
             return time.monotonic() - waited_from >= RECHECK_S
 
         pieces = file_pieces(LiveFollower(media_root, cid), time.time, give_up)
-        return Source(cid, pieces, "file")
+        return Source(cid, pieces, source="file")
 
     async def _open_sub(self) -> Source | None:
         cid = self._streams.camera_id
         try:
-            return Source(cid, await open_tap(self._feeds.tap_path(cid, "sub")), "tap")
+            return Source(cid, *await open_tap(self._feeds.tap_path(cid, "sub")))
         except OSError:
             pass  # the recorder does not record it: pulled here
         url = self._streams.sub_url
@@ -156,4 +170,10 @@ class Plan:
         except PullFailedError as exc:
             self.pull_error = str(exc)  # free of the URL: the pull says why without it
             return None
-        return Source(cid, pull_pieces(sub), "tap", sub.close)
+        return Source(cid, pull_pieces(sub), sub.close)
+
+
+def _grew_since(media_root: Path, camera_id: int, at: float) -> bool:
+    """Whether the camera's newest file was written more than a second after ``at``."""
+    newest = newest_segment(media_root, camera_id)
+    return newest is not None and mtime(newest) > at + 1.0
