@@ -63,7 +63,7 @@ def test_the_newest_keyframe_as_a_registered_export(
     keys = _keyframes(clip)
     diffs = [float(np.abs(picture.astype(int) - k.astype(int)).mean()) for k in keys]
     assert len(keys) == 10 and diffs.index(min(diffs)) == len(keys) - 1, diffs  # the newest
-    assert min(diffs) < 4 < max(diffs), diffs
+    assert min(diffs) * 3 < max(diffs), diffs  # JPEG's loss is far below a moving picture's
     sha = hashlib.sha256(r.content).hexdigest()
     assert r.headers["x-content-sha256"] == sha
     assert f"snapshot-{recorded}-" in r.headers["content-disposition"]

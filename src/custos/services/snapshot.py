@@ -7,23 +7,25 @@ entry, since the JPEG leaves in the same answer. A copy is kept under the export
 (``snapshots/<name>.jpg``), as packages are, so the registered hash can be checked later.
 
 The frame is the newest keyframe of the file the recorder is writing for the camera (found as
-the live view finds it, :mod:`custos.services.live_tail`): the last complete fragment, or the
-fragments before it when the last holds no keyframe. A camera whose newest file has not grown
-for :data:`~custos.services.live_tail.STALE_S` seconds has no recent frame: refused with 409,
-never an old picture passed off as the latest. Only this server's media directory is read (a
-camera recorded on another node of a cluster has no frame here).
+the live view finds it, :mod:`custos.services.live_tail`): the last complete fragment, or more
+of the fragments before it (twice as many each time) when those hold no keyframe. A camera
+whose newest file has not grown for :data:`~custos.services.live_tail.STALE_S` seconds has no
+recent frame: refused with 409, never an old picture passed off as the latest. Only this
+server's media directory is read (a camera recorded on another node of a cluster has no frame
+here).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from custos.domain.access import Permission
 from custos.domain.audit import AuditEvent
@@ -32,12 +34,12 @@ from custos.domain.errors import Conflict, FieldError, NotFound, ValidationFaile
 from custos.domain.register import Person, RegisterEntry, RegisterKind
 from custos.domain.users import Principal
 from custos.services.footage import PURPOSE_ARTICLE
-from custos.services.live_tail import STALE_S, complete_boxes, fragments, mtime, newest_segments
+from custos.services.live_tail import STALE_S, Box, fragments, mtime, newest_segments
 from custos.services.ports import AccessUnitOfWorkFactory
 from custos.services.reach import unit_in_reach
 from custos.services.refusals import refusals_logged
 
-MAX_FRAGMENTS = 64  # fragments read back from the end looking for a keyframe
+MAX_FRAGMENTS = 512  # read back from the end looking for a keyframe (a file of one frame each)
 SNAPSHOT_DIR = "snapshots"  # under the exports directory
 
 
@@ -117,7 +119,7 @@ class SnapshotService:
         if files and now - mtime(files[-1]) < STALE_S:
             for path in reversed(files[-2:]):  # a file just begun has no fragment yet
                 written = mtime(path)
-                grab = self._grab(path)
+                grab = newest_keyframe(path, self._decode)
                 if grab is not None:
                     return grab, max(0.0, now - written) + grab.behind_end_s
         raise Conflict(
@@ -126,23 +128,6 @@ class SnapshotService:
             key="refusal.wall.no_recent_frame",
             params={"seconds": int(STALE_S)},
         )
-
-    def _grab(self, path: Path) -> Grab | None:
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:  # sealed away or removed meanwhile
-            return None
-        boxes = complete_boxes(data)
-        moov = next((b for b in boxes if b.kind == b"moov"), None)
-        pairs = fragments(boxes)
-        if moov is None or not pairs:
-            return None
-        init, end = data[: moov.end], pairs[-1][1]
-        for start, _ in reversed(pairs[-MAX_FRAGMENTS:]):
-            grab = self._decode(init, data[start:end])
-            if grab is not None:
-                return grab
-        return None
 
     def _register(
         self,
@@ -205,6 +190,52 @@ class SnapshotService:
         return Snapshot(
             camera_id, grab.jpeg, sha, name, frame_at, entry_id, grab.width, grab.height
         )
+
+
+def newest_keyframe(path: Path, decode: KeyframeJpeg) -> Grab | None:
+    """The newest keyframe of one fMP4 file, reading its box headers, its init boxes and its
+    last fragments only (a segment being written can be hundreds of megabytes)."""
+    try:
+        with path.open("rb") as f:
+            boxes = _box_headers(f, os.fstat(f.fileno()).st_size)
+            moov = next((b for b in boxes if b.kind == b"moov"), None)
+            pairs = fragments(boxes)
+            if moov is None or not pairs:
+                return None
+            f.seek(0)
+            init, end = f.read(moov.end), pairs[-1][1]
+            count = 1  # the last fragment, then twice as many back, until a keyframe
+            while True:
+                start = pairs[-min(count, len(pairs))][0]
+                f.seek(start)
+                grab = decode(init, f.read(end - start))
+                if grab is not None or count >= min(len(pairs), MAX_FRAGMENTS):
+                    return grab
+                count *= 2
+    except FileNotFoundError:  # sealed away or removed meanwhile
+        return None
+    return None
+
+
+def _box_headers(f: BinaryIO, size: int) -> list[Box]:
+    """The top-level boxes wholly inside the first ``size`` bytes, from their headers alone."""
+    boxes: list[Box] = []
+    pos = 0
+    while pos + 8 <= size:
+        f.seek(pos)
+        head = f.read(16)
+        if len(head) < 8:
+            break
+        length, kind = struct.unpack(">I4s", head[:8])
+        if length == 1:
+            if len(head) < 16:
+                break
+            length = struct.unpack(">Q", head[8:16])[0]
+        if length < 8 or pos + length > size:
+            break  # size 0 ("to end of file") or not written yet
+        boxes.append(Box(kind, pos, length))
+        pos += length
+    return boxes
 
 
 def _write(path: Path, data: bytes) -> None:
