@@ -42,18 +42,18 @@ class _Sink(io.RawIOBase):
     """Where the muxer writes: bytes taken after each call."""
 
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._chunks: list[bytes] = []
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
-        self._buf += data
+        self._chunks.append(bytes(data))
         return len(data)
 
     def take(self) -> bytes:
-        data = bytes(self._buf)
-        self._buf.clear()
+        data = b"".join(self._chunks)  # one chunk (the usual): that very object, no copy
+        self._chunks.clear()
         return data
 
 
@@ -284,8 +284,11 @@ class LiveTap:
     def _publish(self, written: bytes) -> None:
         """Hand the init boxes, then each whole ``moof`` + ``mdat``, to the subscribers (and
         keep them for the next); a box not all written yet waits for the rest."""
-        self._pending += written
-        pending = bytes(self._pending)
+        if self._pending:
+            self._pending += written
+            pending = bytes(self._pending)
+        else:  # the usual: exactly one whole fragment, taken as it is
+            pending = written
         start = 0
         for box in complete_boxes(pending):
             if self._head is not None:  # the init: ftyp … moov
@@ -310,7 +313,10 @@ class LiveTap:
                         self._fragments, self._fragments_size = [], 0
                 for sub in self._subs:
                     sub._fragment(fragment, key)
-        del self._pending[:start]
+        if self._pending:
+            del self._pending[:start]
+        elif start < len(pending):
+            self._pending += pending[start:]
 
     def _publish_init(self, init: bytes) -> None:
         self.codec = codec_of(init) or self.codec
