@@ -5,6 +5,7 @@ pulled from GStreamer's RTSP server, and the transcode for a browser without H.2
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import subprocess
@@ -25,11 +26,16 @@ from custos.adapters.media import fmp4
 from custos.adapters.media.live_tap import LiveTap, codec_string
 from custos.adapters.media.live_tap_server import LiveTapServer
 from custos.adapters.media.simcam.clip import make_clip
+from custos.adapters.storage.node_media_client import NodeMediaClient
+from custos.adapters.storage.segment_files import SegmentStore
 from custos.bootstrap import Container, _open_live_pull
 from custos.domain.access import Role
+from custos.domain.clock import SystemClock
 from custos.domain.recording import CameraHealth, OfflineReason, RecorderState
+from custos.recorder.node_media import NodeMediaServer
 from custos.services.live_feed import is_hevc
 from custos.services.live_pull import LivePulls
+from custos.services.live_relay import BoxRelay, Fragments, Init
 from custos.services.live_transcode import TranscodeSlots
 from tests.api.builders import API, camera_body, make_site, make_unit
 from tests.api.conftest import LoginAs
@@ -319,3 +325,38 @@ def _freed(container: Container) -> bool:
     while container.live_feeds.slots.used and time.monotonic() < end:
         time.sleep(0.05)
     return container.live_feeds.slots.used == 0
+
+
+def test_a_nodes_live_tail_is_its_tap_while_there_is_one(
+    samples: dict[str, Path], rigs: list[TapRig], tmp_path: Path, deadline: None
+) -> None:
+    """In a cluster the node serving a camera relays its tap (a fragment per frame), and the
+    response ends with the recording session."""
+    secret = b"n" * 40
+    live_dir = tmp_path / "live"
+    node = NodeMediaServer(
+        "127.0.0.1", 0, secret, SegmentStore(tmp_path / "media"), SystemClock(),
+        live_dir=live_dir,
+    )  # fmt: skip
+    node.start()
+    rigs.append(TapRig(samples["h264"], live_dir / "7.main.sock"))
+    client = NodeMediaClient(secret, SystemClock())
+
+    async def read() -> list[object]:
+        """Until the response ends (a response that does not fails the test's deadline)."""
+        relay = BoxRelay()
+        pieces: list[object] = []
+        async for chunk in client.live(node.address, 7):
+            pieces += relay.pieces(chunk)
+            if sum(isinstance(p, Fragments) for p in pieces) == 8:
+                rigs[0].close()  # the session ends: so does the node's response
+        return pieces
+
+    try:
+        pieces = asyncio.run(read())
+    finally:
+        node.stop()
+    inits = [p for p in pieces if isinstance(p, Init)]
+    assert len(inits) == 1 and inits[0].codec is not None and inits[0].codec.startswith("avc1")
+    later = [p.data for p in pieces if isinstance(p, Fragments)][2:]
+    assert later and all(f.count(b"moof") == 1 for f in later)
