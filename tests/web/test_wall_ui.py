@@ -45,14 +45,15 @@ def _times(page: Page) -> list[float]:
     return times
 
 
-def _registered_sessions(site: Site) -> set[int]:
+def _register(site: Site, kind: str) -> list[dict[str, Any]]:
+    """The register's newest entries of ``kind``, as the unit manager reads them."""
     with httpx.Client(base_url=site.base) as http:
         r = http.post("/api/v1/auth/login", json={"username": "manager", "password": PASSWORD})
         auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        r = http.get("/api/v1/register", params={"kind": "live_view", "limit": 200}, headers=auth)
+        r = http.get("/api/v1/register", params={"kind": kind, "limit": 200}, headers=auth)
         assert r.status_code == 200, r.text
         entries: list[dict[str, Any]] = r.json()
-    return {e["session_id"] for e in entries if e["session_id"] is not None}
+    return entries
 
 
 def test_the_wall_opens_by_itself_plays_says_live_and_keeps_the_clock_clear(
@@ -79,10 +80,12 @@ def test_the_wall_opens_by_itself_plays_says_live_and_keeps_the_clock_clear(
         ".tile[data-session]", "ts => ts.map(t => Number(t.dataset.session))"
     )
     assert len(sessions) >= 2
-    assert set(sessions) <= _registered_sessions(site)
+    assert set(sessions) <= {e["session_id"] for e in _register(site, "live_view")}
 
 
-def test_a_layout_change_keeps_the_playing_player(page: Page, site: Site) -> None:
+def test_a_layout_change_keeps_the_player_and_a_saved_layout_comes_back(
+    page: Page, site: Site
+) -> None:
     login(page, site, "duty")
     page.goto(f"{site.base}/ui/wall")
     first = page.locator(".tile[data-tile='0']")
@@ -90,11 +93,12 @@ def test_a_layout_change_keeps_the_playing_player(page: Page, site: Site) -> Non
     page.wait_for_function(
         "document.querySelector(\".tile[data-tile='0'] video\").currentTime > 0.3", timeout=20000
     )
+    expect(first).to_have_attribute("data-stream", "sub")
+    expect(first.locator("[data-path]")).to_have_attribute("data-path", re.compile(r"^sub/"))
     session = first.get_attribute("data-session")
     first.locator("video").evaluate("v => { v.dataset.marked = '1'; }")  # the same element later
     page.click("button[data-layout='9']")
     expect(page.locator(".tile")).to_have_count(9)
-    expect(page.locator("#wall")).to_have_attribute("data-layout", "9")
     at = first.locator("video").evaluate("v => v.currentTime")
     page.wait_for_function(
         f"""() => {{ const v = document.querySelector(".tile[data-tile='0'] video");
@@ -102,34 +106,76 @@ def test_a_layout_change_keeps_the_playing_player(page: Page, site: Site) -> Non
         timeout=15000,
     )
     assert first.get_attribute("data-session") == session  # the same registered view
-    expect(first).to_have_attribute("data-stream", "sub")
     expect(page.locator(".tile[data-tile='8']")).to_have_attribute("data-state", "empty")
-    page.click("button[data-layout='1']")  # a single tile asks for the main stream
-    expect(page.locator(".tile")).to_have_count(1)
-    expect(first).to_have_attribute("data-stream", "main")
-    expect(first).to_have_attribute("data-state", "live", timeout=15000)
+
+    page.fill("#wall-rows", "2")  # a custom grid, saved as mine, is what the wall opens next
+    page.fill("#wall-cols", "3")
+    page.click("#wall-custom")
+    expect(page.locator(".tile")).to_have_count(6)
+    assert first.get_attribute("data-session") == session
+    page.click("#wall-save")
+    expect(page.locator("#wall-saved")).to_be_visible()
+    try:
+        page.reload()
+        expect(page.locator("#wall")).to_have_attribute("data-layout", "2x3")
+        expect(page.locator(".tile")).to_have_count(6)
+        expect(page.locator("#wall-source")).to_have_attribute("data-source", "user")
+        expect(first).to_have_attribute("data-camera", str(site.live_camera))
+        expect(first).to_have_attribute("data-state", "live", timeout=15000)
+        page.click("button[data-layout='1']")  # a single tile asks for the main stream
+        expect(page.locator(".tile")).to_have_count(1)
+        expect(first).to_have_attribute("data-stream", "main")
+        expect(first).to_have_attribute("data-state", "live", timeout=15000)
+    finally:  # the other tests open the wall with no layout of the operator's own
+        status = page.evaluate(
+            "async () => (await fetch('/api/v1/wall/layout',"
+            " {method: 'DELETE', headers: {'X-Custos-UI': '1'}})).status"
+        )
+        assert status == 204
 
 
-def test_an_alarm_outlines_its_cameras_tile_and_ptz_says_not_available(
-    page: Page, site: Site
-) -> None:
-    login(page, site, "duty")
+def test_alarm_outline_tour_snapshot_and_ptz_not_available(page: Page, site: Site) -> None:
+    login(page, site, "manager")  # a unit manager may export: the snapshot button is there
     page.goto(f"{site.base}/ui/wall")
     expect(page.locator("#alarm-feed")).to_have_attribute("data-live", "1")
-    tile = page.locator(f".tile[data-camera='{site.live_camera}']")
-    expect(tile).to_have_count(1)
+    tile = page.locator(".tile[data-tile='0']")
+    expect(tile).to_have_attribute("data-camera", str(site.live_camera))
     none = tile.locator("[data-ptz-none]")  # the demo's cameras have no PTZ
     expect(none).to_be_visible()
     expect(none).to_be_disabled()
     expect(none).to_have_attribute("title", "该摄像机不支持云台控制")
+
     subject = f"camera:{site.live_camera}:wall-test"
     alarm = site.container.alarms.raise_(
         AlarmKind.INTEGRITY, Severity.CRITICAL, subject, "on the wall", camera_id=site.live_camera
     )
     expect(tile).to_have_class(ALARMED, timeout=5000)
     expect(tile).to_have_attribute("data-alarm-id", str(alarm.id))
-    others = page.locator(".tile.alarmed")
-    expect(others).to_have_count(1)
+    expect(page.locator(".tile.alarmed")).to_have_count(1)
     shot(page, "05-duty-wall-alarm")
     assert site.container.alarms.clear(AlarmKind.INTEGRITY, subject)
     expect(tile).not_to_have_class(ALARMED, timeout=5000)
+
+    third = page.locator(".tile[data-tile='2']")  # a tour of the two demo cameras, 5 s each
+    third.locator("[data-tour]").click()
+    form = page.locator("#tour-form")
+    form.locator("select[name=camera_ids]").select_option(["1", "2"])
+    form.locator("[name=interval_s]").fill("5")
+    form.locator("button[type=submit]").click()
+    expect(third).to_have_attribute("data-camera", "1")
+    expect(third.locator("[data-tour-badge]")).to_be_visible()
+    expect(third).to_have_attribute("data-camera", "2", timeout=8000)
+
+    tile.locator("[data-snapshot]").click()  # a snapshot: a purpose asked in a form, registered
+    snap = page.locator("#snapshot-form")
+    snap.locator("textarea[name=purpose]").fill("核查 12 月 8 日值班画面")
+    snap.locator("button[type=submit]").click()
+    link = snap.locator("a[data-snapshot]")
+    expect(link).to_be_visible(timeout=10000)
+    magic = link.evaluate(
+        "async a => [...new Uint8Array(await (await fetch(a.href)).arrayBuffer()).slice(0, 2)]"
+    )
+    assert magic == [0xFF, 0xD8]  # a JPEG
+    entry = int(link.get_attribute("data-snapshot") or 0)
+    found = [e for e in _register(site, "export") if e["id"] == entry]
+    assert [e["purpose"] for e in found] == ["核查 12 月 8 日值班画面"]

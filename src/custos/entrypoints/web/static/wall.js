@@ -122,7 +122,8 @@ function snapshotForm(tile) {
 }
 
 /** POST cameras/{id}/snapshot: a registered export of one frame. The answer is the JPEG itself
- * (its export in a header) or JSON naming where to download it; both are offered as a link. */
+ * (its register entry in X-Register-Entry-Id), offered as a download link; JSON naming where to
+ * download it is understood too. */
 snapForm.addEventListener("submit", async (e) => {
   e.preventDefault();
   const box = snapForm.querySelector("[data-errors]");
@@ -131,7 +132,7 @@ snapForm.addEventListener("submit", async (e) => {
   try {
     const r = await api("POST", `cameras/${snapCamera}/snapshot`, { purpose: snapForm.elements.purpose.value.trim() }, { raw: true });
     let href;
-    let exportId = r.headers.get("X-Custos-Export-Id") ?? r.headers.get("X-Export-Id");
+    let exportId = r.headers.get("X-Register-Entry-Id");
     if ((r.headers.get("Content-Type") || "").startsWith("image/")) href = URL.createObjectURL(await r.blob());
     else {
       const d = await r.json();
@@ -139,11 +140,14 @@ snapForm.addEventListener("submit", async (e) => {
       exportId ??= d.export_id ?? d.id;
     }
     result.replaceChildren(T("wall.snapshot.done", { id: exportId ?? "" }), " ",
-      href ? el("a", { href, download: `snapshot-${snapCamera}.jpg`, dataset: { snapshot: "" } }, T("wall.snapshot.download")) : null);
+      href ? el("a", { href, download: fileName(r) ?? `snapshot-${snapCamera}.jpg`, dataset: { snapshot: exportId ?? "" } }, T("wall.snapshot.download")) : null);
     result.hidden = false;
     snapForm.elements.purpose.value = "";
   } catch (err) { showError(box, err); }
 });
+function fileName(r) {
+  return /filename="([^"]+)"/.exec(r.headers.get("Content-Disposition") || "")?.[1] ?? null;
+}
 snapForm.querySelector("[data-cancel]").addEventListener("click", () => snapDialog.close());
 
 // ---- alarms, full screen, health, leaving -------------------------------------------------
