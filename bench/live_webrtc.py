@@ -7,23 +7,25 @@ epoch) into the top-left of every frame; it is served over RTSP (H.264, x264 zer
 bench's server (a child process, so its CPU is its own) then feeds the same camera to headless
 Chromium (Debian's, never downloaded) in two ways, one after the other:
 
-- **webrtc**: aiortc, ``MediaPlayer(rtsp, options={"rtsp_transport": "tcp"}, decode=False)``,
-  the camera's H.264 re-packetised into RTP (no re-encode), signalled through ``POST /offer``;
-- **mse**: PyAV demuxes RTSP and muxes frame-level fragmented MP4
-  (``empty_moov+default_base_moof+frag_every_frame``, what Custos's live tap writes) into a
-  WebSocket; the page appends it to a ``SourceBuffer`` and keeps to the live edge.
+- **webrtc**: aiortc, the camera's H.264 packets re-packetised into RTP (no decoding, no
+  re-encode; ``rtsp_h264_track`` says why not aiortc's ``MediaPlayer(decode=False)``), signalled
+  through ``POST /offer``; Chromium's own jitter buffer, untouched;
+- **mse**: Custos's own path: ``PyAvPull`` -> ``LiveTap`` (the web server's pull of a stream the
+  recorder does not record): frame-level fragmented MP4 into a WebSocket; the page appends it to
+  a ``SourceBuffer`` and keeps near the live edge (see the page's ``LAG_*``).
 
 The page decodes the time code of every presented frame (``requestVideoFrameCallback`` -> canvas)
 and records ``delay = performance.timeOrigin + expectedDisplayTime - code_ms`` (one machine, one
-clock). Printed per GOP and path: p50/p95/p99 delay, first frame (page connects -> first frame
-presented, RTSP open included, the same for both paths) and the server's CPU per viewer (process
-CPU seconds / wall seconds while the path plays, divided by the viewers).
+clock). Printed per GOP and path: frames presented and the share whose code read well; p50/p95/
+p99 delay; first frame (page loaded -> first frame presented, the RTSP open and the wait for a
+keyframe included, the same for both paths; the slowest viewer); the MSE page's jumps to the
+live edge, ``waiting`` events (stalls) and median media buffered ahead of the playhead; the
+server's CPU (process CPU seconds / wall seconds while the path plays) and that per viewer.
 
 The camera is ``simcam/clock_camera.py`` (Debian's ``/usr/bin/python3``, it needs ``gi``), kept
 streaming by an ``ffmpeg -c copy`` client as by a recorder, so a viewer joins mid-GOP as on a real
-site. The MSE path is Custos's own: ``PyAvPull`` -> ``LiveTap`` (the web server's pull of a
-stream the recorder does not record), one pull shared by the viewers; WebRTC's viewers share one
-``MediaPlayer`` through aiortc's ``MediaRelay``.
+site. Each path opens its own RTSP connection, shared by its viewers (``--viewers N`` pages at
+once): one pull for MSE, one track through aiortc's ``MediaRelay`` for WebRTC.
 
 aiortc installs next to the project's PyAV 18 without changing it (``.venv/bin/pip install
 aiortc``, 1.16: aioice, pylibsrtp, pyopenssl, pyee, dnspython, google-crc32c); it is a bench-only
@@ -37,6 +39,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -203,10 +206,26 @@ def serve(rtsp: str, port: int) -> None:
 # --- the driver ----------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free ports (all held open while chosen)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def wait_streaming(rtsp: str) -> None:
+    """Until the camera sends a keyframe (a loaded machine starts it slowly)."""
+    import av
+
+    with av.open(rtsp, options={"rtsp_transport": "tcp"}, timeout=20) as container:
+        for packet in container.demux(container.streams.video[0]):
+            if packet.is_keyframe:
+                return
 
 
 def cpu_s(pid: int) -> float:
@@ -266,7 +285,9 @@ def measure(
         "unread": sum(r["unread"] for r in results),
         "jumps": sum(r["jumps"] for r in results),
         "stalls": sum(r["stalls"] for r in results),
-        "cpu": cpu / wall / viewers,
+        "lags": [x for r in results for x in r["lags"]],
+        "cpu": cpu / wall,
+        "viewers": viewers,
         "errors": errors,
     }
 
@@ -278,7 +299,7 @@ def run(args: argparse.Namespace) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         for gop in args.gops:
-            cam_port, web_port = free_port(), free_port()
+            cam_port, web_port = free_ports(2)
             camera = started(
                 [SYSTEM_PYTHON, str(CAMERA), "--port", str(cam_port), "--gop-s", str(gop)]
             )
@@ -306,7 +327,7 @@ def run(args: argparse.Namespace) -> None:
                 env,
             )
             try:
-                time.sleep(2)
+                wait_streaming(rtsp)
                 for path in args.paths:
                     r = measure(
                         browser,
@@ -330,7 +351,10 @@ def run(args: argparse.Namespace) -> None:
         print(row_text(gop, path, r))
 
 
-HEADER = "GOP s  path    frames  read   p50 ms  p95 ms  p99 ms  first ms  jumps  CPU/viewer"
+HEADER = (
+    "GOP s  path    frames  read  p50 ms  p95 ms  p99 ms  first ms  jumps  stalls  ahead ms"
+    "  CPU  CPU/viewer"
+)
 
 
 def row_text(gop: float, path: str, r: dict[str, Any]) -> str:
@@ -338,11 +362,12 @@ def row_text(gop: float, path: str, r: dict[str, Any]) -> str:
     if not d:
         return f"{gop:<6} {path:<7} no frame read ({r['frames']} frames; {r['errors']})"
     first = "-" if r["first"] is None else f"{r['first']:.0f}"
+    ahead = f"{statistics.median(r['lags']):.0f}" if r["lags"] else "-"
     return (
         f"{gop:<6} {path:<7} {r['frames']:>6}  {len(d) / max(1, r['frames']):>4.0%}  "
         f"{pct(d, 0.5):>6.0f}  {pct(d, 0.95):>6.0f}  {pct(d, 0.99):>6.0f}  {first:>8}  "
-        f"{r['jumps']:>5}  {r['stalls']:>6}  {r['cpu']:>10.1%}"
-        + (f"  errors: {r['errors']}" if r["errors"] else "")
+        f"{r['jumps']:>5}  {r['stalls']:>6}  {ahead:>8}  {r['cpu']:>4.1%}"
+        f"  {r['cpu'] / r['viewers']:>10.2%}" + (f"  errors: {r['errors']}" if r["errors"] else "")
     )
 
 
