@@ -30,6 +30,7 @@ Prints p50/p95/p99 (nearest rank) and exits 0. Uses Debian's Chromium (never dow
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -40,8 +41,9 @@ BENCH = Path(__file__).resolve().parent
 if str(BENCH) not in sys.path:  # run as a script or as bench.live_delay: siblings by name
     sys.path.insert(0, str(BENCH))
 
-from live_site import Site, cpu_window, own_site  # noqa: E402
+from live_site import Site, cpu_window, own_site, wait_recording  # noqa: E402
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 
 PAGE_SCRIPT = (BENCH / "live_delay_page.js").read_text()
 CHROMIUM_ARGS = [
@@ -115,26 +117,49 @@ def show(page: Page, tiles: int) -> None:
 
 
 def states(page: Page, tiles: int) -> str:
-    """What the tiles that did not start say (their state line)."""
+    """What the tiles that did not start say (their state, then their state line)."""
     out = []
     for i in range(tiles):
         if not started(page, i):
-            text = page.locator(f".tile[data-tile='{i}']").inner_text().replace("\n", " ")[:80]
-            out.append(f"tile {i}: {text.strip() or '(nothing)'}")
+            said = page.evaluate(
+                "i => { const t = document.querySelector(`.tile[data-tile='${i}']`);"
+                " const l = t && t.querySelector('[data-live]');"
+                " return t ? [t.dataset.state || '', l ? l.textContent : ''].join(' ') : ''; }",
+                i,
+            )
+            out.append(f"tile {i}: {said.strip()[:80] or '(says nothing)'}")
     return "; ".join(out)
 
 
-def sample(page: Page, seconds: float) -> tuple[dict[int, list[float]], int]:
-    """Delay samples per tile over ``seconds``, and the count of unreadable codes."""
+def paths(page: Page) -> str:
+    """The paths the tiles say they use (the reworked wall: main/sub/transcoded, tap/node/file)."""
+    found: list[str] = page.evaluate(
+        "() => [...document.querySelectorAll('.tile [data-path]')]"
+        ".map(e => e.dataset.path).filter(Boolean)"
+    )
+    return ", ".join(f"{p} x{found.count(p)}" for p in sorted(set(found))) or "not shown"
+
+
+def sample(page: Page, seconds: float) -> tuple[dict[int, list[float]], str]:
+    """Delay samples per tile over ``seconds``; a note of what else was seen: unreadable codes,
+    frames presented a second, the page's clock against the system's, the machine's load."""
     page.evaluate("() => { __bench.samples = []; __bench.bad = 0; __bench.sampling = true; }")
+    t0 = time.monotonic()
     time.sleep(seconds)
     got: dict[str, Any] = page.evaluate(
-        "() => { __bench.sampling = false; return {s: __bench.samples, bad: __bench.bad}; }"
+        "() => { __bench.sampling = false; return {s: __bench.samples, bad: __bench.bad,"
+        " skew: Date.now() - (performance.timeOrigin + performance.now())}; }"
     )
+    dt = time.monotonic() - t0
     per: dict[int, list[float]] = {}
     for tile, delay, _code in got["s"]:
         per.setdefault(int(tile), []).append(float(delay))
-    return per, int(got["bad"])
+    fps = len(got["s"]) / dt / max(1, len(per))
+    note = (
+        f"unreadable codes {got['bad']}, {fps:.1f} frames/s a tile, page clock "
+        f"{got['skew']:+.0f} ms off the system's, load {os.getloadavg()[0]:.1f}"
+    )
+    return per, note
 
 
 def click_to_first(page: Page, tiles: int, rounds: int) -> tuple[list[float], str]:
@@ -155,22 +180,33 @@ def click_to_first(page: Page, tiles: int, rounds: int) -> tuple[list[float], st
                 time.sleep(0.2)
             out += [float(f["ms"]) for f in firsts]
         return out, "open wall -> first presented frame (tiles start by themselves)"
+    skipped = failed = 0
     for _ in range(rounds):
         for i in range(tiles):
             tile = page.locator(f".tile[data-tile='{i}']")
-            tile.locator("[data-stop]").click()
+            stop = tile.locator("[data-stop]")
+            if not (started(page, i) and stop.is_visible()):
+                skipped += 1  # not playing: nothing to restart
+                continue
+            stop.click()
             time.sleep(0.3)
             tile.click()
-            page.wait_for_function(
-                "i => __bench.firsts.some(f => f.tile === i && f.from === 'click')", arg=i,
-                timeout=30000,
-            )  # fmt: skip
+            try:
+                page.wait_for_function(
+                    "i => __bench.firsts.some(f => f.tile === i && f.from === 'click')", arg=i,
+                    timeout=20000,
+                )  # fmt: skip
+            except PlaywrightTimeout:
+                failed += 1
             page.evaluate(
                 "() => __bench.firsts.forEach(f => { if (f.from === 'click') f.from = 'timed'; })"
             )
             time.sleep(0.2)
     firsts = page.evaluate("() => __bench.firsts.filter(f => f.from === 'timed')")
-    return [float(f["ms"]) for f in firsts], "click -> first presented frame"
+    what = "click -> first presented frame"
+    if skipped or failed:
+        what += f" ({skipped} tiles not playing skipped, {failed} without a frame in 20 s)"
+    return [float(f["ms"]) for f in firsts], what
 
 
 def codecs(page: Page) -> str:
@@ -206,7 +242,8 @@ def run_site(
     warm = max(3.0, 2 * gop_s)
     idle = None
     if site.server_pid is not None:
-        time.sleep(max(8.0, 2 * gop_s + 4))  # the recorder connects and starts every camera
+        print(f"  {wait_recording(site)}", flush=True)
+        time.sleep(2 * gop_s + 2)  # two fragments written: the old wall's file tail has one
         idle = cpu_window(site, a.cpu_seconds)
         print(
             f"  recording only: web {idle[0]:.3f} + recorder {idle[1]:.3f} cores "
@@ -221,13 +258,13 @@ def run_site(
     for n in layouts:
         show(page, n)
         time.sleep(warm)
-        per, bad = sample(page, a.seconds)
+        per, note = sample(page, a.seconds)
         xs = [d for v in per.values() for d in v]
         result.delays[n] = xs
         missing = states(page, n)
         print(
-            f"  {n:2d} tiles: delay {summary(xs)}; tiles with frames {len(per)}/{n}, "
-            f"unreadable codes {bad}" + (f"; not playing: {missing}" if missing else ""),
+            f"  {n:2d} tiles: delay {summary(xs)}; tiles with frames {len(per)}/{n}; {note}; "
+            f"paths {paths(page)}" + (f"; not playing: {missing}" if missing else ""),
             flush=True,
         )
     top = max(layouts)

@@ -81,6 +81,8 @@ def own_site(gop_s: float, cameras: int, codec: str, a: argparse.Namespace) -> I
     argv += ["--gop-s", str(gop_s), "--codec", codec, "--size", a.size]
     cam = subprocess.Popen(argv + (["--sub"] if a.sub else []), stdout=subprocess.PIPE)
     env = {**os.environ, "CUSTOS_RECORDER_METRICS_PORT": "0", "CUSTOS_LOG_LEVEL": "WARNING"}
+    if codec == "h265":  # every tile of every browser transcoded (the default allows 2)
+        env["CUSTOS_LIVE_TRANSCODES"] = str(min(32, cameras * a.browsers))
     if a.src:
         env["PYTHONPATH"] = str(Path(a.src).resolve() / "src")
     server: subprocess.Popen[bytes] | None = None
@@ -129,6 +131,26 @@ def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
             pass
         time.sleep(0.3)
     raise SystemExit(f"custos serve did not start: {log.read_text()[-2000:]}")
+
+
+def wait_recording(site: Site, timeout_s: float = 90.0) -> str:
+    """Wait until the recorder says ``recording`` for every camera the operator sees; a line
+    saying how long that took (or which were not, at the timeout)."""
+    t0 = time.monotonic()
+    with httpx.Client(base_url=f"{site.base}/api/v1", timeout=10) as http:
+        token = http.post(
+            "/auth/login", json={"username": site.user, "password": site.password}
+        ).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        ids = [c["id"] for c in http.get("/cameras").json()]
+        states: dict[int, str] = {}
+        while time.monotonic() - t0 < timeout_s:
+            states = {i: str(http.get(f"/cameras/{i}/health").json().get("state")) for i in ids}
+            if all(s == "recording" for s in states.values()):
+                return f"all {len(ids)} cameras recording after {time.monotonic() - t0:.1f} s"
+            time.sleep(1)
+    late = {i: s for i, s in states.items() if s != "recording"}
+    return f"not recording after {timeout_s:.0f} s: {late}"
 
 
 def cpu_window(site: Site, seconds: float) -> tuple[float, float, float]:
