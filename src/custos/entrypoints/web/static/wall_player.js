@@ -27,6 +27,7 @@ export class LivePlayer {
     this.codec = null;
     this.resetting = false;
     this.closed = false;
+    this.gaveUp = false;
     this.attempt = 0;
     this.chunks = [];  // seconds added by the last appends: how coarse the feed is
     this.lastError = null;
@@ -89,7 +90,7 @@ export class LivePlayer {
   }
 
   closedBy(code) {
-    if (this.closed) return;
+    if (this.closed || this.gaveUp) return;
     const message = this.lastError?.message ?? null;
     if (FINAL[code]) { this.onEvent({ state: FINAL[code], message }); return; }
     let wait;
@@ -130,9 +131,12 @@ export class LivePlayer {
   async reset(codec) {
     const type = `video/mp4; codecs="${codec}"`;
     if (!codec || !MediaSource.isTypeSupported(type)) {
+      // Nothing this browser can play: say so and stop (asking again would get the same).
       this.codec = null;
       this.sb = null;
-      this.onEvent({ state: "error", message: `codec ${codec}`, unsupported: codec });
+      this.gaveUp = true;
+      this.onEvent({ state: "error", message: `codec ${codec}`, unsupported: codec ?? "?" });
+      try { this.ws.close(); } catch { /* gone already */ }
       return;
     }
     this.resetting = true;
@@ -167,7 +171,7 @@ export class LivePlayer {
     }
     this.endBefore = null;
     this.chase();
-    if (!this.trim(KEEP_BEHIND_S * 2)) this.pump();
+    if (!this.trim(KEEP_BEHIND_S)) this.pump();
   }
 
   /** Keep the play position just behind the newest frame: jump when far behind, play a little
@@ -194,7 +198,8 @@ export class LivePlayer {
     if (v.paused) v.play().catch(() => {});
   }
 
-  /** Remove media more than ``keep`` seconds behind the play position (true: removing). */
+  /** Remove media more than ``keep`` seconds behind the play position, a second or more at a
+   * time (true: removing; its updateend pumps again). */
   trim(keep) {
     const b = this.sb?.buffered;
     if (!b || !b.length || this.sb.updating) return false;
