@@ -82,6 +82,13 @@ def test_the_wall_opens_by_itself_plays_says_live_and_keeps_the_clock_clear(
     assert len(sessions) >= 2
     assert set(sessions) <= {e["session_id"] for e in _register(site, "live_view")}
 
+    # The feed breaks (the socket ends): the tile says so and comes back by itself, a new view.
+    page.evaluate("() => custosWall.tiles()[0].player.ws.close()")
+    expect(tile).to_have_attribute("data-state", "reconnecting")
+    expect(tile.locator("[data-live]")).to_have_text("正在重连…")
+    expect(tile).to_have_attribute("data-state", "live", timeout=10000)
+    assert tile.get_attribute("data-session") not in (None, str(sessions[0]))
+
 
 def test_a_layout_change_keeps_the_player_and_a_saved_layout_comes_back(
     page: Page, site: Site
