@@ -186,7 +186,8 @@ def test_the_taps_frames_one_by_one_then_the_next_session_after_reconnecting(
     url = f"{API}/live/cameras/{cid}/stream?stream=main&hevc=1"
     with client.websocket_connect(url, headers=duty) as ws:
         assert until(ws, "session")["session_id"] > 0
-        init = until(ws, "init")
+        init = receive(ws)  # first, as for the file's tail
+        assert isinstance(init, dict) and init["type"] == "init"
         assert init["codec"].startswith("avc1.") and (init["path"], init["source"]) == (
             "main",
             "tap",
@@ -198,8 +199,8 @@ def test_the_taps_frames_one_by_one_then_the_next_session_after_reconnecting(
         status = until(ws, "status", state="reconnecting")
         assert status["reason"] is None and status["since"].endswith("Z")
         rigs.append(TapRig(samples["h264"], socket_path))  # the next session's tap
-        assert until(ws, "status")["state"] == "live"  # said as its first bytes come
         assert until(ws, "init")["source"] == "tap"
+        assert until(ws, "status")["state"] == "live"  # said with its first fragment
         assert len(frames(ws, 3)) == 3
 
 

@@ -221,9 +221,13 @@ async def _relay(
     """Send the feed's pieces until it ends or the socket closes; True when the plan changed
     (H.265 to a browser without it: the caller opens the new plan's feed)."""
     path = "transcoded" if plan.transcode else plan.path
+    started = False  # an init was sent from this feed
     try:
         while (piece := await _next(feed, closed)) is not None:
+            if isinstance(piece, Status) and piece.live and not started:
+                continue  # a tap says live before its init: its fragments will say it after
             if isinstance(piece, Init):
+                started = True
                 if not plan.transcode:
                     feeds.saw_codec(found.camera_id, plan.want, piece.codec)
                     if is_hevc(piece.codec) and not plan.hevc:
