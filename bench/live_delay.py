@@ -148,15 +148,16 @@ def sample(page: Page, seconds: float) -> tuple[dict[int, list[float]], str]:
     time.sleep(seconds)
     got: dict[str, Any] = page.evaluate(
         "() => { __bench.sampling = false; return {s: __bench.samples, bad: __bench.bad,"
+        " frames: __bench.presented(),"
         " skew: Date.now() - (performance.timeOrigin + performance.now())}; }"
     )
     dt = time.monotonic() - t0
     per: dict[int, list[float]] = {}
     for tile, delay, _code in got["s"]:
         per.setdefault(int(tile), []).append(float(delay))
-    fps = len(got["s"]) / dt / max(1, len(per))
+    fps = got["frames"] / dt / max(1, len(per))
     note = (
-        f"unreadable codes {got['bad']}, {fps:.1f} frames/s a tile, page clock "
+        f"unreadable codes {got['bad']}, {fps:.1f} frames/s presented a tile, page clock "
         f"{got['skew']:+.0f} ms off the system's, load {os.getloadavg()[0]:.1f}"
     )
     return per, note

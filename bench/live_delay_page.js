@@ -8,6 +8,7 @@
 (() => {
   const B = (window.__bench = {
     sampling: false,
+    everyMs: 100,  // read a tile's code at most this often (each read costs a canvas readback)
     samples: [],  // [tile, delay ms, code ms]
     bad: 0,       // frames whose code failed its markers or CRC
     firsts: [],   // {tile, ms, from: "click" | "load"}
@@ -50,7 +51,9 @@
 
   function attach(video) {
     if (video.__bench) return;
-    const st = (video.__bench = { armed: false, startAt: 0, from: "load", done: false });
+    const st = (video.__bench = {
+      armed: false, startAt: 0, from: "load", done: false, readAt: -1e9, firstPF: null, lastPF: null,
+    });
     const canvas = document.createElement("canvas");
     const ctx = canvas.getContext("2d", { willReadFrequently: true });
     const arm = () => {
@@ -65,7 +68,12 @@
         B.firsts.push({ tile: tileOf(video), ms: md.expectedDisplayTime - st.startAt, from: st.from });
       }
       const w = video.videoWidth;
-      if (B.sampling && w) {
+      if (B.sampling) {
+        st.firstPF ??= md.presentedFrames;
+        st.lastPF = md.presentedFrames;
+      } else st.firstPF = null;
+      if (B.sampling && w && md.expectedDisplayTime - st.readAt >= B.everyMs) {
+        st.readAt = md.expectedDisplayTime;
         const s = Math.max(2, Math.floor(w / 40));
         const cw = CELLS * s, ch = 2 * s;
         if (canvas.width !== cw || canvas.height !== ch) { canvas.width = cw; canvas.height = ch; }
@@ -88,5 +96,9 @@
     const video = tile && tile.querySelector("video");
     if (video && video.__benchStart) video.__benchStart(e.timeStamp);
   }, true);
+  /** Frames presented while sampling, all tiles together (from metadata.presentedFrames). */
+  B.presented = () => [...document.querySelectorAll(".tile video")]
+    .map((v) => (v.__bench && v.__bench.firstPF !== null ? v.__bench.lastPF - v.__bench.firstPF : 0))
+    .reduce((a, b) => a + b, 0);
   setInterval(() => document.querySelectorAll(".tile video").forEach(attach), 100);
 })();
