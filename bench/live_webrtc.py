@@ -7,9 +7,11 @@ epoch) into the top-left of every frame; it is served over RTSP (H.264, x264 zer
 bench's server (a child process, so its CPU is its own) then feeds the same camera to headless
 Chromium (Debian's, never downloaded) in two ways, one after the other:
 
-- **webrtc**: aiortc, the camera's H.264 packets re-packetised into RTP (no decoding, no
-  re-encode; ``rtsp_h264_track`` says why not aiortc's ``MediaPlayer(decode=False)``), signalled
-  through ``POST /offer``; Chromium's own jitter buffer, untouched;
+- **webrtc**: aiortc, ``MediaPlayer(rtsp, options={"rtsp_transport": "tcp"}, decode=False)``:
+  the camera's H.264 packets re-packetised into RTP (no decoding, no re-encode; it relies on the
+  camera sending SPS/PPS in-band before each IDR, as the clock camera does), signalled through
+  ``POST /offer``; the page offers H.264 only (aiortc answers with the first codec of the offer
+  it knows, VP8, and the browser then drops every frame); Chromium's jitter buffer untouched;
 - **mse**: Custos's own path: ``PyAvPull`` -> ``LiveTap`` (the web server's pull of a stream the
   recorder does not record): frame-level fragmented MP4 into a WebSocket; the page appends it to
   a ``SourceBuffer`` and keeps near the live edge (see the page's ``LAG_*``).
@@ -66,68 +68,6 @@ CHROMIUM_ARGS = [
 # --- the server (a child process: its CPU is the figure) -----------------------------------------
 
 
-def rtsp_h264_track(url: str, loop: Any) -> Any:
-    """An aiortc track of the camera's own H.264 packets (no decoding, no re-encoding).
-
-    aiortc's ``MediaPlayer(url, decode=False)`` was the first try, and the browser decoded
-    nothing (every frame dropped, a PLI each): FFmpeg's RTSP demuxer hands the SPS/PPS that the
-    camera sends before each IDR as a packet of their own without a time, and the player skips
-    packets without a time, so no keyframe is ever decodable. This track puts them (or the SDP's,
-    when none came) in front of each keyframe, as go2rtc does for its WebRTC."""
-    import asyncio
-    import threading
-
-    import av
-    from aiortc import MediaStreamTrack
-    from aiortc.mediastreams import MediaStreamError
-
-    class Track(MediaStreamTrack):
-        kind = "video"
-
-        def __init__(self) -> None:
-            super().__init__()
-            self._queue: asyncio.Queue[Any] = asyncio.Queue()
-            threading.Thread(target=self._demux, daemon=True).start()
-
-        async def recv(self) -> Any:
-            packet = await self._queue.get()
-            if packet is None:
-                self.stop()
-                raise MediaStreamError
-            return packet
-
-        def _demux(self) -> None:
-            try:
-                with av.open(url, options={"rtsp_transport": "tcp"}) as container:
-                    self._packets(container)
-            finally:
-                loop.call_soon_threadsafe(self._queue.put_nowait, None)
-
-        def _packets(self, container: Any) -> None:
-            stream = container.streams.video[0]
-            sdp_sets = bytes(stream.codec_context.extradata or b"")  # Annex B from the SDP
-            origin, sets = None, b""
-            for packet in container.demux(stream):
-                if self.readyState != "live":
-                    return
-                if not packet.size:
-                    continue
-                if packet.pts is None:  # parameter sets on their own, or a frame to skip
-                    if packet.is_keyframe:
-                        sets += bytes(packet)
-                    continue
-                data = bytes(packet)
-                if packet.is_keyframe:
-                    data = (sets or sdp_sets) + data
-                sets = b""
-                origin = packet.pts if origin is None else origin
-                out = av.Packet(data)
-                out.pts, out.time_base = packet.pts - origin, packet.time_base
-                loop.call_soon_threadsafe(self._queue.put_nowait, out)
-
-    return Track()
-
-
 def serve(rtsp: str, port: int) -> None:
     """The page, ``POST /offer`` (WebRTC), ``GET /mse`` (WebSocket), ``POST /reset``."""
     import asyncio
@@ -135,7 +75,7 @@ def serve(rtsp: str, port: int) -> None:
 
     from aiohttp import web
     from aiortc import RTCPeerConnection, RTCSessionDescription
-    from aiortc.contrib.media import MediaRelay
+    from aiortc.contrib.media import MediaPlayer, MediaRelay
 
     from custos.adapters.media.live_pull_av import PyAvPull  # the web server's own pull
     from custos.adapters.media.live_tap import QUEUE_BYTES
@@ -150,13 +90,15 @@ def serve(rtsp: str, port: int) -> None:
 
     async def offer(request: web.Request) -> web.StreamResponse:
         params = await request.json()
-        if "player" not in shared:
-            shared["player"] = rtsp_h264_track(rtsp, asyncio.get_running_loop())
+        if "player" not in shared:  # opening RTSP blocks: not on the event loop
+            shared["player"] = await asyncio.get_running_loop().run_in_executor(
+                pool, lambda: MediaPlayer(rtsp, options={"rtsp_transport": "tcp"}, decode=False)
+            )
             shared["relay"] = MediaRelay()
         pc = RTCPeerConnection()
         pcs.add(pc)
         await pc.setRemoteDescription(RTCSessionDescription(params["sdp"], params["type"]))
-        pc.addTrack(shared["relay"].subscribe(shared["player"]))
+        pc.addTrack(shared["relay"].subscribe(shared["player"].video))
         await pc.setLocalDescription(await pc.createAnswer())
         answer = pc.localDescription
         return web.json_response({"sdp": answer.sdp, "type": answer.type})
@@ -189,7 +131,7 @@ def serve(rtsp: str, port: int) -> None:
             await pc.close()
         pcs.clear()
         if "player" in shared:
-            shared.pop("player").stop()
+            shared.pop("player").video.stop()
             shared.pop("relay")
         if "pull" in shared:
             await asyncio.get_running_loop().run_in_executor(pool, shared.pop("pull").close)
