@@ -104,7 +104,7 @@ async def _feed(
             await child.finish()
     finally:
         if child is not None:
-            child.kill()
+            await child.close()
         out.put_nowait(None)
 
 
@@ -139,20 +139,32 @@ class _Child:
         return True
 
     async def finish(self) -> None:
-        """No more input: let it write what it holds, then wait for its end."""
+        """No more input: let it write what it holds, then end it."""
         assert self._proc.stdin is not None
         with contextlib.suppress(OSError):
             self._proc.stdin.close()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(self._reading), 5.0)
-        self.kill()
+        await self.close()
 
-    def kill(self) -> None:
+    async def close(self) -> None:
+        """Kill it if it still runs, and read its pipes to their end (none is left open)."""
+        assert self._proc.stdin is not None
+        assert self._proc.stdout is not None
+        with contextlib.suppress(OSError):
+            self._proc.stdin.close()
         if self._proc.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self._proc.kill()
         self._reading.cancel()
-        self._complaints.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reading
+        with contextlib.suppress(OSError, TimeoutError):
+            await asyncio.wait_for(self._proc.stdout.read(), 2.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._complaints, 2.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._proc.wait(), 2.0)
 
     async def _read(self, out: asyncio.Queue[Piece | None]) -> None:
         assert self._proc.stdout is not None
