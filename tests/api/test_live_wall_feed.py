@@ -40,6 +40,7 @@ from custos.services.live_transcode import TranscodeSlots
 from tests.api.builders import API, camera_body, make_site, make_unit
 from tests.api.conftest import LoginAs
 from tests.integration.recorder.conftest import CameraServer
+from tests.ports import free_port
 
 SUB_PASSWORD = "sub-Pw-9731"
 
@@ -361,3 +362,23 @@ def test_a_nodes_live_tail_is_its_tap_while_there_is_one(
     assert len(inits) == 1 and inits[0].codec is not None and inits[0].codec.startswith("avc1")
     later = [p.data for p in pieces if isinstance(p, Fragments)][2:]
     assert later and all(f.count(b"moof") == 1 for f in later)
+
+
+def test_a_sub_stream_that_cannot_be_pulled_gives_the_main_stream(
+    client: TestClient,
+    container: Container,
+    admin: dict[str, str],
+    login_as: LoginAs,
+    samples: dict[str, Path],
+    rigs: list[TapRig],
+    deadline: None,
+) -> None:
+    closed_port = free_port()  # nobody listens there
+    sub_url = f"rtsp://viewer:{SUB_PASSWORD}@127.0.0.1:{closed_port}/sub"
+    cid, duty = camera(client, admin, login_as, sub_stream_url=sub_url)
+    rigs.append(TapRig(samples["h264"], container.live_feeds.tap_path(cid, "main")))
+    url = f"{API}/live/cameras/{cid}/stream?stream=sub"
+    with client.websocket_connect(url, headers=duty) as ws:
+        init = until(ws, "init")
+        assert (init["path"], init["source"]) == ("main", "tap")
+        assert len(frames(ws, 3)) == 3

@@ -50,6 +50,7 @@ class PyAvPull:
         self._cond = threading.Condition()
         self._tap: LiveTap | None = None
         self._error: str | None = None  # why the last connection failed or ended
+        self._failures = 0  # connections failed or ended so far
         self._closed = False
         self._thread_id: int | None = None
         self._thread = threading.Thread(target=self._run, name=f"live-pull {what}", daemon=True)
@@ -59,8 +60,12 @@ class PyAvPull:
         """A subscriber of the current connection; :class:`PullFailedError` when there is none
         within ``timeout`` (the reason of the last failure, if any)."""
         with self._cond:
+            failures = self._failures
             if self._tap is None and not self._closed:
-                self._cond.wait_for(lambda: self._tap is not None or self._closed, timeout)
+                self._cond.wait_for(
+                    lambda: self._tap is not None or self._closed or self._failures > failures,
+                    timeout,
+                )
             if self._tap is None:
                 raise PullFailedError(self._error or "the camera did not answer in time")
             return self._tap.subscribe(max_bytes)
@@ -144,6 +149,8 @@ class PyAvPull:
         with self._cond:
             tap, self._tap = self._tap, None
             self._error = reason
+            self._failures += 1
+            self._cond.notify_all()  # a viewer waiting for the connection hears why at once
         if tap is not None:
             tap.close()
         if not self._closed:

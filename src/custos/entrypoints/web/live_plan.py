@@ -67,7 +67,6 @@ class Plan:
         self.transcode = False
         self._sub_for_main = False  # watching the sub stream only because main is H.265
         self._lease: PullLease | None = None
-        self.pull_error: str | None = None
         self._tap_ended_at: float | None = None  # Unix seconds
         if not hevc and is_hevc(feeds.codec_seen(streams.camera_id, self.want)):
             self.avoid_hevc()  # known from an earlier viewer: no round trip through it
@@ -168,7 +167,12 @@ class Plan:
                 self._waits, lease.subscribe, PULL_QUEUE_BYTES, SUBSCRIBE_WAIT_S
             )
         except PullFailedError as exc:
-            self.pull_error = str(exc)  # free of the URL: the pull says why without it
+            # a tile is better served by the main stream than by nothing (the reason is free
+            # of the URL: the pull says why without it)
+            log.info("camera %s: sub stream not pulled (%s): the main stream instead", cid, exc)
+            self.release()
+            self.want = "main"
+            self.transcode = self._sub_for_main  # main is H.265 and the browser lacks it
             return None
         return Source(cid, pull_pieces(sub), sub.close)
 
