@@ -92,11 +92,11 @@ class TapRig:
     """A recording session's tap as the recorder serves it: packets of ``sample`` handed to a
     ``LiveTap`` at the camera's rate, served on ``path``."""
 
-    def __init__(self, sample: Path, path: Path) -> None:
+    def __init__(self, sample: Path, path: Path, queue_bytes: int = 4 << 20) -> None:
         self._in = av.open(str(sample))
         self._video = self._in.streams.video[0]
         self.tap = LiveTap(self._video, codec_string(self._video))
-        self.server = LiveTapServer(self.tap, path).start()
+        self.server = LiveTapServer(self.tap, path, queue_bytes).start()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -382,3 +382,21 @@ def test_a_sub_stream_that_cannot_be_pulled_gives_the_main_stream(
         init = until(ws, "init")
         assert (init["path"], init["source"]) == ("main", "tap")
         assert len(frames(ws, 3)) == 3
+
+
+def test_fragments_the_tap_dropped_for_the_viewer_are_counted_to_it(
+    client: TestClient,
+    container: Container,
+    admin: dict[str, str],
+    login_as: LoginAs,
+    samples: dict[str, Path],
+    rigs: list[TapRig],
+    deadline: None,
+) -> None:
+    """A tap whose queue for this viewer holds next to nothing: only keyframes get through."""
+    cid, duty = camera(client, admin, login_as)
+    rigs.append(TapRig(samples["h264"], container.live_feeds.tap_path(cid, "main"), 1))
+    with client.websocket_connect(f"{API}/live/cameras/{cid}/stream", headers=duty) as ws:
+        first = until(ws, "dropped")["count"]
+        assert first > 0
+        assert until(ws, "dropped")["count"] > first  # the total so far, growing
