@@ -207,13 +207,13 @@ async def pull_pieces(sub: TapSubscription) -> AsyncIterator[Piece]:
     stop = threading.Event()
 
     def read() -> None:
-        while not stop.is_set():
-            data = sub.get(0.5)
-            if data is None:
-                break
-            if data:
-                loop.call_soon_threadsafe(queue.put_nowait, data)
-        with contextlib.suppress(RuntimeError):  # the loop closed first
+        with contextlib.suppress(RuntimeError):  # the loop closed first (the server stops)
+            while not stop.is_set():
+                data = sub.get(0.5)
+                if data is None:
+                    break
+                if data:
+                    loop.call_soon_threadsafe(queue.put_nowait, data)
             loop.call_soon_threadsafe(queue.put_nowait, None)
 
     threading.Thread(target=read, name="live-pull-viewer", daemon=True).start()
