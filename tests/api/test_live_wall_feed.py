@@ -376,6 +376,7 @@ def test_a_sub_stream_that_cannot_be_pulled_gives_the_main_stream(
     closed_port = free_port()  # nobody listens there
     sub_url = f"rtsp://viewer:{SUB_PASSWORD}@127.0.0.1:{closed_port}/sub"
     cid, duty = camera(client, admin, login_as, sub_stream_url=sub_url)
+    container.live_feeds.pulls = LivePulls(_open_live_pull, linger_s=0.1)
     rigs.append(TapRig(samples["h264"], container.live_feeds.tap_path(cid, "main")))
     url = f"{API}/live/cameras/{cid}/stream?stream=sub"
     with client.websocket_connect(url, headers=duty) as ws:
