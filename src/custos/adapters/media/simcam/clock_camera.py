@@ -20,7 +20,8 @@ rows of 30 cells of ``s × s`` pixels, read left to right, top row first::
 White is 1. A reader (the bench's page script, ``read_code`` below) samples each cell's centre; the
 two markers and the CRC tell a bad read (a frame still being built up, a scaled copy) from a good
 one. Cheap by design: the frame is built once; per frame only the band's rows and a moving bar (so
-that the stream is not all skipped blocks) are rewritten.
+that the stream is not all skipped blocks) are rewritten. Measured at 640x360, 25 fps: 2.5-3.6 %
+of a core per H.264 camera (16 at once), 12-14 % per H.265 one (x265 is the cost).
 
 This file is a stand-alone program: it imports only the standard library and ``gi``.
 """
