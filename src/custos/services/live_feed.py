@@ -36,7 +36,6 @@ from custos.services.ports import UnitOfWorkFactory
 Piece = Init | Status | Dropped | Fragments
 HEVC_ENTRIES = ("hev1", "hvc1")
 READ_BYTES = 1 << 18
-CONNECT_TIMEOUT_S = 1.0
 FILE_POLL_S = 0.05  # while the file grows; 0.5 s while it does not
 TAP_CHECK_S = 1.0  # while on the file: this often, look whether a tap socket appeared
 PULL_QUEUE_BYTES = 4 << 20
@@ -133,10 +132,9 @@ def _connect(path: Path) -> socket.socket:
     bytes): through ``/proc/self/fd`` of the directory, as the recorder's shards do."""
     fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(CONNECT_TIMEOUT_S)
-        sock.connect(f"/proc/self/fd/{fd}/{path.name}")
+    try:  # never waits: a Unix socket whose backlog is full says EAGAIN (tried again later)
         sock.setblocking(False)
+        sock.connect(f"/proc/self/fd/{fd}/{path.name}")
     except OSError:
         sock.close()
         raise
