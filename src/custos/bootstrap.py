@@ -223,6 +223,8 @@ class Container(Services):
     uow: SqlUnitOfWorkFactory
 
     def close(self) -> None:
+        if self.live_feeds.pulls is not None:
+            self.live_feeds.pulls.close_all()  # the sub streams pulled for the wall end now
         self.engine.dispose()
 
 
