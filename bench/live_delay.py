@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -247,7 +248,7 @@ def run_site(
         time.sleep(2 * gop_s + 2)  # two fragments written: the old wall's file tail has one
         idle = cpu_window(site, a.cpu_seconds)
         print(
-            f"  recording only: web {idle[0]:.3f} + recorder {idle[1]:.3f} cores "
+            f"  recording only: web {idle[0]:.3f} + children {idle[1]:.3f} cores "
             f"= {(idle[0] + idle[1]) / site.cameras * 100:.2f} % of a core per camera; "
             f"clock cameras {idle[2] / site.cameras * 100:.2f} % per camera (not the server's)",
             flush=True,
@@ -287,7 +288,7 @@ def run_site(
         per_viewer = (web + rec - idle[0] - idle[1]) / max(1, viewers)
         result.per_viewer[browsers] = per_viewer / recording
         print(
-            f"  {browsers} browser(s), {viewers} viewers: web {web:.3f} + recorder {rec:.3f} cores; "
+            f"  {browsers} browser(s), {viewers} viewers: web {web:.3f} + children {rec:.3f} cores; "
             f"per viewer {per_viewer * 100:.2f} % of a core = {per_viewer / recording:.2f} x "
             "recording one camera",
             flush=True,
@@ -336,6 +337,8 @@ def main() -> None:
     ap.add_argument("--server-pid", type=int, default=None, help="with --base: custos serve's pid")
     ap.add_argument("--src", default=None, help="run the site from this source tree")
     a = ap.parse_args()
+    # SIGTERM unwinds like Ctrl-C: each site's server and cameras are stopped on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     a.layouts = sorted(int(n) for n in a.layouts.split(","))
     results = []
     with sync_playwright() as pw:

@@ -52,8 +52,9 @@ def playing(page: Page, i: int) -> bool:
 def fill_wall(page: Page, tiles: int) -> None:
     """The wall in the layout of ``tiles``, every tile playing: a tile that has not started by
     itself within 2 s (the wall before issue 17 waits for a click) is clicked."""
+    page.locator(".tile[data-tile='0'] select option").nth(1).wait_for(state="attached")
     button = page.locator(f"button[data-layout='{tiles}']")
-    if button.count():
+    if button.count():  # after the wall has its cameras (and its saved layout) loaded
         button.first.click()
     page.locator(f".tile[data-tile='{tiles - 1}'] select option").nth(1).wait_for(state="attached")
     time.sleep(2)
