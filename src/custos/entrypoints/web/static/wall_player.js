@@ -183,6 +183,13 @@ export class LivePlayer {
     if (!b.length) return;
     const start = b.start(b.length - 1);
     const end = b.end(b.length - 1);
+    if (!v.dataset.firstFrameMs) {
+      // A new viewer gets the GOP so far at once: show its keyframe now (the first frame comes
+      // without decoding the whole GOP), and catch up with the live edge once it is on screen.
+      if (v.currentTime < start) v.currentTime = start;
+      if (v.paused) v.play().catch(() => {});
+      return;
+    }
     const piece = this.chunks.length ? Math.max(...this.chunks) : 0;
     const lead = Math.max(0.1, piece);
     if (v.currentTime < start) v.currentTime = Math.max(start, end - lead);
