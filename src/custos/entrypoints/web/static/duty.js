@@ -163,7 +163,9 @@ async function refresh() {
   if (!has) return;
   people = await api("GET", `monitoring-rooms/${room()}/colleagues`);
   const to = document.getElementById("handover-to");
+  const chosen = to.value;  // a refresh (a room picked again) keeps the colleague already chosen
   to.replaceChildren(...people.filter((p) => p.id !== me.id).map((p) => el("option", { value: p.id }, p.full_name || p.username)));
+  if ([...to.options].some((o) => o.value === chosen)) to.value = chosen;
   const rotaUser = document.getElementById("rota-user");
   rotaUser.replaceChildren(rotaUser.options[0], ...people.map((p) => el("option", { value: p.id }, p.full_name || p.username)));
   const tasks = [loadNow(), loadLog(), loadReports(), loadEntries()];
