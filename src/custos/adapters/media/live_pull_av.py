@@ -23,6 +23,7 @@ from custos.adapters.media.pyav_segmenter import (
     describe_error,
     frame_ticks,
     input_options,
+    mended,
 )
 from custos.services.live_pull import PullFailedError
 
@@ -126,22 +127,12 @@ class PyAvPull:
         log.info("live pull of %s connected", self._what)
         mender = TimestampMender(frame_ticks(video.guessed_rate, video.time_base))
         got = False
-        pending: Any = None  # a first packet without a time waits for the next one's
-        for packet in container.demux(video):
+        for timed in mended(container.demux(video), mender):
             if self._closed:
                 break
-            if not packet.size:
-                continue
-            times = mender.mend(packet.pts, packet.dts)
-            if times is None:
-                pending = packet
-                continue
-            if pending is not None:
-                first = mender.first_before(times[1])
-                tap.packet(pending, first, first)
-                pending = None
-            tap.packet(packet, *times)
-            got = True
+            for packet, pts, dts in timed:
+                tap.packet(packet, pts, dts)
+                got = True
         self._ended("the stream ended")
         return got
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import errno
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -155,6 +155,29 @@ def input_options(url: str, io_timeout_s: float) -> dict[str, str]:
     return options
 
 
+def mended(packets: Iterable[Any], mender: TimestampMender) -> Iterator[list[tuple[Any, int, int]]]:
+    """For each packet read, what to write now with its mended (pts, dts): itself; nothing
+    for a flush marker (size 0) or for a first packet without a time, which comes with the
+    next one (a frame before it). Used by the recording and by the wall's pulled streams."""
+    pending: Any = None
+    for packet in packets:
+        if not packet.size:
+            yield []
+            continue
+        times = mender.mend(packet.pts, packet.dts)
+        if times is None:
+            pending = packet
+            yield []
+            continue
+        timed: list[tuple[Any, int, int]] = []
+        if pending is not None:
+            first = mender.first_before(times[1])
+            timed.append((pending, first, first))
+            pending = None
+        timed.append((packet, times[0], times[1]))
+        yield timed
+
+
 class SegmentingSession:
     """Record one connection until it ends or :meth:`stop` is called."""
 
@@ -239,19 +262,9 @@ class SegmentingSession:
     def _pump(
         self, container: Any, video: Any, writer: _SegmentWriter, mender: TimestampMender
     ) -> None:
-        pending: Any = None  # the first packet, waiting for a time
-        for packet in _packets(container, video, self._events):
-            if packet.size:  # 0: a flush marker, not a frame
-                times = mender.mend(packet.pts, packet.dts)
-                if times is None:
-                    pending = packet
-                    continue
-                if pending is not None:
-                    first = mender.first_before(times[1])
-                    if not self._write(writer, pending, first, first):
-                        return
-                    pending = None
-                if not self._write(writer, packet, times[0], times[1]):
+        for timed in mended(_packets(container, video, self._events), mender):
+            for packet, pts, dts in timed:
+                if not self._write(writer, packet, pts, dts):
                     return
             # Checked after the write: the packet in hand (at the end of a stream, the one
             # the parser held back) is never dropped.
