@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import subprocess
 import threading
 from collections.abc import AsyncIterator
 
@@ -151,20 +152,32 @@ class _Child:
         """Kill it if it still runs, and read its pipes to their end (none is left open)."""
         assert self._proc.stdin is not None
         assert self._proc.stdout is not None
-        with contextlib.suppress(OSError):
-            self._proc.stdin.close()
-        if self._proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.kill()
-        self._reading.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reading
-        with contextlib.suppress(OSError, TimeoutError):
-            await asyncio.wait_for(self._proc.stdout.read(), 2.0)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._complaints, 2.0)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._proc.wait(), 2.0)
+        try:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.close()
+            if self._proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self._proc.kill()
+            self._reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reading
+            with contextlib.suppress(OSError, TimeoutError):
+                await asyncio.wait_for(self._proc.stdout.read(), 2.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._complaints, 2.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._proc.wait(), 2.0)
+        finally:
+            # Cut short (the viewer's task cancelled again, the server stopping): the pipes are
+            # closed now all the same, never left for the garbage collector of a closed loop.
+            self._complaints.cancel()
+            transport = getattr(self._proc, "_transport", None)  # asyncio's, holds every pipe
+            if transport is not None:
+                transport.close()  # kills the child if it still runs
+                popen = transport.get_extra_info("subprocess")
+                if popen is not None and popen.returncode is None:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        popen.wait(2.0)  # killed: at once (reaped here or by asyncio's watcher)
 
     async def _read(self, out: asyncio.Queue[Piece | None]) -> None:
         assert self._proc.stdout is not None
