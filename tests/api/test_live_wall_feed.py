@@ -6,6 +6,8 @@ when there is nothing, and a recorder node's tail that is its tap."""
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,6 +80,14 @@ def test_offline_says_the_recorders_reason(
         assert since == container.clock.now().astimezone(UTC).replace(microsecond=since.microsecond)
 
 
+def written_now(path: Path) -> None:
+    """The file's time is now by this process's wall clock: scripts/test-at moves Python's clock,
+    not the times the kernel stamps on files (docs/design/time.md, "Tests"); the recorder's own
+    files are written and judged by one machine clock."""
+    now = time.time()
+    os.utime(path, (now, now))
+
+
 def test_without_a_tap_the_file_is_tailed_until_a_tap_appears(
     client: TestClient,
     container: Container,
@@ -96,6 +106,7 @@ def test_without_a_tap_the_file_is_tailed_until_a_tap_appears(
     run.mkdir(parents=True)
     writing = run / "000000.mp4"
     writing.write_bytes(data[: found.init_end] + frags[0] + frags[1])
+    written_now(writing)
     with client.websocket_connect(f"{API}/live/cameras/{cid}/stream", headers=duty) as ws:
         init = until(ws, "init")
         assert (init["path"], init["source"]) == ("main", "file")
@@ -104,6 +115,7 @@ def test_without_a_tap_the_file_is_tailed_until_a_tap_appears(
         assert receive(ws) == frags[1]  # the newest whole GOP
         with writing.open("ab") as f:
             f.write(frags[2])
+        written_now(writing)
         assert receive(ws) == frags[2]
         rigs.append(TapRig(samples["h264"], container.live_feeds.tap_path(cid, "main")))
         assert until(ws, "init")["source"] == "tap"  # the tap is preferred once it is there
