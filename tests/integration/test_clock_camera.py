@@ -11,6 +11,7 @@ from pathlib import Path
 
 import av
 import pytest
+import time_machine
 
 from custos.adapters.media.simcam import clock_camera
 from custos.adapters.media.simcam.clip import SYSTEM_PYTHON
@@ -57,6 +58,12 @@ def test_code_round_trip_and_bad_reads_refused() -> None:
     assert clock_camera.read_code(bytes(flipped), 320) is None
 
 
+def machine_time() -> float:
+    """The machine's own wall clock, even where scripts/test-at moved this process's."""
+    hatch = time_machine.escape_hatch
+    return hatch.time.time() if hatch.is_travelling() else time.time()
+
+
 def test_served_frame_carries_the_time_it_was_made(camera_port: int) -> None:
     url = f"rtsp://127.0.0.1:{camera_port}/clock2"
     with av.open(url, options={"rtsp_transport": "tcp", "stimeout": "5000000"}) as c:
@@ -64,7 +71,9 @@ def test_served_frame_carries_the_time_it_was_made(camera_port: int) -> None:
         assert (stream.codec_context.name, stream.width, stream.height) == ("h264", 640, 360)
         keyframes, codes, delays = [], [], []
         for frame in c.decode(stream):
-            now = time.time() * 1000
+            # the machine's own clock, as the camera's (Debian's python, outside time-machine)
+            # reads it: scripts/test-at moves this process's clock only
+            now = machine_time() * 1000
             code = clock_camera.read_code(luma(frame), frame.width)
             if code is not None:
                 codes.append(code)
