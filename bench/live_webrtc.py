@@ -48,21 +48,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # siblings by name
+from live_delay import CHROMIUM_ARGS  # one set of Chromium flags for the benches
+
 HERE = Path(__file__).resolve()
 ROOT = HERE.parent.parent
 CAMERA = ROOT / "src/custos/adapters/media/simcam/clock_camera.py"
 PAGE = HERE.with_name("live_webrtc.html")
 SYSTEM_PYTHON = "/usr/bin/python3"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 
 # --- the server (a child process: its CPU is the figure) -----------------------------------------
